@@ -1,0 +1,86 @@
+//! ECS reads every state shares: the service, its task definition, its tasks.
+
+use aws_sdk_ecs::types::{DesiredStatus, Service, Tag, TaskDefinition, TaskDefinitionField};
+use aws_sdk_ecs::Client;
+
+use crate::error::{names, Error, Result};
+
+/// DescribeServices for one service. A missing service is a `failures` entry, not an error, in
+/// ECS's API: turn it (and a draining or inactive service) into `ServiceNotFound`.
+pub async fn describe_service(ecs: &Client, cluster: &str, service: &str) -> Result<Service> {
+    let out = ecs
+        .describe_services()
+        .cluster(cluster)
+        .services(service)
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk(&format!("DescribeServices {cluster}/{service}"), e))?;
+    let found = out.services().iter().find(|s| s.service_name() == Some(service) || s.service_arn() == Some(service));
+    match found {
+        Some(s) if s.status() == Some("ACTIVE") => Ok(s.clone()),
+        Some(s) => Err(Error::new(
+            names::SERVICE_NOT_FOUND,
+            format!("service {service} in cluster {cluster} is {}, not ACTIVE", s.status().unwrap_or("in an unknown state")),
+        )),
+        None => {
+            let reason = out.failures().first().and_then(|f| f.reason()).unwrap_or("MISSING");
+            Err(Error::new(names::SERVICE_NOT_FOUND, format!("service {service} not found in cluster {cluster} ({reason})")))
+        }
+    }
+}
+
+/// DescribeTaskDefinition with its tags.
+pub async fn describe_task_definition(ecs: &Client, task_definition: &str) -> Result<(TaskDefinition, Vec<Tag>)> {
+    let out = ecs
+        .describe_task_definition()
+        .task_definition(task_definition)
+        .include(TaskDefinitionField::Tags)
+        .send()
+        .await
+        .map_err(|e| {
+            let err = Error::from_sdk(&format!("DescribeTaskDefinition {task_definition}"), e);
+            // ECS answers ClientException "Unable to describe task definition." for unknown ones.
+            if err.message().contains("Unable to describe task definition") {
+                Error::new(names::TASK_DEFINITION_NOT_FOUND, err.message().to_string())
+            } else {
+                err
+            }
+        })?;
+    let td = out
+        .task_definition
+        .ok_or_else(|| Error::new(names::TASK_DEFINITION_NOT_FOUND, format!("DescribeTaskDefinition {task_definition} returned no task definition")))?;
+    Ok((td, out.tags.unwrap_or_default()))
+}
+
+/// The service's tasks in one desired status (at most 100, the DescribeTasks limit: enough to read
+/// digests and stop reasons from).
+pub async fn service_tasks(ecs: &Client, cluster: &str, service: &str, status: DesiredStatus) -> Result<Vec<aws_sdk_ecs::types::Task>> {
+    let listed = ecs
+        .list_tasks()
+        .cluster(cluster)
+        .service_name(service)
+        .desired_status(status.clone())
+        .max_results(100)
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk(&format!("ListTasks {cluster}/{service} {status}"), e))?;
+    if listed.task_arns().is_empty() {
+        return Ok(vec![]);
+    }
+    let described = ecs
+        .describe_tasks()
+        .cluster(cluster)
+        .set_tasks(Some(listed.task_arns().to_vec()))
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk(&format!("DescribeTasks {cluster}/{service}"), e))?;
+    Ok(described.tasks.unwrap_or_default())
+}
+
+/// The deployment controller type (ECS when absent, as in ECS's own default).
+pub fn controller(service: &Service) -> &str {
+    service
+        .deployment_controller()
+        .map(|c| c.r#type().as_str())
+        .unwrap_or("ECS")
+}

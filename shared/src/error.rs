@@ -1,0 +1,180 @@
+//! berth's one error taxonomy: stable names that reach Step Functions as the Lambda `errorType`.
+//!
+//! The names are the contract with `statemachine/deploy.asl.json` (Retry / Catch `ErrorEquals`) and
+//! with anyone reading a failed execution in the console. Never rename one; add new ones instead.
+
+use std::fmt;
+
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use lambda_runtime::Diagnostic;
+
+/// Every error name a berth Lambda can return, for the ASL and its tests.
+pub const ERROR_NAMES: &[&str] = &[
+    names::INVALID_INPUT,
+    names::CLUSTER_NOT_FOUND,
+    names::SERVICE_NOT_FOUND,
+    names::TASK_DEFINITION_NOT_FOUND,
+    names::CONTAINER_NOT_FOUND,
+    names::AMBIGUOUS_CONTAINER,
+    names::INVALID_IMAGE,
+    names::UNSUPPORTED_DEPLOYMENT_CONTROLLER,
+    names::ROLLBACK_TARGET_MISSING,
+    names::ACCESS_DENIED,
+    names::THROTTLED,
+    names::AWS_UNAVAILABLE,
+    names::AWS_ERROR,
+];
+
+/// The names, as constants, so that code and tests never spell them twice.
+pub mod names {
+    /// The state input is missing a field or has a malformed one. Nothing was changed.
+    pub const INVALID_INPUT: &str = "InvalidInput";
+    pub const CLUSTER_NOT_FOUND: &str = "ClusterNotFound";
+    pub const SERVICE_NOT_FOUND: &str = "ServiceNotFound";
+    pub const TASK_DEFINITION_NOT_FOUND: &str = "TaskDefinitionNotFound";
+    pub const CONTAINER_NOT_FOUND: &str = "ContainerNotFound";
+    /// The task definition has several containers and the request named none.
+    pub const AMBIGUOUS_CONTAINER: &str = "AmbiguousContainer";
+    /// The image string is not a valid OCI image reference.
+    pub const INVALID_IMAGE: &str = "InvalidImage";
+    /// The service uses the CODE_DEPLOY or EXTERNAL controller, which the rolling path cannot drive.
+    pub const UNSUPPORTED_DEPLOYMENT_CONTROLLER: &str = "UnsupportedDeploymentController";
+    /// Rollback was asked for but no previous task definition was recorded.
+    pub const ROLLBACK_TARGET_MISSING: &str = "RollbackTargetMissing";
+    pub const ACCESS_DENIED: &str = "AccessDenied";
+    /// AWS throttled the call even after the SDK's own retries. Transient: the ASL retries it.
+    pub const THROTTLED: &str = "Throttled";
+    /// AWS could not be reached or answered 5xx after the SDK's retries. Transient.
+    pub const AWS_UNAVAILABLE: &str = "AwsUnavailable";
+    /// Any other error AWS returned; the message carries AWS's code and text.
+    pub const AWS_ERROR: &str = "AwsError";
+}
+
+/// The error every berth handler returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    name: &'static str,
+    message: String,
+}
+
+impl Error {
+    pub fn new(name: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            name,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Self::new(names::INVALID_INPUT, message)
+    }
+
+    /// The stable name, as Step Functions sees it in `errorType`.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Classify an SDK error by its AWS error code. `action` says what berth was doing
+    /// (e.g. "DescribeServices web"), so the message reads well in the execution history.
+    pub fn from_sdk<E, R>(action: &str, err: aws_smithy_runtime_api::client::result::SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: fmt::Debug,
+    {
+        use aws_smithy_runtime_api::client::result::SdkError;
+        match &err {
+            SdkError::ServiceError(service) => {
+                let e = service.err();
+                Self::from_code(action, e.code().unwrap_or("Unknown"), e.message().unwrap_or(""))
+            }
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+                Self::new(
+                    names::AWS_UNAVAILABLE,
+                    format!("{action}: AWS unreachable: {}", aws_smithy_types::error::display::DisplayErrorContext(&err)),
+                )
+            }
+            _ => Self::new(
+                names::AWS_ERROR,
+                format!("{action}: {}", aws_smithy_types::error::display::DisplayErrorContext(&err)),
+            ),
+        }
+    }
+
+    /// Map an AWS error code (ECS, CloudWatch, CodeDeploy and Step Functions spellings) to a name.
+    pub fn from_code(action: &str, code: &str, message: &str) -> Self {
+        let name = match code {
+            "ClusterNotFoundException" => names::CLUSTER_NOT_FOUND,
+            "ServiceNotFoundException" | "ServiceNotActiveException" => names::SERVICE_NOT_FOUND,
+            "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => names::ACCESS_DENIED,
+            "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded" => {
+                names::THROTTLED
+            }
+            "ServerException" | "ServiceUnavailable" | "InternalFailure" | "InternalServiceError" => {
+                names::AWS_UNAVAILABLE
+            }
+            _ => names::AWS_ERROR,
+        };
+        let detail = if message.is_empty() { String::new() } else { format!(": {message}") };
+        Self::new(name, format!("{action}: {code}{detail}"))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.name, self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<Error> for Diagnostic {
+    fn from(e: Error) -> Self {
+        Diagnostic {
+            error_type: e.name.to_string(),
+            error_message: e.message,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aws_codes_map_to_stable_names() {
+        let cases = [
+            ("ClusterNotFoundException", names::CLUSTER_NOT_FOUND),
+            ("ServiceNotFoundException", names::SERVICE_NOT_FOUND),
+            ("ServiceNotActiveException", names::SERVICE_NOT_FOUND),
+            ("ThrottlingException", names::THROTTLED),
+            ("AccessDeniedException", names::ACCESS_DENIED),
+            ("ServerException", names::AWS_UNAVAILABLE),
+            ("InvalidParameterException", names::AWS_ERROR),
+        ];
+        for (code, name) in cases {
+            assert_eq!(Error::from_code("X", code, "m").name(), name, "{code}");
+        }
+    }
+
+    #[test]
+    fn diagnostic_carries_the_stable_name_and_the_message() {
+        let d: Diagnostic = Error::from_code("DescribeServices web", "ClusterNotFoundException", "Cluster not found.").into();
+        assert_eq!(d.error_type, "ClusterNotFound");
+        assert_eq!(d.error_message, "DescribeServices web: ClusterNotFoundException: Cluster not found.");
+    }
+
+    #[test]
+    fn no_name_starts_with_states_and_names_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for n in ERROR_NAMES {
+            assert!(!n.starts_with("States."), "{n}");
+            assert!(seen.insert(n), "duplicate {n}");
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! berth's shared library: the state documents, the error names, and the deployment decisions
+//! (stability verdicts, canary maths, task-definition copies) that every Lambda uses.
+
+pub mod aws;
+pub mod canary;
+pub mod ecs;
+pub mod error;
+pub mod image;
+pub mod model;
+pub mod stability;
+pub mod taskdef;
+pub mod time;
+
+pub use error::{Error, Result};

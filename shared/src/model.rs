@@ -1,0 +1,357 @@
+//! The JSON documents the states read and write: one schema for the ASL, the console and the Rust.
+//!
+//! The per-service document starts as a [`DeployRequest`]; each state adds its result under its own
+//! key (`register`, `update`, `stability`, `canaryResult`, `rollback`) through the ASL's
+//! `ResultPath`, so a failed execution shows everything that happened in one place.
+//! Handlers read only the fields they need; unknown fields are ignored on purpose.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Tag put on every task-definition revision berth registers: the deployment that registered it.
+pub const TAG_DEPLOYMENT_ID: &str = "berth:deployment-id";
+/// Tag naming the task definition that ran before, so a revision explains its own rollback target.
+pub const TAG_PREVIOUS: &str = "berth:previous-task-definition";
+/// Tag put on a digest-pinned copy of the previous revision registered by a rollback.
+pub const TAG_ROLLBACK_OF: &str = "berth:rollback-of";
+
+/// What `register-revision` needs: one image for one container of one service.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisterInput {
+    /// berth's id for this deployment of this service; the idempotency key of every state.
+    pub deployment_id: String,
+    pub cluster: String,
+    pub service: String,
+    /// Optional when the task definition has exactly one container.
+    #[serde(default)]
+    pub container: Option<String>,
+    pub image: String,
+}
+
+/// A container image as it ran: what the task definition said and the digest the tasks pulled.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RunningImage {
+    pub container: String,
+    pub image: String,
+    /// Digest reported by the running tasks (`containers[].imageDigest`), if any task ran.
+    #[serde(default)]
+    pub digest: Option<String>,
+}
+
+/// `register-revision`'s result, under `register`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Registration {
+    /// The revision berth registered (or found, on a retry) for this deployment.
+    pub task_definition_arn: String,
+    /// The exact task definition the service ran before berth touched it: the rollback target.
+    pub previous_task_definition_arn: String,
+    pub container: String,
+    /// The image the new revision runs, pinned by digest when one is known.
+    pub image: String,
+    /// Every container of the previous revision with the digest its tasks were running.
+    pub previous_images: Vec<RunningImage>,
+    /// True when a retry found the revision registered earlier instead of registering another.
+    pub reused: bool,
+}
+
+/// What `update-service` needs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateInput {
+    pub deployment_id: String,
+    pub cluster: String,
+    pub service: String,
+    pub register: RegistrationRef,
+    /// Start new tasks even if the task definition is unchanged (a re-pushed mutable tag).
+    #[serde(default)]
+    pub force_new_deployment: bool,
+    /// How long the rollout may take, in seconds (default 1800).
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
+}
+
+/// The part of [`Registration`] later states need.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistrationRef {
+    pub task_definition_arn: String,
+}
+
+/// An ECS deployment berth started (`update`, or `rollback`'s own): what `check-stability` watches.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Rollout {
+    /// The ECS deployment id (`ecs-svc/…`).
+    pub ecs_deployment_id: String,
+    pub task_definition_arn: String,
+    /// RFC 3339; events and stopped tasks before this belong to earlier deployments.
+    pub started_at: String,
+    /// RFC 3339; past it, the rollout is FAILED with reason `Timeout`.
+    pub deadline: String,
+    pub desired_count: i32,
+}
+
+/// What `check-stability` needs: built by the ASL from `update` or `rollback`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct StabilityInput {
+    pub cluster: String,
+    pub service: String,
+    pub rollout: Rollout,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StabilityStatus {
+    InProgress,
+    Completed,
+    Failed,
+}
+
+/// Why a rollout failed: stable codes for the ASL's Choice and for the execution's cause.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum FailureReason {
+    /// ECS marked the deployment FAILED (circuit breaker or the deployment itself).
+    DeploymentFailed,
+    /// ECS rolled back on its own: the service is stable, but on another revision.
+    RolledBack,
+    /// Another deployment replaced berth's before it completed.
+    Superseded,
+    /// Tasks start and then fail load-balancer or container health checks.
+    HealthChecksFailing,
+    /// Tasks keep failing to start and no circuit breaker stops it.
+    TasksFailing,
+    /// The deadline passed before the rollout completed.
+    Timeout,
+}
+
+/// `check-stability`'s result: the verdict and the evidence behind it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Stability {
+    pub status: StabilityStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<FailureReason>,
+    /// One sentence a person can act on.
+    pub detail: String,
+    pub ecs_deployment_id: String,
+    pub task_definition_arn: String,
+    /// The task definition the service's PRIMARY deployment runs now.
+    pub primary_task_definition_arn: Option<String>,
+    pub rollout_state: Option<String>,
+    pub rollout_state_reason: Option<String>,
+    pub desired_count: i32,
+    pub running_count: i32,
+    pub pending_count: i32,
+    pub failed_tasks: i32,
+    /// Tasks of this rollout stopped for failing health checks (the circuit breaker misses these).
+    pub unhealthy_tasks: i32,
+    /// The newest service events since the rollout started, newest first.
+    pub events: Vec<String>,
+    pub checked_at: String,
+}
+
+/// What `evaluate-canary` needs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CanaryInput {
+    pub canary: CanaryConfig,
+    /// The previous evaluation, carried by the ASL so the bake window survives the loop.
+    #[serde(default)]
+    pub canary_result: Option<CanaryResult>,
+}
+
+/// The canary analysis for one service: metrics and alarms watched while the new revision bakes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CanaryConfig {
+    /// How long the new revision must stay healthy before berth calls the deploy good.
+    #[serde(default = "defaults::bake_seconds")]
+    pub bake_seconds: u64,
+    /// How far back each evaluation reads metrics.
+    #[serde(default = "defaults::window_seconds")]
+    pub window_seconds: u64,
+    /// What an INCONCLUSIVE verdict means once the bake is over. No data is not a pass.
+    #[serde(default)]
+    pub on_inconclusive: OnInconclusive,
+    #[serde(default)]
+    pub metrics: Vec<MetricCheck>,
+    /// CloudWatch alarm names: ALARM fails the canary, INSUFFICIENT_DATA is inconclusive.
+    #[serde(default)]
+    pub alarms: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OnInconclusive {
+    #[default]
+    Rollback,
+    Promote,
+}
+
+/// One metric (or metric-math expression) compared with a threshold.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricCheck {
+    pub name: String,
+    /// A single metric; or leave it out and give `expression` over `metrics`.
+    #[serde(default)]
+    pub metric: Option<MetricSpec>,
+    /// CloudWatch metric math over the ids in `metrics`, e.g. `100 * errors / requests`.
+    #[serde(default)]
+    pub expression: Option<String>,
+    #[serde(default)]
+    pub metrics: BTreeMap<String, MetricSpec>,
+    pub threshold: f64,
+    #[serde(default)]
+    pub comparison: Comparison,
+    /// Fewer data points than this in the window is INCONCLUSIVE, never PASS.
+    #[serde(default = "defaults::min_data_points")]
+    pub min_data_points: usize,
+    /// How many breaching data points fail the check.
+    #[serde(default = "defaults::datapoints_to_fail")]
+    pub datapoints_to_fail: usize,
+    #[serde(default = "defaults::period")]
+    pub period: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricSpec {
+    pub namespace: String,
+    pub metric_name: String,
+    #[serde(default)]
+    pub dimensions: BTreeMap<String, String>,
+    /// `Sum`, `Average`, `Maximum`, `p99`, … (CloudWatch statistic or extended statistic).
+    #[serde(default = "defaults::stat")]
+    pub stat: String,
+}
+
+/// CloudWatch's comparison operators: the value breaches when `value <op> threshold`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Comparison {
+    #[default]
+    GreaterThanThreshold,
+    GreaterThanOrEqualToThreshold,
+    LessThanThreshold,
+    LessThanOrEqualToThreshold,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Inconclusive,
+}
+
+/// What the ASL does next with the canary.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CanaryDecision {
+    /// Keep baking: evaluate again after the interval.
+    Continue,
+    Promote,
+    Rollback,
+}
+
+/// One check's outcome with the numbers it saw.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckResult {
+    pub name: String,
+    pub verdict: Verdict,
+    pub detail: String,
+    #[serde(default)]
+    pub values: Vec<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+}
+
+/// `evaluate-canary`'s result, under `canaryResult`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CanaryResult {
+    pub verdict: Verdict,
+    pub decision: CanaryDecision,
+    pub detail: String,
+    pub checks: Vec<CheckResult>,
+    pub evaluations: u32,
+    pub bake_started_at: String,
+    pub bake_ends_at: String,
+    pub evaluated_at: String,
+}
+
+/// What `rollback` needs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackInput {
+    pub deployment_id: String,
+    pub cluster: String,
+    pub service: String,
+    /// Absent when the failure happened before register-revision recorded anything.
+    #[serde(default)]
+    pub register: Option<Registration>,
+    #[serde(default)]
+    pub rollback_timeout_seconds: Option<u64>,
+}
+
+/// `rollback`'s result, under `rollback`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackResult {
+    /// What the service was pointed back at.
+    pub task_definition_arn: String,
+    /// The revision recorded before the deploy (equal to `taskDefinitionArn` unless re-pinned).
+    pub previous_task_definition_arn: String,
+    /// Images re-pinned to the digests that were running before the deploy, if any.
+    pub pinned_images: Vec<RunningImage>,
+    /// True when ECS's circuit breaker had already put the service back and berth did not redeploy.
+    pub already_rolled_back: bool,
+    pub rollout: Rollout,
+    pub detail: String,
+}
+
+mod defaults {
+    pub fn bake_seconds() -> u64 {
+        300
+    }
+    pub fn window_seconds() -> u64 {
+        300
+    }
+    pub fn min_data_points() -> usize {
+        3
+    }
+    pub fn datapoints_to_fail() -> usize {
+        1
+    }
+    pub fn period() -> i32 {
+        60
+    }
+    pub fn stat() -> String {
+        "Average".into()
+    }
+}
+
+/// Default rollout timeout when the request names none.
+pub const DEFAULT_TIMEOUT_SECONDS: u64 = 1800;
+/// Default time the rollback may take to stabilise.
+pub const DEFAULT_ROLLBACK_TIMEOUT_SECONDS: u64 = 900;
+
+/// Read a state input, turning a shape mismatch into `InvalidInput` with serde's precise message.
+pub fn parse_input<T: serde::de::DeserializeOwned>(state: &str, value: serde_json::Value) -> crate::Result<T> {
+    serde_json::from_value(value).map_err(|e| crate::Error::invalid_input(format!("{state}: bad input: {e}")))
+}
+
+/// Reject an empty identifier before any AWS call is made.
+pub fn require(field: &str, value: &str) -> crate::Result<()> {
+    if value.trim().is_empty() {
+        Err(crate::Error::invalid_input(format!("\"{field}\" must not be empty")))
+    } else {
+        Ok(())
+    }
+}

@@ -1,0 +1,44 @@
+//! Timestamps as the states exchange them: RFC 3339 strings, readable in the console.
+
+use aws_smithy_types::date_time::Format;
+use aws_smithy_types::DateTime;
+
+use crate::error::{Error, Result};
+
+pub fn now() -> DateTime {
+    DateTime::from(std::time::SystemTime::now())
+}
+
+pub fn format(t: DateTime) -> String {
+    // Formatting a DateTime as RFC 3339 only fails outside years 0001-9999.
+    t.fmt(Format::DateTime).unwrap_or_else(|_| t.secs().to_string())
+}
+
+/// Parse an RFC 3339 timestamp from a state input; `field` names it in the error.
+pub fn parse(field: &str, value: &str) -> Result<DateTime> {
+    DateTime::from_str(value, Format::DateTime)
+        .map_err(|e| Error::invalid_input(format!("{field} {value:?} is not an RFC 3339 timestamp: {e}")))
+}
+
+pub fn plus_secs(t: DateTime, secs: u64) -> DateTime {
+    DateTime::from_secs(t.secs().saturating_add(secs as i64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_rfc3339() {
+        let t = DateTime::from_secs(1_795_000_000);
+        let s = format(t);
+        assert_eq!(s, "2026-11-18T11:06:40Z");
+        assert_eq!(parse("deadline", &s).unwrap(), t);
+        assert_eq!(format(plus_secs(t, 60)), "2026-11-18T11:07:40Z");
+    }
+
+    #[test]
+    fn garbage_is_invalid_input() {
+        assert_eq!(parse("deadline", "tomorrow").unwrap_err().name(), "InvalidInput");
+    }
+}
