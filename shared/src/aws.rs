@@ -11,9 +11,16 @@ use aws_config::BehaviorVersion;
 /// ASL, covers what is left.
 pub async fn load() -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::adaptive().with_max_attempts(5))
+        .retry_config(retry_config())
         .load()
         .await
+}
+
+/// Attempts per AWS call, retries included.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS)
 }
 
 /// A cheap call during init, so the first invocation does not pay the TLS handshake (~0.75 s

@@ -28,11 +28,17 @@ fn op(comparison: Comparison) -> &'static str {
 /// division by zero in metric math is "no traffic", not a number).
 pub fn judge_metric(check: &MetricCheck, values: &[f64]) -> CheckResult {
     let values: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    let breaching = values.iter().filter(|v| breaches(**v, check.comparison, check.threshold)).count();
-    let worst = values
+    let breaching = values
         .iter()
-        .copied()
-        .reduce(|a, b| if breaches(b, check.comparison, a) { b } else { a });
+        .filter(|v| breaches(**v, check.comparison, check.threshold))
+        .count();
+    let worst = values.iter().copied().reduce(|a, b| {
+        if breaches(b, check.comparison, a) {
+            b
+        } else {
+            a
+        }
+    });
     let (verdict, detail) = if breaching >= check.datapoints_to_fail.max(1) {
         (
             Verdict::Fail,
@@ -47,7 +53,11 @@ pub fn judge_metric(check: &MetricCheck, values: &[f64]) -> CheckResult {
     } else if values.len() < check.min_data_points.max(1) {
         (
             Verdict::Inconclusive,
-            format!("only {} data point(s), {} needed: no traffic is not a pass", values.len(), check.min_data_points.max(1)),
+            format!(
+                "only {} data point(s), {} needed: no traffic is not a pass",
+                values.len(),
+                check.min_data_points.max(1)
+            ),
         )
     } else {
         (
@@ -74,8 +84,14 @@ pub fn judge_metric(check: &MetricCheck, values: &[f64]) -> CheckResult {
 pub fn judge_alarm(name: &str, state: Option<&str>, reason: Option<&str>) -> CheckResult {
     let (verdict, detail) = match state {
         Some("OK") => (Verdict::Pass, "alarm is OK".to_string()),
-        Some("ALARM") => (Verdict::Fail, format!("alarm is in ALARM: {}", reason.unwrap_or(""))),
-        Some(other) => (Verdict::Inconclusive, format!("alarm state {other}: {}", reason.unwrap_or(""))),
+        Some("ALARM") => (
+            Verdict::Fail,
+            format!("alarm is in ALARM: {}", reason.unwrap_or("")),
+        ),
+        Some(other) => (
+            Verdict::Inconclusive,
+            format!("alarm state {other}: {}", reason.unwrap_or("")),
+        ),
         None => (Verdict::Inconclusive, "alarm does not exist".to_string()),
     };
     CheckResult {
@@ -99,7 +115,11 @@ pub fn overall(checks: &[CheckResult]) -> Verdict {
 }
 
 /// A failure rolls back at once; otherwise bake until the end, then promote a pass.
-pub fn decide(verdict: Verdict, bake_over: bool, on_inconclusive: OnInconclusive) -> CanaryDecision {
+pub fn decide(
+    verdict: Verdict,
+    bake_over: bool,
+    on_inconclusive: OnInconclusive,
+) -> CanaryDecision {
     match (verdict, bake_over) {
         (Verdict::Fail, _) => CanaryDecision::Rollback,
         (_, false) => CanaryDecision::Continue,
@@ -134,14 +154,20 @@ mod tests {
 
     #[test]
     fn healthy_values_pass() {
-        let r = judge_metric(&check(1.0, Comparison::GreaterThanThreshold, 3, 1), &[0.0, 0.2, 0.5]);
+        let r = judge_metric(
+            &check(1.0, Comparison::GreaterThanThreshold, 3, 1),
+            &[0.0, 0.2, 0.5],
+        );
         assert_eq!(r.verdict, Verdict::Pass);
         assert!(r.detail.contains("worst 0.5"), "{}", r.detail);
     }
 
     #[test]
     fn one_breaching_point_fails_by_default() {
-        let r = judge_metric(&check(1.0, Comparison::GreaterThanThreshold, 3, 1), &[0.0, 7.5, 0.1]);
+        let r = judge_metric(
+            &check(1.0, Comparison::GreaterThanThreshold, 3, 1),
+            &[0.0, 7.5, 0.1],
+        );
         assert_eq!(r.verdict, Verdict::Fail);
         assert!(r.detail.contains("1 of 3"), "{}", r.detail);
         assert!(r.detail.contains("worst 7.5"), "{}", r.detail);
@@ -187,7 +213,11 @@ mod tests {
 
     #[test]
     fn comparisons_are_cloudwatchs() {
-        assert!(breaches(2.0, Comparison::GreaterThanOrEqualToThreshold, 2.0));
+        assert!(breaches(
+            2.0,
+            Comparison::GreaterThanOrEqualToThreshold,
+            2.0
+        ));
         assert!(!breaches(2.0, Comparison::GreaterThanThreshold, 2.0));
         assert!(breaches(2.0, Comparison::LessThanOrEqualToThreshold, 2.0));
         assert!(!breaches(2.0, Comparison::LessThanThreshold, 2.0));
@@ -196,8 +226,14 @@ mod tests {
     #[test]
     fn alarms_map_by_state() {
         assert_eq!(judge_alarm("a", Some("OK"), None).verdict, Verdict::Pass);
-        assert_eq!(judge_alarm("a", Some("ALARM"), Some("Threshold Crossed")).verdict, Verdict::Fail);
-        assert_eq!(judge_alarm("a", Some("INSUFFICIENT_DATA"), None).verdict, Verdict::Inconclusive);
+        assert_eq!(
+            judge_alarm("a", Some("ALARM"), Some("Threshold Crossed")).verdict,
+            Verdict::Fail
+        );
+        assert_eq!(
+            judge_alarm("a", Some("INSUFFICIENT_DATA"), None).verdict,
+            Verdict::Inconclusive
+        );
         assert_eq!(judge_alarm("a", None, None).verdict, Verdict::Inconclusive);
     }
 

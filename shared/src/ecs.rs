@@ -15,22 +15,38 @@ pub async fn describe_service(ecs: &Client, cluster: &str, service: &str) -> Res
         .send()
         .await
         .map_err(|e| Error::from_sdk(&format!("DescribeServices {cluster}/{service}"), e))?;
-    let found = out.services().iter().find(|s| s.service_name() == Some(service) || s.service_arn() == Some(service));
+    let found = out
+        .services()
+        .iter()
+        .find(|s| s.service_name() == Some(service) || s.service_arn() == Some(service));
     match found {
         Some(s) if s.status() == Some("ACTIVE") => Ok(s.clone()),
         Some(s) => Err(Error::new(
             names::SERVICE_NOT_FOUND,
-            format!("service {service} in cluster {cluster} is {}, not ACTIVE", s.status().unwrap_or("in an unknown state")),
+            format!(
+                "service {service} in cluster {cluster} is {}, not ACTIVE",
+                s.status().unwrap_or("in an unknown state")
+            ),
         )),
         None => {
-            let reason = out.failures().first().and_then(|f| f.reason()).unwrap_or("MISSING");
-            Err(Error::new(names::SERVICE_NOT_FOUND, format!("service {service} not found in cluster {cluster} ({reason})")))
+            let reason = out
+                .failures()
+                .first()
+                .and_then(|f| f.reason())
+                .unwrap_or("MISSING");
+            Err(Error::new(
+                names::SERVICE_NOT_FOUND,
+                format!("service {service} not found in cluster {cluster} ({reason})"),
+            ))
         }
     }
 }
 
 /// DescribeTaskDefinition with its tags.
-pub async fn describe_task_definition(ecs: &Client, task_definition: &str) -> Result<(TaskDefinition, Vec<Tag>)> {
+pub async fn describe_task_definition(
+    ecs: &Client,
+    task_definition: &str,
+) -> Result<(TaskDefinition, Vec<Tag>)> {
     let out = ecs
         .describe_task_definition()
         .task_definition(task_definition)
@@ -46,15 +62,23 @@ pub async fn describe_task_definition(ecs: &Client, task_definition: &str) -> Re
                 err
             }
         })?;
-    let td = out
-        .task_definition
-        .ok_or_else(|| Error::new(names::TASK_DEFINITION_NOT_FOUND, format!("DescribeTaskDefinition {task_definition} returned no task definition")))?;
+    let td = out.task_definition.ok_or_else(|| {
+        Error::new(
+            names::TASK_DEFINITION_NOT_FOUND,
+            format!("DescribeTaskDefinition {task_definition} returned no task definition"),
+        )
+    })?;
     Ok((td, out.tags.unwrap_or_default()))
 }
 
 /// The service's tasks in one desired status (at most 100, the DescribeTasks limit: enough to read
 /// digests and stop reasons from).
-pub async fn service_tasks(ecs: &Client, cluster: &str, service: &str, status: DesiredStatus) -> Result<Vec<aws_sdk_ecs::types::Task>> {
+pub async fn service_tasks(
+    ecs: &Client,
+    cluster: &str,
+    service: &str,
+    status: DesiredStatus,
+) -> Result<Vec<aws_sdk_ecs::types::Task>> {
     let listed = ecs
         .list_tasks()
         .cluster(cluster)

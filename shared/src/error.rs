@@ -80,7 +80,10 @@ impl Error {
 
     /// Classify an SDK error by its AWS error code. `action` says what berth was doing
     /// (e.g. "DescribeServices web"), so the message reads well in the execution history.
-    pub fn from_sdk<E, R>(action: &str, err: aws_smithy_runtime_api::client::result::SdkError<E, R>) -> Self
+    pub fn from_sdk<E, R>(
+        action: &str,
+        err: aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    ) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
         R: fmt::Debug,
@@ -89,17 +92,27 @@ impl Error {
         match &err {
             SdkError::ServiceError(service) => {
                 let e = service.err();
-                Self::from_code(action, e.code().unwrap_or("Unknown"), e.message().unwrap_or(""))
-            }
-            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-                Self::new(
-                    names::AWS_UNAVAILABLE,
-                    format!("{action}: AWS unreachable: {}", aws_smithy_types::error::display::DisplayErrorContext(&err)),
+                Self::from_code(
+                    action,
+                    e.code().unwrap_or("Unknown"),
+                    e.message().unwrap_or(""),
                 )
             }
+            SdkError::TimeoutError(_)
+            | SdkError::DispatchFailure(_)
+            | SdkError::ResponseError(_) => Self::new(
+                names::AWS_UNAVAILABLE,
+                format!(
+                    "{action}: AWS unreachable: {}",
+                    aws_smithy_types::error::display::DisplayErrorContext(&err)
+                ),
+            ),
             _ => Self::new(
                 names::AWS_ERROR,
-                format!("{action}: {}", aws_smithy_types::error::display::DisplayErrorContext(&err)),
+                format!(
+                    "{action}: {}",
+                    aws_smithy_types::error::display::DisplayErrorContext(&err)
+                ),
             ),
         }
     }
@@ -109,16 +122,24 @@ impl Error {
         let name = match code {
             "ClusterNotFoundException" => names::CLUSTER_NOT_FOUND,
             "ServiceNotFoundException" | "ServiceNotActiveException" => names::SERVICE_NOT_FOUND,
-            "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => names::ACCESS_DENIED,
-            "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded" => {
-                names::THROTTLED
+            "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => {
+                names::ACCESS_DENIED
             }
-            "ServerException" | "ServiceUnavailable" | "InternalFailure" | "InternalServiceError" => {
-                names::AWS_UNAVAILABLE
-            }
+            "ThrottlingException"
+            | "Throttling"
+            | "TooManyRequestsException"
+            | "RequestLimitExceeded" => names::THROTTLED,
+            "ServerException"
+            | "ServiceUnavailable"
+            | "InternalFailure"
+            | "InternalServiceError" => names::AWS_UNAVAILABLE,
             _ => names::AWS_ERROR,
         };
-        let detail = if message.is_empty() { String::new() } else { format!(": {message}") };
+        let detail = if message.is_empty() {
+            String::new()
+        } else {
+            format!(": {message}")
+        };
         Self::new(name, format!("{action}: {code}{detail}"))
     }
 }
@@ -164,9 +185,17 @@ mod tests {
 
     #[test]
     fn diagnostic_carries_the_stable_name_and_the_message() {
-        let d: Diagnostic = Error::from_code("DescribeServices web", "ClusterNotFoundException", "Cluster not found.").into();
+        let d: Diagnostic = Error::from_code(
+            "DescribeServices web",
+            "ClusterNotFoundException",
+            "Cluster not found.",
+        )
+        .into();
         assert_eq!(d.error_type, "ClusterNotFound");
-        assert_eq!(d.error_message, "DescribeServices web: ClusterNotFoundException: Cluster not found.");
+        assert_eq!(
+            d.error_message,
+            "DescribeServices web: ClusterNotFoundException: Cluster not found."
+        );
     }
 
     #[test]

@@ -20,11 +20,18 @@ pub struct ImageRef {
 
 impl ImageRef {
     pub fn parse(image: &str) -> Result<Self> {
-        let parsed = Reference::try_from(image)
-            .map_err(|e| Error::new(names::INVALID_IMAGE, format!("image {image:?} is not a valid image reference: {e}")))?;
+        let parsed = Reference::try_from(image).map_err(|e| {
+            Error::new(
+                names::INVALID_IMAGE,
+                format!("image {image:?} is not a valid image reference: {e}"),
+            )
+        })?;
         let digest = parsed.digest().map(str::to_owned);
         let without_digest = match &digest {
-            Some(d) => image.strip_suffix(d).and_then(|s| s.strip_suffix('@')).unwrap_or(image),
+            Some(d) => image
+                .strip_suffix(d)
+                .and_then(|s| s.strip_suffix('@'))
+                .unwrap_or(image),
             None => image,
         };
         // oci-spec fills in `latest` when no tag is written; only keep a tag the user wrote.
@@ -49,7 +56,10 @@ impl ImageRef {
         if ok {
             Ok(())
         } else {
-            Err(Error::new(names::INVALID_IMAGE, format!("{digest:?} is not an image digest (sha256:<64 hex>)")))
+            Err(Error::new(
+                names::INVALID_IMAGE,
+                format!("{digest:?} is not an image digest (sha256:<64 hex>)"),
+            ))
         }
     }
 
@@ -78,7 +88,11 @@ impl ImageRef {
     /// The repository part after the registry host, e.g. `team/web` (used to match ECR events).
     pub fn repository(&self) -> &str {
         match self.name.split_once('/') {
-            Some((host, rest)) if host.contains('.') || host.contains(':') || host == "localhost" => rest,
+            Some((host, rest))
+                if host.contains('.') || host.contains(':') || host == "localhost" =>
+            {
+                rest
+            }
             _ => &self.name,
         }
     }
@@ -116,7 +130,9 @@ mod tests {
 
     #[test]
     fn pinning_replaces_the_tag_with_the_digest() {
-        let r = ImageRef::parse(&format!("{ECR}/web:latest")).unwrap().with_digest(DIGEST);
+        let r = ImageRef::parse(&format!("{ECR}/web:latest"))
+            .unwrap()
+            .with_digest(DIGEST);
         assert_eq!(r.pinned(), format!("{ECR}/web@{DIGEST}"));
         assert!(!r.is_mutable());
     }
@@ -164,8 +180,16 @@ mod tests {
     #[test]
     fn bare_digests_are_validated() {
         ImageRef::validate_digest(DIGEST).unwrap();
-        for bad in ["sha256:xyz", "md5:abc", DIGEST.trim_end_matches('e'), "latest"] {
-            assert_eq!(ImageRef::validate_digest(bad).unwrap_err().name(), names::INVALID_IMAGE);
+        for bad in [
+            "sha256:xyz",
+            "md5:abc",
+            DIGEST.trim_end_matches('e'),
+            "latest",
+        ] {
+            assert_eq!(
+                ImageRef::validate_digest(bad).unwrap_err().name(),
+                names::INVALID_IMAGE
+            );
         }
     }
 }

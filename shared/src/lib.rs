@@ -9,6 +9,8 @@ pub mod image;
 pub mod model;
 pub mod stability;
 pub mod taskdef;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod time;
 
 pub use error::{Error, Result};

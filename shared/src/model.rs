@@ -343,14 +343,20 @@ pub const DEFAULT_TIMEOUT_SECONDS: u64 = 1800;
 pub const DEFAULT_ROLLBACK_TIMEOUT_SECONDS: u64 = 900;
 
 /// Read a state input, turning a shape mismatch into `InvalidInput` with serde's precise message.
-pub fn parse_input<T: serde::de::DeserializeOwned>(state: &str, value: serde_json::Value) -> crate::Result<T> {
-    serde_json::from_value(value).map_err(|e| crate::Error::invalid_input(format!("{state}: bad input: {e}")))
+pub fn parse_input<T: serde::de::DeserializeOwned>(
+    state: &str,
+    value: serde_json::Value,
+) -> crate::Result<T> {
+    serde_json::from_value(value)
+        .map_err(|e| crate::Error::invalid_input(format!("{state}: bad input: {e}")))
 }
 
 /// Reject an empty identifier before any AWS call is made.
 pub fn require(field: &str, value: &str) -> crate::Result<()> {
     if value.trim().is_empty() {
-        Err(crate::Error::invalid_input(format!("\"{field}\" must not be empty")))
+        Err(crate::Error::invalid_input(format!(
+            "\"{field}\" must not be empty"
+        )))
     } else {
         Ok(())
     }

@@ -91,14 +91,27 @@ pub fn decide(obs: &Observation, exp: &Expected<'_>, now_secs: i64) -> Decision 
             // and a later deployment with the same revision replaced it; otherwise it was replaced.
             return match primary {
                 Some(p) if p.task_definition == exp.task_definition && is_steady(p, obs) => {
-                    done(format!("deployment {} was replaced by {} on the same revision, which is complete", exp.deployment_id, p.id))
+                    done(format!(
+                        "deployment {} was replaced by {} on the same revision, which is complete",
+                        exp.deployment_id, p.id
+                    ))
                 }
                 Some(p) => failed(
                     FailureReason::Superseded,
-                    format!("deployment {} is gone; the service now runs {} (deployment {})", exp.deployment_id, p.task_definition, p.id),
+                    format!(
+                        "deployment {} is gone; the service now runs {} (deployment {})",
+                        exp.deployment_id, p.task_definition, p.id
+                    ),
                     0,
                 ),
-                None => failed(FailureReason::Superseded, format!("deployment {} is gone and the service has no PRIMARY deployment", exp.deployment_id), 0),
+                None => failed(
+                    FailureReason::Superseded,
+                    format!(
+                        "deployment {} is gone and the service has no PRIMARY deployment",
+                        exp.deployment_id
+                    ),
+                    0,
+                ),
             };
         }
     };
@@ -106,22 +119,40 @@ pub fn decide(obs: &Observation, exp: &Expected<'_>, now_secs: i64) -> Decision 
     if ours.task_definition != exp.task_definition {
         return failed(
             FailureReason::Superseded,
-            format!("deployment {} runs {}, not the expected {}", ours.id, ours.task_definition, exp.task_definition),
+            format!(
+                "deployment {} runs {}, not the expected {}",
+                ours.id, ours.task_definition, exp.task_definition
+            ),
             0,
         );
     }
 
     if ours.rollout_state.as_deref() == Some("FAILED") {
-        let why = ours.rollout_state_reason.clone().unwrap_or_else(|| "no reason given".into());
-        let now_on = primary.filter(|p| p.id != ours.id).map(|p| format!("; ECS is rolling back to {}", p.task_definition)).unwrap_or_default();
-        return failed(FailureReason::DeploymentFailed, format!("ECS marked deployment {} FAILED: {why}{now_on}", ours.id), 0);
+        let why = ours
+            .rollout_state_reason
+            .clone()
+            .unwrap_or_else(|| "no reason given".into());
+        let now_on = primary
+            .filter(|p| p.id != ours.id)
+            .map(|p| format!("; ECS is rolling back to {}", p.task_definition))
+            .unwrap_or_default();
+        return failed(
+            FailureReason::DeploymentFailed,
+            format!("ECS marked deployment {} FAILED: {why}{now_on}", ours.id),
+            0,
+        );
     }
 
     if ours.status != "PRIMARY" {
-        let to = primary.map(|p| p.task_definition.as_str()).unwrap_or("unknown");
+        let to = primary
+            .map(|p| p.task_definition.as_str())
+            .unwrap_or("unknown");
         return failed(
             FailureReason::RolledBack,
-            format!("deployment {} is no longer PRIMARY ({}); the service was put back on {to}", ours.id, ours.status),
+            format!(
+                "deployment {} is no longer PRIMARY ({}); the service was put back on {to}",
+                ours.id, ours.status
+            ),
             0,
         );
     }
@@ -150,7 +181,10 @@ pub fn decide(obs: &Observation, exp: &Expected<'_>, now_secs: i64) -> Decision 
         return Decision {
             status: StabilityStatus::Completed,
             reason: None,
-            detail: format!("deployment {} completed: {}/{} tasks running {}", ours.id, ours.running_count, ours.desired_count, exp.task_definition),
+            detail: format!(
+                "deployment {} completed: {}/{} tasks running {}",
+                ours.id, ours.running_count, ours.desired_count, exp.task_definition
+            ),
             unhealthy_tasks: unhealthy,
         };
     }
@@ -176,7 +210,12 @@ pub fn decide(obs: &Observation, exp: &Expected<'_>, now_secs: i64) -> Decision 
         reason: None,
         detail: format!(
             "deployment {} in progress: {}/{} running, {} pending, {} failed, {} unhealthy",
-            ours.id, ours.running_count, ours.desired_count, ours.pending_count, ours.failed_tasks, unhealthy
+            ours.id,
+            ours.running_count,
+            ours.desired_count,
+            ours.pending_count,
+            ours.failed_tasks,
+            unhealthy
         ),
         unhealthy_tasks: unhealthy,
     }
@@ -189,7 +228,10 @@ fn is_steady(d: &DeploymentView, obs: &Observation) -> bool {
         Some(state) => state == "COMPLETED",
         None => true,
     };
-    rollout_done && d.running_count == d.desired_count && d.pending_count == 0 && obs.deployments.len() == 1
+    rollout_done
+        && d.running_count == d.desired_count
+        && d.pending_count == 0
+        && obs.deployments.len() == 1
 }
 
 /// Tasks of our revision stopped for failing health checks since the rollout started; service
@@ -198,7 +240,11 @@ fn count_health_check_failures(obs: &Observation, exp: &Expected<'_>) -> i32 {
     let from_tasks = obs
         .stopped_tasks
         .iter()
-        .filter(|t| t.task_definition == exp.task_definition && t.stopped_at_secs >= exp.started_at_secs && is_health_check_failure(&t.stopped_reason))
+        .filter(|t| {
+            t.task_definition == exp.task_definition
+                && t.stopped_at_secs >= exp.started_at_secs
+                && is_health_check_failure(&t.stopped_reason)
+        })
         .count();
     let from_events = obs
         .events
@@ -244,7 +290,15 @@ mod tests {
         }
     }
 
-    fn dep(id: &str, status: &str, td: &str, state: &str, running: i32, pending: i32, failed: i32) -> DeploymentView {
+    fn dep(
+        id: &str,
+        status: &str,
+        td: &str,
+        state: &str,
+        running: i32,
+        pending: i32,
+        failed: i32,
+    ) -> DeploymentView {
         DeploymentView {
             id: id.into(),
             status: status.into(),
@@ -259,15 +313,34 @@ mod tests {
     }
 
     fn ours(state: &str, running: i32, pending: i32, failed: i32) -> DeploymentView {
-        dep("ecs-svc/1111111111111111111", "PRIMARY", NEW, state, running, pending, failed)
+        dep(
+            "ecs-svc/1111111111111111111",
+            "PRIMARY",
+            NEW,
+            state,
+            running,
+            pending,
+            failed,
+        )
     }
 
     fn old_active(running: i32) -> DeploymentView {
-        dep("ecs-svc/0000000000000000000", "ACTIVE", OLD, "COMPLETED", running, 0, 0)
+        dep(
+            "ecs-svc/0000000000000000000",
+            "ACTIVE",
+            OLD,
+            "COMPLETED",
+            running,
+            0,
+            0,
+        )
     }
 
     fn obs(deployments: Vec<DeploymentView>) -> Observation {
-        Observation { deployments, ..Default::default() }
+        Observation {
+            deployments,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -279,14 +352,22 @@ mod tests {
 
     #[test]
     fn in_progress_while_the_old_deployment_drains() {
-        let d = decide(&obs(vec![ours("IN_PROGRESS", 4, 0, 0), old_active(2)]), &exp(), START + 60);
+        let d = decide(
+            &obs(vec![ours("IN_PROGRESS", 4, 0, 0), old_active(2)]),
+            &exp(),
+            START + 60,
+        );
         assert_eq!(d.status, StabilityStatus::InProgress);
         assert!(d.detail.contains("4/4 running"), "{}", d.detail);
     }
 
     #[test]
     fn completed_state_with_old_tasks_still_draining_is_not_done() {
-        let d = decide(&obs(vec![ours("COMPLETED", 4, 0, 0), old_active(1)]), &exp(), START + 60);
+        let d = decide(
+            &obs(vec![ours("COMPLETED", 4, 0, 0), old_active(1)]),
+            &exp(),
+            START + 60,
+        );
         assert_eq!(d.status, StabilityStatus::InProgress);
     }
 
@@ -299,9 +380,26 @@ mod tests {
     #[test]
     fn circuit_breaker_rollback_stable_on_old_revision_is_failed_not_success() {
         // GIVEN the breaker failed our deployment and ECS put the old revision back as PRIMARY
-        let mut failed_ours = dep("ecs-svc/1111111111111111111", "ACTIVE", NEW, "FAILED", 0, 0, 3);
-        failed_ours.rollout_state_reason = Some("ECS deployment circuit breaker: tasks failed to start.".into());
-        let back = dep("ecs-svc/2222222222222222222", "PRIMARY", OLD, "COMPLETED", 4, 0, 0);
+        let mut failed_ours = dep(
+            "ecs-svc/1111111111111111111",
+            "ACTIVE",
+            NEW,
+            "FAILED",
+            0,
+            0,
+            3,
+        );
+        failed_ours.rollout_state_reason =
+            Some("ECS deployment circuit breaker: tasks failed to start.".into());
+        let back = dep(
+            "ecs-svc/2222222222222222222",
+            "PRIMARY",
+            OLD,
+            "COMPLETED",
+            4,
+            0,
+            0,
+        );
         // WHEN a poll sees it
         let d = decide(&obs(vec![back, failed_ours]), &exp(), START + 300);
         // THEN berth reports failure, with ECS's reason and where the service went
@@ -314,7 +412,15 @@ mod tests {
     #[test]
     fn stable_service_after_our_deployment_vanished_is_failed() {
         // The breaker's rollback completed and ECS dropped our deployment from the list entirely.
-        let back = dep("ecs-svc/2222222222222222222", "PRIMARY", OLD, "COMPLETED", 4, 0, 0);
+        let back = dep(
+            "ecs-svc/2222222222222222222",
+            "PRIMARY",
+            OLD,
+            "COMPLETED",
+            4,
+            0,
+            0,
+        );
         let d = decide(&obs(vec![back]), &exp(), START + 900);
         assert_eq!(d.status, StabilityStatus::Failed);
         assert_eq!(d.reason, Some(FailureReason::Superseded));
@@ -325,14 +431,30 @@ mod tests {
     fn our_deployment_demoted_to_active_is_rolled_back() {
         let mut ours_active = ours("IN_PROGRESS", 1, 0, 0);
         ours_active.status = "ACTIVE".into();
-        let back = dep("ecs-svc/2222222222222222222", "PRIMARY", OLD, "IN_PROGRESS", 2, 2, 0);
+        let back = dep(
+            "ecs-svc/2222222222222222222",
+            "PRIMARY",
+            OLD,
+            "IN_PROGRESS",
+            2,
+            2,
+            0,
+        );
         let d = decide(&obs(vec![back, ours_active]), &exp(), START + 60);
         assert_eq!(d.reason, Some(FailureReason::RolledBack));
     }
 
     #[test]
     fn same_revision_redeployed_by_someone_else_counts_once_steady() {
-        let other = dep("ecs-svc/3333333333333333333", "PRIMARY", NEW, "COMPLETED", 4, 0, 0);
+        let other = dep(
+            "ecs-svc/3333333333333333333",
+            "PRIMARY",
+            NEW,
+            "COMPLETED",
+            4,
+            0,
+            0,
+        );
         let d = decide(&obs(vec![other]), &exp(), START + 60);
         assert_eq!(d.status, StabilityStatus::Completed);
     }
@@ -386,7 +508,11 @@ mod tests {
                 stopped_reason: "Task failed ELB health checks in (target-group x)".into(),
                 stopped_at_secs: if i % 2 == 0 { START + 10 } else { START - 10 },
             });
-            o.events.push(EventView { at_secs: START - 5, message: "(service web) (task x) failed ELB health checks in (target-group x)".into() });
+            o.events.push(EventView {
+                at_secs: START - 5,
+                message: "(service web) (task x) failed ELB health checks in (target-group x)"
+                    .into(),
+            });
         }
         let d = decide(&o, &exp(), START + 120);
         assert_eq!(d.status, StabilityStatus::InProgress);
@@ -410,16 +536,27 @@ mod tests {
 
     #[test]
     fn failed_tasks_without_a_breaker_fail_at_the_breaker_threshold() {
-        let d = decide(&obs(vec![ours("IN_PROGRESS", 0, 4, 2), old_active(4)]), &exp(), START + 60);
+        let d = decide(
+            &obs(vec![ours("IN_PROGRESS", 0, 4, 2), old_active(4)]),
+            &exp(),
+            START + 60,
+        );
         assert_eq!(d.status, StabilityStatus::InProgress);
-        let d = decide(&obs(vec![ours("IN_PROGRESS", 0, 4, 3), old_active(4)]), &exp(), START + 60);
+        let d = decide(
+            &obs(vec![ours("IN_PROGRESS", 0, 4, 3), old_active(4)]),
+            &exp(),
+            START + 60,
+        );
         assert_eq!(d.reason, Some(FailureReason::TasksFailing));
     }
 
     #[test]
     fn deadline_passed_is_failed_timeout() {
         let o = obs(vec![ours("IN_PROGRESS", 1, 3, 0), old_active(4)]);
-        assert_eq!(decide(&o, &exp(), DEADLINE - 1).status, StabilityStatus::InProgress);
+        assert_eq!(
+            decide(&o, &exp(), DEADLINE - 1).status,
+            StabilityStatus::InProgress
+        );
         let d = decide(&o, &exp(), DEADLINE);
         assert_eq!(d.status, StabilityStatus::Failed);
         assert_eq!(d.reason, Some(FailureReason::Timeout));
@@ -436,12 +573,25 @@ mod tests {
     fn missing_rollout_state_falls_back_to_counts() {
         let mut d0 = ours("COMPLETED", 4, 0, 0);
         d0.rollout_state = None;
-        assert_eq!(decide(&obs(vec![d0]), &exp(), START).status, StabilityStatus::Completed);
+        assert_eq!(
+            decide(&obs(vec![d0]), &exp(), START).status,
+            StabilityStatus::Completed
+        );
     }
 
     #[test]
     fn threshold_matches_the_circuit_breaker() {
-        for (desired, t) in [(0, 3), (1, 3), (4, 3), (6, 3), (7, 4), (10, 5), (399, 200), (400, 200), (1000, 200)] {
+        for (desired, t) in [
+            (0, 3),
+            (1, 3),
+            (4, 3),
+            (6, 3),
+            (7, 4),
+            (10, 5),
+            (399, 200),
+            (400, 200),
+            (1000, 200),
+        ] {
             assert_eq!(failed_task_threshold(desired), t, "desired {desired}");
         }
     }

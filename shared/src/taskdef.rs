@@ -10,7 +10,10 @@ use aws_sdk_ecs::types::{ContainerDefinition, Tag, TaskDefinition};
 use crate::error::{names, Error, Result};
 
 /// The container to change: the one named, or the only one.
-pub fn pick_container<'a>(td: &'a TaskDefinition, wanted: Option<&str>) -> Result<&'a ContainerDefinition> {
+pub fn pick_container<'a>(
+    td: &'a TaskDefinition,
+    wanted: Option<&str>,
+) -> Result<&'a ContainerDefinition> {
     let containers = td.container_definitions();
     let family = td.family().unwrap_or("?");
     match wanted {
@@ -32,7 +35,11 @@ pub fn pick_container<'a>(td: &'a TaskDefinition, wanted: Option<&str>) -> Resul
 }
 
 fn container_names(td: &TaskDefinition) -> String {
-    td.container_definitions().iter().filter_map(|c| c.name()).collect::<Vec<_>>().join(", ")
+    td.container_definitions()
+        .iter()
+        .filter_map(|c| c.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Fill a RegisterTaskDefinition call with a copy of `td`, replacing the image of each container
@@ -46,14 +53,16 @@ pub fn copy_into(
     let containers = td
         .container_definitions()
         .iter()
-        .map(|c| match images.iter().find(|(name, _)| c.name() == Some(name)) {
-            Some((_, image)) => {
-                let mut c = c.clone();
-                c.image = Some(image.clone());
-                c
-            }
-            None => c.clone(),
-        })
+        .map(
+            |c| match images.iter().find(|(name, _)| c.name() == Some(name)) {
+                Some((_, image)) => {
+                    let mut c = c.clone();
+                    c.image = Some(image.clone());
+                    c
+                }
+                None => c.clone(),
+            },
+        )
         .collect();
     call.set_family(td.family().map(str::to_owned))
         .set_task_role_arn(td.task_role_arn().map(str::to_owned))
@@ -79,12 +88,17 @@ pub fn tag(key: &str, value: &str) -> Tag {
 }
 
 pub fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
-    tags.iter().find(|t| t.key() == Some(key)).and_then(|t| t.value())
+    tags.iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(|t| t.value())
 }
 
 /// The user's own tags, without berth's bookkeeping tags, so copies do not inherit stale ones.
 pub fn user_tags(tags: &[Tag]) -> Vec<Tag> {
-    tags.iter().filter(|t| !t.key().unwrap_or("").starts_with("berth:")).cloned().collect()
+    tags.iter()
+        .filter(|t| !t.key().unwrap_or("").starts_with("berth:"))
+        .cloned()
+        .collect()
 }
 
 /// `family:revision` from a task-definition ARN, for logs and messages.

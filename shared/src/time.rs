@@ -11,13 +11,17 @@ pub fn now() -> DateTime {
 
 pub fn format(t: DateTime) -> String {
     // Formatting a DateTime as RFC 3339 only fails outside years 0001-9999.
-    t.fmt(Format::DateTime).unwrap_or_else(|_| t.secs().to_string())
+    t.fmt(Format::DateTime)
+        .unwrap_or_else(|_| t.secs().to_string())
 }
 
 /// Parse an RFC 3339 timestamp from a state input; `field` names it in the error.
 pub fn parse(field: &str, value: &str) -> Result<DateTime> {
-    DateTime::from_str(value, Format::DateTime)
-        .map_err(|e| Error::invalid_input(format!("{field} {value:?} is not an RFC 3339 timestamp: {e}")))
+    DateTime::from_str(value, Format::DateTime).map_err(|e| {
+        Error::invalid_input(format!(
+            "{field} {value:?} is not an RFC 3339 timestamp: {e}"
+        ))
+    })
 }
 
 pub fn plus_secs(t: DateTime, secs: u64) -> DateTime {
@@ -39,6 +43,9 @@ mod tests {
 
     #[test]
     fn garbage_is_invalid_input() {
-        assert_eq!(parse("deadline", "tomorrow").unwrap_err().name(), "InvalidInput");
+        assert_eq!(
+            parse("deadline", "tomorrow").unwrap_err().name(),
+            "InvalidInput"
+        );
     }
 }

@@ -1,0 +1,238 @@
+//! Register the new revision, once per deployment, and record what ran before.
+
+use std::collections::HashMap;
+
+use aws_sdk_ecs::types::{DesiredStatus, SortOrder, TaskDefinitionStatus};
+use aws_sdk_ecs::Client;
+use berth::ecs::{controller, describe_service, describe_task_definition, service_tasks};
+use berth::error::{names, Error, Result};
+use berth::image::ImageRef;
+use berth::model::{
+    parse_input, require, RegisterInput, Registration, RunningImage, TAG_DEPLOYMENT_ID,
+    TAG_PREVIOUS,
+};
+use berth::taskdef::{copy_into, pick_container, short_name, tag, tag_value, user_tags};
+
+/// How many of the family's newest revisions a retry looks through for its own registration.
+const RETRY_LOOKBACK: i32 = 10;
+
+pub async fn run(ecs: &Client, payload: serde_json::Value) -> Result<Registration> {
+    let input: RegisterInput = parse_input("register-revision", payload)?;
+    register(ecs, &input).await
+}
+
+pub async fn register(ecs: &Client, input: &RegisterInput) -> Result<Registration> {
+    // Validate everything that needs no AWS call first: bad input changes nothing.
+    require("deploymentId", &input.deployment_id)?;
+    require("cluster", &input.cluster)?;
+    require("service", &input.service)?;
+    if input.deployment_id.len() > 256 {
+        return Err(Error::invalid_input(
+            "\"deploymentId\" must be at most 256 characters (it becomes a tag value)",
+        ));
+    }
+    let image = ImageRef::parse(&input.image)?;
+
+    let service = describe_service(ecs, &input.cluster, &input.service).await?;
+    let ctrl = controller(&service);
+    if ctrl != "ECS" {
+        return Err(Error::new(
+            names::UNSUPPORTED_DEPLOYMENT_CONTROLLER,
+            format!("service {} uses the {ctrl} deployment controller; the rolling path drives only ECS", input.service),
+        ));
+    }
+    let current_arn = service
+        .task_definition()
+        .ok_or_else(|| {
+            Error::new(
+                names::TASK_DEFINITION_NOT_FOUND,
+                format!("service {} reports no task definition", input.service),
+            )
+        })?
+        .to_owned();
+    let (current, current_tags) = describe_task_definition(ecs, &current_arn).await?;
+    let container = pick_container(&current, input.container.as_deref())?
+        .name()
+        .unwrap_or_default()
+        .to_owned();
+
+    // A retry after update-service already ran: the service runs our revision, whose tag names
+    // the real previous one.
+    if tag_value(&current_tags, TAG_DEPLOYMENT_ID) == Some(input.deployment_id.as_str()) {
+        let previous = tag_value(&current_tags, TAG_PREVIOUS)
+            .unwrap_or_default()
+            .to_owned();
+        tracing::info!(deployment = %input.deployment_id, task_definition = %current_arn, "service already runs this deployment's revision");
+        let previous_images = match describe_task_definition(ecs, &previous).await {
+            Ok((prev_td, _)) => images_of(&prev_td, &HashMap::new()),
+            Err(_) => vec![],
+        };
+        return Ok(Registration {
+            image: image_of(&current, &container),
+            task_definition_arn: current_arn,
+            previous_task_definition_arn: previous,
+            container,
+            previous_images,
+            reused: true,
+        });
+    }
+
+    let running = running_digests(ecs, input, &current_arn).await?;
+    let previous_images = images_of(&current, &running);
+    let new_image = image.pinned();
+
+    if let Some(existing) = find_registered(
+        ecs,
+        current.family().unwrap_or_default(),
+        &input.deployment_id,
+    )
+    .await?
+    {
+        tracing::info!(deployment = %input.deployment_id, task_definition = %existing, "reusing the revision registered by an earlier attempt");
+        return Ok(Registration {
+            task_definition_arn: existing,
+            previous_task_definition_arn: current_arn,
+            container,
+            image: new_image,
+            previous_images,
+            reused: true,
+        });
+    }
+
+    let mut tags = user_tags(&current_tags);
+    tags.push(tag(TAG_DEPLOYMENT_ID, &input.deployment_id));
+    tags.push(tag(TAG_PREVIOUS, &current_arn));
+    let registered = copy_into(
+        ecs.register_task_definition(),
+        &current,
+        &[(container.clone(), new_image.clone())],
+        tags,
+    )
+    .send()
+    .await
+    .map_err(|e| {
+        Error::from_sdk(
+            &format!(
+                "RegisterTaskDefinition {}",
+                current.family().unwrap_or_default()
+            ),
+            e,
+        )
+    })?;
+    let arn = registered
+        .task_definition()
+        .and_then(|t| t.task_definition_arn())
+        .ok_or_else(|| {
+            Error::new(
+                names::AWS_ERROR,
+                "RegisterTaskDefinition returned no task definition ARN",
+            )
+        })?
+        .to_owned();
+    tracing::info!(
+        deployment = %input.deployment_id,
+        previous = %short_name(&current_arn),
+        registered = %short_name(&arn),
+        container = %container,
+        image = %new_image,
+        pinned = !image.is_mutable(),
+        "registered revision"
+    );
+    Ok(Registration {
+        task_definition_arn: arn,
+        previous_task_definition_arn: current_arn,
+        container,
+        image: new_image,
+        previous_images,
+        reused: false,
+    })
+}
+
+fn image_of(td: &aws_sdk_ecs::types::TaskDefinition, container: &str) -> String {
+    td.container_definitions()
+        .iter()
+        .find(|c| c.name() == Some(container))
+        .and_then(|c| c.image())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn images_of(
+    td: &aws_sdk_ecs::types::TaskDefinition,
+    running: &HashMap<String, String>,
+) -> Vec<RunningImage> {
+    td.container_definitions()
+        .iter()
+        .map(|c| {
+            let name = c.name().unwrap_or_default().to_owned();
+            RunningImage {
+                digest: running.get(&name).cloned(),
+                image: c.image().unwrap_or_default().to_owned(),
+                container: name,
+            }
+        })
+        .collect()
+}
+
+/// The digest each container of the current revision is running, by majority over the service's
+/// running tasks: what a rollback must restore when the task definition names a mutable tag.
+async fn running_digests(
+    ecs: &Client,
+    input: &RegisterInput,
+    current_arn: &str,
+) -> Result<HashMap<String, String>> {
+    let tasks = service_tasks(ecs, &input.cluster, &input.service, DesiredStatus::Running).await?;
+    let mut votes: HashMap<(String, String), usize> = HashMap::new();
+    for task in tasks
+        .iter()
+        .filter(|t| t.task_definition_arn() == Some(current_arn))
+    {
+        for c in task.containers() {
+            if let (Some(name), Some(digest)) = (c.name(), c.image_digest()) {
+                *votes
+                    .entry((name.to_owned(), digest.to_owned()))
+                    .or_default() += 1;
+            }
+        }
+    }
+    let mut best: HashMap<String, (String, usize)> = HashMap::new();
+    for ((name, digest), n) in votes {
+        let entry = best.entry(name).or_insert((digest.clone(), 0));
+        if n > entry.1 || (n == entry.1 && digest < entry.0) {
+            *entry = (digest, n);
+        }
+    }
+    Ok(best.into_iter().map(|(k, (d, _))| (k, d)).collect())
+}
+
+/// A revision of `family` already tagged with this deployment id (an earlier attempt's).
+async fn find_registered(
+    ecs: &Client,
+    family: &str,
+    deployment_id: &str,
+) -> Result<Option<String>> {
+    let listed = ecs
+        .list_task_definitions()
+        .family_prefix(family)
+        .status(TaskDefinitionStatus::Active)
+        .sort(SortOrder::Desc)
+        .max_results(RETRY_LOOKBACK)
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk(&format!("ListTaskDefinitions {family}"), e))?;
+    // familyPrefix also matches longer family names ("web" matches "web-worker").
+    let ours = listed
+        .task_definition_arns()
+        .iter()
+        .filter(|arn| short_name(arn).rsplit_once(':').map(|(f, _)| f) == Some(family));
+    for arn in ours {
+        let (_, tags) = describe_task_definition(ecs, arn).await?;
+        if tag_value(&tags, TAG_DEPLOYMENT_ID) == Some(deployment_id) {
+            return Ok(Some(arn.clone()));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests;

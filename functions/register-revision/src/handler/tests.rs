@@ -1,0 +1,483 @@
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
+use aws_sdk_ecs::Client;
+use aws_smithy_mocks::{mock, Rule};
+use berth::error::names;
+use berth::mock_ecs;
+use berth::testing::{aws_error, ok_json, throttled};
+use serde_json::json;
+
+use super::*;
+
+const SERVICES: &str = include_str!("../../fixtures/describe-services.json");
+const TASK_DEF: &str = include_str!("../../fixtures/describe-task-definition.json");
+const LIST_TASKS: &str = include_str!("../../fixtures/list-tasks.json");
+const TASKS: &str = include_str!("../../fixtures/describe-tasks.json");
+
+const WEB7: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7";
+const WEB8: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:8";
+const REPO: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web";
+const NEW_DIGEST: &str = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+const RUNNING_DIGEST: &str =
+    "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+
+fn input(image: &str) -> serde_json::Value {
+    json!({
+        "deploymentId": "web-9f86d081884c",
+        "cluster": "prod",
+        "service": "web",
+        "container": "app",
+        "image": image,
+        "somethingAnotherStateAdded": {"ignored": true}
+    })
+}
+
+fn describe_services(body: &'static str) -> Rule {
+    mock!(Client::describe_services).then_http_response(move || ok_json(body))
+}
+
+/// The web:7 task definition as a string with `replace` applied (for variants).
+fn task_def_with(from: &str, to: &str) -> String {
+    TASK_DEF.replace(from, to)
+}
+
+fn describe_task_definition(body: String) -> Rule {
+    mock!(Client::describe_task_definition).then_http_response(move || ok_json(&body))
+}
+
+fn tasks() -> [Rule; 2] {
+    [
+        mock!(Client::list_tasks).then_http_response(|| ok_json(LIST_TASKS)),
+        mock!(Client::describe_tasks).then_http_response(|| ok_json(TASKS)),
+    ]
+}
+
+fn no_earlier_registration() -> Rule {
+    mock!(Client::list_task_definitions)
+        .then_http_response(|| ok_json(r#"{"taskDefinitionArns": []}"#))
+}
+
+/// Records the RegisterTaskDefinition request and answers like ECS, with revision 8.
+fn register(captured: Arc<Mutex<Option<RegisterTaskDefinitionInput>>>) -> Rule {
+    mock!(Client::register_task_definition).then_compute_response(move |req| {
+        *captured.lock().unwrap() = Some(req.clone());
+        aws_smithy_mocks::MockResponse::Http(ok_json(&format!(
+            r#"{{"taskDefinition": {{"taskDefinitionArn": "{WEB8}", "family": "web", "revision": 8, "status": "ACTIVE", "containerDefinitions": []}}, "tags": []}}"#
+        )))
+    })
+}
+
+#[tokio::test]
+async fn registers_a_digest_pinned_copy_and_records_the_previous_revision() {
+    // GIVEN web running web:7 (app on :latest, digest 1111…) and a push of a new digest
+    let captured = Arc::new(Mutex::new(None));
+    let [lt, dt] = tasks();
+    let (svc, td, list, reg) = (
+        describe_services(SERVICES),
+        describe_task_definition(TASK_DEF.to_string()),
+        no_earlier_registration(),
+        register(captured.clone()),
+    );
+    let ecs = mock_ecs!(&svc, &td, &lt, &dt, &list, &reg);
+
+    // WHEN
+    let out = run(&ecs, input(&format!("{REPO}:v2@{NEW_DIGEST}")))
+        .await
+        .unwrap();
+
+    // THEN the new revision is registered once, pinned by digest, and web:7 is the rollback target
+    assert_eq!(reg.num_calls(), 1);
+    assert_eq!(out.task_definition_arn, WEB8);
+    assert_eq!(out.previous_task_definition_arn, WEB7);
+    assert_eq!(out.image, format!("{REPO}@{NEW_DIGEST}"));
+    assert!(!out.reused);
+    let app = out
+        .previous_images
+        .iter()
+        .find(|i| i.container == "app")
+        .unwrap();
+    assert_eq!(app.image, format!("{REPO}:latest"));
+    assert_eq!(app.digest.as_deref(), Some(RUNNING_DIGEST));
+
+    // AND the request is a faithful copy with only the app image changed
+    let req = captured.lock().unwrap().clone().unwrap();
+    assert_eq!(req.family(), Some("web"));
+    assert_eq!(req.cpu(), Some("512"));
+    assert_eq!(req.memory(), Some("1024"));
+    assert_eq!(
+        req.task_role_arn(),
+        Some("arn:aws:iam::123456789012:role/web-task")
+    );
+    assert_eq!(
+        req.execution_role_arn(),
+        Some("arn:aws:iam::123456789012:role/ecsTaskExecutionRole")
+    );
+    assert_eq!(
+        req.runtime_platform()
+            .and_then(|p| p.cpu_architecture())
+            .map(|a| a.as_str()),
+        Some("ARM64")
+    );
+    let containers = req.container_definitions();
+    assert_eq!(containers.len(), 2);
+    assert_eq!(
+        containers[0].image(),
+        Some(format!("{REPO}@{NEW_DIGEST}").as_str())
+    );
+    assert_eq!(containers[0].secrets().len(), 1);
+    assert_eq!(
+        containers[0].health_check().map(|h| h.retries()),
+        Some(Some(3))
+    );
+    assert_eq!(
+        containers[1].image(),
+        Some("public.ecr.aws/aws-observability/aws-for-fluent-bit:stable")
+    );
+    let tags: Vec<(&str, &str)> = req
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap(), t.value().unwrap()))
+        .collect();
+    assert_eq!(
+        tags,
+        vec![
+            ("team", "payments"),
+            ("berth:deployment-id", "web-9f86d081884c"),
+            ("berth:previous-task-definition", WEB7)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_retry_finds_its_earlier_registration_and_registers_nothing() {
+    // GIVEN an earlier attempt registered web:8 tagged with this deployment but crashed before answering
+    let captured = Arc::new(Mutex::new(None));
+    let [lt, dt] = tasks();
+    let web8 = task_def_with("task-definition/web:7", "task-definition/web:8")
+        .replace("an-older-deployment", "web-9f86d081884c");
+    let svc = describe_services(SERVICES);
+    let td7 = mock!(Client::describe_task_definition)
+        .match_requests(|r| r.task_definition() == Some(WEB7))
+        .then_http_response(|| ok_json(TASK_DEF));
+    let td8 = mock!(Client::describe_task_definition)
+        .match_requests(|r| r.task_definition() == Some(WEB8))
+        .then_http_response(move || ok_json(&web8));
+    let list = mock!(Client::list_task_definitions)
+        .match_requests(|r| r.family_prefix() == Some("web"))
+        .then_http_response(|| {
+            ok_json(&format!(r#"{{"taskDefinitionArns": ["{WEB8}", "arn:aws:ecs:eu-west-1:123456789012:task-definition/web-worker:3", "{WEB7}"]}}"#))
+        });
+    let reg = register(captured);
+    let ecs = mock_ecs!(&svc, &td7, &td8, &lt, &dt, &list, &reg);
+
+    // WHEN
+    let out = run(&ecs, input(&format!("{REPO}@{NEW_DIGEST}")))
+        .await
+        .unwrap();
+
+    // THEN
+    assert_eq!(
+        reg.num_calls(),
+        0,
+        "a retry must not register a second revision"
+    );
+    assert!(out.reused);
+    assert_eq!(out.task_definition_arn, WEB8);
+    assert_eq!(out.previous_task_definition_arn, WEB7);
+}
+
+#[tokio::test]
+async fn a_retry_after_the_service_moved_reads_the_previous_revision_from_the_tags() {
+    // GIVEN the service already runs web:8, registered by this deployment, naming web:7 as previous
+    let services = SERVICES.replace(
+        "task-definition/web:7\",\n      \"deploymentConfiguration",
+        "task-definition/web:8\",\n      \"deploymentConfiguration",
+    );
+    let services: &'static str = Box::leak(services.into_boxed_str());
+    let web8 = task_def_with("task-definition/web:7", "task-definition/web:8")
+        .replace(r#"{ "key": "berth:deployment-id", "value": "an-older-deployment" }"#, &format!(
+            r#"{{ "key": "berth:deployment-id", "value": "web-9f86d081884c" }}, {{ "key": "berth:previous-task-definition", "value": "{WEB7}" }}"#
+        ));
+    let svc = describe_services(services);
+    let td8 = mock!(Client::describe_task_definition)
+        .match_requests(|r| r.task_definition() == Some(WEB8))
+        .then_http_response(move || ok_json(&web8));
+    let td7 = mock!(Client::describe_task_definition)
+        .match_requests(|r| r.task_definition() == Some(WEB7))
+        .then_http_response(|| ok_json(TASK_DEF));
+    let reg = register(Arc::new(Mutex::new(None)));
+    let ecs = mock_ecs!(&svc, &td8, &td7, &reg);
+
+    let out = run(&ecs, input(&format!("{REPO}@{NEW_DIGEST}")))
+        .await
+        .unwrap();
+
+    assert_eq!(reg.num_calls(), 0);
+    assert!(out.reused);
+    assert_eq!(out.task_definition_arn, WEB8);
+    assert_eq!(out.previous_task_definition_arn, WEB7);
+}
+
+#[tokio::test]
+async fn a_tag_only_image_is_registered_as_written() {
+    let captured = Arc::new(Mutex::new(None));
+    let [lt, dt] = tasks();
+    let (svc, td, list, reg) = (
+        describe_services(SERVICES),
+        describe_task_definition(TASK_DEF.into()),
+        no_earlier_registration(),
+        register(captured.clone()),
+    );
+    let ecs = mock_ecs!(&svc, &td, &lt, &dt, &list, &reg);
+    let out = run(&ecs, input(&format!("{REPO}:v2"))).await.unwrap();
+    assert_eq!(out.image, format!("{REPO}:v2"));
+    let req = captured.lock().unwrap().clone().unwrap();
+    assert_eq!(
+        req.container_definitions()[0].image(),
+        Some(format!("{REPO}:v2").as_str())
+    );
+}
+
+#[tokio::test]
+async fn the_only_container_is_picked_when_none_is_named() {
+    let single = TASK_DEF
+        .split(",\n      {\n        \"name\": \"log-router\"")
+        .next()
+        .unwrap()
+        .to_string()
+        + "\n    ],\n    \"family\": \"web\"\n  },\n  \"tags\": []\n}";
+    let captured = Arc::new(Mutex::new(None));
+    let [lt, dt] = tasks();
+    let (svc, td, list, reg) = (
+        describe_services(SERVICES),
+        describe_task_definition(single),
+        no_earlier_registration(),
+        register(captured),
+    );
+    let ecs = mock_ecs!(&svc, &td, &lt, &dt, &list, &reg);
+    let mut req = input(&format!("{REPO}@{NEW_DIGEST}"));
+    req.as_object_mut().unwrap().remove("container");
+    let out = run(&ecs, req).await.unwrap();
+    assert_eq!(out.container, "app");
+}
+
+/// Runs a request that must fail, and checks that nothing was registered.
+async fn expect_error(ecs_rules: Vec<Rule>, request: serde_json::Value) -> berth::Error {
+    let reg = register(Arc::new(Mutex::new(None)));
+    let mut interceptor = aws_smithy_mocks::MockResponseInterceptor::new()
+        .rule_mode(aws_smithy_mocks::RuleMode::MatchAny);
+    for r in ecs_rules.iter().chain(std::iter::once(&reg)) {
+        interceptor = interceptor.with_rule(r);
+    }
+    let ecs = Client::from_conf(
+        aws_sdk_ecs::Config::builder()
+            .with_test_defaults_v2()
+            .http_client(aws_smithy_mocks::create_mock_http_client())
+            .interceptor(interceptor)
+            .retry_config(berth::testing::fast_retries())
+            .build(),
+    );
+    let err = run(&ecs, request).await.unwrap_err();
+    assert_eq!(reg.num_calls(), 0, "nothing may be registered on {err}");
+    err
+}
+
+#[tokio::test]
+async fn several_containers_and_none_named_is_ambiguous() {
+    let mut req = input(&format!("{REPO}@{NEW_DIGEST}"));
+    req.as_object_mut().unwrap().remove("container");
+    let err = expect_error(
+        vec![
+            describe_services(SERVICES),
+            describe_task_definition(TASK_DEF.into()),
+        ],
+        req,
+    )
+    .await;
+    assert_eq!(err.name(), names::AMBIGUOUS_CONTAINER);
+    assert!(err.message().contains("app, log-router"), "{err}");
+}
+
+#[tokio::test]
+async fn an_unknown_container_is_container_not_found() {
+    let mut req = input(&format!("{REPO}@{NEW_DIGEST}"));
+    req["container"] = json!("worker");
+    let err = expect_error(
+        vec![
+            describe_services(SERVICES),
+            describe_task_definition(TASK_DEF.into()),
+        ],
+        req,
+    )
+    .await;
+    assert_eq!(err.name(), names::CONTAINER_NOT_FOUND);
+    assert!(err.message().contains("\"worker\""), "{err}");
+}
+
+#[tokio::test]
+async fn an_unknown_cluster_is_cluster_not_found() {
+    let svc = mock!(Client::describe_services)
+        .then_http_response(|| aws_error(400, "ClusterNotFoundException", "Cluster not found."));
+    let err = expect_error(vec![svc], input(&format!("{REPO}@{NEW_DIGEST}"))).await;
+    assert_eq!(err.name(), names::CLUSTER_NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_unknown_service_is_service_not_found() {
+    let missing = r#"{"services": [], "failures": [{"arn": "arn:aws:ecs:eu-west-1:123456789012:service/prod/nope", "reason": "MISSING"}]}"#;
+    let err = expect_error(
+        vec![describe_services(missing)],
+        input(&format!("{REPO}@{NEW_DIGEST}")),
+    )
+    .await;
+    assert_eq!(err.name(), names::SERVICE_NOT_FOUND);
+    assert!(err.message().contains("MISSING"), "{err}");
+}
+
+#[tokio::test]
+async fn a_draining_service_is_service_not_found() {
+    let draining: &'static str = Box::leak(
+        SERVICES
+            .replacen("\"status\": \"ACTIVE\"", "\"status\": \"DRAINING\"", 1)
+            .into_boxed_str(),
+    );
+    let err = expect_error(
+        vec![describe_services(draining)],
+        input(&format!("{REPO}@{NEW_DIGEST}")),
+    )
+    .await;
+    assert_eq!(err.name(), names::SERVICE_NOT_FOUND);
+    assert!(err.message().contains("DRAINING"));
+}
+
+#[tokio::test]
+async fn a_code_deploy_service_is_refused_on_the_rolling_path() {
+    let cd: &'static str = Box::leak(
+        SERVICES
+            .replace(
+                "\"deploymentController\": { \"type\": \"ECS\" }",
+                "\"deploymentController\": { \"type\": \"CODE_DEPLOY\" }",
+            )
+            .into_boxed_str(),
+    );
+    let err = expect_error(
+        vec![describe_services(cd)],
+        input(&format!("{REPO}@{NEW_DIGEST}")),
+    )
+    .await;
+    assert_eq!(err.name(), names::UNSUPPORTED_DEPLOYMENT_CONTROLLER);
+}
+
+#[tokio::test]
+async fn malformed_images_fail_before_any_aws_call() {
+    for bad in ["", "web:", "Web:1", "web@sha256:short", "a b"] {
+        let svc = describe_services(SERVICES);
+        let err = expect_error(vec![svc.clone()], input(bad)).await;
+        assert_eq!(err.name(), names::INVALID_IMAGE, "{bad:?}");
+        assert_eq!(svc.num_calls(), 0, "{bad:?} reached AWS");
+    }
+}
+
+#[tokio::test]
+async fn missing_or_empty_fields_are_invalid_input() {
+    for (field, value) in [
+        ("cluster", json!(null)),
+        ("service", json!("")),
+        ("deploymentId", json!("  ")),
+        ("image", json!(7)),
+    ] {
+        let mut req = input(&format!("{REPO}@{NEW_DIGEST}"));
+        if value.is_null() {
+            req.as_object_mut().unwrap().remove(field);
+        } else {
+            req[field] = value;
+        }
+        let svc = describe_services(SERVICES);
+        let err = expect_error(vec![svc.clone()], req).await;
+        assert_eq!(err.name(), names::INVALID_INPUT, "{field}");
+        assert_eq!(svc.num_calls(), 0);
+    }
+}
+
+#[tokio::test]
+async fn throttling_is_retried_by_the_sdk() {
+    // GIVEN DescribeServices throttled twice, then answering
+    let svc = mock!(Client::describe_services)
+        .sequence()
+        .http_response(throttled)
+        .times(2)
+        .http_response(|| ok_json(SERVICES))
+        .build();
+    let captured = Arc::new(Mutex::new(None));
+    let [lt, dt] = tasks();
+    let (td, list, reg) = (
+        describe_task_definition(TASK_DEF.into()),
+        no_earlier_registration(),
+        register(captured),
+    );
+    let ecs = mock_ecs!(&svc, &td, &lt, &dt, &list, &reg);
+    // WHEN / THEN
+    run(&ecs, input(&format!("{REPO}@{NEW_DIGEST}")))
+        .await
+        .unwrap();
+    assert_eq!(svc.num_calls(), 3);
+    assert_eq!(reg.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn throttling_that_outlasts_the_retries_is_throttled() {
+    let svc = mock!(Client::describe_services).then_http_response(throttled);
+    let err = expect_error(vec![svc.clone()], input(&format!("{REPO}@{NEW_DIGEST}"))).await;
+    assert_eq!(err.name(), names::THROTTLED);
+    assert_eq!(svc.num_calls(), berth::aws::MAX_ATTEMPTS as usize);
+}
+
+#[tokio::test]
+async fn an_unknown_task_definition_is_task_definition_not_found() {
+    let td = mock!(Client::describe_task_definition).then_http_response(|| {
+        aws_error(
+            400,
+            "ClientException",
+            "Unable to describe task definition.",
+        )
+    });
+    let err = expect_error(
+        vec![describe_services(SERVICES), td],
+        input(&format!("{REPO}@{NEW_DIGEST}")),
+    )
+    .await;
+    assert_eq!(err.name(), names::TASK_DEFINITION_NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_previous_digest_is_the_majority_of_running_tasks() {
+    // One of the two running tasks pulled another digest (a re-pushed tag mid-scale-out):
+    // ties go to the smaller digest, so the answer is stable.
+    let mixed = TASKS.replacen(
+        RUNNING_DIGEST,
+        "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+        1,
+    );
+    let lt = mock!(Client::list_tasks).then_http_response(|| ok_json(LIST_TASKS));
+    let dt = mock!(Client::describe_tasks).then_http_response(move || ok_json(&mixed));
+    let (svc, td, list, reg) = (
+        describe_services(SERVICES),
+        describe_task_definition(TASK_DEF.into()),
+        no_earlier_registration(),
+        register(Arc::new(Mutex::new(None))),
+    );
+    let ecs = mock_ecs!(&svc, &td, &lt, &dt, &list, &reg);
+    let out = run(&ecs, input(&format!("{REPO}@{NEW_DIGEST}")))
+        .await
+        .unwrap();
+    let app = out
+        .previous_images
+        .iter()
+        .find(|i| i.container == "app")
+        .unwrap();
+    assert_eq!(
+        app.digest.as_deref(),
+        Some("sha256:0000000000000000000000000000000000000000000000000000000000000000")
+    );
+}
