@@ -2,6 +2,10 @@
 
 use aws_sdk_ecs::types::{DesiredStatus, Service, Tag, TaskDefinition, TaskDefinitionField};
 use aws_sdk_ecs::Client;
+use aws_smithy_types::DateTime;
+
+use crate::model::Rollout;
+use crate::time;
 
 use crate::error::{names, Error, Result};
 
@@ -107,4 +111,19 @@ pub fn controller(service: &Service) -> &str {
         .deployment_controller()
         .map(|c| c.r#type().as_str())
         .unwrap_or("ECS")
+}
+
+/// The PRIMARY deployment, if it runs `target`.
+pub fn primary_rollout(service: &Service, target: &str, deadline: DateTime) -> Option<Rollout> {
+    let d = service
+        .deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY") && d.task_definition() == Some(target))?;
+    Some(Rollout {
+        ecs_deployment_id: d.id()?.to_owned(),
+        task_definition_arn: target.to_owned(),
+        started_at: time::format(d.created_at().copied().unwrap_or_else(time::now)),
+        deadline: time::format(deadline),
+        desired_count: d.desired_count(),
+    })
 }

@@ -3,6 +3,7 @@
 //! Responses go through the SDK's own deserializers, so a fixture with a wrong field name fails the
 //! test instead of silently building a struct the real API would never return.
 
+use aws_smithy_mocks::{create_mock_http_client, MockResponseInterceptor, Rule, RuleMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
@@ -37,15 +38,34 @@ pub fn fast_retries() -> aws_config::retry::RetryConfig {
         .with_max_backoff(std::time::Duration::from_millis(2))
 }
 
-/// A mocked ECS client over the given rules (any order), with fast retries.
-#[macro_export]
-macro_rules! mock_ecs {
-    ($($rule:expr),* $(,)?) => {
-        aws_smithy_mocks::mock_client!(
-            aws_sdk_ecs,
-            aws_smithy_mocks::RuleMode::MatchAny,
-            [$($rule),*],
-            |c| c.retry_config($crate::testing::fast_retries())
-        )
-    };
+/// An interceptor serving `rules` in any order (the first non-exhausted match answers).
+fn interceptor(rules: &[&Rule]) -> MockResponseInterceptor {
+    rules.iter().fold(
+        MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny),
+        |i, r| i.with_rule(r),
+    )
+}
+
+/// A real ECS client whose calls are answered by `rules`, with fast retries.
+pub fn mock_ecs(rules: &[&Rule]) -> aws_sdk_ecs::Client {
+    aws_sdk_ecs::Client::from_conf(
+        aws_sdk_ecs::Config::builder()
+            .with_test_defaults_v2()
+            .http_client(create_mock_http_client())
+            .interceptor(interceptor(rules))
+            .retry_config(fast_retries())
+            .build(),
+    )
+}
+
+/// A real CloudWatch client whose calls are answered by `rules`, with fast retries.
+pub fn mock_cloudwatch(rules: &[&Rule]) -> aws_sdk_cloudwatch::Client {
+    aws_sdk_cloudwatch::Client::from_conf(
+        aws_sdk_cloudwatch::Config::builder()
+            .with_test_defaults_v2()
+            .http_client(create_mock_http_client())
+            .interceptor(interceptor(rules))
+            .retry_config(fast_retries())
+            .build(),
+    )
 }

@@ -1,7 +1,7 @@
 //! Timestamps as the states exchange them: RFC 3339 strings, readable in the console.
 
 use aws_smithy_types::date_time::Format;
-use aws_smithy_types::DateTime;
+pub use aws_smithy_types::DateTime;
 
 use crate::error::{Error, Result};
 

@@ -4,8 +4,7 @@ use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInpu
 use aws_sdk_ecs::Client;
 use aws_smithy_mocks::{mock, Rule};
 use berth::error::names;
-use berth::mock_ecs;
-use berth::testing::{aws_error, ok_json, throttled};
+use berth::testing::{aws_error, mock_ecs, ok_json, throttled};
 use serde_json::json;
 
 use super::*;
@@ -79,7 +78,7 @@ async fn registers_a_digest_pinned_copy_and_records_the_previous_revision() {
         no_earlier_registration(),
         register(captured.clone()),
     );
-    let ecs = mock_ecs!(&svc, &td, &lt, &dt, &list, &reg);
+    let ecs = mock_ecs(&[&svc, &td, &lt, &dt, &list, &reg]);
 
     // WHEN
     let out = run(&ecs, input(&format!("{REPO}:v2@{NEW_DIGEST}")))
@@ -169,7 +168,7 @@ async fn a_retry_finds_its_earlier_registration_and_registers_nothing() {
             ok_json(&format!(r#"{{"taskDefinitionArns": ["{WEB8}", "arn:aws:ecs:eu-west-1:123456789012:task-definition/web-worker:3", "{WEB7}"]}}"#))
         });
     let reg = register(captured);
-    let ecs = mock_ecs!(&svc, &td7, &td8, &lt, &dt, &list, &reg);
+    let ecs = mock_ecs(&[&svc, &td7, &td8, &lt, &dt, &list, &reg]);
 
     // WHEN
     let out = run(&ecs, input(&format!("{REPO}@{NEW_DIGEST}")))
@@ -207,7 +206,7 @@ async fn a_retry_after_the_service_moved_reads_the_previous_revision_from_the_ta
         .match_requests(|r| r.task_definition() == Some(WEB7))
         .then_http_response(|| ok_json(TASK_DEF));
     let reg = register(Arc::new(Mutex::new(None)));
-    let ecs = mock_ecs!(&svc, &td8, &td7, &reg);
+    let ecs = mock_ecs(&[&svc, &td8, &td7, &reg]);
 
     let out = run(&ecs, input(&format!("{REPO}@{NEW_DIGEST}")))
         .await
@@ -229,7 +228,7 @@ async fn a_tag_only_image_is_registered_as_written() {
         no_earlier_registration(),
         register(captured.clone()),
     );
-    let ecs = mock_ecs!(&svc, &td, &lt, &dt, &list, &reg);
+    let ecs = mock_ecs(&[&svc, &td, &lt, &dt, &list, &reg]);
     let out = run(&ecs, input(&format!("{REPO}:v2"))).await.unwrap();
     assert_eq!(out.image, format!("{REPO}:v2"));
     let req = captured.lock().unwrap().clone().unwrap();
@@ -255,7 +254,7 @@ async fn the_only_container_is_picked_when_none_is_named() {
         no_earlier_registration(),
         register(captured),
     );
-    let ecs = mock_ecs!(&svc, &td, &lt, &dt, &list, &reg);
+    let ecs = mock_ecs(&[&svc, &td, &lt, &dt, &list, &reg]);
     let mut req = input(&format!("{REPO}@{NEW_DIGEST}"));
     req.as_object_mut().unwrap().remove("container");
     let out = run(&ecs, req).await.unwrap();
@@ -265,19 +264,9 @@ async fn the_only_container_is_picked_when_none_is_named() {
 /// Runs a request that must fail, and checks that nothing was registered.
 async fn expect_error(ecs_rules: Vec<Rule>, request: serde_json::Value) -> berth::Error {
     let reg = register(Arc::new(Mutex::new(None)));
-    let mut interceptor = aws_smithy_mocks::MockResponseInterceptor::new()
-        .rule_mode(aws_smithy_mocks::RuleMode::MatchAny);
-    for r in ecs_rules.iter().chain(std::iter::once(&reg)) {
-        interceptor = interceptor.with_rule(r);
-    }
-    let ecs = Client::from_conf(
-        aws_sdk_ecs::Config::builder()
-            .with_test_defaults_v2()
-            .http_client(aws_smithy_mocks::create_mock_http_client())
-            .interceptor(interceptor)
-            .retry_config(berth::testing::fast_retries())
-            .build(),
-    );
+    let mut rules: Vec<&Rule> = ecs_rules.iter().collect();
+    rules.push(&reg);
+    let ecs = mock_ecs(&rules);
     let err = run(&ecs, request).await.unwrap_err();
     assert_eq!(reg.num_calls(), 0, "nothing may be registered on {err}");
     err
@@ -416,7 +405,7 @@ async fn throttling_is_retried_by_the_sdk() {
         no_earlier_registration(),
         register(captured),
     );
-    let ecs = mock_ecs!(&svc, &td, &lt, &dt, &list, &reg);
+    let ecs = mock_ecs(&[&svc, &td, &lt, &dt, &list, &reg]);
     // WHEN / THEN
     run(&ecs, input(&format!("{REPO}@{NEW_DIGEST}")))
         .await
@@ -467,7 +456,7 @@ async fn the_previous_digest_is_the_majority_of_running_tasks() {
         no_earlier_registration(),
         register(Arc::new(Mutex::new(None))),
     );
-    let ecs = mock_ecs!(&svc, &td, &lt, &dt, &list, &reg);
+    let ecs = mock_ecs(&[&svc, &td, &lt, &dt, &list, &reg]);
     let out = run(&ecs, input(&format!("{REPO}@{NEW_DIGEST}")))
         .await
         .unwrap();
