@@ -1,0 +1,241 @@
+//! Roll back to the exact revision recorded before the deploy, restoring the image digests that
+//! were running when a tag would otherwise re-resolve.
+
+use aws_sdk_ecs::types::{SortOrder, TaskDefinitionStatus};
+use aws_sdk_ecs::Client;
+use berth::ecs::{describe_service, describe_task_definition, primary_rollout};
+use berth::error::{names, Error, Result};
+use berth::image::ImageRef;
+use berth::model::{
+    parse_input, require, Registration, RollbackInput, RollbackResult, RunningImage,
+    DEFAULT_ROLLBACK_TIMEOUT_SECONDS, TAG_PREVIOUS, TAG_ROLLBACK_OF,
+};
+use berth::taskdef::{copy_into, short_name, tag, tag_value, user_tags};
+use berth::time::{self, DateTime};
+
+pub async fn run(
+    ecs: &Client,
+    payload: serde_json::Value,
+    now: DateTime,
+) -> Result<RollbackResult> {
+    let input: RollbackInput = parse_input("rollback", payload)?;
+    rollback(ecs, &input, now).await
+}
+
+pub async fn rollback(
+    ecs: &Client,
+    input: &RollbackInput,
+    now: DateTime,
+) -> Result<RollbackResult> {
+    require("deploymentId", &input.deployment_id)?;
+    require("cluster", &input.cluster)?;
+    require("service", &input.service)?;
+    let register = input.register.as_ref().ok_or_else(|| {
+        Error::new(
+            names::ROLLBACK_TARGET_MISSING,
+            "no \"register\" result: nothing was recorded to roll back to",
+        )
+    })?;
+    require(
+        "register.previousTaskDefinitionArn",
+        &register.previous_task_definition_arn,
+    )
+    .map_err(|e| Error::new(names::ROLLBACK_TARGET_MISSING, e.message().to_string()))?;
+    let previous = register.previous_task_definition_arn.as_str();
+    let deadline = time::plus_secs(
+        now,
+        input
+            .rollback_timeout_seconds
+            .unwrap_or(DEFAULT_ROLLBACK_TIMEOUT_SECONDS),
+    );
+    let to_pin = images_to_pin(register);
+
+    let service = describe_service(ecs, &input.cluster, &input.service).await?;
+
+    // The circuit breaker may have put the service back already: a second deployment would only
+    // restart healthy tasks.
+    let existing_pinned = if to_pin.is_empty() {
+        None
+    } else {
+        find_pinned_copy(ecs, previous, &input.deployment_id).await?
+    };
+    for candidate in std::iter::once(previous).chain(existing_pinned.as_deref()) {
+        if let Some(rollout) = primary_rollout(&service, candidate, deadline) {
+            let failed = service.deployments().iter().any(|d| {
+                d.id() == Some(rollout.ecs_deployment_id.as_str())
+                    && d.rollout_state().map(|s| s.as_str()) == Some("FAILED")
+            });
+            if !failed {
+                let detail = format!(
+                    "service {} already runs {} (deployment {}); nothing redeployed",
+                    input.service,
+                    short_name(candidate),
+                    rollout.ecs_deployment_id
+                );
+                tracing::info!(service = %input.service, deployment = %rollout.ecs_deployment_id, "{detail}");
+                return Ok(RollbackResult {
+                    task_definition_arn: candidate.to_owned(),
+                    previous_task_definition_arn: previous.to_owned(),
+                    pinned_images: if candidate == previous {
+                        vec![]
+                    } else {
+                        to_pin.clone()
+                    },
+                    already_rolled_back: true,
+                    rollout,
+                    detail,
+                });
+            }
+        }
+    }
+
+    let target = match (to_pin.is_empty(), existing_pinned) {
+        (true, _) => previous.to_owned(),
+        (false, Some(arn)) => arn,
+        (false, None) => register_pinned_copy(ecs, previous, &input.deployment_id, &to_pin).await?,
+    };
+
+    // desiredCount is never sent: the autoscaler owns it.
+    let out = ecs
+        .update_service()
+        .cluster(&input.cluster)
+        .service(&input.service)
+        .task_definition(&target)
+        .send()
+        .await
+        .map_err(|e| {
+            Error::from_sdk(
+                &format!(
+                    "UpdateService {}/{} (rollback)",
+                    input.cluster, input.service
+                ),
+                e,
+            )
+        })?;
+    let service = out
+        .service
+        .ok_or_else(|| Error::new(names::AWS_ERROR, "UpdateService returned no service"))?;
+    let rollout = primary_rollout(&service, &target, deadline).ok_or_else(|| {
+        Error::new(
+            names::AWS_ERROR,
+            format!(
+                "UpdateService returned no PRIMARY deployment of {}",
+                short_name(&target)
+            ),
+        )
+    })?;
+    let detail = if to_pin.is_empty() {
+        format!("rolling {} back to {}", input.service, short_name(&target))
+    } else {
+        format!(
+            "rolling {} back to {} = {} with the digests that ran before ({})",
+            input.service,
+            short_name(&target),
+            short_name(previous),
+            to_pin
+                .iter()
+                .map(|i| format!("{}={}", i.container, i.image))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    tracing::info!(service = %input.service, deployment = %rollout.ecs_deployment_id, task_definition = %short_name(&target), "{detail}");
+    Ok(RollbackResult {
+        task_definition_arn: target,
+        previous_task_definition_arn: previous.to_owned(),
+        pinned_images: to_pin,
+        already_rolled_back: false,
+        rollout,
+        detail,
+    })
+}
+
+/// Containers of the previous revision that named a mutable tag and whose running digest is known:
+/// those must be pinned, or the rollback may pull different bytes than ran before.
+fn images_to_pin(register: &Registration) -> Vec<RunningImage> {
+    register
+        .previous_images
+        .iter()
+        .filter_map(|i| {
+            let digest = i.digest.as_deref()?;
+            let image = ImageRef::parse(&i.image).ok()?;
+            image.is_mutable().then(|| RunningImage {
+                container: i.container.clone(),
+                image: image.with_digest(digest).pinned(),
+                digest: Some(digest.to_owned()),
+            })
+        })
+        .collect()
+}
+
+/// A pinned copy registered by an earlier attempt of this rollback.
+async fn find_pinned_copy(
+    ecs: &Client,
+    previous: &str,
+    deployment_id: &str,
+) -> Result<Option<String>> {
+    let family = short_name(previous)
+        .rsplit_once(':')
+        .map(|(f, _)| f)
+        .unwrap_or_default();
+    let listed = ecs
+        .list_task_definitions()
+        .family_prefix(family)
+        .status(TaskDefinitionStatus::Active)
+        .sort(SortOrder::Desc)
+        .max_results(10)
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk(&format!("ListTaskDefinitions {family}"), e))?;
+    for arn in listed
+        .task_definition_arns()
+        .iter()
+        .filter(|a| short_name(a).rsplit_once(':').map(|(f, _)| f) == Some(family))
+    {
+        let (_, tags) = describe_task_definition(ecs, arn).await?;
+        if tag_value(&tags, TAG_ROLLBACK_OF) == Some(deployment_id) {
+            return Ok(Some(arn.clone()));
+        }
+    }
+    Ok(None)
+}
+
+async fn register_pinned_copy(
+    ecs: &Client,
+    previous: &str,
+    deployment_id: &str,
+    pins: &[RunningImage],
+) -> Result<String> {
+    let (td, tags) = describe_task_definition(ecs, previous).await?;
+    let mut tags = user_tags(&tags);
+    tags.push(tag(TAG_ROLLBACK_OF, deployment_id));
+    tags.push(tag(TAG_PREVIOUS, previous));
+    let images: Vec<(String, String)> = pins
+        .iter()
+        .map(|p| (p.container.clone(), p.image.clone()))
+        .collect();
+    let out = copy_into(ecs.register_task_definition(), &td, &images, tags)
+        .send()
+        .await
+        .map_err(|e| {
+            Error::from_sdk(
+                &format!(
+                    "RegisterTaskDefinition {} (rollback copy)",
+                    short_name(previous)
+                ),
+                e,
+            )
+        })?;
+    out.task_definition()
+        .and_then(|t| t.task_definition_arn())
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            Error::new(
+                names::AWS_ERROR,
+                "RegisterTaskDefinition returned no task definition ARN",
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,277 @@
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
+use aws_sdk_ecs::Client;
+use aws_smithy_mocks::{mock, MockResponse, Rule};
+use berth::error::names;
+use berth::testing::{mock_ecs, ok_json, throttled};
+use serde_json::json;
+
+use super::*;
+
+const DEPLOYING: &str = include_str!("../../fixtures/describe-services-deploying.json");
+const BREAKER_ROLLED_BACK: &str = include_str!("../../fixtures/circuit-breaker-rolled-back.json");
+const TASK_DEF: &str = include_str!("../../fixtures/describe-task-definition.json");
+const TO_WEB7: &str = include_str!("../../fixtures/update-service-to-web7.json");
+const TO_WEB9: &str = include_str!("../../fixtures/update-service-to-web9.json");
+
+const ARN: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/";
+const REPO: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web";
+const RUNNING_DIGEST: &str =
+    "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+const NOW: i64 = 1_795_001_500;
+
+fn input(previous: &str, previous_image: &str, digest: Option<&str>) -> serde_json::Value {
+    json!({
+        "deploymentId": "web-9f86d081884c",
+        "cluster": "prod",
+        "service": "web",
+        "rollbackTimeoutSeconds": 300,
+        "register": {
+            "taskDefinitionArn": format!("{ARN}web:8"),
+            "previousTaskDefinitionArn": format!("{ARN}{previous}"),
+            "container": "app",
+            "image": format!("{REPO}@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"),
+            "previousImages": [
+                {"container": "app", "image": previous_image, "digest": digest},
+                {"container": "log-router", "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable", "digest": null}
+            ],
+            "reused": false
+        },
+        "stability": {"status": "FAILED", "reason": "HealthChecksFailing"}
+    })
+}
+
+fn describe(body: &'static str) -> Rule {
+    mock!(Client::describe_services).then_http_response(move || ok_json(body))
+}
+
+/// UpdateService answering like ECS for whatever revision it was sent.
+fn update(captured: Arc<Mutex<Vec<String>>>) -> Rule {
+    mock!(Client::update_service).then_compute_response(move |req| {
+        let td = req.task_definition().unwrap_or_default().to_owned();
+        assert_eq!(
+            req.desired_count(),
+            None,
+            "desiredCount belongs to the autoscaler"
+        );
+        captured.lock().unwrap().push(td.clone());
+        let body = if td.ends_with(":9") {
+            TO_WEB9.to_string()
+        } else {
+            TO_WEB7.replace(&format!("{ARN}web:7\""), &format!("{td}\""))
+        };
+        MockResponse::Http(ok_json(&body))
+    })
+}
+
+fn no_pinned_copy_yet() -> Rule {
+    mock!(Client::list_task_definitions)
+        .then_http_response(|| ok_json(r#"{"taskDefinitionArns": []}"#))
+}
+
+#[tokio::test]
+async fn rolls_back_to_the_exact_recorded_revision_not_revision_minus_one() {
+    // GIVEN the service ran web:5 before (web:6 and web:7 were registered out of band since)
+    let sent = Arc::new(Mutex::new(vec![]));
+    let (svc, upd) = (describe(DEPLOYING), update(sent.clone()));
+    let ecs = mock_ecs(&[&svc, &upd]);
+    // WHEN
+    let out = run(
+        &ecs,
+        input(
+            "web:5",
+            &format!("{REPO}@{RUNNING_DIGEST}"),
+            Some(RUNNING_DIGEST),
+        ),
+        DateTime::from_secs(NOW),
+    )
+    .await
+    .unwrap();
+    // THEN
+    assert_eq!(*sent.lock().unwrap(), vec![format!("{ARN}web:5")]);
+    assert_eq!(out.task_definition_arn, format!("{ARN}web:5"));
+    assert!(
+        out.pinned_images.is_empty(),
+        "a digest-pinned revision needs no re-pinning"
+    );
+    assert!(!out.already_rolled_back);
+    assert_eq!(out.rollout.ecs_deployment_id, "ecs-svc/9223370300000000010");
+    assert_eq!(
+        out.rollout.deadline,
+        berth::time::format(DateTime::from_secs(NOW + 300))
+    );
+}
+
+#[tokio::test]
+async fn a_mutable_tag_is_re_pinned_to_the_digest_that_was_running() {
+    // GIVEN web:7 named web:latest and its tasks ran digest 1111…
+    let sent = Arc::new(Mutex::new(vec![]));
+    let registered: Arc<Mutex<Option<RegisterTaskDefinitionInput>>> = Arc::new(Mutex::new(None));
+    let reg_capture = registered.clone();
+    let reg = mock!(Client::register_task_definition).then_compute_response(move |req| {
+        *reg_capture.lock().unwrap() = Some(req.clone());
+        MockResponse::Http(ok_json(&format!(r#"{{"taskDefinition": {{"taskDefinitionArn": "{ARN}web:9", "family": "web", "revision": 9}}}}"#)))
+    });
+    let td = mock!(Client::describe_task_definition).then_http_response(|| ok_json(TASK_DEF));
+    let (svc, list, upd) = (
+        describe(DEPLOYING),
+        no_pinned_copy_yet(),
+        update(sent.clone()),
+    );
+    let ecs = mock_ecs(&[&svc, &list, &td, &reg, &upd]);
+    // WHEN
+    let out = run(
+        &ecs,
+        input("web:7", &format!("{REPO}:latest"), Some(RUNNING_DIGEST)),
+        DateTime::from_secs(NOW),
+    )
+    .await
+    .unwrap();
+    // THEN a copy of web:7 pinned to that digest runs, so the rollback pulls the same bytes
+    let req = registered.lock().unwrap().clone().unwrap();
+    assert_eq!(
+        req.container_definitions()[0].image(),
+        Some(format!("{REPO}@{RUNNING_DIGEST}").as_str())
+    );
+    assert_eq!(
+        req.container_definitions()[1].image(),
+        Some("public.ecr.aws/aws-observability/aws-for-fluent-bit:stable")
+    );
+    let tags: Vec<_> = req
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()))
+        .collect();
+    assert!(
+        tags.contains(&("berth:rollback-of".into(), "web-9f86d081884c".into())),
+        "{tags:?}"
+    );
+    assert!(
+        !tags
+            .iter()
+            .any(|(k, v)| k == "berth:deployment-id" && v == "an-older-deployment"),
+        "stale berth tags are not copied"
+    );
+    assert_eq!(*sent.lock().unwrap(), vec![format!("{ARN}web:9")]);
+    assert_eq!(out.previous_task_definition_arn, format!("{ARN}web:7"));
+    assert_eq!(out.pinned_images.len(), 1);
+    assert_eq!(
+        out.pinned_images[0].image,
+        format!("{REPO}@{RUNNING_DIGEST}")
+    );
+}
+
+#[tokio::test]
+async fn a_retried_rollback_reuses_its_pinned_copy() {
+    let tagged = TASK_DEF
+        .replace("task-definition/web:7", "task-definition/web:9")
+        .replace(
+            r#"{ "key": "berth:deployment-id", "value": "an-older-deployment" }"#,
+            r#"{ "key": "berth:rollback-of", "value": "web-9f86d081884c" }"#,
+        );
+    let list = mock!(Client::list_task_definitions).then_http_response(|| {
+        ok_json(&format!(
+            r#"{{"taskDefinitionArns": ["{ARN}web:9", "{ARN}web:8"]}}"#
+        ))
+    });
+    let td9 = mock!(Client::describe_task_definition)
+        .match_requests(|r| r.task_definition().is_some_and(|t| t.ends_with(":9")))
+        .then_http_response(move || ok_json(&tagged));
+    let reg = mock!(Client::register_task_definition).then_http_response(|| ok_json("{}"));
+    let sent = Arc::new(Mutex::new(vec![]));
+    let (svc, upd) = (describe(DEPLOYING), update(sent.clone()));
+    let ecs = mock_ecs(&[&svc, &list, &td9, &reg, &upd]);
+    let out = run(
+        &ecs,
+        input("web:7", &format!("{REPO}:latest"), Some(RUNNING_DIGEST)),
+        DateTime::from_secs(NOW),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reg.num_calls(), 0);
+    assert_eq!(out.task_definition_arn, format!("{ARN}web:9"));
+    assert_eq!(*sent.lock().unwrap(), vec![format!("{ARN}web:9")]);
+}
+
+#[tokio::test]
+async fn after_the_breaker_rolled_back_nothing_is_redeployed() {
+    // GIVEN ECS's circuit breaker already runs web:7 again
+    let sent = Arc::new(Mutex::new(vec![]));
+    let (svc, upd) = (describe(BREAKER_ROLLED_BACK), update(sent.clone()));
+    let ecs = mock_ecs(&[&svc, &upd]);
+    let out = run(
+        &ecs,
+        input(
+            "web:7",
+            &format!("{REPO}@{RUNNING_DIGEST}"),
+            Some(RUNNING_DIGEST),
+        ),
+        DateTime::from_secs(NOW),
+    )
+    .await
+    .unwrap();
+    assert!(sent.lock().unwrap().is_empty());
+    assert!(out.already_rolled_back);
+    assert_eq!(out.rollout.ecs_deployment_id, "ecs-svc/9223370300000000009");
+    assert!(out.detail.contains("already runs web:7"), "{}", out.detail);
+}
+
+#[tokio::test]
+async fn without_a_recorded_revision_rollback_refuses_and_changes_nothing() {
+    let sent = Arc::new(Mutex::new(vec![]));
+    let (svc, upd) = (describe(DEPLOYING), update(sent.clone()));
+    let ecs = mock_ecs(&[&svc, &upd]);
+    let mut req = input("web:7", "x", None);
+    req.as_object_mut().unwrap().remove("register");
+    let err = run(&ecs, req, DateTime::from_secs(NOW)).await.unwrap_err();
+    assert_eq!(err.name(), names::ROLLBACK_TARGET_MISSING);
+    let mut req = input("web:7", "x", None);
+    req["register"]["previousTaskDefinitionArn"] = json!("");
+    assert_eq!(
+        run(&ecs, req, DateTime::from_secs(NOW))
+            .await
+            .unwrap_err()
+            .name(),
+        names::ROLLBACK_TARGET_MISSING
+    );
+    assert_eq!(svc.num_calls() + upd.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_throttled_rollback_is_retried() {
+    let upd = mock!(Client::update_service)
+        .sequence()
+        .http_response(throttled)
+        .times(3)
+        .http_response(|| ok_json(TO_WEB7))
+        .build();
+    let svc = describe(DEPLOYING);
+    let ecs = mock_ecs(&[&svc, &upd]);
+    let out = run(
+        &ecs,
+        input("web:7", &format!("{REPO}@{RUNNING_DIGEST}"), None),
+        DateTime::from_secs(NOW),
+    )
+    .await
+    .unwrap();
+    assert_eq!(upd.num_calls(), 4);
+    assert_eq!(out.task_definition_arn, format!("{ARN}web:7"));
+}
+
+#[tokio::test]
+async fn an_unknown_digest_leaves_the_tag_as_it_was() {
+    // No task was running before (service scaled to zero): there is no digest to restore.
+    let sent = Arc::new(Mutex::new(vec![]));
+    let (svc, upd) = (describe(DEPLOYING), update(sent.clone()));
+    let ecs = mock_ecs(&[&svc, &upd]);
+    let out = run(
+        &ecs,
+        input("web:7", &format!("{REPO}:latest"), None),
+        DateTime::from_secs(NOW),
+    )
+    .await
+    .unwrap();
+    assert_eq!(*sent.lock().unwrap(), vec![format!("{ARN}web:7")]);
+    assert!(out.pinned_images.is_empty());
+}

@@ -1,0 +1,17 @@
+//! rollback: put the service back on the exact revision (and image digests) that ran before.
+
+mod handler;
+
+use lambda_runtime::{service_fn, LambdaEvent};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    berth::aws::init_logging();
+    let config = berth::aws::load().await;
+    let ecs = aws_sdk_ecs::Client::new(&config);
+    berth::aws::warm_up_ecs(&ecs).await;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        handler::run(&ecs, event.payload, berth::time::now())
+    }))
+    .await
+}
