@@ -242,7 +242,7 @@ mod tests {
         let pass = judge_alarm("a", Some("OK"), None);
         let inc = judge_alarm("b", None, None);
         let fail = judge_alarm("c", Some("ALARM"), None);
-        assert_eq!(overall(&[pass.clone()]), Verdict::Pass);
+        assert_eq!(overall(std::slice::from_ref(&pass)), Verdict::Pass);
         assert_eq!(overall(&[pass.clone(), inc.clone()]), Verdict::Inconclusive);
         assert_eq!(overall(&[pass, inc, fail]), Verdict::Fail);
         assert_eq!(overall(&[]), Verdict::Inconclusive);

@@ -8,6 +8,17 @@ use std::fmt;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use lambda_runtime::Diagnostic;
 
+/// The HTTP status of a raw response, so errors without an AWS code can still be classified.
+pub trait HttpStatus {
+    fn status_code(&self) -> u16;
+}
+
+impl HttpStatus for aws_smithy_runtime_api::client::orchestrator::HttpResponse {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
 /// Every error name a berth Lambda can return, for the ASL and its tests.
 pub const ERROR_NAMES: &[&str] = &[
     names::INVALID_INPUT,
@@ -86,10 +97,22 @@ impl Error {
     ) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: fmt::Debug,
+        R: fmt::Debug + HttpStatus,
     {
         use aws_smithy_runtime_api::client::result::SdkError;
         match &err {
+            SdkError::ServiceError(service) if service.err().code().is_none() => {
+                let status = service.raw().status_code();
+                let name = match status {
+                    429 => names::THROTTLED,
+                    500..=599 => names::AWS_UNAVAILABLE,
+                    _ => names::AWS_ERROR,
+                };
+                Self::new(
+                    name,
+                    format!("{action}: HTTP {status} without an error code"),
+                )
+            }
             SdkError::ServiceError(service) => {
                 let e = service.err();
                 Self::from_code(

@@ -1,0 +1,235 @@
+//! Read each check's metric (or metric math) and each alarm, judge them, decide the bake's next step.
+
+use aws_sdk_cloudwatch::types::{
+    Dimension, Metric, MetricDataQuery, MetricStat, ScanBy, StateValue,
+};
+use aws_sdk_cloudwatch::Client;
+use berth::canary::{decide, judge_alarm, judge_metric, overall};
+use berth::error::{Error, Result};
+use berth::model::{
+    parse_input, CanaryConfig, CanaryInput, CanaryResult, CheckResult, MetricCheck, MetricSpec,
+};
+use berth::time::{self, DateTime};
+
+/// The query id of a check's result; user ids name the inputs of an expression.
+const RESULT_ID: &str = "berth";
+
+pub async fn run(cw: &Client, payload: serde_json::Value, now: DateTime) -> Result<CanaryResult> {
+    let input: CanaryInput = parse_input("evaluate-canary", payload)?;
+    evaluate(cw, &input, now).await
+}
+
+pub async fn evaluate(cw: &Client, input: &CanaryInput, now: DateTime) -> Result<CanaryResult> {
+    validate(&input.canary)?;
+    let config = &input.canary;
+    let previous = input.canary_result.as_ref();
+    let bake_started = match previous {
+        Some(p) => time::parse("canaryResult.bakeStartedAt", &p.bake_started_at)?,
+        None => now,
+    };
+    let bake_ends = time::plus_secs(bake_started, config.bake_seconds);
+    let window_start = DateTime::from_secs(now.secs() - config.window_seconds as i64);
+
+    let mut checks = Vec::with_capacity(config.metrics.len() + config.alarms.len());
+    for check in &config.metrics {
+        let values = metric_values(cw, check, window_start, now).await?;
+        checks.push(judge_metric(check, &values));
+    }
+    checks.extend(alarm_checks(cw, &config.alarms).await?);
+
+    let verdict = overall(&checks);
+    let bake_over = now.secs() >= bake_ends.secs();
+    let decision = decide(verdict, bake_over, config.on_inconclusive);
+    let detail = checks
+        .iter()
+        .map(|c| format!("{}: {:?} ({})", c.name, c.verdict, c.detail))
+        .collect::<Vec<_>>()
+        .join("; ");
+    for c in &checks {
+        tracing::info!(check = %c.name, verdict = ?c.verdict, values = ?c.values, threshold = ?c.threshold, "{}", c.detail);
+    }
+    tracing::info!(verdict = ?verdict, decision = ?decision, bake_over, bake_ends = %time::format(bake_ends), "canary evaluated");
+    Ok(CanaryResult {
+        verdict,
+        decision,
+        detail,
+        checks,
+        evaluations: previous.map(|p| p.evaluations).unwrap_or(0) + 1,
+        bake_started_at: time::format(bake_started),
+        bake_ends_at: time::format(bake_ends),
+        evaluated_at: time::format(now),
+    })
+}
+
+/// Reject a configuration CloudWatch would reject, or one that could never fail, before reading.
+pub fn validate(config: &CanaryConfig) -> Result<()> {
+    if config.metrics.is_empty() && config.alarms.is_empty() {
+        return Err(Error::invalid_input(
+            "canary: give at least one entry in \"metrics\" or \"alarms\"",
+        ));
+    }
+    if config.window_seconds == 0 {
+        return Err(Error::invalid_input(
+            "canary.windowSeconds must be positive",
+        ));
+    }
+    for c in &config.metrics {
+        let name = &c.name;
+        if !c.threshold.is_finite() {
+            return Err(Error::invalid_input(format!(
+                "canary check {name:?}: threshold must be a number"
+            )));
+        }
+        if c.period <= 0 {
+            return Err(Error::invalid_input(format!(
+                "canary check {name:?}: period must be positive"
+            )));
+        }
+        match (&c.metric, &c.expression) {
+            (Some(_), None) if c.metrics.is_empty() => {}
+            (None, Some(expr)) if !c.metrics.is_empty() && !expr.trim().is_empty() => {
+                for id in c.metrics.keys() {
+                    let valid = id.starts_with(|ch: char| ch.is_ascii_lowercase())
+                        && id.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+                        && id != RESULT_ID;
+                    if !valid {
+                        return Err(Error::invalid_input(format!(
+                            "canary check {name:?}: metric id {id:?} must start with a lower-case letter and hold only letters, digits and _ (and not be {RESULT_ID:?})"
+                        )));
+                    }
+                }
+            }
+            _ => {
+                return Err(Error::invalid_input(format!(
+                    "canary check {name:?}: give either \"metric\", or \"expression\" with the \"metrics\" it uses"
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn metric_stat(spec: &MetricSpec, period: i32) -> MetricStat {
+    let dimensions = spec
+        .dimensions
+        .iter()
+        .map(|(k, v)| Dimension::builder().name(k).value(v).build())
+        .collect();
+    MetricStat::builder()
+        .metric(
+            Metric::builder()
+                .namespace(&spec.namespace)
+                .metric_name(&spec.metric_name)
+                .set_dimensions(Some(dimensions))
+                .build(),
+        )
+        .period(period)
+        .stat(&spec.stat)
+        .build()
+}
+
+fn queries(check: &MetricCheck) -> Vec<MetricDataQuery> {
+    match (&check.metric, &check.expression) {
+        (Some(spec), _) => vec![MetricDataQuery::builder()
+            .id(RESULT_ID)
+            .metric_stat(metric_stat(spec, check.period))
+            .return_data(true)
+            .build()],
+        (None, Some(expr)) => check
+            .metrics
+            .iter()
+            .map(|(id, spec)| {
+                MetricDataQuery::builder()
+                    .id(id)
+                    .metric_stat(metric_stat(spec, check.period))
+                    .return_data(false)
+                    .build()
+            })
+            .chain(std::iter::once(
+                MetricDataQuery::builder()
+                    .id(RESULT_ID)
+                    .expression(expr)
+                    .period(check.period)
+                    .return_data(true)
+                    .build(),
+            ))
+            .collect(),
+        (None, None) => vec![],
+    }
+}
+
+async fn metric_values(
+    cw: &Client,
+    check: &MetricCheck,
+    start: DateTime,
+    end: DateTime,
+) -> Result<Vec<f64>> {
+    let mut values = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let out = cw
+            .get_metric_data()
+            .set_metric_data_queries(Some(queries(check)))
+            .start_time(start)
+            .end_time(end)
+            .scan_by(ScanBy::TimestampDescending)
+            .set_next_token(next.take())
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk(&format!("GetMetricData {:?}", check.name), e))?;
+        for r in out.metric_data_results() {
+            if r.id() == Some(RESULT_ID) {
+                values.extend_from_slice(r.values());
+            }
+        }
+        match out.next_token {
+            Some(t) if !t.is_empty() => next = Some(t),
+            _ => return Ok(values),
+        }
+    }
+}
+
+async fn alarm_checks(cw: &Client, names: &[String]) -> Result<Vec<CheckResult>> {
+    if names.is_empty() {
+        return Ok(vec![]);
+    }
+    let out = cw
+        .describe_alarms()
+        .set_alarm_names(Some(names.to_vec()))
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk("DescribeAlarms", e))?;
+    let state_of = |name: &str| -> Option<(StateValue, Option<String>)> {
+        out.metric_alarms()
+            .iter()
+            .filter(|a| a.alarm_name() == Some(name))
+            .map(|a| {
+                (
+                    a.state_value().cloned(),
+                    a.state_reason().map(str::to_owned),
+                )
+            })
+            .chain(
+                out.composite_alarms()
+                    .iter()
+                    .filter(|a| a.alarm_name() == Some(name))
+                    .map(|a| {
+                        (
+                            a.state_value().cloned(),
+                            a.state_reason().map(str::to_owned),
+                        )
+                    }),
+            )
+            .find_map(|(s, r)| s.map(|s| (s, r)))
+    };
+    Ok(names
+        .iter()
+        .map(|name| match state_of(name) {
+            Some((state, reason)) => judge_alarm(name, Some(state.as_str()), reason.as_deref()),
+            None => judge_alarm(name, None, None),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,311 @@
+use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
+use aws_sdk_cloudwatch::operation::get_metric_data::{GetMetricDataInput, GetMetricDataOutput};
+use aws_sdk_cloudwatch::types::{MetricAlarm, MetricDataResult, StatusCode};
+use aws_sdk_cloudwatch::Client;
+use aws_smithy_mocks::{mock, Rule};
+use berth::error::names;
+use berth::model::{CanaryDecision, Verdict};
+use berth::testing::mock_cloudwatch;
+use serde_json::json;
+
+use super::*;
+
+const NOW: i64 = 1_795_002_000;
+const TG: &str = "targetgroup/web/0123456789abcdef";
+const LB: &str = "app/prod-public/50dc6c495c0c9188";
+
+/// The canary section a service would carry: 5xx rate as metric math, p99 latency, an alarm.
+fn config() -> serde_json::Value {
+    json!({
+        "bakeSeconds": 600,
+        "windowSeconds": 300,
+        "metrics": [
+            {
+                "name": "5xx rate",
+                "expression": "100 * errors / requests",
+                "metrics": {
+                    "errors": {"namespace": "AWS/ApplicationELB", "metricName": "HTTPCode_Target_5XX_Count", "dimensions": {"TargetGroup": TG, "LoadBalancer": LB}, "stat": "Sum"},
+                    "requests": {"namespace": "AWS/ApplicationELB", "metricName": "RequestCount", "dimensions": {"TargetGroup": TG, "LoadBalancer": LB}, "stat": "Sum"}
+                },
+                "threshold": 1.0
+            },
+            {
+                "name": "p99 latency",
+                "metric": {"namespace": "AWS/ApplicationELB", "metricName": "TargetResponseTime", "dimensions": {"TargetGroup": TG, "LoadBalancer": LB}, "stat": "p99"},
+                "threshold": 0.5
+            }
+        ],
+        "alarms": ["web-5xx-high"]
+    })
+}
+
+fn input(previous: Option<serde_json::Value>) -> serde_json::Value {
+    let mut v = json!({"cluster": "prod", "service": "web", "canary": config()});
+    if let Some(p) = previous {
+        v["canaryResult"] = p;
+    }
+    v
+}
+
+/// GetMetricData answering with `values` for the result query of the check that asks for it.
+fn metric_rule(is_this_check: fn(&GetMetricDataInput) -> bool, values: Vec<f64>) -> Rule {
+    mock!(Client::get_metric_data)
+        .match_requests(is_this_check)
+        .then_output(move || {
+            GetMetricDataOutput::builder()
+                .metric_data_results(
+                    MetricDataResult::builder()
+                        .id("berth")
+                        .label("berth")
+                        .set_timestamps(Some(
+                            (0..values.len())
+                                .map(|i| DateTime::from_secs(NOW - 60 * i as i64))
+                                .collect(),
+                        ))
+                        .set_values(Some(values.clone()))
+                        .status_code(StatusCode::Complete)
+                        .build(),
+                )
+                .build()
+        })
+}
+
+fn is_rate(r: &GetMetricDataInput) -> bool {
+    r.metric_data_queries()
+        .iter()
+        .any(|q| q.expression() == Some("100 * errors / requests"))
+}
+
+fn is_latency(r: &GetMetricDataInput) -> bool {
+    r.metric_data_queries()
+        .iter()
+        .any(|q| q.metric_stat().and_then(|s| s.stat()) == Some("p99"))
+}
+
+fn alarm(state: &'static str) -> Rule {
+    mock!(Client::describe_alarms).then_output(move || {
+        DescribeAlarmsOutput::builder()
+            .metric_alarms(
+                MetricAlarm::builder()
+                    .alarm_name("web-5xx-high")
+                    .state_value(state.into())
+                    .state_reason("Threshold Crossed: 1 datapoint [12.0 (23/11/26 03:00:00)] was greater than the threshold (5.0).")
+                    .build(),
+            )
+            .build()
+    })
+}
+
+async fn evaluate_with(
+    rules: &[&Rule],
+    previous: Option<serde_json::Value>,
+    at: i64,
+) -> berth::Result<CanaryResult> {
+    run(
+        &mock_cloudwatch(rules),
+        input(previous),
+        DateTime::from_secs(at),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn healthy_metrics_keep_baking_then_promote() {
+    let rate = metric_rule(is_rate, vec![0.0, 0.2, 0.1, 0.0, 0.3]);
+    let latency = metric_rule(is_latency, vec![0.08, 0.11, 0.09]);
+    let ok = alarm("OK");
+    // first evaluation: the bake starts now and is not over
+    let first = evaluate_with(&[&rate, &latency, &ok], None, NOW)
+        .await
+        .unwrap();
+    assert_eq!(first.verdict, Verdict::Pass);
+    assert_eq!(first.decision, CanaryDecision::Continue);
+    assert_eq!(first.evaluations, 1);
+    assert_eq!(
+        first.bake_ends_at,
+        berth::time::format(DateTime::from_secs(NOW + 600))
+    );
+    // ten minutes later, carried over by the ASL: the bake is over and the canary is promoted
+    let carried = serde_json::to_value(&first).unwrap();
+    let last = evaluate_with(&[&rate, &latency, &ok], Some(carried), NOW + 600)
+        .await
+        .unwrap();
+    assert_eq!(last.decision, CanaryDecision::Promote);
+    assert_eq!(last.evaluations, 2);
+    assert_eq!(last.bake_started_at, first.bake_started_at);
+}
+
+#[tokio::test]
+async fn a_5xx_spike_rolls_back_at_once_with_the_numbers() {
+    let rate = metric_rule(is_rate, vec![31.5, 28.0, 0.4]);
+    let latency = metric_rule(is_latency, vec![0.08, 0.11, 0.09]);
+    let ok = alarm("OK");
+    let out = evaluate_with(&[&rate, &latency, &ok], None, NOW)
+        .await
+        .unwrap();
+    assert_eq!(out.verdict, Verdict::Fail);
+    assert_eq!(out.decision, CanaryDecision::Rollback);
+    let check = out.checks.iter().find(|c| c.name == "5xx rate").unwrap();
+    assert_eq!(check.values, vec![31.5, 28.0, 0.4]);
+    assert!(out.detail.contains("worst 31.5"), "{}", out.detail);
+}
+
+#[tokio::test]
+async fn slow_p99_fails() {
+    let rate = metric_rule(is_rate, vec![0.0, 0.0, 0.0]);
+    let latency = metric_rule(is_latency, vec![1.4, 1.6, 1.5]);
+    let ok = alarm("OK");
+    let out = evaluate_with(&[&rate, &latency, &ok], None, NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        out.checks
+            .iter()
+            .find(|c| c.name == "p99 latency")
+            .unwrap()
+            .verdict,
+        Verdict::Fail
+    );
+    assert_eq!(out.decision, CanaryDecision::Rollback);
+}
+
+#[tokio::test]
+async fn an_alarm_in_alarm_fails_the_canary() {
+    let rate = metric_rule(is_rate, vec![0.0, 0.0, 0.0]);
+    let latency = metric_rule(is_latency, vec![0.1, 0.1, 0.1]);
+    let alarming = alarm("ALARM");
+    let out = evaluate_with(&[&rate, &latency, &alarming], None, NOW)
+        .await
+        .unwrap();
+    assert_eq!(out.verdict, Verdict::Fail);
+    assert!(out.detail.contains("Threshold Crossed"), "{}", out.detail);
+}
+
+#[tokio::test]
+async fn no_traffic_is_inconclusive_and_rolls_back_when_the_bake_ends() {
+    // GIVEN no requests at all: CloudWatch returns no data points
+    let rate = metric_rule(is_rate, vec![]);
+    let latency = metric_rule(is_latency, vec![]);
+    let ok = alarm("OK");
+    let first = evaluate_with(&[&rate, &latency, &ok], None, NOW)
+        .await
+        .unwrap();
+    assert_eq!(first.verdict, Verdict::Inconclusive);
+    assert_eq!(first.decision, CanaryDecision::Continue);
+    let last = evaluate_with(
+        &[&rate, &latency, &ok],
+        Some(serde_json::to_value(&first).unwrap()),
+        NOW + 601,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        last.verdict,
+        Verdict::Inconclusive,
+        "empty metrics are never a pass"
+    );
+    assert_eq!(last.decision, CanaryDecision::Rollback);
+}
+
+#[tokio::test]
+async fn a_missing_alarm_is_inconclusive_not_pass() {
+    let rate = metric_rule(is_rate, vec![0.0, 0.0, 0.0]);
+    let latency = metric_rule(is_latency, vec![0.1, 0.1, 0.1]);
+    let none =
+        mock!(Client::describe_alarms).then_output(|| DescribeAlarmsOutput::builder().build());
+    let out = evaluate_with(&[&rate, &latency, &none], None, NOW)
+        .await
+        .unwrap();
+    assert_eq!(out.verdict, Verdict::Inconclusive);
+}
+
+#[tokio::test]
+async fn the_queries_sent_are_what_cloudwatch_expects() {
+    let rate = mock!(Client::get_metric_data)
+        .match_requests(is_rate)
+        .then_output(|| GetMetricDataOutput::builder().build());
+    let latency = metric_rule(is_latency, vec![0.1, 0.1, 0.1]);
+    let ok = alarm("OK");
+    evaluate_with(&[&rate, &latency, &ok], None, NOW)
+        .await
+        .unwrap();
+    // Asserted inside the matcher: a rule that matched proves the shape.
+    let shape = mock!(Client::get_metric_data)
+        .match_requests(|r| {
+            let qs = r.metric_data_queries();
+            let ids: Vec<_> = qs
+                .iter()
+                .map(|q| (q.id().unwrap(), q.return_data()))
+                .collect();
+            ids == vec![
+                ("errors", Some(false)),
+                ("requests", Some(false)),
+                ("berth", Some(true)),
+            ] && r.end_time().map(|t| t.secs()) == Some(NOW)
+                && r.start_time().map(|t| t.secs()) == Some(NOW - 300)
+                && qs[0]
+                    .metric_stat()
+                    .and_then(|s| s.metric())
+                    .map(|m| m.dimensions().len())
+                    == Some(2)
+        })
+        .then_output(|| GetMetricDataOutput::builder().build());
+    evaluate_with(&[&shape, &latency, &ok], None, NOW)
+        .await
+        .unwrap();
+    assert_eq!(shape.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_config_that_cannot_be_evaluated_is_invalid_input_without_calls() {
+    let bad_configs = [
+        json!({"metrics": [], "alarms": []}),
+        json!({"metrics": [{"name": "x", "threshold": 1}]}),
+        json!({"metrics": [{"name": "x", "expression": "a/b", "threshold": 1}]}),
+        json!({"metrics": [{"name": "x", "expression": "A/b", "metrics": {"A": {"namespace": "n", "metricName": "m"}}, "threshold": 1}]}),
+        json!({"metrics": [{"name": "x", "metric": {"namespace": "n", "metricName": "m"}, "threshold": "high"}]}),
+        json!({"metrics": [{"name": "x", "metric": {"namespace": "n", "metricName": "m"}, "threshold": 1, "period": 0}]}),
+    ];
+    for canary in bad_configs {
+        let any =
+            mock!(Client::get_metric_data).then_output(|| GetMetricDataOutput::builder().build());
+        let cw = mock_cloudwatch(&[&any]);
+        let err = run(
+            &cw,
+            json!({"canary": canary.clone()}),
+            DateTime::from_secs(NOW),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.name(), names::INVALID_INPUT, "{canary}");
+        assert_eq!(any.num_calls(), 0);
+    }
+}
+
+#[tokio::test]
+async fn cloudwatch_5xx_is_retried_then_named_unavailable() {
+    let flaky = mock!(Client::get_metric_data)
+        .sequence()
+        .http_status(503, None)
+        .times(2)
+        .output(|| GetMetricDataOutput::builder().build())
+        .repeatedly()
+        .build();
+    let ok = alarm("OK");
+    let out = evaluate_with(&[&flaky, &ok], None, NOW).await.unwrap();
+    assert_eq!(out.verdict, Verdict::Inconclusive);
+    assert_eq!(
+        flaky.num_calls(),
+        4,
+        "two 503s retried, then one call per check"
+    );
+
+    let down = mock!(Client::get_metric_data)
+        .sequence()
+        .http_status(503, None)
+        .repeatedly()
+        .build();
+    let err = evaluate_with(&[&down, &ok], None, NOW).await.unwrap_err();
+    assert_eq!(err.name(), names::AWS_UNAVAILABLE);
+    assert_eq!(down.num_calls(), berth::aws::MAX_ATTEMPTS as usize);
+}
