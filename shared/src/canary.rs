@@ -4,7 +4,13 @@
 //! Trap: no traffic or an empty metric is not a pass. Too few data points is INCONCLUSIVE, and an
 //! INCONCLUSIVE bake rolls back unless the service opted into `onInconclusive: promote`.
 
-use crate::model::{CanaryDecision, CheckResult, Comparison, MetricCheck, OnInconclusive, Verdict};
+use crate::error::{Error, Result};
+use crate::model::{
+    CanaryConfig, CanaryDecision, CheckResult, Comparison, MetricCheck, OnInconclusive, Verdict,
+};
+
+/// The GetMetricData query id of a check's result; user ids name the inputs of an expression.
+pub const RESULT_ID: &str = "berth";
 
 pub fn breaches(value: f64, comparison: Comparison, threshold: f64) -> bool {
     match comparison {
@@ -134,6 +140,54 @@ pub fn decide(
 fn fmt_num(v: f64) -> String {
     let s = format!("{v:.4}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// Reject a configuration CloudWatch would reject, or one that could never fail, before reading.
+pub fn validate(config: &CanaryConfig) -> Result<()> {
+    if config.metrics.is_empty() && config.alarms.is_empty() {
+        return Err(Error::invalid_input(
+            "canary: give at least one entry in \"metrics\" or \"alarms\"",
+        ));
+    }
+    if config.window_seconds == 0 {
+        return Err(Error::invalid_input(
+            "canary.windowSeconds must be positive",
+        ));
+    }
+    for c in &config.metrics {
+        let name = &c.name;
+        if !c.threshold.is_finite() {
+            return Err(Error::invalid_input(format!(
+                "canary check {name:?}: threshold must be a number"
+            )));
+        }
+        if c.period <= 0 {
+            return Err(Error::invalid_input(format!(
+                "canary check {name:?}: period must be positive"
+            )));
+        }
+        match (&c.metric, &c.expression) {
+            (Some(_), None) if c.metrics.is_empty() => {}
+            (None, Some(expr)) if !c.metrics.is_empty() && !expr.trim().is_empty() => {
+                for id in c.metrics.keys() {
+                    let valid = id.starts_with(|ch: char| ch.is_ascii_lowercase())
+                        && id.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+                        && id != RESULT_ID;
+                    if !valid {
+                        return Err(Error::invalid_input(format!(
+                            "canary check {name:?}: metric id {id:?} must start with a lower-case letter and hold only letters, digits and _ (and not be {RESULT_ID:?})"
+                        )));
+                    }
+                }
+            }
+            _ => {
+                return Err(Error::invalid_input(format!(
+                    "canary check {name:?}: give either \"metric\", or \"expression\" with the \"metrics\" it uses"
+                )))
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

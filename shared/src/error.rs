@@ -30,10 +30,18 @@ pub const ERROR_NAMES: &[&str] = &[
     names::INVALID_IMAGE,
     names::UNSUPPORTED_DEPLOYMENT_CONTROLLER,
     names::ROLLBACK_TARGET_MISSING,
+    names::TURN_TIMEOUT,
     names::ACCESS_DENIED,
     names::THROTTLED,
     names::AWS_UNAVAILABLE,
     names::AWS_ERROR,
+];
+
+/// The names the state machine's Fail states give a failed execution (not raised by a Lambda).
+pub const EXECUTION_ERROR_NAMES: &[&str] = &[
+    names::DEPLOYMENT_ROLLED_BACK,
+    names::ROLLBACK_FAILED,
+    names::DEPLOYMENT_NOT_STARTED,
 ];
 
 /// The names, as constants, so that code and tests never spell them twice.
@@ -52,11 +60,19 @@ pub mod names {
     pub const UNSUPPORTED_DEPLOYMENT_CONTROLLER: &str = "UnsupportedDeploymentController";
     /// Rollback was asked for but no previous task definition was recorded.
     pub const ROLLBACK_TARGET_MISSING: &str = "RollbackTargetMissing";
+    /// An earlier deployment of the same service ran past this one's deadline; nothing was changed.
+    pub const TURN_TIMEOUT: &str = "TurnTimeout";
     pub const ACCESS_DENIED: &str = "AccessDenied";
     /// AWS throttled the call even after the SDK's own retries. Transient: the ASL retries it.
     pub const THROTTLED: &str = "Throttled";
     /// AWS could not be reached or answered 5xx after the SDK's retries. Transient.
     pub const AWS_UNAVAILABLE: &str = "AwsUnavailable";
+    /// Execution outcome: a service failed its rollout or canary and was rolled back.
+    pub const DEPLOYMENT_ROLLED_BACK: &str = "DeploymentRolledBack";
+    /// Execution outcome: the rollback itself failed; a person must look at the service.
+    pub const ROLLBACK_FAILED: &str = "RollbackFailed";
+    /// Execution outcome: a deployment could not start (bad input, unknown service); nothing changed.
+    pub const DEPLOYMENT_NOT_STARTED: &str = "DeploymentNotStarted";
     /// Any other error AWS returned; the message carries AWS's code and text.
     pub const AWS_ERROR: &str = "AwsError";
 }

@@ -172,6 +172,9 @@ pub struct CanaryConfig {
     /// How long the new revision must stay healthy before berth calls the deploy good.
     #[serde(default = "defaults::bake_seconds")]
     pub bake_seconds: u64,
+    /// Seconds between two evaluations.
+    #[serde(default = "defaults::interval_seconds")]
+    pub interval_seconds: u64,
     /// How far back each evaluation reads metrics.
     #[serde(default = "defaults::window_seconds")]
     pub window_seconds: u64,
@@ -320,6 +323,9 @@ mod defaults {
     pub fn bake_seconds() -> u64 {
         300
     }
+    pub fn interval_seconds() -> u64 {
+        60
+    }
     pub fn window_seconds() -> u64 {
         300
     }
@@ -361,3 +367,124 @@ pub fn require(field: &str, value: &str) -> crate::Result<()> {
         Ok(())
     }
 }
+
+/// The execution a state runs in, passed by the ASL from the context object (`$$.Execution`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionRef {
+    pub id: String,
+    pub name: String,
+    pub start_time: String,
+}
+
+/// A deployment request typed by hand in the Step Functions console or sent by a CLI.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConsoleRequest {
+    pub cluster: String,
+    pub service: String,
+    #[serde(default)]
+    pub container: Option<String>,
+    pub image: String,
+    #[serde(default)]
+    pub force_new_deployment: bool,
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
+    #[serde(default)]
+    pub poll_interval_seconds: Option<u64>,
+    #[serde(default)]
+    pub rollback_timeout_seconds: Option<u64>,
+    #[serde(default)]
+    pub canary: Option<CanaryConfig>,
+}
+
+/// What `plan-deployment` reads: the execution's raw input and its identity.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanInput {
+    pub request: serde_json::Value,
+    pub execution: ExecutionRef,
+}
+
+/// One service to deploy: the document each iteration of the ASL's Map starts from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentItem {
+    pub deployment_id: String,
+    pub cluster: String,
+    pub service: String,
+    #[serde(default)]
+    pub container: Option<String>,
+    pub image: String,
+    /// The image's repository (without registry), for the one-deployment-per-service rule.
+    pub repository: String,
+    pub force_new_deployment: bool,
+    pub timeout_seconds: u64,
+    pub poll_interval_seconds: u64,
+    pub rollback_timeout_seconds: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<CanaryConfig>,
+    pub execution: ExecutionRef,
+    /// RFC 3339; waiting for an earlier deployment of the same service gives up here.
+    pub turn_deadline: String,
+}
+
+/// `plan-deployment`'s result, under `plan`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    /// `console` or `ecr-push`.
+    pub source: String,
+    pub deployments: Vec<DeploymentItem>,
+    /// Why nothing is deployed (a DELETE action, a failed push, an unmapped repository).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TurnDecision {
+    /// No other execution deploys this service: go ahead.
+    Go,
+    /// An earlier execution still deploys this service: wait and ask again.
+    Wait,
+    /// A later execution will deploy a newer image to this service: end without deploying.
+    Superseded,
+}
+
+/// `acquire-turn`'s result, under `turn`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Turn {
+    pub decision: TurnDecision,
+    pub detail: String,
+    /// The executions that made the decision (earlier ones for WAIT, the later one for SUPERSEDED).
+    pub others: Vec<String>,
+}
+
+/// The outcome of one service's deployment, as the Map's iteration ends.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceOutcome {
+    pub cluster: String,
+    pub service: String,
+    /// DEPLOYED, SUPERSEDED, NOT_STARTED, ROLLED_BACK or ROLLBACK_FAILED.
+    pub outcome: String,
+    #[serde(default)]
+    pub detail: serde_json::Value,
+}
+
+/// `summarize`'s result: the execution's verdict and a cause a person can act on.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// SUCCEEDED or FAILED.
+    pub status: String,
+    /// The Fail state's error name when FAILED (e.g. `DeploymentRolledBack`).
+    pub error: String,
+    pub cause: String,
+    pub services: Vec<ServiceOutcome>,
+}
+
+/// Defaults for requests that name none.
+pub const DEFAULT_POLL_INTERVAL_SECONDS: u64 = 15;

@@ -4,15 +4,10 @@ use aws_sdk_cloudwatch::types::{
     Dimension, Metric, MetricDataQuery, MetricStat, ScanBy, StateValue,
 };
 use aws_sdk_cloudwatch::Client;
-use berth::canary::{decide, judge_alarm, judge_metric, overall};
+use berth::canary::{decide, judge_alarm, judge_metric, overall, validate, RESULT_ID};
 use berth::error::{Error, Result};
-use berth::model::{
-    parse_input, CanaryConfig, CanaryInput, CanaryResult, CheckResult, MetricCheck, MetricSpec,
-};
+use berth::model::{parse_input, CanaryInput, CanaryResult, CheckResult, MetricCheck, MetricSpec};
 use berth::time::{self, DateTime};
-
-/// The query id of a check's result; user ids name the inputs of an expression.
-const RESULT_ID: &str = "berth";
 
 pub async fn run(cw: &Client, payload: serde_json::Value, now: DateTime) -> Result<CanaryResult> {
     let input: CanaryInput = parse_input("evaluate-canary", payload)?;
@@ -59,54 +54,6 @@ pub async fn evaluate(cw: &Client, input: &CanaryInput, now: DateTime) -> Result
         bake_ends_at: time::format(bake_ends),
         evaluated_at: time::format(now),
     })
-}
-
-/// Reject a configuration CloudWatch would reject, or one that could never fail, before reading.
-pub fn validate(config: &CanaryConfig) -> Result<()> {
-    if config.metrics.is_empty() && config.alarms.is_empty() {
-        return Err(Error::invalid_input(
-            "canary: give at least one entry in \"metrics\" or \"alarms\"",
-        ));
-    }
-    if config.window_seconds == 0 {
-        return Err(Error::invalid_input(
-            "canary.windowSeconds must be positive",
-        ));
-    }
-    for c in &config.metrics {
-        let name = &c.name;
-        if !c.threshold.is_finite() {
-            return Err(Error::invalid_input(format!(
-                "canary check {name:?}: threshold must be a number"
-            )));
-        }
-        if c.period <= 0 {
-            return Err(Error::invalid_input(format!(
-                "canary check {name:?}: period must be positive"
-            )));
-        }
-        match (&c.metric, &c.expression) {
-            (Some(_), None) if c.metrics.is_empty() => {}
-            (None, Some(expr)) if !c.metrics.is_empty() && !expr.trim().is_empty() => {
-                for id in c.metrics.keys() {
-                    let valid = id.starts_with(|ch: char| ch.is_ascii_lowercase())
-                        && id.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
-                        && id != RESULT_ID;
-                    if !valid {
-                        return Err(Error::invalid_input(format!(
-                            "canary check {name:?}: metric id {id:?} must start with a lower-case letter and hold only letters, digits and _ (and not be {RESULT_ID:?})"
-                        )));
-                    }
-                }
-            }
-            _ => {
-                return Err(Error::invalid_input(format!(
-                    "canary check {name:?}: give either \"metric\", or \"expression\" with the \"metrics\" it uses"
-                )))
-            }
-        }
-    }
-    Ok(())
 }
 
 fn metric_stat(spec: &MetricSpec, period: i32) -> MetricStat {
