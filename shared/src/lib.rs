@@ -3,14 +3,18 @@
 
 pub mod aws;
 pub mod canary;
+pub mod config;
+pub mod ecr;
 pub mod ecs;
 pub mod error;
 pub mod image;
 pub mod model;
 pub mod stability;
+pub mod summary;
 pub mod taskdef;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;
+pub mod turn;
 
 pub use error::{Error, Result};

@@ -69,3 +69,15 @@ pub fn mock_cloudwatch(rules: &[&Rule]) -> aws_sdk_cloudwatch::Client {
             .build(),
     )
 }
+
+/// A real Step Functions client whose calls are answered by `rules`, with fast retries.
+pub fn mock_sfn(rules: &[&Rule]) -> aws_sdk_sfn::Client {
+    aws_sdk_sfn::Client::from_conf(
+        aws_sdk_sfn::Config::builder()
+            .with_test_defaults_v2()
+            .http_client(create_mock_http_client())
+            .interceptor(interceptor(rules))
+            .retry_config(fast_retries())
+            .build(),
+    )
+}

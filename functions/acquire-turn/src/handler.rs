@@ -1,0 +1,102 @@
+//! Decide from the state machine's RUNNING executions whether this one may deploy its service.
+
+use aws_sdk_sfn::types::ExecutionStatus;
+use aws_sdk_sfn::Client;
+use berth::error::{names, Error, Result};
+use berth::model::{parse_input, require, DeploymentItem, Turn, TurnDecision};
+use berth::time::{self, DateTime};
+use berth::turn::{decide, RunningExecution};
+
+pub async fn run(sfn: &Client, payload: serde_json::Value, now: DateTime) -> Result<Turn> {
+    let item: DeploymentItem = parse_input("acquire-turn", payload)?;
+    acquire(sfn, &item, now).await
+}
+
+/// `arn:aws:states:R:A:execution:MACHINE:NAME` -> `arn:aws:states:R:A:stateMachine:MACHINE`.
+pub fn state_machine_arn(execution_arn: &str) -> Result<String> {
+    let parts: Vec<&str> = execution_arn.split(':').collect();
+    match parts.as_slice() {
+        [arn, partition, states, region, account, "execution", machine, _name, ..] => Ok(format!(
+            "{arn}:{partition}:{states}:{region}:{account}:stateMachine:{machine}"
+        )),
+        _ => Err(Error::invalid_input(format!(
+            "execution.id {execution_arn:?} is not a Step Functions execution ARN"
+        ))),
+    }
+}
+
+pub async fn acquire(sfn: &Client, item: &DeploymentItem, now: DateTime) -> Result<Turn> {
+    require("execution.id", &item.execution.id)?;
+    let machine = state_machine_arn(&item.execution.id)?;
+    let deadline = time::parse("turnDeadline", &item.turn_deadline)?;
+
+    let mut running = vec![];
+    let mut pages = sfn
+        .list_executions()
+        .state_machine_arn(&machine)
+        .status_filter(ExecutionStatus::Running)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| Error::from_sdk("ListExecutions", e))?;
+        for e in page.executions() {
+            let input = if e.execution_arn() == item.execution.id {
+                serde_json::Value::Null
+            } else {
+                let described = sfn
+                    .describe_execution()
+                    .execution_arn(e.execution_arn())
+                    .send()
+                    .await
+                    .map_err(|err| {
+                        Error::from_sdk(&format!("DescribeExecution {}", e.name()), err)
+                    })?;
+                described
+                    .input()
+                    .and_then(|i| serde_json::from_str(i).ok())
+                    .unwrap_or(serde_json::Value::Null)
+            };
+            running.push(RunningExecution {
+                arn: e.execution_arn().to_owned(),
+                start_millis: e.start_date().to_millis().unwrap_or(i64::MAX),
+                input,
+            });
+        }
+    }
+
+    let (decision, others) = decide(&item.execution.id, &running, item);
+    let short = |arn: &String| arn.rsplit(':').next().unwrap_or(arn).to_owned();
+    let names_of = others.iter().map(short).collect::<Vec<_>>().join(", ");
+    let detail = match decision {
+        TurnDecision::Go => format!(
+            "no other running execution deploys {}/{}",
+            item.cluster, item.service
+        ),
+        TurnDecision::Wait => format!(
+            "waiting for earlier execution(s) {names_of} deploying {}/{}",
+            item.cluster, item.service
+        ),
+        TurnDecision::Superseded => format!(
+            "later execution(s) {names_of} will deploy a newer image to {}/{}",
+            item.cluster, item.service
+        ),
+    };
+    if decision == TurnDecision::Wait && now.secs() >= deadline.secs() {
+        return Err(Error::new(
+            names::TURN_TIMEOUT,
+            format!(
+                "{detail}, past the deadline {}; nothing was changed",
+                item.turn_deadline
+            ),
+        ));
+    }
+    tracing::info!(service = %item.service, decision = ?decision, others = %names_of, "{detail}");
+    Ok(Turn {
+        decision,
+        detail,
+        others,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,126 @@
+use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
+use aws_sdk_sfn::operation::list_executions::ListExecutionsOutput;
+use aws_sdk_sfn::types::{ExecutionListItem, ExecutionStatus};
+use aws_sdk_sfn::Client;
+use aws_smithy_mocks::{mock, Rule};
+use berth::error::names;
+use berth::testing::mock_sfn;
+use serde_json::json;
+
+use super::*;
+
+const MACHINE: &str = "arn:aws:states:eu-west-1:123456789012:stateMachine:berth-deploy";
+const PUSH: &str = include_str!("../../../../shared/fixtures/ecr-push.json");
+const NOW: i64 = 1_795_003_000;
+
+fn exec_arn(name: &str) -> String {
+    format!("arn:aws:states:eu-west-1:123456789012:execution:berth-deploy:{name}")
+}
+
+fn item(me: &str) -> serde_json::Value {
+    json!({
+        "deploymentId": format!("{me}/prod/web"), "cluster": "prod", "service": "web",
+        "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "repository": "web", "forceNewDeployment": false, "timeoutSeconds": 600, "pollIntervalSeconds": 5,
+        "rollbackTimeoutSeconds": 300,
+        "execution": {"id": exec_arn(me), "name": me, "startTime": "2026-11-23T02:00:00Z"},
+        "turnDeadline": berth::time::format(DateTime::from_secs(NOW + 600))
+    })
+}
+
+/// ListExecutions returning (name, start seconds), and DescribeExecution returning the push event.
+fn running(executions: &'static [(&'static str, i64)]) -> [Rule; 2] {
+    [
+        mock!(Client::list_executions)
+            .match_requests(|r| {
+                r.state_machine_arn() == Some(MACHINE)
+                    && r.status_filter() == Some(&ExecutionStatus::Running)
+            })
+            .then_output(move || {
+                ListExecutionsOutput::builder()
+                    .set_executions(Some(
+                        executions
+                            .iter()
+                            .map(|(name, start)| {
+                                ExecutionListItem::builder()
+                                    .execution_arn(exec_arn(name))
+                                    .state_machine_arn(MACHINE)
+                                    .name(*name)
+                                    .status(ExecutionStatus::Running)
+                                    .start_date(DateTime::from_secs(*start))
+                                    .build()
+                                    .unwrap()
+                            })
+                            .collect(),
+                    ))
+                    .build()
+                    .unwrap()
+            }),
+        mock!(Client::describe_execution).then_compute_output(|r| {
+            DescribeExecutionOutput::builder()
+                .execution_arn(r.execution_arn().unwrap())
+                .state_machine_arn(MACHINE)
+                .status(ExecutionStatus::Running)
+                .start_date(DateTime::from_secs(NOW))
+                .input(PUSH)
+                .build()
+                .unwrap()
+        }),
+    ]
+}
+
+#[tokio::test]
+async fn alone_it_goes() {
+    let [l, d] = running(&[("b", NOW)]);
+    let turn = run(&mock_sfn(&[&l, &d]), item("b"), DateTime::from_secs(NOW))
+        .await
+        .unwrap();
+    assert_eq!(turn.decision, TurnDecision::Go);
+    assert_eq!(d.num_calls(), 0, "its own input need not be read");
+}
+
+#[tokio::test]
+async fn it_waits_for_an_earlier_deploy_of_the_same_repository() {
+    let [l, d] = running(&[("a", NOW - 30), ("b", NOW)]);
+    let turn = run(&mock_sfn(&[&l, &d]), item("b"), DateTime::from_secs(NOW))
+        .await
+        .unwrap();
+    assert_eq!(turn.decision, TurnDecision::Wait);
+    assert_eq!(turn.others, vec![exec_arn("a")]);
+    assert!(
+        turn.detail.contains("waiting for earlier execution(s) a"),
+        "{}",
+        turn.detail
+    );
+}
+
+#[tokio::test]
+async fn a_later_push_supersedes_it() {
+    let [l, d] = running(&[("a", NOW - 30), ("b", NOW)]);
+    let turn = run(&mock_sfn(&[&l, &d]), item("a"), DateTime::from_secs(NOW))
+        .await
+        .unwrap();
+    assert_eq!(turn.decision, TurnDecision::Superseded);
+}
+
+#[tokio::test]
+async fn waiting_past_the_deadline_is_turn_timeout() {
+    let [l, d] = running(&[("a", NOW - 30), ("b", NOW)]);
+    let err = run(
+        &mock_sfn(&[&l, &d]),
+        item("b"),
+        DateTime::from_secs(NOW + 601),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.name(), names::TURN_TIMEOUT);
+}
+
+#[test]
+fn the_state_machine_is_read_from_the_execution_arn() {
+    assert_eq!(state_machine_arn(&exec_arn("x")).unwrap(), MACHINE);
+    assert_eq!(
+        state_machine_arn("not-an-arn").unwrap_err().name(),
+        names::INVALID_INPUT
+    );
+}

@@ -1,0 +1,359 @@
+//! Turn a console request or an ECR push into the list of services to deploy, validating
+//! everything that can be checked before any service is touched.
+
+use aws_sdk_ecs::types::{Service, ServiceField};
+use aws_sdk_ecs::Client;
+use berth::canary;
+use berth::config::Settings;
+use berth::ecr::{self, Push};
+use berth::ecs::{controller, describe_service, describe_task_definition};
+use berth::error::{names, Error, Result};
+use berth::image::ImageRef;
+use berth::model::{
+    parse_input, require, CanaryConfig, ConsoleRequest, DeploymentItem, ExecutionRef, MetricCheck,
+    Plan, PlanInput,
+};
+use berth::taskdef::pick_container;
+use berth::time::{self, DateTime};
+use serde_json::json;
+
+/// Service tags that map an ECR repository to a service (see README, "ECR push trigger").
+pub mod tags {
+    pub const REPOSITORY: &str = "berth:repository";
+    pub const CONTAINER: &str = "berth:container";
+    pub const TIMEOUT_SECONDS: &str = "berth:timeout-seconds";
+    pub const BAKE_SECONDS: &str = "berth:bake-seconds";
+    pub const ALARMS: &str = "berth:alarms";
+    pub const LOAD_BALANCER: &str = "berth:load-balancer";
+    pub const MAX_5XX_PERCENT: &str = "berth:max-5xx-percent";
+    pub const MAX_P99_SECONDS: &str = "berth:max-p99-seconds";
+}
+
+pub async fn run(
+    ecs: &Client,
+    settings: &Settings,
+    payload: serde_json::Value,
+    now: DateTime,
+) -> Result<Plan> {
+    let input: PlanInput = parse_input("plan-deployment", payload)?;
+    let plan = if ecr::is_event(&input.request) {
+        plan_push(ecs, settings, &input, now).await?
+    } else {
+        plan_console(ecs, settings, &input, now).await?
+    };
+    match &plan.skipped {
+        Some(why) => tracing::info!(source = %plan.source, "nothing to deploy: {why}"),
+        None => tracing::info!(
+            source = %plan.source,
+            services = ?plan.deployments.iter().map(|d| format!("{}/{}", d.cluster, d.service)).collect::<Vec<_>>(),
+            "planned"
+        ),
+    }
+    Ok(plan)
+}
+
+async fn plan_console(
+    ecs: &Client,
+    settings: &Settings,
+    input: &PlanInput,
+    now: DateTime,
+) -> Result<Plan> {
+    let req: ConsoleRequest = serde_json::from_value(input.request.clone()).map_err(|e| {
+        Error::invalid_input(format!(
+            "request: {e}. Expected {{\"cluster\", \"service\", \"image\", optional \"container\", \"forceNewDeployment\", \"timeoutSeconds\", \"pollIntervalSeconds\", \"rollbackTimeoutSeconds\", \"canary\"}} or an ECR Image Action event"
+        ))
+    })?;
+    require("cluster", &req.cluster)?;
+    require("service", &req.service)?;
+    let image = ImageRef::parse(&req.image)?;
+    if let Some(c) = &req.canary {
+        canary::validate(c)?;
+    }
+    for (field, v) in [
+        ("timeoutSeconds", req.timeout_seconds),
+        ("pollIntervalSeconds", req.poll_interval_seconds),
+        ("rollbackTimeoutSeconds", req.rollback_timeout_seconds),
+    ] {
+        if v == Some(0) {
+            return Err(Error::invalid_input(format!("{field} must be positive")));
+        }
+    }
+    // The service, its controller and its container must exist before anything is registered.
+    let service = describe_service(ecs, &req.cluster, &req.service).await?;
+    check_controller(&service)?;
+    let td = service.task_definition().unwrap_or_default();
+    let (td, _) = describe_task_definition(ecs, td).await?;
+    pick_container(&td, req.container.as_deref())?;
+
+    let timeout = req.timeout_seconds.unwrap_or(settings.timeout_seconds);
+    Ok(Plan {
+        source: "console".into(),
+        deployments: vec![DeploymentItem {
+            deployment_id: deployment_id(&input.execution, &req.cluster, &req.service),
+            cluster: req.cluster.clone(),
+            service: req.service.clone(),
+            container: req.container.clone(),
+            image: req.image.clone(),
+            repository: image.repository().to_owned(),
+            force_new_deployment: req.force_new_deployment,
+            timeout_seconds: timeout,
+            poll_interval_seconds: req
+                .poll_interval_seconds
+                .unwrap_or(settings.poll_interval_seconds),
+            rollback_timeout_seconds: req
+                .rollback_timeout_seconds
+                .unwrap_or(settings.rollback_timeout_seconds),
+            canary: req.canary.clone(),
+            execution: input.execution.clone(),
+            turn_deadline: time::format(time::plus_secs(now, timeout)),
+        }],
+        skipped: None,
+    })
+}
+
+fn check_controller(service: &Service) -> Result<()> {
+    match controller(service) {
+        "ECS" => Ok(()),
+        other => Err(Error::new(
+            names::UNSUPPORTED_DEPLOYMENT_CONTROLLER,
+            format!("service {} uses the {other} deployment controller; berth's rolling path drives only ECS", service.service_name().unwrap_or("?")),
+        )),
+    }
+}
+
+async fn plan_push(
+    ecs: &Client,
+    settings: &Settings,
+    input: &PlanInput,
+    now: DateTime,
+) -> Result<Plan> {
+    let push = match ecr::classify(&input.request)? {
+        Ok(push) => push,
+        Err(reason) => {
+            return Ok(Plan {
+                source: "ecr-push".into(),
+                deployments: vec![],
+                skipped: Some(reason),
+            })
+        }
+    };
+    let mapped = mapped_services(ecs, settings, &push.repository).await?;
+    if mapped.is_empty() {
+        let searched = if settings.clusters.is_empty() {
+            "every cluster".to_string()
+        } else {
+            settings.clusters.join(", ")
+        };
+        return Ok(Plan {
+            source: "ecr-push".into(),
+            deployments: vec![],
+            skipped: Some(format!(
+                "no ACTIVE service in {searched} is tagged {}={}",
+                tags::REPOSITORY,
+                push.repository
+            )),
+        });
+    }
+    let mut deployments = Vec::with_capacity(mapped.len());
+    for (cluster, service) in mapped {
+        deployments.push(item_for_push(
+            settings,
+            &input.execution,
+            &push,
+            &cluster,
+            &service,
+            now,
+        )?);
+    }
+    Ok(Plan {
+        source: "ecr-push".into(),
+        deployments,
+        skipped: None,
+    })
+}
+
+fn tag<'a>(service: &'a Service, key: &str) -> Option<&'a str> {
+    service
+        .tags()
+        .iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(|t| t.value())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+fn tag_number<T: std::str::FromStr>(service: &Service, key: &str) -> Result<Option<T>> {
+    tag(service, key)
+        .map(|v| {
+            v.parse::<T>().map_err(|_| {
+                Error::invalid_input(format!(
+                    "service {} tag {key}={v:?} is not a number",
+                    service.service_name().unwrap_or("?")
+                ))
+            })
+        })
+        .transpose()
+}
+
+fn item_for_push(
+    settings: &Settings,
+    execution: &ExecutionRef,
+    push: &Push,
+    cluster: &str,
+    service: &Service,
+    now: DateTime,
+) -> Result<DeploymentItem> {
+    let name = service.service_name().unwrap_or_default();
+    let timeout = tag_number::<u64>(service, tags::TIMEOUT_SECONDS)?
+        .filter(|t| *t > 0)
+        .unwrap_or(settings.timeout_seconds);
+    Ok(DeploymentItem {
+        deployment_id: deployment_id(execution, cluster, name),
+        cluster: cluster.to_owned(),
+        service: name.to_owned(),
+        container: tag(service, tags::CONTAINER).map(str::to_owned),
+        image: push.image(),
+        repository: push.repository.clone(),
+        force_new_deployment: false,
+        timeout_seconds: timeout,
+        poll_interval_seconds: settings.poll_interval_seconds,
+        rollback_timeout_seconds: settings.rollback_timeout_seconds,
+        canary: canary_from_tags(service)?,
+        execution: execution.clone(),
+        turn_deadline: time::format(time::plus_secs(now, timeout)),
+    })
+}
+
+/// A service opts into a canary bake with `berth:bake-seconds`; alarms come from `berth:alarms`,
+/// and `berth:load-balancer` (the `app/NAME/ID` suffix of its ALB) adds the target group's 5xx
+/// rate and p99 latency checks.
+pub fn canary_from_tags(service: &Service) -> Result<Option<CanaryConfig>> {
+    let Some(bake) = tag_number::<u64>(service, tags::BAKE_SECONDS)? else {
+        return Ok(None);
+    };
+    let alarms: Vec<String> = tag(service, tags::ALARMS)
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut metrics: Vec<MetricCheck> = vec![];
+    if let Some(lb) = tag(service, tags::LOAD_BALANCER) {
+        let target_group = service
+            .load_balancers()
+            .iter()
+            .find_map(|l| l.target_group_arn())
+            .and_then(|arn| {
+                arn.rsplit_once(":targetgroup/")
+                    .map(|(_, rest)| format!("targetgroup/{rest}"))
+            });
+        let Some(tg) = target_group else {
+            return Err(Error::invalid_input(format!(
+                "service {} has {} but no target group",
+                service.service_name().unwrap_or("?"),
+                tags::LOAD_BALANCER
+            )));
+        };
+        let max_5xx = tag_number::<f64>(service, tags::MAX_5XX_PERCENT)?.unwrap_or(1.0);
+        let max_p99 = tag_number::<f64>(service, tags::MAX_P99_SECONDS)?.unwrap_or(1.0);
+        let dims = json!({"TargetGroup": tg, "LoadBalancer": lb});
+        let spec = |name: &str, stat: &str| json!({"namespace": "AWS/ApplicationELB", "metricName": name, "dimensions": dims, "stat": stat});
+        metrics = serde_json::from_value(json!([
+            {"name": "target 5xx rate %", "expression": "100 * errors / requests",
+             "metrics": {"errors": spec("HTTPCode_Target_5XX_Count", "Sum"), "requests": spec("RequestCount", "Sum")},
+             "threshold": max_5xx},
+            {"name": "target p99 latency s", "metric": spec("TargetResponseTime", "p99"), "threshold": max_p99}
+        ]))
+        .map_err(|e| Error::invalid_input(format!("canary from tags: {e}")))?;
+    }
+    let config: CanaryConfig =
+        serde_json::from_value(json!({"bakeSeconds": bake, "metrics": metrics, "alarms": alarms}))
+            .map_err(|e| Error::invalid_input(format!("canary from tags: {e}")))?;
+    canary::validate(&config).map_err(|e| {
+        Error::invalid_input(format!(
+            "service {} sets {} but no check: add {} or {} ({})",
+            service.service_name().unwrap_or("?"),
+            tags::BAKE_SECONDS,
+            tags::ALARMS,
+            tags::LOAD_BALANCER,
+            e.message()
+        ))
+    })?;
+    Ok(Some(config))
+}
+
+/// berth's id for one service's deployment in one execution: stable across retries, and a valid
+/// ECS tag value (at most 256 characters).
+fn deployment_id(execution: &ExecutionRef, cluster: &str, service: &str) -> String {
+    let short = |s: &str| s.rsplit('/').next().unwrap_or(s).to_owned();
+    let id = format!("{}/{}/{}", execution.name, short(cluster), short(service));
+    id.chars().take(256).collect()
+}
+
+/// Every ACTIVE service tagged with the repository, cluster by cluster (DescribeServices takes at
+/// most 10 services a call).
+async fn mapped_services(
+    ecs: &Client,
+    settings: &Settings,
+    repository: &str,
+) -> Result<Vec<(String, Service)>> {
+    let clusters = if settings.clusters.is_empty() {
+        let mut all = vec![];
+        let mut pages = ecs.list_clusters().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            all.extend(
+                page.map_err(|e| Error::from_sdk("ListClusters", e))?
+                    .cluster_arns()
+                    .iter()
+                    .cloned(),
+            );
+        }
+        all
+    } else {
+        settings.clusters.clone()
+    };
+    let mut found = vec![];
+    for cluster in clusters {
+        let mut arns = vec![];
+        let mut pages = ecs
+            .list_services()
+            .cluster(&cluster)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            arns.extend(
+                page.map_err(|e| Error::from_sdk(&format!("ListServices {cluster}"), e))?
+                    .service_arns()
+                    .iter()
+                    .cloned(),
+            );
+        }
+        for chunk in arns.chunks(10) {
+            let out = ecs
+                .describe_services()
+                .cluster(&cluster)
+                .set_services(Some(chunk.to_vec()))
+                .include(ServiceField::Tags)
+                .send()
+                .await
+                .map_err(|e| Error::from_sdk(&format!("DescribeServices {cluster}"), e))?;
+            for s in out.services() {
+                if s.status() == Some("ACTIVE") && tag(s, tags::REPOSITORY) == Some(repository) {
+                    let cluster_name = s
+                        .cluster_arn()
+                        .map(|a| a.rsplit('/').next().unwrap_or(a))
+                        .unwrap_or(&cluster)
+                        .to_owned();
+                    found.push((cluster_name, s.clone()));
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests;

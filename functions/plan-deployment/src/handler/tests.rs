@@ -1,0 +1,252 @@
+use aws_sdk_ecs::Client;
+use aws_smithy_mocks::{mock, Rule};
+use berth::error::names;
+use berth::model::Comparison;
+use berth::testing::{aws_error, mock_ecs, ok_json};
+use serde_json::json;
+
+use super::*;
+
+const SERVICES: &str = include_str!("../../fixtures/describe-services.json");
+const TASK_DEF: &str = include_str!("../../fixtures/describe-task-definition.json");
+const TAGGED: &str = include_str!("../../fixtures/describe-services-tagged.json");
+const CLUSTERS: &str = include_str!("../../fixtures/list-clusters.json");
+const LIST_SERVICES: &str = include_str!("../../fixtures/list-services.json");
+const PUSH: &str = include_str!("../../../../shared/fixtures/ecr-push.json");
+const NOW: i64 = 1_795_003_000;
+
+fn settings() -> Settings {
+    Settings::from_lookup(|_| None).unwrap()
+}
+
+fn with_execution(request: serde_json::Value) -> serde_json::Value {
+    json!({
+        "request": request,
+        "execution": {
+            "id": "arn:aws:states:eu-west-1:123456789012:execution:berth-deploy:web-9f86d081884c7d659a2feaa0",
+            "name": "web-9f86d081884c7d659a2feaa0",
+            "startTime": "2026-11-23T02:00:00.123Z"
+        }
+    })
+}
+
+fn console(overrides: serde_json::Value) -> serde_json::Value {
+    let mut req = json!({
+        "cluster": "prod",
+        "service": "web",
+        "container": "app",
+        "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:v2",
+        "pollIntervalSeconds": 5
+    });
+    for (k, v) in overrides.as_object().unwrap() {
+        if v.is_null() {
+            req.as_object_mut().unwrap().remove(k);
+        } else {
+            req[k] = v.clone();
+        }
+    }
+    with_execution(req)
+}
+
+fn existing_service() -> [Rule; 2] {
+    [
+        mock!(Client::describe_services).then_http_response(|| ok_json(SERVICES)),
+        mock!(Client::describe_task_definition).then_http_response(|| ok_json(TASK_DEF)),
+    ]
+}
+
+async fn plan_with(rules: &[&Rule], payload: serde_json::Value) -> berth::Result<Plan> {
+    run(
+        &mock_ecs(rules),
+        &settings(),
+        payload,
+        DateTime::from_secs(NOW),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_console_request_becomes_one_deployment() {
+    let [svc, td] = existing_service();
+    let plan = plan_with(&[&svc, &td], console(json!({}))).await.unwrap();
+    assert_eq!(plan.source, "console");
+    let item = &plan.deployments[0];
+    assert_eq!(item.deployment_id, "web-9f86d081884c7d659a2feaa0/prod/web");
+    assert_eq!(item.repository, "web");
+    assert_eq!(item.poll_interval_seconds, 5);
+    assert_eq!(item.timeout_seconds, 1800);
+    assert_eq!(
+        item.turn_deadline,
+        berth::time::format(DateTime::from_secs(NOW + 1800))
+    );
+    assert!(item.canary.is_none());
+}
+
+#[tokio::test]
+async fn bad_console_input_is_named_and_reaches_no_service() {
+    let cases = [
+        (json!({"service": null}), names::INVALID_INPUT),
+        (json!({"image": "web::1"}), names::INVALID_IMAGE),
+        (json!({"imgae": "typo"}), names::INVALID_INPUT),
+        (json!({"timeoutSeconds": 0}), names::INVALID_INPUT),
+        (json!({"canary": {"metrics": []}}), names::INVALID_INPUT),
+    ];
+    for (overrides, name) in cases {
+        let [svc, td] = existing_service();
+        let err = plan_with(&[&svc, &td], console(overrides.clone()))
+            .await
+            .unwrap_err();
+        assert_eq!(err.name(), name, "{overrides}");
+        assert_eq!(svc.num_calls(), 0, "{overrides} reached ECS");
+    }
+}
+
+#[tokio::test]
+async fn unknown_service_cluster_or_container_are_named() {
+    let missing = mock!(Client::describe_services)
+        .then_http_response(|| ok_json(r#"{"services": [], "failures": [{"arn": "arn:aws:ecs:eu-west-1:123456789012:service/prod/nope", "reason": "MISSING"}]}"#));
+    assert_eq!(
+        plan_with(&[&missing], console(json!({"service": "nope"})))
+            .await
+            .unwrap_err()
+            .name(),
+        names::SERVICE_NOT_FOUND
+    );
+    let no_cluster = mock!(Client::describe_services)
+        .then_http_response(|| aws_error(400, "ClusterNotFoundException", "Cluster not found."));
+    assert_eq!(
+        plan_with(&[&no_cluster], console(json!({})))
+            .await
+            .unwrap_err()
+            .name(),
+        names::CLUSTER_NOT_FOUND
+    );
+    let [svc, td] = existing_service();
+    let err = plan_with(&[&svc, &td], console(json!({"container": "api"})))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), names::CONTAINER_NOT_FOUND);
+}
+
+fn push(detail: serde_json::Value) -> serde_json::Value {
+    let mut e: serde_json::Value = serde_json::from_str(PUSH).unwrap();
+    for (k, v) in detail.as_object().unwrap() {
+        e["detail"][k] = v.clone();
+    }
+    with_execution(e)
+}
+
+fn discovery() -> [Rule; 3] {
+    [
+        mock!(Client::list_clusters).then_http_response(|| ok_json(CLUSTERS)),
+        mock!(Client::list_services).then_http_response(|| ok_json(LIST_SERVICES)),
+        mock!(Client::describe_services)
+            .match_requests(|r| {
+                r.include().iter().any(|f| f.as_str() == "TAGS") && r.services().len() <= 10
+            })
+            .then_http_response(|| ok_json(TAGGED)),
+    ]
+}
+
+#[tokio::test]
+async fn a_push_deploys_every_active_service_tagged_with_the_repository() {
+    let [lc, ls, ds] = discovery();
+    let plan = plan_with(&[&lc, &ls, &ds], push(json!({}))).await.unwrap();
+    assert_eq!(plan.source, "ecr-push");
+    let names: Vec<_> = plan
+        .deployments
+        .iter()
+        .map(|d| d.service.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["web", "web-worker"],
+        "billing is another repository, web-old is DRAINING"
+    );
+    let web = &plan.deployments[0];
+    assert_eq!(web.cluster, "prod");
+    assert_eq!(web.container.as_deref(), Some("app"));
+    assert_eq!(web.image, "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:v2@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
+    assert_ne!(
+        plan.deployments[0].deployment_id,
+        plan.deployments[1].deployment_id
+    );
+}
+
+#[tokio::test]
+async fn service_tags_configure_the_canary() {
+    let [lc, ls, ds] = discovery();
+    let plan = plan_with(&[&lc, &ls, &ds], push(json!({}))).await.unwrap();
+    let canary = plan.deployments[0]
+        .canary
+        .as_ref()
+        .expect("web sets berth:bake-seconds");
+    assert_eq!(canary.bake_seconds, 300);
+    assert_eq!(canary.alarms, vec!["web-5xx-high", "web-latency"]);
+    assert_eq!(canary.metrics.len(), 2);
+    let rate = &canary.metrics[0];
+    assert_eq!(rate.threshold, 2.5);
+    assert_eq!(rate.comparison, Comparison::GreaterThanThreshold);
+    assert_eq!(
+        rate.metrics["errors"].dimensions["TargetGroup"],
+        "targetgroup/web/0123456789abcdef"
+    );
+    assert_eq!(
+        rate.metrics["errors"].dimensions["LoadBalancer"],
+        "app/prod-public/50dc6c495c0c9188"
+    );
+    assert_eq!(canary.metrics[1].metric.as_ref().unwrap().stat, "p99");
+    assert!(plan.deployments[1].canary.is_none());
+}
+
+#[tokio::test]
+async fn deletes_failures_and_unmapped_repositories_end_without_touching_ecs() {
+    for detail in [
+        json!({"action-type": "DELETE"}),
+        json!({"result": "FAILURE"}),
+    ] {
+        let [lc, ls, ds] = discovery();
+        let plan = plan_with(&[&lc, &ls, &ds], push(detail.clone()))
+            .await
+            .unwrap();
+        assert!(plan.deployments.is_empty(), "{detail}");
+        assert!(plan.skipped.is_some());
+        assert_eq!(lc.num_calls() + ls.num_calls() + ds.num_calls(), 0);
+    }
+    let [lc, ls, ds] = discovery();
+    let plan = plan_with(
+        &[&lc, &ls, &ds],
+        push(json!({"repository-name": "nobody-uses-this"})),
+    )
+    .await
+    .unwrap();
+    assert!(plan.deployments.is_empty());
+    assert!(plan
+        .skipped
+        .unwrap()
+        .contains("berth:repository=nobody-uses-this"));
+}
+
+#[tokio::test]
+async fn configured_clusters_are_searched_without_listing_all() {
+    let [lc, ls, ds] = discovery();
+    let s = Settings::from_lookup(|k| (k == "BERTH_CLUSTERS").then(|| "prod".into())).unwrap();
+    let plan = run(
+        &mock_ecs(&[&lc, &ls, &ds]),
+        &s,
+        push(json!({})),
+        DateTime::from_secs(NOW),
+    )
+    .await
+    .unwrap();
+    assert_eq!(plan.deployments.len(), 2);
+    assert_eq!(lc.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_malformed_push_is_invalid() {
+    let err = plan_with(&[], push(json!({"image-digest": "sha256:nothex"})))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), names::INVALID_IMAGE);
+}

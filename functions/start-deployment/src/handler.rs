@@ -1,0 +1,104 @@
+//! Name the execution from repository + digest and start it; a duplicate event finds it taken.
+//!
+//! StartExecution is idempotent by name: the same name and input while running returns the
+//! running execution, and a name is refused (ExecutionAlreadyExists) for 90 days after. Either
+//! way a second delivery of the same push starts nothing.
+
+use aws_sdk_sfn::Client;
+use berth::ecr::{self, Push};
+use berth::error::{Error, Result};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Started {
+    pub started: bool,
+    /// True when an execution with this name already exists: a re-delivered event.
+    pub duplicate: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution_arn: Option<String>,
+    pub detail: String,
+}
+
+/// 1-80 characters of letters, digits, `-` and `_`: the repository (shortened) and 40 hex digits
+/// of the digest, which identify the image.
+pub fn execution_name(push: &Push) -> String {
+    let hex = push
+        .digest
+        .split_once(':')
+        .map(|(_, h)| h)
+        .unwrap_or(&push.digest);
+    let hex: String = hex.chars().take(40).collect();
+    let repo: String = push
+        .repository
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(80 - 1 - hex.len())
+        .collect();
+    format!("{repo}-{hex}")
+}
+
+pub async fn run(sfn: &Client, state_machine: &str, event: serde_json::Value) -> Result<Started> {
+    let push = match ecr::classify(&event)? {
+        Ok(push) => push,
+        Err(reason) => {
+            tracing::info!("not starting: {reason}");
+            return Ok(Started {
+                started: false,
+                duplicate: false,
+                execution_name: None,
+                execution_arn: None,
+                detail: reason,
+            });
+        }
+    };
+    let name = execution_name(&push);
+    let input = serde_json::to_string(&event).map_err(|e| Error::invalid_input(e.to_string()))?;
+    match sfn
+        .start_execution()
+        .state_machine_arn(state_machine)
+        .name(&name)
+        .input(input)
+        .send()
+        .await
+    {
+        Ok(out) => {
+            tracing::info!(execution = %name, repository = %push.repository, digest = %push.digest, "deployment started");
+            Ok(Started {
+                started: true,
+                duplicate: false,
+                execution_arn: Some(out.execution_arn().to_owned()),
+                detail: format!("deploying {}", push.image()),
+                execution_name: Some(name),
+            })
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_execution_already_exists()) =>
+        {
+            tracing::info!(execution = %name, "duplicate push event: execution already exists");
+            Ok(Started {
+                started: false,
+                duplicate: true,
+                execution_arn: None,
+                detail: format!(
+                    "{} was already deployed or is deploying (execution {name})",
+                    push.image()
+                ),
+                execution_name: Some(name),
+            })
+        }
+        Err(e) => Err(Error::from_sdk("StartExecution", e)),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,99 @@
+//! Configuration from the environment, read once at init (a bad value fails the cold start, not
+//! a deployment).
+
+use crate::error::{Error, Result};
+use crate::model::{
+    DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_ROLLBACK_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `BERTH_CLUSTERS`: clusters searched for services mapped to a pushed repository (comma
+    /// separated; empty = every cluster in the account and region).
+    pub clusters: Vec<String>,
+    /// `BERTH_TIMEOUT_SECONDS`: rollout deadline when a request names none.
+    pub timeout_seconds: u64,
+    /// `BERTH_POLL_INTERVAL_SECONDS`: seconds between stability polls.
+    pub poll_interval_seconds: u64,
+    /// `BERTH_ROLLBACK_TIMEOUT_SECONDS`.
+    pub rollback_timeout_seconds: u64,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let number = |key: &str, default: u64| -> Result<u64> {
+            match get(key).filter(|v| !v.trim().is_empty()) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| {
+                        Error::invalid_input(format!("{key}={v:?} is not a positive whole number"))
+                    }),
+            }
+        };
+        Ok(Self {
+            clusters: get("BERTH_CLUSTERS")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            timeout_seconds: number("BERTH_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS)?,
+            poll_interval_seconds: number(
+                "BERTH_POLL_INTERVAL_SECONDS",
+                DEFAULT_POLL_INTERVAL_SECONDS,
+            )?,
+            rollback_timeout_seconds: number(
+                "BERTH_ROLLBACK_TIMEOUT_SECONDS",
+                DEFAULT_ROLLBACK_TIMEOUT_SECONDS,
+            )?,
+        })
+    }
+}
+
+/// A required setting, for init.
+pub fn required(key: &str) -> Result<String> {
+    std::env::var(key)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| Error::invalid_input(format!("environment variable {key} must be set")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_overrides() {
+        let s = Settings::from_lookup(|_| None).unwrap();
+        assert_eq!(s.clusters, Vec::<String>::new());
+        assert_eq!(s.timeout_seconds, DEFAULT_TIMEOUT_SECONDS);
+        let s = Settings::from_lookup(|k| match k {
+            "BERTH_CLUSTERS" => Some(" prod, ,staging ".into()),
+            "BERTH_POLL_INTERVAL_SECONDS" => Some("2".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(s.clusters, vec!["prod", "staging"]);
+        assert_eq!(s.poll_interval_seconds, 2);
+    }
+
+    #[test]
+    fn bad_numbers_fail_at_init() {
+        let e = Settings::from_lookup(|k| (k == "BERTH_TIMEOUT_SECONDS").then(|| "soon".into()))
+            .unwrap_err();
+        assert!(e.message().contains("BERTH_TIMEOUT_SECONDS"));
+        assert!(
+            Settings::from_lookup(|k| (k == "BERTH_POLL_INTERVAL_SECONDS").then(|| "0".into()))
+                .is_err()
+        );
+    }
+}
