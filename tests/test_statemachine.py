@@ -1,0 +1,209 @@
+"""The state machine and the SAM template: real validators, and the contracts between them and the Lambdas."""
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+ASL_PATH = ROOT / "statemachine" / "deploy.asl.json"
+TEMPLATE_PATH = ROOT / "template.yaml"
+VENV_BIN = ROOT / ".berth" / "venv" / "bin"
+NODE_BIN = ROOT / "node_modules" / ".bin"
+
+TRANSIENT = {
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "Throttled",
+    "AwsUnavailable",
+}
+
+
+class CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation short-form tags (!Ref, !Sub, ...) as plain data."""
+
+
+def _tag(loader, suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {suffix: value}
+
+
+CfnLoader.add_multi_constructor("!", _tag)
+
+
+def asl():
+    return json.loads(ASL_PATH.read_text())
+
+
+def template():
+    return yaml.load(TEMPLATE_PATH.read_text(), Loader=CfnLoader)
+
+
+def all_states(states):
+    for name, state in states.items():
+        yield name, state
+        for key in ("ItemProcessor", "Iterator"):
+            if key in state:
+                yield from all_states(state[key]["States"])
+        for branch in state.get("Branches", []):
+            yield from all_states(branch["States"])
+
+
+def lambda_error_names():
+    """Every name in shared/src/error.rs ERROR_NAMES, read from the Rust source (the contract)."""
+    src = (ROOT / "shared" / "src" / "error.rs").read_text()
+    consts = dict(re.findall(r'pub const ([A-Z_]+): &str = "([A-Za-z.]+)";', src))
+    listed = re.search(r"pub const ERROR_NAMES: &\[&str\] = &\[(.*?)\];", src, re.S).group(1)
+    return {consts[n] for n in re.findall(r"names::([A-Z_]+)", listed)}
+
+
+def run(cmd):
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_statelint_accepts_the_state_machine():
+    r = run([str(VENV_BIN / "statelint"), "--ignore=URI,FLOAT", str(ASL_PATH)])
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_asl_validator_accepts_the_state_machine():
+    r = run([str(NODE_BIN / "asl-validator"), "--json-path", str(ASL_PATH)])
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_cfn_lint_accepts_the_template():
+    r = run([str(VENV_BIN / "cfn-lint"), str(TEMPLATE_PATH)])
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_sam_validate_lint_accepts_the_template():
+    env = {
+        "PATH": f"{VENV_BIN}:/usr/bin:/bin",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "SAM_CLI_TELEMETRY": "0",
+        "HOME": str(ROOT / ".berth"),
+    }
+    r = subprocess.run(
+        [str(VENV_BIN / "sam"), "validate", "--lint", "--region", "eu-west-1", "-t", str(TEMPLATE_PATH)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_validators_catch_a_broken_state_machine(tmp_path):
+    """Guards the guards: a dangling Next must fail both validators."""
+    broken = asl()
+    broken["States"]["AnythingToDeploy"]["Default"] = "NoSuchState"
+    path = tmp_path / "broken.asl.json"
+    path.write_text(json.dumps(broken))
+    assert run([str(VENV_BIN / "statelint"), "--ignore=URI,FLOAT", str(path)]).returncode != 0
+    assert run([str(NODE_BIN / "asl-validator"), "--json-path", str(path)]).returncode != 0
+
+
+def test_every_substitution_has_a_function_and_every_function_is_used():
+    t = template()
+    resources = t["Resources"]
+    machine = resources["DeployStateMachine"]["Properties"]
+    used = set(re.findall(r"\$\{([A-Za-z0-9]+)\}", ASL_PATH.read_text()))
+    provided = set(machine["DefinitionSubstitutions"])
+    assert used == provided, f"ASL uses {sorted(used - provided)} not substituted; {sorted(provided - used)} unused"
+    for key, value in machine["DefinitionSubstitutions"].items():
+        logical = value["GetAtt"].split(".")[0]
+        assert resources[logical]["Type"] == "AWS::Serverless::Function", key
+    functions = {k for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
+    in_machine = {v["GetAtt"].split(".")[0] for v in machine["DefinitionSubstitutions"].values()}
+    # start-deployment is the EventBridge target: it starts the machine instead of running in it.
+    assert functions - in_machine == {"StartDeploymentFunction"}
+    # and the state machine may invoke exactly the functions it uses
+    invoke = {p["LambdaInvokePolicy"]["FunctionName"]["Ref"] for p in machine["Policies"] if "LambdaInvokePolicy" in p}
+    assert invoke == in_machine
+
+
+def test_every_function_is_a_crate_built_by_cargo_lambda_for_arm64():
+    t = template()
+    glob = t["Globals"]["Function"]
+    assert glob["Runtime"] == "provided.al2023"
+    assert glob["Architectures"] == ["arm64"]
+    binaries = set()
+    for name, res in t["Resources"].items():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        assert res["Metadata"]["BuildMethod"] == "rust-cargolambda", name
+        binaries.add(res["Metadata"]["BuildProperties"]["Binary"])
+    crates = {p.parent.name for p in (ROOT / "functions").glob("*/Cargo.toml")}
+    assert binaries == crates
+
+
+def test_every_lambda_error_is_retried_or_caught_at_every_task():
+    names = lambda_error_names()
+    assert {"InvalidInput", "Throttled", "ServiceNotFound"} <= names
+    for state_name, state in all_states(asl()["States"]):
+        if state["Type"] != "Task":
+            continue
+        retried = {e for r in state.get("Retry", []) for e in r["ErrorEquals"]}
+        caught = {e for c in state.get("Catch", []) for e in c["ErrorEquals"]}
+        assert TRANSIENT <= retried, f"{state_name} does not retry {TRANSIENT - retried}"
+        assert "Lambda.Unknown" in retried | caught or "States.ALL" in caught, state_name
+        uncovered = names - retried - caught
+        assert not uncovered or "States.ALL" in caught, f"{state_name} lets {uncovered} fail the execution"
+        # a name in ErrorEquals that no Lambda raises is a typo
+        for e in retried | caught:
+            assert e.startswith(("States.", "Lambda.")) or e in names, f"{state_name}: unknown error name {e}"
+        # States.ALL must come last (ASL rule; also what makes the specific catches reachable)
+        catches = state.get("Catch", [])
+        for c in catches[:-1]:
+            assert "States.ALL" not in c["ErrorEquals"], state_name
+
+
+def test_touching_the_service_routes_failures_to_rollback():
+    states = dict(all_states(asl()["States"]))
+    catch_all_next = lambda s: next(c["Next"] for c in states[s]["Catch"] if "States.ALL" in c["ErrorEquals"])
+    # before any change: a clean end
+    assert catch_all_next("AcquireTurn") == "NotStarted"
+    assert catch_all_next("RegisterRevision") == "NotStarted"
+    # once UpdateService may have run: roll back
+    for s in ("UpdateService", "CheckRollout", "EvaluateCanary"):
+        assert catch_all_next(s) == "Rollback", s
+    for s in ("Rollback", "CheckRollback"):
+        assert catch_all_next(s) == "RollbackFailed", s
+    assert states["RolloutDecision"]["Default"] == "Rollback"
+    assert states["CanaryDecision"]["Default"] == "Rollback"
+
+
+def test_wait_loops_read_their_interval_from_the_input():
+    for name, state in all_states(asl()["States"]):
+        if state["Type"] == "Wait":
+            assert "SecondsPath" in state, f"{name} must use SecondsPath so tests and users can set the pace"
+
+
+def test_execution_error_names_match_the_rust_contract():
+    src = (ROOT / "shared" / "src" / "error.rs").read_text()
+    for name in ("DeploymentRolledBack", "RollbackFailed", "DeploymentNotStarted"):
+        assert f'"{name}"' in src
+    fail = asl()["States"]["DeploymentFailed"]
+    assert fail["ErrorPath"] == "$.summary.error" and fail["CausePath"] == "$.summary.cause"
+
+
+def test_no_mutating_action_has_a_star_resource():
+    mutating = re.compile(r"^(ecs:(Register|Update|Tag|Create|Delete|Deregister|Run|Start|Stop)|iam:|states:Start|codedeploy:(Create|Stop|Put))")
+    allowed_star = {"logs:", "xray:"}  # AWS requires '*' for vended-log delivery and X-Ray
+    for name, res in template()["Resources"].items():
+        for policy in res.get("Properties", {}).get("Policies", []) or []:
+            for st in policy.get("Statement", []) if isinstance(policy, dict) else []:
+                actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+                if st["Resource"] == "*":
+                    bad = [a for a in actions if mutating.match(a) and not a.startswith(tuple(allowed_star))]
+                    assert not bad, f"{name} {st.get('Sid')}: {bad} on '*'"
+                if "iam:PassRole" in actions:
+                    assert st["Condition"]["StringEquals"]["iam:PassedToService"] == "ecs-tasks.amazonaws.com"
