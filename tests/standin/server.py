@@ -1,0 +1,424 @@
+"""berth's local AWS stand-in: one process, one HTTP endpoint on loopback.
+
+    .berth/venv/bin/python -m tests.standin.server --port 5055 --lambda-url http://127.0.0.1:9000
+
+Routes (first match wins):
+  POST /2015-03-31/functions/{name}/invocations  Lambda Invoke -> --lambda-url (cargo lambda watch),
+                                                 or a stub registered through the control API.
+                                                 A handler error (cargo-lambda: HTTP 500) becomes
+                                                 200 + X-Amz-Function-Error: Unhandled, as in AWS.
+  POST /service/GraniteServiceVersion20100801/operation/{Op}
+                                                 CloudWatch over Smithy RPCv2-CBOR (cloudwatch_cbor).
+  /_berth/...                                    JSON control API for tests (see README.md).
+  everything else                                moto 5.2.5, in this process, with the ECS
+                                                 simulator patched in (ecs_sim).
+
+moto's Step Functions interpreter is switched on and calls Lambda at http://localhost:$MOTO_PORT;
+MOTO_PORT is set to this server's port, so those calls come back to the Lambda route above.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import threading
+import time
+import traceback
+import urllib.parse
+from typing import Any
+
+DEFAULT_ACCOUNT = "123456789012"
+LAMBDA_INVOKE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
+CBOR_PATH = re.compile(r"^/service/(?P<service>[^/]+)/operation/(?P<op>[^/]+)/?$")
+ECS_TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+
+
+def function_name(raw: str) -> str:
+    """`NAME`, `NAME:qualifier`, `ACCOUNT:function:NAME` or a full ARN -> NAME."""
+    raw = urllib.parse.unquote(raw)
+    if raw.startswith("arn:"):
+        parts = raw.split(":")
+        return parts[6] if len(parts) > 6 else raw
+    parts = raw.split(":")
+    if len(parts) >= 3 and parts[1] == "function":
+        return parts[2]
+    return parts[0]
+
+
+def region_from_auth(headers: dict) -> str:
+    auth = headers.get("authorization", "")
+    m = re.search(r"Credential=[^/]+/\d+/([^/]+)/", auth)
+    return m.group(1) if m else os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+
+
+class Front:
+    def __init__(self, lambda_url: str | None, port: int):
+        from moto.server import DomainDispatcherApplication, create_backend_app
+
+        from . import ecs_sim
+
+        self.port = port
+        self.lambda_url = (lambda_url or "").rstrip("/") or None
+        self.moto_app = DomainDispatcherApplication(create_backend_app)
+        self.sim = ecs_sim.SIM
+        self.stubs: dict[str, dict] = {}
+        self.invocations: list[dict] = []
+        self.inv_lock = threading.Lock()
+        ecs_sim.install()
+        self.configure_moto()
+
+    # ------------------------------------------------------------ moto
+
+    def configure_moto(self) -> None:
+        from moto.moto_api._internal.models import moto_api_backend
+
+        moto_api_backend.set_config(MOTO_CONFIG)
+
+    def reset_all(self) -> None:
+        from moto.moto_api._internal.models import moto_api_backend
+
+        with self.sim.lock:
+            moto_api_backend.reset()
+            self.sim.reset()
+            self.stubs.clear()
+            with self.inv_lock:
+                self.invocations.clear()
+            self.configure_moto()
+
+    def moto_json(self, target: str, params: dict, auth: str) -> tuple[int, dict, bytes]:
+        from werkzeug.test import Client
+
+        resp = Client(self.moto_app).post(
+            "/",
+            data=json.dumps(params),
+            headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": target, "Authorization": auth},
+        )
+        headers = {k.lower(): v for k, v in resp.headers.items()}
+        return resp.status_code, headers, resp.get_data()
+
+    # ------------------------------------------------------------ WSGI
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        try:
+            m = LAMBDA_INVOKE.match(path)
+            if m and method == "POST":
+                return self.respond(start_response, *self.lambda_invoke(environ, m.group("name")))
+            m = CBOR_PATH.match(path)
+            if m and method == "POST":
+                return self.respond(start_response, *self.cbor(environ, m.group("service"), m.group("op")))
+            if path.startswith("/_berth/"):
+                return self.respond(start_response, *self.control(environ, path, method))
+            if path.rstrip("/") == "/moto-api/reset" and method == "POST":
+                self.reset_all()
+                return self.respond(start_response, 200, {"Content-Type": "application/json"}, b'{"status": "ok"}')
+            target = environ.get("HTTP_X_AMZ_TARGET", "")
+            if target.startswith(ECS_TARGET_PREFIX):
+                # Buffer the body so the simulator lock is not held while a client is slow to send.
+                with self.sim.lock:
+                    return list(self.moto_app(environ, start_response))
+            return self.moto_app(environ, start_response)
+        except Exception as e:
+            traceback.print_exc()
+            body = json.dumps({"__type": "InternalFailure", "message": f"stand-in error: {e!r}"}).encode()
+            return self.respond(start_response, 500, {"Content-Type": "application/json"}, body)
+
+    @staticmethod
+    def respond(start_response, status: int, headers: dict, body: bytes):
+        from http import HTTPStatus
+
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = "Unknown"
+        hdrs = [(k, str(v)) for k, v in headers.items()]
+        hdrs.append(("Content-Length", str(len(body))))
+        start_response(f"{status} {reason}", hdrs)
+        return [body]
+
+    @staticmethod
+    def body_of(environ) -> bytes:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        stream = environ["wsgi.input"]
+        if length:
+            return stream.read(length)
+        if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked" or environ.get("wsgi.input_terminated"):
+            return stream.read()
+        return b""
+
+    @staticmethod
+    def headers_of(environ) -> dict:
+        out = {}
+        for k, v in environ.items():
+            if k.startswith("HTTP_"):
+                out[k[5:].replace("_", "-").lower()] = v
+        if environ.get("CONTENT_TYPE"):
+            out["content-type"] = environ["CONTENT_TYPE"]
+        return out
+
+    # ------------------------------------------------------------ Lambda
+
+    def lambda_invoke(self, environ, raw_name: str) -> tuple[int, dict, bytes]:
+        import requests
+
+        name = function_name(raw_name)
+        headers = self.headers_of(environ)
+        body = self.body_of(environ)
+        inv_type = headers.get("x-amz-invocation-type", "RequestResponse")
+        record: dict[str, Any] = {"function": name, "invocationType": inv_type, "at": time.time()}
+        try:
+            record["payload"] = json.loads(body or b"null")
+        except ValueError:
+            record["payload"] = body.decode("utf-8", "replace")
+        started = time.monotonic()
+
+        def done(status: int, hdrs: dict, out: bytes) -> tuple[int, dict, bytes]:
+            record["status"] = status
+            record["functionError"] = hdrs.get("X-Amz-Function-Error")
+            record["ms"] = round((time.monotonic() - started) * 1000)
+            try:
+                record["response"] = json.loads(out or b"null")
+            except ValueError:
+                record["response"] = out.decode("utf-8", "replace")
+            with self.inv_lock:
+                self.invocations.append(record)
+                del self.invocations[:-500]
+            return status, hdrs, out
+
+        if inv_type == "DryRun":
+            return done(204, {}, b"")
+        base = {"Content-Type": "application/json", "X-Amz-Executed-Version": "$LATEST"}
+
+        stub = self.stubs.get(name)
+        if stub is not None:
+            if "error" in stub:
+                return done(200, {**base, "X-Amz-Function-Error": "Unhandled"}, json.dumps(stub["error"]).encode())
+            result = record["payload"] if stub.get("echo") else stub.get("result")
+            return done(200, base, json.dumps(result).encode())
+
+        if not self.lambda_url:
+            msg = {"Type": "User", "message": f"Function not found: {name} (stand-in has no --lambda-url and no stub)"}
+            return done(404, {"Content-Type": "application/json", "x-amzn-ErrorType": "ResourceNotFoundException"}, json.dumps(msg).encode())
+
+        url = f"{self.lambda_url}/2015-03-31/functions/{urllib.parse.quote(name, safe='')}/invocations"
+        fwd_headers = {"Content-Type": headers.get("content-type", "application/json")}
+        for h in ("x-amz-client-context", "x-amz-log-type"):
+            if h in headers:
+                fwd_headers[h] = headers[h]
+
+        if inv_type == "Event":
+            def fire():
+                try:
+                    requests.post(url, data=body, headers=fwd_headers, timeout=900)
+                except Exception as e:  # noqa: BLE001 - asynchronous, nobody to tell but the log
+                    print(f"standin: async invoke of {name} failed: {e!r}", flush=True)
+
+            threading.Thread(target=fire, daemon=True).start()
+            return done(202, {"Content-Type": "application/json"}, b"")
+
+        try:
+            resp = requests.post(url, data=body, headers=fwd_headers, timeout=900)
+        except requests.RequestException as e:
+            msg = {"Type": "Service", "message": f"stand-in could not reach the Lambda runtime at {self.lambda_url}: {e}"}
+            return done(502, {"Content-Type": "application/json", "x-amzn-ErrorType": "ServiceException"}, json.dumps(msg).encode())
+        out = resp.content
+        if resp.status_code == 200:
+            return done(200, base, out)
+        parsed = None
+        try:
+            parsed = json.loads(out)
+        except ValueError:
+            pass
+        if resp.status_code >= 500 and isinstance(parsed, dict) and ("errorType" in parsed or "errorMessage" in parsed):
+            # cargo-lambda: handler error = HTTP 500 {errorType, errorMessage}; AWS: 200 + header.
+            return done(200, {**base, "X-Amz-Function-Error": "Unhandled"}, out)
+        hdrs = {"Content-Type": resp.headers.get("Content-Type", "application/json")}
+        if resp.status_code == 404:
+            hdrs["x-amzn-ErrorType"] = "ResourceNotFoundException"
+        return done(resp.status_code, hdrs, out)
+
+    # ------------------------------------------------------------ CloudWatch CBOR
+
+    def cbor(self, environ, service: str, op: str) -> tuple[int, dict, bytes]:
+        from . import cloudwatch_cbor
+
+        headers = self.headers_of(environ)
+        body = self.body_of(environ)
+        if service != cloudwatch_cbor.TARGET_PREFIX:
+            err = cloudwatch_cbor.CloudWatchError("UnknownOperationException", f"stand-in: no rpcv2Cbor service {service}", 404)
+            return cloudwatch_cbor.error_response(err)
+        region = region_from_auth(headers)
+        auth = headers.get("authorization") or (
+            f"AWS4-HMAC-SHA256 Credential=test/20250101/{region}/monitoring/aws4_request, SignedHeaders=host, Signature=0"
+        )
+
+        def moto_call(operation: str, params: dict):
+            return self.moto_json(f"{cloudwatch_cbor.TARGET_PREFIX}.{operation}", params, auth)
+
+        with self.sim.lock:
+            status, hdrs, out = cloudwatch_cbor.handle(op, body, region, DEFAULT_ACCOUNT, moto_call)
+        hdrs.setdefault("x-amzn-requestid", os.urandom(16).hex())
+        return status, hdrs, out
+
+    # ------------------------------------------------------------ control API
+
+    def control(self, environ, path: str, method: str) -> tuple[int, dict, bytes]:
+        body = self.body_of(environ)
+        try:
+            doc = json.loads(body) if body else {}
+        except ValueError:
+            return self.json(400, {"error": "body must be JSON"})
+        route = path[len("/_berth") :].rstrip("/")
+        sim = self.sim
+        try:
+            if route == "/health":
+                return self.json(200, {"ok": True, "port": self.port, "lambdaUrl": self.lambda_url})
+            if route == "/state" and method == "GET":
+                state = sim.snapshot()
+                state["lambdaStubs"] = sorted(self.stubs)
+                return self.json(200, state)
+            if route == "/reset" and method == "POST":
+                self.reset_all()
+                return self.json(200, {"ok": True})
+            if route == "/config":
+                if method == "POST":
+                    return self.json(200, sim.configure(doc))
+                return self.json(200, sim.settings())
+            if route == "/images" and method == "POST":
+                items = doc.get("images", [doc])
+                for it in items:
+                    sim.set_behaviour(it["image"], it.get("behaviour", "healthy"), it.get("slow_ticks"), it.get("digest"))
+                return self.json(200, {"behaviours": sim.behaviours, "digests": sim.digests})
+            if route == "/digests" and method == "POST":
+                with sim.lock:
+                    sim.digests[doc["image"]] = doc["digest"]
+                return self.json(200, {"digests": sim.digests})
+            if route == "/tick" and method == "POST":
+                for _ in range(int(doc.get("count", 1))):
+                    sim.tick()
+                return self.json(200, sim.settings())
+            if route in ("/services/disable", "/services/enable") and method == "POST":
+                with sim.lock:
+                    (sim.disabled.add if route.endswith("disable") else sim.disabled.discard)(doc["service"])
+                return self.json(200, {"disabled": sorted(sim.disabled)})
+            if route == "/load-balancers" and method == "POST":
+                with sim.lock:
+                    sim.load_balancers[doc["targetGroupArn"]] = doc["loadBalancer"]
+                return self.json(200, {"loadBalancers": sim.load_balancers})
+            if route == "/lambda-stubs":
+                if method == "POST":
+                    self.stubs[doc["name"]] = {k: v for k, v in doc.items() if k != "name"}
+                elif method == "DELETE":
+                    if doc.get("name"):
+                        self.stubs.pop(doc["name"], None)
+                    else:
+                        self.stubs.clear()
+                return self.json(200, {"stubs": self.stubs})
+            if route == "/lambda-invocations":
+                with self.inv_lock:
+                    if method == "DELETE":
+                        self.invocations.clear()
+                    return self.json(200, {"invocations": list(self.invocations)})
+            if route == "/register-lambdas" and method == "POST":
+                return self.json(200, {"functions": self.register_lambdas(doc.get("names", []), doc.get("region", "us-east-1"))})
+        except (KeyError, ValueError, TypeError) as e:
+            return self.json(400, {"error": f"{type(e).__name__}: {e}"})
+        return self.json(404, {"error": f"no control route {method} {path}"})
+
+    @staticmethod
+    def json(status: int, doc: Any) -> tuple[int, dict, bytes]:
+        return status, {"Content-Type": "application/json"}, json.dumps(doc, default=str).encode()
+
+    def register_lambdas(self, names: list[str], region: str = "us-east-1") -> list[str]:
+        """Create placeholder functions in moto's Lambda backend (for code that calls GetFunction or
+        lists functions). Invocations never reach them: the front routes Invoke to --lambda-url."""
+        import io
+        import zipfile
+
+        import boto3
+
+        client_args = dict(
+            endpoint_url=f"http://127.0.0.1:{self.port}",
+            region_name=region,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        iam = boto3.client("iam", **client_args)
+        lam = boto3.client("lambda", **client_args)
+        trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+        try:
+            role = iam.get_role(RoleName="berth-standin-lambda")["Role"]["Arn"]
+        except iam.exceptions.NoSuchEntityException:
+            role = iam.create_role(RoleName="berth-standin-lambda", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("bootstrap", "#!/bin/sh\n")
+        arns = []
+        for name in names:
+            try:
+                arns.append(lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"])
+            except lam.exceptions.ResourceNotFoundException:
+                arns.append(
+                    lam.create_function(
+                        FunctionName=name, Runtime="provided.al2023", Role=role, Handler="bootstrap",
+                        Code={"ZipFile": buf.getvalue()}, Architectures=["arm64"],
+                    )["FunctionArn"]
+                )
+        return arns
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="berth local AWS stand-in (moto + ECS simulator + Lambda/CBOR routes)")
+    ap.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
+    ap.add_argument("--port", type=int, default=5055, help="front port; 0 picks a free one")
+    ap.add_argument("--lambda-url", default=os.environ.get("BERTH_LAMBDA_URL"), help="Lambda runtime emulator, e.g. http://127.0.0.1:9000")
+    ap.add_argument("--ready-file", help="write the chosen port here once serving")
+    ap.add_argument("--tick-seconds", type=float, default=None, help="ECS simulator tick (default 0.25)")
+    ap.add_argument("--no-sim", action="store_true", help="do not start the ECS simulator ticker")
+    args = ap.parse_args(argv)
+
+    if not (args.host.startswith("127.") or args.host in ("localhost", "::1")):
+        ap.error("bind a loopback address only")
+
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+
+    from werkzeug.serving import make_server
+
+    server = make_server(args.host, args.port, None, threaded=True)  # type: ignore[arg-type]
+    port = server.server_port
+    # moto's Step Functions interpreter calls Lambda at http://localhost:$MOTO_PORT: point it here.
+    os.environ["MOTO_PORT"] = str(port)
+    front = Front(args.lambda_url, port)
+    server.app = front
+    if args.tick_seconds is not None:
+        front.sim.tick_seconds = args.tick_seconds
+    if not args.no_sim:
+        front.sim.start()
+
+    if args.ready_file:
+        tmp = args.ready_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(f"{port}\n")
+        os.replace(tmp, args.ready_file)
+    print(f"READY http://{args.host}:{port} lambda={args.lambda_url or '-'}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        front.sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
