@@ -17,6 +17,9 @@ pub struct Settings {
     pub poll_interval_seconds: u64,
     /// `BERTH_ROLLBACK_TIMEOUT_SECONDS`.
     pub rollback_timeout_seconds: u64,
+    /// `BERTH_CANARY_INTERVAL_SECONDS`: seconds between canary evaluations for services whose
+    /// canary comes from tags.
+    pub canary_interval_seconds: u64,
 }
 
 impl Settings {
@@ -55,6 +58,7 @@ impl Settings {
                 "BERTH_ROLLBACK_TIMEOUT_SECONDS",
                 DEFAULT_ROLLBACK_TIMEOUT_SECONDS,
             )?,
+            canary_interval_seconds: number("BERTH_CANARY_INTERVAL_SECONDS", 60)?,
         })
     }
 }

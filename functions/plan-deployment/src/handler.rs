@@ -218,7 +218,7 @@ fn item_for_push(
         timeout_seconds: timeout,
         poll_interval_seconds: settings.poll_interval_seconds,
         rollback_timeout_seconds: settings.rollback_timeout_seconds,
-        canary: canary_from_tags(service)?,
+        canary: canary_from_tags(service, settings.canary_interval_seconds)?,
         execution: execution.clone(),
         turn_deadline: time::format(time::plus_secs(now, timeout)),
     })
@@ -227,7 +227,7 @@ fn item_for_push(
 /// A service opts into a canary bake with `berth:bake-seconds`; alarms come from `berth:alarms`,
 /// and `berth:load-balancer` (the `app/NAME/ID` suffix of its ALB) adds the target group's 5xx
 /// rate and p99 latency checks.
-pub fn canary_from_tags(service: &Service) -> Result<Option<CanaryConfig>> {
+pub fn canary_from_tags(service: &Service, interval_seconds: u64) -> Result<Option<CanaryConfig>> {
     let Some(bake) = tag_number::<u64>(service, tags::BAKE_SECONDS)? else {
         return Ok(None);
     };
@@ -270,7 +270,7 @@ pub fn canary_from_tags(service: &Service) -> Result<Option<CanaryConfig>> {
         .map_err(|e| Error::invalid_input(format!("canary from tags: {e}")))?;
     }
     let config: CanaryConfig =
-        serde_json::from_value(json!({"bakeSeconds": bake, "metrics": metrics, "alarms": alarms}))
+        serde_json::from_value(json!({"bakeSeconds": bake, "intervalSeconds": interval_seconds, "metrics": metrics, "alarms": alarms}))
             .map_err(|e| Error::invalid_input(format!("canary from tags: {e}")))?;
     canary::validate(&config).map_err(|e| {
         Error::invalid_input(format!(
