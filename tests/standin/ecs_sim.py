@@ -458,7 +458,9 @@ class Simulator:
             pending = sum(1 for t in mine if t.last_status in PENDING_STATES)
             if (running, pending) != (d.get("runningCount"), d.get("pendingCount")):
                 d["runningCount"], d["pendingCount"], d["updatedAt"] = running, pending, now
-            if d["status"] != "PRIMARY":
+            if d["status"] != "PRIMARY" and d.get("rolloutState") != "FAILED":
+                # A drained old deployment goes away; a FAILED one stays visible (ACTIVE) until the
+                # rollback deployment completes, as ECS shows it.
                 if not any(t.started_by == d["id"] and t.last_status != "STOPPED" for t in tasks):
                     service.deployments.remove(d)
         service.running_count = sum(1 for t in tasks if t.desired_status == "RUNNING" and t.last_status == "RUNNING")
@@ -466,10 +468,11 @@ class Simulator:
 
         if (
             primary.get("rolloutState") == "IN_PROGRESS"
-            and len(service.deployments) == 1
+            and not any(t.started_by != primary["id"] and t.last_status != "STOPPED" for t in tasks)
             and sum(1 for t in tasks if t.started_by == primary["id"] and t.desired_status == "RUNNING" and t.last_status == "RUNNING" and t.sim_healthy) == desired
             and not any(t.last_status != "STOPPED" and t.desired_status == "STOPPED" for t in tasks)
         ):
+            service.deployments[:] = [primary]
             primary["rolloutState"] = "COMPLETED"
             primary["rolloutStateReason"] = f"ECS deployment {primary['id']} completed."
             primary["updatedAt"] = now

@@ -383,6 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ready-file", help="write the chosen port here once serving")
     ap.add_argument("--tick-seconds", type=float, default=None, help="ECS simulator tick (default 0.25)")
     ap.add_argument("--no-sim", action="store_true", help="do not start the ECS simulator ticker")
+    ap.add_argument("--verbose", action="store_true", help="log every request")
     args = ap.parse_args(argv)
 
     if not (args.host.startswith("127.") or args.host in ("localhost", "::1")):
@@ -392,7 +393,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
 
+    import logging
+
     from werkzeug.serving import make_server
+
+    if not args.verbose:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     server = make_server(args.host, args.port, None, threaded=True)  # type: ignore[arg-type]
     port = server.server_port

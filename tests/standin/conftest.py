@@ -1,0 +1,183 @@
+"""Fixtures: one stand-in server per test session (on a free loopback port), reset before each test,
+and a fake Lambda runtime upstream that answers like `cargo lambda watch`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+
+
+class FakeRuntime(BaseHTTPRequestHandler):
+    """cargo-lambda's Invoke API shape: 200 + result, or 500 + {errorType, errorMessage}."""
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def do_POST(self):
+        parts = self.path.split("/")
+        name = parts[3] if len(parts) > 3 else ""
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        payload = json.loads(body or b"null")
+        if name == "fails":
+            status, out = 500, {"errorType": "BerthTestError", "errorMessage": "boom"}
+        elif name == "missing":
+            status, out = 404, {"message": "function not found"}
+        else:
+            status, out = 200, {"function": name, "echo": payload}
+        data = json.dumps(out).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture(scope="session")
+def fake_runtime():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), FakeRuntime)
+    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="session")
+def standin_url(fake_runtime):
+    """Start `python -m tests.standin.server` (or reuse BERTH_STANDIN_URL if set)."""
+    if os.environ.get("BERTH_STANDIN_URL"):
+        yield os.environ["BERTH_STANDIN_URL"].rstrip("/")
+        return
+    tmp = tempfile.mkdtemp(prefix="berth-standin-")
+    ready = os.path.join(tmp, "port")
+    log = open(os.path.join(tmp, "server.log"), "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.standin.server", "--port", "0", "--ready-file", ready,
+         "--lambda-url", fake_runtime, "--tick-seconds", "0.05"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while not os.path.exists(ready):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            log.close()
+            raise RuntimeError("stand-in did not start:\n" + Path(tmp, "server.log").read_text())
+        time.sleep(0.1)
+    url = f"http://127.0.0.1:{Path(ready).read_text().strip()}"
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture
+def standin(standin_url):
+    """A freshly reset stand-in; returns a small helper."""
+    r = requests.post(f"{standin_url}/_berth/reset", timeout=30)
+    r.raise_for_status()
+    requests.post(f"{standin_url}/_berth/config", json={"tick_seconds": 0.05}, timeout=10).raise_for_status()
+    return Standin(standin_url)
+
+
+class Standin:
+    def __init__(self, url: str):
+        self.url = url
+
+    def client(self, service: str):
+        return boto3.client(
+            service, endpoint_url=self.url, region_name=REGION,
+            aws_access_key_id="test", aws_secret_access_key="test",
+        )
+
+    def control(self, route: str, doc=None, method: str = "POST"):
+        r = requests.request(method, f"{self.url}/_berth/{route}", json=doc, timeout=30)
+        r.raise_for_status()
+        return r.json()
+
+    def state(self):
+        return self.control("state", method="GET")
+
+
+def wait_for(fn, timeout: float = 20.0, interval: float = 0.1, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
+
+
+def make_service(
+    standin: Standin,
+    images=("repo/web:v1",),
+    desired: int = 2,
+    breaker: dict | None = None,
+    with_lb: bool = True,
+    name: str = "web",
+    cluster: str = "prod",
+):
+    """VPC + subnet + SG (moto's create_service needs them for awsvpc), a target group, a cluster,
+    one task definition revision per image and a FARGATE service on revision 1.
+    Returns dict(ecs, tds, tg, cluster, service)."""
+    ec2, ecs, elb = standin.client("ec2"), standin.client("ecs"), standin.client("elbv2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    sg = ec2.create_security_group(GroupName=f"{name}-sg", Description="x", VpcId=vpc)["GroupId"]
+    tg = None
+    if with_lb:
+        tg = elb.create_target_group(Name=name, Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")[
+            "TargetGroups"
+        ][0]["TargetGroupArn"]
+    ecs.create_cluster(clusterName=cluster)
+    tds = []
+    for image in images:
+        tds.append(
+            ecs.register_task_definition(
+                family=name, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+                containerDefinitions=[{"name": name, "image": image, "essential": True,
+                                       "portMappings": [{"containerPort": 80}]}],
+            )["taskDefinition"]["taskDefinitionArn"]
+        )
+    kwargs = dict(
+        cluster=cluster, serviceName=name, taskDefinition=tds[0], desiredCount=desired, launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [sg]}},
+        deploymentConfiguration={
+            "deploymentCircuitBreaker": breaker or {"enable": True, "rollback": True},
+            "maximumPercent": 200, "minimumHealthyPercent": 100,
+        },
+    )
+    if tg:
+        kwargs["loadBalancers"] = [{"targetGroupArn": tg, "containerName": name, "containerPort": 80}]
+    ecs.create_service(**kwargs)
+    return {"ecs": ecs, "tds": tds, "tg": tg, "cluster": cluster, "service": name}
+
+
+def describe(svc) -> dict:
+    return svc["ecs"].describe_services(cluster=svc["cluster"], services=[svc["service"]])["services"][0]
+
+
+def settled(svc):
+    """The service when it has one deployment whose rollout is no longer IN_PROGRESS."""
+    s = describe(svc)
+    deps = s["deployments"]
+    return s if len(deps) == 1 and deps[0]["rolloutState"] != "IN_PROGRESS" else None
