@@ -134,11 +134,12 @@ def encode_output(operation: str, result: dict) -> bytes:
 def error_shape_name(code: str) -> str:
     """Query error code (e.g. ResourceNotFound) -> the error shape's name in the model."""
     model = service_model()
+    if code in model.shape_names:
+        return code
     for name in model.shape_names:
         shape = model.shape_for(name)
-        if shape.metadata.get("exception") or shape.metadata.get("error"):
-            if shape.metadata.get("error", {}).get("code") == code or name == code:
-                return name
+        if shape.metadata.get("exception") and shape.metadata.get("error", {}).get("code") == code:
+            return name
     return code
 
 
@@ -395,6 +396,23 @@ def get_metric_data(backend, params: dict) -> dict:
 
 
 # ---------------------------------------------------------------- dispatch
+
+
+def handle_json_get_metric_data(body: bytes, region: str, account: str) -> tuple[int, dict, bytes]:
+    """GetMetricData over awsJson1.0 (what botocore/boto3 send): same computation as the CBOR path."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    try:
+        params = json.loads(body or b"{}")
+        result = get_metric_data(cloudwatch_backends[account][region], params)
+        return 200, {"Content-Type": "application/x-amz-json-1.0"}, json.dumps(result).encode()
+    except CloudWatchError as e:
+        err = e
+    except (ValueError, KeyError, TypeError) as e:
+        err = CloudWatchError("ValidationError", f"{type(e).__name__}: {e}")
+    body = {"__type": f"{SHAPE_NAMESPACE}#{error_shape_name(err.code)}", "message": err.message}
+    headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-query-error": f"{err.code};{err.fault}"}
+    return err.status, headers, json.dumps(body).encode()
 
 
 def handle(operation: str, body: bytes, region: str, account: str, moto_json_call) -> tuple[int, dict, bytes]:

@@ -118,6 +118,8 @@ class Front:
                 self.reset_all()
                 return self.respond(start_response, 200, {"Content-Type": "application/json"}, b'{"status": "ok"}')
             target = environ.get("HTTP_X_AMZ_TARGET", "")
+            if target == "GraniteServiceVersion20100801.GetMetricData":
+                return self.respond(start_response, *self.json_get_metric_data(environ))
             if target.startswith(ECS_TARGET_PREFIX):
                 # Buffer the body so the simulator lock is not held while a client is slow to send.
                 with self.sim.lock:
@@ -267,6 +269,14 @@ class Front:
             status, hdrs, out = cloudwatch_cbor.handle(op, body, region, DEFAULT_ACCOUNT, moto_call)
         hdrs.setdefault("x-amzn-requestid", os.urandom(16).hex())
         return status, hdrs, out
+
+    def json_get_metric_data(self, environ) -> tuple[int, dict, bytes]:
+        from . import cloudwatch_cbor
+
+        region = region_from_auth(self.headers_of(environ))
+        body = self.body_of(environ)
+        with self.sim.lock:
+            return cloudwatch_cbor.handle_json_get_metric_data(body, region, DEFAULT_ACCOUNT)
 
     # ------------------------------------------------------------ control API
 
