@@ -233,7 +233,13 @@ class Simulator:
                         continue
                     if not getattr(service, "sim_managed", False):
                         continue
-                    self.tick_service(backend, service)
+                    try:
+                        self.tick_service(backend, service)
+                    except Exception:  # one broken service must not stop the others
+                        import traceback
+
+                        self.errors.append(f"{service.arn}: {traceback.format_exc()}")
+                        del self.errors[:-20]
 
     def is_disabled(self, service) -> bool:
         return service.name in self.disabled or service.arn in self.disabled

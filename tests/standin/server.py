@@ -34,6 +34,7 @@ DEFAULT_ACCOUNT = "123456789012"
 LAMBDA_INVOKE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 CBOR_PATH = re.compile(r"^/service/(?P<service>[^/]+)/operation/(?P<op>[^/]+)/?$")
 ECS_TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."
+CW_TARGET_PREFIX = "GraniteServiceVersion20100801."
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 
 
@@ -120,7 +121,7 @@ class Front:
             target = environ.get("HTTP_X_AMZ_TARGET", "")
             if target == "GraniteServiceVersion20100801.GetMetricData":
                 return self.respond(start_response, *self.json_get_metric_data(environ))
-            if target.startswith(ECS_TARGET_PREFIX):
+            if target.startswith(ECS_TARGET_PREFIX) or target.startswith(CW_TARGET_PREFIX):
                 # Buffer the body so the simulator lock is not held while a client is slow to send.
                 with self.sim.lock:
                     return list(self.moto_app(environ, start_response))
