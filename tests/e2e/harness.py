@@ -1,0 +1,427 @@
+"""berth end to end, locally: the stand-in (moto + ECS simulator), the real Lambda binaries under
+cargo-lambda's runtime emulator, and the real state machine executed by moto's ASL interpreter.
+
+Used by the end-to-end tests (tests/e2e/test_scenarios.py) and by the demo (scripts/demo).
+The product reaches the stand-in only through AWS_ENDPOINT_URL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import boto3
+import requests
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = ROOT / ".berth" / "venv" / "bin"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+STATE_MACHINE = "berth-deploy"
+STATE_MACHINE_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STATE_MACHINE}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(fn, timeout: float, what: str, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = fn()
+        except Exception as e:  # noqa: BLE001 - keep polling until the deadline
+            last = e
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}")
+
+
+def digest_of(label: str) -> str:
+    """A valid, stable sha256 digest for a label (images in the tests are named, not built)."""
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(label.encode()).hexdigest()
+
+
+class Stack:
+    """Starts and stops the stand-in and the Lambda runtime; creates the state machine."""
+
+    def __init__(self, log=print, tick_seconds: float = 0.1, poll_seconds: int = 1):
+        self.log = log
+        self.tick_seconds = tick_seconds
+        self.poll_seconds = poll_seconds
+        self.tmp = Path(tempfile.mkdtemp(prefix="berth-e2e-"))
+        self.procs: list[subprocess.Popen] = []
+        self.url = ""
+        self.lambda_url = ""
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> "Stack":
+        t0 = time.monotonic()
+        self.log("building the Lambda binaries (cargo build)")
+        subprocess.run(["cargo", "build", "--workspace", "--bins", "--quiet"], cwd=ROOT, check=True)
+        lambda_port = free_port()
+        self.lambda_url = f"http://127.0.0.1:{lambda_port}"
+
+        ready = self.tmp / "standin.port"
+        self.log("starting the AWS stand-in (moto + ECS simulator)")
+        self.procs.append(self._spawn(
+            [str(VENV_BIN / "python"), "-m", "tests.standin.server", "--port", "0", "--ready-file", str(ready),
+             "--lambda-url", self.lambda_url, "--tick-seconds", str(self.tick_seconds)],
+            "standin.log",
+        ))
+        wait_until(lambda: ready.exists() and ready.read_text().strip(), 60, "the stand-in")
+        self.url = f"http://127.0.0.1:{ready.read_text().strip()}"
+
+        self.log("starting the Lambda runtime emulator (cargo lambda watch)")
+        env_vars = ",".join(f"{k}={v}" for k, v in self.lambda_env().items())
+        self.procs.append(self._spawn(
+            [str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "--invoke-address", "127.0.0.1",
+             "--invoke-port", str(lambda_port), "--ignore-changes", "--quiet", "--env-vars", env_vars],
+            "lambda.log",
+            env={**os.environ, **self.lambda_env(), "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}"},
+        ))
+        wait_until(self._lambda_up, 120, "cargo lambda watch")
+        self.create_state_machine()
+        self.log(f"stack up in {time.monotonic() - t0:.1f}s: stand-in {self.url}, Lambda runtime {self.lambda_url}")
+        return self
+
+    def lambda_env(self) -> dict:
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "BERTH_STATE_MACHINE_ARN": STATE_MACHINE_ARN,
+            "BERTH_POLL_INTERVAL_SECONDS": str(self.poll_seconds),
+            "BERTH_CANARY_INTERVAL_SECONDS": str(self.poll_seconds),
+            "BERTH_TIMEOUT_SECONDS": "120",
+            "BERTH_ROLLBACK_TIMEOUT_SECONDS": "120",
+            "RUST_LOG": "info",
+        }
+
+    def _spawn(self, cmd, logname, env=None) -> subprocess.Popen:
+        out = open(self.tmp / logname, "w")
+        return subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+
+    def _lambda_up(self) -> bool:
+        try:
+            requests.get(self.lambda_url, timeout=1)
+            return True
+        except requests.ConnectionError:
+            return False
+
+    def stop(self) -> None:
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for p in self.procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+        self.procs.clear()
+
+    def logs(self, name: str = "lambda.log", tail: int = 60) -> str:
+        path = self.tmp / name
+        return "\n".join(path.read_text(errors="replace").splitlines()[-tail:]) if path.exists() else ""
+
+    # ------------------------------------------------------------------ AWS clients
+
+    def client(self, service: str):
+        return boto3.client(service, endpoint_url=self.url, region_name=REGION,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def control(self, route: str, doc=None, method: str = "POST"):
+        r = requests.request(method, f"{self.url}/_berth/{route}", json=doc, timeout=30)
+        r.raise_for_status()
+        return r.json()
+
+    def create_state_machine(self) -> None:
+        """The real statemachine/deploy.asl.json, with the template's substitutions filled in."""
+        definition = (ROOT / "statemachine" / "deploy.asl.json").read_text()
+        for key, binary in function_substitutions().items():
+            definition = definition.replace("${%s}" % key, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{binary}")
+        sfn = self.client("stepfunctions")
+        existing = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]]
+        if STATE_MACHINE_ARN not in existing:
+            sfn.create_state_machine(name=STATE_MACHINE, definition=definition,
+                                     roleArn=f"arn:aws:iam::{ACCOUNT}:role/berth-deploy")
+
+    def reset(self) -> None:
+        self.control("reset")
+        self.control("config", {"tick_seconds": self.tick_seconds})
+        self.create_state_machine()
+
+    # ------------------------------------------------------------------ the ECR rule, as the template declares it
+
+    def deliver_ecr_event(self, event: dict) -> dict | None:
+        """Deliver an event the way the template's EventBridge rule would: moto's EventBridge
+        matches it against the rule's pattern (read from template.yaml) and, if it matches,
+        start-deployment is invoked with it. Returns the Lambda's answer, or None if no match."""
+        events, sqs = self.client("events"), self.client("sqs")
+        queue = sqs.create_queue(QueueName="berth-ecr-rule")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="berth-ecr-push", EventPattern=json.dumps(ecr_rule_pattern()))
+        events.put_targets(Rule="berth-ecr-push", Targets=[{"Id": "start-deployment", "Arn": queue_arn}])
+        entry = {"Source": event["source"], "DetailType": event["detail-type"], "Detail": json.dumps(event["detail"])}
+        events.put_events(Entries=[entry])
+        msgs = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        for m in msgs:
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+        if not msgs:
+            return None
+        # EventBridge hands the Lambda the event itself (ours, with its id, account and region).
+        return self.invoke("start-deployment", event)
+
+    def invoke(self, function: str, payload: dict) -> dict:
+        lam = self.client("lambda")
+        out = lam.invoke(FunctionName=function, Payload=json.dumps(payload).encode())
+        body = json.loads(out["Payload"].read() or b"null")
+        if out.get("FunctionError"):
+            raise RuntimeError(f"{function} failed: {body}")
+        return body
+
+    # ------------------------------------------------------------------ executions
+
+    def start_execution(self, request: dict, name: str | None = None) -> str:
+        sfn = self.client("stepfunctions")
+        kwargs = {"stateMachineArn": STATE_MACHINE_ARN, "input": json.dumps(request)}
+        if name:
+            kwargs["name"] = name
+        return sfn.start_execution(**kwargs)["executionArn"]
+
+    def executions(self) -> list[dict]:
+        return self.client("stepfunctions").list_executions(stateMachineArn=STATE_MACHINE_ARN)["executions"]
+
+    def wait_execution(self, arn: str, timeout: float = 180, progress=None) -> dict:
+        """Poll until the execution ends; `progress(line)` gets one line per state entered."""
+        sfn = self.client("stepfunctions")
+        seen = 0
+        deadline = time.monotonic() + timeout
+        while True:
+            desc = sfn.describe_execution(executionArn=arn)
+            if progress:
+                events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+                for e in events[seen:]:
+                    line = describe_event(e)
+                    if line:
+                        progress(line)
+                seen = len(events)
+            if desc["status"] != "RUNNING":
+                return desc
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"execution {arn} still RUNNING after {timeout}s\n{self.logs()}")
+            time.sleep(0.5)
+
+    def outcomes(self, arn: str) -> list[dict]:
+        """Each service's outcome, read from the execution's history (the Map's result)."""
+        events = self.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        for e in events:
+            d = e.get("mapStateExitedEventDetails") or e.get("stateExitedEventDetails")
+            if d and d.get("name") == "DeployEachService":
+                return json.loads(d["output"])["results"]
+        return []
+
+    # ------------------------------------------------------------------ a sample service
+
+    def make_service(self, name: str, image: str, *, cluster: str = "prod", desired: int = 2,
+                     repository: str | None = None, tags: dict | None = None, with_lb: bool = True,
+                     breaker: bool = True) -> dict:
+        """VPC, subnet, SG and target group (moto's create_service needs them), a cluster, a task
+        definition running `image`, and a Fargate service tagged for berth; waits until stable."""
+        ec2, ecs, elb = self.client("ec2"), self.client("ecs"), self.client("elbv2")
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+        sg = ec2.create_security_group(GroupName=f"{name}-sg", Description="berth e2e", VpcId=vpc)["GroupId"]
+        ecs.create_cluster(clusterName=cluster)
+        td = ecs.register_task_definition(
+            family=name, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+            executionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole",
+            containerDefinitions=[{"name": "app", "image": image, "essential": True,
+                                   "portMappings": [{"containerPort": 8080}]}],
+        )["taskDefinition"]["taskDefinitionArn"]
+        all_tags = {"berth:repository": repository or name, "berth:container": "app", **(tags or {})}
+        kwargs = dict(
+            cluster=cluster, serviceName=name, taskDefinition=td, desiredCount=desired, launchType="FARGATE",
+            networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [sg]}},
+            deploymentConfiguration={"deploymentCircuitBreaker": {"enable": breaker, "rollback": breaker},
+                                     "maximumPercent": 200, "minimumHealthyPercent": 100},
+            tags=[{"key": k, "value": v} for k, v in all_tags.items()],
+        )
+        tg = None
+        if with_lb:
+            tg = elb.create_target_group(Name=name, Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip")[
+                "TargetGroups"][0]["TargetGroupArn"]
+            kwargs["loadBalancers"] = [{"targetGroupArn": tg, "containerName": "app", "containerPort": 8080}]
+        ecs.create_service(**kwargs)
+        svc = {"cluster": cluster, "service": name, "task_definition": td, "target_group": tg}
+        wait_until(lambda: self.steady(svc), 30, f"service {name} to start")
+        return svc
+
+    def describe(self, svc: dict) -> dict:
+        return self.client("ecs").describe_services(cluster=svc["cluster"], services=[svc["service"]])["services"][0]
+
+    def steady(self, svc: dict) -> dict | None:
+        s = self.describe(svc)
+        deps = s["deployments"]
+        ok = len(deps) == 1 and deps[0].get("rolloutState") == "COMPLETED" and deps[0]["runningCount"] == s["desiredCount"]
+        return s if ok else None
+
+    def running_images(self, svc: dict) -> list[tuple[str, str, str]]:
+        """(task definition, image, digest) of every RUNNING task of the service."""
+        ecs = self.client("ecs")
+        arns = ecs.list_tasks(cluster=svc["cluster"], serviceName=svc["service"], desiredStatus="RUNNING")["taskArns"]
+        if not arns:
+            return []
+        tasks = ecs.describe_tasks(cluster=svc["cluster"], tasks=arns)["tasks"]
+        return sorted((t["taskDefinitionArn"], c["image"], c.get("imageDigest", "")) for t in tasks for c in t["containers"])
+
+    def task_definition_arns(self, family: str) -> list[str]:
+        return self.client("ecs").list_task_definitions(familyPrefix=family)["taskDefinitionArns"]
+
+
+# ---------------------------------------------------------------------- template and events
+
+class _CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _tag(loader, suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        return {suffix: loader.construct_scalar(node)}
+    if isinstance(node, yaml.SequenceNode):
+        return {suffix: loader.construct_sequence(node, deep=True)}
+    return {suffix: loader.construct_mapping(node, deep=True)}
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+def template() -> dict:
+    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)
+
+
+def function_substitutions() -> dict:
+    """DefinitionSubstitutions key -> the function's binary name, from template.yaml."""
+    t = template()
+    resources = t["Resources"]
+    subs = resources["DeployStateMachine"]["Properties"]["DefinitionSubstitutions"]
+    return {k: resources[v["GetAtt"].split(".")[0]]["Metadata"]["BuildProperties"]["Binary"] for k, v in subs.items()}
+
+
+def ecr_rule_pattern(repositories: list[str] | None = None, tag_pattern: str = "*") -> dict:
+    """The template's EventBridge pattern, with its parameters and conditions resolved as a
+    default install resolves them (any repository, any tag, this account)."""
+    fn = template()["Resources"]["StartDeploymentFunction"]["Properties"]["Events"]["EcrPush"]["Properties"]["Pattern"]
+
+    def resolve(v):
+        if isinstance(v, dict) and len(v) == 1:
+            (k, arg), = v.items()
+            if k == "Ref":
+                return {"AWS::AccountId": ACCOUNT, "Repositories": repositories or [], "TagPattern": tag_pattern,
+                        "AWS::NoValue": None}[arg]
+            if k == "If":
+                cond, yes, no = arg
+                on = {"HasRepositories": bool(repositories), "HasTagPattern": tag_pattern != "*"}[cond]
+                return resolve(yes if on else no)
+        if isinstance(v, dict):
+            out = {k: resolve(x) for k, x in v.items()}
+            return {k: x for k, x in out.items() if x is not None}
+        if isinstance(v, list):
+            return [resolve(x) for x in v]
+        return v
+
+    return resolve(fn)
+
+
+def ecr_push_event(repository: str, digest: str, tag: str = "latest", action: str = "PUSH", result: str = "SUCCESS") -> dict:
+    """An ECR Image Action event as EventBridge delivers it (AWS ECR user guide, 'Amazon ECR events')."""
+    import uuid
+
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "ECR Image Action",
+        "source": "aws.ecr",
+        "account": ACCOUNT,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": REGION,
+        "resources": [],
+        "detail": {
+            "result": result,
+            "repository-name": repository,
+            "image-digest": digest,
+            "action-type": action,
+            "image-tag": tag,
+            "manifest-media-type": "application/vnd.oci.image.manifest.v1+json",
+        },
+    }
+
+
+def describe_event(e: dict) -> str | None:
+    """One readable line for the history events a person wants to follow."""
+    kind = e["type"]
+    if kind == "TaskStateEntered" or kind == "ChoiceStateEntered" or kind == "WaitStateEntered":
+        return None
+    if kind.endswith("StateExited"):
+        d = e["stateExitedEventDetails"]
+        name = d["name"]
+        try:
+            out = json.loads(d.get("output") or "null")
+        except ValueError:
+            out = None
+        return summarize_state(name, out)
+    if kind == "TaskFailed" or kind == "LambdaFunctionFailed":
+        d = e.get("taskFailedEventDetails") or e.get("lambdaFunctionFailedEventDetails") or {}
+        return f"  ! {d.get('error')}: {d.get('cause', '')[:300]}"
+    if kind == "ExecutionFailed":
+        d = e["executionFailedEventDetails"]
+        return f"execution FAILED {d.get('error')}: {d.get('cause')}"
+    if kind == "ExecutionSucceeded":
+        return "execution SUCCEEDED"
+    return None
+
+
+def summarize_state(name: str, out) -> str | None:
+    if not isinstance(out, dict):
+        return None
+    svc = out.get("service", "")
+    pick = {
+        "Plan": lambda: f"plan: {len(out['plan']['deployments'])} service(s) "
+                        f"{[d['service'] for d in out['plan']['deployments']]}" + (f" skipped: {out['plan'].get('skipped')}" if out['plan'].get('skipped') else ""),
+        "AcquireTurn": lambda: f"[{svc}] turn {out['turn']['decision']}: {out['turn']['detail']}",
+        "RegisterRevision": lambda: f"[{svc}] registered {out['register']['taskDefinitionArn'].split('/')[-1]} "
+                                    f"image {out['register']['image'].split('/')[-1][:40]} (previous {out['register']['previousTaskDefinitionArn'].split('/')[-1]})",
+        "UpdateService": lambda: f"[{svc}] rollout {out['update']['ecsDeploymentId']} started",
+        "CheckRollout": lambda: f"[{svc}] stability {out['stability']['status']}: {out['stability']['detail']}",
+        "EvaluateCanary": lambda: f"[{svc}] canary {out['canaryResult']['verdict']} -> {out['canaryResult']['decision']}: {out['canaryResult']['detail'][:200]}",
+        "Rollback": lambda: f"[{svc}] ROLLBACK: {out['rollback']['detail']}",
+        "CheckRollback": lambda: f"[{svc}] rollback stability {out['rollbackStability']['status']}: {out['rollbackStability']['detail']}",
+        "Summarize": lambda: f"summary {out['summary']['status']}: {out['summary']['cause']}",
+    }.get(name)
+    if not pick:
+        return None
+    try:
+        return pick()
+    except (KeyError, TypeError, IndexError):
+        return None
