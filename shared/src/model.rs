@@ -373,8 +373,27 @@ pub fn require(field: &str, value: &str) -> crate::Result<()> {
 #[serde(rename_all = "camelCase")]
 pub struct ExecutionRef {
     pub id: String,
+    /// Derived from `id` when a runtime leaves `$$.Execution.Name` empty (moto does for unnamed
+    /// executions).
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub name: String,
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub start_time: String,
+}
+
+impl ExecutionRef {
+    /// The execution's name, from `name` or the last segment of its ARN.
+    pub fn name(&self) -> &str {
+        if self.name.is_empty() {
+            self.id.rsplit(':').next().unwrap_or(&self.id)
+        } else {
+            &self.name
+        }
+    }
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
 /// A deployment request typed by hand in the Step Functions console or sent by a CLI.

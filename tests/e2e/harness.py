@@ -205,10 +205,12 @@ class Stack:
 
     def start_execution(self, request: dict, name: str | None = None) -> str:
         sfn = self.client("stepfunctions")
-        kwargs = {"stateMachineArn": STATE_MACHINE_ARN, "input": json.dumps(request)}
-        if name:
-            kwargs["name"] = name
-        return sfn.start_execution(**kwargs)["executionArn"]
+        import uuid
+
+        # The console names an execution with a UUID when you give none; moto names them all
+        # "None" (so a second unnamed start collides), hence always a name here.
+        name = name or str(uuid.uuid4())
+        return sfn.start_execution(stateMachineArn=STATE_MACHINE_ARN, name=name, input=json.dumps(request))["executionArn"]
 
     def executions(self) -> list[dict]:
         return self.client("stepfunctions").list_executions(stateMachineArn=STATE_MACHINE_ARN)["executions"]
@@ -277,6 +279,9 @@ class Stack:
         svc = {"cluster": cluster, "service": name, "task_definition": td, "target_group": tg}
         wait_until(lambda: self.steady(svc), 30, f"service {name} to start")
         return svc
+
+    def wait_steady(self, svc: dict, timeout: float = 60) -> dict:
+        return wait_until(lambda: self.steady(svc), timeout, f"service {svc['service']} to be steady")
 
     def describe(self, svc: dict) -> dict:
         return self.client("ecs").describe_services(cluster=svc["cluster"], services=[svc["service"]])["services"][0]

@@ -289,7 +289,7 @@ pub fn canary_from_tags(service: &Service, interval_seconds: u64) -> Result<Opti
 /// ECS tag value (at most 256 characters).
 fn deployment_id(execution: &ExecutionRef, cluster: &str, service: &str) -> String {
     let short = |s: &str| s.rsplit('/').next().unwrap_or(s).to_owned();
-    let id = format!("{}/{}/{}", execution.name, short(cluster), short(service));
+    let id = format!("{}/{}/{}", execution.name(), short(cluster), short(service));
     id.chars().take(256).collect()
 }
 

@@ -46,6 +46,14 @@ pub fn execution_name(push: &Push) -> String {
     format!("{repo}-{hex}")
 }
 
+/// `…:stateMachine:M` + name -> `…:execution:M:name`.
+fn execution_arn(state_machine: &str, name: &str) -> String {
+    format!(
+        "{}:{name}",
+        state_machine.replacen(":stateMachine:", ":execution:", 1)
+    )
+}
+
 pub async fn run(sfn: &Client, state_machine: &str, event: serde_json::Value) -> Result<Started> {
     let push = match ecr::classify(&event)? {
         Ok(push) => push,
@@ -61,6 +69,31 @@ pub async fn run(sfn: &Client, state_machine: &str, event: serde_json::Value) ->
         }
     };
     let name = execution_name(&push);
+    // Ask first, so that a re-delivered event is reported as a duplicate even while the first
+    // execution runs (StartExecution would then return that execution as if it were new).
+    let arn = execution_arn(state_machine, &name);
+    match sfn.describe_execution().execution_arn(&arn).send().await {
+        Ok(existing) => {
+            tracing::info!(execution = %name, status = %existing.status(), "duplicate push event: execution exists");
+            return Ok(Started {
+                started: false,
+                duplicate: true,
+                detail: format!(
+                    "{} was already deployed or is deploying (execution {name}, {})",
+                    push.image(),
+                    existing.status()
+                ),
+                execution_arn: Some(arn),
+                execution_name: Some(name),
+            });
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_execution_does_not_exist()) => {}
+        Err(e) => {
+            tracing::warn!(error = %berth::Error::from_sdk("DescribeExecution", e), "could not check for a duplicate; starting (StartExecution is idempotent by name)")
+        }
+    }
     let input = serde_json::to_string(&event).map_err(|e| Error::invalid_input(e.to_string()))?;
     match sfn
         .start_execution()

@@ -83,6 +83,18 @@ async fn a_console_request_becomes_one_deployment() {
 }
 
 #[tokio::test]
+async fn an_unnamed_execution_takes_its_name_from_the_arn() {
+    let [svc, td] = existing_service();
+    let mut payload = console(json!({}));
+    payload["execution"]["name"] = json!(null);
+    let plan = plan_with(&[&svc, &td], payload).await.unwrap();
+    assert_eq!(
+        plan.deployments[0].deployment_id,
+        "web-9f86d081884c7d659a2feaa0/prod/web"
+    );
+}
+
+#[tokio::test]
 async fn bad_console_input_is_named_and_reaches_no_service() {
     let cases = [
         (json!({"service": null}), names::INVALID_INPUT),

@@ -1,7 +1,10 @@
+use aws_sdk_sfn::operation::describe_execution::{DescribeExecutionError, DescribeExecutionOutput};
 use aws_sdk_sfn::operation::start_execution::{StartExecutionError, StartExecutionOutput};
-use aws_sdk_sfn::types::error::ExecutionAlreadyExists;
+use aws_sdk_sfn::types::error::{ExecutionAlreadyExists, ExecutionDoesNotExist};
+use aws_sdk_sfn::types::ExecutionStatus;
 use aws_sdk_sfn::Client;
 use aws_smithy_mocks::mock;
+use aws_smithy_mocks::Rule;
 use berth::error::names;
 use berth::testing::mock_sfn;
 use berth::time::DateTime;
@@ -12,6 +15,16 @@ use super::*;
 const MACHINE: &str = "arn:aws:states:eu-west-1:123456789012:stateMachine:berth-deploy";
 const PUSH: &str = include_str!("../../../../shared/fixtures/ecr-push.json");
 const NAME: &str = "web-9f86d081884c7d659a2feaa0c55ad015a3bf4f1b";
+
+fn no_such_execution() -> Rule {
+    mock!(Client::describe_execution).then_error(|| {
+        DescribeExecutionError::ExecutionDoesNotExist(
+            ExecutionDoesNotExist::builder()
+                .message("Execution Does Not Exist")
+                .build(),
+        )
+    })
+}
 
 fn event() -> serde_json::Value {
     serde_json::from_str(PUSH).unwrap()
@@ -34,14 +47,44 @@ async fn a_push_starts_an_execution_named_after_repository_and_digest() {
                 .build()
                 .unwrap()
         });
-    let out = run(&mock_sfn(&[&start]), MACHINE, event()).await.unwrap();
+    let out = run(&mock_sfn(&[&no_such_execution(), &start]), MACHINE, event())
+        .await
+        .unwrap();
     assert!(out.started);
     assert_eq!(out.execution_name.as_deref(), Some(NAME));
     assert_eq!(start.num_calls(), 1);
 }
 
 #[tokio::test]
-async fn a_redelivered_event_is_a_duplicate_not_an_error() {
+async fn a_redelivered_event_while_the_first_runs_is_a_duplicate() {
+    let exists = mock!(Client::describe_execution)
+        .match_requests(|r| {
+            r.execution_arn()
+                == Some(&format!(
+                    "arn:aws:states:eu-west-1:123456789012:execution:berth-deploy:{NAME}"
+                ))
+        })
+        .then_output(|| {
+            DescribeExecutionOutput::builder()
+                .execution_arn("x")
+                .state_machine_arn(MACHINE)
+                .status(ExecutionStatus::Running)
+                .start_date(DateTime::from_secs(1_795_000_000))
+                .build()
+                .unwrap()
+        });
+    let start = mock!(Client::start_execution)
+        .then_output(|| StartExecutionOutput::builder().build().unwrap());
+    let out = run(&mock_sfn(&[&exists, &start]), MACHINE, event())
+        .await
+        .unwrap();
+    assert!(out.duplicate && !out.started);
+    assert!(out.detail.contains("RUNNING"), "{}", out.detail);
+    assert_eq!(start.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_redelivered_event_racing_the_first_is_a_duplicate_not_an_error() {
     let start = mock!(Client::start_execution).then_error(|| {
         StartExecutionError::ExecutionAlreadyExists(
             ExecutionAlreadyExists::builder()
@@ -49,7 +92,9 @@ async fn a_redelivered_event_is_a_duplicate_not_an_error() {
                 .build(),
         )
     });
-    let out = run(&mock_sfn(&[&start]), MACHINE, event()).await.unwrap();
+    let out = run(&mock_sfn(&[&no_such_execution(), &start]), MACHINE, event())
+        .await
+        .unwrap();
     assert!(!out.started);
     assert!(out.duplicate);
 }

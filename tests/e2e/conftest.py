@@ -1,0 +1,36 @@
+"""One local stack (stand-in + Lambda runtime + state machine) for every end-to-end scenario,
+reset before each one. Scenario wall times are printed at the end (`-s` not needed)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from .harness import Stack
+
+TIMES: dict[str, float] = {}
+
+
+@pytest.fixture(scope="session")
+def stack():
+    s = Stack(log=lambda line: print(f"[e2e] {line}", flush=True)).start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture
+def berth(stack, request):
+    stack.reset()
+    t0 = time.monotonic()
+    yield stack
+    TIMES[request.node.name] = time.monotonic() - t0
+
+
+def pytest_terminal_summary(terminalreporter):
+    if TIMES:
+        terminalreporter.section("end-to-end scenario wall times")
+        for name, secs in TIMES.items():
+            terminalreporter.write_line(f"{secs:7.1f}s  {name}")
