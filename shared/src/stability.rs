@@ -33,6 +33,8 @@ pub struct EventView {
 /// A stopped task of the service (DescribeTasks).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoppedTaskView {
+    /// The task id (last segment of the task ARN), to attribute service events to revisions.
+    pub task_id: String,
     pub task_definition: String,
     pub stopped_reason: String,
     pub stopped_at_secs: i64,
@@ -234,9 +236,23 @@ fn is_steady(d: &DeploymentView, obs: &Observation) -> bool {
         && obs.deployments.len() == 1
 }
 
+/// The task id an ECS service event names: `(service web) (task 0b69…) failed ELB health checks …`.
+fn event_task_id(message: &str) -> Option<&str> {
+    let start = message.find("(task ")? + "(task ".len();
+    let len = message[start..].find(')')?;
+    Some(&message[start..start + len])
+}
+
 /// Tasks of our revision stopped for failing health checks since the rollout started; service
-/// events are the fallback when the stopped tasks have already aged out of DescribeTasks.
+/// events are the fallback when the stopped tasks have already aged out of DescribeTasks. An
+/// event about a task known to run another revision (the one being rolled away from, say) does
+/// not count.
 fn count_health_check_failures(obs: &Observation, exp: &Expected<'_>) -> i32 {
+    let other_revision = |id: &str| {
+        obs.stopped_tasks
+            .iter()
+            .any(|t| t.task_id == id && t.task_definition != exp.task_definition)
+    };
     let from_tasks = obs
         .stopped_tasks
         .iter()
@@ -250,6 +266,7 @@ fn count_health_check_failures(obs: &Observation, exp: &Expected<'_>) -> i32 {
         .events
         .iter()
         .filter(|e| e.at_secs >= exp.started_at_secs && is_health_check_failure(&e.message))
+        .filter(|e| !event_task_id(&e.message).is_some_and(other_revision))
         .count();
     from_tasks.max(from_events) as i32
 }
@@ -473,6 +490,7 @@ mod tests {
         let mut o = obs(vec![ours("IN_PROGRESS", 2, 2, 0), old_active(4)]);
         for i in 0..3 {
             o.stopped_tasks.push(StoppedTaskView {
+                task_id: format!("{i}new"),
                 task_definition: NEW.into(),
                 stopped_reason: "Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef)".into(),
                 stopped_at_secs: START + 30 + i,
@@ -504,6 +522,7 @@ mod tests {
         let mut o = obs(vec![ours("IN_PROGRESS", 2, 2, 0), old_active(4)]);
         for i in 0..5 {
             o.stopped_tasks.push(StoppedTaskView {
+                task_id: format!("{i}x"),
                 task_definition: if i % 2 == 0 { OLD.into() } else { NEW.into() },
                 stopped_reason: "Task failed ELB health checks in (target-group x)".into(),
                 stopped_at_secs: if i % 2 == 0 { START + 10 } else { START - 10 },
@@ -520,10 +539,48 @@ mod tests {
     }
 
     #[test]
+    fn health_check_events_of_the_revision_being_rolled_away_from_do_not_count() {
+        // GIVEN a rollback to OLD while the failing NEW tasks are still being stopped by the ELB
+        let rollback = Expected {
+            task_definition: OLD,
+            ..exp()
+        };
+        let mut o = obs(vec![dep(
+            "ecs-svc/1111111111111111111",
+            "PRIMARY",
+            OLD,
+            "IN_PROGRESS",
+            2,
+            2,
+            0,
+        )]);
+        o.deployments[0].id = exp().deployment_id.into();
+        for i in 0..3 {
+            o.stopped_tasks.push(StoppedTaskView {
+                task_id: format!("bad{i}"),
+                task_definition: NEW.into(),
+                stopped_reason: "Task failed ELB health checks in (target-group x)".into(),
+                stopped_at_secs: START + 10,
+            });
+            o.events.push(EventView {
+                at_secs: START + 10,
+                message: format!(
+                    "(service web) (task bad{i}) failed ELB health checks in (target-group x)"
+                ),
+            });
+        }
+        // WHEN the rollback's own rollout is checked THEN NEW's failures are not held against OLD
+        let d = decide(&o, &rollback, START + 20);
+        assert_eq!(d.status, StabilityStatus::InProgress, "{}", d.detail);
+        assert_eq!(d.unhealthy_tasks, 0);
+    }
+
+    #[test]
     fn two_unhealthy_tasks_stay_below_the_threshold() {
         let mut o = obs(vec![ours("IN_PROGRESS", 2, 2, 0), old_active(4)]);
         for i in 0..2 {
             o.stopped_tasks.push(StoppedTaskView {
+                task_id: format!("{i}c"),
                 task_definition: NEW.into(),
                 stopped_reason: "Task failed container health checks".into(),
                 stopped_at_secs: START + i,

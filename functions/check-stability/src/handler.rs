@@ -113,6 +113,11 @@ fn observe(service: &Service, stopped: &[aws_sdk_ecs::types::Task]) -> Observati
         stopped_tasks: stopped
             .iter()
             .map(|t| StoppedTaskView {
+                task_id: t
+                    .task_arn()
+                    .and_then(|a| a.rsplit('/').next())
+                    .unwrap_or_default()
+                    .to_owned(),
                 task_definition: t.task_definition_arn().unwrap_or_default().to_owned(),
                 stopped_reason: t.stopped_reason().unwrap_or_default().to_owned(),
                 stopped_at_secs: t

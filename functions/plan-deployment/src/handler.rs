@@ -224,6 +224,10 @@ fn item_for_push(
     })
 }
 
+/// A real ALB writes no HTTPCode_Target_5XX_Count datapoint for a minute without errors, so the
+/// rate fills missing error counts with 0; a minute without requests stays empty (no traffic is
+/// INCONCLUSIVE, never PASS).
+///
 /// A service opts into a canary bake with `berth:bake-seconds`; alarms come from `berth:alarms`,
 /// and `berth:load-balancer` (the `app/NAME/ID` suffix of its ALB) adds the target group's 5xx
 /// rate and p99 latency checks.
@@ -262,7 +266,7 @@ pub fn canary_from_tags(service: &Service, interval_seconds: u64) -> Result<Opti
         let dims = json!({"TargetGroup": tg, "LoadBalancer": lb});
         let spec = |name: &str, stat: &str| json!({"namespace": "AWS/ApplicationELB", "metricName": name, "dimensions": dims, "stat": stat});
         metrics = serde_json::from_value(json!([
-            {"name": "target 5xx rate %", "expression": "100 * errors / requests",
+            {"name": "target 5xx rate %", "expression": "100 * FILL(errors, 0) / requests",
              "metrics": {"errors": spec("HTTPCode_Target_5XX_Count", "Sum"), "requests": spec("RequestCount", "Sum")},
              "threshold": max_5xx},
             {"name": "target p99 latency s", "metric": spec("TargetResponseTime", "p99"), "threshold": max_p99}
