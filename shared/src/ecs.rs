@@ -105,6 +105,20 @@ pub async fn service_tasks(
     Ok(described.tasks.unwrap_or_default())
 }
 
+/// berth's rolling path drives only services on the ECS deployment controller.
+pub fn require_ecs_controller(service: &Service) -> Result<()> {
+    match controller(service) {
+        "ECS" => Ok(()),
+        other => Err(Error::new(
+            names::UNSUPPORTED_DEPLOYMENT_CONTROLLER,
+            format!(
+                "service {} uses the {other} deployment controller; berth's rolling path drives only ECS",
+                service.service_name().unwrap_or("?")
+            ),
+        )),
+    }
+}
+
 /// The deployment controller type (ECS when absent, as in ECS's own default).
 pub fn controller(service: &Service) -> &str {
     service

@@ -7,9 +7,7 @@ use lambda_runtime::{service_fn, LambdaEvent};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     berth::aws::init_logging();
-    let config = berth::aws::load().await;
-    let ecs = aws_sdk_ecs::Client::new(&config);
-    berth::aws::warm_up_ecs(&ecs).await;
+    let ecs = berth::aws::ecs_client().await;
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         handler::run(&ecs, event.payload, berth::time::now())
     }))

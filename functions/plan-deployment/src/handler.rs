@@ -6,8 +6,8 @@ use aws_sdk_ecs::Client;
 use berth::canary;
 use berth::config::Settings;
 use berth::ecr::{self, Push};
-use berth::ecs::{controller, describe_service, describe_task_definition};
-use berth::error::{names, Error, Result};
+use berth::ecs::{describe_service, describe_task_definition, require_ecs_controller};
+use berth::error::{Error, Result};
 use berth::image::ImageRef;
 use berth::model::{
     parse_input, require, CanaryConfig, ConsoleRequest, DeploymentItem, ExecutionRef, MetricCheck,
@@ -80,7 +80,7 @@ async fn plan_console(
     }
     // The service, its controller and its container must exist before anything is registered.
     let service = describe_service(ecs, &req.cluster, &req.service).await?;
-    check_controller(&service)?;
+    require_ecs_controller(&service)?;
     let td = service.task_definition().unwrap_or_default();
     let (td, _) = describe_task_definition(ecs, td).await?;
     pick_container(&td, req.container.as_deref())?;
@@ -109,16 +109,6 @@ async fn plan_console(
         }],
         skipped: None,
     })
-}
-
-fn check_controller(service: &Service) -> Result<()> {
-    match controller(service) {
-        "ECS" => Ok(()),
-        other => Err(Error::new(
-            names::UNSUPPORTED_DEPLOYMENT_CONTROLLER,
-            format!("service {} uses the {other} deployment controller; berth's rolling path drives only ECS", service.service_name().unwrap_or("?")),
-        )),
-    }
 }
 
 async fn plan_push(

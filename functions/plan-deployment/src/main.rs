@@ -8,9 +8,7 @@ use lambda_runtime::{service_fn, LambdaEvent};
 async fn main() -> Result<(), lambda_runtime::Error> {
     berth::aws::init_logging();
     let settings = berth::config::Settings::from_env()?;
-    let config = berth::aws::load().await;
-    let ecs = aws_sdk_ecs::Client::new(&config);
-    berth::aws::warm_up_ecs(&ecs).await;
+    let ecs = berth::aws::ecs_client().await;
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         handler::run(&ecs, &settings, event.payload, berth::time::now())
     }))

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use aws_sdk_ecs::types::{DesiredStatus, SortOrder, TaskDefinitionStatus};
 use aws_sdk_ecs::Client;
-use berth::ecs::{controller, describe_service, describe_task_definition, service_tasks};
+use berth::ecs::{
+    describe_service, describe_task_definition, require_ecs_controller, service_tasks,
+};
 use berth::error::{names, Error, Result};
 use berth::image::ImageRef;
 use berth::model::{
@@ -34,13 +36,7 @@ pub async fn register(ecs: &Client, input: &RegisterInput) -> Result<Registratio
     let image = ImageRef::parse(&input.image)?;
 
     let service = describe_service(ecs, &input.cluster, &input.service).await?;
-    let ctrl = controller(&service);
-    if ctrl != "ECS" {
-        return Err(Error::new(
-            names::UNSUPPORTED_DEPLOYMENT_CONTROLLER,
-            format!("service {} uses the {ctrl} deployment controller; the rolling path drives only ECS", input.service),
-        ));
-    }
+    require_ecs_controller(&service)?;
     let current_arn = service
         .task_definition()
         .ok_or_else(|| {

@@ -2,7 +2,7 @@
 
 use aws_sdk_ecs::types::Service;
 use aws_sdk_ecs::Client;
-use berth::ecs::{controller, describe_service, primary_rollout};
+use berth::ecs::{describe_service, primary_rollout, require_ecs_controller};
 use berth::error::{names, Error, Result};
 use berth::model::{parse_input, require, Rollout, UpdateInput, DEFAULT_TIMEOUT_SECONDS};
 use berth::taskdef::short_name;
@@ -29,13 +29,7 @@ pub async fn update(ecs: &Client, input: &UpdateInput, now: DateTime) -> Result<
     );
 
     let service = describe_service(ecs, &input.cluster, &input.service).await?;
-    let ctrl = controller(&service);
-    if ctrl != "ECS" {
-        return Err(Error::new(
-            names::UNSUPPORTED_DEPLOYMENT_CONTROLLER,
-            format!("service {} uses the {ctrl} deployment controller; the rolling path drives only ECS", input.service),
-        ));
-    }
+    require_ecs_controller(&service)?;
     // A retry of this state: ECS already rolls out our revision, so starting another deployment
     // would only restart the rollout.
     if let Some(rollout) = primary_rollout(&service, target, deadline) {
