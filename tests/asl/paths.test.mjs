@@ -1,0 +1,181 @@
+// The state machine's error paths, executed (not just linted) by aws-local-stepfunctions with
+// local task handlers standing in for the Lambdas: which failures end cleanly, which roll back,
+// and what each service's outcome becomes. `node --test tests/asl/`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+
+// aws-local-stepfunctions 3 uses Promise.withResolvers (Node >= 22); Node 20 needs this one line.
+Promise.withResolvers ??= () => { let resolve, reject; const promise = new Promise((a, b) => { resolve = a; reject = b; }); return { promise, resolve, reject }; };
+const { StateMachine } = await import('aws-local-stepfunctions');
+
+const asl = readFileSync(new URL('../../statemachine/deploy.asl.json', import.meta.url), 'utf8')
+  .replace(/"\$\{(\w+)FunctionArn\}"/g, (_, fn) => `"arn:aws:lambda:us-east-1:123456789012:function:${fn}"`);
+const definition = JSON.parse(asl);
+
+const WAITS = ['WaitForTurn', 'WaitForRollout', 'WaitForCanary', 'WaitForRollback'];
+const TASKS = ['Plan', 'AcquireTurn', 'RegisterRevision', 'UpdateService', 'CheckRollout', 'EvaluateCanary',
+  'Rollback', 'CheckRollback', 'Summarize'];
+
+/** A Lambda error as Step Functions sees it: matched by errorType. */
+function lambdaError(name, message = name) {
+  const e = new Error(message);
+  e.name = name;
+  return e;
+}
+
+const item = (extra = {}) => ({
+  deploymentId: 'x/prod/web', cluster: 'prod', service: 'web', image: 'r/web@sha256:' + 'a'.repeat(64),
+  repository: 'web', forceNewDeployment: false, timeoutSeconds: 60, pollIntervalSeconds: 1,
+  rollbackTimeoutSeconds: 60, execution: { id: 'arn', name: 'x', startTime: 't' }, turnDeadline: 't', ...extra,
+});
+
+/** Run with handlers overriding the happy path; returns the calls, the Summarize input and the result. */
+async function run(overrides = {}, { items = [item()] } = {}) {
+  const calls = Object.fromEntries(TASKS.map((t) => [t, 0]));
+  let summarized;
+  const happy = {
+    Plan: () => ({ source: 'console', deployments: items }),
+    AcquireTurn: () => ({ decision: 'GO', detail: 'alone', others: [] }),
+    RegisterRevision: () => ({ taskDefinitionArn: 'td:8', previousTaskDefinitionArn: 'td:7', container: 'app', image: 'i', previousImages: [], reused: false }),
+    UpdateService: () => ({ ecsDeploymentId: 'ecs-svc/1', taskDefinitionArn: 'td:8', startedAt: 't', deadline: 't', desiredCount: 2 }),
+    CheckRollout: () => ({ status: 'COMPLETED', detail: 'done' }),
+    EvaluateCanary: () => ({ verdict: 'PASS', decision: 'PROMOTE', detail: 'ok' }),
+    Rollback: () => ({ taskDefinitionArn: 'td:7', rollout: { ecsDeploymentId: 'ecs-svc/2', taskDefinitionArn: 'td:7', startedAt: 't', deadline: 't', desiredCount: 2 }, detail: 'back' }),
+    CheckRollback: () => ({ status: 'COMPLETED', detail: 'back on td:7' }),
+    Summarize: (input) => {
+      summarized = input.results;
+      const bad = input.results.find((r) => !['DEPLOYED', 'SUPERSEDED'].includes(r.outcome));
+      return bad ? { status: 'FAILED', error: 'Outcome' + bad.outcome, cause: bad.outcome } : { status: 'SUCCEEDED', error: '', cause: 'ok' };
+    },
+  };
+  const handlers = {};
+  for (const t of TASKS) {
+    handlers[t] = async (input) => { calls[t]++; return (overrides[t] ?? happy[t])(input, calls[t]); };
+  }
+  const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
+  const execution = machine.run({ cluster: 'prod', service: 'web', image: 'i' }, {
+    overrides: {
+      taskResourceLocalHandlers: handlers,
+      waitTimeOverrides: Object.fromEntries(WAITS.map((w) => [w, 0])),
+      retryIntervalOverrides: Object.fromEntries(TASKS.map((t) => [t, 0])),
+    },
+    context: { Execution: { Id: 'arn:aws:states:us-east-1:123456789012:execution:berth-deploy:x', Name: 'x', StartTime: 't' } },
+  });
+  let result, error;
+  try { result = await execution.result; } catch (e) { error = e.cause ?? e; }
+  return { calls, outcomes: summarized?.map((r) => r.outcome), results: summarized, result, error };
+}
+
+test('a healthy rollout is DEPLOYED and the execution succeeds', async () => {
+  const r = await run();
+  assert.deepEqual(r.outcomes, ['DEPLOYED']);
+  assert.equal(r.error, undefined);
+  assert.equal(r.calls.Rollback, 0);
+});
+
+test('IN_PROGRESS polls loop until COMPLETED', async () => {
+  const r = await run({ CheckRollout: (_, n) => ({ status: n < 3 ? 'IN_PROGRESS' : 'COMPLETED', detail: '' }) });
+  assert.equal(r.calls.CheckRollout, 3);
+  assert.deepEqual(r.outcomes, ['DEPLOYED']);
+});
+
+test('bad input at the planner fails the execution with the Lambda error name, and nothing runs', async () => {
+  const r = await run({ Plan: () => { throw lambdaError('ServiceNotFound', 'service nope not found'); } });
+  assert.equal(r.error.name, 'ServiceNotFound');
+  assert.equal(r.calls.AcquireTurn + r.calls.UpdateService, 0);
+});
+
+test('nothing to deploy succeeds without touching any service', async () => {
+  const r = await run({}, { items: [] });
+  assert.equal(r.error, undefined);
+  assert.equal(r.calls.AcquireTurn + r.calls.Summarize, 0);
+});
+
+for (const name of ['InvalidInput', 'ContainerNotFound', 'AmbiguousContainer', 'InvalidImage', 'TaskDefinitionNotFound']) {
+  test(`${name} while registering ends NOT_STARTED without a rollback`, async () => {
+    const r = await run({ RegisterRevision: () => { throw lambdaError(name); } });
+    assert.deepEqual(r.outcomes, ['NOT_STARTED']);
+    assert.equal(r.results[0].detail.error.Error, name);
+    assert.equal(r.calls.UpdateService + r.calls.Rollback, 0);
+  });
+}
+
+for (const name of ['ServiceNotFound', 'UnsupportedDeploymentController', 'AccessDenied']) {
+  test(`${name} from UpdateService means ECS refused: NOT_STARTED, no rollback`, async () => {
+    const r = await run({ UpdateService: () => { throw lambdaError(name); } });
+    assert.deepEqual(r.outcomes, ['NOT_STARTED']);
+    assert.equal(r.calls.Rollback, 0);
+  });
+}
+
+test('a Lambda timeout (Lambda.Unknown) after UpdateService may have touched the service: retried once, then rolled back', async () => {
+  const r = await run({ UpdateService: () => { throw lambdaError('Lambda.Unknown', 'Task timed out after 60.00 seconds'); } });
+  assert.equal(r.calls.UpdateService, 2);
+  assert.equal(r.calls.Rollback, 1);
+  assert.deepEqual(r.outcomes, ['ROLLED_BACK']);
+  assert.equal(r.results[0].detail.error.Error, 'Lambda.Unknown');
+});
+
+test('Throttled is retried with backoff and the rollout goes on', async () => {
+  const r = await run({ CheckRollout: (_, n) => { if (n <= 3) throw lambdaError('Throttled'); return { status: 'COMPLETED', detail: '' }; } });
+  assert.equal(r.calls.CheckRollout, 4);
+  assert.deepEqual(r.outcomes, ['DEPLOYED']);
+});
+
+test('Throttled beyond the retries rolls back', async () => {
+  const r = await run({ CheckRollout: () => { throw lambdaError('Throttled'); } });
+  assert.equal(r.calls.CheckRollout, 5);
+  assert.deepEqual(r.outcomes, ['ROLLED_BACK']);
+});
+
+test('a FAILED rollout rolls back and waits for the rollback to stabilise', async () => {
+  const r = await run({
+    CheckRollout: () => ({ status: 'FAILED', reason: 'DeploymentFailed', detail: 'circuit breaker' }),
+    CheckRollback: (_, n) => ({ status: n < 2 ? 'IN_PROGRESS' : 'COMPLETED', detail: '' }),
+  });
+  assert.deepEqual(r.outcomes, ['ROLLED_BACK']);
+  assert.equal(r.calls.CheckRollback, 2);
+  assert.equal(r.error.name, 'OutcomeROLLED_BACK', 'the Fail state takes its Error from the summary');
+});
+
+test('a canary ROLLBACK decision rolls back; CONTINUE keeps baking', async () => {
+  const r = await run({
+    EvaluateCanary: (_, n) => ({ verdict: n < 3 ? 'PASS' : 'FAIL', decision: n < 3 ? 'CONTINUE' : 'ROLLBACK', detail: '' }),
+  }, { items: [item({ canary: { intervalSeconds: 1, metrics: [], alarms: ['a'] } })] });
+  assert.equal(r.calls.EvaluateCanary, 3);
+  assert.deepEqual(r.outcomes, ['ROLLED_BACK']);
+});
+
+test('a failing rollback is ROLLBACK_FAILED', async () => {
+  const r = await run({
+    CheckRollout: () => ({ status: 'FAILED', reason: 'Timeout', detail: '' }),
+    Rollback: () => { throw lambdaError('AwsError', 'UpdateService: InvalidParameterException'); },
+  });
+  assert.deepEqual(r.outcomes, ['ROLLBACK_FAILED']);
+});
+
+test('WAIT polls the turn again; SUPERSEDED ends without touching the service', async () => {
+  const waited = await run({ AcquireTurn: (_, n) => ({ decision: n < 3 ? 'WAIT' : 'GO', detail: '', others: [] }) });
+  assert.equal(waited.calls.AcquireTurn, 3);
+  assert.deepEqual(waited.outcomes, ['DEPLOYED']);
+  const superseded = await run({ AcquireTurn: () => ({ decision: 'SUPERSEDED', detail: 'newer', others: [] }) });
+  assert.deepEqual(superseded.outcomes, ['SUPERSEDED']);
+  assert.equal(superseded.calls.RegisterRevision, 0);
+  assert.equal(superseded.error, undefined);
+});
+
+test('TurnTimeout ends NOT_STARTED', async () => {
+  const r = await run({ AcquireTurn: () => { throw lambdaError('TurnTimeout'); } });
+  assert.deepEqual(r.outcomes, ['NOT_STARTED']);
+});
+
+test('one service failing does not stop the others (each ends with its own outcome)', async () => {
+  const r = await run({
+    RegisterRevision: (input) => {
+      if (input.service === 'bad') throw lambdaError('ContainerNotFound');
+      return { taskDefinitionArn: 'td:8', previousTaskDefinitionArn: 'td:7', container: 'app', image: 'i', previousImages: [], reused: false };
+    },
+  }, { items: [item(), item({ service: 'bad' })] });
+  assert.deepEqual(r.outcomes, ['DEPLOYED', 'NOT_STARTED']);
+});
