@@ -28,7 +28,9 @@ from moto.ecs import responses as ecs_responses
 from moto.ecs.exceptions import InvalidParameterException, ServiceNotFoundException
 
 DEFAULT_LOAD_BALANCER = "app/berth-local/0123456789abcdef"
-BEHAVIOURS = ("healthy", "crashloop", "unhealthy-lb", "slow", "canary-bad")
+# probe-503 / probe-hang only change what the listener probe route answers (codedeploy_sim.probe);
+# for the ECS simulator they are healthy.
+BEHAVIOURS = ("healthy", "crashloop", "unhealthy-lb", "slow", "canary-bad", "probe-503", "probe-hang")
 PENDING_STATES = ("PROVISIONING", "PENDING", "ACTIVATING")
 
 
@@ -127,6 +129,9 @@ class Simulator:
         self.errors: list[str] = []
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        # codedeploy_sim installs a function(backend, service, tasks) that feeds ALB metrics of
+        # CODE_DEPLOY services according to its listener weights.
+        self.task_set_metrics_hook = None
 
     # ------------------------------------------------------------ control
 
@@ -231,10 +236,14 @@ class Simulator:
                 for service in list(backend.services.values()):
                     if service.status != "ACTIVE" or self.is_disabled(service):
                         continue
-                    if not getattr(service, "sim_managed", False):
+                    if getattr(service, "sim_taskset_managed", False):
+                        tick = self.tick_task_sets
+                    elif getattr(service, "sim_managed", False):
+                        tick = self.tick_service
+                    else:
                         continue
                     try:
-                        self.tick_service(backend, service)
+                        tick(backend, service)
                     except Exception:  # one broken service must not stop the others
                         import traceback
 
@@ -324,26 +333,17 @@ class Simulator:
             c["lastStatus"] = "STOPPED"
         task.sim_ticks = 0
 
-    # ------------------------------------------------------------ the rolling controller
-
-    def tick_service(self, backend, service) -> None:
-        deployments = service.deployments
-        if not deployments:
-            return
-        primary = next((d for d in deployments if d["status"] == "PRIMARY"), None)
-        if primary is None:
-            return
-        by_id = {d["id"]: d for d in deployments}
-        tgs = self.target_groups(service)
-        tg_text = tgs[0] if tgs else None
-        tasks = self.tasks_of(backend, service)
-
-        # 1. advance every task one step
-        newly_registered = 0
+    def advance_tasks(self, service, tasks: list[SimTask], owner_of, tgs_of) -> list[SimTask]:
+        """Move every task one step (lifecycle, health, crash/ELB failures). owner_of(task) -> the
+        deployment dict whose failedTasks counts its crashes (or None); tgs_of(task) -> its target
+        group ARNs. Returns the tasks newly registered in their target groups."""
+        newly_registered: list[SimTask] = []
         for t in tasks:
             t.sim_ticks += 1
             b = t.sim_behaviour
-            dep = by_id.get(t.started_by)
+            dep = owner_of(t)
+            tgs = tgs_of(t)
+            tg_text = tgs[0] if tgs else None
             if t.desired_status == "STOPPED":
                 if t.last_status == "STOPPED":
                     continue
@@ -406,7 +406,25 @@ class Simulator:
                                 c["healthStatus"] = "HEALTHY"
                     if tgs and not t.sim_registered:
                         t.sim_registered = True
-                        newly_registered += 1
+                        newly_registered.append(t)
+        return newly_registered
+
+    # ------------------------------------------------------------ the rolling controller
+
+    def tick_service(self, backend, service) -> None:
+        deployments = service.deployments
+        if not deployments:
+            return
+        primary = next((d for d in deployments if d["status"] == "PRIMARY"), None)
+        if primary is None:
+            return
+        by_id = {d["id"]: d for d in deployments}
+        tgs = self.target_groups(service)
+        tg_text = tgs[0] if tgs else None
+        tasks = self.tasks_of(backend, service)
+
+        # 1. advance every task one step
+        newly_registered = len(self.advance_tasks(service, tasks, lambda t: by_id.get(t.started_by), lambda t: tgs))
         if newly_registered:
             for tg in tgs:
                 self.event(service, f"(service {service.name}) registered {newly_registered} targets in (target-group {tg})")
@@ -521,6 +539,52 @@ class Simulator:
         service.task_definition = last_td
         self.event(service, f"(service {service.name}) rolling back to deployment {last_id}.")
 
+    # ------------------------------------------------------------ CODE_DEPLOY services: task sets
+
+    def tick_task_sets(self, backend, service) -> None:
+        """A CODE_DEPLOY service: every task set (PRIMARY and ACTIVE) keeps its computed desired
+        count of tasks; nothing is drained between task sets (CodeDeploy removes whole task sets)."""
+        sets = {ts.id: ts for ts in service.task_sets}
+        tasks = self.tasks_of(backend, service)
+
+        def tgs_of(t):
+            ts = sets.get(t.started_by)
+            return [ts.sim_tg_arn] if ts is not None and getattr(ts, "sim_tg_arn", None) else []
+
+        newly = self.advance_tasks(service, tasks, lambda t: getattr(sets.get(t.started_by), "sim_counts", None), tgs_of)
+        by_tg: dict[str, int] = {}
+        for t in newly:
+            for tg in tgs_of(t):
+                by_tg[tg] = by_tg.get(tg, 0) + 1
+        for tg, n in by_tg.items():
+            self.event(service, f"(service {service.name}) registered {n} targets in (target-group {tg})")
+        now = utcnow()
+        for ts in service.task_sets:
+            scale = float((ts.scale or {}).get("value", 100.0))
+            desired = math.ceil(service.desired_count * scale / 100)
+            live = [t for t in self.tasks_of(backend, service) if t.started_by == ts.id and t.desired_status == "RUNNING"]
+            if len(live) < desired:
+                self.launch(backend, service, {"id": ts.id, "taskDefinition": ts.task_definition}, desired - len(live))
+            elif len(live) > desired:
+                surplus = sorted(live, key=lambda t: (t.sim_healthy, t.created_at))[: len(live) - desired]
+                self.stop_tasks(service, surplus, {"id": ts.id}, tgs_of(surplus[0]))
+            mine = [t for t in self.tasks_of(backend, service) if t.started_by == ts.id and t.desired_status == "RUNNING"]
+            running = sum(1 for t in mine if t.last_status == "RUNNING")
+            pending = sum(1 for t in mine if t.last_status in PENDING_STATES)
+            steady = running == desired and all(t.sim_healthy for t in mine if t.last_status == "RUNNING")
+            if (running, pending, desired) != (ts.running_count, ts.pending_count, ts.computed_desired_count):
+                ts.running_count, ts.pending_count, ts.computed_desired_count = running, pending, desired
+                ts.updatedAt = now
+            stability = "STEADY_STATE" if steady else "STABILIZING"
+            if stability != ts.stabilityStatus:
+                ts.stabilityStatus = stability
+                ts.stabilityStatusAt = now
+        tasks = self.tasks_of(backend, service)
+        service.running_count = sum(1 for t in tasks if t.desired_status == "RUNNING" and t.last_status == "RUNNING")
+        service.pending_count = sum(1 for t in tasks if t.desired_status == "RUNNING" and t.last_status in PENDING_STATES)
+        if self.task_set_metrics_hook is not None:
+            self.task_set_metrics_hook(backend, service, tasks)
+
     # ------------------------------------------------------------ CloudWatch feed
 
     def feed_metrics(self, backend, service, tasks: list[SimTask], tgs: list[str]) -> None:
@@ -586,6 +650,19 @@ class Simulator:
                             "deployments": [
                                 {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in d.items() if k != "networkConfiguration"}
                                 for d in service.deployments
+                            ],
+                            "taskSets": [
+                                {
+                                    "id": ts.id,
+                                    "status": ts.status,
+                                    "taskDefinition": ts.task_definition,
+                                    "computedDesiredCount": getattr(ts, "computed_desired_count", None),
+                                    "runningCount": getattr(ts, "running_count", None),
+                                    "pendingCount": getattr(ts, "pending_count", None),
+                                    "stabilityStatus": ts.stabilityStatus,
+                                    "targetGroupArn": getattr(ts, "sim_tg_arn", None),
+                                }
+                                for ts in service.task_sets
                             ],
                             "events": [e["message"] for e in service.events[:30]],
                             "tasks": [
@@ -658,6 +735,123 @@ def merge_deployment_configuration(current: dict | None, update: dict | None) ->
     return cfg
 
 
+# ---------------------------------------------------------------- task sets (CODE_DEPLOY services)
+# Used by codedeploy_sim, always under SIM.lock. A service is task-set managed when it was created
+# with deploymentController CODE_DEPLOY and a task definition; other services get None back.
+
+
+def _taskset_service(backend, cluster: str, service: str):
+    try:
+        s = backend._get_service(cluster, service)
+    except Exception:  # ClusterNotFound / ServiceNotFound: the stand-in was reset or the service deleted
+        return None
+    return s if getattr(s, "sim_taskset_managed", False) and s.status == "ACTIVE" else None
+
+
+def target_group_arn(backend, name_or_arn: str | None) -> str | None:
+    """A target group's ARN from its name (elbv2 backend of the same account/region)."""
+    if not name_or_arn:
+        return None
+    if name_or_arn.startswith("arn:"):
+        return name_or_arn
+    try:
+        from moto.elbv2.models import elbv2_backends
+
+        for tg in elbv2_backends[backend.account_id][backend.region_name].target_groups.values():
+            if tg.name == name_or_arn:
+                return tg.arn
+    except Exception:  # noqa: BLE001 - no elbv2 backend: no ARN
+        pass
+    return None
+
+
+def new_task_set(backend, service, td_arn: str, status: str, tg_arn: str | None, started_by: str | None = None):
+    ts = ecs_models.TaskSet(
+        service.name,
+        service.cluster_name,
+        td_arn,
+        backend.account_id,
+        backend.region_name,
+        launch_type=service.launch_type,
+        network_configuration=service.network_configuration or None,
+        platform_version=service.platform_version,
+    )
+    ts.id = new_deployment_id()
+    ts.task_set_arn = f"arn:aws:ecs:{backend.region_name}:{backend.account_id}:task-set/{service.cluster_name}/{service.name}/{ts.id}"
+    ts.status = status
+    ts.service_arn = service.arn
+    ts.cluster_arn = service.cluster_arn
+    ts.started_by = started_by
+    ts.computed_desired_count = 0
+    ts.running_count = 0
+    ts.pending_count = 0
+    ts.stabilityStatus = "STABILIZING"
+    ts.sim_tg_arn = tg_arn
+    ts.sim_counts = {"failedTasks": 0}
+    lb = (service.load_balancers or [{}])[0] if service.load_balancers else None
+    if lb:
+        ts.load_balancers = [{**lb, "targetGroupArn": tg_arn or lb.get("targetGroupArn")}]
+    return ts
+
+
+def current_task_set_id(backend, cluster: str, service: str) -> str | None:
+    s = _taskset_service(backend, cluster, service)
+    if s is None:
+        return None
+    return next((ts.id for ts in s.task_sets if ts.status == "PRIMARY"), None)
+
+
+def create_task_set(backend, cluster: str, service: str, td_arn: str, tg_name: str | None) -> str | None:
+    """CodeDeploy Install: an ACTIVE replacement task set at 100 % scale, in target group tg_name."""
+    s = _taskset_service(backend, cluster, service)
+    if s is None:
+        return None
+    ts = new_task_set(backend, s, td_arn, "ACTIVE", target_group_arn(backend, tg_name), started_by="CodeDeploy")
+    s.task_sets.append(ts)
+    return ts.id
+
+
+def task_set_counts(backend, cluster: str, service: str, ts_id: str | None, healthy: bool = False):
+    """-> (desired, pending, running) of a task set, or None. healthy=True counts only healthy running tasks."""
+    s = _taskset_service(backend, cluster, service)
+    if s is None or not ts_id:
+        return None
+    ts = next((t for t in s.task_sets if t.id == ts_id), None)
+    if ts is None:
+        return None
+    desired = math.ceil(s.desired_count * float((ts.scale or {}).get("value", 100.0)) / 100)
+    mine = [t for t in SIM.tasks_of(backend, s) if t.started_by == ts_id and t.desired_status == "RUNNING"]
+    running = sum(1 for t in mine if t.last_status == "RUNNING" and (t.sim_healthy or not healthy))
+    pending = sum(1 for t in mine if t.last_status in PENDING_STATES)
+    return desired, pending, running
+
+
+def promote_task_set(backend, cluster: str, service: str, ts_id: str | None) -> None:
+    s = _taskset_service(backend, cluster, service)
+    if s is None or not ts_id or not any(t.id == ts_id for t in s.task_sets):
+        return
+    for ts in s.task_sets:
+        ts.status = "PRIMARY" if ts.id == ts_id else "ACTIVE"
+        ts.updatedAt = utcnow()
+        if ts.id == ts_id:
+            s.task_definition = ts.task_definition
+
+
+def remove_task_set(backend, cluster: str, service: str, ts_id: str | None, reason: str) -> None:
+    s = _taskset_service(backend, cluster, service)
+    if s is None or not ts_id:
+        return
+    ts = next((t for t in s.task_sets if t.id == ts_id), None)
+    if ts is None:
+        return
+    s.task_sets.remove(ts)
+    live = [t for t in SIM.tasks_of(backend, s) if t.started_by == ts_id and t.desired_status == "RUNNING"]
+    if live:
+        for t in live:
+            SIM.begin_stop(t, reason, "ServiceSchedulerInitiated", exit_code=0)
+        SIM.event(s, f"(service {s.name}) has stopped {len(live)} running tasks: {' '.join(f'(task {t.id})' for t in live)}.")
+
+
 # ---------------------------------------------------------------- moto patches
 
 _ORIGINALS: dict[str, Any] = {}
@@ -677,6 +871,13 @@ def _patched_create_service_response(self):
         service.sim_last_completed = None
         controller = (service.deployment_controller or {}).get("type", "ECS")
         service.sim_managed = controller == "ECS"
+        service.sim_taskset_managed = controller == "CODE_DEPLOY" and bool(service.task_definition)
+        if service.sim_taskset_managed:
+            # The original (blue) task set, in the service's target group; its tasks start at once.
+            tg = (service.load_balancers or [{}])[0].get("targetGroupArn") if service.load_balancers else None
+            service.task_sets = [new_task_set(self.ecs_backend, service, service.task_definition, "PRIMARY", tg)]
+            service.running_count = 0
+            service.pending_count = 0
         if service.sim_managed and service.task_definition:
             now = utcnow()
             service.deployments = [make_deployment(service, new_deployment_id(), service.task_definition, now)]
@@ -703,6 +904,13 @@ def _patched_update_service(self, service_properties: dict[str, Any]):
         td_arn = None
         if td_str:
             td_arn = self.describe_task_definition(td_str).arn
+        controller = (service.deployment_controller or {}).get("type", "ECS")
+        if controller == "CODE_DEPLOY" and td_arn and td_arn != service.task_definition:
+            # Real ECS: the task definition of a CODE_DEPLOY service changes only through CodeDeploy.
+            raise InvalidParameterException(
+                "Unable to update task definition on services with a CODE_DEPLOY deployment controller. "
+                "Use AWS CodeDeploy to trigger a new deployment."
+            )
         for name, value in props.items():
             if value is not None:
                 setattr(service, name, value)

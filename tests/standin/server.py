@@ -35,6 +35,8 @@ LAMBDA_INVOKE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/
 CBOR_PATH = re.compile(r"^/service/(?P<service>[^/]+)/operation/(?P<op>[^/]+)/?$")
 ECS_TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."
 CW_TARGET_PREFIX = "GraniteServiceVersion20100801."
+CD_TARGET_PREFIX = "CodeDeploy_20141006."
+LISTENER_PATH = re.compile(r"^/listener/(?P<cluster>[^/]+)/(?P<service>[^/]+)/(?P<listener>[^/]+)(?:/.*)?$")
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 
 
@@ -60,12 +62,14 @@ class Front:
     def __init__(self, lambda_url: str | None, port: int):
         from moto.server import DomainDispatcherApplication, create_backend_app
 
-        from . import ecs_sim
+        from . import codedeploy_sim, ecs_sim
 
         self.port = port
         self.lambda_url = (lambda_url or "").rstrip("/") or None
         self.moto_app = DomainDispatcherApplication(create_backend_app)
         self.sim = ecs_sim.SIM
+        self.cd = codedeploy_sim.SIM
+        self.cd.port = port
         self.stubs: dict[str, dict] = {}
         self.invocations: list[dict] = []
         self.inv_lock = threading.Lock()
@@ -85,6 +89,7 @@ class Front:
         with self.sim.lock:
             moto_api_backend.reset()
             self.sim.reset()
+            self.cd.reset()
             self.stubs.clear()
             with self.inv_lock:
                 self.invocations.clear()
@@ -119,6 +124,10 @@ class Front:
                 self.reset_all()
                 return self.respond(start_response, 200, {"Content-Type": "application/json"}, b'{"status": "ok"}')
             target = environ.get("HTTP_X_AMZ_TARGET", "")
+            if target.startswith(CD_TARGET_PREFIX):
+                # CodeDeploy is entirely the simulator's (codedeploy_sim); moto's backend is never used.
+                region = region_from_auth(self.headers_of(environ))
+                return self.respond(start_response, *self.cd.handle(target[len(CD_TARGET_PREFIX):], self.body_of(environ), region))
             if target == "GraniteServiceVersion20100801.GetMetricData":
                 return self.respond(start_response, *self.json_get_metric_data(environ))
             if target.startswith(ECS_TARGET_PREFIX) or target.startswith(CW_TARGET_PREFIX):
@@ -202,6 +211,9 @@ class Front:
 
         stub = self.stubs.get(name)
         if stub is not None:
+            if inv_type == "Event":
+                # Real Lambda answers an asynchronous invocation with 202 and no payload.
+                return done(202, {"Content-Type": "application/json"}, b"")
             if "error" in stub:
                 return done(200, {**base, "X-Amz-Function-Error": "Unhandled"}, json.dumps(stub["error"]).encode())
             result = record["payload"] if stub.get("echo") else stub.get("result")
@@ -295,14 +307,39 @@ class Front:
             if route == "/state" and method == "GET":
                 state = sim.snapshot()
                 state["lambdaStubs"] = sorted(self.stubs)
+                state["codedeploy"] = {"settings": dict(self.cd.settings), "deployments": self.cd.summaries(), "errors": self.cd.errors[-5:]}
                 return self.json(200, state)
             if route == "/reset" and method == "POST":
                 self.reset_all()
                 return self.json(200, {"ok": True})
             if route == "/config":
                 if method == "POST":
-                    return self.json(200, sim.configure(doc))
-                return self.json(200, sim.settings())
+                    out = sim.configure(doc)
+                    out.update(self.cd.configure(doc))
+                    return self.json(200, out)
+                return self.json(200, {**sim.settings(), **self.cd.settings})
+            if route == "/codedeploy" and method == "GET":
+                return self.json(200, {"deployments": self.cd.summaries()})
+            if route.startswith("/codedeploy/") and method == "GET":
+                rec = self.cd.record(urllib.parse.unquote(route[len("/codedeploy/"):]))
+                return self.json(200, rec) if rec else self.json(404, {"error": "no such deployment"})
+            if route.startswith("/traffic/") and method == "GET":
+                parts = [urllib.parse.unquote(x) for x in route[len("/traffic/"):].split("/")]
+                view = self.cd.traffic_view(parts[0], parts[1], self.query(environ).get("region")) if len(parts) == 2 else None
+                return self.json(200, view) if view else self.json(404, {"error": f"no ECS service {'/'.join(parts)}"})
+            m = LISTENER_PATH.match(route)
+            if m and method in ("GET", "HEAD", "POST"):
+                q = self.query(environ)
+                status, out, hang = self.cd.probe(
+                    urllib.parse.unquote(m.group("cluster")), urllib.parse.unquote(m.group("service")),
+                    m.group("listener"), q.get("region"), q.get("pick"),
+                )
+                if hang:
+                    time.sleep(hang)
+                hdrs = {"Content-Type": "application/json"}
+                if out.get("taskDefinition"):
+                    hdrs["X-Berth-Task-Definition"] = out["taskDefinition"]
+                return status, hdrs, json.dumps(out).encode()
             if route == "/images" and method == "POST":
                 items = doc.get("images", [doc])
                 for it in items:
@@ -343,6 +380,10 @@ class Front:
         except (KeyError, ValueError, TypeError) as e:
             return self.json(400, {"error": f"{type(e).__name__}: {e}"})
         return self.json(404, {"error": f"no control route {method} {path}"})
+
+    @staticmethod
+    def query(environ) -> dict:
+        return {k: v[-1] for k, v in urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).items()}
 
     @staticmethod
     def json(status: int, doc: Any) -> tuple[int, dict, bytes]:
