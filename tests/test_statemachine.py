@@ -123,8 +123,9 @@ def test_every_substitution_has_a_function_and_every_function_is_used():
         assert resources[logical]["Type"] == "AWS::Serverless::Function", key
     functions = {k for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
     in_machine = {v["GetAtt"].split(".")[0] for v in machine["DefinitionSubstitutions"].values()}
-    # start-deployment is the EventBridge target: it starts the machine instead of running in it.
-    assert functions - in_machine == {"StartDeploymentFunction"}
+    # start-deployment is the EventBridge target: it starts the machine instead of running in it;
+    # the hook functions are invoked by CodeDeploy and by ECS, never by the state machine.
+    assert functions - in_machine == {"StartDeploymentFunction", "CodeDeployHookFunction", "EcsHookFunction"}
     # and the state machine may invoke exactly the functions it uses
     invoke = {p["LambdaInvokePolicy"]["FunctionName"]["Ref"] for p in machine["Policies"] if "LambdaInvokePolicy" in p}
     assert invoke == in_machine

@@ -119,6 +119,21 @@ pub fn require_ecs_controller(service: &Service) -> Result<()> {
     }
 }
 
+/// berth drives services on the ECS controller (rolling) and on CODE_DEPLOY (blue/green through
+/// CodeDeploy); EXTERNAL is refused.
+pub fn require_supported_controller(service: &Service) -> Result<()> {
+    match controller(service) {
+        "ECS" | "CODE_DEPLOY" => Ok(()),
+        other => Err(Error::new(
+            names::UNSUPPORTED_DEPLOYMENT_CONTROLLER,
+            format!(
+                "service {} uses the {other} deployment controller; berth drives ECS (rolling) and CODE_DEPLOY (blue/green)",
+                service.service_name().unwrap_or("?")
+            ),
+        )),
+    }
+}
+
 /// The deployment controller type (ECS when absent, as in ECS's own default).
 pub fn controller(service: &Service) -> &str {
     service
@@ -138,6 +153,7 @@ pub fn primary_rollout(service: &Service, target: &str, deadline: DateTime) -> O
         task_definition_arn: target.to_owned(),
         started_at: time::format(d.created_at().copied().unwrap_or_else(time::now)),
         deadline: time::format(deadline),
+        code_deploy: None,
         desired_count: d.desired_count(),
     })
 }

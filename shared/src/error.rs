@@ -56,7 +56,7 @@ pub mod names {
     pub const AMBIGUOUS_CONTAINER: &str = "AmbiguousContainer";
     /// The image string is not a valid OCI image reference.
     pub const INVALID_IMAGE: &str = "InvalidImage";
-    /// The service uses the CODE_DEPLOY or EXTERNAL controller, which the rolling path cannot drive.
+    /// The service uses the EXTERNAL deployment controller, which berth cannot drive.
     pub const UNSUPPORTED_DEPLOYMENT_CONTROLLER: &str = "UnsupportedDeploymentController";
     /// Rollback was asked for but no previous task definition was recorded.
     pub const ROLLBACK_TARGET_MISSING: &str = "RollbackTargetMissing";

@@ -3,10 +3,13 @@
 
 pub mod aws;
 pub mod canary;
+pub mod cloudwatch;
+pub mod codedeploy;
 pub mod config;
 pub mod ecr;
 pub mod ecs;
 pub mod error;
+pub mod hooks;
 pub mod image;
 pub mod model;
 pub mod stability;

@@ -93,6 +93,24 @@ pub struct Rollout {
     /// RFC 3339; past it, the rollout is FAILED with reason `Timeout`.
     pub deadline: String,
     pub desired_count: i32,
+    /// Set when the service uses the CODE_DEPLOY controller: the blue/green deployment berth
+    /// created (then `ecsDeploymentId` holds the CodeDeploy deployment id, `d-…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_deploy: Option<CodeDeployRollout>,
+}
+
+/// A CodeDeploy blue/green deployment berth created or stopped.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CodeDeployRollout {
+    pub application: String,
+    pub deployment_group: String,
+    /// Empty when nothing was created (a rollback before any deployment started).
+    pub deployment_id: String,
+    /// True for a rollback: the deployment was stopped (or failed) and CodeDeploy's own rollback
+    /// deployment is what completes it.
+    #[serde(default)]
+    pub rollback: bool,
 }
 
 /// What `check-stability` needs: built by the ASL from `update` or `rollback`.
@@ -127,6 +145,10 @@ pub enum FailureReason {
     TasksFailing,
     /// The deadline passed before the rollout completed.
     Timeout,
+    /// A CodeDeploy lifecycle hook reported Failed (or never reported).
+    HookFailed,
+    /// The CodeDeploy deployment was stopped by someone other than berth.
+    Stopped,
 }
 
 /// `check-stability`'s result: the verdict and the evidence behind it.
@@ -150,9 +172,13 @@ pub struct Stability {
     pub failed_tasks: i32,
     /// Tasks of this rollout stopped for failing health checks (the circuit breaker misses these).
     pub unhealthy_tasks: i32,
-    /// The newest service events since the rollout started, newest first.
+    /// The newest service events since the rollout started, newest first (for CodeDeploy: its
+    /// lifecycle events and their status, in order).
     pub events: Vec<String>,
     pub checked_at: String,
+    /// CodeDeploy only: the percentage of production traffic the green task set receives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub green_traffic_weight: Option<f64>,
 }
 
 /// What `evaluate-canary` needs.
@@ -299,6 +325,9 @@ pub struct RollbackInput {
     /// Absent when the failure happened before register-revision recorded anything.
     #[serde(default)]
     pub register: Option<Registration>,
+    /// update-service's result, when it ran (a CodeDeploy deployment is stopped, not redeployed).
+    #[serde(default)]
+    pub update: Option<Rollout>,
     #[serde(default)]
     pub rollback_timeout_seconds: Option<u64>,
 }

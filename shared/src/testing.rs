@@ -81,3 +81,27 @@ pub fn mock_sfn(rules: &[&Rule]) -> aws_sdk_sfn::Client {
             .build(),
     )
 }
+
+/// A real CodeDeploy client whose calls are answered by `rules`, with fast retries.
+pub fn mock_codedeploy(rules: &[&Rule]) -> aws_sdk_codedeploy::Client {
+    aws_sdk_codedeploy::Client::from_conf(
+        aws_sdk_codedeploy::Config::builder()
+            .with_test_defaults_v2()
+            .http_client(create_mock_http_client())
+            .interceptor(interceptor(rules))
+            .retry_config(fast_retries())
+            .build(),
+    )
+}
+
+/// A real SSM client whose calls are answered by `rules`, with fast retries.
+pub fn mock_ssm(rules: &[&Rule]) -> aws_sdk_ssm::Client {
+    aws_sdk_ssm::Client::from_conf(
+        aws_sdk_ssm::Config::builder()
+            .with_test_defaults_v2()
+            .http_client(create_mock_http_client())
+            .interceptor(interceptor(rules))
+            .retry_config(fast_retries())
+            .build(),
+    )
+}

@@ -9,6 +9,14 @@ pub fn now() -> DateTime {
     DateTime::from(std::time::SystemTime::now())
 }
 
+/// Milliseconds since the epoch, the unit of the Lambda runtime's invocation deadline.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 pub fn format(t: DateTime) -> String {
     // Formatting a DateTime as RFC 3339 only fails outside years 0001-9999.
     t.fmt(Format::DateTime)

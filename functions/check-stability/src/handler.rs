@@ -2,18 +2,149 @@
 
 use aws_sdk_ecs::types::{DesiredStatus, Service};
 use aws_sdk_ecs::Client;
+use berth::codedeploy;
 use berth::ecs::{describe_service, service_tasks};
 use berth::error::Result;
-use berth::model::{parse_input, require, Stability, StabilityInput};
+use berth::model::{
+    parse_input, require, CodeDeployRollout, FailureReason, Stability, StabilityInput,
+    StabilityStatus,
+};
 use berth::stability::{decide, DeploymentView, EventView, Expected, Observation, StoppedTaskView};
+use berth::taskdef::short_name;
 use berth::time::{self, DateTime};
 
 /// How many service events the result carries (newest first).
 const EVENTS_SHOWN: usize = 5;
 
-pub async fn run(ecs: &Client, payload: serde_json::Value, now: DateTime) -> Result<Stability> {
+/// The clients a poll may need: ECS always; CodeDeploy and SSM for a CODE_DEPLOY rollout.
+pub struct Aws<'a> {
+    pub ecs: &'a Client,
+    pub codedeploy: &'a aws_sdk_codedeploy::Client,
+    pub ssm: &'a aws_sdk_ssm::Client,
+    /// `BERTH_VERDICTS_PREFIX`: where the hook Lambda records its verdicts.
+    pub verdicts_prefix: &'a str,
+}
+
+pub async fn run(aws: &Aws<'_>, payload: serde_json::Value, now: DateTime) -> Result<Stability> {
     let input: StabilityInput = parse_input("check-stability", payload)?;
-    check(ecs, &input, now).await
+    match &input.rollout.code_deploy {
+        Some(cd) => check_codedeploy(aws, &input, cd, now).await,
+        None => check(aws.ecs, &input, now).await,
+    }
+}
+
+/// One poll of a CodeDeploy blue/green deployment (or of the rollback of one).
+pub async fn check_codedeploy(
+    aws: &Aws<'_>,
+    input: &StabilityInput,
+    cd: &CodeDeployRollout,
+    now: DateTime,
+) -> Result<Stability> {
+    require("cluster", &input.cluster)?;
+    require("service", &input.service)?;
+    let deadline = time::parse("rollout.deadline", &input.rollout.deadline)?;
+    let mut result = Stability {
+        status: StabilityStatus::InProgress,
+        reason: None,
+        detail: String::new(),
+        ecs_deployment_id: cd.deployment_id.clone(),
+        task_definition_arn: input.rollout.task_definition_arn.clone(),
+        primary_task_definition_arn: None,
+        rollout_state: None,
+        rollout_state_reason: None,
+        desired_count: 0,
+        running_count: 0,
+        pending_count: 0,
+        failed_tasks: 0,
+        unhealthy_tasks: 0,
+        events: vec![],
+        checked_at: time::format(now),
+        green_traffic_weight: None,
+    };
+    if cd.deployment_id.is_empty() {
+        // A rollback before any CodeDeploy deployment existed: blue must still be the service's
+        // task definition.
+        let service = describe_service(aws.ecs, &input.cluster, &input.service).await?;
+        let current = service.task_definition().unwrap_or_default().to_owned();
+        let ok = current == input.rollout.task_definition_arn;
+        result.status = if ok {
+            StabilityStatus::Completed
+        } else {
+            StabilityStatus::Failed
+        };
+        result.reason = (!ok).then_some(FailureReason::DeploymentFailed);
+        result.detail = if ok {
+            format!(
+                "no CodeDeploy deployment was started; the service still runs {}",
+                short_name(&current)
+            )
+        } else {
+            format!(
+                "no CodeDeploy deployment found, yet the service runs {} instead of {}",
+                short_name(&current),
+                short_name(&input.rollout.task_definition_arn)
+            )
+        };
+        result.primary_task_definition_arn = Some(current);
+        return Ok(result);
+    }
+    let view = codedeploy::observe(aws.codedeploy, &cd.deployment_id).await?;
+    let rollback_status = match &view.rollback_deployment_id {
+        Some(rb) if !codedeploy::is_active_name(&view.status) => Some(
+            codedeploy::get_deployment(aws.codedeploy, rb)
+                .await?
+                .status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+        ),
+        _ => None,
+    };
+    let verdict = if view.status == "Failed" && !cd.rollback {
+        let parameter =
+            codedeploy::verdict_parameter(aws.verdicts_prefix, &input.cluster, &input.service);
+        codedeploy::read_verdict(aws.ssm, &parameter).await
+    } else {
+        None
+    };
+    let decision = codedeploy::decide(
+        &view,
+        cd.rollback,
+        rollback_status.as_deref(),
+        verdict.as_ref(),
+        deadline.secs(),
+        now.secs(),
+    );
+    result.status = decision.status;
+    result.reason = decision.reason;
+    result.detail = decision.detail;
+    result.rollout_state = Some(view.status.clone());
+    result.rollout_state_reason = view.error_message.clone();
+    result.green_traffic_weight = view.green_traffic_weight;
+    if let Some((desired, running, pending)) = view.green_tasks {
+        result.desired_count = desired as i32;
+        result.running_count = running as i32;
+        result.pending_count = pending as i32;
+    }
+    result.events = view
+        .events
+        .iter()
+        .map(|e| match &e.diagnostics {
+            Some(d) => format!("{} {}: {d}", e.name, e.status),
+            None => format!("{} {}", e.name, e.status),
+        })
+        .collect();
+    tracing::info!(
+        service = %input.service,
+        deployment = %cd.deployment_id,
+        rollback = cd.rollback,
+        status = ?result.status,
+        reason = ?result.reason,
+        codedeploy_status = %view.status,
+        green_weight = ?view.green_traffic_weight,
+        "{}",
+        result.detail
+    );
+    Ok(result)
 }
 
 pub async fn check(ecs: &Client, input: &StabilityInput, now: DateTime) -> Result<Stability> {
@@ -66,6 +197,7 @@ pub async fn check(ecs: &Client, input: &StabilityInput, now: DateTime) -> Resul
             .map(|e| e.message.clone())
             .collect(),
         checked_at: time::format(now),
+        green_traffic_weight: None,
     };
     tracing::info!(
         service = %input.service,

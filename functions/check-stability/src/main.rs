@@ -8,8 +8,19 @@ use lambda_runtime::{service_fn, LambdaEvent};
 async fn main() -> Result<(), lambda_runtime::Error> {
     berth::aws::init_logging();
     let ecs = berth::aws::ecs_client().await;
+    let config = berth::aws::load().await;
+    let codedeploy = aws_sdk_codedeploy::Client::new(&config);
+    let ssm = aws_sdk_ssm::Client::new(&config);
+    let prefix = std::env::var("BERTH_VERDICTS_PREFIX")
+        .unwrap_or_else(|_| berth::codedeploy::DEFAULT_VERDICTS_PREFIX.into());
+    let aws = handler::Aws {
+        ecs: &ecs,
+        codedeploy: &codedeploy,
+        ssm: &ssm,
+        verdicts_prefix: &prefix,
+    };
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        handler::run(&ecs, event.payload, berth::time::now())
+        handler::run(&aws, event.payload, berth::time::now())
     }))
     .await
 }

@@ -1,12 +1,10 @@
 //! Read each check's metric (or metric math) and each alarm, judge them, decide the bake's next step.
 
-use aws_sdk_cloudwatch::types::{
-    Dimension, Metric, MetricDataQuery, MetricStat, ScanBy, StateValue,
-};
 use aws_sdk_cloudwatch::Client;
-use berth::canary::{decide, judge_alarm, judge_metric, overall, validate, RESULT_ID};
-use berth::error::{Error, Result};
-use berth::model::{parse_input, CanaryInput, CanaryResult, CheckResult, MetricCheck, MetricSpec};
+use berth::canary::{decide, overall, validate};
+use berth::cloudwatch::read_checks;
+use berth::error::Result;
+use berth::model::{parse_input, CanaryInput, CanaryResult};
 use berth::time::{self, DateTime};
 
 pub async fn run(cw: &Client, payload: serde_json::Value, now: DateTime) -> Result<CanaryResult> {
@@ -23,14 +21,7 @@ pub async fn evaluate(cw: &Client, input: &CanaryInput, now: DateTime) -> Result
         None => now,
     };
     let bake_ends = time::plus_secs(bake_started, config.bake_seconds);
-    let window_start = DateTime::from_secs(now.secs() - config.window_seconds as i64);
-
-    let mut checks = Vec::with_capacity(config.metrics.len() + config.alarms.len());
-    for check in &config.metrics {
-        let values = metric_values(cw, check, window_start, now).await?;
-        checks.push(judge_metric(check, &values));
-    }
-    checks.extend(alarm_checks(cw, &config.alarms).await?);
+    let checks = read_checks(cw, config, now).await?;
 
     let verdict = overall(&checks);
     let bake_over = now.secs() >= bake_ends.secs();
@@ -54,128 +45,6 @@ pub async fn evaluate(cw: &Client, input: &CanaryInput, now: DateTime) -> Result
         bake_ends_at: time::format(bake_ends),
         evaluated_at: time::format(now),
     })
-}
-
-fn metric_stat(spec: &MetricSpec, period: i32) -> MetricStat {
-    let dimensions = spec
-        .dimensions
-        .iter()
-        .map(|(k, v)| Dimension::builder().name(k).value(v).build())
-        .collect();
-    MetricStat::builder()
-        .metric(
-            Metric::builder()
-                .namespace(&spec.namespace)
-                .metric_name(&spec.metric_name)
-                .set_dimensions(Some(dimensions))
-                .build(),
-        )
-        .period(period)
-        .stat(&spec.stat)
-        .build()
-}
-
-fn queries(check: &MetricCheck) -> Vec<MetricDataQuery> {
-    match (&check.metric, &check.expression) {
-        (Some(spec), _) => vec![MetricDataQuery::builder()
-            .id(RESULT_ID)
-            .metric_stat(metric_stat(spec, check.period))
-            .return_data(true)
-            .build()],
-        (None, Some(expr)) => check
-            .metrics
-            .iter()
-            .map(|(id, spec)| {
-                MetricDataQuery::builder()
-                    .id(id)
-                    .metric_stat(metric_stat(spec, check.period))
-                    .return_data(false)
-                    .build()
-            })
-            .chain(std::iter::once(
-                MetricDataQuery::builder()
-                    .id(RESULT_ID)
-                    .expression(expr)
-                    .period(check.period)
-                    .return_data(true)
-                    .build(),
-            ))
-            .collect(),
-        (None, None) => vec![],
-    }
-}
-
-async fn metric_values(
-    cw: &Client,
-    check: &MetricCheck,
-    start: DateTime,
-    end: DateTime,
-) -> Result<Vec<f64>> {
-    let mut values = Vec::new();
-    let mut next: Option<String> = None;
-    loop {
-        let out = cw
-            .get_metric_data()
-            .set_metric_data_queries(Some(queries(check)))
-            .start_time(start)
-            .end_time(end)
-            .scan_by(ScanBy::TimestampDescending)
-            .set_next_token(next.take())
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk(&format!("GetMetricData {:?}", check.name), e))?;
-        for r in out.metric_data_results() {
-            if r.id() == Some(RESULT_ID) {
-                values.extend_from_slice(r.values());
-            }
-        }
-        match out.next_token {
-            Some(t) if !t.is_empty() => next = Some(t),
-            _ => return Ok(values),
-        }
-    }
-}
-
-async fn alarm_checks(cw: &Client, names: &[String]) -> Result<Vec<CheckResult>> {
-    if names.is_empty() {
-        return Ok(vec![]);
-    }
-    let out = cw
-        .describe_alarms()
-        .set_alarm_names(Some(names.to_vec()))
-        .send()
-        .await
-        .map_err(|e| Error::from_sdk("DescribeAlarms", e))?;
-    let state_of = |name: &str| -> Option<(StateValue, Option<String>)> {
-        out.metric_alarms()
-            .iter()
-            .filter(|a| a.alarm_name() == Some(name))
-            .map(|a| {
-                (
-                    a.state_value().cloned(),
-                    a.state_reason().map(str::to_owned),
-                )
-            })
-            .chain(
-                out.composite_alarms()
-                    .iter()
-                    .filter(|a| a.alarm_name() == Some(name))
-                    .map(|a| {
-                        (
-                            a.state_value().cloned(),
-                            a.state_reason().map(str::to_owned),
-                        )
-                    }),
-            )
-            .find_map(|(s, r)| s.map(|s| (s, r)))
-    };
-    Ok(names
-        .iter()
-        .map(|name| match state_of(name) {
-            Some((state, reason)) => judge_alarm(name, Some(state.as_str()), reason.as_deref()),
-            None => judge_alarm(name, None, None),
-        })
-        .collect())
 }
 
 #[cfg(test)]

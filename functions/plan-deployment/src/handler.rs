@@ -6,7 +6,7 @@ use aws_sdk_ecs::Client;
 use berth::canary;
 use berth::config::Settings;
 use berth::ecr::{self, Push};
-use berth::ecs::{describe_service, describe_task_definition, require_ecs_controller};
+use berth::ecs::{describe_service, describe_task_definition, require_supported_controller};
 use berth::error::{Error, Result};
 use berth::image::ImageRef;
 use berth::model::{
@@ -80,7 +80,7 @@ async fn plan_console(
     }
     // The service, its controller and its container must exist before anything is registered.
     let service = describe_service(ecs, &req.cluster, &req.service).await?;
-    require_ecs_controller(&service)?;
+    require_supported_controller(&service)?;
     let td = service.task_definition().unwrap_or_default();
     let (td, _) = describe_task_definition(ecs, td).await?;
     pick_container(&td, req.container.as_deref())?;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_ecs::types::{DesiredStatus, SortOrder, TaskDefinitionStatus};
 use aws_sdk_ecs::Client;
 use berth::ecs::{
-    describe_service, describe_task_definition, require_ecs_controller, service_tasks,
+    describe_service, describe_task_definition, require_supported_controller, service_tasks,
 };
 use berth::error::{names, Error, Result};
 use berth::image::ImageRef;
@@ -36,7 +36,7 @@ pub async fn register(ecs: &Client, input: &RegisterInput) -> Result<Registratio
     let image = ImageRef::parse(&input.image)?;
 
     let service = describe_service(ecs, &input.cluster, &input.service).await?;
-    require_ecs_controller(&service)?;
+    require_supported_controller(&service)?;
     let current_arn = service
         .task_definition()
         .ok_or_else(|| {

@@ -1,32 +1,41 @@
 //! Roll back to the exact revision recorded before the deploy, restoring the image digests that
 //! were running when a tag would otherwise re-resolve.
 
+use aws_sdk_ecs::types::Service;
 use aws_sdk_ecs::types::{SortOrder, TaskDefinitionStatus};
 use aws_sdk_ecs::Client;
-use berth::ecs::{describe_service, describe_task_definition, primary_rollout};
+use berth::codedeploy;
+use berth::ecs::{controller, describe_service, describe_task_definition, primary_rollout};
 use berth::error::{names, Error, Result};
 use berth::image::ImageRef;
 use berth::model::{
-    parse_input, require, Registration, RollbackInput, RollbackResult, RunningImage,
-    DEFAULT_ROLLBACK_TIMEOUT_SECONDS, TAG_PREVIOUS, TAG_ROLLBACK_OF,
+    parse_input, require, CodeDeployRollout, Registration, RollbackInput, RollbackResult, Rollout,
+    RunningImage, DEFAULT_ROLLBACK_TIMEOUT_SECONDS, TAG_PREVIOUS, TAG_ROLLBACK_OF,
 };
 use berth::taskdef::{copy_into, short_name, tag, tag_value, user_tags};
 use berth::time::{self, DateTime};
 
+/// The clients rollback needs: ECS, and CodeDeploy for services on the CODE_DEPLOY controller.
+pub struct Aws<'a> {
+    pub ecs: &'a Client,
+    pub codedeploy: &'a aws_sdk_codedeploy::Client,
+}
+
 pub async fn run(
-    ecs: &Client,
+    aws: &Aws<'_>,
     payload: serde_json::Value,
     now: DateTime,
 ) -> Result<RollbackResult> {
     let input: RollbackInput = parse_input("rollback", payload)?;
-    rollback(ecs, &input, now).await
+    rollback(aws, &input, now).await
 }
 
 pub async fn rollback(
-    ecs: &Client,
+    aws: &Aws<'_>,
     input: &RollbackInput,
     now: DateTime,
 ) -> Result<RollbackResult> {
+    let ecs = aws.ecs;
     require("deploymentId", &input.deployment_id)?;
     require("cluster", &input.cluster)?;
     require("service", &input.service)?;
@@ -51,6 +60,9 @@ pub async fn rollback(
     let to_pin = images_to_pin(register);
 
     let service = describe_service(ecs, &input.cluster, &input.service).await?;
+    if controller(&service) == "CODE_DEPLOY" {
+        return rollback_blue_green(aws, input, &service, previous, deadline, now).await;
+    }
 
     // The circuit breaker may have put the service back already: a second deployment would only
     // restart healthy tasks.
@@ -148,6 +160,120 @@ pub async fn rollback(
         rollout,
         detail,
     })
+}
+
+/// CODE_DEPLOY controller: stop berth's CodeDeploy deployment with auto-rollback (CodeDeploy
+/// reroutes production traffic to blue); when it had already succeeded, redeploy the previous
+/// revision through CodeDeploy, without hooks so no check can hold the rollback up.
+async fn rollback_blue_green(
+    aws: &Aws<'_>,
+    input: &RollbackInput,
+    service: &Service,
+    previous: &str,
+    deadline: DateTime,
+    now: DateTime,
+) -> Result<RollbackResult> {
+    let recorded = input
+        .update
+        .as_ref()
+        .and_then(|u| u.code_deploy.clone())
+        .filter(|c| !c.deployment_id.is_empty());
+    let (group, id) = match recorded {
+        Some(c) => (
+            codedeploy::Group {
+                application: c.application,
+                deployment_group: c.deployment_group,
+            },
+            Some(c.deployment_id),
+        ),
+        None => {
+            // update-service's result may be lost (a timeout after CreateDeployment): look.
+            let tags = codedeploy::service_tags(aws.ecs, service).await?;
+            let group = codedeploy::group_for(&input.cluster, &input.service, &tags);
+            let id = codedeploy::find_ours(aws.codedeploy, &group, &input.deployment_id).await?;
+            (group, id)
+        }
+    };
+    let rollout = |deployment_id: &str, rollback: bool| Rollout {
+        ecs_deployment_id: deployment_id.to_owned(),
+        task_definition_arn: previous.to_owned(),
+        started_at: time::format(now),
+        deadline: time::format(deadline),
+        desired_count: service.desired_count(),
+        code_deploy: Some(CodeDeployRollout {
+            application: group.application.clone(),
+            deployment_group: group.deployment_group.clone(),
+            deployment_id: deployment_id.to_owned(),
+            rollback,
+        }),
+    };
+    let result = |rollout: Rollout, already: bool, detail: String| {
+        tracing::info!(service = %input.service, deployment = %rollout.ecs_deployment_id, already_rolled_back = already, "{detail}");
+        RollbackResult {
+            task_definition_arn: previous.to_owned(),
+            previous_task_definition_arn: previous.to_owned(),
+            pinned_images: vec![],
+            already_rolled_back: already,
+            rollout,
+            detail,
+        }
+    };
+    let Some(id) = id else {
+        return Ok(result(
+            rollout("", true),
+            true,
+            format!(
+                "no CodeDeploy deployment was started for {}; {} still serves",
+                input.deployment_id,
+                short_name(previous)
+            ),
+        ));
+    };
+    let mut info = codedeploy::get_deployment(aws.codedeploy, &id).await?;
+    if info.status().is_some_and(codedeploy::is_active) {
+        match codedeploy::stop_with_rollback(aws.codedeploy, &id).await {
+            Ok(answer) => {
+                return Ok(result(
+                    rollout(&id, true),
+                    false,
+                    format!(
+                        "stopped CodeDeploy deployment {id} with auto-rollback to blue ({answer})"
+                    ),
+                ))
+            }
+            Err(e) => {
+                // It may have ended between the two calls; anything else is a real failure.
+                info = codedeploy::get_deployment(aws.codedeploy, &id).await?;
+                if info.status().is_some_and(codedeploy::is_active) {
+                    return Err(e);
+                }
+            }
+        }
+    }
+    let status = info.status().map(|s| s.as_str()).unwrap_or("?").to_owned();
+    if status != "Succeeded" {
+        return Ok(result(
+            rollout(&id, true),
+            true,
+            format!("CodeDeploy deployment {id} is {status}; CodeDeploy's rollback restores blue"),
+        ));
+    }
+    let (container, port) = codedeploy::load_balancer_target(service)?;
+    let redeploy = codedeploy::create(
+        aws.codedeploy,
+        &group,
+        codedeploy::appspec(previous, &container, port, None),
+        codedeploy::description(&format!("{}-rollback", input.deployment_id), previous),
+    )
+    .await?;
+    Ok(result(
+        rollout(&redeploy, false),
+        false,
+        format!(
+            "CodeDeploy deployment {id} had already succeeded; redeploying {} through CodeDeploy (deployment {redeploy})",
+            short_name(previous)
+        ),
+    ))
 }
 
 /// Containers of the previous revision that named a mutable tag and whose running digest is known:

@@ -1,20 +1,33 @@
-//! Start the ECS rolling deployment of the registered revision.
+//! Start the ECS rolling deployment of the registered revision, or for a service on the CODE_DEPLOY
+//! controller, a CodeDeploy blue/green deployment of it.
 
 use aws_sdk_ecs::types::Service;
 use aws_sdk_ecs::Client;
-use berth::ecs::{describe_service, primary_rollout, require_ecs_controller};
+use berth::codedeploy;
+use berth::ecs::{controller, describe_service, primary_rollout, require_ecs_controller};
 use berth::error::{names, Error, Result};
-use berth::model::{parse_input, require, Rollout, UpdateInput, DEFAULT_TIMEOUT_SECONDS};
+use berth::model::{
+    parse_input, require, CodeDeployRollout, Rollout, UpdateInput, DEFAULT_TIMEOUT_SECONDS,
+};
 use berth::taskdef::short_name;
 use berth::time;
 use berth::time::DateTime;
 
-pub async fn run(ecs: &Client, payload: serde_json::Value, now: DateTime) -> Result<Rollout> {
-    let input: UpdateInput = parse_input("update-service", payload)?;
-    update(ecs, &input, now).await
+/// The clients and settings update-service needs.
+pub struct Aws<'a> {
+    pub ecs: &'a Client,
+    pub codedeploy: &'a aws_sdk_codedeploy::Client,
+    /// `BERTH_CODEDEPLOY_HOOK_FUNCTION`: the hook Lambda every AppSpec names (none: no hooks).
+    pub hook_function: Option<&'a str>,
 }
 
-pub async fn update(ecs: &Client, input: &UpdateInput, now: DateTime) -> Result<Rollout> {
+pub async fn run(aws: &Aws<'_>, payload: serde_json::Value, now: DateTime) -> Result<Rollout> {
+    let input: UpdateInput = parse_input("update-service", payload)?;
+    update(aws, &input, now).await
+}
+
+pub async fn update(aws: &Aws<'_>, input: &UpdateInput, now: DateTime) -> Result<Rollout> {
+    let ecs = aws.ecs;
     require("deploymentId", &input.deployment_id)?;
     require("cluster", &input.cluster)?;
     require("service", &input.service)?;
@@ -29,6 +42,9 @@ pub async fn update(ecs: &Client, input: &UpdateInput, now: DateTime) -> Result<
     );
 
     let service = describe_service(ecs, &input.cluster, &input.service).await?;
+    if controller(&service) == "CODE_DEPLOY" {
+        return start_blue_green(aws, input, &service, deadline, now).await;
+    }
     require_ecs_controller(&service)?;
     // A retry of this state: ECS already rolls out our revision, so starting another deployment
     // would only restart the rollout.
@@ -77,6 +93,59 @@ pub async fn update(ecs: &Client, input: &UpdateInput, now: DateTime) -> Result<
         "rollout started"
     );
     Ok(rollout)
+}
+
+/// CODE_DEPLOY controller: a CodeDeploy blue/green deployment of the revision (ECS refuses a new
+/// task definition through UpdateService for these services).
+async fn start_blue_green(
+    aws: &Aws<'_>,
+    input: &UpdateInput,
+    service: &Service,
+    deadline: DateTime,
+    now: DateTime,
+) -> Result<Rollout> {
+    let target = input.register.task_definition_arn.as_str();
+    let tags = codedeploy::service_tags(aws.ecs, service).await?;
+    let group = codedeploy::group_for(&input.cluster, &input.service, &tags);
+    let id = match codedeploy::find_ours(aws.codedeploy, &group, &input.deployment_id).await? {
+        Some(id) => {
+            tracing::info!(deployment = %id, "CodeDeploy already deploys this revision for berth");
+            id
+        }
+        None => {
+            let (container, port) = codedeploy::load_balancer_target(service)?;
+            let spec = codedeploy::appspec(target, &container, port, aws.hook_function);
+            codedeploy::create(
+                aws.codedeploy,
+                &group,
+                spec,
+                codedeploy::description(&input.deployment_id, target),
+            )
+            .await?
+        }
+    };
+    tracing::info!(
+        service = %input.service,
+        deployment = %id,
+        application = %group.application,
+        deployment_group = %group.deployment_group,
+        task_definition = %short_name(target),
+        hooks = aws.hook_function.unwrap_or("-"),
+        "CodeDeploy blue/green deployment started"
+    );
+    Ok(Rollout {
+        ecs_deployment_id: id.clone(),
+        task_definition_arn: target.to_owned(),
+        started_at: time::format(now),
+        deadline: time::format(deadline),
+        desired_count: service.desired_count(),
+        code_deploy: Some(CodeDeployRollout {
+            application: group.application,
+            deployment_group: group.deployment_group,
+            deployment_id: id,
+            rollback: false,
+        }),
+    })
 }
 
 fn rollout_in_progress(service: &Service) -> bool {

@@ -2,7 +2,7 @@ use aws_sdk_ecs::Client;
 use aws_smithy_mocks::{mock, Rule};
 use berth::error::names;
 use berth::model::{FailureReason, StabilityStatus};
-use berth::testing::{aws_error, mock_ecs, ok_json, throttled};
+use berth::testing::{aws_error, mock_codedeploy, mock_ecs, mock_ssm, ok_json, throttled};
 use serde_json::json;
 
 use super::*;
@@ -38,9 +38,25 @@ fn no_stopped_tasks() -> Rule {
     mock!(Client::list_tasks).then_http_response(|| ok_json(r#"{"taskArns": []}"#))
 }
 
+async fn run_ecs(
+    ecs: &Client,
+    payload: serde_json::Value,
+    now: DateTime,
+) -> berth::Result<Stability> {
+    let cd = mock_codedeploy(&[]);
+    let ssm = mock_ssm(&[]);
+    let aws = Aws {
+        ecs,
+        codedeploy: &cd,
+        ssm: &ssm,
+        verdicts_prefix: "/berth/hook-verdicts",
+    };
+    run(&aws, payload, now).await
+}
+
 async fn poll(rules: &[&Rule], at: i64) -> berth::Result<Stability> {
     let ecs = mock_ecs(rules);
-    run(&ecs, input(), DateTime::from_secs(at)).await
+    run_ecs(&ecs, input(), DateTime::from_secs(at)).await
 }
 
 #[tokio::test]
@@ -140,14 +156,14 @@ async fn bad_timestamps_are_invalid_input_without_aws_calls() {
     let ecs = mock_ecs(&[&svc]);
     let mut req = input();
     req["rollout"]["deadline"] = json!("in ten minutes");
-    let err = run(&ecs, req, DateTime::from_secs(STARTED))
+    let err = run_ecs(&ecs, req, DateTime::from_secs(STARTED))
         .await
         .unwrap_err();
     assert_eq!(err.name(), names::INVALID_INPUT);
     let mut req = input();
     req.as_object_mut().unwrap().remove("rollout");
     assert_eq!(
-        run(&ecs, req, DateTime::from_secs(STARTED))
+        run_ecs(&ecs, req, DateTime::from_secs(STARTED))
             .await
             .unwrap_err()
             .name(),
@@ -189,5 +205,182 @@ async fn throttled_polls_retry_and_then_name_the_throttle() {
     assert_eq!(
         poll(&[&always], STARTED).await.unwrap_err().name(),
         names::THROTTLED
+    );
+}
+
+// ---------------------------------------------------------------- CODE_DEPLOY rollouts
+
+const CD_ID: &str = "d-7G5XQ9K2B";
+
+fn cd_input(rollback: bool) -> serde_json::Value {
+    let mut v = input();
+    v["rollout"]["ecsDeploymentId"] = json!(CD_ID);
+    v["rollout"]["codeDeploy"] = json!({
+        "application": "AppECS-prod-web", "deploymentGroup": "DgpECS-prod-web",
+        "deploymentId": CD_ID, "rollback": rollback
+    });
+    v
+}
+
+fn deployment(id: &str, status: &str, extra: serde_json::Value) -> String {
+    let mut info = json!({
+        "applicationName": "AppECS-prod-web", "deploymentGroupName": "DgpECS-prod-web",
+        "deploymentConfigName": "CodeDeployDefault.ECSCanary10Percent5Minutes",
+        "deploymentId": id, "status": status, "createTime": 1795002000.123, "computePlatform": "ECS",
+        "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"}
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        info[k] = v.clone();
+    }
+    json!({ "deploymentInfo": info }).to_string()
+}
+
+fn target(events: &[(&str, &str)], green_weight: f64) -> String {
+    json!({"deploymentTarget": {"deploymentTargetType": "ECSTarget", "ecsTarget": {
+        "deploymentId": CD_ID, "targetId": "prod:web", "status": "InProgress",
+        "lifecycleEvents": events.iter().map(|(n, s)| json!({"lifecycleEventName": n, "status": s})).collect::<Vec<_>>(),
+        "taskSetsInfo": [
+            {"identifer": "ecs-svc/1", "desiredCount": 2, "pendingCount": 0, "runningCount": 2, "status": "PRIMARY",
+             "trafficWeight": 100.0 - green_weight, "targetGroup": {"name": "web-blue"}, "taskSetLabel": "Blue"},
+            {"identifer": "ecs-svc/2", "desiredCount": 2, "pendingCount": 1, "runningCount": 1, "status": "ACTIVE",
+             "trafficWeight": green_weight, "targetGroup": {"name": "web-green"}, "taskSetLabel": "Green"}
+        ]}}}).to_string()
+}
+
+async fn cd_poll(
+    cd_rules: &[&Rule],
+    ssm_rules: &[&Rule],
+    payload: serde_json::Value,
+    at: i64,
+) -> berth::Result<Stability> {
+    let ecs = mock_ecs(&[]);
+    let cd = mock_codedeploy(cd_rules);
+    let ssm = mock_ssm(ssm_rules);
+    let aws = Aws {
+        ecs: &ecs,
+        codedeploy: &cd,
+        ssm: &ssm,
+        verdicts_prefix: "/berth/hook-verdicts",
+    };
+    run(&aws, payload, DateTime::from_secs(at)).await
+}
+
+fn targets() -> Rule {
+    mock!(aws_sdk_codedeploy::Client::list_deployment_targets)
+        .then_http_response(|| ok_json(r#"{"targetIds": ["prod:web"]}"#))
+}
+
+#[tokio::test]
+async fn a_codedeploy_shift_under_way_reports_the_green_weight() {
+    let get = mock!(aws_sdk_codedeploy::Client::get_deployment)
+        .then_http_response(|| ok_json(&deployment(CD_ID, "InProgress", json!({}))));
+    let t = mock!(aws_sdk_codedeploy::Client::get_deployment_target).then_http_response(|| {
+        ok_json(&target(
+            &[
+                ("AfterAllowTestTraffic", "Succeeded"),
+                ("AllowTraffic", "InProgress"),
+            ],
+            10.0,
+        ))
+    });
+    let out = cd_poll(&[&get, &targets(), &t], &[], cd_input(false), STARTED + 60)
+        .await
+        .unwrap();
+    assert_eq!(out.status, StabilityStatus::InProgress);
+    assert_eq!(out.green_traffic_weight, Some(10.0));
+    assert_eq!(
+        (out.desired_count, out.running_count, out.pending_count),
+        (2, 1, 1)
+    );
+    assert_eq!(out.rollout_state.as_deref(), Some("InProgress"));
+    assert_eq!(out.ecs_deployment_id, CD_ID);
+    let late = cd_poll(&[&get, &targets(), &t], &[], cd_input(false), DEADLINE + 1)
+        .await
+        .unwrap();
+    assert_eq!(late.reason, Some(FailureReason::Timeout));
+}
+
+#[tokio::test]
+async fn a_failed_hook_names_the_check_from_the_recorded_verdict() {
+    let get = mock!(aws_sdk_codedeploy::Client::get_deployment)
+        .match_requests(|r| r.deployment_id() == Some(CD_ID))
+        .then_http_response(|| ok_json(&deployment(CD_ID, "Failed", json!({
+            "errorInformation": {"code": "HOOK_EXECUTION_FAILURE", "message": "The deployment failed because a lifecycle event hook failed"},
+            "rollbackInfo": {"rollbackDeploymentId": "d-RB0000001", "rollbackMessage": "Automatic rollback"}
+        }))));
+    let rb = mock!(aws_sdk_codedeploy::Client::get_deployment)
+        .match_requests(|r| r.deployment_id() == Some("d-RB0000001"))
+        .then_http_response(|| ok_json(&deployment("d-RB0000001", "Succeeded", json!({}))));
+    let t = mock!(aws_sdk_codedeploy::Client::get_deployment_target).then_http_response(|| {
+        ok_json(&target(
+            &[
+                ("BeforeInstall", "Succeeded"),
+                ("AfterAllowTestTraffic", "Failed"),
+                ("AllowTraffic", "Skipped"),
+            ],
+            0.0,
+        ))
+    });
+    let verdict = mock!(aws_sdk_ssm::Client::get_parameter)
+        .match_requests(|r| r.name() == Some("/berth/hook-verdicts/prod/web"))
+        .then_http_response(|| ok_json(&json!({"Parameter": {"Name": "/berth/hook-verdicts/prod/web", "Type": "String", "Version": 4,
+            "Value": json!({"deploymentId": CD_ID, "hook": "AfterAllowTestTraffic", "status": "Failed",
+                "detail": "AfterAllowTestTraffic: probe health: HTTP 503 from http://test-listener/health, expected 200"}).to_string()}}).to_string()));
+    let out = cd_poll(
+        &[&get, &rb, &targets(), &t],
+        &[&verdict],
+        cd_input(false),
+        STARTED + 60,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (out.status, out.reason),
+        (StabilityStatus::Failed, Some(FailureReason::HookFailed))
+    );
+    assert!(out.detail.starts_with("CodeDeploy deployment d-7G5XQ9K2B Failed at AfterAllowTestTraffic: AfterAllowTestTraffic: probe health: HTTP 503"), "{}", out.detail);
+    assert!(
+        out.detail
+            .contains("rolled back to blue (deployment d-RB0000001)"),
+        "{}",
+        out.detail
+    );
+    assert_eq!(verdict.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn the_rollback_of_a_codedeploy_rollout_completes_with_codedeploys_rollback() {
+    let get = mock!(aws_sdk_codedeploy::Client::get_deployment)
+        .match_requests(|r| r.deployment_id() == Some(CD_ID))
+        .then_http_response(|| {
+            ok_json(&deployment(
+                CD_ID,
+                "Stopped",
+                json!({
+                    "rollbackInfo": {"rollbackDeploymentId": "d-RB0000001"}
+                }),
+            ))
+        });
+    let rb = mock!(aws_sdk_codedeploy::Client::get_deployment)
+        .match_requests(|r| r.deployment_id() == Some("d-RB0000001"))
+        .sequence()
+        .http_response(|| ok_json(&deployment("d-RB0000001", "InProgress", json!({}))))
+        .http_response(|| ok_json(&deployment("d-RB0000001", "Succeeded", json!({}))))
+        .build();
+    let t = mock!(aws_sdk_codedeploy::Client::get_deployment_target)
+        .then_http_response(|| ok_json(&target(&[], 0.0)));
+    let rules: [&Rule; 4] = [&get, &rb, &targets(), &t];
+    let first = cd_poll(&rules, &[], cd_input(true), STARTED + 60)
+        .await
+        .unwrap();
+    assert_eq!(first.status, StabilityStatus::InProgress);
+    let second = cd_poll(&rules, &[], cd_input(true), STARTED + 70)
+        .await
+        .unwrap();
+    assert_eq!(
+        second.status,
+        StabilityStatus::Completed,
+        "{}",
+        second.detail
     );
 }

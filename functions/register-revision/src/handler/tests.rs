@@ -341,17 +341,17 @@ async fn a_draining_service_is_service_not_found() {
 }
 
 #[tokio::test]
-async fn a_code_deploy_service_is_refused_on_the_rolling_path() {
-    let cd: &'static str = Box::leak(
+async fn an_external_controller_service_is_refused() {
+    let external: &'static str = Box::leak(
         SERVICES
             .replace(
                 "\"deploymentController\": { \"type\": \"ECS\" }",
-                "\"deploymentController\": { \"type\": \"CODE_DEPLOY\" }",
+                "\"deploymentController\": { \"type\": \"EXTERNAL\" }",
             )
             .into_boxed_str(),
     );
     let err = expect_error(
-        vec![describe_services(cd)],
+        vec![describe_services(external)],
         input(&format!("{REPO}@{NEW_DIGEST}")),
     )
     .await;

@@ -9,6 +9,23 @@ use serde_json::json;
 
 use super::*;
 
+async fn run_ecs(
+    ecs: &Client,
+    payload: serde_json::Value,
+    now: DateTime,
+) -> berth::Result<RollbackResult> {
+    let cd = berth::testing::mock_codedeploy(&[]);
+    run(
+        &Aws {
+            ecs,
+            codedeploy: &cd,
+        },
+        payload,
+        now,
+    )
+    .await
+}
+
 const DEPLOYING: &str = include_str!("../../fixtures/describe-services-deploying.json");
 const BREAKER_ROLLED_BACK: &str = include_str!("../../fixtures/circuit-breaker-rolled-back.json");
 const TASK_DEF: &str = include_str!("../../fixtures/describe-task-definition.json");
@@ -77,7 +94,7 @@ async fn rolls_back_to_the_exact_recorded_revision_not_revision_minus_one() {
     let (svc, upd) = (describe(DEPLOYING), update(sent.clone()));
     let ecs = mock_ecs(&[&svc, &upd]);
     // WHEN
-    let out = run(
+    let out = run_ecs(
         &ecs,
         input(
             "web:5",
@@ -121,7 +138,7 @@ async fn a_mutable_tag_is_re_pinned_to_the_digest_that_was_running() {
     );
     let ecs = mock_ecs(&[&svc, &list, &td, &reg, &upd]);
     // WHEN
-    let out = run(
+    let out = run_ecs(
         &ecs,
         input("web:7", &format!("{REPO}:latest"), Some(RUNNING_DIGEST)),
         DateTime::from_secs(NOW),
@@ -182,7 +199,7 @@ async fn a_retried_rollback_reuses_its_pinned_copy() {
     let sent = Arc::new(Mutex::new(vec![]));
     let (svc, upd) = (describe(DEPLOYING), update(sent.clone()));
     let ecs = mock_ecs(&[&svc, &list, &td9, &reg, &upd]);
-    let out = run(
+    let out = run_ecs(
         &ecs,
         input("web:7", &format!("{REPO}:latest"), Some(RUNNING_DIGEST)),
         DateTime::from_secs(NOW),
@@ -200,7 +217,7 @@ async fn after_the_breaker_rolled_back_nothing_is_redeployed() {
     let sent = Arc::new(Mutex::new(vec![]));
     let (svc, upd) = (describe(BREAKER_ROLLED_BACK), update(sent.clone()));
     let ecs = mock_ecs(&[&svc, &upd]);
-    let out = run(
+    let out = run_ecs(
         &ecs,
         input(
             "web:7",
@@ -224,12 +241,14 @@ async fn without_a_recorded_revision_rollback_refuses_and_changes_nothing() {
     let ecs = mock_ecs(&[&svc, &upd]);
     let mut req = input("web:7", "x", None);
     req.as_object_mut().unwrap().remove("register");
-    let err = run(&ecs, req, DateTime::from_secs(NOW)).await.unwrap_err();
+    let err = run_ecs(&ecs, req, DateTime::from_secs(NOW))
+        .await
+        .unwrap_err();
     assert_eq!(err.name(), names::ROLLBACK_TARGET_MISSING);
     let mut req = input("web:7", "x", None);
     req["register"]["previousTaskDefinitionArn"] = json!("");
     assert_eq!(
-        run(&ecs, req, DateTime::from_secs(NOW))
+        run_ecs(&ecs, req, DateTime::from_secs(NOW))
             .await
             .unwrap_err()
             .name(),
@@ -248,7 +267,7 @@ async fn a_throttled_rollback_is_retried() {
         .build();
     let svc = describe(DEPLOYING);
     let ecs = mock_ecs(&[&svc, &upd]);
-    let out = run(
+    let out = run_ecs(
         &ecs,
         input("web:7", &format!("{REPO}@{RUNNING_DIGEST}"), None),
         DateTime::from_secs(NOW),
@@ -265,7 +284,7 @@ async fn an_unknown_digest_leaves_the_tag_as_it_was() {
     let sent = Arc::new(Mutex::new(vec![]));
     let (svc, upd) = (describe(DEPLOYING), update(sent.clone()));
     let ecs = mock_ecs(&[&svc, &upd]);
-    let out = run(
+    let out = run_ecs(
         &ecs,
         input("web:7", &format!("{REPO}:latest"), None),
         DateTime::from_secs(NOW),
@@ -274,4 +293,176 @@ async fn an_unknown_digest_leaves_the_tag_as_it_was() {
     .unwrap();
     assert_eq!(*sent.lock().unwrap(), vec![format!("{ARN}web:7")]);
     assert!(out.pinned_images.is_empty());
+}
+
+// ---------------------------------------------------------------- CODE_DEPLOY services
+
+const CD_ID: &str = "d-7G5XQ9K2B";
+
+fn code_deploy_service() -> Rule {
+    let body: &'static str = Box::leak(
+        DEPLOYING
+            .replace("\"type\": \"ECS\"", "\"type\": \"CODE_DEPLOY\"")
+            .into_boxed_str(),
+    );
+    assert!(body.contains("CODE_DEPLOY"));
+    describe(body)
+}
+
+fn cd_input() -> serde_json::Value {
+    let mut v = input(
+        "web:7",
+        &format!("{REPO}@{RUNNING_DIGEST}"),
+        Some(RUNNING_DIGEST),
+    );
+    v["update"] = json!({
+        "ecsDeploymentId": CD_ID, "taskDefinitionArn": format!("{ARN}web:8"),
+        "startedAt": "2026-11-23T08:00:00Z", "deadline": "2026-11-23T08:30:00Z", "desiredCount": 2,
+        "codeDeploy": {"application": "AppECS-prod-web", "deploymentGroup": "DgpECS-prod-web", "deploymentId": CD_ID}
+    });
+    v
+}
+
+fn cd_status(status: &'static str) -> Rule {
+    mock!(aws_sdk_codedeploy::Client::get_deployment).then_http_response(move || {
+        ok_json(&json!({"deploymentInfo": {"deploymentId": CD_ID, "status": status, "computePlatform": "ECS"}}).to_string())
+    })
+}
+
+#[tokio::test]
+async fn an_active_blue_green_deployment_is_stopped_with_auto_rollback() {
+    let (svc, never) = (code_deploy_service(), update(Arc::new(Mutex::new(vec![]))));
+    let ecs = mock_ecs(&[&svc, &never]);
+    let stopped = Arc::new(Mutex::new(None));
+    let s = stopped.clone();
+    let stop =
+        mock!(aws_sdk_codedeploy::Client::stop_deployment).then_compute_response(move |req| {
+            *s.lock().unwrap() = Some((
+                req.deployment_id().unwrap().to_owned(),
+                req.auto_rollback_enabled(),
+            ));
+            MockResponse::Http(ok_json(
+                r#"{"status": "Pending", "statusMessage": "Stopping deployment and rolling back"}"#,
+            ))
+        });
+    let get = cd_status("InProgress");
+    let cd = berth::testing::mock_codedeploy(&[&get, &stop]);
+    let out = run(
+        &Aws {
+            ecs: &ecs,
+            codedeploy: &cd,
+        },
+        cd_input(),
+        DateTime::from_secs(NOW),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        *stopped.lock().unwrap(),
+        Some((CD_ID.to_owned(), Some(true)))
+    );
+    assert_eq!(
+        never.num_calls(),
+        0,
+        "no UpdateService on a CODE_DEPLOY service"
+    );
+    let c = out.rollout.code_deploy.unwrap();
+    assert_eq!((c.deployment_id.as_str(), c.rollback), (CD_ID, true));
+    assert_eq!(out.task_definition_arn, format!("{ARN}web:7"));
+    assert!(!out.already_rolled_back);
+    assert!(out.detail.contains("auto-rollback"), "{}", out.detail);
+}
+
+#[tokio::test]
+async fn a_failed_blue_green_deployment_is_left_to_codedeploys_own_rollback() {
+    let svc = code_deploy_service();
+    let ecs = mock_ecs(&[&svc]);
+    let get = cd_status("Failed");
+    let stop =
+        mock!(aws_sdk_codedeploy::Client::stop_deployment).then_http_response(|| ok_json("{}"));
+    let cd = berth::testing::mock_codedeploy(&[&get, &stop]);
+    let out = run(
+        &Aws {
+            ecs: &ecs,
+            codedeploy: &cd,
+        },
+        cd_input(),
+        DateTime::from_secs(NOW),
+    )
+    .await
+    .unwrap();
+    assert_eq!(stop.num_calls(), 0);
+    assert!(out.already_rolled_back);
+    assert!(out.rollout.code_deploy.unwrap().rollback);
+}
+
+#[tokio::test]
+async fn a_succeeded_blue_green_deployment_is_undone_by_redeploying_the_previous_revision() {
+    let svc = code_deploy_service();
+    let ecs = mock_ecs(&[&svc]);
+    let get = cd_status("Succeeded");
+    let sent = Arc::new(Mutex::new(None));
+    let s = sent.clone();
+    let create =
+        mock!(aws_sdk_codedeploy::Client::create_deployment).then_compute_response(move |req| {
+            *s.lock().unwrap() = Some(
+                req.revision()
+                    .unwrap()
+                    .app_spec_content()
+                    .unwrap()
+                    .content()
+                    .unwrap()
+                    .to_owned(),
+            );
+            MockResponse::Http(ok_json(r#"{"deploymentId": "d-REDEPLOY1"}"#))
+        });
+    let cd = berth::testing::mock_codedeploy(&[&get, &create]);
+    let out = run(
+        &Aws {
+            ecs: &ecs,
+            codedeploy: &cd,
+        },
+        cd_input(),
+        DateTime::from_secs(NOW),
+    )
+    .await
+    .unwrap();
+    let spec: serde_json::Value =
+        serde_json::from_str(&sent.lock().unwrap().clone().unwrap()).unwrap();
+    assert_eq!(
+        spec["Resources"][0]["TargetService"]["Properties"]["TaskDefinition"],
+        format!("{ARN}web:7")
+    );
+    assert!(spec.get("Hooks").is_none());
+    let c = out.rollout.code_deploy.unwrap();
+    assert_eq!(
+        (c.deployment_id.as_str(), c.rollback),
+        ("d-REDEPLOY1", false)
+    );
+}
+
+#[tokio::test]
+async fn nothing_started_means_nothing_to_stop() {
+    let svc = code_deploy_service();
+    let tags =
+        mock!(Client::list_tags_for_resource).then_http_response(|| ok_json(r#"{"tags": []}"#));
+    let ecs = mock_ecs(&[&svc, &tags]);
+    let list = mock!(aws_sdk_codedeploy::Client::list_deployments)
+        .then_http_response(|| ok_json(r#"{"deployments": []}"#));
+    let cd = berth::testing::mock_codedeploy(&[&list]);
+    let mut req = cd_input();
+    req.as_object_mut().unwrap().remove("update");
+    let out = run(
+        &Aws {
+            ecs: &ecs,
+            codedeploy: &cd,
+        },
+        req,
+        DateTime::from_secs(NOW),
+    )
+    .await
+    .unwrap();
+    assert!(out.already_rolled_back);
+    assert_eq!(out.rollout.code_deploy.unwrap().deployment_id, "");
+    assert_eq!(list.num_calls(), 1);
 }

@@ -4,7 +4,7 @@ use aws_sdk_ecs::operation::update_service::UpdateServiceInput;
 use aws_sdk_ecs::Client;
 use aws_smithy_mocks::{mock, Rule};
 use berth::error::names;
-use berth::testing::{aws_error, mock_ecs, ok_json, throttled};
+use berth::testing::{aws_error, mock_codedeploy, mock_ecs, ok_json, throttled};
 use serde_json::json;
 
 use super::*;
@@ -25,6 +25,24 @@ fn input(force: bool) -> serde_json::Value {
     })
 }
 
+async fn run_ecs(
+    ecs: &Client,
+    payload: serde_json::Value,
+    now: DateTime,
+) -> berth::Result<Rollout> {
+    let cd = mock_codedeploy(&[]);
+    run(
+        &Aws {
+            ecs,
+            codedeploy: &cd,
+            hook_function: Some("berth-hook"),
+        },
+        payload,
+        now,
+    )
+    .await
+}
+
 fn describe(body: &'static str) -> Rule {
     mock!(Client::describe_services).then_http_response(move || ok_json(body))
 }
@@ -43,7 +61,7 @@ async fn starts_a_rollout_without_touching_desired_count() {
     let (svc, upd) = (describe(SERVICES), update(captured.clone()));
     let ecs = mock_ecs(&[&svc, &upd]);
     // WHEN
-    let rollout = run(&ecs, input(false), DateTime::from_secs(NOW))
+    let rollout = run_ecs(&ecs, input(false), DateTime::from_secs(NOW))
         .await
         .unwrap();
     // THEN ECS was told the revision and nothing about the task count
@@ -79,7 +97,7 @@ async fn a_retry_while_ecs_rolls_out_our_revision_starts_nothing_new() {
     });
     let upd = update(Arc::new(Mutex::new(None)));
     let ecs = mock_ecs(&[&svc, &upd]);
-    let rollout = run(&ecs, input(true), DateTime::from_secs(NOW))
+    let rollout = run_ecs(&ecs, input(true), DateTime::from_secs(NOW))
         .await
         .unwrap();
     assert_eq!(upd.num_calls(), 0);
@@ -94,7 +112,7 @@ async fn force_new_deployment_redeploys_a_completed_revision() {
     let captured = Arc::new(Mutex::new(None));
     let upd = update(captured.clone());
     let ecs = mock_ecs(&[&svc, &upd]);
-    run(&ecs, input(true), DateTime::from_secs(NOW))
+    run_ecs(&ecs, input(true), DateTime::from_secs(NOW))
         .await
         .unwrap();
     assert_eq!(upd.num_calls(), 1);
@@ -115,7 +133,7 @@ async fn without_force_a_completed_revision_is_left_alone() {
     let svc = mock!(Client::describe_services).then_http_response(move || ok_json(&steady));
     let upd = update(Arc::new(Mutex::new(None)));
     let ecs = mock_ecs(&[&svc, &upd]);
-    let rollout = run(&ecs, input(false), DateTime::from_secs(NOW))
+    let rollout = run_ecs(&ecs, input(false), DateTime::from_secs(NOW))
         .await
         .unwrap();
     assert_eq!(upd.num_calls(), 0);
@@ -127,7 +145,7 @@ async fn expect_error(rules: &[&Rule], request: serde_json::Value) -> berth::Err
     let mut all = rules.to_vec();
     all.push(&upd);
     let ecs = mock_ecs(&all);
-    let err = run(&ecs, request, DateTime::from_secs(NOW))
+    let err = run_ecs(&ecs, request, DateTime::from_secs(NOW))
         .await
         .unwrap_err();
     assert_eq!(
@@ -170,17 +188,151 @@ async fn unknown_cluster_and_service_are_named() {
     );
 }
 
-#[tokio::test]
-async fn a_code_deploy_service_is_refused() {
-    let cd: &'static str = Box::leak(
+fn with_controller(kind: &str) -> &'static str {
+    Box::leak(
         SERVICES
-            .replace("\"type\": \"ECS\"", "\"type\": \"CODE_DEPLOY\"")
+            .replace("\"type\": \"ECS\"", &format!("\"type\": \"{kind}\""))
             .into_boxed_str(),
-    );
-    let svc = describe(cd);
+    )
+}
+
+#[tokio::test]
+async fn an_external_controller_service_is_refused() {
+    let svc = describe(with_controller("EXTERNAL"));
     assert_eq!(
         expect_error(&[&svc], input(false)).await.name(),
         names::UNSUPPORTED_DEPLOYMENT_CONTROLLER
+    );
+}
+
+fn no_tags() -> Rule {
+    mock!(Client::list_tags_for_resource).then_http_response(|| ok_json(r#"{"tags": []}"#))
+}
+
+fn no_active_deployments() -> Rule {
+    mock!(aws_sdk_codedeploy::Client::list_deployments)
+        .then_http_response(|| ok_json(r#"{"deployments": []}"#))
+}
+
+#[tokio::test]
+async fn a_code_deploy_service_gets_a_blue_green_deployment_with_every_hook() {
+    let (svc, tags) = (describe(with_controller("CODE_DEPLOY")), no_tags());
+    let never = mock!(Client::update_service)
+        .then_http_response(|| aws_error(400, "InvalidParameterException", "CODE_DEPLOY"));
+    let ecs = mock_ecs(&[&svc, &tags, &never]);
+    let captured = Arc::new(Mutex::new(None));
+    let c = captured.clone();
+    let create =
+        mock!(aws_sdk_codedeploy::Client::create_deployment).then_compute_response(move |req| {
+            *c.lock().unwrap() = Some(req.clone());
+            aws_smithy_mocks::MockResponse::Http(ok_json(r#"{"deploymentId": "d-7G5XQ9K2B"}"#))
+        });
+    let list = no_active_deployments();
+    let cd = mock_codedeploy(&[&list, &create]);
+    let aws = Aws {
+        ecs: &ecs,
+        codedeploy: &cd,
+        hook_function: Some("berth-CodeDeployHook"),
+    };
+    let rollout = run(&aws, input(false), DateTime::from_secs(NOW))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        never.num_calls(),
+        0,
+        "ECS refuses UpdateService(taskDefinition) on CODE_DEPLOY services"
+    );
+    let req = captured.lock().unwrap().clone().unwrap();
+    assert_eq!(req.application_name(), Some("AppECS-prod-web"));
+    assert_eq!(req.deployment_group_name(), Some("DgpECS-prod-web"));
+    assert_eq!(req.description(), Some("berth:web-9f86d081884c web:8"));
+    let content = req
+        .revision()
+        .unwrap()
+        .app_spec_content()
+        .unwrap()
+        .content()
+        .unwrap();
+    let spec: serde_json::Value = serde_json::from_str(content).unwrap();
+    assert_eq!(
+        spec["Resources"][0]["TargetService"]["Properties"]["TaskDefinition"],
+        WEB8
+    );
+    assert_eq!(
+        spec["Resources"][0]["TargetService"]["Properties"]["LoadBalancerInfo"],
+        json!({"ContainerName": "app", "ContainerPort": 8080})
+    );
+    assert_eq!(spec["Hooks"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        spec["Hooks"][2],
+        json!({"AfterAllowTestTraffic": "berth-CodeDeployHook"})
+    );
+    let cdr = rollout.code_deploy.unwrap();
+    assert_eq!(
+        (cdr.deployment_id.as_str(), cdr.rollback),
+        ("d-7G5XQ9K2B", false)
+    );
+    assert_eq!(rollout.ecs_deployment_id, "d-7G5XQ9K2B");
+    assert_eq!(
+        rollout.deadline,
+        berth::time::format(DateTime::from_secs(NOW + 600))
+    );
+}
+
+#[tokio::test]
+async fn a_retry_finds_the_blue_green_deployment_it_started() {
+    let (svc, tags) = (describe(with_controller("CODE_DEPLOY")), no_tags());
+    let ecs = mock_ecs(&[&svc, &tags]);
+    let list = mock!(aws_sdk_codedeploy::Client::list_deployments)
+        .then_http_response(|| ok_json(r#"{"deployments": ["d-OTHER0001", "d-7G5XQ9K2B"]}"#));
+    let get = mock!(aws_sdk_codedeploy::Client::get_deployment).then_compute_response(|req| {
+        let id = req.deployment_id().unwrap().to_owned();
+        let description = if id == "d-7G5XQ9K2B" { "berth:web-9f86d081884c web:8" } else { "by hand" };
+        aws_smithy_mocks::MockResponse::Http(ok_json(&json!({"deploymentInfo": {"deploymentId": id, "status": "InProgress", "description": description, "computePlatform": "ECS"}}).to_string()))
+    });
+    let create = mock!(aws_sdk_codedeploy::Client::create_deployment)
+        .then_http_response(|| ok_json(r#"{"deploymentId": "d-NEW000001"}"#));
+    let cd = mock_codedeploy(&[&list, &get, &create]);
+    let aws = Aws {
+        ecs: &ecs,
+        codedeploy: &cd,
+        hook_function: None,
+    };
+    let rollout = run(&aws, input(false), DateTime::from_secs(NOW))
+        .await
+        .unwrap();
+    assert_eq!(rollout.ecs_deployment_id, "d-7G5XQ9K2B");
+    assert_eq!(create.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_missing_deployment_group_is_invalid_input_naming_the_tags() {
+    let tagged = mock!(Client::list_tags_for_resource).then_http_response(|| {
+        ok_json(r#"{"tags": [{"key": "berth:codedeploy-application", "value": "shop"}]}"#)
+    });
+    let svc = describe(with_controller("CODE_DEPLOY"));
+    let ecs = mock_ecs(&[&svc, &tagged]);
+    let list = mock!(aws_sdk_codedeploy::Client::list_deployments).then_http_response(|| {
+        aws_error(
+            400,
+            "DeploymentGroupDoesNotExistException",
+            "No Deployment Group found for name: DgpECS-prod-web",
+        )
+    });
+    let cd = mock_codedeploy(&[&list]);
+    let aws = Aws {
+        ecs: &ecs,
+        codedeploy: &cd,
+        hook_function: None,
+    };
+    let e = run(&aws, input(false), DateTime::from_secs(NOW))
+        .await
+        .unwrap_err();
+    assert_eq!(e.name(), names::INVALID_INPUT, "{e}");
+    assert!(
+        e.message().contains("berth:codedeploy-deployment-group"),
+        "{e}"
     );
 }
 
@@ -194,14 +346,14 @@ async fn update_service_throttling_is_retried_then_named() {
         .http_response(|| ok_json(UPDATED))
         .build();
     let ecs = mock_ecs(&[&svc, &upd]);
-    run(&ecs, input(false), DateTime::from_secs(NOW))
+    run_ecs(&ecs, input(false), DateTime::from_secs(NOW))
         .await
         .unwrap();
     assert_eq!(upd.num_calls(), 3);
 
     let upd = mock!(Client::update_service).then_http_response(throttled);
     let ecs = mock_ecs(&[&svc, &upd]);
-    let err = run(&ecs, input(false), DateTime::from_secs(NOW))
+    let err = run_ecs(&ecs, input(false), DateTime::from_secs(NOW))
         .await
         .unwrap_err();
     assert_eq!(err.name(), names::THROTTLED);
@@ -218,7 +370,7 @@ async fn an_update_service_rejection_is_an_aws_error_with_ecs_text() {
         )
     });
     let ecs = mock_ecs(&[&svc, &upd]);
-    let err = run(&ecs, input(false), DateTime::from_secs(NOW))
+    let err = run_ecs(&ecs, input(false), DateTime::from_secs(NOW))
         .await
         .unwrap_err();
     assert_eq!(err.name(), names::AWS_ERROR);

@@ -1,0 +1,31 @@
+//! codedeploy-hook: CodeDeploy's ECS lifecycle hooks (BeforeInstall … AfterAllowTraffic). Runs the
+//! service's configured checks and always reports Succeeded or Failed back to CodeDeploy.
+
+mod handler;
+
+use lambda_runtime::{service_fn, LambdaEvent};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    berth::aws::init_logging();
+    let config = berth::aws::load().await;
+    let codedeploy = aws_sdk_codedeploy::Client::new(&config);
+    let ssm = aws_sdk_ssm::Client::new(&config);
+    let checker = berth::hooks::LiveChecker::new(aws_sdk_cloudwatch::Client::new(&config));
+    let settings = handler::Settings::from_env()?;
+    let hook = handler::Hook {
+        codedeploy: &codedeploy,
+        ssm: &ssm,
+        checker: &checker,
+        settings: &settings,
+    };
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        handler::run(
+            &hook,
+            event.payload,
+            event.context.deadline,
+            berth::time::now_ms(),
+        )
+    }))
+    .await
+}

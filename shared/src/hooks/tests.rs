@@ -1,0 +1,388 @@
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use super::*;
+use crate::error::names;
+
+/// A real HTTP server on a loopback port answering every request with `status` after `delay`.
+/// Returns its base URL and a request counter.
+async fn server(status: u16, delay: Duration) -> (String, Arc<AtomicU32>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(AtomicU32::new(0));
+    let seen = count.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 2048];
+                let _ = sock.read(&mut buf).await;
+                seen.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(delay).await;
+                let body = "{}";
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    (format!("http://{addr}/health"), count)
+}
+
+fn probe(url: &str, budget_ms: u64) -> Probe {
+    Probe {
+        name: "health".into(),
+        url: url.into(),
+        expect_status: 200,
+        latency_budget_ms: budget_ms,
+        requests: 3,
+    }
+}
+
+fn http() -> reqwest::Client {
+    http_client()
+}
+
+#[tokio::test]
+async fn a_probe_passes_when_every_request_answers_the_expected_status_in_budget() {
+    let (url, count) = server(200, Duration::ZERO).await;
+    let r = http_probe(&http(), &probe(&url, 2000)).await;
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.detail);
+    assert_eq!(r.values.len(), 3);
+    assert_eq!(count.load(Ordering::SeqCst), 3);
+    assert_eq!(r.threshold, Some(2000.0));
+    assert!(
+        r.detail
+            .starts_with("3/3 requests answered 200 within 2000 ms"),
+        "{}",
+        r.detail
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_status_fails_the_probe_at_the_first_request() {
+    let (url, count) = server(503, Duration::ZERO).await;
+    let r = http_probe(&http(), &probe(&url, 2000)).await;
+    assert_eq!(r.verdict, Verdict::Fail);
+    assert!(
+        r.detail.contains("request 1") && r.detail.contains("HTTP 503, expected 200"),
+        "{}",
+        r.detail
+    );
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        1,
+        "stops at the first failure"
+    );
+    assert_eq!(r.name, "probe health");
+}
+
+#[tokio::test]
+async fn an_answer_slower_than_the_budget_fails_the_probe() {
+    let (url, _) = server(200, Duration::from_millis(400)).await;
+    let r = http_probe(&http(), &probe(&url, 100)).await;
+    assert_eq!(r.verdict, Verdict::Fail);
+    assert!(
+        r.detail.contains("no answer within the 100 ms budget"),
+        "{}",
+        r.detail
+    );
+}
+
+#[tokio::test]
+async fn a_refused_connection_fails_the_probe_with_the_cause() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    drop(listener);
+    let r = http_probe(&http(), &probe(&url, 1000)).await;
+    assert_eq!(r.verdict, Verdict::Fail);
+    assert!(r.detail.starts_with("request 1 to"), "{}", r.detail);
+}
+
+#[test]
+fn a_complete_configuration_parses() {
+    let config = HookConfig::parse(
+        "test",
+        json!({
+            "deadlineSeconds": 45,
+            "hooks": {
+                "AfterAllowTestTraffic": {
+                    "probes": [{"name": "health", "url": "http://test.internal:8080/health", "expectStatus": 200, "latencyBudgetMs": 300, "requests": 5}]
+                },
+                "AfterAllowTraffic": {
+                    "canary": {"alarms": ["web-5xx"], "metrics": [{"name": "p99", "threshold": 0.5,
+                        "metric": {"namespace": "AWS/ApplicationELB", "metricName": "TargetResponseTime", "stat": "p99",
+                                   "dimensions": {"TargetGroup": "targetgroup/web-green/0123"}}}]}
+                }
+            }
+        }),
+        &CODEDEPLOY_HOOKS,
+    )
+    .unwrap();
+    assert_eq!(config.deadline_seconds, Some(45));
+    let set = config.checks_for("AfterAllowTestTraffic").unwrap();
+    assert_eq!(set.probes[0].requests, 5);
+    assert!(config.checks_for("BeforeInstall").is_none());
+    assert_eq!(
+        config
+            .checks_for("AfterAllowTraffic")
+            .unwrap()
+            .canary
+            .as_ref()
+            .unwrap()
+            .alarms,
+        ["web-5xx"]
+    );
+}
+
+#[test]
+fn configuration_mistakes_are_named_errors_not_skipped_checks() {
+    let cases = [
+        (
+            json!({"hooks": {"AfterAllowTestTrafic": {}}}),
+            "unknown hook \"AfterAllowTestTrafic\"",
+        ),
+        (
+            json!({"hooks": {"POST_TEST_TRAFFIC_SHIFT": {}}}),
+            "unknown hook",
+        ),
+        (
+            json!({"hooks": {"AfterInstall": {"probes": [{"name": "h", "url": "test:8080/health"}]}}}),
+            "url must start with http",
+        ),
+        (
+            json!({"hooks": {"AfterInstall": {"probes": [{"name": "h", "url": "http://x", "latencyBudget": 5}]}}}),
+            "unknown field `latencyBudget`",
+        ),
+        (
+            json!({"hooks": {"AfterInstall": {"probes": [{"name": "h", "url": "http://x", "requests": 0}]}}}),
+            "at least 1",
+        ),
+        (
+            json!({"hooks": {"AfterInstall": {"canary": {}}}}),
+            "at least one entry",
+        ),
+        (json!({"deadlineSeconds": 0}), "deadlineSeconds"),
+        (json!({"hooks": []}), "invalid type"),
+    ];
+    for (doc, expected) in cases {
+        let e = HookConfig::parse("/berth/checks/prod/web", doc.clone(), &CODEDEPLOY_HOOKS)
+            .unwrap_err();
+        assert_eq!(e.name(), names::INVALID_INPUT, "{doc}");
+        assert!(e.message().contains(expected), "{doc}: {}", e.message());
+        assert!(
+            e.message().contains("/berth/checks/prod/web"),
+            "{}",
+            e.message()
+        );
+    }
+}
+
+/// A checker whose probes answer from a table and whose canary returns fixed results or an error.
+struct Scripted {
+    probe: Verdict,
+    canary: std::result::Result<Vec<Verdict>, ()>,
+}
+
+fn result(name: &str, verdict: Verdict) -> CheckResult {
+    CheckResult {
+        name: name.into(),
+        verdict,
+        detail: format!("{name} said {verdict:?}"),
+        values: vec![1.0],
+        threshold: None,
+    }
+}
+
+impl Checker for Scripted {
+    fn probe<'a>(&'a self, probe: &'a Probe) -> BoxFuture<'a, CheckResult> {
+        let r = result(&format!("probe {}", probe.name), self.probe);
+        async move { r }.boxed()
+    }
+    fn canary<'a>(
+        &'a self,
+        _: &'a CanaryConfig,
+        _: DateTime,
+    ) -> BoxFuture<'a, Result<Vec<CheckResult>>> {
+        let r = match &self.canary {
+            Ok(vs) => Ok(vs
+                .iter()
+                .enumerate()
+                .map(|(i, v)| result(&format!("metric{i}"), *v))
+                .collect()),
+            Err(()) => Err(Error::new(names::THROTTLED, "GetMetricData: Rate exceeded")),
+        };
+        async move { r }.boxed()
+    }
+}
+
+fn set(probes: usize, canary: bool) -> CheckSet {
+    CheckSet {
+        probes: (0..probes)
+            .map(|i| probe(&format!("http://x/{i}"), 100))
+            .collect(),
+        canary: canary.then(|| serde_json::from_value(json!({"alarms": ["a"]})).unwrap()),
+    }
+}
+
+#[tokio::test]
+async fn run_checks_combines_probes_and_canary_and_names_what_failed() {
+    let now = DateTime::from_secs(1_700_000_000);
+    let cases = [
+        (Verdict::Pass, Ok(vec![Verdict::Pass]), Verdict::Pass),
+        (Verdict::Fail, Ok(vec![Verdict::Pass]), Verdict::Fail),
+        (
+            Verdict::Pass,
+            Ok(vec![Verdict::Fail, Verdict::Pass]),
+            Verdict::Fail,
+        ),
+        (
+            Verdict::Pass,
+            Ok(vec![Verdict::Inconclusive]),
+            Verdict::Inconclusive,
+        ),
+        (Verdict::Pass, Err(()), Verdict::Inconclusive),
+    ];
+    for (probe, canary, expected) in cases {
+        let checker = Scripted {
+            probe,
+            canary: canary.clone(),
+        };
+        let v = run_checks(&checker, "AfterAllowTestTraffic", &set(1, true), now).await;
+        assert_eq!(v.verdict, expected, "{probe:?} {canary:?}: {}", v.detail);
+        assert!(
+            v.detail.starts_with("AfterAllowTestTraffic: "),
+            "{}",
+            v.detail
+        );
+        if expected == Verdict::Fail {
+            let failing = v
+                .checks
+                .iter()
+                .find(|c| c.verdict == Verdict::Fail)
+                .unwrap();
+            assert!(v.detail.contains(&failing.name), "{}", v.detail);
+            assert!(
+                !v.detail.contains("Pass ("),
+                "only the failing checks are named: {}",
+                v.detail
+            );
+        }
+    }
+    let v = run_checks(
+        &Scripted {
+            probe: Verdict::Pass,
+            canary: Err(()),
+        },
+        "AfterAllowTraffic",
+        &set(0, true),
+        now,
+    )
+    .await;
+    assert!(
+        v.detail.contains("could not read CloudWatch: Throttled"),
+        "{}",
+        v.detail
+    );
+}
+
+#[tokio::test]
+async fn no_checks_configured_passes_and_says_so() {
+    let v = run_checks(
+        &Scripted {
+            probe: Verdict::Fail,
+            canary: Err(()),
+        },
+        "BeforeInstall",
+        &CheckSet::default(),
+        DateTime::from_secs(0),
+    )
+    .await;
+    assert_eq!(v.verdict, Verdict::Pass);
+    assert_eq!(v.detail, "BeforeInstall: no checks configured");
+}
+
+#[test]
+fn inconclusive_passes_only_when_the_canary_says_promote() {
+    let v = |verdict| HookVerdict {
+        verdict,
+        detail: String::new(),
+        checks: vec![],
+    };
+    assert!(v(Verdict::Pass).passes(OnInconclusive::Rollback));
+    assert!(!v(Verdict::Fail).passes(OnInconclusive::Promote));
+    assert!(!v(Verdict::Inconclusive).passes(OnInconclusive::Rollback));
+    assert!(v(Verdict::Inconclusive).passes(OnInconclusive::Promote));
+}
+
+#[tokio::test]
+async fn guarded_turns_a_panic_into_an_error_naming_it() {
+    let r: std::result::Result<(), String> =
+        guarded("AfterInstall", Duration::from_secs(5), async {
+            panic!("index out of bounds in the probe")
+        })
+        .await;
+    assert_eq!(
+        r.unwrap_err(),
+        "AfterInstall: a check panicked (index out of bounds in the probe)"
+    );
+    let formatted: std::result::Result<(), String> = guarded("X", Duration::from_secs(5), async {
+        let n = 3;
+        panic!("value {n}")
+    })
+    .await;
+    assert_eq!(formatted.unwrap_err(), "X: a check panicked (value 3)");
+}
+
+#[tokio::test]
+async fn guarded_stops_a_check_that_runs_past_the_deadline() {
+    let started = Instant::now();
+    let r = guarded(
+        "AfterAllowTestTraffic",
+        Duration::from_millis(200),
+        tokio::time::sleep(Duration::from_secs(30)),
+    )
+    .await;
+    assert_eq!(
+        r.unwrap_err(),
+        "AfterAllowTestTraffic: checks still running at the 0.2 s deadline"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(
+        guarded("X", Duration::from_secs(1), async { 7 }).await,
+        Ok(7)
+    );
+}
+
+#[test]
+fn the_check_budget_leaves_the_margin_before_the_lambda_deadline() {
+    let margin = Duration::from_secs(5);
+    // 60 s left: the configured 20 s wins; without one, 55 s.
+    assert_eq!(
+        check_budget(Some(20), 160_000, 100_000, margin),
+        Duration::from_secs(20)
+    );
+    assert_eq!(
+        check_budget(None, 160_000, 100_000, margin),
+        Duration::from_secs(55)
+    );
+    // 10 s left: a configured 20 s is cut to 5 s.
+    assert_eq!(
+        check_budget(Some(20), 110_000, 100_000, margin),
+        Duration::from_secs(5)
+    );
+    // Past the deadline already: a token 100 ms, so the report still goes out at once.
+    assert_eq!(
+        check_budget(None, 90_000, 100_000, margin),
+        Duration::from_millis(100)
+    );
+}
