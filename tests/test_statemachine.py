@@ -174,12 +174,14 @@ def test_touching_the_service_routes_failures_to_rollback():
     assert catch_all_next("AcquireTurn") == "NotStarted"
     assert catch_all_next("RegisterRevision") == "NotStarted"
     # once UpdateService may have run: roll back
-    for s in ("UpdateService", "CheckRollout", "EvaluateCanary"):
+    for s in ("UpdateService", "CheckRollout", "EvaluateShift", "EvaluateCanary"):
         assert catch_all_next(s) == "Rollback", s
     for s in ("Rollback", "CheckRollback"):
         assert catch_all_next(s) == "RollbackFailed", s
     assert states["RolloutDecision"]["Default"] == "Rollback"
     assert states["CanaryDecision"]["Default"] == "Rollback"
+    # mid-shift only a ROLLBACK verdict acts; anything else keeps polling CodeDeploy
+    assert states["ShiftDecision"]["Default"] == "WaitForRollout"
 
 
 def test_wait_loops_read_their_interval_from_the_input():

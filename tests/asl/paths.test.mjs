@@ -14,8 +14,8 @@ const asl = readFileSync(new URL('../../statemachine/deploy.asl.json', import.me
 const definition = JSON.parse(asl);
 
 const WAITS = ['WaitForTurn', 'WaitForRollout', 'WaitForCanary', 'WaitForRollback'];
-const TASKS = ['Plan', 'AcquireTurn', 'RegisterRevision', 'UpdateService', 'CheckRollout', 'EvaluateCanary',
-  'Rollback', 'CheckRollback', 'Summarize'];
+const TASKS = ['Plan', 'AcquireTurn', 'RegisterRevision', 'UpdateService', 'CheckRollout', 'EvaluateShift',
+  'EvaluateCanary', 'Rollback', 'CheckRollback', 'Summarize'];
 
 /** A Lambda error as Step Functions sees it: matched by errorType. */
 function lambdaError(name, message = name) {
@@ -40,6 +40,7 @@ async function run(overrides = {}, { items = [item()] } = {}) {
     RegisterRevision: () => ({ taskDefinitionArn: 'td:8', previousTaskDefinitionArn: 'td:7', container: 'app', image: 'i', previousImages: [], reused: false }),
     UpdateService: () => ({ ecsDeploymentId: 'ecs-svc/1', taskDefinitionArn: 'td:8', startedAt: 't', deadline: 't', desiredCount: 2 }),
     CheckRollout: () => ({ status: 'COMPLETED', detail: 'done' }),
+    EvaluateShift: () => ({ verdict: 'PASS', decision: 'CONTINUE', detail: 'ok so far' }),
     EvaluateCanary: () => ({ verdict: 'PASS', decision: 'PROMOTE', detail: 'ok' }),
     Rollback: () => ({ taskDefinitionArn: 'td:7', rollout: { ecsDeploymentId: 'ecs-svc/2', taskDefinitionArn: 'td:7', startedAt: 't', deadline: 't', desiredCount: 2 }, detail: 'back' }),
     CheckRollback: () => ({ status: 'COMPLETED', detail: 'back on td:7' }),
@@ -178,4 +179,36 @@ test('one service failing does not stop the others (each ends with its own outco
     },
   }, { items: [item(), item({ service: 'bad' })] });
   assert.deepEqual(r.outcomes, ['DEPLOYED', 'NOT_STARTED']);
+});
+
+// CODE_DEPLOY: check-stability reports greenTrafficWeight while CodeDeploy shifts production traffic.
+const canary = { intervalSeconds: 1, bakeSeconds: 1, metrics: [], alarms: [] };
+const shifting = (weights) => (_, n) => n <= weights.length
+  ? { status: 'IN_PROGRESS', detail: 'shifting', greenTrafficWeight: weights[n - 1] }
+  : { status: 'COMPLETED', detail: 'CodeDeploy deployment d-1 Succeeded' };
+
+test('a blue/green shift is judged by the canary while green takes traffic, then baked as usual', async () => {
+  const r = await run({ CheckRollout: shifting([0, 10, 10]) }, { items: [item({ canary })] });
+  assert.equal(r.calls.CheckRollout, 4);
+  assert.equal(r.calls.EvaluateShift, 2, 'only while green receives traffic');
+  assert.equal(r.calls.EvaluateCanary, 1);
+  assert.deepEqual(r.outcomes, ['DEPLOYED']);
+});
+
+test('a canary ROLLBACK mid-shift stops the blue/green deployment through Rollback', async () => {
+  const r = await run({
+    CheckRollout: shifting([10, 10, 10]),
+    EvaluateShift: () => ({ verdict: 'FAIL', decision: 'ROLLBACK', detail: '5xx rate: Fail' }),
+  }, { items: [item({ canary })] });
+  assert.equal(r.calls.EvaluateShift, 1);
+  assert.equal(r.calls.Rollback, 1);
+  assert.equal(r.calls.EvaluateCanary, 0);
+  assert.deepEqual(r.outcomes, ['ROLLED_BACK']);
+  assert.equal(r.results[0].detail.canaryResult.detail, '5xx rate: Fail');
+});
+
+test('without a canary a shifting deployment is only polled', async () => {
+  const r = await run({ CheckRollout: shifting([10, 50]) });
+  assert.equal(r.calls.EvaluateShift, 0);
+  assert.deepEqual(r.outcomes, ['DEPLOYED']);
 });
