@@ -417,3 +417,56 @@ def test_listener_probe_behaviours(fast):
     assert r.status_code == 200 and r.headers["X-Berth-Task-Definition"] == bg["tds"][1]
     assert time.monotonic() - started >= 0.3
     assert requests.get(f"{standin.url}/_berth/listener/prod/nope/prod", timeout=10).status_code == 404
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("BERTH_RUST_CODEDEPLOY_CHECK"),
+                    reason="set BERTH_RUST_CODEDEPLOY_CHECK to a built rust_codedeploy_check binary")
+def test_rust_sdk_parses_the_answers(fast):
+    """Runs rust_codedeploy_check.rs (aws-sdk-codedeploy 1.124 / aws-sdk-ecs 1.157) against prepared deployments."""
+    import os
+    import subprocess
+
+    standin = fast
+    standin.control("config", {"hook_timeout_seconds": 1.0, "codedeploy_minute_seconds": 1.0})
+    bg = setup_bluegreen(standin, desired=2)
+    blue, green = bg["tds"]
+    # A deployment whose hook times out (and is rolled back) ...
+    failed = deploy(bg, green, {"BeforeAllowTraffic": HOOK})
+    assert finished(bg, failed)["status"] == "Failed"
+    standin.control("config", {"hook_timeout_seconds": 60})
+    # ... and one waiting on its AfterAllowTestTraffic hook, reported by the Rust program.
+    dep_id = deploy(bg, green, {"AfterAllowTestTraffic": HOOK_ARN})
+
+    def exec_id():
+        rec = standin.control(f"codedeploy/{dep_id}", method="GET")
+        return next((h["executionId"] for h in rec["hookInvocations"] if h["event"] == "AfterAllowTestTraffic"), None)
+
+    env = dict(os.environ, AWS_ENDPOINT_URL=standin.url, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
+               DEP_ID=dep_id, EXEC_ID=wait_for(exec_id, what="hook invocation"), FAILED_ID=failed, GREEN_TD=green, BLUE_TD=blue)
+    out = subprocess.run([os.environ["BERTH_RUST_CODEDEPLOY_CHECK"]], env=env, capture_output=True, text=True, timeout=120)
+    print(out.stdout, out.stderr)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout
+    assert f'DEPLOYMENT Some("{dep_id}") Some(InProgress) Some(Ecs)' in lines
+    assert "style=Some(BlueGreen)/Some(WithTrafficControl) revtype=Some(AppSpecContent) sha=Some(64)" in lines
+    assert 'GROUP Some(Ecs) Some("CodeDeployDefault.ECSAllAtOnce") Some("prod"):Some("web")' in lines
+    assert 'TARGETS ["prod:web"]' in lines
+    assert 'TARGET Some(EcsTarget) Some("prod:web") Some(InProgress)' in lines
+    assert 'EVENT Some("AfterAllowTestTraffic") Some(InProgress)' in lines
+    assert 'EVENT Some("AllowTraffic") Some(Pending) start=None' in lines
+    assert re.search(r'TASKSET Some\(Blue\) Some\("PRIMARY"\) Some\("ecs-svc/\d{19}"\) weight=100\.0 tg=Some\("web-blue"\) running=2 desired=2', lines)
+    assert re.search(r'TASKSET Some\(Green\) Some\("ACTIVE"\) Some\("ecs-svc/\d{19}"\) weight=0\.0 tg=Some\("web-green"\) running=2 desired=2', lines)
+    assert 'HOOK_IN_PROGRESS Some("AfterAllowTestTraffic")' in lines
+    assert "LIMIT is_deployment_limit_exceeded_exception=true" in lines
+    assert f'LISTED ["{dep_id}"]' in lines
+    assert "PUT Some(true)" in lines
+    assert "PUT_AGAIN is_lifecycle_event_already_completed_exception=true" in lines
+    assert "FINISHED Some(Succeeded)" in lines
+    assert "SERVICE td_is_green=true tasksets=[(Some(\"PRIMARY\"), true, 2)]" in lines
+    assert "FAILED Some(Failed) code=Some(HookExecutionFailure) msg_has_timed_out=true rollback=Some(11)" in lines
+    assert 'DIAG Some("BeforeAllowTraffic") Some(Failed) Some(ScriptTimedOut) Some("berth-codedeploy-hook")' in lines
+    assert 'STOP Some(Pending) Some("Stopping Active Deployment")' in lines
+    assert "STOPPED Some(Stopped) code=Some(ManualStop) rollback_id_len=Some(11)" in lines
+    assert "STOP_AGAIN is_deployment_already_completed_exception=true" in lines
+    assert "ECS_UPDATE is_invalid_parameter_exception=true" in lines
+    assert lines.rstrip().endswith("DONE")
