@@ -203,6 +203,7 @@ class CodeDeploySim:
         self.traffic: dict[tuple, dict] = {}
         self.probe_counters: dict[tuple, int] = {}
         self.errors: list[str] = []
+        self.metric_carry: dict[str, list[float]] = {}  # target group ARN -> [requests, 5xx] fractions
 
     # ------------------------------------------------------------ control
 
@@ -220,6 +221,7 @@ class CodeDeploySim:
             self.traffic.clear()
             self.probe_counters.clear()
             self.errors.clear()
+            self.metric_carry.clear()
 
     def configure(self, doc: dict) -> dict:
         with self.lock:
@@ -1280,6 +1282,51 @@ class CodeDeploySim:
         self.deployments[rb_id] = rb
         d.rollback_info = {"rollbackDeploymentId": rb_id, "rollbackMessage": f"Deployment {d.id} was {why}; rolled back by deployment {rb_id}."}
 
+    # ------------------------------------------------------------ ALB metrics of CODE_DEPLOY services
+
+    def feed_metrics(self, backend, service, tasks) -> None:
+        """Called by the ECS ticker (under the lock) for every CODE_DEPLOY service: AWS/ApplicationELB
+        metrics per task set's target group, the prod listener's requests split by its weights
+        (requests_per_task x desiredCount per tick in all), ~30 % 5xx and ~1.5 s latency from
+        canary-bad tasks, as ecs_sim.feed_metrics does for rolling services. Test-listener traffic is
+        not counted."""
+        sim = ecs_sim.SIM
+        d = next(
+            (
+                x
+                for x in self.deployments.values()
+                if x.active and x.region == backend.region_name and x.cluster == service.cluster_name and x.service == service.name and x.green_task_set
+            ),
+            None,
+        )
+        if d is not None:
+            w = self.prod_weights_of(d)
+            weights = {d.blue_task_set: w["blue"], d.green_task_set: w["green"]}
+        else:
+            weights = {ts.id: (100 if ts.status == "PRIMARY" else 0) for ts in service.task_sets}
+        total = sim.requests_per_task * max(0, service.desired_count)
+        rng = random.Random(sim.ticks * 7919 + hash(service.name) % 1000)
+        for ts in service.task_sets:
+            tg = getattr(ts, "sim_tg_arn", None)
+            if not tg:
+                continue
+            mine = [t for t in tasks if t.started_by == ts.id and t.desired_status == "RUNNING" and t.last_status == "RUNNING"]
+            in_service = [t for t in mine if t.sim_registered]
+            unhealthy = [t for t in mine if not t.sim_healthy]
+            bad_share = sum(1 for t in in_service if t.sim_behaviour["behaviour"] == "canary-bad") / len(in_service) if in_service else 0.0
+            # Fractions carry over to the next tick, so small per-tick volumes keep exact long-run rates.
+            acc = self.metric_carry.setdefault(tg, [0.0, 0.0])
+            acc[0] += total * weights.get(ts.id, 0) / 100 if in_service else 0.0
+            requests = int(acc[0])
+            acc[0] -= requests
+            bad_requests = round(requests * bad_share)
+            acc[1] += bad_requests * 0.3
+            errors = int(acc[1])
+            acc[1] -= errors
+            latencies = [round(rng.uniform(1.2, 1.8), 4) for _ in range(bad_requests)]
+            latencies += [round(rng.uniform(0.03, 0.07), 4) for _ in range(requests - bad_requests)]
+            sim.put_tg_metrics(backend, tg, len(in_service), len(unhealthy), requests, errors, latencies)
+
     # ------------------------------------------------------------ control API views
 
     def record(self, dep_id: str) -> dict | None:
@@ -1308,6 +1355,11 @@ class CodeDeploySim:
                     "internalError": d.internal_error,
                 }
             )
+
+    @staticmethod
+    def live_threads() -> int:
+        """Deployment driver threads still running (0 shortly after a reset)."""
+        return sum(1 for t in threading.enumerate() if t.name.startswith("codedeploy-d-") and t.is_alive())
 
     def summaries(self) -> list[dict]:
         with self.lock:
@@ -1404,9 +1456,9 @@ class CodeDeploySim:
 
 
 def pick_weighted(weights: dict, n: int, pick: str | None = None):
-    """Deterministic weighted choice: over any 100 consecutive probes each task definition is chosen
-    exactly `weight` times, spread evenly (`pick=random` draws instead)."""
-    items = [(td, w) for td, w in weights.items() if w > 0]
+    """Deterministic weighted choice between (at most two) task definitions: over any 100 consecutive
+    probes the smaller share is chosen exactly `weight` times, spread evenly (`pick=random` draws)."""
+    items = sorted(((td, w) for td, w in weights.items() if w > 0), key=lambda i: i[1])
     if not items:
         return None
     if len(items) == 1:
@@ -1418,14 +1470,10 @@ def pick_weighted(weights: dict, n: int, pick: str | None = None):
                 return td
             x -= w
         return items[-1][0]
-    # Smallest weight first: it is the one spread out (the canary share).
-    items.sort(key=lambda i: i[1])
-    cut = 0
-    for td, w in items[:-1]:
-        if math.floor((n % 100 + 1) * w / 100) > math.floor((n % 100) * w / 100) and cut == 0:
-            return td
-        cut += w
-    return items[-1][0]
+    (small, w), (large, _) = items[0], items[-1]
+    k = n % 100
+    return small if math.floor((k + 1) * w / 100) > math.floor(k * w / 100) else large
 
 
 SIM = CodeDeploySim()
+ecs_sim.SIM.task_set_metrics_hook = SIM.feed_metrics

@@ -588,12 +588,8 @@ class Simulator:
     # ------------------------------------------------------------ CloudWatch feed
 
     def feed_metrics(self, backend, service, tasks: list[SimTask], tgs: list[str]) -> None:
-        from moto.cloudwatch.models import cloudwatch_backends
-
-        cw = cloudwatch_backends[backend.account_id][backend.region_name]
         in_service = [t for t in tasks if t.desired_status == "RUNNING" and t.last_status == "RUNNING" and t.sim_registered]
         unhealthy = [t for t in tasks if t.desired_status == "RUNNING" and t.last_status == "RUNNING" and not t.sim_healthy]
-        now = utcnow()
         rng = random.Random(self.ticks * 7919 + hash(service.name) % 1000)
         requests = 0
         errors = 0
@@ -608,24 +604,32 @@ class Simulator:
             else:
                 latencies += [round(rng.uniform(0.03, 0.07), 4) for _ in range(n)]
         for tg_arn in tgs:
-            tg_dim = tg_arn.split(":")[-1]  # targetgroup/NAME/ID
-            lb_dim = self.load_balancers.get(tg_arn, DEFAULT_LOAD_BALANCER)
-            dims = [{"Name": "TargetGroup", "Value": tg_dim}, {"Name": "LoadBalancer", "Value": lb_dim}]
-            data: list[dict[str, Any]] = [
-                {"MetricName": "HealthyHostCount", "Value": float(len(in_service)), "Unit": "Count"},
-                {"MetricName": "UnHealthyHostCount", "Value": float(len(unhealthy)), "Unit": "Count"},
-            ]
-            if requests:
-                data.append({"MetricName": "RequestCount", "Value": float(requests), "Unit": "Count"})
-                if errors or not self.omit_zero_counts:
-                    data.append({"MetricName": "HTTPCode_Target_5XX_Count", "Value": float(errors), "Unit": "Count"})
-                if requests - errors or not self.omit_zero_counts:
-                    data.append({"MetricName": "HTTPCode_Target_2XX_Count", "Value": float(requests - errors), "Unit": "Count"})
-                data.append({"MetricName": "TargetResponseTime", "Values": latencies, "Unit": "Seconds"})
-            for d in data:
-                d["Dimensions"] = dims
-                d["Timestamp"] = now
-            cw.put_metric_data("AWS/ApplicationELB", data)
+            self.put_tg_metrics(backend, tg_arn, len(in_service), len(unhealthy), requests, errors, latencies)
+
+    def put_tg_metrics(self, backend, tg_arn: str, healthy: int, unhealthy: int, requests: int, errors: int, latencies: list[float]) -> None:
+        """One tick of AWS/ApplicationELB datapoints for one target group (no RequestCount without requests)."""
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        cw = cloudwatch_backends[backend.account_id][backend.region_name]
+        now = utcnow()
+        tg_dim = tg_arn.split(":")[-1]  # targetgroup/NAME/ID
+        lb_dim = self.load_balancers.get(tg_arn, DEFAULT_LOAD_BALANCER)
+        dims = [{"Name": "TargetGroup", "Value": tg_dim}, {"Name": "LoadBalancer", "Value": lb_dim}]
+        data: list[dict[str, Any]] = [
+            {"MetricName": "HealthyHostCount", "Value": float(healthy), "Unit": "Count"},
+            {"MetricName": "UnHealthyHostCount", "Value": float(unhealthy), "Unit": "Count"},
+        ]
+        if requests:
+            data.append({"MetricName": "RequestCount", "Value": float(requests), "Unit": "Count"})
+            if errors or not self.omit_zero_counts:
+                data.append({"MetricName": "HTTPCode_Target_5XX_Count", "Value": float(errors), "Unit": "Count"})
+            if requests - errors or not self.omit_zero_counts:
+                data.append({"MetricName": "HTTPCode_Target_2XX_Count", "Value": float(requests - errors), "Unit": "Count"})
+            data.append({"MetricName": "TargetResponseTime", "Values": latencies, "Unit": "Seconds"})
+        for d in data:
+            d["Dimensions"] = dims
+            d["Timestamp"] = now
+        cw.put_metric_data("AWS/ApplicationELB", data)
 
     # ------------------------------------------------------------ inspection
 

@@ -307,7 +307,7 @@ class Front:
             if route == "/state" and method == "GET":
                 state = sim.snapshot()
                 state["lambdaStubs"] = sorted(self.stubs)
-                state["codedeploy"] = {"settings": dict(self.cd.settings), "deployments": self.cd.summaries(), "errors": self.cd.errors[-5:]}
+                state["codedeploy"] = {"settings": dict(self.cd.settings), "deployments": self.cd.summaries(), "errors": self.cd.errors[-5:], "liveThreads": self.cd.live_threads()}
                 return self.json(200, state)
             if route == "/reset" and method == "POST":
                 self.reset_all()

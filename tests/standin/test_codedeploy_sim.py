@@ -470,3 +470,64 @@ def test_rust_sdk_parses_the_answers(fast):
     assert "STOP_AGAIN is_deployment_already_completed_exception=true" in lines
     assert "ECS_UPDATE is_invalid_parameter_exception=true" in lines
     assert lines.rstrip().endswith("DONE")
+
+
+def test_alb_metrics_follow_the_prod_weights_during_a_canary(fast):
+    """A canary-bad replacement gets 10 % of the prod requests during the canary, with ~30 % 5xx,
+    in the green target group's metrics; the blue target group keeps serving cleanly."""
+    standin = fast
+    standin.control("config", {"codedeploy_minute_seconds": 1.0})
+    standin.control("images", {"image": "repo/web:bad", "behaviour": "canary-bad"})
+    bg = setup_bluegreen(standin, images=("repo/web:v1", "repo/web:bad"), desired=2,
+                         config="CodeDeployDefault.ECSCanary10Percent5Minutes")
+    dep_id = deploy(bg, bg["tds"][1])
+    wait_for(lambda: standin.control("traffic/prod/web", method="GET")["prod"].get(bg["tds"][1]) == 10, what="canary")
+    time.sleep(1.0)  # ~20 ticks of metrics at 10 %
+    cw = standin.client("cloudwatch")
+
+    def sums(tg_name):
+        dims = [{"Name": "TargetGroup", "Value": bg["tgs"][tg_name].split(":")[-1]},
+                {"Name": "LoadBalancer", "Value": "app/berth-local/0123456789abcdef"}]
+        q = lambda i, m: {"Id": i, "MetricStat": {"Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": m, "Dimensions": dims},  # noqa: E731
+                                                  "Period": 60, "Stat": "Sum"}}
+        now = time.time()
+        out = cw.get_metric_data(MetricDataQueries=[q("e", "HTTPCode_Target_5XX_Count"), q("r", "RequestCount")],
+                                 StartTime=now - 600, EndTime=now + 60)["MetricDataResults"]
+        return {r["Id"]: sum(r["Values"]) for r in out}
+
+    green, blue = sums("web-green"), sums("web-blue")
+    assert green["r"] > 0 and 0.25 <= green["e"] / green["r"] <= 0.35, green
+    assert blue["e"] == 0 and blue["r"] >= 5 * green["r"], (blue, green)
+    bg["cd"].stop_deployment(deploymentId=dep_id, autoRollbackEnabled=True)
+    assert finished(bg, dep_id)["status"] == "Stopped"
+
+
+def test_unhealthy_replacement_fails_install_and_keeps_blue(fast):
+    standin = fast
+    standin.control("config", {"install_timeout_seconds": 1.0})
+    standin.control("images", {"image": "repo/web:crash", "behaviour": "crashloop"})
+    bg = setup_bluegreen(standin, images=("repo/web:v1", "repo/web:crash"))
+    dep_id = deploy(bg, bg["tds"][1])
+    info = finished(bg, dep_id)
+    assert info["status"] == "Failed" and info["errorInformation"]["code"] == "ECS_UPDATE_ERROR"
+    assert "replacement task set" in info["errorInformation"]["message"]
+    ev = {e["lifecycleEventName"]: e["status"] for e in target(bg, dep_id)["lifecycleEvents"]}
+    assert ev["BeforeInstall"] == "Succeeded" and ev["Install"] == "Failed" and ev["AllowTestTraffic"] == "Skipped"
+    svc = bg["ecs"].describe_services(cluster="prod", services=["web"])["services"][0]
+    assert svc["taskDefinition"] == bg["tds"][0]
+    assert [(s["status"], s["taskDefinition"]) for s in svc["taskSets"]] == [("PRIMARY", bg["tds"][0])]
+    assert probe(standin, "prod")[0].json()["taskDefinition"] == bg["tds"][0]
+
+
+def test_reset_stops_deployment_threads(fast):
+    standin = fast
+    bg = setup_bluegreen(standin)
+    with HookResponder(standin, bg, {"BeforeInstall": None}):
+        dep_id = deploy(bg, bg["tds"][1], {"BeforeInstall": HOOK})
+        wait_for(lambda: standin.control(f"codedeploy/{dep_id}", method="GET")["hookInvocations"], what="hook invoked")
+        assert standin.state()["codedeploy"]["liveThreads"] == 1
+    standin.control("reset")
+    assert standin.control("codedeploy", method="GET") == {"deployments": []}
+    state = wait_for(lambda: (lambda st: st if st["codedeploy"]["liveThreads"] == 0 else None)(standin.state()),
+                     timeout=3, what="deployment threads to end")
+    assert state["codedeploy"]["errors"] == [] and state["errors"] == []
