@@ -1326,6 +1326,8 @@ class CodeDeploySim:
             latencies = [round(rng.uniform(1.2, 1.8), 4) for _ in range(bad_requests)]
             latencies += [round(rng.uniform(0.03, 0.07), 4) for _ in range(requests - bad_requests)]
             sim.put_tg_metrics(backend, tg, len(in_service), len(unhealthy), requests, errors, latencies)
+        # The tick changed task states: wake drivers waiting in Install for a healthy replacement.
+        self.cond.notify_all()
 
     # ------------------------------------------------------------ control API views
 
