@@ -9,6 +9,10 @@ Routes (first match wins):
                                                  200 + X-Amz-Function-Error: Unhandled, as in AWS.
   POST /service/GraniteServiceVersion20100801/operation/{Op}
                                                  CloudWatch over Smithy RPCv2-CBOR (cloudwatch_cbor).
+  X-Amz-Target: CodeDeploy_20141006.*            CodeDeploy blue/green simulator for ECS (codedeploy_sim);
+                                                 moto's CodeDeploy backend is never used.
+  /_berth/listener/{cluster}/{service}/{prod|test}[/...]
+                                                 answers like the service's ALB listener would.
   /_berth/...                                    JSON control API for tests (see README.md).
   everything else                                moto 5.2.5, in this process, with the ECS
                                                  simulator patched in (ecs_sim).
