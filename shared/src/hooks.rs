@@ -401,6 +401,9 @@ pub fn margin_from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Durat
     }
 }
 
+/// The time assumed left when the invocation's deadline is not believable.
+pub const UNKNOWN_DEADLINE: Duration = Duration::from_secs(30);
+
 /// The time the hook may spend on checks: the configured deadline, cut to leave `margin` before
 /// the Lambda's own deadline (epoch milliseconds, as `lambda_runtime::Context::deadline`).
 pub fn check_budget(
@@ -409,8 +412,21 @@ pub fn check_budget(
     now_ms: u64,
     margin: Duration,
 ) -> Duration {
-    let left =
-        Duration::from_millis(lambda_deadline_ms.saturating_sub(now_ms)).saturating_sub(margin);
+    // Lambda always sends a deadline in the future. One already past cannot be trusted (cargo
+    // lambda's emulator sends a constant 600000 ms, i.e. 1970): assume the shortest timeout berth's
+    // template gives a hook rather than cutting every check to nothing.
+    let left = if lambda_deadline_ms > now_ms {
+        Duration::from_millis(lambda_deadline_ms - now_ms)
+    } else {
+        tracing::warn!(
+            lambda_deadline_ms,
+            now_ms,
+            "the invocation's deadline is already past; assuming {} s",
+            UNKNOWN_DEADLINE.as_secs()
+        );
+        UNKNOWN_DEADLINE
+    }
+    .saturating_sub(margin);
     match configured {
         Some(s) => left.min(Duration::from_secs(s)),
         None => left,

@@ -1,0 +1,93 @@
+"""The ECS built-in strategy hook (ecs-hook) under the real Lambda runtime loop, called the way ECS
+calls a lifecycle hook of a BLUE_GREEN / LINEAR / CANARY deployment: with the stage, the traffic
+weights and `hookDetails`, again after `callBackDelay` while it answers IN_PROGRESS.
+
+The event shape is the one in the ECS developer guide ("Lambda hooks for Amazon ECS service
+deployments"). The checks are real: HTTP probes against the stand-in, CloudWatch alarms in moto.
+"""
+
+from __future__ import annotations
+
+import time
+
+PREFIX = "arn:aws:ecs:us-east-1:123456789012"
+BLUE = f"{PREFIX}:service-revision/prod/web/4980306466373577095"
+GREEN = f"{PREFIX}:service-revision/prod/web/2637021523716452836"
+
+
+def event(stage: str, production: dict, hook_details: dict | None, test: dict | None = None) -> dict:
+    return {
+        "executionId": "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111",
+        "lifecycleStage": stage,
+        "resourceArn": f"{PREFIX}:service-deployment/prod/web/Jx3gHK0LuZSSIN3ZqAnYn",
+        "executionDetails": {
+            "serviceArn": f"{PREFIX}:service/prod/web",
+            "targetServiceRevisionArn": GREEN,
+            "testTrafficWeights": test or {},
+            "productionTrafficWeights": production,
+        },
+        "hookDetails": hook_details,
+    }
+
+
+def alarm(berth, name: str, state: str) -> None:
+    cw = berth.client("cloudwatch")
+    cw.put_metric_alarm(AlarmName=name, MetricName="HTTPCode_Target_5XX_Count", Namespace="AWS/ApplicationELB",
+                        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=5,
+                        ComparisonOperator="GreaterThanThreshold")
+    cw.set_alarm_state(AlarmName=name, StateValue=state, StateReason="e2e")
+
+
+def test_ecs_hook_answers_in_progress_while_the_canary_bakes_then_succeeded(berth):
+    alarm(berth, "web-5xx", "OK")
+    details = {"hooks": {"POST_PRODUCTION_TRAFFIC_SHIFT": {
+        "probes": [{"name": "health", "url": f"{berth.url}/_berth/health", "latencyBudgetMs": 2000}],
+        "canary": {"bakeSeconds": 3, "intervalSeconds": 1, "alarms": ["web-5xx"]},
+    }}}
+    first = berth.invoke("ecs-hook", event("POST_PRODUCTION_TRAFFIC_SHIFT", {GREEN: 100.0, BLUE: 0.0}, details))
+    assert first["hookStatus"] == "IN_PROGRESS", first
+    assert first["callBackDelay"] == 1
+    state = first["hookDetails"]["berthState"]
+    assert state["evaluations"] == 1
+    # ECS calls again after callBackDelay with the hookDetails the hook returned.
+    calls = 1
+    answer = first
+    started = time.monotonic()
+    while answer["hookStatus"] == "IN_PROGRESS":
+        assert time.monotonic() - started < 20, answer
+        time.sleep(answer["callBackDelay"])
+        answer = berth.invoke("ecs-hook", event("POST_PRODUCTION_TRAFFIC_SHIFT", {GREEN: 100.0, BLUE: 0.0},
+                                                answer["hookDetails"]))
+        calls += 1
+    assert answer["hookStatus"] == "SUCCEEDED", answer
+    assert calls >= 3, "a 3 s bake at 1 s intervals takes several calls"
+
+
+def test_ecs_hook_fails_when_an_alarm_fires_during_the_bake(berth):
+    alarm(berth, "web-5xx", "ALARM")
+    details = {"hooks": {"POST_PRODUCTION_TRAFFIC_SHIFT": {
+        "canary": {"bakeSeconds": 30, "intervalSeconds": 5, "alarms": ["web-5xx"]},
+    }}}
+    answer = berth.invoke("ecs-hook", event("POST_PRODUCTION_TRAFFIC_SHIFT", {GREEN: 100.0, BLUE: 0.0}, details))
+    assert answer["hookStatus"] == "FAILED", answer
+
+
+def test_ecs_hook_recognises_a_rollback_from_the_weights_and_does_not_hold_it_up(berth):
+    # A probe that fails (the stand-in answers 404 there) at the production shift ...
+    details = {"hooks": {"PRODUCTION_TRAFFIC_SHIFT": {
+        "probes": [{"name": "green-health", "url": f"{berth.url}/_berth/no-such-route"}],
+    }}}
+    forward = berth.invoke("ecs-hook", event("PRODUCTION_TRAFFIC_SHIFT", {GREEN: 100.0, BLUE: 0.0}, details))
+    assert forward["hookStatus"] == "FAILED", forward
+    # ... is not run when production traffic is on its way back to blue: a rollback must not wait.
+    back = berth.invoke("ecs-hook", event("PRODUCTION_TRAFFIC_SHIFT", {GREEN: 0.0, BLUE: 100.0}, details))
+    assert back["hookStatus"] == "SUCCEEDED", back
+    test_back = berth.invoke("ecs-hook", event("TEST_TRAFFIC_SHIFT", {BLUE: 100.0}, {"hooks": {
+        "TEST_TRAFFIC_SHIFT": details["hooks"]["PRODUCTION_TRAFFIC_SHIFT"]}}, test={GREEN: 0.0, BLUE: 100.0}))
+    assert test_back["hookStatus"] == "SUCCEEDED", test_back
+
+
+def test_ecs_hook_with_broken_hook_details_fails_with_a_reason(berth):
+    details = {"hooks": {"POST_TEST_TRAFFIC_SHIFT": {"probes": [{"name": "x", "url": "not a url", "expectStatus": "ok"}]}}}
+    answer = berth.invoke("ecs-hook", event("POST_TEST_TRAFFIC_SHIFT", {BLUE: 100.0}, details, test={GREEN: 100.0}))
+    assert answer["hookStatus"] == "FAILED", answer
