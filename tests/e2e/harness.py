@@ -113,6 +113,8 @@ class Stack:
             "BERTH_CANARY_INTERVAL_SECONDS": str(self.poll_seconds),
             "BERTH_TIMEOUT_SECONDS": "120",
             "BERTH_ROLLBACK_TIMEOUT_SECONDS": "120",
+            # what template.yaml sets: every AppSpec names the hook function
+            "BERTH_CODEDEPLOY_HOOK_FUNCTION": "codedeploy-hook",
             "RUST_LOG": "info",
         }
 
@@ -279,6 +281,73 @@ class Stack:
         svc = {"cluster": cluster, "service": name, "task_definition": td, "target_group": tg}
         wait_until(lambda: self.steady(svc), 30, f"service {name} to start")
         return svc
+
+    def make_bluegreen_service(self, name: str, image: str, *, cluster: str = "prod", desired: int = 2,
+                               config: str = "CodeDeployDefault.ECSAllAtOnce", tags: dict | None = None,
+                               application: str | None = None, deployment_group: str | None = None) -> dict:
+        """A service on the CODE_DEPLOY controller behind a blue and a green target group, and its
+        CodeDeploy application and deployment group (the ECS console's names unless given), with
+        auto-rollback on failure and on a stop, as the console sets it up."""
+        ec2, ecs, elb, cd = (self.client(c) for c in ("ec2", "ecs", "elbv2", "codedeploy"))
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+        sg = ec2.create_security_group(GroupName=f"{name}-sg", Description="berth e2e", VpcId=vpc)["GroupId"]
+        tgs = {c: elb.create_target_group(Name=f"{name}-{c}", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip")[
+            "TargetGroups"][0]["TargetGroupArn"] for c in ("blue", "green")}
+        ecs.create_cluster(clusterName=cluster)
+        td = ecs.register_task_definition(
+            family=name, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+            executionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole",
+            containerDefinitions=[{"name": "app", "image": image, "essential": True,
+                                   "portMappings": [{"containerPort": 8080}]}],
+        )["taskDefinition"]["taskDefinitionArn"]
+        kwargs = dict(
+            cluster=cluster, serviceName=name, taskDefinition=td, desiredCount=desired, launchType="FARGATE",
+            deploymentController={"type": "CODE_DEPLOY"},
+            networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [sg]}},
+            loadBalancers=[{"targetGroupArn": tgs["blue"], "containerName": "app", "containerPort": 8080}],
+        )
+        if tags:
+            kwargs["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
+        ecs.create_service(**kwargs)
+        app = application or f"AppECS-{cluster}-{name}"
+        group = deployment_group or f"DgpECS-{cluster}-{name}"
+        listener = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener/app/{name}/0123456789abcdef"
+        cd.create_application(applicationName=app, computePlatform="ECS")
+        cd.create_deployment_group(
+            applicationName=app, deploymentGroupName=group, deploymentConfigName=config,
+            serviceRoleArn=f"arn:aws:iam::{ACCOUNT}:role/ecsCodeDeployRole",
+            ecsServices=[{"clusterName": cluster, "serviceName": name}],
+            deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+            autoRollbackConfiguration={"enabled": True, "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST"]},
+            blueGreenDeploymentConfiguration={
+                "terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE", "terminationWaitTimeInMinutes": 0},
+                "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"},
+            },
+            loadBalancerInfo={"targetGroupPairInfoList": [{
+                "targetGroups": [{"name": f"{name}-blue"}, {"name": f"{name}-green"}],
+                "prodTrafficRoute": {"listenerArns": [f"{listener}/1111111111111111"]},
+                "testTrafficRoute": {"listenerArns": [f"{listener}/2222222222222222"]},
+            }]},
+        )
+        svc = {"cluster": cluster, "service": name, "task_definition": td, "target_groups": tgs,
+               "application": app, "deployment_group": group}
+        wait_until(lambda: self.listener(svc, "prod").get("taskDefinition") == td, 30, f"service {name} to serve")
+        return svc
+
+    def listener(self, svc: dict, which: str) -> dict:
+        """What the service's prod or test listener answers (the stand-in's ALB view), with its status."""
+        r = requests.get(f"{self.url}/_berth/listener/{svc['cluster']}/{svc['service']}/{which}/health", timeout=30)
+        try:
+            body = r.json()
+        except ValueError:
+            body = {}
+        return {"status": r.status_code, **(body if isinstance(body, dict) else {})}
+
+    def set_checks(self, svc: dict, config: dict) -> None:
+        """The codedeploy-hook configuration of a service, where the hook reads it (SSM)."""
+        self.client("ssm").put_parameter(Name=f"/berth/checks/{svc['cluster']}/{svc['service']}",
+                                         Value=json.dumps(config), Type="String", Overwrite=True)
 
     def wait_steady(self, svc: dict, timeout: float = 60) -> dict:
         return wait_until(lambda: self.steady(svc), timeout, f"service {svc['service']} to be steady")
