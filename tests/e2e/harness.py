@@ -248,15 +248,21 @@ class Stack:
 
     # ------------------------------------------------------------------ a sample service
 
+    def network(self, name: str) -> tuple[str, str, str]:
+        """VPC, subnet and security group (moto's create_service needs them)."""
+        ec2 = self.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+        sg = ec2.create_security_group(GroupName=f"{name}-sg", Description="berth e2e", VpcId=vpc)["GroupId"]
+        return vpc, subnet, sg
+
     def make_service(self, name: str, image: str, *, cluster: str = "prod", desired: int = 2,
                      repository: str | None = None, tags: dict | None = None, with_lb: bool = True,
                      breaker: bool = True) -> dict:
         """VPC, subnet, SG and target group (moto's create_service needs them), a cluster, a task
         definition running `image`, and a Fargate service tagged for berth; waits until stable."""
-        ec2, ecs, elb = self.client("ec2"), self.client("ecs"), self.client("elbv2")
-        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
-        sg = ec2.create_security_group(GroupName=f"{name}-sg", Description="berth e2e", VpcId=vpc)["GroupId"]
+        ecs, elb = self.client("ecs"), self.client("elbv2")
+        vpc, subnet, sg = self.network(name)
         ecs.create_cluster(clusterName=cluster)
         td = ecs.register_task_definition(
             family=name, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
@@ -288,10 +294,8 @@ class Stack:
         """A service on the CODE_DEPLOY controller behind a blue and a green target group, and its
         CodeDeploy application and deployment group (the ECS console's names unless given), with
         auto-rollback on failure and on a stop, as the console sets it up."""
-        ec2, ecs, elb, cd = (self.client(c) for c in ("ec2", "ecs", "elbv2", "codedeploy"))
-        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
-        sg = ec2.create_security_group(GroupName=f"{name}-sg", Description="berth e2e", VpcId=vpc)["GroupId"]
+        ecs, elb, cd = (self.client(c) for c in ("ecs", "elbv2", "codedeploy"))
+        vpc, subnet, sg = self.network(name)
         tgs = {c: elb.create_target_group(Name=f"{name}-{c}", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip")[
             "TargetGroups"][0]["TargetGroupArn"] for c in ("blue", "green")}
         ecs.create_cluster(clusterName=cluster)

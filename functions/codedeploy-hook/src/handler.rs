@@ -227,18 +227,7 @@ async fn evaluate(
 /// GetDeployment → its deployment group's ECS service; the deployment's target → the lifecycle
 /// event that is InProgress, i.e. the hook CodeDeploy is waiting on.
 async fn locate(cd: &aws_sdk_codedeploy::Client, id: &str, located: &mut Located) -> Result<()> {
-    let deployment = cd
-        .get_deployment()
-        .deployment_id(id)
-        .send()
-        .await
-        .map_err(|e| Error::from_sdk(&format!("GetDeployment {id}"), e))?;
-    let info = deployment.deployment_info().ok_or_else(|| {
-        Error::new(
-            berth::error::names::AWS_ERROR,
-            format!("GetDeployment {id}: no deploymentInfo"),
-        )
-    })?;
+    let info = berth::codedeploy::get_deployment(cd, id).await?;
     if info.compute_platform() != Some(&ComputePlatform::Ecs) {
         return Err(Error::invalid_input(format!(
             "deployment {id} is not an ECS deployment (compute platform {:?})",
