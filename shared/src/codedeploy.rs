@@ -286,12 +286,18 @@ pub struct EventView {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DeploymentView {
     pub id: String,
+    pub application: String,
+    pub deployment_group: String,
+    /// `ECS`, `Server` or `Lambda`.
+    pub compute_platform: Option<String>,
     pub status: String,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub rollback_deployment_id: Option<String>,
     pub rollback_message: Option<String>,
     pub events: Vec<EventView>,
+    /// The ECS target's own status (`InProgress` while a lifecycle event runs).
+    pub target_status: Option<String>,
     pub green_traffic_weight: Option<f64>,
     /// Green task set: desired, running, pending.
     pub green_tasks: Option<(i64, i64, i64)>,
@@ -302,6 +308,9 @@ pub async fn observe(cd: &aws_sdk_codedeploy::Client, id: &str) -> Result<Deploy
     let info = get_deployment(cd, id).await?;
     let mut view = DeploymentView {
         id: id.to_owned(),
+        application: info.application_name().unwrap_or_default().to_owned(),
+        deployment_group: info.deployment_group_name().unwrap_or_default().to_owned(),
+        compute_platform: info.compute_platform().map(|p| p.as_str().to_owned()),
         status: info
             .status()
             .map(|s| s.as_str().to_owned())
@@ -339,6 +348,7 @@ pub async fn observe(cd: &aws_sdk_codedeploy::Client, id: &str) -> Result<Deploy
             .await
             .map_err(|e| Error::from_sdk(&format!("GetDeploymentTarget {id} {target}"), e))?;
         if let Some(ecs) = t.deployment_target().and_then(|d| d.ecs_target()) {
+            view.target_status = ecs.status().map(|s| s.as_str().to_owned());
             view.events = ecs
                 .lifecycle_events()
                 .iter()

@@ -227,17 +227,14 @@ async fn evaluate(
 /// GetDeployment → its deployment group's ECS service; the deployment's target → the lifecycle
 /// event that is InProgress, i.e. the hook CodeDeploy is waiting on.
 async fn locate(cd: &aws_sdk_codedeploy::Client, id: &str, located: &mut Located) -> Result<()> {
-    let info = berth::codedeploy::get_deployment(cd, id).await?;
-    if info.compute_platform() != Some(&ComputePlatform::Ecs) {
+    let view = berth::codedeploy::observe(cd, id).await?;
+    if view.compute_platform.as_deref() != Some(ComputePlatform::Ecs.as_str()) {
         return Err(Error::invalid_input(format!(
             "deployment {id} is not an ECS deployment (compute platform {:?})",
-            info.compute_platform().map(|p| p.as_str())
+            view.compute_platform
         )));
     }
-    let (app, group) = (
-        info.application_name().unwrap_or_default(),
-        info.deployment_group_name().unwrap_or_default(),
-    );
+    let (app, group) = (view.application.as_str(), view.deployment_group.as_str());
     let dg = cd
         .get_deployment_group()
         .application_name(app)
@@ -255,35 +252,15 @@ async fn locate(cd: &aws_sdk_codedeploy::Client, id: &str, located: &mut Located
         })?;
     located.cluster = svc.cluster_name().map(str::to_owned);
     located.service = svc.service_name().map(str::to_owned);
-
-    let targets = cd
-        .list_deployment_targets()
-        .deployment_id(id)
-        .send()
-        .await
-        .map_err(|e| Error::from_sdk(&format!("ListDeploymentTargets {id}"), e))?;
-    for target in targets.target_ids() {
-        let t = cd
-            .get_deployment_target()
-            .deployment_id(id)
-            .target_id(target)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk(&format!("GetDeploymentTarget {id} {target}"), e))?;
-        let Some(ecs) = t.deployment_target().and_then(|d| d.ecs_target()) else {
-            continue;
-        };
-        if ecs.status() != Some(&TargetStatus::InProgress) {
-            continue;
-        }
-        let hook = ecs.lifecycle_events().iter().find(|e| {
-            e.status() == Some(&LifecycleEventStatus::InProgress)
-                && e.lifecycle_event_name()
-                    .is_some_and(|n| CODEDEPLOY_HOOKS.contains(&n))
-        });
-        if let Some(e) = hook {
-            located.hook = e.lifecycle_event_name().map(str::to_owned);
-        }
+    if view.target_status.as_deref() == Some(TargetStatus::InProgress.as_str()) {
+        located.hook = view
+            .events
+            .iter()
+            .find(|e| {
+                e.status == LifecycleEventStatus::InProgress.as_str()
+                    && CODEDEPLOY_HOOKS.contains(&e.name.as_str())
+            })
+            .map(|e| e.name.clone());
     }
     if located.hook.is_none() {
         return Err(Error::invalid_input(format!(
