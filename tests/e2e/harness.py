@@ -256,6 +256,17 @@ class Stack:
         sg = ec2.create_security_group(GroupName=f"{name}-sg", Description="berth e2e", VpcId=vpc)["GroupId"]
         return vpc, subnet, sg
 
+    def cluster_and_task_definition(self, cluster: str, family: str, image: str) -> str:
+        """The cluster, and a Fargate task definition whose one container `app` runs `image` on 8080."""
+        ecs = self.client("ecs")
+        ecs.create_cluster(clusterName=cluster)
+        return ecs.register_task_definition(
+            family=family, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+            executionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole",
+            containerDefinitions=[{"name": "app", "image": image, "essential": True,
+                                   "portMappings": [{"containerPort": 8080}]}],
+        )["taskDefinition"]["taskDefinitionArn"]
+
     def make_service(self, name: str, image: str, *, cluster: str = "prod", desired: int = 2,
                      repository: str | None = None, tags: dict | None = None, with_lb: bool = True,
                      breaker: bool = True) -> dict:
@@ -263,13 +274,7 @@ class Stack:
         definition running `image`, and a Fargate service tagged for berth; waits until stable."""
         ecs, elb = self.client("ecs"), self.client("elbv2")
         vpc, subnet, sg = self.network(name)
-        ecs.create_cluster(clusterName=cluster)
-        td = ecs.register_task_definition(
-            family=name, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
-            executionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole",
-            containerDefinitions=[{"name": "app", "image": image, "essential": True,
-                                   "portMappings": [{"containerPort": 8080}]}],
-        )["taskDefinition"]["taskDefinitionArn"]
+        td = self.cluster_and_task_definition(cluster, name, image)
         all_tags = {"berth:repository": repository or name, "berth:container": "app", **(tags or {})}
         kwargs = dict(
             cluster=cluster, serviceName=name, taskDefinition=td, desiredCount=desired, launchType="FARGATE",
@@ -298,13 +303,7 @@ class Stack:
         vpc, subnet, sg = self.network(name)
         tgs = {c: elb.create_target_group(Name=f"{name}-{c}", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip")[
             "TargetGroups"][0]["TargetGroupArn"] for c in ("blue", "green")}
-        ecs.create_cluster(clusterName=cluster)
-        td = ecs.register_task_definition(
-            family=name, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
-            executionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole",
-            containerDefinitions=[{"name": "app", "image": image, "essential": True,
-                                   "portMappings": [{"containerPort": 8080}]}],
-        )["taskDefinition"]["taskDefinitionArn"]
+        td = self.cluster_and_task_definition(cluster, name, image)
         kwargs = dict(
             cluster=cluster, serviceName=name, taskDefinition=td, desiredCount=desired, launchType="FARGATE",
             deploymentController={"type": "CODE_DEPLOY"},

@@ -157,8 +157,26 @@ async fn call(
     deadline_ms: u64,
 ) -> Result<HookReport> {
     let rules: Vec<&Rule> = w.rules.iter().collect();
-    let cd = mock_codedeploy(&rules);
-    let ssm = mock_ssm(&[&ssm_rule, &verdict_sink()]);
+    run_with(
+        &rules,
+        &[&ssm_rule, &verdict_sink()],
+        checker,
+        event(),
+        deadline_ms,
+    )
+    .await
+}
+
+/// One invocation against CodeDeploy and SSM answered by these rules.
+async fn run_with(
+    cd_rules: &[&Rule],
+    ssm_rules: &[&Rule],
+    checker: Behaviour,
+    payload: serde_json::Value,
+    deadline_ms: u64,
+) -> Result<HookReport> {
+    let cd = mock_codedeploy(cd_rules);
+    let ssm = mock_ssm(ssm_rules);
     let settings = settings();
     let hook = Hook {
         codedeploy: &cd,
@@ -166,7 +184,7 @@ async fn call(
         checker: &Fake(checker),
         settings: &settings,
     };
-    run(&hook, event(), deadline_ms, NOW_MS).await
+    run(&hook, payload, deadline_ms, NOW_MS).await
 }
 
 fn reported(w: &World) -> Vec<(String, String, String)> {
@@ -455,24 +473,21 @@ async fn inconclusive_fails_unless_the_canary_promotes_it() {
 async fn an_event_without_ids_is_invalid_input_and_reports_nothing() {
     let w = world(AT_TEST_TRAFFIC);
     let rules: Vec<&Rule> = w.rules.iter().collect();
-    let cd = mock_codedeploy(&rules);
     let ssm_rule = parameter(None);
-    let ssm = mock_ssm(&[&ssm_rule, &verdict_sink()]);
-    let settings = settings();
-    let hook = Hook {
-        codedeploy: &cd,
-        ssm: &ssm,
-        checker: &Fake(Behaviour::Pass),
-        settings: &settings,
-    };
     for bad in [
         json!({"DeploymentId": "d-1"}),
         json!({"DeploymentId": "", "LifecycleEventHookExecutionId": "x"}),
         json!("hello"),
     ] {
-        let e = run(&hook, bad.clone(), DEADLINE_MS, NOW_MS)
-            .await
-            .unwrap_err();
+        let e = run_with(
+            &rules,
+            &[&ssm_rule],
+            Behaviour::Pass,
+            bad.clone(),
+            DEADLINE_MS,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(e.name(), names::INVALID_INPUT, "{bad}");
     }
     assert!(reported(&w).is_empty());
@@ -485,17 +500,11 @@ async fn a_throttled_report_is_retried_then_named_throttled() {
     let put =
         mock!(CodeDeploy::put_lifecycle_event_hook_execution_status).then_http_response(throttled);
     let rules: Vec<&Rule> = w.rules.iter().chain(std::iter::once(&put)).collect();
-    let cd = mock_codedeploy(&rules);
     let ssm_rule = parameter(None);
-    let ssm = mock_ssm(&[&ssm_rule, &verdict_sink()]);
-    let settings = settings();
-    let hook = Hook {
-        codedeploy: &cd,
-        ssm: &ssm,
-        checker: &Fake(Behaviour::Pass),
-        settings: &settings,
-    };
-    let e = run(&hook, event(), DEADLINE_MS, NOW_MS).await.unwrap_err();
+    let ssm_rules: [&Rule; 2] = [&ssm_rule, &verdict_sink()];
+    let e = run_with(&rules, &ssm_rules, Behaviour::Pass, event(), DEADLINE_MS)
+        .await
+        .unwrap_err();
     assert_eq!(e.name(), names::THROTTLED);
     assert_eq!(put.num_calls(), berth::aws::MAX_ATTEMPTS as usize);
 }
@@ -513,17 +522,11 @@ async fn an_already_completed_event_is_not_an_error() {
             )
         });
     let rules: Vec<&Rule> = w.rules.iter().chain(std::iter::once(&put)).collect();
-    let cd = mock_codedeploy(&rules);
     let ssm_rule = parameter(None);
-    let ssm = mock_ssm(&[&ssm_rule, &verdict_sink()]);
-    let settings = settings();
-    let hook = Hook {
-        codedeploy: &cd,
-        ssm: &ssm,
-        checker: &Fake(Behaviour::Pass),
-        settings: &settings,
-    };
-    let report = run(&hook, event(), DEADLINE_MS, NOW_MS).await.unwrap();
+    let ssm_rules: [&Rule; 2] = [&ssm_rule, &verdict_sink()];
+    let report = run_with(&rules, &ssm_rules, Behaviour::Pass, event(), DEADLINE_MS)
+        .await
+        .unwrap();
     assert_eq!(report.status, "Succeeded");
     assert_eq!(put.num_calls(), 1);
 }
@@ -578,17 +581,16 @@ async fn the_verdict_is_recorded_for_the_state_machine_before_the_status_goes_ou
         MockResponse::Http(ok_json(r#"{"Version": 2, "Tier": "Standard"}"#))
     });
     let rules: Vec<&Rule> = w.rules.iter().chain(std::iter::once(&put_status)).collect();
-    let cd = mock_codedeploy(&rules);
     let get = parameter(Some(config(json!({}))));
-    let ssm = mock_ssm(&[&get, &put_parameter]);
-    let settings = settings();
-    let hook = Hook {
-        codedeploy: &cd,
-        ssm: &ssm,
-        checker: &Fake(Behaviour::Fail),
-        settings: &settings,
-    };
-    run(&hook, event(), DEADLINE_MS, NOW_MS).await.unwrap();
+    run_with(
+        &rules,
+        &[&get, &put_parameter],
+        Behaviour::Fail,
+        event(),
+        DEADLINE_MS,
+    )
+    .await
+    .unwrap();
     let order = order.lock().unwrap().clone();
     assert_eq!(order.len(), 2, "{order:?}");
     let (name, value) = order[0].split_once(' ').unwrap();
