@@ -5,8 +5,10 @@
 //! INCONCLUSIVE bake rolls back unless the service opted into `onInconclusive: promote`.
 
 use crate::error::{Error, Result};
+use crate::metricmath::{check_expression, valid_period, valid_statistic};
 use crate::model::{
-    CanaryConfig, CanaryDecision, CheckResult, Comparison, MetricCheck, OnInconclusive, Verdict,
+    limits, CanaryConfig, CanaryDecision, CheckResult, Comparison, MetricCheck, OnInconclusive,
+    Verdict,
 };
 
 /// The GetMetricData query id of a check's result; user ids name the inputs of an expression.
@@ -142,49 +144,119 @@ fn fmt_num(v: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-/// Reject a configuration CloudWatch would reject, or one that could never fail, before reading.
+/// Reject a configuration CloudWatch would reject, one that could never fail, or a number out of
+/// its documented range, before anything is deployed.
 pub fn validate(config: &CanaryConfig) -> Result<()> {
     if config.metrics.is_empty() && config.alarms.is_empty() {
         return Err(Error::invalid_input(
             "canary: give at least one entry in \"metrics\" or \"alarms\"",
         ));
     }
-    if config.window_seconds == 0 {
-        return Err(Error::invalid_input(
-            "canary.windowSeconds must be positive",
-        ));
+    limits::check(
+        "canary.bakeSeconds",
+        config.bake_seconds,
+        &limits::BAKE_SECONDS,
+    )?;
+    limits::check(
+        "canary.intervalSeconds",
+        config.interval_seconds,
+        &limits::INTERVAL_SECONDS,
+    )?;
+    limits::check(
+        "canary.windowSeconds",
+        config.window_seconds,
+        &limits::WINDOW_SECONDS,
+    )?;
+    if config.metrics.len() > limits::METRICS || config.alarms.len() > limits::ALARMS {
+        return Err(Error::invalid_input(format!(
+            "canary: at most {} metrics and {} alarms",
+            limits::METRICS,
+            limits::ALARMS
+        )));
+    }
+    for a in &config.alarms {
+        if a.trim().is_empty() {
+            return Err(Error::invalid_input(
+                "canary.alarms: an alarm name is empty",
+            ));
+        }
+        limits::check_len("canary alarm name", a, limits::NAME_CHARS)?;
     }
     for c in &config.metrics {
-        let name = &c.name;
-        if !c.threshold.is_finite() {
-            return Err(Error::invalid_input(format!(
-                "canary check {name:?}: threshold must be a number"
+        validate_metric(config, c)?;
+    }
+    Ok(())
+}
+
+fn validate_metric(config: &CanaryConfig, c: &MetricCheck) -> Result<()> {
+    let name = &c.name;
+    let bad = |what: String| Error::invalid_input(format!("canary check {name:?}: {what}"));
+    limits::check_len("canary check name", name, limits::NAME_CHARS)?;
+    if !c.threshold.is_finite() {
+        return Err(bad("threshold must be a number".into()));
+    }
+    if !valid_period(c.period) {
+        return Err(bad(format!(
+            "period {} is not one CloudWatch accepts (1, 5, 10, 30 or a multiple of 60)",
+            c.period
+        )));
+    }
+    if (c.period as u64) > config.window_seconds {
+        return Err(bad(format!(
+            "period {} is longer than windowSeconds {}: no data point could ever arrive",
+            c.period, config.window_seconds
+        )));
+    }
+    for (field, v) in [
+        ("minDataPoints", c.min_data_points),
+        ("datapointsToFail", c.datapoints_to_fail),
+    ] {
+        limits::check(field, v, &limits::DATA_POINTS).map_err(|e| bad(e.message().into()))?;
+    }
+    let spec_ok = |id: &str, spec: &crate::model::MetricSpec| -> Result<()> {
+        if spec.namespace.trim().is_empty() || spec.metric_name.trim().is_empty() {
+            return Err(bad(format!(
+                "{id}: namespace and metricName must not be empty"
             )));
         }
-        if c.period <= 0 {
-            return Err(Error::invalid_input(format!(
-                "canary check {name:?}: period must be positive"
+        limits::check_len("namespace", &spec.namespace, limits::NAME_CHARS)?;
+        limits::check_len("metricName", &spec.metric_name, limits::NAME_CHARS)?;
+        if spec.dimensions.len() > 30 {
+            return Err(bad(format!("{id}: at most 30 dimensions")));
+        }
+        for (k, v) in &spec.dimensions {
+            limits::check_len("dimension name", k, limits::NAME_CHARS)?;
+            limits::check_len("dimension value", v, 1024)?;
+        }
+        if !valid_statistic(&spec.stat) {
+            return Err(bad(format!(
+                "{id}: stat {:?} is not a CloudWatch statistic (Sum, Average, Minimum, Maximum, SampleCount, p99, p99.9, tm90, …)",
+                spec.stat
             )));
         }
-        match (&c.metric, &c.expression) {
-            (Some(_), None) if c.metrics.is_empty() => {}
-            (None, Some(expr)) if !c.metrics.is_empty() && !expr.trim().is_empty() => {
-                for id in c.metrics.keys() {
-                    let valid = id.starts_with(|ch: char| ch.is_ascii_lowercase())
-                        && id.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
-                        && id != RESULT_ID;
-                    if !valid {
-                        return Err(Error::invalid_input(format!(
-                            "canary check {name:?}: metric id {id:?} must start with a lower-case letter and hold only letters, digits and _ (and not be {RESULT_ID:?})"
-                        )));
-                    }
+        Ok(())
+    };
+    match (&c.metric, &c.expression) {
+        (Some(spec), None) if c.metrics.is_empty() => spec_ok("metric", spec)?,
+        (None, Some(expr)) if !c.metrics.is_empty() => {
+            for (id, spec) in &c.metrics {
+                let valid = id.starts_with(|ch: char| ch.is_ascii_lowercase())
+                    && id.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+                    && id != RESULT_ID;
+                if !valid {
+                    return Err(bad(format!(
+                        "metric id {id:?} must start with a lower-case letter and hold only letters, digits and _ (and not be {RESULT_ID:?})"
+                    )));
                 }
+                spec_ok(id, spec)?;
             }
-            _ => {
-                return Err(Error::invalid_input(format!(
-                    "canary check {name:?}: give either \"metric\", or \"expression\" with the \"metrics\" it uses"
-                )))
-            }
+            let ids = c.metrics.keys().cloned().collect();
+            check_expression(expr, &ids).map_err(|e| bad(format!("expression {expr:?}: {e}")))?;
+        }
+        _ => {
+            return Err(bad(
+                "give either \"metric\", or \"expression\" with the \"metrics\" it uses".into(),
+            ))
         }
     }
     Ok(())

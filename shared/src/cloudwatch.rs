@@ -2,7 +2,7 @@
 //! Shared by evaluate-canary (the state machine's bake) and the lifecycle-hook Lambdas.
 
 use aws_sdk_cloudwatch::types::{
-    Dimension, Metric, MetricDataQuery, MetricStat, ScanBy, StateValue,
+    AlarmType, Dimension, Metric, MetricDataQuery, MetricStat, ScanBy, StateValue,
 };
 use aws_sdk_cloudwatch::Client;
 
@@ -107,6 +107,45 @@ pub async fn metric_values(
     }
 }
 
+/// Every named alarm exists (metric or composite): a canary that watches a missing alarm could
+/// never fail, so it is refused before anything is deployed.
+pub async fn require_alarms(cw: &Client, names: &[String]) -> Result<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let mut found = std::collections::BTreeSet::new();
+    for chunk in names.chunks(100) {
+        let out = cw
+            .describe_alarms()
+            .set_alarm_names(Some(chunk.to_vec()))
+            .alarm_types(AlarmType::MetricAlarm)
+            .alarm_types(AlarmType::CompositeAlarm)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("DescribeAlarms", e))?;
+        found.extend(
+            out.metric_alarms()
+                .iter()
+                .filter_map(|a| a.alarm_name())
+                .map(str::to_owned),
+        );
+        found.extend(
+            out.composite_alarms()
+                .iter()
+                .filter_map(|a| a.alarm_name())
+                .map(str::to_owned),
+        );
+    }
+    let missing: Vec<&String> = names.iter().filter(|n| !found.contains(*n)).collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(format!(
+            "canary alarm(s) {missing:?} do not exist in CloudWatch: a missing alarm could never fail the canary"
+        )))
+    }
+}
+
 pub async fn alarm_checks(cw: &Client, names: &[String]) -> Result<Vec<CheckResult>> {
     if names.is_empty() {
         return Ok(vec![]);
@@ -114,6 +153,8 @@ pub async fn alarm_checks(cw: &Client, names: &[String]) -> Result<Vec<CheckResu
     let out = cw
         .describe_alarms()
         .set_alarm_names(Some(names.to_vec()))
+        .alarm_types(AlarmType::MetricAlarm)
+        .alarm_types(AlarmType::CompositeAlarm)
         .send()
         .await
         .map_err(|e| Error::from_sdk("DescribeAlarms", e))?;

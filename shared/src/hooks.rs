@@ -6,8 +6,6 @@
 //! failure the hook can still report, so CodeDeploy and ECS are never left waiting.
 
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
@@ -42,7 +40,7 @@ pub const ECS_STAGES: [&str; 8] = [
 
 /// One service's hook configuration (an SSM parameter for CodeDeploy, `hookDetails` for ECS).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HookConfig {
     /// How long one hook's checks may run. The hook Lambda also stops them a margin before its own
     /// timeout, whichever comes first, and reports Failed.
@@ -360,29 +358,8 @@ pub async fn run_checks(
     }
 }
 
-/// Await `checks` for at most `deadline`; a panic or an overrun becomes an `Err` that says which.
-/// Needs `panic = "unwind"` (the workspace's release profile keeps it).
-pub async fn guarded<T>(
-    what: &str,
-    deadline: Duration,
-    checks: impl Future<Output = T>,
-) -> std::result::Result<T, String> {
-    match tokio::time::timeout(deadline, AssertUnwindSafe(checks).catch_unwind()).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(panic)) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "no message".into());
-            Err(format!("{what}: a check panicked ({message})"))
-        }
-        Err(_) => Err(format!(
-            "{what}: checks still running at the {:.1} s deadline",
-            deadline.as_secs_f64()
-        )),
-    }
-}
+/// The guard around a hook's checks (its own crate, so its release build is tested as shipped).
+pub use berth_guard::guarded;
 
 /// `BERTH_HOOK_MARGIN_SECONDS` (default 5): how long before the Lambda's own timeout a hook stops
 /// its checks so that its answer still goes out.

@@ -18,8 +18,16 @@ pub struct ImageRef {
     pub digest: Option<String>,
 }
 
+/// OCI digests are lowercase hex; ECR and the registries never write upper case.
+fn lower_hex(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 impl ImageRef {
     pub fn parse(image: &str) -> Result<Self> {
+        crate::model::limits::check_len("image", image, crate::model::limits::IMAGE_CHARS)
+            .map_err(|e| Error::new(names::INVALID_IMAGE, e.message()))?;
         let parsed = Reference::try_from(image).map_err(|e| {
             Error::new(
                 names::INVALID_IMAGE,
@@ -27,6 +35,9 @@ impl ImageRef {
             )
         })?;
         let digest = parsed.digest().map(str::to_owned);
+        if let Some(d) = &digest {
+            Self::validate_digest(d)?;
+        }
         let without_digest = match &digest {
             Some(d) => image
                 .strip_suffix(d)
@@ -49,8 +60,8 @@ impl ImageRef {
     /// Validate a bare digest such as the one in an ECR push event.
     pub fn validate_digest(digest: &str) -> Result<()> {
         let ok = match digest.split_once(':') {
-            Some(("sha256", hex)) => hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
-            Some(("sha512", hex)) => hex.len() == 128 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+            Some(("sha256", hex)) => hex.len() == 64 && lower_hex(hex),
+            Some(("sha512", hex)) => hex.len() == 128 && lower_hex(hex),
             _ => false,
         };
         if ok {
@@ -58,7 +69,7 @@ impl ImageRef {
         } else {
             Err(Error::new(
                 names::INVALID_IMAGE,
-                format!("{digest:?} is not an image digest (sha256:<64 hex>)"),
+                format!("{digest:?} is not an image digest (sha256:<64 lowercase hex>, as OCI requires)"),
             ))
         }
     }
@@ -175,6 +186,27 @@ mod tests {
             let err = ImageRef::parse(bad).unwrap_err();
             assert_eq!(err.name(), names::INVALID_IMAGE, "{bad:?} parsed");
         }
+    }
+
+    #[test]
+    fn uppercase_digests_are_refused() {
+        let upper = DIGEST.to_uppercase().replace("SHA256", "sha256");
+        for image in [
+            format!("123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@{upper}"),
+            format!("web:v2@{upper}"),
+        ] {
+            assert_eq!(
+                ImageRef::parse(&image).unwrap_err().name(),
+                names::INVALID_IMAGE,
+                "{image}"
+            );
+        }
+        assert!(ImageRef::validate_digest(&upper).is_err());
+        let long = format!("web:{}", "a".repeat(2000));
+        assert_eq!(
+            ImageRef::parse(&long).unwrap_err().name(),
+            names::INVALID_IMAGE
+        );
     }
 
     #[test]

@@ -11,6 +11,8 @@ pub mod ecs;
 pub mod error;
 pub mod hooks;
 pub mod image;
+pub mod lambda;
+pub mod metricmath;
 pub mod model;
 pub mod stability;
 pub mod summary;

@@ -193,7 +193,7 @@ pub struct CanaryInput {
 
 /// The canary analysis for one service: metrics and alarms watched while the new revision bakes.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CanaryConfig {
     /// How long the new revision must stay healthy before berth calls the deploy good.
     #[serde(default = "defaults::bake_seconds")]
@@ -224,7 +224,7 @@ pub enum OnInconclusive {
 
 /// One metric (or metric-math expression) compared with a threshold.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MetricCheck {
     pub name: String,
     /// A single metric; or leave it out and give `expression` over `metrics`.
@@ -249,7 +249,7 @@ pub struct MetricCheck {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MetricSpec {
     pub namespace: String,
     pub metric_name: String,
@@ -369,6 +369,61 @@ mod defaults {
     }
     pub fn stat() -> String {
         "Average".into()
+    }
+}
+
+/// The documented range of every number a request or a tag can set (README, "Limits"). Checked at
+/// Plan, before any change, so no conversion downstream can wrap or park an execution.
+pub mod limits {
+    use std::ops::RangeInclusive;
+
+    /// `timeoutSeconds`, `rollbackTimeoutSeconds`, `berth:timeout-seconds`: up to a day.
+    pub const TIMEOUT_SECONDS: RangeInclusive<u64> = 1..=86_400;
+    /// `pollIntervalSeconds`: up to 10 minutes.
+    pub const POLL_INTERVAL_SECONDS: RangeInclusive<u64> = 1..=600;
+    /// `canary.bakeSeconds`: up to a day (0 = one evaluation).
+    pub const BAKE_SECONDS: RangeInclusive<u64> = 0..=86_400;
+    /// `canary.intervalSeconds`: up to an hour.
+    pub const INTERVAL_SECONDS: RangeInclusive<u64> = 1..=3_600;
+    /// `canary.windowSeconds`: up to a day (GetMetricData reads at most 100,800 points a call).
+    pub const WINDOW_SECONDS: RangeInclusive<u64> = 1..=86_400;
+    /// `minDataPoints`, `datapointsToFail`.
+    pub const DATA_POINTS: RangeInclusive<usize> = 1..=1_440;
+    /// Metrics and alarms per canary (GetMetricData takes 500 queries; DescribeAlarms 100 names).
+    pub const METRICS: usize = 20;
+    pub const ALARMS: usize = 100;
+    /// Names (cluster, service, container, metric, alarm, dimension) are at most this long, as AWS
+    /// allows; an image reference at most `IMAGE_CHARS`.
+    pub const NAME_CHARS: usize = 255;
+    pub const IMAGE_CHARS: usize = 1_024;
+
+    /// `value` within `range`, or `InvalidInput` naming the field and the range.
+    pub fn check<T: PartialOrd + std::fmt::Display>(
+        field: &str,
+        value: T,
+        range: &RangeInclusive<T>,
+    ) -> crate::Result<()> {
+        if range.contains(&value) {
+            Ok(())
+        } else {
+            Err(crate::Error::invalid_input(format!(
+                "{field} = {value} is out of range: {} to {}",
+                range.start(),
+                range.end()
+            )))
+        }
+    }
+
+    /// A string no longer than `max` characters.
+    pub fn check_len(field: &str, value: &str, max: usize) -> crate::Result<()> {
+        let n = value.chars().count();
+        if n > max {
+            Err(crate::Error::invalid_input(format!(
+                "{field} is {n} characters long, at most {max}"
+            )))
+        } else {
+            Ok(())
+        }
     }
 }
 

@@ -32,8 +32,11 @@ pub fn parse(field: &str, value: &str) -> Result<DateTime> {
     })
 }
 
+/// `t + secs`, never wrapping: a sum past year 9999 (which RFC 3339 cannot write) is year 9999.
 pub fn plus_secs(t: DateTime, secs: u64) -> DateTime {
-    DateTime::from_secs(t.secs().saturating_add(secs as i64))
+    const LAST_SECOND_OF_9999: i64 = 253_402_300_799;
+    let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+    DateTime::from_secs(t.secs().saturating_add(secs).min(LAST_SECOND_OF_9999))
 }
 
 #[cfg(test)]
@@ -47,6 +50,16 @@ mod tests {
         assert_eq!(s, "2026-11-18T11:06:40Z");
         assert_eq!(parse("deadline", &s).unwrap(), t);
         assert_eq!(format(plus_secs(t, 60)), "2026-11-18T11:07:40Z");
+    }
+
+    #[test]
+    fn huge_durations_saturate_instead_of_wrapping_into_the_past() {
+        let t = DateTime::from_secs(1_795_000_000);
+        for secs in [u64::MAX, 1 << 63, i64::MAX as u64 + 1] {
+            let later = plus_secs(t, secs);
+            assert!(later.secs() > t.secs(), "{secs}");
+            assert_eq!(format(later), "9999-12-31T23:59:59Z");
+        }
     }
 
     #[test]

@@ -212,3 +212,24 @@ test('without a canary a shifting deployment is only polled', async () => {
   assert.equal(r.calls.EvaluateShift, 0);
   assert.deepEqual(r.outcomes, ['DEPLOYED']);
 });
+
+test('a non-object input ends with Plan\'s InvalidInput, never States.Runtime', async () => {
+  for (const input of [[], 'x', 42, true, [{ cluster: 'prod' }]]) {
+    let planned;
+    const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
+    const execution = machine.run(input, {
+      overrides: {
+        taskResourceLocalHandlers: {
+          Plan: async (i) => { planned = i.request; throw lambdaError('InvalidInput', 'request: not an object'); },
+        },
+        retryIntervalOverrides: { Plan: 0 },
+      },
+      context: { Execution: { Id: 'arn', Name: 'x', StartTime: 't' } },
+    });
+    let error;
+    try { await execution.result; } catch (e) { error = e.cause ?? e; }
+    assert.deepEqual(planned, input, JSON.stringify(input));
+    assert.equal(error?.name, 'InvalidInput', JSON.stringify(input));
+    assert.equal(error?.message, 'request: not an object');
+  }
+});

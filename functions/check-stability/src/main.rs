@@ -2,13 +2,11 @@
 
 mod handler;
 
-use lambda_runtime::{service_fn, LambdaEvent};
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     berth::aws::init_logging();
-    let ecs = berth::aws::ecs_client().await;
     let config = berth::aws::load().await;
+    let ecs = berth::aws::ecs_client(&config).await;
     let codedeploy = aws_sdk_codedeploy::Client::new(&config);
     let ssm = aws_sdk_ssm::Client::new(&config);
     let prefix = std::env::var("BERTH_VERDICTS_PREFIX")
@@ -19,8 +17,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         ssm: &ssm,
         verdicts_prefix: &prefix,
     };
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        handler::run(&aws, event.payload, berth::time::now())
-    }))
+    berth::lambda::serve("check-stability", |payload, _| {
+        handler::run(&aws, payload, berth::time::now())
+    })
     .await
 }

@@ -3,8 +3,6 @@
 
 mod handler;
 
-use lambda_runtime::{service_fn, LambdaEvent};
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     berth::aws::init_logging();
@@ -19,13 +17,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         checker: &checker,
         settings: &settings,
     };
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        handler::run(
-            &hook,
-            event.payload,
-            event.context.deadline,
-            berth::time::now_ms(),
-        )
-    }))
+    berth::lambda::serve("codedeploy-hook", |payload, context| {
+        handler::run(&hook, payload, context.deadline, berth::time::now_ms())
+    })
     .await
 }

@@ -3,22 +3,20 @@
 
 mod handler;
 
-use lambda_runtime::{service_fn, LambdaEvent};
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     berth::aws::init_logging();
     let config = berth::aws::load().await;
     let checker = berth::hooks::LiveChecker::new(aws_sdk_cloudwatch::Client::new(&config));
     let margin = handler::margin_from_env()?;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+    berth::lambda::serve("ecs-hook", |payload, context| {
         handler::run(
             &checker,
-            event.payload,
-            event.context.deadline,
+            payload,
+            context.deadline,
             berth::time::now_ms(),
             margin,
         )
-    }))
+    })
     .await
 }

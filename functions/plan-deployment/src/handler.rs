@@ -4,14 +4,15 @@
 use aws_sdk_ecs::types::{Service, ServiceField};
 use aws_sdk_ecs::Client;
 use berth::canary;
+use berth::cloudwatch::require_alarms;
 use berth::config::Settings;
 use berth::ecr::{self, Push};
 use berth::ecs::{describe_service, describe_task_definition, require_supported_controller};
 use berth::error::{Error, Result};
 use berth::image::ImageRef;
 use berth::model::{
-    parse_input, require, CanaryConfig, ConsoleRequest, DeploymentItem, ExecutionRef, MetricCheck,
-    Plan, PlanInput,
+    limits, parse_input, require, CanaryConfig, ConsoleRequest, DeploymentItem, ExecutionRef,
+    MetricCheck, Plan, PlanInput,
 };
 use berth::taskdef::pick_container;
 use berth::time::{self, DateTime};
@@ -29,18 +30,32 @@ pub mod tags {
     pub const MAX_P99_SECONDS: &str = "berth:max-p99-seconds";
 }
 
+/// The clients Plan reads with; it changes nothing.
+pub struct Aws<'a> {
+    pub ecs: &'a Client,
+    pub cloudwatch: &'a aws_sdk_cloudwatch::Client,
+}
+
 pub async fn run(
-    ecs: &Client,
+    aws: &Aws<'_>,
     settings: &Settings,
     payload: serde_json::Value,
     now: DateTime,
 ) -> Result<Plan> {
     let input: PlanInput = parse_input("plan-deployment", payload)?;
     let plan = if ecr::is_event(&input.request) {
-        plan_push(ecs, settings, &input, now).await?
+        plan_push(aws.ecs, settings, &input, now).await?
     } else {
-        plan_console(ecs, settings, &input, now).await?
+        plan_console(aws.ecs, settings, &input, now).await?
     };
+    // A canary that watches a missing alarm could never fail: refuse it before any change.
+    for d in &plan.deployments {
+        if let Some(c) = &d.canary {
+            require_alarms(aws.cloudwatch, &c.alarms)
+                .await
+                .map_err(|e| prefixed(&d.service, e))?;
+        }
+    }
     match &plan.skipped {
         Some(why) => tracing::info!(source = %plan.source, "nothing to deploy: {why}"),
         None => tracing::info!(
@@ -58,25 +73,46 @@ async fn plan_console(
     input: &PlanInput,
     now: DateTime,
 ) -> Result<Plan> {
-    let req: ConsoleRequest = serde_json::from_value(input.request.clone()).map_err(|e| {
+    let req: ConsoleRequest = serde_path_to_error::deserialize(&input.request).map_err(|e| {
+        let at = e.path().to_string();
+        let at = if at == "." { String::new() } else { format!(" at {at}") };
         Error::invalid_input(format!(
-            "request: {e}. Expected {{\"cluster\", \"service\", \"image\", optional \"container\", \"forceNewDeployment\", \"timeoutSeconds\", \"pollIntervalSeconds\", \"rollbackTimeoutSeconds\", \"canary\"}} or an ECR Image Action event"
+            "request{at}: {}. Expected {{\"cluster\", \"service\", \"image\", optional \"container\", \"forceNewDeployment\", \"timeoutSeconds\", \"pollIntervalSeconds\", \"rollbackTimeoutSeconds\", \"canary\"}} or an ECR Image Action event (README, \"Starting a deployment by hand\")",
+            e.inner()
         ))
     })?;
-    require("cluster", &req.cluster)?;
-    require("service", &req.service)?;
+    for (field, v) in [("cluster", &req.cluster), ("service", &req.service)] {
+        require(field, v)?;
+        limits::check_len(field, v, limits::NAME_CHARS)?;
+    }
+    if let Some(c) = &req.container {
+        require("container", c)?;
+        limits::check_len("container", c, limits::NAME_CHARS)?;
+    }
     let image = ImageRef::parse(&req.image)?;
+    for (field, v, range) in [
+        (
+            "timeoutSeconds",
+            req.timeout_seconds,
+            &limits::TIMEOUT_SECONDS,
+        ),
+        (
+            "pollIntervalSeconds",
+            req.poll_interval_seconds,
+            &limits::POLL_INTERVAL_SECONDS,
+        ),
+        (
+            "rollbackTimeoutSeconds",
+            req.rollback_timeout_seconds,
+            &limits::TIMEOUT_SECONDS,
+        ),
+    ] {
+        if let Some(v) = v {
+            limits::check(field, v, range)?;
+        }
+    }
     if let Some(c) = &req.canary {
         canary::validate(c)?;
-    }
-    for (field, v) in [
-        ("timeoutSeconds", req.timeout_seconds),
-        ("pollIntervalSeconds", req.poll_interval_seconds),
-        ("rollbackTimeoutSeconds", req.rollback_timeout_seconds),
-    ] {
-        if v == Some(0) {
-            return Err(Error::invalid_input(format!("{field} must be positive")));
-        }
     }
     // The service, its controller and its container must exist before anything is registered.
     let service = describe_service(ecs, &req.cluster, &req.service).await?;
@@ -194,9 +230,17 @@ fn item_for_push(
     now: DateTime,
 ) -> Result<DeploymentItem> {
     let name = service.service_name().unwrap_or_default();
-    let timeout = tag_number::<u64>(service, tags::TIMEOUT_SECONDS)?
-        .filter(|t| *t > 0)
-        .unwrap_or(settings.timeout_seconds);
+    let timeout = match tag_number::<u64>(service, tags::TIMEOUT_SECONDS)? {
+        Some(t) => {
+            limits::check(
+                &format!("service {name} tag {}", tags::TIMEOUT_SECONDS),
+                t,
+                &limits::TIMEOUT_SECONDS,
+            )?;
+            t
+        }
+        None => settings.timeout_seconds,
+    };
     Ok(DeploymentItem {
         deployment_id: deployment_id(execution, cluster, name),
         cluster: cluster.to_owned(),
@@ -277,6 +321,10 @@ pub fn canary_from_tags(service: &Service, interval_seconds: u64) -> Result<Opti
         ))
     })?;
     Ok(Some(config))
+}
+
+fn prefixed(service: &str, e: Error) -> Error {
+    Error::new(e.name(), format!("service {service}: {}", e.message()))
 }
 
 /// berth's id for one service's deployment in one execution: stable across retries, and a valid

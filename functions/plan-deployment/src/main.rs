@@ -2,15 +2,19 @@
 
 mod handler;
 
-use lambda_runtime::{service_fn, LambdaEvent};
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     berth::aws::init_logging();
     let settings = berth::config::Settings::from_env()?;
-    let ecs = berth::aws::ecs_client().await;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        handler::run(&ecs, &settings, event.payload, berth::time::now())
-    }))
+    let config = berth::aws::load().await;
+    let ecs = berth::aws::ecs_client(&config).await;
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&config);
+    let aws = handler::Aws {
+        ecs: &ecs,
+        cloudwatch: &cloudwatch,
+    };
+    berth::lambda::serve("plan-deployment", |payload, _| {
+        handler::run(&aws, &settings, payload, berth::time::now())
+    })
     .await
 }

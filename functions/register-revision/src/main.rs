@@ -3,14 +3,13 @@
 
 mod handler;
 
-use lambda_runtime::{service_fn, LambdaEvent};
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     berth::aws::init_logging();
-    let ecs = berth::aws::ecs_client().await;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        handler::run(&ecs, event.payload)
-    }))
+    let config = berth::aws::load().await;
+    let ecs = berth::aws::ecs_client(&config).await;
+    berth::lambda::serve("register-revision", |payload, _| {
+        handler::run(&ecs, payload)
+    })
     .await
 }

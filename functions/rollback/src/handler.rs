@@ -9,8 +9,8 @@ use berth::ecs::{controller, describe_service, describe_task_definition, primary
 use berth::error::{names, Error, Result};
 use berth::image::ImageRef;
 use berth::model::{
-    parse_input, require, CodeDeployRollout, Registration, RollbackInput, RollbackResult, Rollout,
-    RunningImage, DEFAULT_ROLLBACK_TIMEOUT_SECONDS, TAG_PREVIOUS, TAG_ROLLBACK_OF,
+    limits, parse_input, require, CodeDeployRollout, Registration, RollbackInput, RollbackResult,
+    Rollout, RunningImage, DEFAULT_ROLLBACK_TIMEOUT_SECONDS, TAG_PREVIOUS, TAG_ROLLBACK_OF,
 };
 use berth::taskdef::{copy_into, short_name, tag, tag_value, user_tags};
 use berth::time::{self, DateTime};
@@ -51,12 +51,15 @@ pub async fn rollback(
     )
     .map_err(|e| Error::new(names::ROLLBACK_TARGET_MISSING, e.message().to_string()))?;
     let previous = register.previous_task_definition_arn.as_str();
-    let deadline = time::plus_secs(
-        now,
-        input
-            .rollback_timeout_seconds
-            .unwrap_or(DEFAULT_ROLLBACK_TIMEOUT_SECONDS),
+    let timeout = input
+        .rollback_timeout_seconds
+        .unwrap_or(DEFAULT_ROLLBACK_TIMEOUT_SECONDS);
+    // Never refuse a rollback over its deadline: an out-of-range one (Plan refuses them) is clamped.
+    let timeout = timeout.clamp(
+        *limits::TIMEOUT_SECONDS.start(),
+        *limits::TIMEOUT_SECONDS.end(),
     );
+    let deadline = time::plus_secs(now, timeout);
     let to_pin = images_to_pin(register);
 
     let service = describe_service(ecs, &input.cluster, &input.service).await?;

@@ -2,19 +2,18 @@
 
 mod handler;
 
-use lambda_runtime::{service_fn, LambdaEvent};
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     berth::aws::init_logging();
-    let ecs = berth::aws::ecs_client().await;
-    let codedeploy = aws_sdk_codedeploy::Client::new(&berth::aws::load().await);
+    let config = berth::aws::load().await;
+    let ecs = berth::aws::ecs_client(&config).await;
+    let codedeploy = aws_sdk_codedeploy::Client::new(&config);
     let aws = handler::Aws {
         ecs: &ecs,
         codedeploy: &codedeploy,
     };
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        handler::run(&aws, event.payload, berth::time::now())
-    }))
+    berth::lambda::serve("rollback", |payload, _| {
+        handler::run(&aws, payload, berth::time::now())
+    })
     .await
 }

@@ -3,16 +3,14 @@
 
 mod handler;
 
-use lambda_runtime::{service_fn, LambdaEvent};
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     berth::aws::init_logging();
     let state_machine = berth::config::required("BERTH_STATE_MACHINE_ARN")?;
     let config = berth::aws::load().await;
     let sfn = aws_sdk_sfn::Client::new(&config);
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        handler::run(&sfn, &state_machine, event.payload)
-    }))
+    berth::lambda::serve("start-deployment", |payload, _| {
+        handler::run(&sfn, &state_machine, payload)
+    })
     .await
 }

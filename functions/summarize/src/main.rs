@@ -1,7 +1,5 @@
 //! summarize: the execution's verdict and cause from every service's outcome.
 
-use lambda_runtime::{service_fn, LambdaEvent};
-
 #[derive(serde::Deserialize)]
 struct Input {
     results: Vec<berth::model::ServiceOutcome>,
@@ -17,8 +15,5 @@ async fn handle(payload: serde_json::Value) -> berth::Result<berth::model::Summa
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     berth::aws::init_logging();
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        handle(event.payload)
-    }))
-    .await
+    berth::lambda::serve("summarize", |payload, _| handle(payload)).await
 }

@@ -7,7 +7,7 @@ use berth::codedeploy;
 use berth::ecs::{controller, describe_service, primary_rollout, require_ecs_controller};
 use berth::error::{names, Error, Result};
 use berth::model::{
-    parse_input, require, CodeDeployRollout, Rollout, UpdateInput, DEFAULT_TIMEOUT_SECONDS,
+    limits, parse_input, require, CodeDeployRollout, Rollout, UpdateInput, DEFAULT_TIMEOUT_SECONDS,
 };
 use berth::taskdef::short_name;
 use berth::time;
@@ -36,23 +36,22 @@ pub async fn update(aws: &Aws<'_>, input: &UpdateInput, now: DateTime) -> Result
         &input.register.task_definition_arn,
     )?;
     let target = input.register.task_definition_arn.as_str();
-    let deadline = time::plus_secs(
-        now,
-        input.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS),
-    );
+    let timeout = input.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
+    limits::check("timeoutSeconds", timeout, &limits::TIMEOUT_SECONDS)?;
+    let deadline = time::plus_secs(now, timeout);
 
     let service = describe_service(ecs, &input.cluster, &input.service).await?;
     if controller(&service) == "CODE_DEPLOY" {
         return start_blue_green(aws, input, &service, deadline, now).await;
     }
     require_ecs_controller(&service)?;
-    // A retry of this state: ECS already rolls out our revision, so starting another deployment
-    // would only restart the rollout.
+    // A retry of this state: ECS already rolls out (or has rolled out) our revision. The revision
+    // was registered for this deployment alone (register-revision tags it with our id), so its
+    // PRIMARY deployment is ours, whether forceNewDeployment was asked or not: another
+    // UpdateService would only start a second deployment of the same thing.
     if let Some(rollout) = primary_rollout(&service, target, deadline) {
-        if rollout_in_progress(&service) || !input.force_new_deployment {
-            tracing::info!(deployment = %rollout.ecs_deployment_id, task_definition = %short_name(target), "service already deploys this revision");
-            return Ok(rollout);
-        }
+        tracing::info!(deployment = %rollout.ecs_deployment_id, task_definition = %short_name(target), in_progress = rollout_in_progress(&service), "service already deploys this revision");
+        return Ok(rollout);
     }
 
     // desiredCount is never sent: the autoscaler owns it.

@@ -2,21 +2,20 @@
 
 mod handler;
 
-use lambda_runtime::{service_fn, LambdaEvent};
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     berth::aws::init_logging();
-    let ecs = berth::aws::ecs_client().await;
-    let codedeploy = aws_sdk_codedeploy::Client::new(&berth::aws::load().await);
+    let config = berth::aws::load().await;
+    let ecs = berth::aws::ecs_client(&config).await;
+    let codedeploy = aws_sdk_codedeploy::Client::new(&config);
     let hook = std::env::var("BERTH_CODEDEPLOY_HOOK_FUNCTION").ok();
     let aws = handler::Aws {
         ecs: &ecs,
         codedeploy: &codedeploy,
         hook_function: hook.as_deref(),
     };
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        handler::run(&aws, event.payload, berth::time::now())
-    }))
+    berth::lambda::serve("update-service", |payload, _| {
+        handler::run(&aws, payload, berth::time::now())
+    })
     .await
 }

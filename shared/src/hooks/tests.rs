@@ -392,3 +392,20 @@ fn the_check_budget_leaves_the_margin_before_the_lambda_deadline() {
         Duration::from_secs(25)
     );
 }
+
+#[test]
+fn a_misspelt_top_level_key_is_refused_not_ignored() {
+    // `hook` for `hooks` would otherwise silently configure no check at all
+    let err = HookConfig::parse(
+        "SSM /berth/checks/prod/web",
+        serde_json::json!({"hook": {"AfterAllowTestTraffic": {"probes": []}}}),
+        &CODEDEPLOY_HOOKS,
+    )
+    .unwrap_err();
+    assert_eq!(err.name(), crate::error::names::INVALID_INPUT);
+    assert!(
+        err.message().contains("unknown field `hook`"),
+        "{}",
+        err.message()
+    );
+}

@@ -2,7 +2,7 @@ use aws_sdk_ecs::Client;
 use aws_smithy_mocks::{mock, Rule};
 use berth::error::names;
 use berth::model::Comparison;
-use berth::testing::{aws_error, mock_ecs, ok_json};
+use berth::testing::{aws_error, mock_cloudwatch, mock_ecs, ok_json};
 use serde_json::json;
 
 use super::*;
@@ -55,14 +55,37 @@ fn existing_service() -> [Rule; 2] {
     ]
 }
 
+/// CloudWatch knows these alarms (the ones the fixtures' tags name).
+fn alarms_exist(names: &'static [&'static str]) -> Rule {
+    use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
+    use aws_sdk_cloudwatch::types::MetricAlarm;
+    mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_output(move || {
+        DescribeAlarmsOutput::builder()
+            .set_metric_alarms(Some(
+                names
+                    .iter()
+                    .map(|n| MetricAlarm::builder().alarm_name(*n).build())
+                    .collect(),
+            ))
+            .build()
+    })
+}
+
+async fn plan_in(
+    rules: &[&Rule],
+    settings: &Settings,
+    payload: serde_json::Value,
+) -> berth::Result<Plan> {
+    let alarms = alarms_exist(&["web-5xx-high", "web-latency", "web-5xx"]);
+    let aws = Aws {
+        ecs: &mock_ecs(rules),
+        cloudwatch: &mock_cloudwatch(&[&alarms]),
+    };
+    run(&aws, settings, payload, DateTime::from_secs(NOW)).await
+}
+
 async fn plan_with(rules: &[&Rule], payload: serde_json::Value) -> berth::Result<Plan> {
-    run(
-        &mock_ecs(rules),
-        &settings(),
-        payload,
-        DateTime::from_secs(NOW),
-    )
-    .await
+    plan_in(rules, &settings(), payload).await
 }
 
 #[tokio::test]
@@ -102,6 +125,62 @@ async fn bad_console_input_is_named_and_reaches_no_service() {
         (json!({"imgae": "typo"}), names::INVALID_INPUT),
         (json!({"timeoutSeconds": 0}), names::INVALID_INPUT),
         (json!({"canary": {"metrics": []}}), names::INVALID_INPUT),
+        // typos at every level are refused, never dropped (or, for comparision, inverted)
+        (
+            json!({"canary": {"bakeSecond": 60, "alarms": ["web-5xx"]}}),
+            names::INVALID_INPUT,
+        ),
+        (
+            json!({"canary": {"onInconclusve": "promote", "alarms": ["web-5xx"]}}),
+            names::INVALID_INPUT,
+        ),
+        (
+            json!({"canary": {"metrics": [metric(json!({"comparision": "LessThanThreshold"}))]}}),
+            names::INVALID_INPUT,
+        ),
+        (
+            json!({"canary": {"metrics": [metric(json!({"metric": {"namespace": "AWS/ApplicationELB", "metricName": "RequestCount", "dimension": {"LoadBalancer": "x"}}}))]}}),
+            names::INVALID_INPUT,
+        ),
+        // what CloudWatch would refuse, found before any change
+        (
+            json!({"canary": {"metrics": [expression("100 * errors / reqests")]}}),
+            names::INVALID_INPUT,
+        ),
+        (
+            json!({"canary": {"metrics": [expression("100 * (errors / requests")]}}),
+            names::INVALID_INPUT,
+        ),
+        (
+            json!({"canary": {"metrics": [metric(json!({"metric": {"namespace": "AWS/ApplicationELB", "metricName": "TargetResponseTime", "stat": "p999x"}}))]}}),
+            names::INVALID_INPUT,
+        ),
+        (
+            json!({"canary": {"metrics": [metric(json!({"period": 7}))]}}),
+            names::INVALID_INPUT,
+        ),
+        (
+            json!({"canary": {"intervalSeconds": 0, "alarms": ["web-5xx"]}}),
+            names::INVALID_INPUT,
+        ),
+        // numbers out of their documented ranges
+        (json!({"timeoutSeconds": u64::MAX}), names::INVALID_INPUT),
+        (
+            json!({"pollIntervalSeconds": 1_000_000_000u64}),
+            names::INVALID_INPUT,
+        ),
+        (
+            json!({"canary": {"bakeSeconds": 1u64 << 63, "alarms": ["web-5xx"]}}),
+            names::INVALID_INPUT,
+        ),
+        (json!({"timeoutSeconds": -5}), names::INVALID_INPUT),
+        (json!({"timeoutSeconds": 2.5}), names::INVALID_INPUT),
+        // lowercase hex digests only (OCI)
+        (
+            json!({"image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"}),
+            names::INVALID_IMAGE,
+        ),
+        (json!({"cluster": "c".repeat(300)}), names::INVALID_INPUT),
     ];
     for (overrides, name) in cases {
         let [svc, td] = existing_service();
@@ -111,6 +190,62 @@ async fn bad_console_input_is_named_and_reaches_no_service() {
         assert_eq!(err.name(), name, "{overrides}");
         assert_eq!(svc.num_calls(), 0, "{overrides} reached ECS");
     }
+}
+
+fn metric(overrides: serde_json::Value) -> serde_json::Value {
+    let mut m = json!({"name": "p99", "threshold": 1.0,
+        "metric": {"namespace": "AWS/ApplicationELB", "metricName": "TargetResponseTime", "stat": "p99"}});
+    for (k, v) in overrides.as_object().unwrap() {
+        m[k] = v.clone();
+    }
+    m
+}
+
+fn expression(expr: &str) -> serde_json::Value {
+    let spec =
+        |name: &str| json!({"namespace": "AWS/ApplicationELB", "metricName": name, "stat": "Sum"});
+    json!({"name": "5xx rate", "threshold": 1.0, "expression": expr,
+        "metrics": {"errors": spec("HTTPCode_Target_5XX_Count"), "requests": spec("RequestCount")}})
+}
+
+#[tokio::test]
+async fn a_typo_names_the_field_it_was_found_at() {
+    let [svc, td] = existing_service();
+    let err = plan_with(
+        &[&svc, &td],
+        console(
+            json!({"canary": {"metrics": [metric(json!({"comparision": "LessThanThreshold"}))]}}),
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.message().contains("canary.metrics[0]"),
+        "{}",
+        err.message()
+    );
+    assert!(err.message().contains("comparision"), "{}", err.message());
+}
+
+#[tokio::test]
+async fn a_canary_watching_a_missing_alarm_is_refused_before_any_change() {
+    let [svc, td] = existing_service();
+    let err = plan_with(
+        &[&svc, &td],
+        console(json!({"canary": {"alarms": ["web-5xx", "no-such-alarm"]}})),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.name(), names::INVALID_INPUT);
+    assert!(err.message().contains("no-such-alarm"), "{}", err.message());
+    assert!(!err.message().contains("\"web-5xx\""), "{}", err.message());
+    let [svc, td] = existing_service();
+    plan_with(
+        &[&svc, &td],
+        console(json!({"canary": {"alarms": ["web-5xx"]}})),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -243,14 +378,9 @@ async fn deletes_failures_and_unmapped_repositories_end_without_touching_ecs() {
 async fn configured_clusters_are_searched_without_listing_all() {
     let [lc, ls, ds] = discovery();
     let s = Settings::from_lookup(|k| (k == "BERTH_CLUSTERS").then(|| "prod".into())).unwrap();
-    let plan = run(
-        &mock_ecs(&[&lc, &ls, &ds]),
-        &s,
-        push(json!({})),
-        DateTime::from_secs(NOW),
-    )
-    .await
-    .unwrap();
+    let plan = plan_in(&[&lc, &ls, &ds], &s, push(json!({})))
+        .await
+        .unwrap();
     assert_eq!(plan.deployments.len(), 2);
     assert_eq!(lc.num_calls(), 0);
 }

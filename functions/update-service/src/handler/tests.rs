@@ -105,26 +105,34 @@ async fn a_retry_while_ecs_rolls_out_our_revision_starts_nothing_new() {
 }
 
 #[tokio::test]
-async fn force_new_deployment_redeploys_a_completed_revision() {
-    // GIVEN the service already completed web:8 (a re-pushed mutable tag)
+async fn a_forced_retry_after_the_rollout_completed_starts_no_second_deployment() {
+    // GIVEN update-service already ran for this deployment and ECS completed web:8 (the revision
+    // register-revision registered for this deployment alone)
     let steady = SERVICES.replace("task-definition/web:7", "task-definition/web:8");
     let svc = mock!(Client::describe_services).then_http_response(move || ok_json(&steady));
-    let captured = Arc::new(Mutex::new(None));
-    let upd = update(captured.clone());
+    let upd = update(Arc::new(Mutex::new(None)));
     let ecs = mock_ecs(&[&svc, &upd]);
-    run_ecs(&ecs, input(true), DateTime::from_secs(NOW))
+    // WHEN the state is retried with forceNewDeployment
+    let rollout = run_ecs(&ecs, input(true), DateTime::from_secs(NOW))
         .await
         .unwrap();
-    assert_eq!(upd.num_calls(), 1);
-    assert_eq!(
-        captured
-            .lock()
-            .unwrap()
-            .as_ref()
-            .unwrap()
-            .force_new_deployment(),
-        Some(true)
-    );
+    // THEN the completed deployment is the answer and ECS is not asked for another
+    assert_eq!(upd.num_calls(), 0);
+    assert_eq!(rollout.ecs_deployment_id, "ecs-svc/9223370300000000007");
+}
+
+#[tokio::test]
+async fn a_timeout_out_of_range_is_refused_before_any_call() {
+    let svc = mock!(Client::describe_services).then_http_response(|| ok_json(SERVICES));
+    let upd = update(Arc::new(Mutex::new(None)));
+    let ecs = mock_ecs(&[&svc, &upd]);
+    let mut req = input(false);
+    req["timeoutSeconds"] = json!(u64::MAX);
+    let err = run_ecs(&ecs, req, DateTime::from_secs(NOW))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), names::INVALID_INPUT);
+    assert_eq!(svc.num_calls() + upd.num_calls(), 0);
 }
 
 #[tokio::test]

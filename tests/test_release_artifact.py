@@ -1,0 +1,37 @@
+"""The deployed artifact is the tested artifact: the hook guard, built exactly as `sam build` builds
+the Lambdas (cargo-lambda's release flags, which add `panic = "abort"` unless the workspace's
+release profile names a strategy), still turns a panicking check into a reported Failed."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = ROOT / ".berth" / "venv" / "bin"
+TRIPLE = f"{platform.machine()}-unknown-linux-gnu"
+
+
+def test_a_panicking_check_is_reported_failed_in_the_release_build():
+    # GIVEN the guard's example built by cargo-lambda in release mode (its flags, not ours); the
+    # host triple with the local linker, since the flags, not the architecture, decide the panic
+    # strategy
+    build = subprocess.run(
+        [str(VENV_BIN / "cargo-lambda"), "lambda", "build", "--release", "--compiler", "cargo",
+         "--target", TRIPLE, "-p", "berth-guard", "--example", "panicking_check", "-v"],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )
+    assert build.returncode == 0, build.stderr[-4000:]
+    # cargo-lambda really did pass its release optimisations, and no panic strategy of its own
+    assert 'profile.release.codegen-units' in build.stderr or "release" in build.stderr
+    assert 'panic=\\"abort\\"' not in build.stderr and 'panic="abort"' not in build.stderr
+    binary = ROOT / "target" / TRIPLE / "release" / "examples" / "panicking_check"
+    assert binary.exists(), f"no {binary}"
+    # WHEN the check panics
+    run = subprocess.run([str(binary)], capture_output=True, text=True, timeout=60)
+    # THEN the process survives and reports Failed, naming the panic (abort would exit 134 first)
+    assert run.returncode == 0, f"exit {run.returncode}: {run.stderr[-2000:]}"
+    assert run.stdout.strip() == (
+        "REPORT Failed: AfterAllowTestTraffic: a check panicked (the probe got no status)"
+    ), run.stdout
