@@ -879,7 +879,7 @@ def test_the_rust_reader_sees_calls_through_shared_modules_and_main(workspace):
     assert "ssm:GetParameter" in stability  # codedeploy::read_verdict
     assert "ssm:PutParameter" not in stability  # record_verdict sits in the same module, unreached
     assert "codedeploy:CreateDeployment" not in stability
-    assert workspace.reachable_sdk_calls("summarize") == {}
+    assert set(workspace.reachable_sdk_calls("summarize")) == {"ecs:DescribeServices"}  # reads what runs, last
 
 
 # ---------------------------------------------------------------- the checker can fail

@@ -1,19 +1,12 @@
-//! summarize: the execution's verdict and cause from every service's outcome.
+//! summarize: the execution's verdict and cause from every service's outcome, with what each
+//! service berth rolled back runs now (read last).
 
-#[derive(serde::Deserialize)]
-struct Input {
-    results: Vec<berth::model::ServiceOutcome>,
-}
-
-async fn handle(payload: serde_json::Value) -> berth::Result<berth::model::Summary> {
-    let input: Input = berth::model::parse_input("summarize", payload)?;
-    let summary = berth::summary::summarize(input.results);
-    tracing::info!(status = %summary.status, error = %summary.error, "{}", summary.cause);
-    Ok(summary)
-}
+mod handler;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     berth::aws::init_logging();
-    berth::lambda::serve("summarize", |payload, _| handle(payload)).await
+    let config = berth::aws::load().await;
+    let ecs = aws_sdk_ecs::Client::new(&config);
+    berth::lambda::serve("summarize", |payload, _| handler::run(&ecs, payload)).await
 }
