@@ -89,14 +89,7 @@ class Stack:
         self.url = f"http://127.0.0.1:{ready.read_text().strip()}"
 
         self.log("starting the Lambda runtime emulator (cargo lambda watch)")
-        env_vars = ",".join(f"{k}={v}" for k, v in self.lambda_env().items())
-        self.procs.append(self._spawn(
-            [str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "--invoke-address", "127.0.0.1",
-             "--invoke-port", str(lambda_port), "--ignore-changes", "--quiet", "--env-vars", env_vars],
-            "lambda.log",
-            env={**os.environ, **self.lambda_env(), "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}"},
-        ))
-        wait_until(self._lambda_up, 120, "cargo lambda watch")
+        self.start_lambda_runtime()
         self.create_state_machine()
         self.log(f"stack up in {time.monotonic() - t0:.1f}s: stand-in {self.url}, Lambda runtime {self.lambda_url}")
         return self
@@ -118,8 +111,38 @@ class Stack:
             "RUST_LOG": "info",
         }
 
-    def _spawn(self, cmd, logname, env=None) -> subprocess.Popen:
-        out = open(self.tmp / logname, "w")
+    def start_lambda_runtime(self) -> None:
+        """Start `cargo lambda watch` on the Lambda port (again, after stop_lambda_runtime). The
+        stand-in is told its functions are cold: the first invocation of each starts its binary,
+        which is not timed (Lambda's Init phase is not part of the invocation's timeout)."""
+        port = self.lambda_url.rsplit(":", 1)[1]
+        env_vars = ",".join(f"{k}={v}" for k, v in self.lambda_env().items())
+        self.lambda_proc = self._spawn(
+            [str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "--invoke-address", "127.0.0.1",
+             "--invoke-port", port, "--ignore-changes", "--quiet", "--env-vars", env_vars],
+            "lambda.log",
+            env={**os.environ, **self.lambda_env(), "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}"},
+            mode="a",
+        )
+        self.procs.append(self.lambda_proc)
+        wait_until(self._lambda_up, 120, "cargo lambda watch")
+        self.control("lambda-timeouts", {"cold": True})
+
+    def stop_lambda_runtime(self) -> None:
+        """Kill `cargo lambda watch` (SIGKILL to its process group): to the state machine, the Lambda
+        service is gone until start_lambda_runtime. The function processes it started (each in its
+        own process group) exit when their Runtime API goes away."""
+        proc = self.lambda_proc
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(10)
+        self.procs.remove(proc)
+        wait_until(lambda: not self._lambda_up(), 10, "cargo lambda watch to stop")
+
+    def _spawn(self, cmd, logname, env=None, mode: str = "w") -> subprocess.Popen:
+        out = open(self.tmp / logname, mode)
         return subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
     def _lambda_up(self) -> bool:

@@ -22,7 +22,8 @@ REGION = "us-east-1"
 
 
 class FakeRuntime(BaseHTTPRequestHandler):
-    """cargo-lambda's Invoke API shape: 200 + result, or 500 + {errorType, errorMessage}."""
+    """cargo-lambda's Invoke API shape: 200 + result, or 500 + {errorType, errorMessage}.
+    `sleeps` answers after payload["seconds"]; `drops` closes the connection without an answer."""
 
     def log_message(self, *args):  # quiet
         pass
@@ -32,7 +33,14 @@ class FakeRuntime(BaseHTTPRequestHandler):
         name = parts[3] if len(parts) > 3 else ""
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         payload = json.loads(body or b"null")
-        if name == "fails":
+        if name == "drops":
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        if name == "sleeps":
+            time.sleep(float((payload or {}).get("seconds", 0)))
+            status, out = 200, {"function": name, "slept": (payload or {}).get("seconds", 0)}
+        elif name == "fails":
             status, out = 500, {"errorType": "BerthTestError", "errorMessage": "boom"}
         elif name == "missing":
             status, out = 404, {"message": "function not found"}
@@ -46,13 +54,52 @@ class FakeRuntime(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+class RuntimeServer:
+    """The fake runtime on a fixed port, which a test can stop (connections refused) and start again."""
+
+    def __init__(self):
+        self.port = 0
+        self.httpd = None
+        self.start()
+
+    def start(self):
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), FakeRuntime)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_port
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        if self.httpd:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.httpd = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+
 @pytest.fixture(scope="session")
-def fake_runtime():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), FakeRuntime)
-    t = threading.Thread(target=httpd.serve_forever, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
+def runtime_server():
+    server = RuntimeServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_runtime(runtime_server):
+    return runtime_server.url
+
+
+@pytest.fixture
+def runtime_down(runtime_server):
+    """The Lambda runtime stopped for the test (connections refused), started again after it."""
+    runtime_server.stop()
+    try:
+        yield runtime_server
+    finally:
+        if runtime_server.httpd is None:
+            runtime_server.start()
 
 
 @pytest.fixture(scope="session")

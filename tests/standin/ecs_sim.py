@@ -969,9 +969,87 @@ def _patched_delete_service(self, cluster_name, service_name, force):
     return service
 
 
+LIST_TASK_DEFINITIONS_DEFAULT_PAGE = 100
+TASK_DEFINITION_STATUSES = ("ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS")
+
+
+def _list_task_definitions_token(query: dict, last: tuple[str, int]) -> str:
+    import base64
+    import json
+
+    doc = {"q": query, "after": [last[0], last[1]]}
+    return base64.urlsafe_b64encode(json.dumps(doc, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _list_task_definitions_cursor(token: str, query: dict) -> tuple[str, int]:
+    import base64
+    import json
+
+    try:
+        doc = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        family, revision = doc["after"]
+        if doc["q"] != query:
+            raise ValueError("token of another query")
+        return str(family), int(revision)
+    except Exception:  # noqa: BLE001 - any malformed token is the caller's error
+        raise InvalidParameterException("Invalid nextToken.") from None
+
+
+def _patched_list_task_definitions_response(self):
+    """ListTaskDefinitions as ECS answers it (moto 5.2.5 ignores sort, maxResults and nextToken and
+    returns every revision oldest first): `familyPrefix` is the full family name (exact match, as
+    in ECS), `status` ACTIVE by default, `sort` ASC (family name, then revision ascending) or DESC
+    (both reversed), pages of `maxResults` (1..100, default 100) with an opaque `nextToken`."""
+    from moto.core.responses import ActionResult
+
+    family = self._get_param("familyPrefix")
+    status = self._get_param("status") or "ACTIVE"
+    sort = self._get_param("sort") or "ASC"
+    max_results = self._get_param("maxResults")
+    token = self._get_param("nextToken")
+    if status not in TASK_DEFINITION_STATUSES:
+        raise InvalidParameterException(f"status must be one of {', '.join(TASK_DEFINITION_STATUSES)}.")
+    if sort not in ("ASC", "DESC"):
+        raise InvalidParameterException("sort must be one of ASC, DESC.")
+    if max_results is None:
+        page = LIST_TASK_DEFINITIONS_DEFAULT_PAGE
+    else:
+        try:
+            page = int(max_results)
+        except (TypeError, ValueError):
+            raise InvalidParameterException("maxResults must be between 1 and 100.") from None
+        if not 1 <= page <= 100:
+            raise InvalidParameterException("maxResults must be between 1 and 100.")
+    query = {"familyPrefix": family, "status": status, "sort": sort}
+    with SIM.lock:
+        rows = sorted(
+            (td.family, int(td.revision), td.arn)
+            for revisions in self.ecs_backend.task_definitions.values()
+            for td in revisions.values()
+            if (family is None or td.family == family) and td.status == status
+        )
+    if sort == "DESC":
+        rows.reverse()
+    if token:
+        after = _list_task_definitions_cursor(token, query)
+        # A cursor (the last key returned), not an offset: revisions registered between pages
+        # neither repeat nor shift the next page.
+        if sort == "ASC":
+            rows = [r for r in rows if (r[0], r[1]) > after]
+        else:
+            rows = [r for r in rows if (r[0], r[1]) < after]
+    out: dict[str, Any] = {"taskDefinitionArns": [arn for _, _, arn in rows[:page]]}
+    if len(rows) > page:
+        last = rows[page - 1]
+        out["nextToken"] = _list_task_definitions_token(query, (last[0], last[1]))
+    return ActionResult(out)
+
+
 def install() -> None:
     if _ORIGINALS:
         return
+    _ORIGINALS["list_task_definitions_response"] = ecs_responses.EC2ContainerServiceResponse.list_task_definitions
+    ecs_responses.EC2ContainerServiceResponse.list_task_definitions = _patched_list_task_definitions_response
     _ORIGINALS["create_service_response"] = ecs_responses.EC2ContainerServiceResponse.create_service
     _ORIGINALS["list_tasks"] = ecs_models.EC2ContainerServiceBackend.list_tasks
     _ORIGINALS["delete_service"] = ecs_models.EC2ContainerServiceBackend.delete_service

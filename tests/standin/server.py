@@ -6,7 +6,9 @@ Routes (first match wins):
   POST /2015-03-31/functions/{name}/invocations  Lambda Invoke -> --lambda-url (cargo lambda watch),
                                                  or a stub registered through the control API.
                                                  A handler error (cargo-lambda: HTTP 500) becomes
-                                                 200 + X-Amz-Function-Error: Unhandled, as in AWS.
+                                                 200 + X-Amz-Function-Error: Unhandled, as in AWS;
+                                                 the template's Timeout is enforced (Sandbox.Timedout);
+                                                 an unreachable runtime is a 500 ServiceException.
   POST /service/GraniteServiceVersion20100801/operation/{Op}
                                                  CloudWatch over Smithy RPCv2-CBOR (cloudwatch_cbor).
   X-Amz-Target: CodeDeploy_20141006.*            CodeDeploy blue/green simulator for ECS (codedeploy_sim);
@@ -19,11 +21,13 @@ Routes (first match wins):
 
 moto's Step Functions interpreter is switched on and calls Lambda at http://localhost:$MOTO_PORT;
 MOTO_PORT is set to this server's port, so those calls come back to the Lambda route above.
+Any awsJson/rpcv2Cbor/query API and Lambda Invoke can be throttled on demand (POST /_berth/throttle).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
@@ -32,6 +36,7 @@ import threading
 import time
 import traceback
 import urllib.parse
+from pathlib import Path
 from typing import Any
 
 DEFAULT_ACCOUNT = "123456789012"
@@ -42,6 +47,8 @@ CW_TARGET_PREFIX = "GraniteServiceVersion20100801."
 CD_TARGET_PREFIX = "CodeDeploy_20141006."
 LISTENER_PATH = re.compile(r"^/listener/(?P<cluster>[^/]+)/(?P<service>[^/]+)/(?P<listener>[^/]+)(?:/.*)?$")
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+UPSTREAM_TIMEOUT = 900  # seconds; the first `cargo lambda watch` call of a function compiles it
 
 
 def function_name(raw: str) -> str:
@@ -63,10 +70,12 @@ def region_from_auth(headers: dict) -> str:
 
 
 class Front:
-    def __init__(self, lambda_url: str | None, port: int):
+    def __init__(self, lambda_url: str | None, port: int, template: str | Path | None = None, timeout_scale: float = 1.0):
         from moto.server import DomainDispatcherApplication, create_backend_app
 
-        from . import codedeploy_sim, ecs_sim
+        from . import codedeploy_sim, ecs_sim, sfn_patch
+        from .lambda_limits import LambdaLimits
+        from .throttle import Throttler
 
         self.port = port
         self.lambda_url = (lambda_url or "").rstrip("/") or None
@@ -77,7 +86,10 @@ class Front:
         self.stubs: dict[str, dict] = {}
         self.invocations: list[dict] = []
         self.inv_lock = threading.Lock()
+        self.throttle = Throttler()
+        self.limits = LambdaLimits(template, timeout_scale)
         ecs_sim.install()
+        sfn_patch.install()
         self.configure_moto()
 
     # ------------------------------------------------------------ moto
@@ -95,6 +107,8 @@ class Front:
             self.sim.reset()
             self.cd.reset()
             self.stubs.clear()
+            self.throttle.reset()
+            self.limits.reset()
             with self.inv_lock:
                 self.invocations.clear()
             self.configure_moto()
@@ -116,6 +130,9 @@ class Front:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         try:
+            throttled = self.maybe_throttle(environ, path, method)
+            if throttled:
+                return self.respond(start_response, *throttled)
             m = LAMBDA_INVOKE.match(path)
             if m and method == "POST":
                 return self.respond(start_response, *self.lambda_invoke(environ, m.group("name")))
@@ -143,6 +160,35 @@ class Front:
             traceback.print_exc()
             body = json.dumps({"__type": "InternalFailure", "message": f"stand-in error: {e!r}"}).encode()
             return self.respond(start_response, 500, {"Content-Type": "application/json"}, body)
+
+    def maybe_throttle(self, environ, path: str, method: str) -> tuple[int, dict, bytes] | None:
+        """Count the AWS call and, if a /_berth/throttle rule picks it, answer as the service
+        does when it throttles (throttle.throttled_response)."""
+        from . import throttle
+
+        if path.startswith("/_berth/") or path.startswith("/moto-api/") or method != "POST":
+            return None
+        if LAMBDA_INVOKE.match(path):
+            api, protocol = "lambda:InvokeFunction", "lambda"
+        elif CBOR_PATH.match(path):
+            m = CBOR_PATH.match(path)
+            api, protocol = throttle.cbor_api(m.group("service"), m.group("op")), "cbor"
+        else:
+            body = None
+            if "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):
+                # The query protocol names its operation in the body: read it, then put it back.
+                body = self.body_of(environ)
+                environ["wsgi.input"] = io.BytesIO(body)
+                environ["CONTENT_LENGTH"] = str(len(body))
+            found = throttle.identify(environ, body)
+            if not found:
+                return None
+            api, protocol = found
+        if not self.throttle.decide(api):
+            return None
+        if "CONTENT_LENGTH" in environ and not isinstance(environ.get("wsgi.input"), io.BytesIO):
+            self.body_of(environ)  # drain the unread request so a kept-alive connection stays in step
+        return throttle.throttled_response(api, protocol, environ)
 
     @staticmethod
     def respond(start_response, status: int, headers: dict, body: bytes):
@@ -183,22 +229,27 @@ class Front:
     # ------------------------------------------------------------ Lambda
 
     def lambda_invoke(self, environ, raw_name: str) -> tuple[int, dict, bytes]:
-        import requests
+        import uuid
 
         name = function_name(raw_name)
         headers = self.headers_of(environ)
         body = self.body_of(environ)
         inv_type = headers.get("x-amz-invocation-type", "RequestResponse")
-        record: dict[str, Any] = {"function": name, "invocationType": inv_type, "at": time.time()}
+        request_id = str(uuid.uuid4())
+        record: dict[str, Any] = {"function": name, "invocationType": inv_type, "at": time.time(), "requestId": request_id}
+        payload_error = None
         try:
             record["payload"] = json.loads(body or b"null")
-        except ValueError:
+        except ValueError as e:
             record["payload"] = body.decode("utf-8", "replace")
+            payload_error = e
         started = time.monotonic()
 
         def done(status: int, hdrs: dict, out: bytes) -> tuple[int, dict, bytes]:
+            hdrs = {**hdrs, "x-amzn-RequestId": request_id}
             record["status"] = status
             record["functionError"] = hdrs.get("X-Amz-Function-Error")
+            record["errorType"] = hdrs.get("x-amzn-ErrorType")
             record["ms"] = round((time.monotonic() - started) * 1000)
             try:
                 record["response"] = json.loads(out or b"null")
@@ -209,23 +260,53 @@ class Front:
                 del self.invocations[:-500]
             return status, hdrs, out
 
+        def api_error(status: int, error_type: str, kind: str, message: str) -> tuple[int, dict, bytes]:
+            # Lambda's REST-JSON error: the code in x-amzn-ErrorType, {"Type", "message"} in the body
+            # (the member is spelled "Message" in ServiceException and ResourceNotFoundException).
+            key = "Message" if error_type in ("ServiceException", "ResourceNotFoundException") else "message"
+            body = json.dumps({"Type": kind, key: message}).encode()
+            return done(status, {"Content-Type": "application/json", "x-amzn-ErrorType": error_type}, body)
+
+        if payload_error is not None:
+            # Lambda refuses a payload that is not JSON before anything runs.
+            return api_error(400, "InvalidRequestContentException", "User",
+                             f"Could not parse request body into json: Could not parse payload into json: {payload_error}")
+        if inv_type not in ("RequestResponse", "Event", "DryRun"):
+            return api_error(400, "InvalidParameterValueException", "User",
+                             f"1 validation error detected: Value '{inv_type}' at 'invocationType' failed to satisfy "
+                             "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]")
         if inv_type == "DryRun":
             return done(204, {}, b"")
         base = {"Content-Type": "application/json", "X-Amz-Executed-Version": "$LATEST"}
+
+        def timed_out(seconds: float) -> tuple[int, dict, bytes]:
+            # What Lambda answers when the function runs past its Timeout (provided.al2023 runtimes).
+            self.limits.count_timeout()
+            record["timedOut"] = True
+            out = {"errorType": "Sandbox.Timedout",
+                   "errorMessage": f"RequestId: {request_id} Error: Task timed out after {seconds:.2f} seconds"}
+            return done(200, {**base, "X-Amz-Function-Error": "Unhandled"}, json.dumps(out).encode())
 
         stub = self.stubs.get(name)
         if stub is not None:
             if inv_type == "Event":
                 # Real Lambda answers an asynchronous invocation with 202 and no payload.
                 return done(202, {"Content-Type": "application/json"}, b"")
+            delay = float(stub.get("delaySeconds") or 0)
+            if delay:
+                limit = self.limits.configured_timeout(name)
+                if limit is not None and delay > limit:
+                    time.sleep(limit)
+                    return timed_out(limit)
+                time.sleep(delay)
             if "error" in stub:
                 return done(200, {**base, "X-Amz-Function-Error": "Unhandled"}, json.dumps(stub["error"]).encode())
             result = record["payload"] if stub.get("echo") else stub.get("result")
             return done(200, base, json.dumps(result).encode())
 
         if not self.lambda_url:
-            msg = {"Type": "User", "message": f"Function not found: {name} (stand-in has no --lambda-url and no stub)"}
-            return done(404, {"Content-Type": "application/json", "x-amzn-ErrorType": "ResourceNotFoundException"}, json.dumps(msg).encode())
+            return api_error(404, "ResourceNotFoundException", "User",
+                             f"Function not found: {name} (stand-in has no --lambda-url and no stub)")
 
         url = f"{self.lambda_url}/2015-03-31/functions/{urllib.parse.quote(name, safe='')}/invocations"
         fwd_headers = {"Content-Type": headers.get("content-type", "application/json")}
@@ -235,34 +316,80 @@ class Front:
 
         if inv_type == "Event":
             def fire():
+                import requests
+
                 try:
-                    requests.post(url, data=body, headers=fwd_headers, timeout=900)
+                    requests.post(url, data=body, headers=fwd_headers, timeout=UPSTREAM_TIMEOUT)
+                    self.limits.mark_warm(name)
                 except Exception as e:  # noqa: BLE001 - asynchronous, nobody to tell but the log
                     print(f"standin: async invoke of {name} failed: {e!r}", flush=True)
 
             threading.Thread(target=fire, daemon=True).start()
             return done(202, {"Content-Type": "application/json"}, b"")
 
-        try:
-            resp = requests.post(url, data=body, headers=fwd_headers, timeout=900)
-        except requests.RequestException as e:
-            msg = {"Type": "Service", "message": f"stand-in could not reach the Lambda runtime at {self.lambda_url}: {e}"}
-            return done(502, {"Content-Type": "application/json", "x-amzn-ErrorType": "ServiceException"}, json.dumps(msg).encode())
-        out = resp.content
-        if resp.status_code == 200:
+        limit = self.limits.timeout_for(name)
+        record["timeoutSeconds"] = limit
+        outcome = self.call_upstream(url, body, fwd_headers, limit)
+        if outcome is None:
+            # Past the function's Timeout. The runtime emulator keeps running the invocation
+            # (README): the function counts as cold again, as Lambda replaces a timed-out sandbox.
+            self.limits.mark_cold(name)
+            return timed_out(limit)
+        if isinstance(outcome, Exception):
+            import requests
+
+            # The Lambda service side failed (the runtime emulator is down or dropped the call):
+            # Lambda answers 500 ServiceException, which Step Functions names Lambda.ServiceException.
+            self.limits.mark_cold()
+            record["upstreamError"] = repr(outcome)
+            if isinstance(outcome, requests.ConnectionError) and "refused" in str(outcome).lower():
+                why = "the Lambda runtime refused the connection"
+            else:
+                why = f"the Lambda runtime failed mid-invocation ({type(outcome).__name__})"
+            return api_error(500, "ServiceException", "Service",
+                             f"Lambda encountered an internal error: {why} (stand-in: runtime emulator at {self.lambda_url})")
+        self.limits.mark_warm(name)
+        status_code, content_type, out = outcome
+        if status_code == 200:
             return done(200, base, out)
         parsed = None
         try:
             parsed = json.loads(out)
         except ValueError:
             pass
-        if resp.status_code >= 500 and isinstance(parsed, dict) and ("errorType" in parsed or "errorMessage" in parsed):
+        if status_code >= 500 and isinstance(parsed, dict) and ("errorType" in parsed or "errorMessage" in parsed):
             # cargo-lambda: handler error = HTTP 500 {errorType, errorMessage}; AWS: 200 + header.
             return done(200, {**base, "X-Amz-Function-Error": "Unhandled"}, out)
-        hdrs = {"Content-Type": resp.headers.get("Content-Type", "application/json")}
-        if resp.status_code == 404:
+        hdrs = {"Content-Type": content_type or "application/json"}
+        if status_code == 404:
             hdrs["x-amzn-ErrorType"] = "ResourceNotFoundException"
-        return done(resp.status_code, hdrs, out)
+        return done(status_code, hdrs, out)
+
+    @staticmethod
+    def call_upstream(url: str, body: bytes, headers: dict, limit: float | None):
+        """POST to the runtime emulator. (status, content type, body); an exception if it could not
+        be reached or dropped the call; None if it did not answer within `limit` seconds (the call
+        is left running in a daemon thread: nothing can cancel an invocation in the emulator)."""
+        import requests
+
+        result: list = []
+        finished = threading.Event()
+
+        def call():
+            try:
+                resp = requests.post(url, data=body, headers=headers, timeout=UPSTREAM_TIMEOUT)
+                result.append((resp.status_code, resp.headers.get("Content-Type"), resp.content))
+            except requests.RequestException as e:
+                result.append(e)
+            finished.set()
+
+        if limit is None:
+            call()
+        else:
+            threading.Thread(target=call, daemon=True, name="lambda-upstream").start()
+            if not finished.wait(limit):
+                return None
+        return result[0]
 
     # ------------------------------------------------------------ CloudWatch CBOR
 
@@ -312,7 +439,21 @@ class Front:
                 state = sim.snapshot()
                 state["lambdaStubs"] = sorted(self.stubs)
                 state["codedeploy"] = {"settings": dict(self.cd.settings), "deployments": self.cd.summaries(), "errors": self.cd.errors[-5:], "liveThreads": self.cd.live_threads()}
+                state["throttle"] = self.throttle.view()
+                state["lambdaTimeouts"] = self.limits.view()
                 return self.json(200, state)
+            if route == "/throttle":
+                if method == "POST":
+                    return self.json(200, self.throttle.configure(doc))
+                if method == "DELETE":
+                    self.throttle.reset()
+                return self.json(200, self.throttle.view())
+            if route == "/lambda-timeouts":
+                if method == "POST":
+                    return self.json(200, self.limits.configure(doc))
+                if method == "DELETE":
+                    self.limits.reset()
+                return self.json(200, self.limits.view())
             if route == "/reset" and method == "POST":
                 self.reset_all()
                 return self.json(200, {"ok": True})
@@ -440,6 +581,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tick-seconds", type=float, default=None, help="ECS simulator tick (default 0.25)")
     ap.add_argument("--no-sim", action="store_true", help="do not start the ECS simulator ticker")
     ap.add_argument("--verbose", action="store_true", help="log every request")
+    ap.add_argument("--template", default=os.environ.get("BERTH_TEMPLATE", str(DEFAULT_TEMPLATE)),
+                    help="SAM template whose function Timeouts the Lambda route enforces ('' = none)")
+    ap.add_argument("--lambda-timeout-scale", type=float, default=float(os.environ.get("BERTH_LAMBDA_TIMEOUT_SCALE", "1")),
+                    help="multiply every function timeout (tests; default 1)")
     args = ap.parse_args(argv)
 
     if not (args.host.startswith("127.") or args.host in ("localhost", "::1")):
@@ -460,7 +605,12 @@ def main(argv: list[str] | None = None) -> int:
     port = server.server_port
     # moto's Step Functions interpreter calls Lambda at http://localhost:$MOTO_PORT: point it here.
     os.environ["MOTO_PORT"] = str(port)
-    front = Front(args.lambda_url, port)
+    template = args.template or None
+    if template and not Path(template).exists():
+        if Path(template) != DEFAULT_TEMPLATE:
+            ap.error(f"--template {template}: no such file")
+        template = None
+    front = Front(args.lambda_url, port, template, args.lambda_timeout_scale)
     server.app = front
     if args.tick_seconds is not None:
         front.sim.tick_seconds = args.tick_seconds

@@ -1,11 +1,19 @@
 """Lambda Invoke route (to a cargo-lambda-shaped upstream) and moto's Step Functions interpreter
-calling back into it through MOTO_PORT."""
+calling back into it through MOTO_PORT: error shapes, template timeouts (Sandbox.Timedout), an
+unreachable runtime (500 ServiceException -> Lambda.ServiceException), payloads that are not JSON."""
 
 from __future__ import annotations
 
 import json
+import re
+import threading
+import time
 
-from .conftest import wait_for
+import boto3
+import pytest
+from botocore.config import Config
+
+from .conftest import REGION, wait_for
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:{}"
 
@@ -73,3 +81,153 @@ def test_step_functions_interpreter_reaches_lambda_route(standin):
     assert out["error"]["Error"] == "BerthTestError"
     called = [i["function"] for i in standin.control("lambda-invocations", method="GET")["invocations"]]
     assert called == ["plan-deployment", "fails"]
+
+
+# ---------------------------------------------------------------- timeouts, unreachable runtime, bad payloads
+
+TIMED_OUT = re.compile(r"^RequestId: ([0-9a-f-]{36}) Error: Task timed out after (\d+\.\d\d) seconds$")
+
+
+def lambda_client(standin, retries: int = 1):
+    return boto3.client("lambda", endpoint_url=standin.url, region_name=REGION, aws_access_key_id="test",
+                        aws_secret_access_key="test",
+                        config=Config(retries={"total_max_attempts": retries, "mode": "standard"}, read_timeout=30))
+
+
+def run_state_machine(standin, name: str, definition: dict, timeout: float = 60) -> tuple[dict, list[dict]]:
+    sfn = standin.client("stepfunctions")
+    sm = sfn.create_state_machine(name=name, definition=json.dumps(definition),
+                                  roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
+    ex = sfn.start_execution(stateMachineArn=sm, name=f"{name}-run", input="{}")["executionArn"]
+    done = wait_for(lambda: (lambda d: d if d["status"] != "RUNNING" else None)(sfn.describe_execution(executionArn=ex)),
+                    timeout=timeout, what="execution")
+    return done, sfn.get_execution_history(executionArn=ex)["events"]
+
+
+def test_template_timeouts_are_known_under_every_name_the_function_is_invoked_by(standin):
+    view = standin.control("lambda-timeouts", method="GET")
+    assert view["template"].endswith("template.yaml")
+    t = view["timeouts"]
+    # Globals.Function.Timeout 60; CodeDeployHookFunction 300 and EcsHookFunction 120 override it
+    assert t["plan-deployment"] == t["PlanDeploymentFunction"] == t["check-stability"] == t["summarize"] == 60
+    assert t["codedeploy-hook"] == t["CodeDeployHookFunction"] == 300
+    assert t["ecs-hook"] == 120
+    assert view["patterns"] == {"CodeDeployHook_*": 300}
+    scaled = standin.control("lambda-timeouts", {"scale": 0.05})
+    assert scaled["effective"]["check-stability"] == 3.0 and scaled["effective"]["codedeploy-hook"] == 15.0
+    standin.control("reset")
+    assert standin.control("lambda-timeouts", method="GET")["scale"] == 1.0
+
+
+def test_past_its_timeout_an_invocation_fails_as_lambda_does_with_sandbox_timedout(standin):
+    standin.control("lambda-timeouts", {"timeouts": {"sleeps": 10}, "scale": 0.05})  # 0.5 s
+    lam = lambda_client(standin)
+    lam.invoke(FunctionName="sleeps", Payload=b'{"seconds": 0}')  # warm (see the cold-start test)
+    t0 = time.monotonic()
+    out = lam.invoke(FunctionName="sleeps", Payload=b'{"seconds": 2}')
+    took = time.monotonic() - t0
+    assert out["StatusCode"] == 200 and out["FunctionError"] == "Unhandled"
+    body = json.loads(out["Payload"].read())
+    assert body["errorType"] == "Sandbox.Timedout"
+    m = TIMED_OUT.match(body["errorMessage"])
+    assert m and m.group(2) == "0.50", body
+    assert m.group(1) == out["ResponseMetadata"]["RequestId"]
+    assert 0.45 <= took < 1.5, took
+    view = standin.control("lambda-timeouts", method="GET")
+    assert view["timedOut"] == 1
+    inv = standin.control("lambda-invocations", method="GET")["invocations"][-1]
+    assert inv["timedOut"] and inv["timeoutSeconds"] == 0.5
+    # a call within the limit is untouched
+    time.sleep(2)  # let the emulator's abandoned invocation finish
+    lam.invoke(FunctionName="sleeps", Payload=b'{"seconds": 0}')  # cold again after a timeout
+    assert "FunctionError" not in lam.invoke(FunctionName="sleeps", Payload=b'{"seconds": 0.1}')
+
+
+def test_the_first_invocation_after_the_runtime_started_is_not_timed_as_lambda_init_is_not(standin):
+    standin.control("lambda-timeouts", {"timeouts": {"sleeps": 0.3}, "cold": True})
+    lam = lambda_client(standin)
+    assert "FunctionError" not in lam.invoke(FunctionName="sleeps", Payload=b'{"seconds": 0.6}')
+    assert json.loads(lam.invoke(FunctionName="sleeps", Payload=b'{"seconds": 0.6}')["Payload"].read())["errorType"] == "Sandbox.Timedout"
+    # and tests can time cold starts too
+    standin.control("lambda-timeouts", {"untimedColdStarts": False, "cold": True})
+    assert lam.invoke(FunctionName="sleeps", Payload=b'{"seconds": 0.6}')["FunctionError"] == "Unhandled"
+
+
+def test_a_stub_slower_than_its_timeout_times_out(standin):
+    standin.control("lambda-stubs", {"name": "check-stability", "result": {"ok": 1}, "delaySeconds": 1})
+    standin.control("lambda-timeouts", {"scale": 0.005})  # 60 s -> 0.3 s
+    out = lambda_client(standin).invoke(FunctionName="check-stability", Payload=b"{}")
+    assert json.loads(out["Payload"].read())["errorMessage"].endswith("Task timed out after 0.30 seconds")
+
+
+def test_step_functions_names_a_lambda_timeout_sandbox_timedout(standin):
+    standin.control("lambda-timeouts", {"timeouts": {"sleeps": 0.5}})
+    lambda_client(standin).invoke(FunctionName="sleeps", Payload=b'{"seconds": 0}')
+    definition = {"StartAt": "Sleep", "States": {
+        "Sleep": {"Type": "Task", "Resource": ARN.format("sleeps"), "Parameters": {"seconds": 3},
+                  "Catch": [{"ErrorEquals": ["Sandbox.Timedout"], "ResultPath": "$.error", "Next": "Caught"}],
+                  "End": True},
+        "Caught": {"Type": "Pass", "End": True}}}
+    done, events = run_state_machine(standin, "timeouts", definition)
+    assert done["status"] == "SUCCEEDED", done
+    failed = [e["lambdaFunctionFailedEventDetails"] for e in events if e["type"] == "LambdaFunctionFailed"]
+    assert failed[0]["error"] == "Sandbox.Timedout"
+    assert "Task timed out after 0.50 seconds" in json.loads(failed[0]["cause"])["errorMessage"]
+    time.sleep(3)
+
+
+def test_an_unreachable_runtime_is_a_500_service_exception(standin, runtime_down):
+    lam = lambda_client(standin)
+    with pytest.raises(lam.exceptions.ServiceException) as e:
+        lam.invoke(FunctionName="plan-deployment", Payload=b"{}")
+    r = e.value.response
+    assert r["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert r["Type"] == "Service" and "refused" in r["Message"]
+    assert standin.control("lambda-timeouts", method="GET")["warm"] == [], "every function is cold again"
+
+
+def test_a_runtime_that_drops_the_call_is_a_500_service_exception(standin):
+    lam = lambda_client(standin)
+    with pytest.raises(lam.exceptions.ServiceException) as e:
+        lam.invoke(FunctionName="drops", Payload=b"{}")
+    assert "mid-invocation" in e.value.response["Message"]
+
+
+def test_step_functions_names_an_unreachable_lambda_lambda_service_exception(standin, runtime_down):
+    definition = {"StartAt": "Plan", "States": {
+        "Plan": {"Type": "Task", "Resource": ARN.format("plan-deployment"),
+                 "Catch": [{"ErrorEquals": ["Lambda.ServiceException"], "ResultPath": "$.error", "Next": "Caught"}],
+                 "End": True},
+        "Caught": {"Type": "Pass", "End": True}}}
+    done, events = run_state_machine(standin, "unreachable", definition)
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"])["error"]["Error"] == "Lambda.ServiceException"
+    failed = [e["lambdaFunctionFailedEventDetails"] for e in events if e["type"] == "LambdaFunctionFailed"]
+    assert failed[0]["error"] == "Lambda.ServiceException"
+    assert "Service: AWSLambda; Status Code: 500; Error Code: ServiceException" in failed[0]["cause"]
+
+
+def test_step_functions_retries_through_an_outage_of_the_runtime(standin, runtime_down):
+    threading.Timer(2.0, runtime_down.start).start()
+    definition = {"StartAt": "Plan", "States": {
+        "Plan": {"Type": "Task", "Resource": ARN.format("plan-deployment"),
+                 "Retry": [{"ErrorEquals": ["Lambda.ServiceException"], "IntervalSeconds": 1, "BackoffRate": 1.5,
+                            "MaxAttempts": 6}],
+                 "End": True}}}
+    done, events = run_state_machine(standin, "outage", definition)
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"]) == {"function": "plan-deployment", "echo": {}}
+    errors = [e["lambdaFunctionFailedEventDetails"]["error"] for e in events if e["type"] == "LambdaFunctionFailed"]
+    assert errors and set(errors) == {"Lambda.ServiceException"}
+
+
+def test_a_payload_that_is_not_json_is_refused_as_invalid_request_content(standin):
+    lam = lambda_client(standin)
+    with pytest.raises(lam.exceptions.InvalidRequestContentException) as e:
+        lam.invoke(FunctionName="plan-deployment", Payload=b"{not json")
+    r = e.value.response
+    assert r["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert r["message"].startswith("Could not parse request body into json: Could not parse payload into json")
+    assert standin.control("lambda-invocations", method="GET")["invocations"][-1]["status"] == 400
+    # an empty payload is fine (Lambda passes {} / nothing)
+    assert lam.invoke(FunctionName="plan-deployment")["StatusCode"] == 200
