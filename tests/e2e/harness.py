@@ -525,3 +525,125 @@ def summarize_state(name: str, out) -> str | None:
         return pick()
     except (KeyError, TypeError, IndexError):
         return None
+
+
+# ---------------------------------------------------------------------- bad input and fuzzing helpers
+
+def berth_error_names(include_execution: bool = False) -> set[str]:
+    """berth's error names, read from shared/src/error.rs (`ERROR_NAMES`, and with
+    `include_execution` also `EXECUTION_ERROR_NAMES`) at test time, so the tests never copy them."""
+    import re
+
+    text = (ROOT / "shared" / "src" / "error.rs").read_text()
+    consts = dict(re.findall(r'pub const (\w+): &str = "([^"]+)";', text))
+    lists = ["ERROR_NAMES"] + (["EXECUTION_ERROR_NAMES"] if include_execution else [])
+    out: set[str] = set()
+    for name in lists:
+        body = re.search(r"pub const %s: &\[&str\] = &\[(.*?)\];" % name, text, re.S)
+        assert body, f"{name} not found in shared/src/error.rs"
+        for ident in re.findall(r"names::(\w+)", body.group(1)):
+            out.add(consts[ident])
+    assert out, "no error names parsed from shared/src/error.rs"
+    return out
+
+
+def invoke_raw(stack: "Stack", function: str, body: bytes, timeout: float = 60) -> tuple[int, object]:
+    """POST `body` as it is (any bytes) to the Lambda runtime emulator's Invoke API for `function`.
+    Returns (HTTP status, parsed JSON answer or the raw text). cargo lambda answers a handler error
+    with HTTP 500 and `{errorType, errorMessage}`; a result with 200."""
+    r = requests.post(f"{stack.lambda_url}/2015-03-31/functions/{function}/invocations", data=body,
+                      headers={"Content-Type": "application/json"}, timeout=timeout)
+    try:
+        return r.status_code, r.json()
+    except ValueError:
+        return r.status_code, r.text
+
+
+def aws_snapshot(stack: "Stack", tags: bool = True) -> dict:
+    """Everything in the stand-in a berth Lambda could change: task definitions (ACTIVE and
+    INACTIVE, with their tags when `tags`), every service (task definition, desired count,
+    deployments, task sets, tags, number of events), CodeDeploy deployments, SSM parameters and the
+    state machine's executions."""
+    ecs, ssm, sfn, cd = (stack.client(c) for c in ("ecs", "ssm", "stepfunctions", "codedeploy"))
+    snap: dict = {"taskDefinitions": {}, "services": {}, "codedeploy": {}, "ssm": {}, "executions": []}
+    for status in ("ACTIVE", "INACTIVE"):
+        for page in ecs.get_paginator("list_task_definitions").paginate(status=status):
+            for arn in page["taskDefinitionArns"]:
+                entry = {"status": status}
+                if tags:
+                    out = ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
+                    entry["tags"] = sorted((t["key"], t["value"]) for t in out.get("tags", []))
+                snap["taskDefinitions"][arn] = entry
+    for cluster in ecs.list_clusters()["clusterArns"]:
+        arns = [a for page in ecs.get_paginator("list_services").paginate(cluster=cluster) for a in page["serviceArns"]]
+        for i in range(0, len(arns), 10):
+            for s in ecs.describe_services(cluster=cluster, services=arns[i:i + 10], include=["TAGS"])["services"]:
+                snap["services"][s["serviceArn"]] = {
+                    "status": s.get("status"),
+                    "taskDefinition": s.get("taskDefinition"),
+                    "desiredCount": s.get("desiredCount"),
+                    "deployments": [{"id": d["id"], "status": d.get("status"), "taskDefinition": d.get("taskDefinition")}
+                                    for d in s.get("deployments", [])],
+                    "taskSets": sorted((t["id"], t.get("taskDefinition"), t.get("status")) for t in s.get("taskSets", [])),
+                    "tags": sorted((t["key"], t["value"]) for t in s.get("tags", [])),
+                    "events": len(s.get("events", [])),
+                }
+    for d in stack.control("codedeploy", method="GET")["deployments"]:
+        snap["codedeploy"][d["deploymentId"]] = d.get("status")
+    for page in ssm.get_paginator("describe_parameters").paginate():
+        for p in page["Parameters"]:
+            snap["ssm"][p["Name"]] = p.get("Version")
+    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=STATE_MACHINE_ARN):
+        snap["executions"] += [e["executionArn"] for e in page["executions"]]
+    snap["executions"].sort()
+    return snap
+
+
+def aws_changes(before: dict, after: dict, strict: bool = True) -> list[str]:
+    """What differs between two `aws_snapshot`s, one line each. `strict=False` ignores what the
+    stand-in's simulators change on their own while an earlier rollout progresses (deployments
+    draining, rollout and CodeDeploy statuses, events): it reports only what a berth call makes,
+    i.e. new or deregistered revisions, retagged revisions, a service pointed elsewhere, new ECS or
+    CodeDeploy deployments, stopped CodeDeploy deployments, written SSM parameters, new executions."""
+    out: list[str] = []
+    tb, ta = before["taskDefinitions"], after["taskDefinitions"]
+    for arn in sorted(set(ta) - set(tb)):
+        out.append(f"task definition registered: {arn}")
+    for arn in sorted(set(tb) - set(ta)):
+        out.append(f"task definition gone: {arn}")
+    for arn in sorted(set(ta) & set(tb)):
+        if ta[arn] != tb[arn]:
+            out.append(f"task definition {arn} changed: {tb[arn]} -> {ta[arn]}")
+    sb, sa = before["services"], after["services"]
+    for arn in sorted(set(sa) ^ set(sb)):
+        out.append(f"service {'created' if arn in sa else 'gone'}: {arn}")
+    for arn in sorted(set(sa) & set(sb)):
+        b, a = sb[arn], sa[arn]
+        name = arn.split("/", 1)[-1]
+        if b["taskDefinition"] != a["taskDefinition"]:
+            out.append(f"service {name}: taskDefinition {b['taskDefinition']} -> {a['taskDefinition']}")
+        new = [d for d in a["deployments"] if d["id"] not in {x["id"] for x in b["deployments"]}]
+        for d in new:
+            out.append(f"service {name}: new deployment {d['id']} of {d['taskDefinition']}")
+        if b["tags"] != a["tags"] or b["desiredCount"] != a["desiredCount"]:
+            out.append(f"service {name}: tags/desiredCount {b['tags']}/{b['desiredCount']} -> {a['tags']}/{a['desiredCount']}")
+        new_sets = sorted({t[0] for t in a["taskSets"]} - {t[0] for t in b["taskSets"]})
+        if new_sets:
+            out.append(f"service {name}: new task sets {new_sets}")
+        if strict and not new and (b["deployments"] != a["deployments"] or b["events"] != a["events"]
+                                   or b["taskSets"] != a["taskSets"] or b["status"] != a["status"]):
+            out.append(f"service {name}: deployments/events {b['deployments']} ({b['events']} events) -> "
+                       f"{a['deployments']} ({a['events']} events)")
+    cb, ca = before["codedeploy"], after["codedeploy"]
+    for d in sorted(set(ca) - set(cb)):
+        out.append(f"CodeDeploy deployment created: {d} ({ca[d]})")
+    for d in sorted(set(ca) & set(cb)):
+        if ca[d] != cb[d] and (strict or ca[d] == "Stopped"):
+            out.append(f"CodeDeploy deployment {d}: {cb[d]} -> {ca[d]}")
+    pb, pa = before["ssm"], after["ssm"]
+    for name in sorted(set(pa) | set(pb)):
+        if pa.get(name) != pb.get(name):
+            out.append(f"SSM parameter {name}: version {pb.get(name)} -> {pa.get(name)}")
+    for arn in sorted(set(after["executions"]) - set(before["executions"])):
+        out.append(f"execution started: {arn}")
+    return out
