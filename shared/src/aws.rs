@@ -9,9 +9,8 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 
-/// Load the shared SDK config. Adaptive retry backs off with jitter and slows the client down when
-/// ECS throttles (its buckets are shared account-wide); berth's `Throttled` error, retried by the
-/// ASL, covers what is left.
+/// Load the shared SDK config: standard retry with short jittered back-off, and time limits per
+/// attempt and per call. berth's `Throttled`/`AwsUnavailable`, retried by the ASL, cover what is left.
 pub async fn load() -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .retry_config(retry_config())
@@ -21,15 +20,24 @@ pub async fn load() -> aws_config::SdkConfig {
 }
 
 /// Attempts per AWS call, retries included.
-pub const MAX_ATTEMPTS: u32 = 5;
+pub const MAX_ATTEMPTS: u32 = 6;
 
+/// Standard mode, not adaptive: adaptive's client-side rate limiter charges a throttled client
+/// about 10 s per retry (5 tokens at a floor of 0.5 tokens/s), so under heavy throttling one call
+/// outlived its Lambda (measured: 169 s for one plan-deployment call at 60 % throttling). Standard
+/// mode backs off exponentially with full jitter from 100 ms, capped at 2 s: six attempts fit in
+/// [`OPERATION_TIMEOUT`] and leave 0.6^6 ≈ 5 % of calls failing at 60 % throttling, which the
+/// ASL's retry of the whole state absorbs.
 pub fn retry_config() -> RetryConfig {
-    RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS)
+    RetryConfig::standard()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_initial_backoff(Duration::from_millis(100))
+        .with_max_backoff(Duration::from_secs(2))
 }
 
 /// One attempt of an AWS call may take this long (connect, send, read the answer).
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
-/// One AWS call, retries and adaptive-retry back-off included, may take this long. Without it a
+/// One AWS call, retries and back-off included, may take this long. Without it a
 /// throttled call ran for minutes, past the Lambda's timeout; with it the call ends as `Throttled`
 /// or `AwsUnavailable`, which the ASL retries. Several calls fit in a handler's budget
 /// (`lambda::budget`), which is the last word.

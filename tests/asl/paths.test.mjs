@@ -15,7 +15,7 @@ const definition = JSON.parse(asl);
 
 const WAITS = ['WaitForTurn', 'WaitForRollout', 'WaitForCanary', 'WaitForRollback'];
 const TASKS = ['Plan', 'AcquireTurn', 'RegisterRevision', 'UpdateService', 'CheckRollout', 'EvaluateShift',
-  'EvaluateCanary', 'Rollback', 'CheckRollback', 'Summarize'];
+  'EvaluateCanary', 'Rollback', 'CheckRollback', 'Summarize', 'DescribeService'];
 
 /** A Lambda error as Step Functions sees it: matched by errorType. */
 function lambdaError(name, message = name) {
@@ -44,6 +44,7 @@ async function run(overrides = {}, { items = [item()] } = {}) {
     EvaluateCanary: () => ({ verdict: 'PASS', decision: 'PROMOTE', detail: 'ok' }),
     Rollback: () => ({ taskDefinitionArn: 'td:7', rollout: { ecsDeploymentId: 'ecs-svc/2', taskDefinitionArn: 'td:7', startedAt: 't', deadline: 't', desiredCount: 2 }, detail: 'back' }),
     CheckRollback: () => ({ status: 'COMPLETED', detail: 'back on td:7' }),
+    DescribeService: () => { throw new Error('ECS is read only when Summarize cannot run'); },
     Summarize: (input) => {
       summarized = input.results;
       const bad = input.results.find((r) => !['DEPLOYED', 'SUPERSEDED'].includes(r.outcome));
@@ -232,4 +233,20 @@ test('a non-object input ends with Plan\'s InvalidInput, never States.Runtime', 
     assert.equal(error?.name, 'InvalidInput', JSON.stringify(input));
     assert.equal(error?.message, 'request: not an object');
   }
+});
+
+test('when Summarize cannot run, the cause still says what each service runs, read from ECS by the state machine', async () => {
+  const r = await run({
+    CheckRollout: () => ({ status: 'FAILED', reason: 'TasksFailing', detail: 'crash loop' }),
+    Rollback: () => { throw lambdaError('Lambda.ServiceException', 'runtime unreachable'); },
+    Summarize: () => { throw lambdaError('Lambda.ServiceException', 'runtime unreachable'); },
+    DescribeService: (input) => ({
+      Services: [{ ServiceName: input.Services[0], Deployments: [
+        { TaskDefinition: 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:8', Status: 'PRIMARY', RunningCount: 1 },
+        { TaskDefinition: 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:7', Status: 'ACTIVE', RunningCount: 1 }] }],
+    }),
+  });
+  assert.equal(r.error?.name, 'Lambda.ServiceException');
+  assert.match(r.error.message, /The summary could not be made \(Lambda.ServiceException: .*runtime unreachable/);
+  assert.match(r.error.message, /What each service runs now, read from ECS: .*prod\/web \(ROLLBACK_FAILED\).*task-definition\/web:8.*PRIMARY/);
 });

@@ -161,8 +161,8 @@ def test_b_the_lambda_runtime_killed_mid_rollout_and_back_only_after_the_executi
     t0 = time.monotonic()
     berth.stop_lambda_runtime()
     try:
-        # Every retry (4 per state, backoff 2 s x 2, at most 30 s, full jitter) fails: the
-        # execution must still end, not hang.
+        # Every retry (Lambda.* errors: 5 per state, 1 s doubling to 16 s, about 31 s a state)
+        # fails: the execution must still end, not hang.
         done = berth.wait_execution(arn, timeout=400)
         took = time.monotonic() - t0
     finally:
@@ -176,6 +176,11 @@ def test_b_the_lambda_runtime_killed_mid_rollout_and_back_only_after_the_executi
     assert {error for _, error, _ in fails} == {"Lambda.ServiceException"}, fails
     assert done["error"] == "Lambda.ServiceException", done
     assert "ServiceException" in done["cause"], done
+    # Even with no Lambda at all, the cause says what the service ran when the execution ended:
+    # the state machine read it from ECS itself (ReadWhatRunsNow, an aws-sdk task).
+    assert "What each service runs now, read from ECS" in done["cause"], done
+    assert "prod/web (ROLLBACK_FAILED)" in done["cause"], done
+    assert "task-definition/web:" in done["cause"] and "PRIMARY" in done["cause"], done
     states = [state for state, _, _ in fails]
     assert "Summarize" in states and "Rollback" in states, states
     # The rollout was left running (berth could not act): its Map result says ROLLBACK_FAILED.

@@ -1,4 +1,11 @@
-"""One narrow patch to moto 5.2.5's Step Functions interpreter (README, "Exact moto patches").
+"""Two narrow patches to moto 5.2.5's Step Functions interpreter (README, "Exact moto patches").
+
+1. Lambda error names (below).
+2. `arn:aws:states:::aws-sdk:SERVICE:action` tasks: AWS takes the API's parameters in PascalCase
+   (`{"Cluster": ..., "Services": [...]}`) and answers in PascalCase (`Services[0].Deployments`);
+   moto left both normalisations as no-ops (`pass`), so it wanted botocore's camelCase names and
+   answered camelCase, and a definition written for AWS failed with `States.Runtime`. The patch
+   maps both through the API's botocore model with moto's own (LocalStack's) helpers.
 
 A Task whose `Resource` is a Lambda function ARN (`StateTaskLambda`, what berth's ASL uses) names
 every error answer of the Lambda Invoke API `Exception`, whatever Lambda said. Step Functions names
@@ -21,9 +28,37 @@ def lambda_client_error_name(client_error) -> tuple[str, str]:
     return StateTaskServiceLambda._error_cause_from_client_error(client_error)
 
 
+def _operation_model(service: str, action: str):
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model(service)
+    return model.operation_model(action[:1].upper() + action[1:])
+
+
+def install_aws_sdk_casing() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
+        StateTaskServiceAwsSdk,
+    )
+
+    def _normalise_parameters(self, parameters, boto_service_name=None, service_action_name=None):
+        op = _operation_model(self._get_boto_service_name(boto_service_name), self.resource.api_action)
+        self._to_boto_request(parameters, op.input_shape)
+
+    def _normalise_response(self, response, boto_service_name=None, service_action_name=None):
+        op = _operation_model(self._get_boto_service_name(boto_service_name), self.resource.api_action)
+        if op.output_shape is not None:
+            self._from_boto_response(response, op.output_shape)
+
+    _ORIGINAL["StateTaskServiceAwsSdk._normalise_parameters"] = StateTaskServiceAwsSdk._normalise_parameters
+    _ORIGINAL["StateTaskServiceAwsSdk._normalise_response"] = StateTaskServiceAwsSdk._normalise_response
+    StateTaskServiceAwsSdk._normalise_parameters = _normalise_parameters
+    StateTaskServiceAwsSdk._normalise_response = _normalise_response
+
+
 def install() -> None:
     if _ORIGINAL:
         return
+    install_aws_sdk_casing()
     from botocore.exceptions import ClientError
     from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails
     from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName

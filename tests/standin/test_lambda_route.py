@@ -231,3 +231,18 @@ def test_a_payload_that_is_not_json_is_refused_as_invalid_request_content(standi
     assert standin.control("lambda-invocations", method="GET")["invocations"][-1]["status"] == 400
     # an empty payload is fine (Lambda passes {} / nothing)
     assert lam.invoke(FunctionName="plan-deployment")["StatusCode"] == 200
+
+
+def test_aws_sdk_tasks_take_and_answer_pascal_case_as_aws_does(standin):
+    """berth's ReadWhatRunsNow reads ECS with `aws-sdk:ecs:describeServices`, written for AWS:
+    PascalCase parameters in, PascalCase fields out (sfn_patch)."""
+    ecs = standin.client("ecs")
+    ecs.create_cluster(clusterName="prod")
+    definition = {"StartAt": "Describe", "States": {
+        "Describe": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:ecs:describeClusters",
+                     "Parameters": {"Clusters": ["prod"], "Include": ["SETTINGS"]},
+                     "ResultSelector": {"names.$": "$.Clusters[*].ClusterName", "statuses.$": "$.Clusters[*].Status"},
+                     "End": True}}}
+    done, _ = run_state_machine(standin, "sdk-casing", definition)
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"]) == {"names": ["prod"], "statuses": ["ACTIVE"]}
