@@ -7,9 +7,9 @@ seed: dropped and misspelt fields, unknown fields, wrong types, edge and overflo
 odd and oversized strings, uppercase digests, nesting deeper than 128, non-object roots, invalid
 JSON bytes. Every answer must be
 
-- a valid result (a JSON object with the handler's result fields, sane deadlines, small enough for
-  Step Functions: where the ASL merges it, or the error, into the state's input, both within
-  256 KiB), or
+- a valid result (a JSON object with the handler's result fields, sane deadlines; for a state's
+  Lambda, small enough for Step Functions: where the ASL merges it, or the error, into the state's
+  input, both within 256 KiB), or
 - an error whose `errorType` is one of berth's names (`ERROR_NAMES` in shared/src/error.rs, read
   here at test time), never a Rust type name, a panic or `Runtime.*`;
 
@@ -902,8 +902,11 @@ def judge(case: Case, status: int, answer, names: set[str]) -> list[str]:
             out.append(f"errorType {answer['errorType']!r} is not a berth error name")
     else:
         out.append(f"no Lambda answer: HTTP {status}")
+    # only what the state machine reads is held to its limit (the hooks answer CodeDeploy and ECS,
+    # start-deployment answers EventBridge)
     merges = MERGED.get(f, (False, False))[0 if status == 200 else 1]
-    if len(case.body) <= STEP_FUNCTIONS_LIMIT and (len(case.body) if merges else 0) + size > STEP_FUNCTIONS_LIMIT:
+    if f in MERGED and len(case.body) <= STEP_FUNCTIONS_LIMIT \
+            and (len(case.body) if merges else 0) + size > STEP_FUNCTIONS_LIMIT:
         out.append(f"input {len(case.body)} B + {'result' if status == 200 else 'error'} {size} B exceed "
                    f"Step Functions' {STEP_FUNCTIONS_LIMIT} B (States.DataLimitExceeded)")
     return out
