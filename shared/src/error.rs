@@ -77,6 +77,9 @@ pub mod names {
     pub const AWS_ERROR: &str = "AwsError";
 }
 
+/// The longest error message berth returns.
+pub const MAX_MESSAGE_BYTES: usize = 2048;
+
 /// The error every berth handler returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
@@ -85,11 +88,20 @@ pub struct Error {
 }
 
 impl Error {
+    /// The message is cut to [`MAX_MESSAGE_BYTES`]: it may quote input, and an error's cause is
+    /// added to the state document, which Step Functions caps at 256 KiB.
     pub fn new(name: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            name,
-            message: message.into(),
+        let mut message = message.into();
+        if message.len() > MAX_MESSAGE_BYTES {
+            let cut = message.len();
+            let mut end = MAX_MESSAGE_BYTES;
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            message.truncate(end);
+            message.push_str(&format!("… ({} bytes cut)", cut - end));
         }
+        Self { name, message }
     }
 
     pub fn invalid_input(message: impl Into<String>) -> Self {
@@ -234,6 +246,21 @@ mod tests {
         assert_eq!(
             d.error_message,
             "DescribeServices web: ClusterNotFoundException: Cluster not found."
+        );
+    }
+
+    #[test]
+    fn a_long_message_is_cut_on_a_character_boundary() {
+        let e = Error::invalid_input(format!("bad {}", "é".repeat(5000)));
+        assert!(
+            e.message().len() <= MAX_MESSAGE_BYTES + 40,
+            "{}",
+            e.message().len()
+        );
+        assert!(
+            e.message().ends_with("bytes cut)"),
+            "{}",
+            &e.message()[e.message().len() - 30..]
         );
     }
 

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::canary::{overall, validate};
 use crate::error::{Error, Result};
-use crate::model::{CanaryConfig, CheckResult, OnInconclusive, Verdict};
+use crate::model::{limits, CanaryConfig, CheckResult, OnInconclusive, Verdict};
 use crate::time::DateTime;
 
 /// CodeDeploy's ECS lifecycle events that run hooks, in the order they fire.
@@ -103,8 +103,8 @@ impl HookConfig {
     /// Unknown hook names, probes that could never pass and canaries CloudWatch would reject are
     /// configuration errors, not silently skipped checks.
     pub fn validate(&self, known: &[&str]) -> Result<()> {
-        if self.deadline_seconds == Some(0) {
-            return Err(Error::invalid_input("deadlineSeconds must be at least 1"));
+        if let Some(d) = self.deadline_seconds {
+            limits::check("deadlineSeconds", d, &limits::HOOK_DEADLINE_SECONDS)?;
         }
         for (hook, set) in &self.hooks {
             if !known.contains(&hook.as_str()) {
@@ -120,12 +120,12 @@ impl HookConfig {
                         p.name, p.url
                     )));
                 }
-                if p.requests == 0
-                    || p.latency_budget_ms == 0
+                if !limits::PROBE_REQUESTS.contains(&p.requests)
+                    || !limits::PROBE_LATENCY_MS.contains(&p.latency_budget_ms)
                     || !(100..=599).contains(&p.expect_status)
                 {
                     return Err(Error::invalid_input(format!(
-                        "{hook}: probe {:?}: requests and latencyBudgetMs must be at least 1 and expectStatus an HTTP status",
+                        "{hook}: probe {:?}: requests must be 1 to 1000, latencyBudgetMs 1 to 60000 and expectStatus an HTTP status",
                         p.name
                     )));
                 }

@@ -397,6 +397,12 @@ pub mod limits {
     pub const NAME_CHARS: usize = 255;
     pub const IMAGE_CHARS: usize = 1_024;
 
+    /// A hook's `deadlineSeconds`: at most an hour (CodeDeploy's longest hook wait).
+    pub const HOOK_DEADLINE_SECONDS: RangeInclusive<u64> = 1..=3_600;
+    /// A probe's `requests` and `latencyBudgetMs`.
+    pub const PROBE_REQUESTS: RangeInclusive<u32> = 1..=1_000;
+    pub const PROBE_LATENCY_MS: RangeInclusive<u64> = 1..=60_000;
+
     /// `value` within `range`, or `InvalidInput` naming the field and the range.
     pub fn check<T: PartialOrd + std::fmt::Display>(
         field: &str,
@@ -586,7 +592,18 @@ pub struct Summary {
     /// The Fail state's error name when FAILED (e.g. `DeploymentRolledBack`).
     pub error: String,
     pub cause: String,
-    pub services: Vec<ServiceOutcome>,
+    /// Each service's outcome, without the evidence (it is in `$.results`; repeating it here
+    /// would double the document against Step Functions' 256 KiB).
+    pub services: Vec<ServiceVerdict>,
+}
+
+/// One service's outcome in the summary.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceVerdict {
+    pub cluster: String,
+    pub service: String,
+    pub outcome: String,
 }
 
 /// Defaults for requests that name none.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use aws_sdk_ecs::types::Service;
 
 use crate::error::names;
-use crate::model::{ServiceOutcome, Summary};
+use crate::model::{ServiceOutcome, ServiceVerdict, Summary};
 
 /// What each service runs, read by summarize as the execution's last act, keyed by
 /// (cluster, service) as the outcomes name them.
@@ -169,7 +169,14 @@ pub fn summarize(services: Vec<ServiceOutcome>, now: &RunningNow) -> Summary {
         .into(),
         error: error.into(),
         cause,
-        services,
+        services: services
+            .into_iter()
+            .map(|o| ServiceVerdict {
+                cluster: o.cluster,
+                service: o.service,
+                outcome: o.outcome,
+            })
+            .collect(),
     }
 }
 

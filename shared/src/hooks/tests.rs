@@ -165,8 +165,17 @@ fn configuration_mistakes_are_named_errors_not_skipped_checks() {
         ),
         (
             json!({"hooks": {"AfterInstall": {"probes": [{"name": "h", "url": "http://x", "requests": 0}]}}}),
-            "at least 1",
+            "requests must be 1 to 1000",
         ),
+        (
+            json!({"hooks": {"AfterInstall": {"probes": [{"name": "h", "url": "http://x", "latencyBudgetMs": 600_000}]}}}),
+            "latencyBudgetMs 1 to 60000",
+        ),
+        (
+            json!({"deadlineSeconds": u64::MAX}),
+            "deadlineSeconds = 18446744073709551615 is out of range",
+        ),
+        (json!({"deadlineSeconds": 1_000_000_000}), "deadlineSeconds"),
         (
             json!({"hooks": {"AfterInstall": {"canary": {}}}}),
             "at least one entry",
