@@ -2,8 +2,11 @@
 //! a deployment).
 
 use crate::error::{Error, Result};
+use std::ops::RangeInclusive;
+
 use crate::model::{
-    DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_ROLLBACK_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS,
+    limits, DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_ROLLBACK_TIMEOUT_SECONDS,
+    DEFAULT_TIMEOUT_SECONDS,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,17 +31,18 @@ impl Settings {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let number = |key: &str, default: u64| -> Result<u64> {
+        // The same documented ranges as a request's fields (model::limits), so a default can
+        // never do what a request is refused for.
+        let number = |key: &str, default: u64, range: &RangeInclusive<u64>| -> Result<u64> {
             match get(key).filter(|v| !v.trim().is_empty()) {
                 None => Ok(default),
-                Some(v) => v
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| {
-                        Error::invalid_input(format!("{key}={v:?} is not a positive whole number"))
-                    }),
+                Some(v) => {
+                    let n = v.trim().parse::<u64>().map_err(|_| {
+                        Error::invalid_input(format!("{key}={v:?} is not a whole number"))
+                    })?;
+                    limits::check(key, n, range)?;
+                    Ok(n)
+                }
             }
         };
         Ok(Self {
@@ -49,16 +53,26 @@ impl Settings {
                 .filter(|c| !c.is_empty())
                 .map(str::to_owned)
                 .collect(),
-            timeout_seconds: number("BERTH_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS)?,
+            timeout_seconds: number(
+                "BERTH_TIMEOUT_SECONDS",
+                DEFAULT_TIMEOUT_SECONDS,
+                &limits::TIMEOUT_SECONDS,
+            )?,
             poll_interval_seconds: number(
                 "BERTH_POLL_INTERVAL_SECONDS",
                 DEFAULT_POLL_INTERVAL_SECONDS,
+                &limits::POLL_INTERVAL_SECONDS,
             )?,
             rollback_timeout_seconds: number(
                 "BERTH_ROLLBACK_TIMEOUT_SECONDS",
                 DEFAULT_ROLLBACK_TIMEOUT_SECONDS,
+                &limits::TIMEOUT_SECONDS,
             )?,
-            canary_interval_seconds: number("BERTH_CANARY_INTERVAL_SECONDS", 60)?,
+            canary_interval_seconds: number(
+                "BERTH_CANARY_INTERVAL_SECONDS",
+                60,
+                &limits::INTERVAL_SECONDS,
+            )?,
         })
     }
 }
@@ -98,6 +112,16 @@ mod tests {
         assert!(
             Settings::from_lookup(|k| (k == "BERTH_POLL_INTERVAL_SECONDS").then(|| "0".into()))
                 .is_err()
+        );
+        // out of the range a request would be refused for
+        let e = Settings::from_lookup(|k| {
+            (k == "BERTH_POLL_INTERVAL_SECONDS").then(|| "1000000000".into())
+        })
+        .unwrap_err();
+        assert!(
+            e.message().contains("out of range: 1 to 600"),
+            "{}",
+            e.message()
         );
     }
 }
