@@ -378,8 +378,9 @@ pub fn margin_from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Durat
     }
 }
 
-/// The time assumed left when the invocation's deadline is not believable.
-pub const UNKNOWN_DEADLINE: Duration = Duration::from_secs(30);
+/// The time assumed left when the invocation's deadline is not believable (one definition for
+/// every handler's budget and the hooks' check budget).
+pub use crate::lambda::UNKNOWN_DEADLINE;
 
 /// The time the hook may spend on checks: the configured deadline, cut to leave `margin` before
 /// the Lambda's own deadline (epoch milliseconds, as `lambda_runtime::Context::deadline`).
