@@ -5,7 +5,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
+
+from test_iam_contract import load_template  # the one CloudFormation-aware YAML loader
 
 ROOT = Path(__file__).resolve().parent.parent
 ASL_PATH = ROOT / "statemachine" / "deploy.asl.json"
@@ -23,21 +24,6 @@ TRANSIENT = {
 }
 
 
-class CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation short-form tags (!Ref, !Sub, ...) as plain data."""
-
-
-def _tag(loader, suffix, node):
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {suffix: value}
-
-
-CfnLoader.add_multi_constructor("!", _tag)
 
 
 def asl():
@@ -45,7 +31,7 @@ def asl():
 
 
 def template():
-    return yaml.load(TEMPLATE_PATH.read_text(), Loader=CfnLoader)
+    return load_template()
 
 
 def all_states(states):

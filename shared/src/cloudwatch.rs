@@ -1,6 +1,8 @@
 //! Reading CloudWatch for a canary: each check's metric (or metric math) and each alarm, judged.
 //! Shared by evaluate-canary (the state machine's bake) and the lifecycle-hook Lambdas.
 
+use std::collections::BTreeMap;
+
 use aws_sdk_cloudwatch::types::{
     AlarmType, Dimension, Metric, MetricDataQuery, MetricStat, ScanBy, StateValue,
 };
@@ -107,13 +109,13 @@ pub async fn metric_values(
     }
 }
 
-/// Every named alarm exists (metric or composite): a canary that watches a missing alarm could
-/// never fail, so it is refused before anything is deployed.
-pub async fn require_alarms(cw: &Client, names: &[String]) -> Result<()> {
-    if names.is_empty() {
-        return Ok(());
-    }
-    let mut found = std::collections::BTreeSet::new();
+/// The named alarms CloudWatch has (metric and composite), each with its state and reason if it
+/// reports one. DescribeAlarms takes at most 100 names a call.
+async fn alarm_states(
+    cw: &Client,
+    names: &[String],
+) -> Result<BTreeMap<String, Option<(StateValue, Option<String>)>>> {
+    let mut found = BTreeMap::new();
     for chunk in names.chunks(100) {
         let out = cw
             .describe_alarms()
@@ -123,20 +125,33 @@ pub async fn require_alarms(cw: &Client, names: &[String]) -> Result<()> {
             .send()
             .await
             .map_err(|e| Error::from_sdk("DescribeAlarms", e))?;
-        found.extend(
-            out.metric_alarms()
-                .iter()
-                .filter_map(|a| a.alarm_name())
-                .map(str::to_owned),
-        );
-        found.extend(
-            out.composite_alarms()
-                .iter()
-                .filter_map(|a| a.alarm_name())
-                .map(str::to_owned),
-        );
+        let metric = out
+            .metric_alarms()
+            .iter()
+            .map(|a| (a.alarm_name(), a.state_value(), a.state_reason()));
+        let composite = out
+            .composite_alarms()
+            .iter()
+            .map(|a| (a.alarm_name(), a.state_value(), a.state_reason()));
+        for (name, state, reason) in metric.chain(composite) {
+            let Some(name) = name else { continue };
+            let entry = found.entry(name.to_owned()).or_insert(None);
+            if entry.is_none() {
+                *entry = state.map(|s| (s.clone(), reason.map(str::to_owned)));
+            }
+        }
     }
-    let missing: Vec<&String> = names.iter().filter(|n| !found.contains(*n)).collect();
+    Ok(found)
+}
+
+/// Every named alarm exists (metric or composite): a canary that watches a missing alarm could
+/// never fail, so it is refused before anything is deployed.
+pub async fn require_alarms(cw: &Client, names: &[String]) -> Result<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let found = alarm_states(cw, names).await?;
+    let missing: Vec<&String> = names.iter().filter(|n| !found.contains_key(*n)).collect();
     if missing.is_empty() {
         Ok(())
     } else {
@@ -150,40 +165,10 @@ pub async fn alarm_checks(cw: &Client, names: &[String]) -> Result<Vec<CheckResu
     if names.is_empty() {
         return Ok(vec![]);
     }
-    let out = cw
-        .describe_alarms()
-        .set_alarm_names(Some(names.to_vec()))
-        .alarm_types(AlarmType::MetricAlarm)
-        .alarm_types(AlarmType::CompositeAlarm)
-        .send()
-        .await
-        .map_err(|e| Error::from_sdk("DescribeAlarms", e))?;
-    let state_of = |name: &str| -> Option<(StateValue, Option<String>)> {
-        out.metric_alarms()
-            .iter()
-            .filter(|a| a.alarm_name() == Some(name))
-            .map(|a| {
-                (
-                    a.state_value().cloned(),
-                    a.state_reason().map(str::to_owned),
-                )
-            })
-            .chain(
-                out.composite_alarms()
-                    .iter()
-                    .filter(|a| a.alarm_name() == Some(name))
-                    .map(|a| {
-                        (
-                            a.state_value().cloned(),
-                            a.state_reason().map(str::to_owned),
-                        )
-                    }),
-            )
-            .find_map(|(s, r)| s.map(|s| (s, r)))
-    };
+    let found = alarm_states(cw, names).await?;
     Ok(names
         .iter()
-        .map(|name| match state_of(name) {
+        .map(|name| match found.get(name).and_then(Option::as_ref) {
             Some((state, reason)) => judge_alarm(name, Some(state.as_str()), reason.as_deref()),
             None => judge_alarm(name, None, None),
         })
