@@ -3,13 +3,11 @@
 
 mod handler;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    berth::aws::init_logging();
-    let config = berth::aws::load().await;
-    let codedeploy = aws_sdk_codedeploy::Client::new(&config);
-    let ssm = aws_sdk_ssm::Client::new(&config);
-    let checker = berth::hooks::LiveChecker::new(aws_sdk_cloudwatch::Client::new(&config));
+/// Serves this state's invocations until the Runtime API goes away (`berth-lambda` calls it).
+pub async fn serve(config: &aws_config::SdkConfig) -> Result<(), lambda_runtime::Error> {
+    let codedeploy = aws_sdk_codedeploy::Client::new(config);
+    let ssm = aws_sdk_ssm::Client::new(config);
+    let checker = berth::hooks::LiveChecker::new(aws_sdk_cloudwatch::Client::new(config));
     let settings = handler::Settings::from_env()?;
     let hook = handler::Hook {
         codedeploy: &codedeploy,

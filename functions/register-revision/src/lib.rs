@@ -3,11 +3,9 @@
 
 mod handler;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    berth::aws::init_logging();
-    let config = berth::aws::load().await;
-    let ecs = berth::aws::ecs_client(&config).await;
+/// Serves this state's invocations until the Runtime API goes away (`berth-lambda` calls it).
+pub async fn serve(config: &aws_config::SdkConfig) -> Result<(), lambda_runtime::Error> {
+    let ecs = berth::aws::ecs_client(config).await;
     berth::lambda::serve("register-revision", |payload, _| {
         handler::run(&ecs, payload)
     })

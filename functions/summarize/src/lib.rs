@@ -3,10 +3,8 @@
 
 mod handler;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    berth::aws::init_logging();
-    let config = berth::aws::load().await;
-    let ecs = aws_sdk_ecs::Client::new(&config);
+/// Serves this state's invocations until the Runtime API goes away (`berth-lambda` calls it).
+pub async fn serve(config: &aws_config::SdkConfig) -> Result<(), lambda_runtime::Error> {
+    let ecs = aws_sdk_ecs::Client::new(config);
     berth::lambda::serve("summarize", |payload, _| handler::run(&ecs, payload)).await
 }

@@ -2,13 +2,11 @@
 
 mod handler;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    berth::aws::init_logging();
-    let config = berth::aws::load().await;
-    let ecs = berth::aws::ecs_client(&config).await;
-    let codedeploy = aws_sdk_codedeploy::Client::new(&config);
-    let ssm = aws_sdk_ssm::Client::new(&config);
+/// Serves this state's invocations until the Runtime API goes away (`berth-lambda` calls it).
+pub async fn serve(config: &aws_config::SdkConfig) -> Result<(), lambda_runtime::Error> {
+    let ecs = berth::aws::ecs_client(config).await;
+    let codedeploy = aws_sdk_codedeploy::Client::new(config);
+    let ssm = aws_sdk_ssm::Client::new(config);
     let prefix = std::env::var("BERTH_VERDICTS_PREFIX")
         .unwrap_or_else(|_| berth::codedeploy::DEFAULT_VERDICTS_PREFIX.into());
     let aws = handler::Aws {

@@ -3,12 +3,10 @@
 
 mod handler;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    berth::aws::init_logging();
+/// Serves this state's invocations until the Runtime API goes away (`berth-lambda` calls it).
+pub async fn serve(config: &aws_config::SdkConfig) -> Result<(), lambda_runtime::Error> {
     let state_machine = berth::config::required("BERTH_STATE_MACHINE_ARN")?;
-    let config = berth::aws::load().await;
-    let sfn = aws_sdk_sfn::Client::new(&config);
+    let sfn = aws_sdk_sfn::Client::new(config);
     berth::lambda::serve("start-deployment", |payload, _| {
         handler::run(&sfn, &state_machine, payload)
     })

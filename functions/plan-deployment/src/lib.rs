@@ -2,13 +2,11 @@
 
 mod handler;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    berth::aws::init_logging();
+/// Serves this state's invocations until the Runtime API goes away (`berth-lambda` calls it).
+pub async fn serve(config: &aws_config::SdkConfig) -> Result<(), lambda_runtime::Error> {
     let settings = berth::config::Settings::from_env()?;
-    let config = berth::aws::load().await;
-    let ecs = berth::aws::ecs_client(&config).await;
-    let cloudwatch = aws_sdk_cloudwatch::Client::new(&config);
+    let ecs = berth::aws::ecs_client(config).await;
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(config);
     let aws = handler::Aws {
         ecs: &ecs,
         cloudwatch: &cloudwatch,

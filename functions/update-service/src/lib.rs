@@ -2,12 +2,10 @@
 
 mod handler;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    berth::aws::init_logging();
-    let config = berth::aws::load().await;
-    let ecs = berth::aws::ecs_client(&config).await;
-    let codedeploy = aws_sdk_codedeploy::Client::new(&config);
+/// Serves this state's invocations until the Runtime API goes away (`berth-lambda` calls it).
+pub async fn serve(config: &aws_config::SdkConfig) -> Result<(), lambda_runtime::Error> {
+    let ecs = berth::aws::ecs_client(config).await;
+    let codedeploy = aws_sdk_codedeploy::Client::new(config);
     let hook = std::env::var("BERTH_CODEDEPLOY_HOOK_FUNCTION").ok();
     let aws = handler::Aws {
         ecs: &ecs,

@@ -3,11 +3,9 @@
 
 mod handler;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    berth::aws::init_logging();
-    let config = berth::aws::load().await;
-    let checker = berth::hooks::LiveChecker::new(aws_sdk_cloudwatch::Client::new(&config));
+/// Serves this state's invocations until the Runtime API goes away (`berth-lambda` calls it).
+pub async fn serve(config: &aws_config::SdkConfig) -> Result<(), lambda_runtime::Error> {
+    let checker = berth::hooks::LiveChecker::new(aws_sdk_cloudwatch::Client::new(config));
     let margin = handler::margin_from_env()?;
     berth::lambda::serve("ecs-hook", |payload, context| {
         handler::run(

@@ -1,0 +1,12 @@
+//! acquire-turn: one deployment per service at a time; the newest image wins.
+
+mod handler;
+
+/// Serves this state's invocations until the Runtime API goes away (`berth-lambda` calls it).
+pub async fn serve(config: &aws_config::SdkConfig) -> Result<(), lambda_runtime::Error> {
+    let sfn = aws_sdk_sfn::Client::new(config);
+    berth::lambda::serve("acquire-turn", |payload, _| {
+        handler::run(&sfn, payload, berth::time::now())
+    })
+    .await
+}
