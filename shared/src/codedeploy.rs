@@ -10,7 +10,7 @@ use aws_sdk_ecs::types::Service;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::error::{names, Error, Result};
+use crate::error::{Error, ErrorName, Result};
 use crate::model::{FailureReason, StabilityStatus};
 use crate::taskdef::short_name;
 
@@ -194,7 +194,7 @@ pub async fn get_deployment(
         .deployment_info
         .ok_or_else(|| {
             Error::new(
-                names::AWS_ERROR,
+                ErrorName::AwsError,
                 format!("GetDeployment {id}: no deploymentInfo"),
             )
         })
@@ -234,7 +234,7 @@ pub async fn create(
         })?;
     out.deployment_id.ok_or_else(|| {
         Error::new(
-            names::AWS_ERROR,
+            ErrorName::AwsError,
             "CreateDeployment returned no deploymentId",
         )
     })

@@ -7,7 +7,7 @@ use aws_smithy_types::DateTime;
 use crate::model::Rollout;
 use crate::time;
 
-use crate::error::{names, Error, Result};
+use crate::error::{Error, ErrorName, Result};
 
 /// DescribeServices for one service. A missing service is a `failures` entry, not an error, in
 /// ECS's API: turn it (and a draining or inactive service) into `ServiceNotFound`.
@@ -26,7 +26,7 @@ pub async fn describe_service(ecs: &Client, cluster: &str, service: &str) -> Res
     match found {
         Some(s) if s.status() == Some("ACTIVE") => Ok(s.clone()),
         Some(s) => Err(Error::new(
-            names::SERVICE_NOT_FOUND,
+            ErrorName::ServiceNotFound,
             format!(
                 "service {service} in cluster {cluster} is {}, not ACTIVE",
                 s.status().unwrap_or("in an unknown state")
@@ -39,7 +39,7 @@ pub async fn describe_service(ecs: &Client, cluster: &str, service: &str) -> Res
                 .and_then(|f| f.reason())
                 .unwrap_or("MISSING");
             Err(Error::new(
-                names::SERVICE_NOT_FOUND,
+                ErrorName::ServiceNotFound,
                 format!("service {service} not found in cluster {cluster} ({reason})"),
             ))
         }
@@ -61,14 +61,14 @@ pub async fn describe_task_definition(
             let err = Error::from_sdk(&format!("DescribeTaskDefinition {task_definition}"), e);
             // ECS answers ClientException "Unable to describe task definition." for unknown ones.
             if err.message().contains("Unable to describe task definition") {
-                Error::new(names::TASK_DEFINITION_NOT_FOUND, err.message().to_string())
+                Error::new(ErrorName::TaskDefinitionNotFound, err.message().to_string())
             } else {
                 err
             }
         })?;
     let td = out.task_definition.ok_or_else(|| {
         Error::new(
-            names::TASK_DEFINITION_NOT_FOUND,
+            ErrorName::TaskDefinitionNotFound,
             format!("DescribeTaskDefinition {task_definition} returned no task definition"),
         )
     })?;
@@ -110,7 +110,7 @@ pub fn require_ecs_controller(service: &Service) -> Result<()> {
     match controller(service) {
         "ECS" => Ok(()),
         other => Err(Error::new(
-            names::UNSUPPORTED_DEPLOYMENT_CONTROLLER,
+            ErrorName::UnsupportedDeploymentController,
             format!(
                 "service {} uses the {other} deployment controller; berth's rolling path drives only ECS",
                 service.service_name().unwrap_or("?")
@@ -125,7 +125,7 @@ pub fn require_supported_controller(service: &Service) -> Result<()> {
     match controller(service) {
         "ECS" | "CODE_DEPLOY" => Ok(()),
         other => Err(Error::new(
-            names::UNSUPPORTED_DEPLOYMENT_CONTROLLER,
+            ErrorName::UnsupportedDeploymentController,
             format!(
                 "service {} uses the {other} deployment controller; berth drives ECS (rolling) and CODE_DEPLOY (blue/green)",
                 service.service_name().unwrap_or("?")

@@ -19,62 +19,151 @@ impl HttpStatus for aws_smithy_runtime_api::client::orchestrator::HttpResponse {
     }
 }
 
-/// Every error name a berth Lambda can return, for the ASL and its tests.
-pub const ERROR_NAMES: &[&str] = &[
-    names::INVALID_INPUT,
-    names::CLUSTER_NOT_FOUND,
-    names::SERVICE_NOT_FOUND,
-    names::TASK_DEFINITION_NOT_FOUND,
-    names::CONTAINER_NOT_FOUND,
-    names::AMBIGUOUS_CONTAINER,
-    names::INVALID_IMAGE,
-    names::UNSUPPORTED_DEPLOYMENT_CONTROLLER,
-    names::ROLLBACK_TARGET_MISSING,
-    names::TURN_TIMEOUT,
-    names::ACCESS_DENIED,
-    names::THROTTLED,
-    names::AWS_UNAVAILABLE,
-    names::AWS_ERROR,
-];
+/// What an error tells the state machine about the call that raised it. The ASL's Retry and Catch
+/// lists are derived from these groups (`statemachine/`, `BERTH_BLESS=1 cargo test -p
+/// berth-statemachine`), so a new name is routed by the group it declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Group {
+    /// AWS throttled the call or could not be reached: the ASL retries it with backoff.
+    Transient,
+    /// Nothing was changed: the service is left as it was, so the deployment ends NOT_STARTED.
+    Refused,
+    /// Anything else: the service may have been changed, so the deployment rolls back.
+    Failed,
+}
 
-/// The names the state machine's Fail states give a failed execution (not raised by a Lambda).
-pub const EXECUTION_ERROR_NAMES: &[&str] = &[
-    names::DEPLOYMENT_ROLLED_BACK,
-    names::ROLLBACK_FAILED,
-    names::DEPLOYMENT_NOT_STARTED,
-];
+impl Group {
+    pub const ALL: &'static [Group] = &[Group::Transient, Group::Refused, Group::Failed];
 
-/// The names, as constants, so that code and tests never spell them twice.
-pub mod names {
-    /// The state input is missing a field or has a malformed one. Nothing was changed.
-    pub const INVALID_INPUT: &str = "InvalidInput";
-    pub const CLUSTER_NOT_FOUND: &str = "ClusterNotFound";
-    pub const SERVICE_NOT_FOUND: &str = "ServiceNotFound";
-    pub const TASK_DEFINITION_NOT_FOUND: &str = "TaskDefinitionNotFound";
-    pub const CONTAINER_NOT_FOUND: &str = "ContainerNotFound";
+    /// The group's name in `statemachine/deploy.src.json` (`@transient`) and in the README table.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Group::Transient => "transient",
+            Group::Refused => "refused",
+            Group::Failed => "failed",
+        }
+    }
+}
+
+/// Declares [`ErrorName`]: each name once, with its group and its doc line (the README's table).
+/// The variant's identifier is the name Step Functions sees (`stringify!`), so it is spelled once.
+macro_rules! error_names {
+    ($( $(#[doc = $doc:literal])+ $name:ident: $group:ident, )+) => {
+        /// Every error name a berth Lambda can return: the `errorType` Step Functions sees, matched
+        /// by the ASL's Retry / Catch `ErrorEquals`. Never rename one (the identifier is the
+        /// name); add new ones instead.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorName {
+            $( $(#[doc = $doc])+ $name, )+
+        }
+
+        impl ErrorName {
+            /// Every name, in declaration order (the order of the ASL's lists).
+            pub const ALL: &'static [ErrorName] = &[$(ErrorName::$name),+];
+
+            /// The stable name, as Step Functions sees it in `errorType`.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorName::$name => stringify!($name),)+
+                }
+            }
+
+            /// What the ASL does with it.
+            pub const fn group(self) -> Group {
+                match self {
+                    $(ErrorName::$name => Group::$group,)+
+                }
+            }
+
+            /// What the name means, from its doc comment.
+            pub fn about(self) -> &'static str {
+                match self {
+                    $(ErrorName::$name => concat!($($doc),+).trim(),)+
+                }
+            }
+        }
+    };
+}
+
+error_names! {
+    /// The input is missing a field, has a malformed or unknown one, or is not JSON.
+    InvalidInput: Refused,
+    /// The cluster does not exist.
+    ClusterNotFound: Refused,
+    /// The service does not exist in the cluster, or is not ACTIVE.
+    ServiceNotFound: Refused,
+    /// A task definition berth must read does not exist.
+    TaskDefinitionNotFound: Refused,
+    /// The task definition has no container of the name the request gave.
+    ContainerNotFound: Refused,
     /// The task definition has several containers and the request named none.
-    pub const AMBIGUOUS_CONTAINER: &str = "AmbiguousContainer";
+    AmbiguousContainer: Refused,
     /// The image string is not a valid OCI image reference.
-    pub const INVALID_IMAGE: &str = "InvalidImage";
-    /// The service uses the EXTERNAL deployment controller, which berth cannot drive.
-    pub const UNSUPPORTED_DEPLOYMENT_CONTROLLER: &str = "UnsupportedDeploymentController";
+    InvalidImage: Refused,
+    /// The service uses a deployment controller berth cannot drive (`EXTERNAL`).
+    UnsupportedDeploymentController: Refused,
     /// Rollback was asked for but no previous task definition was recorded.
-    pub const ROLLBACK_TARGET_MISSING: &str = "RollbackTargetMissing";
-    /// An earlier deployment of the same service ran past this one's deadline; nothing was changed.
-    pub const TURN_TIMEOUT: &str = "TurnTimeout";
-    pub const ACCESS_DENIED: &str = "AccessDenied";
-    /// AWS throttled the call even after the SDK's own retries. Transient: the ASL retries it.
-    pub const THROTTLED: &str = "Throttled";
-    /// AWS could not be reached or answered 5xx after the SDK's retries. Transient.
-    pub const AWS_UNAVAILABLE: &str = "AwsUnavailable";
-    /// Execution outcome: a service failed its rollout or canary and was rolled back.
-    pub const DEPLOYMENT_ROLLED_BACK: &str = "DeploymentRolledBack";
-    /// Execution outcome: the rollback itself failed; a person must look at the service.
-    pub const ROLLBACK_FAILED: &str = "RollbackFailed";
-    /// Execution outcome: a deployment could not start (bad input, unknown service); nothing changed.
-    pub const DEPLOYMENT_NOT_STARTED: &str = "DeploymentNotStarted";
+    RollbackTargetMissing: Failed,
+    /// An earlier deployment of the same service ran past this one's deadline.
+    TurnTimeout: Refused,
+    /// AWS denied berth the call.
+    AccessDenied: Refused,
+    /// AWS throttled the call even after the SDK's own retries.
+    Throttled: Transient,
+    /// AWS could not be reached, answered 5xx after the SDK's retries, or the invocation's budget ran out.
+    AwsUnavailable: Transient,
     /// Any other error AWS returned; the message carries AWS's code and text.
-    pub const AWS_ERROR: &str = "AwsError";
+    AwsError: Failed,
+}
+
+impl ErrorName {
+    /// The names of one group, in declaration order.
+    pub fn of(group: Group) -> impl Iterator<Item = ErrorName> {
+        Self::ALL
+            .iter()
+            .copied()
+            .filter(move |n| n.group() == group)
+    }
+}
+
+impl fmt::Display for ErrorName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for ErrorName {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// The names the state machine's Fail states give a failed execution (not raised by a Lambda:
+/// summarize chooses one, the ASL's `DeploymentFailed` state reports it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExecutionErrorName {
+    /// A service failed its rollout or canary and was rolled back.
+    DeploymentRolledBack,
+    /// The rollback itself failed; a person must look at the service.
+    RollbackFailed,
+    /// A deployment could not start (bad input, unknown service); nothing changed.
+    DeploymentNotStarted,
+}
+
+impl ExecutionErrorName {
+    pub const ALL: &'static [ExecutionErrorName] = &[
+        ExecutionErrorName::DeploymentRolledBack,
+        ExecutionErrorName::RollbackFailed,
+        ExecutionErrorName::DeploymentNotStarted,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ExecutionErrorName::DeploymentRolledBack => "DeploymentRolledBack",
+            ExecutionErrorName::RollbackFailed => "RollbackFailed",
+            ExecutionErrorName::DeploymentNotStarted => "DeploymentNotStarted",
+        }
+    }
 }
 
 /// The longest error message berth returns.
@@ -83,14 +172,14 @@ pub const MAX_MESSAGE_BYTES: usize = 2048;
 /// The error every berth handler returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
-    name: &'static str,
+    name: ErrorName,
     message: String,
 }
 
 impl Error {
     /// The message is cut to [`MAX_MESSAGE_BYTES`]: it may quote input, and an error's cause is
     /// added to the state document, which Step Functions caps at 256 KiB.
-    pub fn new(name: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(name: ErrorName, message: impl Into<String>) -> Self {
         let mut message = message.into();
         if message.len() > MAX_MESSAGE_BYTES {
             let cut = message.len();
@@ -105,11 +194,11 @@ impl Error {
     }
 
     pub fn invalid_input(message: impl Into<String>) -> Self {
-        Self::new(names::INVALID_INPUT, message)
+        Self::new(ErrorName::InvalidInput, message)
     }
 
     /// The stable name, as Step Functions sees it in `errorType`.
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> ErrorName {
         self.name
     }
 
@@ -132,9 +221,9 @@ impl Error {
             SdkError::ServiceError(service) if service.err().code().is_none() => {
                 let status = service.raw().status_code();
                 let name = match status {
-                    429 => names::THROTTLED,
-                    500..=599 => names::AWS_UNAVAILABLE,
-                    _ => names::AWS_ERROR,
+                    429 => ErrorName::Throttled,
+                    500..=599 => ErrorName::AwsUnavailable,
+                    _ => ErrorName::AwsError,
                 };
                 Self::new(
                     name,
@@ -152,14 +241,14 @@ impl Error {
             SdkError::TimeoutError(_)
             | SdkError::DispatchFailure(_)
             | SdkError::ResponseError(_) => Self::new(
-                names::AWS_UNAVAILABLE,
+                ErrorName::AwsUnavailable,
                 format!(
                     "{action}: AWS unreachable: {}",
                     aws_smithy_types::error::display::DisplayErrorContext(&err)
                 ),
             ),
             _ => Self::new(
-                names::AWS_ERROR,
+                ErrorName::AwsError,
                 format!(
                     "{action}: {}",
                     aws_smithy_types::error::display::DisplayErrorContext(&err)
@@ -171,20 +260,20 @@ impl Error {
     /// Map an AWS error code (ECS, CloudWatch, CodeDeploy and Step Functions spellings) to a name.
     pub fn from_code(action: &str, code: &str, message: &str) -> Self {
         let name = match code {
-            "ClusterNotFoundException" => names::CLUSTER_NOT_FOUND,
-            "ServiceNotFoundException" | "ServiceNotActiveException" => names::SERVICE_NOT_FOUND,
+            "ClusterNotFoundException" => ErrorName::ClusterNotFound,
+            "ServiceNotFoundException" | "ServiceNotActiveException" => ErrorName::ServiceNotFound,
             "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => {
-                names::ACCESS_DENIED
+                ErrorName::AccessDenied
             }
             "ThrottlingException"
             | "Throttling"
             | "TooManyRequestsException"
-            | "RequestLimitExceeded" => names::THROTTLED,
+            | "RequestLimitExceeded" => ErrorName::Throttled,
             "ServerException"
             | "ServiceUnavailable"
             | "InternalFailure"
-            | "InternalServiceError" => names::AWS_UNAVAILABLE,
-            _ => names::AWS_ERROR,
+            | "InternalServiceError" => ErrorName::AwsUnavailable,
+            _ => ErrorName::AwsError,
         };
         let detail = if message.is_empty() {
             String::new()
@@ -206,7 +295,7 @@ impl std::error::Error for Error {}
 impl From<Error> for Diagnostic {
     fn from(e: Error) -> Self {
         Diagnostic {
-            error_type: e.name.to_string(),
+            error_type: e.name.as_str().to_string(),
             error_message: e.message,
         }
     }
@@ -221,13 +310,13 @@ mod tests {
     #[test]
     fn aws_codes_map_to_stable_names() {
         let cases = [
-            ("ClusterNotFoundException", names::CLUSTER_NOT_FOUND),
-            ("ServiceNotFoundException", names::SERVICE_NOT_FOUND),
-            ("ServiceNotActiveException", names::SERVICE_NOT_FOUND),
-            ("ThrottlingException", names::THROTTLED),
-            ("AccessDeniedException", names::ACCESS_DENIED),
-            ("ServerException", names::AWS_UNAVAILABLE),
-            ("InvalidParameterException", names::AWS_ERROR),
+            ("ClusterNotFoundException", ErrorName::ClusterNotFound),
+            ("ServiceNotFoundException", ErrorName::ServiceNotFound),
+            ("ServiceNotActiveException", ErrorName::ServiceNotFound),
+            ("ThrottlingException", ErrorName::Throttled),
+            ("AccessDeniedException", ErrorName::AccessDenied),
+            ("ServerException", ErrorName::AwsUnavailable),
+            ("InvalidParameterException", ErrorName::AwsError),
         ];
         for (code, name) in cases {
             assert_eq!(Error::from_code("X", code, "m").name(), name, "{code}");
@@ -265,11 +354,38 @@ mod tests {
     }
 
     #[test]
-    fn no_name_starts_with_states_and_names_are_unique() {
+    fn names_are_pascal_case_unique_and_never_states() {
+        let lambda = ErrorName::ALL.iter().map(|n| n.as_str());
+        let execution = ExecutionErrorName::ALL.iter().map(|n| n.as_str());
         let mut seen = std::collections::HashSet::new();
-        for n in ERROR_NAMES {
+        for n in lambda.chain(execution) {
             assert!(!n.starts_with("States."), "{n}");
+            assert!(n.starts_with(|c: char| c.is_ascii_uppercase()), "{n}");
+            assert!(n.chars().all(|c| c.is_ascii_alphanumeric()), "{n}");
             assert!(seen.insert(n), "duplicate {n}");
+        }
+    }
+
+    #[test]
+    fn throttling_and_unreachable_aws_are_transient_and_other_aws_errors_failed() {
+        for code in [
+            "ThrottlingException",
+            "RequestLimitExceeded",
+            "ServerException",
+        ] {
+            let name = Error::from_code("X", code, "m").name();
+            assert_eq!(name.group(), Group::Transient, "{code}: {name}");
+        }
+        let other = Error::from_code("X", "InvalidParameterException", "m").name();
+        assert_eq!(other.group(), Group::Failed);
+    }
+
+    #[test]
+    fn every_name_has_a_meaning_and_compares_with_its_spelling() {
+        for n in ErrorName::ALL {
+            assert!(!n.about().is_empty(), "{n}");
+            assert_eq!(*n, n.as_str());
+            assert_eq!(n.to_string(), n.as_str());
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use oci_spec::distribution::Reference;
 
-use crate::error::{names, Error, Result};
+use crate::error::{Error, ErrorName, Result};
 
 /// A validated image reference, keeping the user's spelling of the repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,10 +27,10 @@ fn lower_hex(s: &str) -> bool {
 impl ImageRef {
     pub fn parse(image: &str) -> Result<Self> {
         crate::model::limits::check_len("image", image, crate::model::limits::IMAGE_CHARS)
-            .map_err(|e| Error::new(names::INVALID_IMAGE, e.message()))?;
+            .map_err(|e| Error::new(ErrorName::InvalidImage, e.message()))?;
         let parsed = Reference::try_from(image).map_err(|e| {
             Error::new(
-                names::INVALID_IMAGE,
+                ErrorName::InvalidImage,
                 format!("image {image:?} is not a valid image reference: {e}"),
             )
         })?;
@@ -68,7 +68,7 @@ impl ImageRef {
             Ok(())
         } else {
             Err(Error::new(
-                names::INVALID_IMAGE,
+                ErrorName::InvalidImage,
                 format!("{digest:?} is not an image digest (sha256:<64 lowercase hex>, as OCI requires)"),
             ))
         }
@@ -184,7 +184,7 @@ mod tests {
             "web:tag/with/slash@",
         ] {
             let err = ImageRef::parse(bad).unwrap_err();
-            assert_eq!(err.name(), names::INVALID_IMAGE, "{bad:?} parsed");
+            assert_eq!(err.name(), ErrorName::InvalidImage, "{bad:?} parsed");
         }
     }
 
@@ -197,7 +197,7 @@ mod tests {
         ] {
             assert_eq!(
                 ImageRef::parse(&image).unwrap_err().name(),
-                names::INVALID_IMAGE,
+                ErrorName::InvalidImage,
                 "{image}"
             );
         }
@@ -205,7 +205,7 @@ mod tests {
         let long = format!("web:{}", "a".repeat(2000));
         assert_eq!(
             ImageRef::parse(&long).unwrap_err().name(),
-            names::INVALID_IMAGE
+            ErrorName::InvalidImage
         );
     }
 
@@ -220,7 +220,7 @@ mod tests {
         ] {
             assert_eq!(
                 ImageRef::validate_digest(bad).unwrap_err().name(),
-                names::INVALID_IMAGE
+                ErrorName::InvalidImage
             );
         }
     }

@@ -11,7 +11,7 @@ use lambda_runtime::{service_fn, Context, LambdaEvent, LambdaInvocation, Runtime
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::error::{names, Error, Result};
+use crate::error::{Error, ErrorName, Result};
 
 /// How long before the Lambda's timeout a handler gives up, so its answer (a berth error the ASL
 /// retries) still goes out instead of Lambda killing it (`Sandbox.Timedout`).
@@ -138,7 +138,7 @@ pub async fn within<R>(
     match tokio::time::timeout(budget, work).await {
         Ok(result) => result,
         Err(_) => Err(Error::new(
-            names::AWS_UNAVAILABLE,
+            ErrorName::AwsUnavailable,
             format!(
                 "{state}: AWS calls still unanswered after the invocation's {:.1} s budget; the state is retried",
                 budget.as_secs_f64()
@@ -174,7 +174,7 @@ mod tests {
             big.as_str(),
         ] {
             let e = parse_payload("plan-deployment", raw).unwrap_err();
-            assert_eq!(e.name(), names::INVALID_INPUT, "{raw:.40}");
+            assert_eq!(e.name(), ErrorName::InvalidInput, "{raw:.40}");
             assert!(
                 e.message().starts_with("plan-deployment: input"),
                 "{}",
@@ -200,7 +200,7 @@ mod tests {
             let why = unreadable(body).expect("not JSON");
             let doc = serde_json::to_string(&serde_json::json!({ UNREADABLE: why })).unwrap();
             let e = parse_payload("acquire-turn", &doc).unwrap_err();
-            assert_eq!(e.name(), names::INVALID_INPUT);
+            assert_eq!(e.name(), ErrorName::InvalidInput);
             assert!(
                 e.message().contains("the payload is not JSON"),
                 "{}",
@@ -215,7 +215,7 @@ mod tests {
         let big = "a".repeat(MAX_STRING_BYTES + 1);
         let raw = serde_json::json!({"rollout": {"ids": ["x", big]}}).to_string();
         let e = parse_payload("check-stability", &raw).unwrap_err();
-        assert_eq!(e.name(), names::INVALID_INPUT);
+        assert_eq!(e.name(), ErrorName::InvalidInput);
         assert!(
             e.message()
                 .contains("$.rollout.ids[1] is a string of 16385 bytes"),
@@ -260,7 +260,7 @@ mod tests {
         })
         .await
         .unwrap_err();
-        assert_eq!(e.name(), names::AWS_UNAVAILABLE);
+        assert_eq!(e.name(), ErrorName::AwsUnavailable);
         assert!(e.message().contains("2.0 s budget"), "{}", e.message());
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ecs::types::Service;
 
-use crate::error::names;
+use crate::error::ExecutionErrorName;
 use crate::model::{ServiceOutcome, ServiceVerdict, Summary};
 
 /// What each service runs, read by summarize as the execution's last act, keyed by
@@ -140,11 +140,11 @@ fn short(s: &str) -> &str {
 pub fn summarize(services: Vec<ServiceOutcome>, now: &RunningNow) -> Summary {
     let has = |o: &str| services.iter().any(|s| s.outcome == o);
     let error = if has("ROLLBACK_FAILED") {
-        names::ROLLBACK_FAILED
+        ExecutionErrorName::RollbackFailed.as_str()
     } else if has("ROLLED_BACK") {
-        names::DEPLOYMENT_ROLLED_BACK
+        ExecutionErrorName::DeploymentRolledBack.as_str()
     } else if has("NOT_STARTED") {
-        names::DEPLOYMENT_NOT_STARTED
+        ExecutionErrorName::DeploymentNotStarted.as_str()
     } else {
         ""
     };

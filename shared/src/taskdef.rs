@@ -7,7 +7,7 @@
 use aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder;
 use aws_sdk_ecs::types::{ContainerDefinition, Tag, TaskDefinition};
 
-use crate::error::{names, Error, Result};
+use crate::error::{Error, ErrorName, Result};
 
 /// The container to change: the one named, or the only one.
 pub fn pick_container<'a>(
@@ -19,15 +19,15 @@ pub fn pick_container<'a>(
     match wanted {
         Some(name) => containers.iter().find(|c| c.name() == Some(name)).ok_or_else(|| {
             Error::new(
-                names::CONTAINER_NOT_FOUND,
+                ErrorName::ContainerNotFound,
                 format!("task definition {family} has no container {name:?}; it has {}", container_names(td)),
             )
         }),
         None => match containers {
             [only] => Ok(only),
-            [] => Err(Error::new(names::CONTAINER_NOT_FOUND, format!("task definition {family} has no containers"))),
+            [] => Err(Error::new(ErrorName::ContainerNotFound, format!("task definition {family} has no containers"))),
             _ => Err(Error::new(
-                names::AMBIGUOUS_CONTAINER,
+                ErrorName::AmbiguousContainer,
                 format!("task definition {family} has several containers ({}): name one in \"container\"", container_names(td)),
             )),
         },

@@ -2,7 +2,7 @@
 
 use aws_sdk_sfn::types::ExecutionStatus;
 use aws_sdk_sfn::Client;
-use berth::error::{names, Error, Result};
+use berth::error::{Error, ErrorName, Result};
 use berth::model::{parse_input, require, DeploymentItem, Turn, TurnDecision};
 use berth::time::{self, DateTime};
 use berth::turn::{decide, RunningExecution};
@@ -83,7 +83,7 @@ pub async fn acquire(sfn: &Client, item: &DeploymentItem, now: DateTime) -> Resu
     };
     if decision == TurnDecision::Wait && now.secs() >= deadline.secs() {
         return Err(Error::new(
-            names::TURN_TIMEOUT,
+            ErrorName::TurnTimeout,
             format!(
                 "{detail}, past the deadline {}; nothing was changed",
                 item.turn_deadline

@@ -7,7 +7,7 @@ use aws_sdk_ecs::Client;
 use berth::ecs::{
     describe_service, describe_task_definition, require_supported_controller, service_tasks,
 };
-use berth::error::{names, Error, Result};
+use berth::error::{Error, ErrorName, Result};
 use berth::image::ImageRef;
 use berth::model::{
     parse_input, require, RegisterInput, Registration, RunningImage, TAG_DEPLOYMENT_ID,
@@ -41,7 +41,7 @@ pub async fn register(ecs: &Client, input: &RegisterInput) -> Result<Registratio
         .task_definition()
         .ok_or_else(|| {
             Error::new(
-                names::TASK_DEFINITION_NOT_FOUND,
+                ErrorName::TaskDefinitionNotFound,
                 format!("service {} reports no task definition", input.service),
             )
         })?
@@ -120,7 +120,7 @@ pub async fn register(ecs: &Client, input: &RegisterInput) -> Result<Registratio
         .and_then(|t| t.task_definition_arn())
         .ok_or_else(|| {
             Error::new(
-                names::AWS_ERROR,
+                ErrorName::AwsError,
                 "RegisterTaskDefinition returned no task definition ARN",
             )
         })?

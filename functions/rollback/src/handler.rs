@@ -6,7 +6,7 @@ use aws_sdk_ecs::types::{SortOrder, TaskDefinitionStatus};
 use aws_sdk_ecs::Client;
 use berth::codedeploy;
 use berth::ecs::{controller, describe_service, describe_task_definition, primary_rollout};
-use berth::error::{names, Error, Result};
+use berth::error::{Error, ErrorName, Result};
 use berth::image::ImageRef;
 use berth::model::{
     limits, parse_input, require, CodeDeployRollout, Registration, RollbackInput, RollbackResult,
@@ -41,7 +41,7 @@ pub async fn rollback(
     require("service", &input.service)?;
     let register = input.register.as_ref().ok_or_else(|| {
         Error::new(
-            names::ROLLBACK_TARGET_MISSING,
+            ErrorName::RollbackTargetMissing,
             "no \"register\" result: nothing was recorded to roll back to",
         )
     })?;
@@ -49,7 +49,7 @@ pub async fn rollback(
         "register.previousTaskDefinitionArn",
         &register.previous_task_definition_arn,
     )
-    .map_err(|e| Error::new(names::ROLLBACK_TARGET_MISSING, e.message().to_string()))?;
+    .map_err(|e| Error::new(ErrorName::RollbackTargetMissing, e.message().to_string()))?;
     let previous = register.previous_task_definition_arn.as_str();
     let timeout = input
         .rollback_timeout_seconds
@@ -129,10 +129,10 @@ pub async fn rollback(
         })?;
     let service = out
         .service
-        .ok_or_else(|| Error::new(names::AWS_ERROR, "UpdateService returned no service"))?;
+        .ok_or_else(|| Error::new(ErrorName::AwsError, "UpdateService returned no service"))?;
     let rollout = primary_rollout(&service, &target, deadline).ok_or_else(|| {
         Error::new(
-            names::AWS_ERROR,
+            ErrorName::AwsError,
             format!(
                 "UpdateService returned no PRIMARY deployment of {}",
                 short_name(&target)
@@ -360,7 +360,7 @@ async fn register_pinned_copy(
         .map(str::to_owned)
         .ok_or_else(|| {
             Error::new(
-                names::AWS_ERROR,
+                ErrorName::AwsError,
                 "RegisterTaskDefinition returned no task definition ARN",
             )
         })

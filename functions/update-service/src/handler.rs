@@ -5,7 +5,7 @@ use aws_sdk_ecs::types::Service;
 use aws_sdk_ecs::Client;
 use berth::codedeploy;
 use berth::ecs::{controller, describe_service, primary_rollout, require_ecs_controller};
-use berth::error::{names, Error, Result};
+use berth::error::{Error, ErrorName, Result};
 use berth::model::{
     limits, parse_input, require, CodeDeployRollout, Rollout, UpdateInput, DEFAULT_TIMEOUT_SECONDS,
 };
@@ -71,10 +71,10 @@ pub async fn update(aws: &Aws<'_>, input: &UpdateInput, now: DateTime) -> Result
         })?;
     let service = out
         .service
-        .ok_or_else(|| Error::new(names::AWS_ERROR, "UpdateService returned no service"))?;
+        .ok_or_else(|| Error::new(ErrorName::AwsError, "UpdateService returned no service"))?;
     let rollout = primary_rollout(&service, target, deadline).ok_or_else(|| {
         Error::new(
-            names::AWS_ERROR,
+            ErrorName::AwsError,
             format!(
                 "UpdateService {} returned no PRIMARY deployment of {}",
                 input.service,

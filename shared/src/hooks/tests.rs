@@ -6,7 +6,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use super::*;
-use crate::error::names;
+use crate::error::ErrorName;
 
 /// A real HTTP server on a loopback port answering every request with `status` after `delay`.
 /// Returns its base URL and a request counter.
@@ -186,7 +186,7 @@ fn configuration_mistakes_are_named_errors_not_skipped_checks() {
     for (doc, expected) in cases {
         let e = HookConfig::parse("/berth/checks/prod/web", doc.clone(), &CODEDEPLOY_HOOKS)
             .unwrap_err();
-        assert_eq!(e.name(), names::INVALID_INPUT, "{doc}");
+        assert_eq!(e.name(), ErrorName::InvalidInput, "{doc}");
         assert!(e.message().contains(expected), "{doc}: {}", e.message());
         assert!(
             e.message().contains("/berth/checks/prod/web"),
@@ -228,7 +228,10 @@ impl Checker for Scripted {
                 .enumerate()
                 .map(|(i, v)| result(&format!("metric{i}"), *v))
                 .collect()),
-            Err(()) => Err(Error::new(names::THROTTLED, "GetMetricData: Rate exceeded")),
+            Err(()) => Err(Error::new(
+                ErrorName::Throttled,
+                "GetMetricData: Rate exceeded",
+            )),
         };
         async move { r }.boxed()
     }
@@ -411,7 +414,7 @@ fn a_misspelt_top_level_key_is_refused_not_ignored() {
         &CODEDEPLOY_HOOKS,
     )
     .unwrap_err();
-    assert_eq!(err.name(), crate::error::names::INVALID_INPUT);
+    assert_eq!(err.name(), crate::error::ErrorName::InvalidInput);
     assert!(
         err.message().contains("unknown field `hook`"),
         "{}",

@@ -3,7 +3,7 @@ use aws_sdk_sfn::operation::list_executions::ListExecutionsOutput;
 use aws_sdk_sfn::types::{ExecutionListItem, ExecutionStatus};
 use aws_sdk_sfn::Client;
 use aws_smithy_mocks::{mock, Rule};
-use berth::error::names;
+use berth::error::ErrorName;
 use berth::testing::mock_sfn;
 use serde_json::json;
 
@@ -113,7 +113,7 @@ async fn waiting_past_the_deadline_is_turn_timeout() {
     )
     .await
     .unwrap_err();
-    assert_eq!(err.name(), names::TURN_TIMEOUT);
+    assert_eq!(err.name(), ErrorName::TurnTimeout);
 }
 
 #[test]
@@ -121,6 +121,6 @@ fn the_state_machine_is_read_from_the_execution_arn() {
     assert_eq!(state_machine_arn(&exec_arn("x")).unwrap(), MACHINE);
     assert_eq!(
         state_machine_arn("not-an-arn").unwrap_err().name(),
-        names::INVALID_INPUT
+        ErrorName::InvalidInput
     );
 }

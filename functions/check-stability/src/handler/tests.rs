@@ -1,6 +1,6 @@
 use aws_sdk_ecs::Client;
 use aws_smithy_mocks::{mock, Rule};
-use berth::error::names;
+use berth::error::ErrorName;
 use berth::model::{FailureReason, StabilityStatus};
 use berth::testing::{aws_error, mock_codedeploy, mock_ecs, mock_ssm, ok_json, throttled};
 use serde_json::json;
@@ -159,7 +159,7 @@ async fn bad_timestamps_are_invalid_input_without_aws_calls() {
     let err = run_ecs(&ecs, req, DateTime::from_secs(STARTED))
         .await
         .unwrap_err();
-    assert_eq!(err.name(), names::INVALID_INPUT);
+    assert_eq!(err.name(), ErrorName::InvalidInput);
     let mut req = input();
     req.as_object_mut().unwrap().remove("rollout");
     assert_eq!(
@@ -167,7 +167,7 @@ async fn bad_timestamps_are_invalid_input_without_aws_calls() {
             .await
             .unwrap_err()
             .name(),
-        names::INVALID_INPUT
+        ErrorName::InvalidInput
     );
     assert_eq!(svc.num_calls(), 0);
 }
@@ -179,13 +179,13 @@ async fn a_deleted_service_is_service_not_found() {
     );
     assert_eq!(
         poll(&[&gone], STARTED).await.unwrap_err().name(),
-        names::SERVICE_NOT_FOUND
+        ErrorName::ServiceNotFound
     );
     let no_cluster = mock!(Client::describe_services)
         .then_http_response(|| aws_error(400, "ClusterNotFoundException", "Cluster not found."));
     assert_eq!(
         poll(&[&no_cluster], STARTED).await.unwrap_err().name(),
-        names::CLUSTER_NOT_FOUND
+        ErrorName::ClusterNotFound
     );
 }
 
@@ -204,7 +204,7 @@ async fn throttled_polls_retry_and_then_name_the_throttle() {
     let always = mock!(Client::describe_services).then_http_response(throttled);
     assert_eq!(
         poll(&[&always], STARTED).await.unwrap_err().name(),
-        names::THROTTLED
+        ErrorName::Throttled
     );
 }
 

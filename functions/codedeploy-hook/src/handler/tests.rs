@@ -5,7 +5,7 @@ use aws_sdk_codedeploy::operation::put_lifecycle_event_hook_execution_status::Pu
 use aws_sdk_codedeploy::Client as CodeDeploy;
 use aws_sdk_ssm::Client as Ssm;
 use aws_smithy_mocks::{mock, MockResponse, Rule};
-use berth::error::names;
+use berth::error::ErrorName;
 use berth::hooks::Probe;
 use berth::model::{CanaryConfig, CheckResult};
 use berth::testing::{aws_error, mock_codedeploy, mock_ssm, ok_json, throttled};
@@ -488,7 +488,7 @@ async fn an_event_without_ids_is_invalid_input_and_reports_nothing() {
         )
         .await
         .unwrap_err();
-        assert_eq!(e.name(), names::INVALID_INPUT, "{bad}");
+        assert_eq!(e.name(), ErrorName::InvalidInput, "{bad}");
     }
     assert!(reported(&w).is_empty());
 }
@@ -505,7 +505,7 @@ async fn a_throttled_report_is_retried_then_named_throttled() {
     let e = run_with(&rules, &ssm_rules, Behaviour::Pass, event(), DEADLINE_MS)
         .await
         .unwrap_err();
-    assert_eq!(e.name(), names::THROTTLED);
+    assert_eq!(e.name(), ErrorName::Throttled);
     assert_eq!(put.num_calls(), berth::aws::MAX_ATTEMPTS as usize);
 }
 
@@ -555,7 +555,7 @@ fn settings_come_from_the_environment_with_defaults() {
         let e = Settings::from_lookup(|key| (key == k).then(|| v.to_owned()))
             .err()
             .unwrap();
-        assert_eq!(e.name(), names::INVALID_INPUT, "{k}");
+        assert_eq!(e.name(), ErrorName::InvalidInput, "{k}");
     }
 }
 

@@ -1,4 +1,4 @@
-use berth::error::names;
+use berth::error::ErrorName;
 use berth::hooks::Probe;
 use berth::model::{CanaryConfig, CheckResult};
 use futures_util::future::BoxFuture;
@@ -420,7 +420,7 @@ async fn a_malformed_event_is_invalid_input() {
         )
         .await
         .unwrap_err();
-        assert_eq!(e.name(), names::INVALID_INPUT, "{bad}");
+        assert_eq!(e.name(), ErrorName::InvalidInput, "{bad}");
     }
 }
 

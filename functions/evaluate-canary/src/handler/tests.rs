@@ -3,7 +3,7 @@ use aws_sdk_cloudwatch::operation::get_metric_data::{GetMetricDataInput, GetMetr
 use aws_sdk_cloudwatch::types::{MetricAlarm, MetricDataResult, StatusCode};
 use aws_sdk_cloudwatch::Client;
 use aws_smithy_mocks::{mock, Rule};
-use berth::error::names;
+use berth::error::ErrorName;
 use berth::model::{CanaryDecision, Verdict};
 use berth::testing::mock_cloudwatch;
 use serde_json::json;
@@ -277,7 +277,7 @@ async fn a_config_that_cannot_be_evaluated_is_invalid_input_without_calls() {
         )
         .await
         .unwrap_err();
-        assert_eq!(err.name(), names::INVALID_INPUT, "{canary}");
+        assert_eq!(err.name(), ErrorName::InvalidInput, "{canary}");
         assert_eq!(any.num_calls(), 0);
     }
 }
@@ -306,6 +306,6 @@ async fn cloudwatch_5xx_is_retried_then_named_unavailable() {
         .repeatedly()
         .build();
     let err = evaluate_with(&[&down, &ok], None, NOW).await.unwrap_err();
-    assert_eq!(err.name(), names::AWS_UNAVAILABLE);
+    assert_eq!(err.name(), ErrorName::AwsUnavailable);
     assert_eq!(down.num_calls(), berth::aws::MAX_ATTEMPTS as usize);
 }

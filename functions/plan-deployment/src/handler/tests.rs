@@ -1,6 +1,6 @@
 use aws_sdk_ecs::Client;
 use aws_smithy_mocks::{mock, Rule};
-use berth::error::names;
+use berth::error::ErrorName;
 use berth::model::Comparison;
 use berth::testing::{aws_error, mock_cloudwatch, mock_ecs, ok_json};
 use serde_json::json;
@@ -120,67 +120,67 @@ async fn an_unnamed_execution_takes_its_name_from_the_arn() {
 #[tokio::test]
 async fn bad_console_input_is_named_and_reaches_no_service() {
     let cases = [
-        (json!({"service": null}), names::INVALID_INPUT),
-        (json!({"image": "web::1"}), names::INVALID_IMAGE),
-        (json!({"imgae": "typo"}), names::INVALID_INPUT),
-        (json!({"timeoutSeconds": 0}), names::INVALID_INPUT),
-        (json!({"canary": {"metrics": []}}), names::INVALID_INPUT),
+        (json!({"service": null}), ErrorName::InvalidInput),
+        (json!({"image": "web::1"}), ErrorName::InvalidImage),
+        (json!({"imgae": "typo"}), ErrorName::InvalidInput),
+        (json!({"timeoutSeconds": 0}), ErrorName::InvalidInput),
+        (json!({"canary": {"metrics": []}}), ErrorName::InvalidInput),
         // typos at every level are refused, never dropped (or, for comparision, inverted)
         (
             json!({"canary": {"bakeSecond": 60, "alarms": ["web-5xx"]}}),
-            names::INVALID_INPUT,
+            ErrorName::InvalidInput,
         ),
         (
             json!({"canary": {"onInconclusve": "promote", "alarms": ["web-5xx"]}}),
-            names::INVALID_INPUT,
+            ErrorName::InvalidInput,
         ),
         (
             json!({"canary": {"metrics": [metric(json!({"comparision": "LessThanThreshold"}))]}}),
-            names::INVALID_INPUT,
+            ErrorName::InvalidInput,
         ),
         (
             json!({"canary": {"metrics": [metric(json!({"metric": {"namespace": "AWS/ApplicationELB", "metricName": "RequestCount", "dimension": {"LoadBalancer": "x"}}}))]}}),
-            names::INVALID_INPUT,
+            ErrorName::InvalidInput,
         ),
         // what CloudWatch would refuse, found before any change
         (
             json!({"canary": {"metrics": [expression("100 * errors / reqests")]}}),
-            names::INVALID_INPUT,
+            ErrorName::InvalidInput,
         ),
         (
             json!({"canary": {"metrics": [expression("100 * (errors / requests")]}}),
-            names::INVALID_INPUT,
+            ErrorName::InvalidInput,
         ),
         (
             json!({"canary": {"metrics": [metric(json!({"metric": {"namespace": "AWS/ApplicationELB", "metricName": "TargetResponseTime", "stat": "p999x"}}))]}}),
-            names::INVALID_INPUT,
+            ErrorName::InvalidInput,
         ),
         (
             json!({"canary": {"metrics": [metric(json!({"period": 7}))]}}),
-            names::INVALID_INPUT,
+            ErrorName::InvalidInput,
         ),
         (
             json!({"canary": {"intervalSeconds": 0, "alarms": ["web-5xx"]}}),
-            names::INVALID_INPUT,
+            ErrorName::InvalidInput,
         ),
         // numbers out of their documented ranges
-        (json!({"timeoutSeconds": u64::MAX}), names::INVALID_INPUT),
+        (json!({"timeoutSeconds": u64::MAX}), ErrorName::InvalidInput),
         (
             json!({"pollIntervalSeconds": 1_000_000_000u64}),
-            names::INVALID_INPUT,
+            ErrorName::InvalidInput,
         ),
         (
             json!({"canary": {"bakeSeconds": 1u64 << 63, "alarms": ["web-5xx"]}}),
-            names::INVALID_INPUT,
+            ErrorName::InvalidInput,
         ),
-        (json!({"timeoutSeconds": -5}), names::INVALID_INPUT),
-        (json!({"timeoutSeconds": 2.5}), names::INVALID_INPUT),
+        (json!({"timeoutSeconds": -5}), ErrorName::InvalidInput),
+        (json!({"timeoutSeconds": 2.5}), ErrorName::InvalidInput),
         // lowercase hex digests only (OCI)
         (
             json!({"image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"}),
-            names::INVALID_IMAGE,
+            ErrorName::InvalidImage,
         ),
-        (json!({"cluster": "c".repeat(300)}), names::INVALID_INPUT),
+        (json!({"cluster": "c".repeat(300)}), ErrorName::InvalidInput),
     ];
     for (overrides, name) in cases {
         let [svc, td] = existing_service();
@@ -236,7 +236,7 @@ async fn a_canary_watching_a_missing_alarm_is_refused_before_any_change() {
     )
     .await
     .unwrap_err();
-    assert_eq!(err.name(), names::INVALID_INPUT);
+    assert_eq!(err.name(), ErrorName::InvalidInput);
     assert!(err.message().contains("no-such-alarm"), "{}", err.message());
     assert!(!err.message().contains("\"web-5xx\""), "{}", err.message());
     let [svc, td] = existing_service();
@@ -257,7 +257,7 @@ async fn unknown_service_cluster_or_container_are_named() {
             .await
             .unwrap_err()
             .name(),
-        names::SERVICE_NOT_FOUND
+        ErrorName::ServiceNotFound
     );
     let no_cluster = mock!(Client::describe_services)
         .then_http_response(|| aws_error(400, "ClusterNotFoundException", "Cluster not found."));
@@ -266,13 +266,13 @@ async fn unknown_service_cluster_or_container_are_named() {
             .await
             .unwrap_err()
             .name(),
-        names::CLUSTER_NOT_FOUND
+        ErrorName::ClusterNotFound
     );
     let [svc, td] = existing_service();
     let err = plan_with(&[&svc, &td], console(json!({"container": "api"})))
         .await
         .unwrap_err();
-    assert_eq!(err.name(), names::CONTAINER_NOT_FOUND);
+    assert_eq!(err.name(), ErrorName::ContainerNotFound);
 }
 
 fn push(detail: serde_json::Value) -> serde_json::Value {
@@ -390,5 +390,5 @@ async fn a_malformed_push_is_invalid() {
     let err = plan_with(&[], push(json!({"image-digest": "sha256:nothex"})))
         .await
         .unwrap_err();
-    assert_eq!(err.name(), names::INVALID_IMAGE);
+    assert_eq!(err.name(), ErrorName::InvalidImage);
 }

@@ -3,7 +3,7 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
 use aws_sdk_ecs::Client;
 use aws_smithy_mocks::{mock, Rule};
-use berth::error::names;
+use berth::error::ErrorName;
 use berth::testing::{aws_error, mock_ecs, ok_json, throttled};
 use serde_json::json;
 
@@ -284,7 +284,7 @@ async fn several_containers_and_none_named_is_ambiguous() {
         req,
     )
     .await;
-    assert_eq!(err.name(), names::AMBIGUOUS_CONTAINER);
+    assert_eq!(err.name(), ErrorName::AmbiguousContainer);
     assert!(err.message().contains("app, log-router"), "{err}");
 }
 
@@ -300,7 +300,7 @@ async fn an_unknown_container_is_container_not_found() {
         req,
     )
     .await;
-    assert_eq!(err.name(), names::CONTAINER_NOT_FOUND);
+    assert_eq!(err.name(), ErrorName::ContainerNotFound);
     assert!(err.message().contains("\"worker\""), "{err}");
 }
 
@@ -309,7 +309,7 @@ async fn an_unknown_cluster_is_cluster_not_found() {
     let svc = mock!(Client::describe_services)
         .then_http_response(|| aws_error(400, "ClusterNotFoundException", "Cluster not found."));
     let err = expect_error(vec![svc], input(&format!("{REPO}@{NEW_DIGEST}"))).await;
-    assert_eq!(err.name(), names::CLUSTER_NOT_FOUND);
+    assert_eq!(err.name(), ErrorName::ClusterNotFound);
 }
 
 #[tokio::test]
@@ -320,7 +320,7 @@ async fn an_unknown_service_is_service_not_found() {
         input(&format!("{REPO}@{NEW_DIGEST}")),
     )
     .await;
-    assert_eq!(err.name(), names::SERVICE_NOT_FOUND);
+    assert_eq!(err.name(), ErrorName::ServiceNotFound);
     assert!(err.message().contains("MISSING"), "{err}");
 }
 
@@ -336,7 +336,7 @@ async fn a_draining_service_is_service_not_found() {
         input(&format!("{REPO}@{NEW_DIGEST}")),
     )
     .await;
-    assert_eq!(err.name(), names::SERVICE_NOT_FOUND);
+    assert_eq!(err.name(), ErrorName::ServiceNotFound);
     assert!(err.message().contains("DRAINING"));
 }
 
@@ -355,7 +355,7 @@ async fn an_external_controller_service_is_refused() {
         input(&format!("{REPO}@{NEW_DIGEST}")),
     )
     .await;
-    assert_eq!(err.name(), names::UNSUPPORTED_DEPLOYMENT_CONTROLLER);
+    assert_eq!(err.name(), ErrorName::UnsupportedDeploymentController);
 }
 
 #[tokio::test]
@@ -363,7 +363,7 @@ async fn malformed_images_fail_before_any_aws_call() {
     for bad in ["", "web:", "Web:1", "web@sha256:short", "a b"] {
         let svc = describe_services(SERVICES);
         let err = expect_error(vec![svc.clone()], input(bad)).await;
-        assert_eq!(err.name(), names::INVALID_IMAGE, "{bad:?}");
+        assert_eq!(err.name(), ErrorName::InvalidImage, "{bad:?}");
         assert_eq!(svc.num_calls(), 0, "{bad:?} reached AWS");
     }
 }
@@ -384,7 +384,7 @@ async fn missing_or_empty_fields_are_invalid_input() {
         }
         let svc = describe_services(SERVICES);
         let err = expect_error(vec![svc.clone()], req).await;
-        assert_eq!(err.name(), names::INVALID_INPUT, "{field}");
+        assert_eq!(err.name(), ErrorName::InvalidInput, "{field}");
         assert_eq!(svc.num_calls(), 0);
     }
 }
@@ -418,7 +418,7 @@ async fn throttling_is_retried_by_the_sdk() {
 async fn throttling_that_outlasts_the_retries_is_throttled() {
     let svc = mock!(Client::describe_services).then_http_response(throttled);
     let err = expect_error(vec![svc.clone()], input(&format!("{REPO}@{NEW_DIGEST}"))).await;
-    assert_eq!(err.name(), names::THROTTLED);
+    assert_eq!(err.name(), ErrorName::Throttled);
     assert_eq!(svc.num_calls(), berth::aws::MAX_ATTEMPTS as usize);
 }
 
@@ -436,7 +436,7 @@ async fn an_unknown_task_definition_is_task_definition_not_found() {
         input(&format!("{REPO}@{NEW_DIGEST}")),
     )
     .await;
-    assert_eq!(err.name(), names::TASK_DEFINITION_NOT_FOUND);
+    assert_eq!(err.name(), ErrorName::TaskDefinitionNotFound);
 }
 
 #[tokio::test]

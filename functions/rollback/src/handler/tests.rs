@@ -3,7 +3,7 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
 use aws_sdk_ecs::Client;
 use aws_smithy_mocks::{mock, MockResponse, Rule};
-use berth::error::names;
+use berth::error::ErrorName;
 use berth::testing::{mock_ecs, ok_json, throttled};
 use serde_json::json;
 
@@ -244,7 +244,7 @@ async fn without_a_recorded_revision_rollback_refuses_and_changes_nothing() {
     let err = run_ecs(&ecs, req, DateTime::from_secs(NOW))
         .await
         .unwrap_err();
-    assert_eq!(err.name(), names::ROLLBACK_TARGET_MISSING);
+    assert_eq!(err.name(), ErrorName::RollbackTargetMissing);
     let mut req = input("web:7", "x", None);
     req["register"]["previousTaskDefinitionArn"] = json!("");
     assert_eq!(
@@ -252,7 +252,7 @@ async fn without_a_recorded_revision_rollback_refuses_and_changes_nothing() {
             .await
             .unwrap_err()
             .name(),
-        names::ROLLBACK_TARGET_MISSING
+        ErrorName::RollbackTargetMissing
     );
     assert_eq!(svc.num_calls() + upd.num_calls(), 0);
 }

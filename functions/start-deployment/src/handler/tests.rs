@@ -5,7 +5,7 @@ use aws_sdk_sfn::types::ExecutionStatus;
 use aws_sdk_sfn::Client;
 use aws_smithy_mocks::mock;
 use aws_smithy_mocks::Rule;
-use berth::error::names;
+use berth::error::ErrorName;
 use berth::testing::mock_sfn;
 use berth::time::DateTime;
 use serde_json::json;
@@ -121,7 +121,7 @@ async fn a_malformed_event_is_invalid_input() {
             .await
             .unwrap_err()
             .name(),
-        names::INVALID_INPUT
+        ErrorName::InvalidInput
     );
 }
 

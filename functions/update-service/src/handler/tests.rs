@@ -3,7 +3,7 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_ecs::operation::update_service::UpdateServiceInput;
 use aws_sdk_ecs::Client;
 use aws_smithy_mocks::{mock, Rule};
-use berth::error::names;
+use berth::error::ErrorName;
 use berth::testing::{aws_error, mock_codedeploy, mock_ecs, ok_json, throttled};
 use serde_json::json;
 
@@ -131,7 +131,7 @@ async fn a_timeout_out_of_range_is_refused_before_any_call() {
     let err = run_ecs(&ecs, req, DateTime::from_secs(NOW))
         .await
         .unwrap_err();
-    assert_eq!(err.name(), names::INVALID_INPUT);
+    assert_eq!(err.name(), ErrorName::InvalidInput);
     assert_eq!(svc.num_calls() + upd.num_calls(), 0);
 }
 
@@ -172,7 +172,7 @@ async fn missing_fields_are_invalid_input_and_change_nothing() {
         let svc = describe(SERVICES);
         assert_eq!(
             expect_error(&[&svc], req).await.name(),
-            names::INVALID_INPUT,
+            ErrorName::InvalidInput,
             "{field}"
         );
         assert_eq!(svc.num_calls(), 0);
@@ -185,14 +185,14 @@ async fn unknown_cluster_and_service_are_named() {
         .then_http_response(|| aws_error(400, "ClusterNotFoundException", "Cluster not found."));
     assert_eq!(
         expect_error(&[&svc], input(false)).await.name(),
-        names::CLUSTER_NOT_FOUND
+        ErrorName::ClusterNotFound
     );
     let missing = describe(
         r#"{"services": [], "failures": [{"arn": "arn:aws:ecs:eu-west-1:123456789012:service/prod/web", "reason": "MISSING"}]}"#,
     );
     assert_eq!(
         expect_error(&[&missing], input(false)).await.name(),
-        names::SERVICE_NOT_FOUND
+        ErrorName::ServiceNotFound
     );
 }
 
@@ -209,7 +209,7 @@ async fn an_external_controller_service_is_refused() {
     let svc = describe(with_controller("EXTERNAL"));
     assert_eq!(
         expect_error(&[&svc], input(false)).await.name(),
-        names::UNSUPPORTED_DEPLOYMENT_CONTROLLER
+        ErrorName::UnsupportedDeploymentController
     );
 }
 
@@ -337,7 +337,7 @@ async fn a_missing_deployment_group_is_invalid_input_naming_the_tags() {
     let e = run(&aws, input(false), DateTime::from_secs(NOW))
         .await
         .unwrap_err();
-    assert_eq!(e.name(), names::INVALID_INPUT, "{e}");
+    assert_eq!(e.name(), ErrorName::InvalidInput, "{e}");
     assert!(
         e.message().contains("berth:codedeploy-deployment-group"),
         "{e}"
@@ -364,7 +364,7 @@ async fn update_service_throttling_is_retried_then_named() {
     let err = run_ecs(&ecs, input(false), DateTime::from_secs(NOW))
         .await
         .unwrap_err();
-    assert_eq!(err.name(), names::THROTTLED);
+    assert_eq!(err.name(), ErrorName::Throttled);
 }
 
 #[tokio::test]
@@ -381,7 +381,7 @@ async fn an_update_service_rejection_is_an_aws_error_with_ecs_text() {
     let err = run_ecs(&ecs, input(false), DateTime::from_secs(NOW))
         .await
         .unwrap_err();
-    assert_eq!(err.name(), names::AWS_ERROR);
+    assert_eq!(err.name(), ErrorName::AwsError);
     assert!(
         err.message().contains("TaskDefinition is inactive"),
         "{err}"
