@@ -42,12 +42,12 @@ states! {
 fn chosen_state(value: Option<&str>) -> Result<&'static str, String> {
     let valid = STATES.join(", ");
     match value {
-        None => Err(format!("{STATE_VARIABLE} is not set; set it to one of: {valid}")),
-        Some(v) => STATES
-            .iter()
-            .copied()
-            .find(|s| *s == v)
-            .ok_or_else(|| format!("{STATE_VARIABLE}={v:?} names no berth state; use one of: {valid}")),
+        None => Err(format!(
+            "{STATE_VARIABLE} is not set; set it to one of: {valid}"
+        )),
+        Some(v) => STATES.iter().copied().find(|s| *s == v).ok_or_else(|| {
+            format!("{STATE_VARIABLE}={v:?} names no berth state; use one of: {valid}")
+        }),
     }
 }
 
@@ -90,7 +90,10 @@ mod tests {
         let unset = chosen_state(None).unwrap_err();
         assert!(unset.contains("BERTH_STATE is not set"), "{unset}");
         let typo = chosen_state(Some("plan-deploymnet")).unwrap_err();
-        assert!(typo.contains("\"plan-deploymnet\" names no berth state"), "{typo}");
+        assert!(
+            typo.contains("\"plan-deploymnet\" names no berth state"),
+            "{typo}"
+        );
         assert!(typo.contains("plan-deployment, acquire-turn"), "{typo}");
         // case matters, as it does in the template
         assert!(chosen_state(Some("Plan-Deployment")).is_err());

@@ -571,25 +571,88 @@ pub struct Turn {
     pub others: Vec<String>,
 }
 
+/// How one service's deployment ended: the Pass state that closes each iteration of the ASL's Map.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Outcome {
+    Deployed,
+    /// A later execution deploys a newer image to the service; this one changed nothing.
+    Superseded,
+    /// Refused before anything changed (bad input, unknown service, a refused UpdateService).
+    NotStarted,
+    RolledBack,
+    /// The rollback itself failed: a person must look at the service.
+    RollbackFailed,
+}
+
+impl Outcome {
+    /// The services whose cause must say what they run now, read last: those berth tried to roll back.
+    pub fn tried_rollback(self) -> bool {
+        matches!(self, Outcome::RolledBack | Outcome::RollbackFailed)
+    }
+}
+
+/// An error a `Catch` put into the document (`ResultPath: $.error`), as Step Functions writes it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CaughtError {
+    /// The error name: a berth name (`ContainerNotFound`) or one of Step Functions' own.
+    #[serde(rename = "Error")]
+    pub error: String,
+    /// For a Lambda error, a JSON string holding `errorType` and `errorMessage`.
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
+}
+
+/// One service's document in the ASL's Map: each state's result under the key its `ResultPath`
+/// names. The [`DeploymentItem`] the iteration started from sits beside these keys and is not read
+/// back. A test checks that these keys are exactly the Map's ResultPaths.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceDocument {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<Turn>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub register: Option<Registration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<Rollout>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stability: Option<Stability>,
+    /// From evaluate-canary, in the bake or between CodeDeploy's traffic shifts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_result: Option<CanaryResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<RollbackResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_stability: Option<Stability>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<CaughtError>,
+}
+
 /// The outcome of one service's deployment, as the Map's iteration ends.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceOutcome {
     pub cluster: String,
     pub service: String,
-    /// DEPLOYED, SUPERSEDED, NOT_STARTED, ROLLED_BACK or ROLLBACK_FAILED.
-    pub outcome: String,
+    pub outcome: Outcome,
+    /// The whole per-service document (`"detail.$": "$"`).
     #[serde(default)]
-    pub detail: serde_json::Value,
+    pub detail: ServiceDocument,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExecutionStatus {
+    Succeeded,
+    Failed,
 }
 
 /// `summarize`'s result: the execution's verdict and a cause a person can act on.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
-    /// SUCCEEDED or FAILED.
-    pub status: String,
-    /// The Fail state's error name when FAILED (e.g. `DeploymentRolledBack`).
+    pub status: ExecutionStatus,
+    /// The Fail state's error name when FAILED (e.g. `DeploymentRolledBack`), else empty.
     pub error: String,
     pub cause: String,
     /// Each service's outcome, without the evidence (it is in `$.results`; repeating it here
@@ -603,7 +666,7 @@ pub struct Summary {
 pub struct ServiceVerdict {
     pub cluster: String,
     pub service: String,
-    pub outcome: String,
+    pub outcome: Outcome,
 }
 
 /// Defaults for requests that name none.

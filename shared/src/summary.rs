@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use aws_sdk_ecs::types::Service;
 
 use crate::error::ExecutionErrorName;
-use crate::model::{ServiceOutcome, ServiceVerdict, Summary};
+use crate::model::{
+    CanaryDecision, ExecutionStatus, Outcome, ServiceDocument, ServiceOutcome, ServiceVerdict,
+    StabilityStatus, Summary,
+};
 
 /// What each service runs, read by summarize as the execution's last act, keyed by
 /// (cluster, service) as the outcomes name them.
@@ -13,7 +16,7 @@ pub type RunningNow = BTreeMap<(String, String), String>;
 
 /// The services whose cause must say what runs now, read last: those berth tried to roll back.
 pub fn needs_reading(o: &ServiceOutcome) -> bool {
-    matches!(o.outcome.as_str(), "ROLLED_BACK" | "ROLLBACK_FAILED")
+    o.outcome.tried_rollback()
 }
 
 /// What a service runs, in one phrase: each deployment's revision, status and task counts.
@@ -42,86 +45,109 @@ pub fn running_now(service: &Service) -> String {
     }
 }
 
-fn text<'a>(v: &'a serde_json::Value, path: &[&str]) -> Option<&'a str> {
-    path.iter()
-        .try_fold(v, |v, k| v.get(*k))
-        .and_then(|v| v.as_str())
+/// A document enum's name as the state documents spell it (`FAIL`, `DeploymentFailed`).
+fn wire<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => "?".into(),
+    }
 }
 
 /// One sentence for one service; `now` is what it runs as summarize read it, when it could.
 pub fn describe(o: &ServiceOutcome, now: Option<&str>) -> String {
     let d = &o.detail;
-    let what = match o.outcome.as_str() {
-        "DEPLOYED" => format!(
+    let recorded = || {
+        d.rollback
+            .as_ref()
+            .map(|r| r.task_definition_arn.as_str())
+            .or_else(|| {
+                d.register
+                    .as_ref()
+                    .map(|r| r.previous_task_definition_arn.as_str())
+            })
+            .map(short)
+    };
+    let what = match o.outcome {
+        Outcome::Deployed => format!(
             "deployed {}",
-            text(d, &["register", "taskDefinitionArn"])
-                .map(short)
+            d.register
+                .as_ref()
+                .map(|r| short(&r.task_definition_arn))
                 .unwrap_or("the new revision")
         ),
-        "SUPERSEDED" => format!(
+        Outcome::Superseded => format!(
             "superseded: {}",
-            text(d, &["turn", "detail"]).unwrap_or("a newer image is being deployed")
+            d.turn
+                .as_ref()
+                .map(|t| t.detail.as_str())
+                .unwrap_or("a newer image is being deployed")
         ),
-        "NOT_STARTED" => format!(
+        Outcome::NotStarted => format!(
             "not started, nothing changed: {} {}",
-            text(d, &["error", "Error"]).unwrap_or("error"),
+            d.error
+                .as_ref()
+                .map(|e| e.error.as_str())
+                .unwrap_or("error"),
             cause_message(d)
         ),
-        "ROLLED_BACK" | "ROLLBACK_FAILED" => {
-            let why = failure_reason(d);
-            let recorded = text(d, &["rollback", "taskDefinitionArn"])
-                .or_else(|| text(d, &["register", "previousTaskDefinitionArn"]))
-                .map(short);
-            if o.outcome == "ROLLED_BACK" {
-                let now_running = now.or(recorded).unwrap_or("unknown");
-                format!("{why}; rolled back, now running {now_running}")
-            } else {
-                let rollback_why = text(d, &["rollbackStability", "detail"])
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| cause_message(d));
-                let now_running = now.map(str::to_owned).unwrap_or_else(|| {
-                    format!(
-                        "unknown (the rollback target was {})",
-                        recorded.unwrap_or("not recorded")
-                    )
-                });
-                format!("{why}; ROLLBACK FAILED ({rollback_why}); the service now runs {now_running}: check it by hand")
-            }
+        Outcome::RolledBack => {
+            let now_running = now.or_else(recorded).unwrap_or("unknown");
+            format!(
+                "{}; rolled back, now running {now_running}",
+                failure_reason(d)
+            )
         }
-        other => other.to_string(),
+        Outcome::RollbackFailed => {
+            let rollback_why = d
+                .rollback_stability
+                .as_ref()
+                .map(|s| s.detail.clone())
+                .unwrap_or_else(|| cause_message(d));
+            let now_running = now.map(str::to_owned).unwrap_or_else(|| {
+                format!(
+                    "unknown (the rollback target was {})",
+                    recorded().unwrap_or("not recorded")
+                )
+            });
+            format!(
+                "{}; ROLLBACK FAILED ({rollback_why}); the service now runs {now_running}: check it by hand",
+                failure_reason(d)
+            )
+        }
     };
     format!("{}/{}: {what}", short(&o.cluster), o.service)
 }
 
 /// What went wrong with the rollout, from the evidence the states left.
-fn failure_reason(d: &serde_json::Value) -> String {
-    if text(d, &["canaryResult", "decision"]) == Some("ROLLBACK") {
-        return format!(
-            "canary {}: {}",
-            text(d, &["canaryResult", "verdict"]).unwrap_or("FAIL"),
-            text(d, &["canaryResult", "detail"]).unwrap_or("")
-        );
+fn failure_reason(d: &ServiceDocument) -> String {
+    if let Some(c) = d
+        .canary_result
+        .as_ref()
+        .filter(|c| c.decision == CanaryDecision::Rollback)
+    {
+        return format!("canary {}: {}", wire(&c.verdict), c.detail);
     }
-    if text(d, &["stability", "status"]) == Some("FAILED") {
+    if let Some(s) = d
+        .stability
+        .as_ref()
+        .filter(|s| s.status == StabilityStatus::Failed)
+    {
+        let reason = s.reason.as_ref().map(wire);
         return format!(
             "rollout FAILED ({}): {}",
-            text(d, &["stability", "reason"]).unwrap_or("unknown"),
-            text(d, &["stability", "detail"]).unwrap_or("")
+            reason.as_deref().unwrap_or("unknown"),
+            s.detail
         );
     }
-    if d.get("error").is_some() {
-        return format!(
-            "{} {}",
-            text(d, &["error", "Error"]).unwrap_or("error"),
-            cause_message(d)
-        );
+    if let Some(e) = &d.error {
+        return format!("{} {}", e.error, cause_message(d));
     }
     "rollout failed".into()
 }
 
 /// Step Functions puts a Lambda error's message inside a JSON Cause string.
-fn cause_message(d: &serde_json::Value) -> String {
-    let cause = text(d, &["error", "Cause"]).unwrap_or("");
+fn cause_message(d: &ServiceDocument) -> String {
+    let cause = d.error.as_ref().map(|e| e.cause.as_str()).unwrap_or("");
     serde_json::from_str::<serde_json::Value>(cause)
         .ok()
         .and_then(|c| {
@@ -138,12 +164,12 @@ fn short(s: &str) -> &str {
 
 /// Worst outcome wins: a failed rollback, then a rollback, then a deploy that never started.
 pub fn summarize(services: Vec<ServiceOutcome>, now: &RunningNow) -> Summary {
-    let has = |o: &str| services.iter().any(|s| s.outcome == o);
-    let error = if has("ROLLBACK_FAILED") {
+    let has = |o: Outcome| services.iter().any(|s| s.outcome == o);
+    let error = if has(Outcome::RollbackFailed) {
         ExecutionErrorName::RollbackFailed.as_str()
-    } else if has("ROLLED_BACK") {
+    } else if has(Outcome::RolledBack) {
         ExecutionErrorName::DeploymentRolledBack.as_str()
-    } else if has("NOT_STARTED") {
+    } else if has(Outcome::NotStarted) {
         ExecutionErrorName::DeploymentNotStarted.as_str()
     } else {
         ""
@@ -162,11 +188,10 @@ pub fn summarize(services: Vec<ServiceOutcome>, now: &RunningNow) -> Summary {
     };
     Summary {
         status: if error.is_empty() {
-            "SUCCEEDED"
+            ExecutionStatus::Succeeded
         } else {
-            "FAILED"
-        }
-        .into(),
+            ExecutionStatus::Failed
+        },
         error: error.into(),
         cause,
         services: services
@@ -183,62 +208,95 @@ pub fn summarize(services: Vec<ServiceOutcome>, now: &RunningNow) -> Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     /// Summarize with nothing read from ECS (the read failed or was not needed).
     fn recorded(services: Vec<ServiceOutcome>) -> Summary {
         summarize(services, &RunningNow::new())
     }
 
-    fn outcome(o: &str, detail: serde_json::Value) -> ServiceOutcome {
+    /// A per-service document as the states write it (whole results, through their own types).
+    fn outcome(o: Outcome, detail: Value) -> ServiceOutcome {
         ServiceOutcome {
             cluster: "prod".into(),
             service: "web".into(),
-            outcome: o.into(),
-            detail,
+            outcome: o,
+            detail: serde_json::from_value(detail).expect("a per-service document"),
         }
+    }
+
+    const WEB7: &str = "arn:aws:ecs:r:1:task-definition/web:7";
+    const WEB8: &str = "arn:aws:ecs:r:1:task-definition/web:8";
+
+    fn register() -> Value {
+        json!({"taskDefinitionArn": WEB8, "previousTaskDefinitionArn": WEB7, "container": "app",
+               "image": "repo@sha256:aa", "previousImages": [], "reused": false})
+    }
+
+    fn rollout(td: &str) -> Value {
+        json!({"ecsDeploymentId": "ecs-svc/2", "taskDefinitionArn": td, "startedAt": "2026-01-01T00:00:00Z",
+               "deadline": "2026-01-01T00:30:00Z", "desiredCount": 2})
+    }
+
+    fn stability(status: &str, reason: Option<&str>, detail: &str) -> Value {
+        let mut s = json!({"status": status, "detail": detail, "ecsDeploymentId": "ecs-svc/1",
+            "taskDefinitionArn": WEB8, "primaryTaskDefinitionArn": WEB8, "rolloutState": null,
+            "rolloutStateReason": null, "desiredCount": 2, "runningCount": 0, "pendingCount": 0,
+            "failedTasks": 0, "unhealthyTasks": 0, "events": [], "checkedAt": "2026-01-01T00:05:00Z"});
+        if let Some(r) = reason {
+            s["reason"] = json!(r);
+        }
+        s
+    }
+
+    fn rollback(td: &str) -> Value {
+        json!({"taskDefinitionArn": td, "previousTaskDefinitionArn": WEB7, "pinnedImages": [],
+               "alreadyRolledBack": false, "rollout": rollout(td), "detail": "rolled back"})
     }
 
     #[test]
     fn all_deployed_succeeds() {
         let s = recorded(vec![outcome(
-            "DEPLOYED",
-            json!({"register": {"taskDefinitionArn": "arn:aws:ecs:r:1:task-definition/web:8"}}),
+            Outcome::Deployed,
+            json!({"register": register()}),
         )]);
-        assert_eq!(s.status, "SUCCEEDED");
+        assert_eq!(s.status, ExecutionStatus::Succeeded);
         assert_eq!(s.cause, "prod/web: deployed web:8");
     }
 
     #[test]
     fn a_rollback_fails_the_execution_and_says_why_and_what_runs() {
         let d = json!({
-            "register": {"previousTaskDefinitionArn": "arn:aws:ecs:r:1:task-definition/web:7"},
-            "stability": {"status": "FAILED", "reason": "DeploymentFailed", "detail": "ECS marked deployment ecs-svc/1 FAILED: circuit breaker"},
-            "rollback": {"taskDefinitionArn": "arn:aws:ecs:r:1:task-definition/web:7"}
+            "register": register(),
+            "stability": stability("FAILED", Some("DeploymentFailed"), "ECS marked deployment ecs-svc/1 FAILED: circuit breaker"),
+            "rollback": rollback(WEB7)
         });
         let s = recorded(vec![
-            outcome("ROLLED_BACK", d),
-            outcome("DEPLOYED", json!({})),
+            outcome(Outcome::RolledBack, d),
+            outcome(Outcome::Deployed, json!({})),
         ]);
-        assert_eq!(s.status, "FAILED");
+        assert_eq!(s.status, ExecutionStatus::Failed);
         assert_eq!(s.error, "DeploymentRolledBack");
         assert!(s.cause.contains("rollout FAILED (DeploymentFailed): ECS marked deployment ecs-svc/1 FAILED: circuit breaker; rolled back, now running web:7"), "{}", s.cause);
     }
 
     #[test]
     fn a_canary_failure_is_named() {
-        let d = json!({"canaryResult": {"decision": "ROLLBACK", "verdict": "FAIL", "detail": "5xx rate: Fail (3 of 3 data point(s) breach > 1)"}, "rollback": {"taskDefinitionArn": "x/web:7"}});
-        let s = recorded(vec![outcome("ROLLED_BACK", d)]);
+        let d = json!({"canaryResult": {"decision": "ROLLBACK", "verdict": "FAIL",
+            "detail": "5xx rate: Fail (3 of 3 data point(s) breach > 1)", "checks": [], "evaluations": 3,
+            "bakeStartedAt": "2026-01-01T00:00:00Z", "bakeEndsAt": "2026-01-01T00:05:00Z",
+            "evaluatedAt": "2026-01-01T00:03:00Z"}, "rollback": rollback(WEB7)});
+        let s = recorded(vec![outcome(Outcome::RolledBack, d)]);
         assert!(s.cause.contains("canary FAIL: 5xx rate"), "{}", s.cause);
     }
 
     #[test]
     fn a_failed_rollback_outranks_everything() {
         let s = recorded(vec![
-            outcome("ROLLED_BACK", json!({})),
+            outcome(Outcome::RolledBack, json!({})),
             outcome(
-                "ROLLBACK_FAILED",
-                json!({"rollbackStability": {"detail": "deadline passed"}}),
+                Outcome::RollbackFailed,
+                json!({"rollbackStability": stability("FAILED", Some("Timeout"), "deadline passed")}),
             ),
         ]);
         assert_eq!(s.error, "RollbackFailed");
@@ -252,8 +310,8 @@ mod tests {
     #[test]
     fn a_failed_rollback_says_what_the_service_runs_as_read_last() {
         let d = json!({
-            "register": {"previousTaskDefinitionArn": "arn:aws:ecs:r:1:task-definition/web:7"},
-            "stability": {"status": "FAILED", "reason": "TasksFailing", "detail": "3 tasks failed"},
+            "register": register(),
+            "stability": stability("FAILED", Some("TasksFailing"), "3 tasks failed"),
             "error": {"Error": "Lambda.ServiceException", "Cause": "runtime unreachable"}
         });
         let mut now = RunningNow::new();
@@ -261,11 +319,11 @@ mod tests {
             ("prod".into(), "web".into()),
             "web:8 (PRIMARY IN_PROGRESS, 1/2 running) and web:7 (ACTIVE, 1/2 running)".into(),
         );
-        let s = summarize(vec![outcome("ROLLBACK_FAILED", d.clone())], &now);
+        let s = summarize(vec![outcome(Outcome::RollbackFailed, d.clone())], &now);
         assert_eq!(s.error, "RollbackFailed");
         assert!(s.cause.contains("the service now runs web:8 (PRIMARY IN_PROGRESS, 1/2 running) and web:7 (ACTIVE, 1/2 running): check it by hand"), "{}", s.cause);
         // without a reading, the cause says it does not know, and names the target it had
-        let s = recorded(vec![outcome("ROLLBACK_FAILED", d)]);
+        let s = recorded(vec![outcome(Outcome::RollbackFailed, d)]);
         assert!(
             s.cause
                 .contains("now runs unknown (the rollback target was web:7)"),
@@ -305,7 +363,7 @@ mod tests {
     #[test]
     fn not_started_reads_the_lambda_error_out_of_the_cause() {
         let d = json!({"error": {"Error": "ContainerNotFound", "Cause": "{\"errorType\":\"ContainerNotFound\",\"errorMessage\":\"task definition web has no container \\\"api\\\"\"}"}});
-        let s = recorded(vec![outcome("NOT_STARTED", d)]);
+        let s = recorded(vec![outcome(Outcome::NotStarted, d)]);
         assert_eq!(s.error, "DeploymentNotStarted");
         assert_eq!(s.cause, "prod/web: not started, nothing changed: ContainerNotFound task definition web has no container \"api\"");
     }
@@ -313,9 +371,70 @@ mod tests {
     #[test]
     fn superseded_is_not_a_failure() {
         let s = recorded(vec![outcome(
-            "SUPERSEDED",
-            json!({"turn": {"detail": "execution c deploys a newer image"}}),
+            Outcome::Superseded,
+            json!({"turn": {"decision": "SUPERSEDED", "detail": "execution c deploys a newer image", "others": ["c"]}}),
         )]);
-        assert_eq!(s.status, "SUCCEEDED");
+        assert_eq!(s.status, ExecutionStatus::Succeeded);
+        assert_eq!(
+            s.cause,
+            "prod/web: superseded: execution c deploys a newer image"
+        );
+    }
+
+    /// The per-service document's keys are exactly the keys the Map's states write (`ResultPath`),
+    /// and its outcomes exactly the Map's closing Pass states': renaming either side fails here.
+    #[test]
+    fn the_document_is_what_the_state_machine_writes() {
+        let asl: Value =
+            serde_json::from_str(include_str!("../../statemachine/deploy.asl.json")).unwrap();
+        let states = asl["States"]["DeployEachService"]["ItemProcessor"]["States"]
+            .as_object()
+            .expect("the Map's states");
+        let mut written = std::collections::BTreeSet::new();
+        let mut outcomes = Vec::new();
+        for state in states.values() {
+            let catches = state["Catch"].as_array().into_iter().flatten();
+            for path in
+                std::iter::once(&state["ResultPath"]).chain(catches.map(|c| &c["ResultPath"]))
+            {
+                if let Some(p) = path.as_str() {
+                    written.insert(p.strip_prefix("$.").expect("a top-level key").to_owned());
+                }
+            }
+            if let Some(o) = state["Parameters"]["outcome"].as_str() {
+                outcomes
+                    .push(serde_json::from_value::<Outcome>(json!(o)).expect("a known outcome"));
+            }
+        }
+        let every_key = json!({"turn": {"decision": "GO", "detail": "", "others": []},
+            "register": register(), "update": rollout(WEB8), "stability": stability("COMPLETED", None, ""),
+            "canaryResult": {"decision": "PROMOTE", "verdict": "PASS", "detail": "", "checks": [],
+                "evaluations": 1, "bakeStartedAt": "", "bakeEndsAt": "", "evaluatedAt": ""},
+            "rollback": rollback(WEB7), "rollbackStability": stability("COMPLETED", None, ""),
+            "error": {"Error": "AwsError", "Cause": ""}});
+        let doc: ServiceDocument = serde_json::from_value(every_key).unwrap();
+        let keys: std::collections::BTreeSet<String> = serde_json::to_value(&doc)
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(keys, written);
+        for o in [
+            Outcome::Deployed,
+            Outcome::Superseded,
+            Outcome::NotStarted,
+            Outcome::RolledBack,
+            Outcome::RollbackFailed,
+        ] {
+            assert!(outcomes.contains(&o), "no Pass state ends with {o:?}");
+        }
+        // summarize's verdict is what the ASL's Choice compares
+        let choice = asl["States"]["AllDeployed"].to_string();
+        assert!(
+            choice.contains(&format!("\"{}\"", wire(&ExecutionStatus::Succeeded))),
+            "{choice}"
+        );
     }
 }

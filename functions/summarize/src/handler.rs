@@ -25,7 +25,7 @@ pub async fn run(ecs: &Client, payload: serde_json::Value) -> Result<Summary> {
         now.insert((o.cluster.clone(), o.service.clone()), reading);
     }
     let summary = summarize(input.results, &now);
-    tracing::info!(status = %summary.status, error = %summary.error, "{}", summary.cause);
+    tracing::info!(status = ?summary.status, error = %summary.error, "{}", summary.cause);
     Ok(summary)
 }
 
@@ -39,7 +39,9 @@ mod tests {
 
     fn failed_rollback() -> serde_json::Value {
         json!({"results": [{"cluster": "prod", "service": "web", "outcome": "ROLLBACK_FAILED", "detail": {
-            "register": {"previousTaskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7"},
+            "register": {"taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:8",
+                "previousTaskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7",
+                "container": "app", "image": "repo@sha256:aa", "previousImages": [], "reused": false},
             "error": {"Error": "Lambda.ServiceException", "Cause": "unreachable"}}},
             {"cluster": "prod", "service": "api", "outcome": "DEPLOYED", "detail": {}}]})
     }
@@ -86,5 +88,20 @@ mod tests {
             "{}",
             s.cause
         );
+    }
+
+    #[tokio::test]
+    async fn a_document_that_is_not_what_the_states_write_is_refused_not_guessed() {
+        // a state's result with a renamed field: the cause would otherwise say "unknown"
+        let mut doc = failed_rollback();
+        doc["results"][0]["detail"]["register"] = json!({"taskDefinitionARN": "x"});
+        let e = run(&mock_ecs(&[]), doc).await.unwrap_err();
+        assert_eq!(e.name(), "InvalidInput");
+        assert!(e.message().contains("taskDefinitionArn"), "{}", e.message());
+        // and an outcome no Pass state writes
+        let mut doc = failed_rollback();
+        doc["results"][1]["outcome"] = json!("DEPLOYED_MAYBE");
+        let e = run(&mock_ecs(&[]), doc).await.unwrap_err();
+        assert_eq!(e.name(), "InvalidInput");
     }
 }
