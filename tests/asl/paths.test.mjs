@@ -12,6 +12,9 @@ const { StateMachine } = await import('aws-local-stepfunctions');
 const asl = readFileSync(new URL('../../statemachine/deploy.asl.json', import.meta.url), 'utf8')
   .replace(/"\$\{(\w+)FunctionArn\}"/g, (_, fn) => `"arn:aws:lambda:us-east-1:123456789012:function:${fn}"`);
 const definition = JSON.parse(asl);
+// berth's error names by group, as shared/src/error.rs declares them (written by the Rust test that
+// renders the ASL: `BERTH_BLESS=1 cargo test -p berth-statemachine`).
+const errorNames = JSON.parse(readFileSync(new URL('../../statemachine/error-names.json', import.meta.url), 'utf8'));
 
 const WAITS = ['WaitForTurn', 'WaitForRollout', 'WaitForCanary', 'WaitForRollback'];
 const TASKS = ['Plan', 'AcquireTurn', 'RegisterRevision', 'UpdateService', 'CheckRollout', 'EvaluateShift',
@@ -103,11 +106,22 @@ for (const name of ['InvalidInput', 'ContainerNotFound', 'AmbiguousContainer', '
   });
 }
 
-for (const name of ['ServiceNotFound', 'UnsupportedDeploymentController', 'AccessDenied']) {
-  test(`${name} from UpdateService means ECS refused: NOT_STARTED, no rollback`, async () => {
+for (const name of errorNames.lambda.refused) {
+  test(`${name} from UpdateService means nothing was changed: NOT_STARTED, no rollback`, async () => {
     const r = await run({ UpdateService: () => { throw lambdaError(name); } });
     assert.deepEqual(r.outcomes, ['NOT_STARTED']);
+    assert.equal(r.calls.UpdateService, 1);
     assert.equal(r.calls.Rollback, 0);
+  });
+}
+
+for (const name of errorNames.lambda.failed) {
+  test(`${name} from UpdateService may have changed the service: rolled back`, async () => {
+    const r = await run({ UpdateService: () => { throw lambdaError(name); } });
+    assert.deepEqual(r.outcomes, ['ROLLED_BACK']);
+    assert.equal(r.calls.UpdateService, 1);
+    assert.equal(r.calls.Rollback, 1);
+    assert.equal(r.results[0].detail.error.Error, name);
   });
 }
 

@@ -530,20 +530,14 @@ def summarize_state(name: str, out) -> str | None:
 # ---------------------------------------------------------------------- bad input and fuzzing helpers
 
 def berth_error_names(include_execution: bool = False) -> set[str]:
-    """berth's error names, read from shared/src/error.rs (`ERROR_NAMES`, and with
-    `include_execution` also `EXECUTION_ERROR_NAMES`) at test time, so the tests never copy them."""
-    import re
-
-    text = (ROOT / "shared" / "src" / "error.rs").read_text()
-    consts = dict(re.findall(r'pub const (\w+): &str = "([^"]+)";', text))
-    lists = ["ERROR_NAMES"] + (["EXECUTION_ERROR_NAMES"] if include_execution else [])
-    out: set[str] = set()
-    for name in lists:
-        body = re.search(r"pub const %s: &\[&str\] = &\[(.*?)\];" % name, text, re.S)
-        assert body, f"{name} not found in shared/src/error.rs"
-        for ident in re.findall(r"names::(\w+)", body.group(1)):
-            out.add(consts[ident])
-    assert out, "no error names parsed from shared/src/error.rs"
+    """berth's error names (`ErrorName` in shared/src/error.rs, and with `include_execution` also
+    `ExecutionErrorName`), from statemachine/error-names.json, which the Rust test that renders the
+    ASL writes and keeps current, so the tests never copy them."""
+    listed = json.loads((ROOT / "statemachine" / "error-names.json").read_text())
+    out = {n for names in listed["lambda"].values() for n in names}
+    if include_execution:
+        out |= set(listed["execution"])
+    assert out, "no error names in statemachine/error-names.json"
     return out
 
 

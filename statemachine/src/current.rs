@@ -1,0 +1,200 @@
+//! The checked-in files derived here must be what their sources give today; BERTH_BLESS=1 rewrites them.
+
+use std::path::PathBuf;
+
+use berth::error::{ErrorName, ExecutionErrorName, Group};
+use serde_json::{json, Map, Value};
+
+use crate::render::render;
+
+const BLESS: &str = "BERTH_BLESS=1 cargo test -p berth-statemachine";
+const SOURCE: &str = "statemachine/deploy.src.json";
+const ASL: &str = "statemachine/deploy.asl.json";
+const NAMES: &str = "statemachine/error-names.json";
+const README: &str = "README.md";
+/// README's error-name table sits between a line starting with this and [`TABLE_END`].
+const TABLE_BEGIN: &str = "<!-- error names:";
+const TABLE_END: &str = "<!-- end of error names -->";
+
+fn path(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative)
+}
+
+fn read(relative: &str) -> String {
+    std::fs::read_to_string(path(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"))
+}
+
+/// Fail unless `relative` holds `want`; under `BERTH_BLESS=1`, write it instead.
+fn check(relative: &str, want: &str, from: &str) {
+    let have = std::fs::read_to_string(path(relative)).unwrap_or_default();
+    if have == want {
+        return;
+    }
+    if std::env::var("BERTH_BLESS").is_ok_and(|v| v == "1") {
+        std::fs::write(path(relative), want).unwrap_or_else(|e| panic!("{relative}: {e}"));
+        eprintln!("wrote {relative}");
+        return;
+    }
+    panic!(
+        "{relative} is not what {from} gives (-: checked in, +: generated; line numbers of each side):\n{}\n\
+         Edit {from}, not {relative}, then regenerate: {BLESS}",
+        changed_lines(&have, want)
+    );
+}
+
+/// The lines that differ, numbered, at most 80 of them.
+fn changed_lines(old: &str, new: &str) -> String {
+    let (mut left, mut right) = (0, 0);
+    let mut out = Vec::new();
+    for line in diff::lines(old, new) {
+        match line {
+            diff::Result::Left(l) => {
+                left += 1;
+                out.push(format!("-{left:>5} {l}"));
+            }
+            diff::Result::Right(r) => {
+                right += 1;
+                out.push(format!("+{right:>5} {r}"));
+            }
+            diff::Result::Both(..) => {
+                left += 1;
+                right += 1;
+            }
+        }
+    }
+    let more = out.len().saturating_sub(80);
+    out.truncate(80);
+    if more > 0 {
+        out.push(format!("… and {more} more changed lines"));
+    }
+    out.join("\n")
+}
+
+fn rendered_asl() -> String {
+    render(&read(SOURCE))
+        .unwrap_or_else(|problems| panic!("{SOURCE} is refused:\n  {}", problems.join("\n  ")))
+}
+
+/// berth's names by group, and the execution outcomes: what the Python and node tests read.
+fn error_names_json() -> String {
+    let names = |it: &mut dyn Iterator<Item = &'static str>| it.collect::<Vec<_>>();
+    let lambda: Map<String, Value> = Group::ALL
+        .iter()
+        .map(|&g| {
+            let list = names(&mut ErrorName::of(g).map(ErrorName::as_str));
+            (g.as_str().to_owned(), json!(list))
+        })
+        .collect();
+    let execution = names(&mut ExecutionErrorName::ALL.iter().map(|n| n.as_str()));
+    let doc = json!({
+        "//": format!("berth's error names (shared/src/error.rs): what each Lambda may raise, by group, and what a failed execution reports. Generated: {BLESS}"),
+        "lambda": lambda,
+        "execution": execution,
+    });
+    serde_json::to_string_pretty(&doc).unwrap() + "\n"
+}
+
+/// README with its error-name table as the enum declares it today.
+fn readme_with_table(readme: &str) -> String {
+    let begin = readme
+        .lines()
+        .position(|l| l.starts_with(TABLE_BEGIN))
+        .unwrap_or_else(|| panic!("{README} has no line starting with {TABLE_BEGIN}"));
+    let end = readme
+        .lines()
+        .position(|l| l == TABLE_END)
+        .filter(|&end| end > begin)
+        .unwrap_or_else(|| panic!("{README} has no {TABLE_END} after {TABLE_BEGIN}"));
+    let lines: Vec<&str> = readme.lines().collect();
+    let mut out: Vec<String> = lines[..=begin].iter().map(|l| l.to_string()).collect();
+    out.push("| name | group | meaning |".into());
+    out.push("|---|---|---|".into());
+    for n in ErrorName::ALL {
+        out.push(format!(
+            "| `{n}` | {} | {} |",
+            n.group().as_str(),
+            n.about()
+        ));
+    }
+    out.extend(lines[end..].iter().map(|l| l.to_string()));
+    let mut text = out.join("\n");
+    if readme.ends_with('\n') {
+        text.push('\n');
+    }
+    text
+}
+
+#[test]
+fn deploy_asl_json_is_rendered_from_its_source() {
+    check(ASL, &rendered_asl(), SOURCE);
+}
+
+#[test]
+fn error_names_json_lists_the_enum() {
+    check(NAMES, &error_names_json(), "shared/src/error.rs");
+}
+
+#[test]
+fn readme_error_table_lists_the_enum() {
+    check(
+        README,
+        &readme_with_table(&read(README)),
+        "shared/src/error.rs",
+    );
+}
+
+/// The point of the source: one retry policy, used by every Lambda task (a copy would drift).
+#[test]
+fn every_lambda_task_names_the_one_retry_policy() {
+    let source: Value = serde_json::from_str(&read(SOURCE)).unwrap();
+    let mut tasks = Vec::new();
+    lambda_tasks(&source["States"], &mut tasks);
+    assert!(tasks.len() >= 10, "{tasks:?}");
+    for (name, state) in tasks {
+        assert_eq!(state["Retry"], json!("lambda"), "{name}");
+    }
+}
+
+fn lambda_tasks<'a>(states: &'a Value, out: &mut Vec<(&'a str, &'a Value)>) {
+    for (name, state) in states.as_object().into_iter().flatten() {
+        let resource = state["Resource"].as_str().unwrap_or("");
+        if state["Type"] == "Task" && resource.starts_with("${") {
+            out.push((name, state));
+        }
+        lambda_tasks(&state["ItemProcessor"]["States"], out);
+    }
+}
+
+/// UpdateService is where a failure may or may not have changed the service: the refused names
+/// end the deployment NOT_STARTED, anything else rolls back.
+#[test]
+fn update_service_ends_refusals_cleanly_and_rolls_back_the_rest() {
+    let asl: Value = serde_json::from_str(&rendered_asl()).unwrap();
+    let update = &asl["States"]["DeployEachService"]["ItemProcessor"]["States"]["UpdateService"];
+    let refused: Vec<&str> = ErrorName::of(Group::Refused).map(|n| n.as_str()).collect();
+    assert_eq!(
+        update["Catch"],
+        json!([
+            {"ErrorEquals": refused, "ResultPath": "$.error", "Next": "NotStarted"},
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Rollback"}
+        ])
+    );
+}
+
+#[test]
+fn the_readme_table_replaces_only_its_own_lines() {
+    let readme = format!("# x\n\nbefore\n{TABLE_BEGIN} generated -->\nstale\n{TABLE_END}\nafter\n");
+    let out = readme_with_table(&readme);
+    assert!(out.starts_with("# x\n\nbefore\n<!-- error names: generated -->\n| name |"));
+    assert!(out.ends_with(&format!("|\n{TABLE_END}\nafter\n")), "{out}");
+    assert!(!out.contains("stale"));
+    assert_eq!(readme_with_table(&out), out);
+}
+
+#[test]
+fn a_stale_copy_fails_with_the_changed_lines() {
+    let diff = changed_lines("a\nb\nc\n", "a\nB\nc\n");
+    assert_eq!(diff, "-    2 b\n+    2 B");
+}
