@@ -3,7 +3,6 @@
 //! Responses go through the SDK's own deserializers, so a fixture with a wrong field name fails the
 //! test instead of silently building a struct the real API would never return.
 
-use aws_smithy_mocks::{create_mock_http_client, MockResponseInterceptor, Rule, RuleMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
@@ -38,70 +37,24 @@ pub fn fast_retries() -> aws_config::retry::RetryConfig {
         .with_max_backoff(std::time::Duration::from_millis(2))
 }
 
-/// An interceptor serving `rules` in any order (the first non-exhausted match answers).
-fn interceptor(rules: &[&Rule]) -> MockResponseInterceptor {
-    rules.iter().fold(
-        MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny),
-        |i, r| i.with_rule(r),
-    )
-}
+/// aws-smithy-mocks itself, so [`mock_client!`] reaches it from the functions' tests.
+#[doc(hidden)]
+pub use aws_smithy_mocks as mocks;
 
-/// A real ECS client whose calls are answered by `rules`, with fast retries.
-pub fn mock_ecs(rules: &[&Rule]) -> aws_sdk_ecs::Client {
-    aws_sdk_ecs::Client::from_conf(
-        aws_sdk_ecs::Config::builder()
-            .with_test_defaults_v2()
-            .http_client(create_mock_http_client())
-            .interceptor(interceptor(rules))
-            .retry_config(fast_retries())
-            .build(),
-    )
+/// A real client of SDK crate `$sdk` (`aws_sdk_ecs`, …) whose calls are answered by `$rules` in any
+/// order (the first non-exhausted match answers), with production's retries on a fast backoff:
+/// aws-smithy-mocks' `mock_client!` with `RuleMode::MatchAny` and [`fast_retries`]. The calling
+/// crate needs `$sdk` with its `test-util` feature.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __mock_client {
+    ($sdk:ident, $rules:expr) => {
+        $crate::testing::mocks::mock_client!(
+            $sdk,
+            $crate::testing::mocks::RuleMode::MatchAny,
+            $rules,
+            |config| config.retry_config($crate::testing::fast_retries())
+        )
+    };
 }
-
-/// A real CloudWatch client whose calls are answered by `rules`, with fast retries.
-pub fn mock_cloudwatch(rules: &[&Rule]) -> aws_sdk_cloudwatch::Client {
-    aws_sdk_cloudwatch::Client::from_conf(
-        aws_sdk_cloudwatch::Config::builder()
-            .with_test_defaults_v2()
-            .http_client(create_mock_http_client())
-            .interceptor(interceptor(rules))
-            .retry_config(fast_retries())
-            .build(),
-    )
-}
-
-/// A real Step Functions client whose calls are answered by `rules`, with fast retries.
-pub fn mock_sfn(rules: &[&Rule]) -> aws_sdk_sfn::Client {
-    aws_sdk_sfn::Client::from_conf(
-        aws_sdk_sfn::Config::builder()
-            .with_test_defaults_v2()
-            .http_client(create_mock_http_client())
-            .interceptor(interceptor(rules))
-            .retry_config(fast_retries())
-            .build(),
-    )
-}
-
-/// A real CodeDeploy client whose calls are answered by `rules`, with fast retries.
-pub fn mock_codedeploy(rules: &[&Rule]) -> aws_sdk_codedeploy::Client {
-    aws_sdk_codedeploy::Client::from_conf(
-        aws_sdk_codedeploy::Config::builder()
-            .with_test_defaults_v2()
-            .http_client(create_mock_http_client())
-            .interceptor(interceptor(rules))
-            .retry_config(fast_retries())
-            .build(),
-    )
-}
-
-/// A real SSM client whose calls are answered by `rules`, with fast retries.
-pub fn mock_ssm(rules: &[&Rule]) -> aws_sdk_ssm::Client {
-    aws_sdk_ssm::Client::from_conf(
-        aws_sdk_ssm::Config::builder()
-            .with_test_defaults_v2()
-            .http_client(create_mock_http_client())
-            .interceptor(interceptor(rules))
-            .retry_config(fast_retries())
-            .build(),
-    )
-}
+pub use crate::__mock_client as mock_client;

@@ -32,7 +32,7 @@ pub async fn run(ecs: &Client, payload: serde_json::Value) -> Result<Summary> {
 #[cfg(test)]
 mod tests {
     use aws_smithy_mocks::mock;
-    use berth::testing::{aws_error, mock_ecs, ok_json};
+    use berth::testing::{aws_error, mock_client, ok_json};
     use serde_json::json;
 
     use super::*;
@@ -59,7 +59,7 @@ mod tests {
         .to_string();
         let describe = mock!(Client::describe_services).then_http_response(move || ok_json(&body));
         // WHEN summarize runs
-        let s = run(&mock_ecs(&[&describe]), failed_rollback())
+        let s = run(&mock_client!(aws_sdk_ecs, &[&describe]), failed_rollback())
             .await
             .unwrap();
         // THEN only the rolled-back service is read, and the cause says what it runs
@@ -78,7 +78,7 @@ mod tests {
     async fn a_service_that_cannot_be_read_still_gets_a_summary() {
         let describe = mock!(Client::describe_services)
             .then_http_response(|| aws_error(400, "AccessDeniedException", "not allowed"));
-        let s = run(&mock_ecs(&[&describe]), failed_rollback())
+        let s = run(&mock_client!(aws_sdk_ecs, &[&describe]), failed_rollback())
             .await
             .unwrap();
         assert_eq!(s.error, "RollbackFailed");
@@ -95,13 +95,13 @@ mod tests {
         // a state's result with a renamed field: the cause would otherwise say "unknown"
         let mut doc = failed_rollback();
         doc["results"][0]["detail"]["register"] = json!({"taskDefinitionARN": "x"});
-        let e = run(&mock_ecs(&[]), doc).await.unwrap_err();
+        let e = run(&mock_client!(aws_sdk_ecs, &[]), doc).await.unwrap_err();
         assert_eq!(e.name(), "InvalidInput");
         assert!(e.message().contains("taskDefinitionArn"), "{}", e.message());
         // and an outcome no Pass state writes
         let mut doc = failed_rollback();
         doc["results"][1]["outcome"] = json!("DEPLOYED_MAYBE");
-        let e = run(&mock_ecs(&[]), doc).await.unwrap_err();
+        let e = run(&mock_client!(aws_sdk_ecs, &[]), doc).await.unwrap_err();
         assert_eq!(e.name(), "InvalidInput");
     }
 }

@@ -4,7 +4,7 @@ use aws_sdk_sfn::types::{ExecutionListItem, ExecutionStatus};
 use aws_sdk_sfn::Client;
 use aws_smithy_mocks::{mock, Rule};
 use berth::error::ErrorName;
-use berth::testing::mock_sfn;
+use berth::testing::mock_client;
 use serde_json::json;
 
 use super::*;
@@ -72,7 +72,8 @@ fn running(executions: &'static [(&'static str, i64)]) -> [Rule; 2] {
 #[tokio::test]
 async fn alone_it_goes() {
     let [l, d] = running(&[("b", NOW)]);
-    let turn = run(&mock_sfn(&[&l, &d]), item("b"), DateTime::from_secs(NOW))
+    let sfn = mock_client!(aws_sdk_sfn, &[&l, &d]);
+    let turn = run(&sfn, item("b"), DateTime::from_secs(NOW))
         .await
         .unwrap();
     assert_eq!(turn.decision, TurnDecision::Go);
@@ -82,7 +83,8 @@ async fn alone_it_goes() {
 #[tokio::test]
 async fn it_waits_for_an_earlier_deploy_of_the_same_repository() {
     let [l, d] = running(&[("a", NOW - 30), ("b", NOW)]);
-    let turn = run(&mock_sfn(&[&l, &d]), item("b"), DateTime::from_secs(NOW))
+    let sfn = mock_client!(aws_sdk_sfn, &[&l, &d]);
+    let turn = run(&sfn, item("b"), DateTime::from_secs(NOW))
         .await
         .unwrap();
     assert_eq!(turn.decision, TurnDecision::Wait);
@@ -97,7 +99,8 @@ async fn it_waits_for_an_earlier_deploy_of_the_same_repository() {
 #[tokio::test]
 async fn a_later_push_supersedes_it() {
     let [l, d] = running(&[("a", NOW - 30), ("b", NOW)]);
-    let turn = run(&mock_sfn(&[&l, &d]), item("a"), DateTime::from_secs(NOW))
+    let sfn = mock_client!(aws_sdk_sfn, &[&l, &d]);
+    let turn = run(&sfn, item("a"), DateTime::from_secs(NOW))
         .await
         .unwrap();
     assert_eq!(turn.decision, TurnDecision::Superseded);
@@ -106,13 +109,10 @@ async fn a_later_push_supersedes_it() {
 #[tokio::test]
 async fn waiting_past_the_deadline_is_turn_timeout() {
     let [l, d] = running(&[("a", NOW - 30), ("b", NOW)]);
-    let err = run(
-        &mock_sfn(&[&l, &d]),
-        item("b"),
-        DateTime::from_secs(NOW + 601),
-    )
-    .await
-    .unwrap_err();
+    let sfn = mock_client!(aws_sdk_sfn, &[&l, &d]);
+    let err = run(&sfn, item("b"), DateTime::from_secs(NOW + 601))
+        .await
+        .unwrap_err();
     assert_eq!(err.name(), ErrorName::TurnTimeout);
 }
 

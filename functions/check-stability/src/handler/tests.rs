@@ -2,7 +2,7 @@ use aws_sdk_ecs::Client;
 use aws_smithy_mocks::{mock, Rule};
 use berth::error::ErrorName;
 use berth::model::{FailureReason, StabilityStatus};
-use berth::testing::{aws_error, mock_codedeploy, mock_ecs, mock_ssm, ok_json, throttled};
+use berth::testing::{aws_error, mock_client, ok_json, throttled};
 use serde_json::json;
 
 use super::*;
@@ -43,8 +43,8 @@ async fn run_ecs(
     payload: serde_json::Value,
     now: DateTime,
 ) -> berth::Result<Stability> {
-    let cd = mock_codedeploy(&[]);
-    let ssm = mock_ssm(&[]);
+    let cd = mock_client!(aws_sdk_codedeploy, &[]);
+    let ssm = mock_client!(aws_sdk_ssm, &[]);
     let aws = Aws {
         ecs,
         codedeploy: &cd,
@@ -55,7 +55,7 @@ async fn run_ecs(
 }
 
 async fn poll(rules: &[&Rule], at: i64) -> berth::Result<Stability> {
-    let ecs = mock_ecs(rules);
+    let ecs = mock_client!(aws_sdk_ecs, rules);
     run_ecs(&ecs, input(), DateTime::from_secs(at)).await
 }
 
@@ -153,7 +153,7 @@ async fn the_failure_reason_serialises_as_the_asl_reads_it() {
 #[tokio::test]
 async fn bad_timestamps_are_invalid_input_without_aws_calls() {
     let svc = service(IN_PROGRESS);
-    let ecs = mock_ecs(&[&svc]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc]);
     let mut req = input();
     req["rollout"]["deadline"] = json!("in ten minutes");
     let err = run_ecs(&ecs, req, DateTime::from_secs(STARTED))
@@ -253,9 +253,9 @@ async fn cd_poll(
     payload: serde_json::Value,
     at: i64,
 ) -> berth::Result<Stability> {
-    let ecs = mock_ecs(&[]);
-    let cd = mock_codedeploy(cd_rules);
-    let ssm = mock_ssm(ssm_rules);
+    let ecs = mock_client!(aws_sdk_ecs, &[]);
+    let cd = mock_client!(aws_sdk_codedeploy, cd_rules);
+    let ssm = mock_client!(aws_sdk_ssm, ssm_rules);
     let aws = Aws {
         ecs: &ecs,
         codedeploy: &cd,

@@ -8,7 +8,7 @@ use aws_smithy_mocks::{mock, MockResponse, Rule};
 use berth::error::ErrorName;
 use berth::hooks::Probe;
 use berth::model::{CanaryConfig, CheckResult};
-use berth::testing::{aws_error, mock_codedeploy, mock_ssm, ok_json, throttled};
+use berth::testing::{aws_error, mock_client, ok_json, throttled};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use serde_json::json;
@@ -175,8 +175,8 @@ async fn run_with(
     payload: serde_json::Value,
     deadline_ms: u64,
 ) -> Result<HookReport> {
-    let cd = mock_codedeploy(cd_rules);
-    let ssm = mock_ssm(ssm_rules);
+    let cd = mock_client!(aws_sdk_codedeploy, cd_rules);
+    let ssm = mock_client!(aws_sdk_ssm, ssm_rules);
     let settings = settings();
     let hook = Hook {
         codedeploy: &cd,

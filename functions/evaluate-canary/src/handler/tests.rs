@@ -5,7 +5,7 @@ use aws_sdk_cloudwatch::Client;
 use aws_smithy_mocks::{mock, Rule};
 use berth::error::ErrorName;
 use berth::model::{CanaryDecision, Verdict};
-use berth::testing::mock_cloudwatch;
+use berth::testing::mock_client;
 use serde_json::json;
 
 use super::*;
@@ -102,7 +102,7 @@ async fn evaluate_with(
     at: i64,
 ) -> berth::Result<CanaryResult> {
     run(
-        &mock_cloudwatch(rules),
+        &mock_client!(aws_sdk_cloudwatch, rules),
         input(previous),
         DateTime::from_secs(at),
     )
@@ -269,7 +269,7 @@ async fn a_config_that_cannot_be_evaluated_is_invalid_input_without_calls() {
     for canary in bad_configs {
         let any =
             mock!(Client::get_metric_data).then_output(|| GetMetricDataOutput::builder().build());
-        let cw = mock_cloudwatch(&[&any]);
+        let cw = mock_client!(aws_sdk_cloudwatch, &[&any]);
         let err = run(
             &cw,
             json!({"canary": canary.clone()}),

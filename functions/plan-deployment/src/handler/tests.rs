@@ -2,7 +2,7 @@ use aws_sdk_ecs::Client;
 use aws_smithy_mocks::{mock, Rule};
 use berth::error::ErrorName;
 use berth::model::Comparison;
-use berth::testing::{aws_error, mock_cloudwatch, mock_ecs, ok_json};
+use berth::testing::{aws_error, mock_client, ok_json};
 use serde_json::json;
 
 use super::*;
@@ -78,8 +78,8 @@ async fn plan_in(
 ) -> berth::Result<Plan> {
     let alarms = alarms_exist(&["web-5xx-high", "web-latency", "web-5xx"]);
     let aws = Aws {
-        ecs: &mock_ecs(rules),
-        cloudwatch: &mock_cloudwatch(&[&alarms]),
+        ecs: &mock_client!(aws_sdk_ecs, rules),
+        cloudwatch: &mock_client!(aws_sdk_cloudwatch, &[&alarms]),
     };
     run(&aws, settings, payload, DateTime::from_secs(NOW)).await
 }

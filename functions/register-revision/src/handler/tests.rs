@@ -4,7 +4,7 @@ use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInpu
 use aws_sdk_ecs::Client;
 use aws_smithy_mocks::{mock, Rule};
 use berth::error::ErrorName;
-use berth::testing::{aws_error, mock_ecs, ok_json, throttled};
+use berth::testing::{aws_error, mock_client, ok_json, throttled};
 use serde_json::json;
 
 use super::*;
@@ -78,7 +78,7 @@ async fn registers_a_digest_pinned_copy_and_records_the_previous_revision() {
         no_earlier_registration(),
         register(captured.clone()),
     );
-    let ecs = mock_ecs(&[&svc, &td, &lt, &dt, &list, &reg]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &td, &lt, &dt, &list, &reg]);
 
     // WHEN
     let out = run(&ecs, input(&format!("{REPO}:v2@{NEW_DIGEST}")))
@@ -168,7 +168,7 @@ async fn a_retry_finds_its_earlier_registration_and_registers_nothing() {
             ok_json(&format!(r#"{{"taskDefinitionArns": ["{WEB8}", "arn:aws:ecs:eu-west-1:123456789012:task-definition/web-worker:3", "{WEB7}"]}}"#))
         });
     let reg = register(captured);
-    let ecs = mock_ecs(&[&svc, &td7, &td8, &lt, &dt, &list, &reg]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &td7, &td8, &lt, &dt, &list, &reg]);
 
     // WHEN
     let out = run(&ecs, input(&format!("{REPO}@{NEW_DIGEST}")))
@@ -206,7 +206,7 @@ async fn a_retry_after_the_service_moved_reads_the_previous_revision_from_the_ta
         .match_requests(|r| r.task_definition() == Some(WEB7))
         .then_http_response(|| ok_json(TASK_DEF));
     let reg = register(Arc::new(Mutex::new(None)));
-    let ecs = mock_ecs(&[&svc, &td8, &td7, &reg]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &td8, &td7, &reg]);
 
     let out = run(&ecs, input(&format!("{REPO}@{NEW_DIGEST}")))
         .await
@@ -228,7 +228,7 @@ async fn a_tag_only_image_is_registered_as_written() {
         no_earlier_registration(),
         register(captured.clone()),
     );
-    let ecs = mock_ecs(&[&svc, &td, &lt, &dt, &list, &reg]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &td, &lt, &dt, &list, &reg]);
     let out = run(&ecs, input(&format!("{REPO}:v2"))).await.unwrap();
     assert_eq!(out.image, format!("{REPO}:v2"));
     let req = captured.lock().unwrap().clone().unwrap();
@@ -254,7 +254,7 @@ async fn the_only_container_is_picked_when_none_is_named() {
         no_earlier_registration(),
         register(captured),
     );
-    let ecs = mock_ecs(&[&svc, &td, &lt, &dt, &list, &reg]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &td, &lt, &dt, &list, &reg]);
     let mut req = input(&format!("{REPO}@{NEW_DIGEST}"));
     req.as_object_mut().unwrap().remove("container");
     let out = run(&ecs, req).await.unwrap();
@@ -266,7 +266,7 @@ async fn expect_error(ecs_rules: Vec<Rule>, request: serde_json::Value) -> berth
     let reg = register(Arc::new(Mutex::new(None)));
     let mut rules: Vec<&Rule> = ecs_rules.iter().collect();
     rules.push(&reg);
-    let ecs = mock_ecs(&rules);
+    let ecs = mock_client!(aws_sdk_ecs, &rules);
     let err = run(&ecs, request).await.unwrap_err();
     assert_eq!(reg.num_calls(), 0, "nothing may be registered on {err}");
     err
@@ -405,7 +405,7 @@ async fn throttling_is_retried_by_the_sdk() {
         no_earlier_registration(),
         register(captured),
     );
-    let ecs = mock_ecs(&[&svc, &td, &lt, &dt, &list, &reg]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &td, &lt, &dt, &list, &reg]);
     // WHEN / THEN
     run(&ecs, input(&format!("{REPO}@{NEW_DIGEST}")))
         .await
@@ -456,7 +456,7 @@ async fn the_previous_digest_is_the_majority_of_running_tasks() {
         no_earlier_registration(),
         register(Arc::new(Mutex::new(None))),
     );
-    let ecs = mock_ecs(&[&svc, &td, &lt, &dt, &list, &reg]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &td, &lt, &dt, &list, &reg]);
     let out = run(&ecs, input(&format!("{REPO}@{NEW_DIGEST}")))
         .await
         .unwrap();

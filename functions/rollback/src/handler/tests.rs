@@ -4,7 +4,7 @@ use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInpu
 use aws_sdk_ecs::Client;
 use aws_smithy_mocks::{mock, MockResponse, Rule};
 use berth::error::ErrorName;
-use berth::testing::{mock_ecs, ok_json, throttled};
+use berth::testing::{mock_client, ok_json, throttled};
 use serde_json::json;
 
 use super::*;
@@ -14,7 +14,7 @@ async fn run_ecs(
     payload: serde_json::Value,
     now: DateTime,
 ) -> berth::Result<RollbackResult> {
-    let cd = berth::testing::mock_codedeploy(&[]);
+    let cd = mock_client!(aws_sdk_codedeploy, &[]);
     run(
         &Aws {
             ecs,
@@ -92,7 +92,7 @@ async fn rolls_back_to_the_exact_recorded_revision_not_revision_minus_one() {
     // GIVEN the service ran web:5 before (web:6 and web:7 were registered out of band since)
     let sent = Arc::new(Mutex::new(vec![]));
     let (svc, upd) = (describe(DEPLOYING), update(sent.clone()));
-    let ecs = mock_ecs(&[&svc, &upd]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &upd]);
     // WHEN
     let out = run_ecs(
         &ecs,
@@ -136,7 +136,7 @@ async fn a_mutable_tag_is_re_pinned_to_the_digest_that_was_running() {
         no_pinned_copy_yet(),
         update(sent.clone()),
     );
-    let ecs = mock_ecs(&[&svc, &list, &td, &reg, &upd]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &list, &td, &reg, &upd]);
     // WHEN
     let out = run_ecs(
         &ecs,
@@ -198,7 +198,7 @@ async fn a_retried_rollback_reuses_its_pinned_copy() {
     let reg = mock!(Client::register_task_definition).then_http_response(|| ok_json("{}"));
     let sent = Arc::new(Mutex::new(vec![]));
     let (svc, upd) = (describe(DEPLOYING), update(sent.clone()));
-    let ecs = mock_ecs(&[&svc, &list, &td9, &reg, &upd]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &list, &td9, &reg, &upd]);
     let out = run_ecs(
         &ecs,
         input("web:7", &format!("{REPO}:latest"), Some(RUNNING_DIGEST)),
@@ -216,7 +216,7 @@ async fn after_the_breaker_rolled_back_nothing_is_redeployed() {
     // GIVEN ECS's circuit breaker already runs web:7 again
     let sent = Arc::new(Mutex::new(vec![]));
     let (svc, upd) = (describe(BREAKER_ROLLED_BACK), update(sent.clone()));
-    let ecs = mock_ecs(&[&svc, &upd]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &upd]);
     let out = run_ecs(
         &ecs,
         input(
@@ -238,7 +238,7 @@ async fn after_the_breaker_rolled_back_nothing_is_redeployed() {
 async fn without_a_recorded_revision_rollback_refuses_and_changes_nothing() {
     let sent = Arc::new(Mutex::new(vec![]));
     let (svc, upd) = (describe(DEPLOYING), update(sent.clone()));
-    let ecs = mock_ecs(&[&svc, &upd]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &upd]);
     let mut req = input("web:7", "x", None);
     req.as_object_mut().unwrap().remove("register");
     let err = run_ecs(&ecs, req, DateTime::from_secs(NOW))
@@ -266,7 +266,7 @@ async fn a_throttled_rollback_is_retried() {
         .http_response(|| ok_json(TO_WEB7))
         .build();
     let svc = describe(DEPLOYING);
-    let ecs = mock_ecs(&[&svc, &upd]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &upd]);
     let out = run_ecs(
         &ecs,
         input("web:7", &format!("{REPO}@{RUNNING_DIGEST}"), None),
@@ -283,7 +283,7 @@ async fn an_unknown_digest_leaves_the_tag_as_it_was() {
     // No task was running before (service scaled to zero): there is no digest to restore.
     let sent = Arc::new(Mutex::new(vec![]));
     let (svc, upd) = (describe(DEPLOYING), update(sent.clone()));
-    let ecs = mock_ecs(&[&svc, &upd]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &upd]);
     let out = run_ecs(
         &ecs,
         input("web:7", &format!("{REPO}:latest"), None),
@@ -332,7 +332,7 @@ fn cd_status(status: &'static str) -> Rule {
 #[tokio::test]
 async fn an_active_blue_green_deployment_is_stopped_with_auto_rollback() {
     let (svc, never) = (code_deploy_service(), update(Arc::new(Mutex::new(vec![]))));
-    let ecs = mock_ecs(&[&svc, &never]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &never]);
     let stopped = Arc::new(Mutex::new(None));
     let s = stopped.clone();
     let stop =
@@ -346,7 +346,7 @@ async fn an_active_blue_green_deployment_is_stopped_with_auto_rollback() {
             ))
         });
     let get = cd_status("InProgress");
-    let cd = berth::testing::mock_codedeploy(&[&get, &stop]);
+    let cd = mock_client!(aws_sdk_codedeploy, &[&get, &stop]);
     let out = run(
         &Aws {
             ecs: &ecs,
@@ -376,11 +376,11 @@ async fn an_active_blue_green_deployment_is_stopped_with_auto_rollback() {
 #[tokio::test]
 async fn a_failed_blue_green_deployment_is_left_to_codedeploys_own_rollback() {
     let svc = code_deploy_service();
-    let ecs = mock_ecs(&[&svc]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc]);
     let get = cd_status("Failed");
     let stop =
         mock!(aws_sdk_codedeploy::Client::stop_deployment).then_http_response(|| ok_json("{}"));
-    let cd = berth::testing::mock_codedeploy(&[&get, &stop]);
+    let cd = mock_client!(aws_sdk_codedeploy, &[&get, &stop]);
     let out = run(
         &Aws {
             ecs: &ecs,
@@ -399,7 +399,7 @@ async fn a_failed_blue_green_deployment_is_left_to_codedeploys_own_rollback() {
 #[tokio::test]
 async fn a_succeeded_blue_green_deployment_is_undone_by_redeploying_the_previous_revision() {
     let svc = code_deploy_service();
-    let ecs = mock_ecs(&[&svc]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc]);
     let get = cd_status("Succeeded");
     let sent = Arc::new(Mutex::new(None));
     let s = sent.clone();
@@ -416,7 +416,7 @@ async fn a_succeeded_blue_green_deployment_is_undone_by_redeploying_the_previous
             );
             MockResponse::Http(ok_json(r#"{"deploymentId": "d-REDEPLOY1"}"#))
         });
-    let cd = berth::testing::mock_codedeploy(&[&get, &create]);
+    let cd = mock_client!(aws_sdk_codedeploy, &[&get, &create]);
     let out = run(
         &Aws {
             ecs: &ecs,
@@ -446,10 +446,10 @@ async fn nothing_started_means_nothing_to_stop() {
     let svc = code_deploy_service();
     let tags =
         mock!(Client::list_tags_for_resource).then_http_response(|| ok_json(r#"{"tags": []}"#));
-    let ecs = mock_ecs(&[&svc, &tags]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &tags]);
     let list = mock!(aws_sdk_codedeploy::Client::list_deployments)
         .then_http_response(|| ok_json(r#"{"deployments": []}"#));
-    let cd = berth::testing::mock_codedeploy(&[&list]);
+    let cd = mock_client!(aws_sdk_codedeploy, &[&list]);
     let mut req = cd_input();
     req.as_object_mut().unwrap().remove("update");
     let out = run(

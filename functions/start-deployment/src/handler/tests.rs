@@ -6,7 +6,7 @@ use aws_sdk_sfn::Client;
 use aws_smithy_mocks::mock;
 use aws_smithy_mocks::Rule;
 use berth::error::ErrorName;
-use berth::testing::mock_sfn;
+use berth::testing::mock_client;
 use berth::time::DateTime;
 use serde_json::json;
 
@@ -47,9 +47,8 @@ async fn a_push_starts_an_execution_named_after_repository_and_digest() {
                 .build()
                 .unwrap()
         });
-    let out = run(&mock_sfn(&[&no_such_execution(), &start]), MACHINE, event())
-        .await
-        .unwrap();
+    let sfn = mock_client!(aws_sdk_sfn, &[&no_such_execution(), &start]);
+    let out = run(&sfn, MACHINE, event()).await.unwrap();
     assert!(out.started);
     assert_eq!(out.execution_name.as_deref(), Some(NAME));
     assert_eq!(start.num_calls(), 1);
@@ -75,9 +74,8 @@ async fn a_redelivered_event_while_the_first_runs_is_a_duplicate() {
         });
     let start = mock!(Client::start_execution)
         .then_output(|| StartExecutionOutput::builder().build().unwrap());
-    let out = run(&mock_sfn(&[&exists, &start]), MACHINE, event())
-        .await
-        .unwrap();
+    let sfn = mock_client!(aws_sdk_sfn, &[&exists, &start]);
+    let out = run(&sfn, MACHINE, event()).await.unwrap();
     assert!(out.duplicate && !out.started);
     assert!(out.detail.contains("RUNNING"), "{}", out.detail);
     assert_eq!(start.num_calls(), 0);
@@ -92,9 +90,8 @@ async fn a_redelivered_event_racing_the_first_is_a_duplicate_not_an_error() {
                 .build(),
         )
     });
-    let out = run(&mock_sfn(&[&no_such_execution(), &start]), MACHINE, event())
-        .await
-        .unwrap();
+    let sfn = mock_client!(aws_sdk_sfn, &[&no_such_execution(), &start]);
+    let out = run(&sfn, MACHINE, event()).await.unwrap();
     assert!(!out.started);
     assert!(out.duplicate);
 }
@@ -105,7 +102,8 @@ async fn deletes_start_nothing() {
         .then_output(|| StartExecutionOutput::builder().build().unwrap());
     let mut e = event();
     e["detail"]["action-type"] = json!("DELETE");
-    let out = run(&mock_sfn(&[&start]), MACHINE, e).await.unwrap();
+    let sfn = mock_client!(aws_sdk_sfn, &[&start]);
+    let out = run(&sfn, MACHINE, e).await.unwrap();
     assert!(!out.started && !out.duplicate);
     assert_eq!(start.num_calls(), 0);
 }
@@ -117,7 +115,7 @@ async fn a_malformed_event_is_invalid_input() {
     let mut e = event();
     e["detail"].as_object_mut().unwrap().remove("result");
     assert_eq!(
-        run(&mock_sfn(&[&start]), MACHINE, e)
+        run(&mock_client!(aws_sdk_sfn, &[&start]), MACHINE, e)
             .await
             .unwrap_err()
             .name(),

@@ -4,7 +4,7 @@ use aws_sdk_ecs::operation::update_service::UpdateServiceInput;
 use aws_sdk_ecs::Client;
 use aws_smithy_mocks::{mock, Rule};
 use berth::error::ErrorName;
-use berth::testing::{aws_error, mock_codedeploy, mock_ecs, ok_json, throttled};
+use berth::testing::{aws_error, mock_client, ok_json, throttled};
 use serde_json::json;
 
 use super::*;
@@ -30,7 +30,7 @@ async fn run_ecs(
     payload: serde_json::Value,
     now: DateTime,
 ) -> berth::Result<Rollout> {
-    let cd = mock_codedeploy(&[]);
+    let cd = mock_client!(aws_sdk_codedeploy, &[]);
     run(
         &Aws {
             ecs,
@@ -59,7 +59,7 @@ async fn starts_a_rollout_without_touching_desired_count() {
     // GIVEN web on web:7
     let captured = Arc::new(Mutex::new(None));
     let (svc, upd) = (describe(SERVICES), update(captured.clone()));
-    let ecs = mock_ecs(&[&svc, &upd]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &upd]);
     // WHEN
     let rollout = run_ecs(&ecs, input(false), DateTime::from_secs(NOW))
         .await
@@ -96,7 +96,7 @@ async fn a_retry_while_ecs_rolls_out_our_revision_starts_nothing_new() {
         )
     });
     let upd = update(Arc::new(Mutex::new(None)));
-    let ecs = mock_ecs(&[&svc, &upd]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &upd]);
     let rollout = run_ecs(&ecs, input(true), DateTime::from_secs(NOW))
         .await
         .unwrap();
@@ -111,7 +111,7 @@ async fn a_forced_retry_after_the_rollout_completed_starts_no_second_deployment(
     let steady = SERVICES.replace("task-definition/web:7", "task-definition/web:8");
     let svc = mock!(Client::describe_services).then_http_response(move || ok_json(&steady));
     let upd = update(Arc::new(Mutex::new(None)));
-    let ecs = mock_ecs(&[&svc, &upd]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &upd]);
     // WHEN the state is retried with forceNewDeployment
     let rollout = run_ecs(&ecs, input(true), DateTime::from_secs(NOW))
         .await
@@ -125,7 +125,7 @@ async fn a_forced_retry_after_the_rollout_completed_starts_no_second_deployment(
 async fn a_timeout_out_of_range_is_refused_before_any_call() {
     let svc = mock!(Client::describe_services).then_http_response(|| ok_json(SERVICES));
     let upd = update(Arc::new(Mutex::new(None)));
-    let ecs = mock_ecs(&[&svc, &upd]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &upd]);
     let mut req = input(false);
     req["timeoutSeconds"] = json!(u64::MAX);
     let err = run_ecs(&ecs, req, DateTime::from_secs(NOW))
@@ -140,7 +140,7 @@ async fn without_force_a_completed_revision_is_left_alone() {
     let steady = SERVICES.replace("task-definition/web:7", "task-definition/web:8");
     let svc = mock!(Client::describe_services).then_http_response(move || ok_json(&steady));
     let upd = update(Arc::new(Mutex::new(None)));
-    let ecs = mock_ecs(&[&svc, &upd]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &upd]);
     let rollout = run_ecs(&ecs, input(false), DateTime::from_secs(NOW))
         .await
         .unwrap();
@@ -152,7 +152,7 @@ async fn expect_error(rules: &[&Rule], request: serde_json::Value) -> berth::Err
     let upd = update(Arc::new(Mutex::new(None)));
     let mut all = rules.to_vec();
     all.push(&upd);
-    let ecs = mock_ecs(&all);
+    let ecs = mock_client!(aws_sdk_ecs, &all);
     let err = run_ecs(&ecs, request, DateTime::from_secs(NOW))
         .await
         .unwrap_err();
@@ -227,7 +227,7 @@ async fn a_code_deploy_service_gets_a_blue_green_deployment_with_every_hook() {
     let (svc, tags) = (describe(with_controller("CODE_DEPLOY")), no_tags());
     let never = mock!(Client::update_service)
         .then_http_response(|| aws_error(400, "InvalidParameterException", "CODE_DEPLOY"));
-    let ecs = mock_ecs(&[&svc, &tags, &never]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &tags, &never]);
     let captured = Arc::new(Mutex::new(None));
     let c = captured.clone();
     let create =
@@ -236,7 +236,7 @@ async fn a_code_deploy_service_gets_a_blue_green_deployment_with_every_hook() {
             aws_smithy_mocks::MockResponse::Http(ok_json(r#"{"deploymentId": "d-7G5XQ9K2B"}"#))
         });
     let list = no_active_deployments();
-    let cd = mock_codedeploy(&[&list, &create]);
+    let cd = mock_client!(aws_sdk_codedeploy, &[&list, &create]);
     let aws = Aws {
         ecs: &ecs,
         codedeploy: &cd,
@@ -291,7 +291,7 @@ async fn a_code_deploy_service_gets_a_blue_green_deployment_with_every_hook() {
 #[tokio::test]
 async fn a_retry_finds_the_blue_green_deployment_it_started() {
     let (svc, tags) = (describe(with_controller("CODE_DEPLOY")), no_tags());
-    let ecs = mock_ecs(&[&svc, &tags]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &tags]);
     let list = mock!(aws_sdk_codedeploy::Client::list_deployments)
         .then_http_response(|| ok_json(r#"{"deployments": ["d-OTHER0001", "d-7G5XQ9K2B"]}"#));
     let get = mock!(aws_sdk_codedeploy::Client::get_deployment).then_compute_response(|req| {
@@ -301,7 +301,7 @@ async fn a_retry_finds_the_blue_green_deployment_it_started() {
     });
     let create = mock!(aws_sdk_codedeploy::Client::create_deployment)
         .then_http_response(|| ok_json(r#"{"deploymentId": "d-NEW000001"}"#));
-    let cd = mock_codedeploy(&[&list, &get, &create]);
+    let cd = mock_client!(aws_sdk_codedeploy, &[&list, &get, &create]);
     let aws = Aws {
         ecs: &ecs,
         codedeploy: &cd,
@@ -320,7 +320,7 @@ async fn a_missing_deployment_group_is_invalid_input_naming_the_tags() {
         ok_json(r#"{"tags": [{"key": "berth:codedeploy-application", "value": "shop"}]}"#)
     });
     let svc = describe(with_controller("CODE_DEPLOY"));
-    let ecs = mock_ecs(&[&svc, &tagged]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &tagged]);
     let list = mock!(aws_sdk_codedeploy::Client::list_deployments).then_http_response(|| {
         aws_error(
             400,
@@ -328,7 +328,7 @@ async fn a_missing_deployment_group_is_invalid_input_naming_the_tags() {
             "No Deployment Group found for name: DgpECS-prod-web",
         )
     });
-    let cd = mock_codedeploy(&[&list]);
+    let cd = mock_client!(aws_sdk_codedeploy, &[&list]);
     let aws = Aws {
         ecs: &ecs,
         codedeploy: &cd,
@@ -353,14 +353,14 @@ async fn update_service_throttling_is_retried_then_named() {
         .times(2)
         .http_response(|| ok_json(UPDATED))
         .build();
-    let ecs = mock_ecs(&[&svc, &upd]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &upd]);
     run_ecs(&ecs, input(false), DateTime::from_secs(NOW))
         .await
         .unwrap();
     assert_eq!(upd.num_calls(), 3);
 
     let upd = mock!(Client::update_service).then_http_response(throttled);
-    let ecs = mock_ecs(&[&svc, &upd]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &upd]);
     let err = run_ecs(&ecs, input(false), DateTime::from_secs(NOW))
         .await
         .unwrap_err();
@@ -377,7 +377,7 @@ async fn an_update_service_rejection_is_an_aws_error_with_ecs_text() {
             "TaskDefinition is inactive",
         )
     });
-    let ecs = mock_ecs(&[&svc, &upd]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &upd]);
     let err = run_ecs(&ecs, input(false), DateTime::from_secs(NOW))
         .await
         .unwrap_err();
