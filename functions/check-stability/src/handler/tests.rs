@@ -9,7 +9,8 @@ use super::*;
 
 const IN_PROGRESS: &str = include_str!("../../fixtures/in-progress.json");
 const COMPLETED: &str = include_str!("../../fixtures/completed.json");
-const ROLLED_BACK: &str = include_str!("../../fixtures/circuit-breaker-rolled-back.json");
+const ROLLED_BACK: &str =
+    include_str!("../../../../shared/fixtures/circuit-breaker-rolled-back.json");
 const STOPPED_LIST: &str = include_str!("../../fixtures/list-tasks-stopped.json");
 const STOPPED_UNHEALTHY: &str = include_str!("../../fixtures/describe-tasks-unhealthy.json");
 

@@ -7,8 +7,8 @@ use serde_json::json;
 
 use super::*;
 
-const SERVICES: &str = include_str!("../../fixtures/describe-services.json");
-const TASK_DEF: &str = include_str!("../../fixtures/describe-task-definition.json");
+const SERVICES: &str = include_str!("../../../../shared/fixtures/describe-services.json");
+const TASK_DEF: &str = include_str!("../../../../shared/fixtures/describe-task-definition.json");
 const TAGGED: &str = include_str!("../../fixtures/describe-services-tagged.json");
 const CLUSTERS: &str = include_str!("../../fixtures/list-clusters.json");
 const LIST_SERVICES: &str = include_str!("../../fixtures/list-services.json");

@@ -9,8 +9,8 @@ use serde_json::json;
 
 use super::*;
 
-const SERVICES: &str = include_str!("../../fixtures/describe-services.json");
-const TASK_DEF: &str = include_str!("../../fixtures/describe-task-definition.json");
+const SERVICES: &str = include_str!("../../../../shared/fixtures/describe-services.json");
+const TASK_DEF: &str = include_str!("../../../../shared/fixtures/describe-task-definition.json");
 const LIST_TASKS: &str = include_str!("../../fixtures/list-tasks.json");
 const TASKS: &str = include_str!("../../fixtures/describe-tasks.json");
 

@@ -27,8 +27,9 @@ async fn run_ecs(
 }
 
 const DEPLOYING: &str = include_str!("../../fixtures/describe-services-deploying.json");
-const BREAKER_ROLLED_BACK: &str = include_str!("../../fixtures/circuit-breaker-rolled-back.json");
-const TASK_DEF: &str = include_str!("../../fixtures/describe-task-definition.json");
+const BREAKER_ROLLED_BACK: &str =
+    include_str!("../../../../shared/fixtures/circuit-breaker-rolled-back.json");
+const TASK_DEF: &str = include_str!("../../../../shared/fixtures/describe-task-definition.json");
 const TO_WEB7: &str = include_str!("../../fixtures/update-service-to-web7.json");
 const TO_WEB9: &str = include_str!("../../fixtures/update-service-to-web9.json");
 

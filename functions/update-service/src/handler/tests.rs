@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::*;
 
-const SERVICES: &str = include_str!("../../fixtures/describe-services.json");
+const SERVICES: &str = include_str!("../../../../shared/fixtures/describe-services.json");
 const UPDATED: &str = include_str!("../../fixtures/update-service.json");
 const WEB8: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:8";
 const NOW: i64 = 1_795_001_000;
