@@ -17,7 +17,7 @@ pub mod model;
 pub mod stability;
 pub mod summary;
 pub mod taskdef;
-#[cfg(feature = "testing")]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod time;
 pub mod turn;

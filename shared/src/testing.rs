@@ -1,11 +1,21 @@
-//! Test helpers: real AWS JSON payloads served to real SDK clients through aws-smithy-mocks.
+//! Test helpers: real AWS JSON payloads served to real SDK clients through aws-smithy-mocks, and a
+//! scripted hook [`Checker`].
 //!
 //! Responses go through the SDK's own deserializers, so a fixture with a wrong field name fails the
 //! test instead of silently building a struct the real API would never return.
 
+use std::time::Duration;
+
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+
+use crate::error::{Error, ErrorName, Result};
+use crate::hooks::{Checker, Probe};
+use crate::model::{CanaryConfig, CheckResult, Verdict};
+use crate::time::DateTime;
 
 /// A 200 response with an awsJson body (ECS, CodeDeploy, Step Functions).
 pub fn ok_json(body: &str) -> HttpResponse {
@@ -33,8 +43,8 @@ pub fn throttled() -> HttpResponse {
 pub fn fast_retries() -> aws_config::retry::RetryConfig {
     aws_config::retry::RetryConfig::standard()
         .with_max_attempts(crate::aws::MAX_ATTEMPTS)
-        .with_initial_backoff(std::time::Duration::from_millis(1))
-        .with_max_backoff(std::time::Duration::from_millis(2))
+        .with_initial_backoff(Duration::from_millis(1))
+        .with_max_backoff(Duration::from_millis(2))
 }
 
 /// aws-smithy-mocks itself, so [`mock_client!`] reaches it from the functions' tests.
@@ -58,3 +68,102 @@ macro_rules! __mock_client {
     };
 }
 pub use crate::__mock_client as mock_client;
+
+/// What every probe of a [`ScriptedChecker`] does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ProbeScript {
+    /// Answers this verdict at once, detail `request 1 to <url>: scripted <verdict>`.
+    Answer(Verdict),
+    /// Panics with `probe <name> blew up`.
+    Panic,
+    /// Answers only after an hour: a check still running at the hook's deadline.
+    Hang,
+}
+
+/// A hook [`Checker`] that runs nothing real: every probe does `probe`; the canary answers one
+/// result per verdict in `canary` (named `metric0`, `metric1`, …), or, when it is `Err`, fails to
+/// read CloudWatch with `Throttled`.
+#[derive(Debug, Clone)]
+pub struct ScriptedChecker {
+    pub probe: ProbeScript,
+    pub canary: std::result::Result<Vec<Verdict>, ()>,
+}
+
+impl ScriptedChecker {
+    /// Probes answer `probe`; the canary's one metric answers `canary`.
+    pub fn new(probe: Verdict, canary: Verdict) -> Self {
+        Self {
+            probe: ProbeScript::Answer(probe),
+            canary: Ok(vec![canary]),
+        }
+    }
+
+    /// Every check passes.
+    pub fn passing() -> Self {
+        Self::new(Verdict::Pass, Verdict::Pass)
+    }
+
+    /// Probes panic; the canary passes.
+    pub fn panicking() -> Self {
+        Self {
+            probe: ProbeScript::Panic,
+            ..Self::passing()
+        }
+    }
+
+    /// Probes hang; the canary passes.
+    pub fn hanging() -> Self {
+        Self {
+            probe: ProbeScript::Hang,
+            ..Self::passing()
+        }
+    }
+}
+
+impl Checker for ScriptedChecker {
+    fn probe<'a>(&'a self, probe: &'a Probe) -> BoxFuture<'a, CheckResult> {
+        async move {
+            let verdict = match self.probe {
+                ProbeScript::Answer(v) => v,
+                ProbeScript::Panic => panic!("probe {} blew up", probe.name),
+                ProbeScript::Hang => {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    Verdict::Pass
+                }
+            };
+            CheckResult {
+                name: format!("probe {}", probe.name),
+                verdict,
+                detail: format!("request 1 to {}: scripted {verdict:?}", probe.url),
+                values: vec![1.0],
+                threshold: None,
+            }
+        }
+        .boxed()
+    }
+
+    fn canary<'a>(
+        &'a self,
+        _: &'a CanaryConfig,
+        _: DateTime,
+    ) -> BoxFuture<'a, Result<Vec<CheckResult>>> {
+        let results = match &self.canary {
+            Ok(verdicts) => Ok(verdicts
+                .iter()
+                .enumerate()
+                .map(|(i, &verdict)| CheckResult {
+                    name: format!("metric{i}"),
+                    verdict,
+                    detail: format!("scripted {verdict:?}"),
+                    values: vec![1.0],
+                    threshold: None,
+                })
+                .collect()),
+            Err(()) => Err(Error::new(
+                ErrorName::Throttled,
+                "GetMetricData: Rate exceeded",
+            )),
+        };
+        async move { results }.boxed()
+    }
+}

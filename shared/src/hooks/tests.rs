@@ -7,6 +7,7 @@ use tokio::net::TcpListener;
 
 use super::*;
 use crate::error::ErrorName;
+use crate::testing::{ProbeScript, ScriptedChecker};
 
 /// A real HTTP server on a loopback port answering every request with `status` after `delay`.
 /// Returns its base URL and a request counter.
@@ -196,47 +197,6 @@ fn configuration_mistakes_are_named_errors_not_skipped_checks() {
     }
 }
 
-/// A checker whose probes answer from a table and whose canary returns fixed results or an error.
-struct Scripted {
-    probe: Verdict,
-    canary: std::result::Result<Vec<Verdict>, ()>,
-}
-
-fn result(name: &str, verdict: Verdict) -> CheckResult {
-    CheckResult {
-        name: name.into(),
-        verdict,
-        detail: format!("{name} said {verdict:?}"),
-        values: vec![1.0],
-        threshold: None,
-    }
-}
-
-impl Checker for Scripted {
-    fn probe<'a>(&'a self, probe: &'a Probe) -> BoxFuture<'a, CheckResult> {
-        let r = result(&format!("probe {}", probe.name), self.probe);
-        async move { r }.boxed()
-    }
-    fn canary<'a>(
-        &'a self,
-        _: &'a CanaryConfig,
-        _: DateTime,
-    ) -> BoxFuture<'a, Result<Vec<CheckResult>>> {
-        let r = match &self.canary {
-            Ok(vs) => Ok(vs
-                .iter()
-                .enumerate()
-                .map(|(i, v)| result(&format!("metric{i}"), *v))
-                .collect()),
-            Err(()) => Err(Error::new(
-                ErrorName::Throttled,
-                "GetMetricData: Rate exceeded",
-            )),
-        };
-        async move { r }.boxed()
-    }
-}
-
 fn set(probes: usize, canary: bool) -> CheckSet {
     CheckSet {
         probes: (0..probes)
@@ -265,8 +225,8 @@ async fn run_checks_combines_probes_and_canary_and_names_what_failed() {
         (Verdict::Pass, Err(()), Verdict::Inconclusive),
     ];
     for (probe, canary, expected) in cases {
-        let checker = Scripted {
-            probe,
+        let checker = ScriptedChecker {
+            probe: ProbeScript::Answer(probe),
             canary: canary.clone(),
         };
         let v = run_checks(&checker, "AfterAllowTestTraffic", &set(1, true), now).await;
@@ -291,8 +251,8 @@ async fn run_checks_combines_probes_and_canary_and_names_what_failed() {
         }
     }
     let v = run_checks(
-        &Scripted {
-            probe: Verdict::Pass,
+        &ScriptedChecker {
+            probe: ProbeScript::Answer(Verdict::Pass),
             canary: Err(()),
         },
         "AfterAllowTraffic",
@@ -310,8 +270,8 @@ async fn run_checks_combines_probes_and_canary_and_names_what_failed() {
 #[tokio::test]
 async fn no_checks_configured_passes_and_says_so() {
     let v = run_checks(
-        &Scripted {
-            probe: Verdict::Fail,
+        &ScriptedChecker {
+            probe: ProbeScript::Answer(Verdict::Fail),
             canary: Err(()),
         },
         "BeforeInstall",

@@ -6,11 +6,7 @@ use aws_sdk_codedeploy::Client as CodeDeploy;
 use aws_sdk_ssm::Client as Ssm;
 use aws_smithy_mocks::{mock, MockResponse, Rule};
 use berth::error::ErrorName;
-use berth::hooks::Probe;
-use berth::model::{CanaryConfig, CheckResult};
-use berth::testing::{aws_error, mock_client, ok_json, throttled};
-use futures_util::future::BoxFuture;
-use futures_util::FutureExt;
+use berth::testing::{aws_error, mock_client, ok_json, throttled, ScriptedChecker};
 use serde_json::json;
 
 use super::*;
@@ -26,64 +22,6 @@ const DEADLINE_MS: u64 = NOW_MS + 60_000;
 
 fn event() -> serde_json::Value {
     json!({"DeploymentId": "d-7G5XQ9K2B", "LifecycleEventHookExecutionId": "eyJlbmNyeXB0ZWREYXRhIjoiY3R4In0="})
-}
-
-/// What a checker does when asked to probe.
-#[derive(Clone, Copy)]
-enum Behaviour {
-    Pass,
-    Fail,
-    Panic,
-    Hang,
-    Inconclusive,
-}
-
-struct Fake(Behaviour);
-
-impl Checker for Fake {
-    fn probe<'a>(&'a self, probe: &'a Probe) -> BoxFuture<'a, CheckResult> {
-        let b = self.0;
-        async move {
-            let verdict = match b {
-                Behaviour::Pass | Behaviour::Inconclusive => Verdict::Pass,
-                Behaviour::Fail => Verdict::Fail,
-                Behaviour::Panic => panic!("probe {} blew up", probe.name),
-                Behaviour::Hang => {
-                    tokio::time::sleep(Duration::from_secs(3600)).await;
-                    Verdict::Pass
-                }
-            };
-            CheckResult {
-                name: format!("probe {}", probe.name),
-                verdict,
-                detail: format!("request 1 to {}: HTTP 503, expected 200", probe.url),
-                values: vec![],
-                threshold: None,
-            }
-        }
-        .boxed()
-    }
-
-    fn canary<'a>(
-        &'a self,
-        _: &'a CanaryConfig,
-        _: DateTime,
-    ) -> BoxFuture<'a, Result<Vec<CheckResult>>> {
-        let verdict = match self.0 {
-            Behaviour::Inconclusive => Verdict::Inconclusive,
-            _ => Verdict::Pass,
-        };
-        async move {
-            Ok(vec![CheckResult {
-                name: "5xx rate".into(),
-                verdict,
-                detail: "0 data points".into(),
-                values: vec![],
-                threshold: Some(1.0),
-            }])
-        }
-        .boxed()
-    }
 }
 
 fn config(extra: serde_json::Value) -> String {
@@ -153,7 +91,7 @@ fn settings() -> Settings {
 async fn call(
     w: &World,
     ssm_rule: Rule,
-    checker: Behaviour,
+    checker: ScriptedChecker,
     deadline_ms: u64,
 ) -> Result<HookReport> {
     let rules: Vec<&Rule> = w.rules.iter().collect();
@@ -171,7 +109,7 @@ async fn call(
 async fn run_with(
     cd_rules: &[&Rule],
     ssm_rules: &[&Rule],
-    checker: Behaviour,
+    checker: ScriptedChecker,
     payload: serde_json::Value,
     deadline_ms: u64,
 ) -> Result<HookReport> {
@@ -181,7 +119,7 @@ async fn run_with(
     let hook = Hook {
         codedeploy: &cd,
         ssm: &ssm,
-        checker: &Fake(checker),
+        checker: &checker,
         settings: &settings,
     };
     run(&hook, payload, deadline_ms, NOW_MS).await
@@ -221,7 +159,7 @@ async fn a_passing_probe_reports_succeeded_for_the_hook_in_progress() {
     let report = call(
         &w,
         parameter(Some(config(json!({})))),
-        Behaviour::Pass,
+        ScriptedChecker::passing(),
         DEADLINE_MS,
     )
     .await
@@ -241,7 +179,7 @@ async fn a_failing_probe_reports_failed_and_names_the_probe() {
     let report = call(
         &w,
         parameter(Some(config(json!({})))),
-        Behaviour::Fail,
+        ScriptedChecker::new(Verdict::Fail, Verdict::Pass),
         DEADLINE_MS,
     )
     .await
@@ -264,7 +202,7 @@ async fn a_check_that_panics_still_reports_failed() {
     let report = call(
         &w,
         parameter(Some(config(json!({})))),
-        Behaviour::Panic,
+        ScriptedChecker::panicking(),
         DEADLINE_MS,
     )
     .await
@@ -284,7 +222,7 @@ async fn a_check_that_hangs_reports_failed_before_the_lambda_deadline() {
     let report = call(
         &w,
         parameter(Some(config(json!({})))),
-        Behaviour::Hang,
+        ScriptedChecker::hanging(),
         NOW_MS + 6_500,
     )
     .await
@@ -307,7 +245,7 @@ async fn the_configured_deadline_is_used_when_it_is_shorter() {
     let report = call(
         &w,
         parameter(Some(config(json!({"deadlineSeconds": 1})))),
-        Behaviour::Hang,
+        ScriptedChecker::hanging(),
         DEADLINE_MS,
     )
     .await
@@ -323,9 +261,14 @@ async fn the_configured_deadline_is_used_when_it_is_shorter() {
 #[tokio::test]
 async fn no_parameter_means_no_checks_and_succeeds() {
     let w = world(AT_TEST_TRAFFIC);
-    let report = call(&w, parameter(None), Behaviour::Fail, DEADLINE_MS)
-        .await
-        .unwrap();
+    let report = call(
+        &w,
+        parameter(None),
+        ScriptedChecker::new(Verdict::Fail, Verdict::Pass),
+        DEADLINE_MS,
+    )
+    .await
+    .unwrap();
     one_report(&w, "Succeeded");
     assert_eq!(
         report.verdict.detail,
@@ -342,7 +285,7 @@ async fn a_hook_without_checks_in_the_configuration_succeeds() {
     let report = call(
         &w,
         parameter(Some(only_install)),
-        Behaviour::Fail,
+        ScriptedChecker::new(Verdict::Fail, Verdict::Pass),
         DEADLINE_MS,
     )
     .await
@@ -362,9 +305,14 @@ async fn a_hook_without_checks_in_the_configuration_succeeds() {
 async fn a_broken_configuration_fails_the_hook_and_names_the_parameter() {
     let w = world(AT_TEST_TRAFFIC);
     let typo = json!({"hooks": {"AfterAllowTestTrafic": {}}}).to_string();
-    let report = call(&w, parameter(Some(typo)), Behaviour::Pass, DEADLINE_MS)
-        .await
-        .unwrap();
+    let report = call(
+        &w,
+        parameter(Some(typo)),
+        ScriptedChecker::passing(),
+        DEADLINE_MS,
+    )
+    .await
+    .unwrap();
     one_report(&w, "Failed");
     assert!(
         report.verdict.detail.contains(
@@ -377,7 +325,7 @@ async fn a_broken_configuration_fails_the_hook_and_names_the_parameter() {
     let report = call(
         &w,
         parameter(Some("{not json".into())),
-        Behaviour::Pass,
+        ScriptedChecker::passing(),
         DEADLINE_MS,
     )
     .await
@@ -411,7 +359,7 @@ async fn a_failed_lookup_still_reports_failed() {
         rules: vec![gone, put],
         reported,
     };
-    let report = call(&w, parameter(None), Behaviour::Pass, DEADLINE_MS)
+    let report = call(&w, parameter(None), ScriptedChecker::passing(), DEADLINE_MS)
         .await
         .unwrap();
     one_report(&w, "Failed");
@@ -424,7 +372,7 @@ async fn no_hook_in_progress_fails_rather_than_guessing() {
     let report = call(
         &w,
         parameter(Some(config(json!({})))),
-        Behaviour::Pass,
+        ScriptedChecker::passing(),
         DEADLINE_MS,
     )
     .await
@@ -446,7 +394,7 @@ async fn inconclusive_fails_unless_the_canary_promotes_it() {
     call(
         &w,
         parameter(Some(canary(false))),
-        Behaviour::Inconclusive,
+        ScriptedChecker::new(Verdict::Pass, Verdict::Inconclusive),
         DEADLINE_MS,
     )
     .await
@@ -456,7 +404,7 @@ async fn inconclusive_fails_unless_the_canary_promotes_it() {
     let report = call(
         &w,
         parameter(Some(canary(true))),
-        Behaviour::Inconclusive,
+        ScriptedChecker::new(Verdict::Pass, Verdict::Inconclusive),
         DEADLINE_MS,
     )
     .await
@@ -482,7 +430,7 @@ async fn an_event_without_ids_is_invalid_input_and_reports_nothing() {
         let e = run_with(
             &rules,
             &[&ssm_rule],
-            Behaviour::Pass,
+            ScriptedChecker::passing(),
             bad.clone(),
             DEADLINE_MS,
         )
@@ -502,9 +450,15 @@ async fn a_throttled_report_is_retried_then_named_throttled() {
     let rules: Vec<&Rule> = w.rules.iter().chain(std::iter::once(&put)).collect();
     let ssm_rule = parameter(None);
     let ssm_rules: [&Rule; 2] = [&ssm_rule, &verdict_sink()];
-    let e = run_with(&rules, &ssm_rules, Behaviour::Pass, event(), DEADLINE_MS)
-        .await
-        .unwrap_err();
+    let e = run_with(
+        &rules,
+        &ssm_rules,
+        ScriptedChecker::passing(),
+        event(),
+        DEADLINE_MS,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.name(), ErrorName::Throttled);
     assert_eq!(put.num_calls(), berth::aws::MAX_ATTEMPTS as usize);
 }
@@ -524,9 +478,15 @@ async fn an_already_completed_event_is_not_an_error() {
     let rules: Vec<&Rule> = w.rules.iter().chain(std::iter::once(&put)).collect();
     let ssm_rule = parameter(None);
     let ssm_rules: [&Rule; 2] = [&ssm_rule, &verdict_sink()];
-    let report = run_with(&rules, &ssm_rules, Behaviour::Pass, event(), DEADLINE_MS)
-        .await
-        .unwrap();
+    let report = run_with(
+        &rules,
+        &ssm_rules,
+        ScriptedChecker::passing(),
+        event(),
+        DEADLINE_MS,
+    )
+    .await
+    .unwrap();
     assert_eq!(report.status, "Succeeded");
     assert_eq!(put.num_calls(), 1);
 }
@@ -585,7 +545,7 @@ async fn the_verdict_is_recorded_for_the_state_machine_before_the_status_goes_ou
     run_with(
         &rules,
         &[&get, &put_parameter],
-        Behaviour::Fail,
+        ScriptedChecker::new(Verdict::Fail, Verdict::Pass),
         event(),
         DEADLINE_MS,
     )

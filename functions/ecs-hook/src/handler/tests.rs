@@ -1,8 +1,5 @@
 use berth::error::ErrorName;
-use berth::hooks::Probe;
-use berth::model::{CanaryConfig, CheckResult};
-use futures_util::future::BoxFuture;
-use futures_util::FutureExt;
+use berth::testing::ScriptedChecker;
 use serde_json::json;
 
 use super::*;
@@ -42,57 +39,7 @@ fn details() -> serde_json::Value {
     }})
 }
 
-struct Fake {
-    probe: Verdict,
-    canary: Verdict,
-    panic: bool,
-}
-
-impl Checker for Fake {
-    fn probe<'a>(&'a self, probe: &'a Probe) -> BoxFuture<'a, CheckResult> {
-        let (verdict, panic) = (self.probe, self.panic);
-        async move {
-            if panic {
-                panic!("probe {} exploded", probe.name);
-            }
-            CheckResult {
-                name: format!("probe {}", probe.name),
-                verdict,
-                detail: "HTTP 503, expected 200".into(),
-                values: vec![],
-                threshold: None,
-            }
-        }
-        .boxed()
-    }
-    fn canary<'a>(
-        &'a self,
-        _: &'a CanaryConfig,
-        _: DateTime,
-    ) -> BoxFuture<'a, Result<Vec<CheckResult>>> {
-        let verdict = self.canary;
-        async move {
-            Ok(vec![CheckResult {
-                name: "alarm web-5xx".into(),
-                verdict,
-                detail: "OK".into(),
-                values: vec![],
-                threshold: None,
-            }])
-        }
-        .boxed()
-    }
-}
-
-fn fake(probe: Verdict, canary: Verdict) -> Fake {
-    Fake {
-        probe,
-        canary,
-        panic: false,
-    }
-}
-
-async fn ask(checker: &Fake, payload: serde_json::Value, now_ms: u64) -> Answer {
+async fn ask(checker: &ScriptedChecker, payload: serde_json::Value, now_ms: u64) -> Answer {
     answer(
         checker,
         payload,
@@ -112,7 +59,7 @@ async fn a_passing_probe_succeeds_and_a_failing_one_fails() {
         json!({BLUE: 100}),
         details(),
     );
-    let a = ask(&fake(Verdict::Pass, Verdict::Pass), e.clone(), NOW_MS).await;
+    let a = ask(&ScriptedChecker::passing(), e.clone(), NOW_MS).await;
     assert_eq!(
         a.response,
         EcsHookResponse {
@@ -121,11 +68,16 @@ async fn a_passing_probe_succeeds_and_a_failing_one_fails() {
             hook_details: None
         }
     );
-    let a = ask(&fake(Verdict::Fail, Verdict::Pass), e, NOW_MS).await;
+    let a = ask(
+        &ScriptedChecker::new(Verdict::Fail, Verdict::Pass),
+        e,
+        NOW_MS,
+    )
+    .await;
     assert_eq!(a.response.hook_status, HookStatus::Failed);
     assert!(
         a.detail
-            .starts_with("POST_TEST_TRAFFIC_SHIFT: probe health Fail (HTTP 503"),
+            .starts_with("POST_TEST_TRAFFIC_SHIFT: probe health Fail (request 1"),
         "{}",
         a.detail
     );
@@ -133,7 +85,7 @@ async fn a_passing_probe_succeeds_and_a_failing_one_fails() {
 
 #[tokio::test]
 async fn a_baking_canary_answers_in_progress_then_succeeds_with_state_carried_by_ecs() {
-    let checker = fake(Verdict::Pass, Verdict::Pass);
+    let checker = ScriptedChecker::passing();
     let stage = "POST_PRODUCTION_TRAFFIC_SHIFT";
     let first = ask(
         &checker,
@@ -195,14 +147,14 @@ async fn a_baking_canary_answers_in_progress_then_succeeds_with_state_carried_by
 async fn a_failing_canary_fails_at_once_and_inconclusive_waits_then_fails() {
     let stage = "POST_PRODUCTION_TRAFFIC_SHIFT";
     let a = ask(
-        &fake(Verdict::Pass, Verdict::Fail),
+        &ScriptedChecker::new(Verdict::Pass, Verdict::Fail),
         event(stage, json!({}), json!({GREEN: 100}), details()),
         NOW_MS,
     )
     .await;
     assert_eq!(a.response.hook_status, HookStatus::Failed);
 
-    let checker = fake(Verdict::Pass, Verdict::Inconclusive);
+    let checker = ScriptedChecker::new(Verdict::Pass, Verdict::Inconclusive);
     let first = ask(
         &checker,
         event(stage, json!({}), json!({GREEN: 100}), details()),
@@ -235,7 +187,7 @@ async fn state_from_another_execution_or_stage_is_not_reused() {
     let mut stale = details();
     stale[STATE_KEY] = json!({"executionId": "an-older-deployment", "stage": stage, "firstCalledAt": 1, "evaluations": 9});
     let a = ask(
-        &fake(Verdict::Pass, Verdict::Pass),
+        &ScriptedChecker::passing(),
         event(stage, json!({}), json!({GREEN: 100}), stale),
         NOW_MS,
     )
@@ -255,7 +207,7 @@ async fn state_from_another_execution_or_stage_is_not_reused() {
 async fn rollback_weights_are_recognised_and_never_held_up() {
     // Rolling back: green still named as the target, production traffic back on blue.
     let a = ask(
-        &fake(Verdict::Fail, Verdict::Fail),
+        &ScriptedChecker::new(Verdict::Fail, Verdict::Fail),
         event(
             "PRODUCTION_TRAFFIC_SHIFT",
             json!({}),
@@ -278,7 +230,7 @@ async fn rollback_weights_are_recognised_and_never_held_up() {
         a.detail
     );
     let a = ask(
-        &fake(Verdict::Fail, Verdict::Fail),
+        &ScriptedChecker::new(Verdict::Fail, Verdict::Fail),
         event(
             "TEST_TRAFFIC_SHIFT",
             json!({BLUE: 100}),
@@ -340,7 +292,7 @@ fn forward_shifts_are_not_rollbacks() {
 #[tokio::test]
 async fn stages_without_checks_succeed_and_bad_details_fail() {
     let a = ask(
-        &fake(Verdict::Fail, Verdict::Fail),
+        &ScriptedChecker::new(Verdict::Fail, Verdict::Fail),
         event("PRE_SCALE_UP", json!({}), json!({BLUE: 100}), details()),
         NOW_MS,
     )
@@ -348,7 +300,7 @@ async fn stages_without_checks_succeed_and_bad_details_fail() {
     assert_eq!(a.response.hook_status, HookStatus::Succeeded);
     assert!(a.detail.contains("no checks configured"), "{}", a.detail);
     let a = ask(
-        &fake(Verdict::Pass, Verdict::Pass),
+        &ScriptedChecker::passing(),
         event(
             "PRE_SCALE_UP",
             json!({}),
@@ -361,7 +313,7 @@ async fn stages_without_checks_succeed_and_bad_details_fail() {
     assert_eq!(a.response.hook_status, HookStatus::Succeeded);
     let typo = json!({"hooks": {"POST_TEST_TRAFIC_SHIFT": {}}});
     let a = ask(
-        &fake(Verdict::Pass, Verdict::Pass),
+        &ScriptedChecker::passing(),
         event(
             "POST_TEST_TRAFFIC_SHIFT",
             json!({GREEN: 100}),
@@ -381,11 +333,7 @@ async fn stages_without_checks_succeed_and_bad_details_fail() {
 
 #[tokio::test]
 async fn a_panicking_check_fails_the_stage_instead_of_the_lambda() {
-    let checker = Fake {
-        probe: Verdict::Pass,
-        canary: Verdict::Pass,
-        panic: true,
-    };
+    let checker = ScriptedChecker::panicking();
     let a = ask(
         &checker,
         event(
@@ -400,13 +348,13 @@ async fn a_panicking_check_fails_the_stage_instead_of_the_lambda() {
     assert_eq!(a.response.hook_status, HookStatus::Failed);
     assert_eq!(
         a.verdict.unwrap().detail,
-        "POST_TEST_TRAFFIC_SHIFT: a check panicked (probe health exploded)"
+        "POST_TEST_TRAFFIC_SHIFT: a check panicked (probe health blew up)"
     );
 }
 
 #[tokio::test]
 async fn a_malformed_event_is_invalid_input() {
-    let checker = fake(Verdict::Pass, Verdict::Pass);
+    let checker = ScriptedChecker::passing();
     for bad in [
         json!({"lifecycleStage": "PRE_SCALE_UP"}),
         json!({"executionId": "x", "lifecycleStage": "", "executionDetails": {"serviceArn": "s", "targetServiceRevisionArn": "t"}}),
