@@ -1,10 +1,14 @@
 //! ECS reads every state shares: the service, its task definition, its tasks.
 
-use aws_sdk_ecs::types::{DesiredStatus, Service, Tag, TaskDefinition, TaskDefinitionField};
+use aws_sdk_ecs::types::{
+    DesiredStatus, Service, SortOrder, Tag, TaskDefinition, TaskDefinitionField,
+    TaskDefinitionStatus,
+};
 use aws_sdk_ecs::Client;
 use aws_smithy_types::DateTime;
 
 use crate::model::Rollout;
+use crate::taskdef::{family_of, tag_value};
 use crate::time;
 
 use crate::error::{Error, ErrorName, Result};
@@ -73,6 +77,38 @@ pub async fn describe_task_definition(
         )
     })?;
     Ok((td, out.tags.unwrap_or_default()))
+}
+
+/// The newest of `family`'s `lookback` latest ACTIVE revisions whose tag `key` is `value`: what an
+/// earlier attempt registered, so that a retry reuses it instead of registering another.
+pub async fn find_tagged_revision(
+    ecs: &Client,
+    family: &str,
+    lookback: i32,
+    key: &str,
+    value: &str,
+) -> Result<Option<String>> {
+    let listed = ecs
+        .list_task_definitions()
+        .family_prefix(family)
+        .status(TaskDefinitionStatus::Active)
+        .sort(SortOrder::Desc)
+        .max_results(lookback)
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk(&format!("ListTaskDefinitions {family}"), e))?;
+    // familyPrefix also matches longer family names ("web" matches "web-worker").
+    let ours = listed
+        .task_definition_arns()
+        .iter()
+        .filter(|arn| family_of(arn) == Some(family));
+    for arn in ours {
+        let (_, tags) = describe_task_definition(ecs, arn).await?;
+        if tag_value(&tags, key) == Some(value) {
+            return Ok(Some(arn.clone()));
+        }
+    }
+    Ok(None)
 }
 
 /// The service's tasks in one desired status (at most 100, the DescribeTasks limit: enough to read
@@ -157,3 +193,6 @@ pub fn primary_rollout(service: &Service, target: &str, deadline: DateTime) -> O
         desired_count: d.desired_count(),
     })
 }
+
+#[cfg(test)]
+mod tests;

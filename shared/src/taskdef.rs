@@ -105,3 +105,8 @@ pub fn user_tags(tags: &[Tag]) -> Vec<Tag> {
 pub fn short_name(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
+
+/// The family of a task-definition ARN (`web` of `…:task-definition/web:7`).
+pub fn family_of(arn: &str) -> Option<&str> {
+    short_name(arn).rsplit_once(':').map(|(family, _)| family)
+}

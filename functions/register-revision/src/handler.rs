@@ -2,10 +2,11 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_ecs::types::{DesiredStatus, SortOrder, TaskDefinitionStatus};
+use aws_sdk_ecs::types::DesiredStatus;
 use aws_sdk_ecs::Client;
 use berth::ecs::{
-    describe_service, describe_task_definition, require_supported_controller, service_tasks,
+    describe_service, describe_task_definition, find_tagged_revision, require_supported_controller,
+    service_tasks,
 };
 use berth::error::{Error, ErrorName, Result};
 use berth::image::ImageRef;
@@ -77,9 +78,12 @@ pub async fn register(ecs: &Client, input: &RegisterInput) -> Result<Registratio
     let previous_images = images_of(&current, &running);
     let new_image = image.pinned();
 
-    if let Some(existing) = find_registered(
+    // An earlier attempt's revision is tagged with this deployment id.
+    if let Some(existing) = find_tagged_revision(
         ecs,
         current.family().unwrap_or_default(),
+        RETRY_LOOKBACK,
+        TAG_DEPLOYMENT_ID,
         &input.deployment_id,
     )
     .await?
@@ -199,35 +203,6 @@ async fn running_digests(
         }
     }
     Ok(best.into_iter().map(|(k, (d, _))| (k, d)).collect())
-}
-
-/// A revision of `family` already tagged with this deployment id (an earlier attempt's).
-async fn find_registered(
-    ecs: &Client,
-    family: &str,
-    deployment_id: &str,
-) -> Result<Option<String>> {
-    let listed = ecs
-        .list_task_definitions()
-        .family_prefix(family)
-        .status(TaskDefinitionStatus::Active)
-        .sort(SortOrder::Desc)
-        .max_results(RETRY_LOOKBACK)
-        .send()
-        .await
-        .map_err(|e| Error::from_sdk(&format!("ListTaskDefinitions {family}"), e))?;
-    // familyPrefix also matches longer family names ("web" matches "web-worker").
-    let ours = listed
-        .task_definition_arns()
-        .iter()
-        .filter(|arn| short_name(arn).rsplit_once(':').map(|(f, _)| f) == Some(family));
-    for arn in ours {
-        let (_, tags) = describe_task_definition(ecs, arn).await?;
-        if tag_value(&tags, TAG_DEPLOYMENT_ID) == Some(deployment_id) {
-            return Ok(Some(arn.clone()));
-        }
-    }
-    Ok(None)
 }
 
 #[cfg(test)]

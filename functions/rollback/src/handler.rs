@@ -2,18 +2,22 @@
 //! were running when a tag would otherwise re-resolve.
 
 use aws_sdk_ecs::types::Service;
-use aws_sdk_ecs::types::{SortOrder, TaskDefinitionStatus};
 use aws_sdk_ecs::Client;
 use berth::codedeploy;
-use berth::ecs::{controller, describe_service, describe_task_definition, primary_rollout};
+use berth::ecs::{
+    controller, describe_service, describe_task_definition, find_tagged_revision, primary_rollout,
+};
 use berth::error::{Error, ErrorName, Result};
 use berth::image::ImageRef;
 use berth::model::{
     limits, parse_input, require, CodeDeployRollout, Registration, RollbackInput, RollbackResult,
     Rollout, RunningImage, DEFAULT_ROLLBACK_TIMEOUT_SECONDS, TAG_PREVIOUS, TAG_ROLLBACK_OF,
 };
-use berth::taskdef::{copy_into, short_name, tag, tag_value, user_tags};
+use berth::taskdef::{copy_into, family_of, short_name, tag, user_tags};
 use berth::time::{self, DateTime};
+
+/// How many of the family's newest revisions a retry looks through for its pinned copy.
+const PINNED_COPY_LOOKBACK: i32 = 10;
 
 /// The clients rollback needs: ECS, and CodeDeploy for services on the CODE_DEPLOY controller.
 pub struct Aws<'a> {
@@ -69,10 +73,18 @@ pub async fn rollback(
 
     // The circuit breaker may have put the service back already: a second deployment would only
     // restart healthy tasks.
+    // A pinned copy registered by an earlier attempt of this rollback is tagged with its id.
     let existing_pinned = if to_pin.is_empty() {
         None
     } else {
-        find_pinned_copy(ecs, previous, &input.deployment_id).await?
+        find_tagged_revision(
+            ecs,
+            family_of(previous).unwrap_or_default(),
+            PINNED_COPY_LOOKBACK,
+            TAG_ROLLBACK_OF,
+            &input.deployment_id,
+        )
+        .await?
     };
     for candidate in std::iter::once(previous).chain(existing_pinned.as_deref()) {
         if let Some(rollout) = primary_rollout(&service, candidate, deadline) {
@@ -295,38 +307,6 @@ fn images_to_pin(register: &Registration) -> Vec<RunningImage> {
             })
         })
         .collect()
-}
-
-/// A pinned copy registered by an earlier attempt of this rollback.
-async fn find_pinned_copy(
-    ecs: &Client,
-    previous: &str,
-    deployment_id: &str,
-) -> Result<Option<String>> {
-    let family = short_name(previous)
-        .rsplit_once(':')
-        .map(|(f, _)| f)
-        .unwrap_or_default();
-    let listed = ecs
-        .list_task_definitions()
-        .family_prefix(family)
-        .status(TaskDefinitionStatus::Active)
-        .sort(SortOrder::Desc)
-        .max_results(10)
-        .send()
-        .await
-        .map_err(|e| Error::from_sdk(&format!("ListTaskDefinitions {family}"), e))?;
-    for arn in listed
-        .task_definition_arns()
-        .iter()
-        .filter(|a| short_name(a).rsplit_once(':').map(|(f, _)| f) == Some(family))
-    {
-        let (_, tags) = describe_task_definition(ecs, arn).await?;
-        if tag_value(&tags, TAG_ROLLBACK_OF) == Some(deployment_id) {
-            return Ok(Some(arn.clone()));
-        }
-    }
-    Ok(None)
 }
 
 async fn register_pinned_copy(
