@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::error::{Error, ErrorName, Result};
+use crate::hooks::CODEDEPLOY_HOOKS;
 use crate::model::{FailureReason, StabilityStatus};
 use crate::taskdef::short_name;
 
@@ -20,14 +21,6 @@ pub const TAG_APPLICATION: &str = "berth:codedeploy-application";
 pub const TAG_DEPLOYMENT_GROUP: &str = "berth:codedeploy-deployment-group";
 /// Where the hook Lambda records each verdict, as `<prefix>/<cluster>/<service>`.
 pub const DEFAULT_VERDICTS_PREFIX: &str = "/berth/hook-verdicts";
-/// The lifecycle events a hook Lambda can serve, in the order CodeDeploy runs them.
-pub const HOOK_EVENTS: [&str; 5] = [
-    "BeforeInstall",
-    "AfterInstall",
-    "AfterAllowTestTraffic",
-    "BeforeAllowTraffic",
-    "AfterAllowTraffic",
-];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
@@ -106,7 +99,7 @@ pub fn appspec(
         }}}]
     });
     if let Some(f) = hook_function.filter(|f| !f.trim().is_empty()) {
-        spec["Hooks"] = HOOK_EVENTS.iter().map(|h| json!({ *h: f })).collect();
+        spec["Hooks"] = CODEDEPLOY_HOOKS.iter().map(|h| json!({ *h: f })).collect();
     }
     spec.to_string()
 }

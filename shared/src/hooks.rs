@@ -17,7 +17,8 @@ use crate::error::{Error, Result};
 use crate::model::{limits, CanaryConfig, CheckResult, OnInconclusive, Verdict};
 use crate::time::DateTime;
 
-/// CodeDeploy's ECS lifecycle events that run hooks, in the order they fire.
+/// CodeDeploy's ECS lifecycle events that run hooks, in the order they fire: the names a hook
+/// configuration may use, and the events berth's AppSpec hands to the hook Lambda.
 pub const CODEDEPLOY_HOOKS: [&str; 5] = [
     "BeforeInstall",
     "AfterInstall",

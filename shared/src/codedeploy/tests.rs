@@ -57,7 +57,7 @@ fn the_appspec_names_revision_container_port_and_every_hook() {
         .iter()
         .map(|h| h.as_object().unwrap().keys().next().unwrap().clone())
         .collect();
-    assert_eq!(hooks, HOOK_EVENTS);
+    assert_eq!(hooks, CODEDEPLOY_HOOKS);
     assert!(spec["Hooks"].as_array().unwrap().iter().all(|h| h
         .as_object()
         .unwrap()
