@@ -441,32 +441,33 @@ async fn an_event_without_ids_is_invalid_input_and_reports_nothing() {
     assert!(reported(&w).is_empty());
 }
 
-#[tokio::test]
-async fn a_throttled_report_is_retried_then_named_throttled() {
+/// One invocation (passing checks, no SSM parameter) where `put` answers CodeDeploy's status put.
+async fn with_status_put(put: &Rule) -> Result<HookReport> {
     let mut w = world(AT_TEST_TRAFFIC);
     w.rules.pop();
-    let put =
-        mock!(CodeDeploy::put_lifecycle_event_hook_execution_status).then_http_response(throttled);
-    let rules: Vec<&Rule> = w.rules.iter().chain(std::iter::once(&put)).collect();
+    let rules: Vec<&Rule> = w.rules.iter().chain(std::iter::once(put)).collect();
     let ssm_rule = parameter(None);
-    let ssm_rules: [&Rule; 2] = [&ssm_rule, &verdict_sink()];
-    let e = run_with(
+    run_with(
         &rules,
-        &ssm_rules,
+        &[&ssm_rule, &verdict_sink()],
         ScriptedChecker::passing(),
         event(),
         DEADLINE_MS,
     )
     .await
-    .unwrap_err();
+}
+
+#[tokio::test]
+async fn a_throttled_report_is_retried_then_named_throttled() {
+    let put =
+        mock!(CodeDeploy::put_lifecycle_event_hook_execution_status).then_http_response(throttled);
+    let e = with_status_put(&put).await.unwrap_err();
     assert_eq!(e.name(), ErrorName::Throttled);
     assert_eq!(put.num_calls(), berth::aws::MAX_ATTEMPTS as usize);
 }
 
 #[tokio::test]
 async fn an_already_completed_event_is_not_an_error() {
-    let mut w = world(AT_TEST_TRAFFIC);
-    w.rules.pop();
     let put =
         mock!(CodeDeploy::put_lifecycle_event_hook_execution_status).then_http_response(|| {
             aws_error(
@@ -475,18 +476,7 @@ async fn an_already_completed_event_is_not_an_error() {
                 "already completed",
             )
         });
-    let rules: Vec<&Rule> = w.rules.iter().chain(std::iter::once(&put)).collect();
-    let ssm_rule = parameter(None);
-    let ssm_rules: [&Rule; 2] = [&ssm_rule, &verdict_sink()];
-    let report = run_with(
-        &rules,
-        &ssm_rules,
-        ScriptedChecker::passing(),
-        event(),
-        DEADLINE_MS,
-    )
-    .await
-    .unwrap();
+    let report = with_status_put(&put).await.unwrap();
     assert_eq!(report.status, "Succeeded");
     assert_eq!(put.num_calls(), 1);
 }
