@@ -2,9 +2,11 @@
 type AWS's authorization data says that action supports, and nothing else is granted.
 
 Three sources, none hand-kept:
-  * which operations each function calls: read from the Rust source (the function's crate plus the
-    workspace crates it reaches, test code excluded), method names mapped to operations with the
-    AWS service models botocore ships;
+  * which operations each function calls: read from the Rust source (the function runs the one
+    binary berth-lambda: its `main`, then the `serve` of the crate its `states!` table names for
+    the function's BERTH_STATE, functions/<state>/src/lib.rs, plus the workspace crates they reach,
+    test code excluded), method names mapped to operations with the AWS service models botocore
+    ships;
   * which resource types each IAM action supports and their ARN shapes: the AWS Service
     Authorization Reference as cfn-lint (pinned in requirements-dev.txt) bundles it in
     cfnlint/data/AdditionalSpecs/Policies.json; an action with no resource type must be granted
@@ -19,6 +21,7 @@ Regenerate the table: `.berth/venv/bin/pytest tests/test_iam_contract.py -q -s -
 """
 from __future__ import annotations
 
+import copy
 import fnmatch
 import functools
 import json
@@ -439,10 +442,11 @@ class Workspace:
             free += [f for f in self.free_fns(mod, segs) if f is not fn]
         return sdk, free, methods
 
-    def reachable_sdk_calls(self, crate: str) -> dict[str, list[str]]:
-        """IAM action -> ["file:line", ...] for everything `main` of function crate `crate` reaches."""
-        starts = self.free.get((crate, (), "main"))
-        assert starts, f"{crate}: no fn main"
+    def reachable_sdk_calls(self, crate: str, entry: str = "main") -> dict[str, list[str]]:
+        """IAM action -> ["file:line", ...] for everything the free fn `entry` at the root of crate
+        `crate` reaches (a binary's `main`, a function crate's `serve`)."""
+        starts = self.free.get((crate, (), entry))
+        assert starts, f"{crate}: no fn {entry}"
         todo, seen, found = list(starts), {id(s) for s in starts}, {}
         while todo:
             fn = todo.pop()
@@ -651,13 +655,51 @@ def function_grants(template: dict, policies: list) -> list[Grant]:
 
 
 def functions(template: dict) -> dict[str, dict]:
-    """binary -> {"logical": id, "grants": [Grant]} for every AWS::Serverless::Function."""
+    """state -> {"logical": id, "binary": name, "grants": [Grant]} for every
+    AWS::Serverless::Function. Every function runs the same binary (`Metadata.BuildProperties.Binary`,
+    berth-lambda); its `Environment.Variables.BERTH_STATE` picks the state it serves."""
     out = {}
     for logical, res in template["Resources"].items():
         if res.get("Type") != "AWS::Serverless::Function":
             continue
-        binary = res["Metadata"]["BuildProperties"]["Binary"]
-        out[binary] = {"logical": logical, "grants": function_grants(template, res["Properties"].get("Policies"))}
+        state = ((res["Properties"].get("Environment") or {}).get("Variables") or {}).get("BERTH_STATE")
+        assert isinstance(state, str) and state, f"{logical}: no literal Environment.Variables.BERTH_STATE"
+        assert state not in out, f"{logical} and {out[state]['logical']} both serve BERTH_STATE {state}"
+        out[state] = {"logical": logical, "binary": res["Metadata"]["BuildProperties"]["Binary"],
+                      "grants": function_grants(template, res["Properties"].get("Policies"))}
+    return out
+
+
+def lambda_states(main_rs: Path) -> list[tuple[str, str]]:
+    """[(BERTH_STATE name, crate whose `serve` runs it)] as the `states!` table of the binary's
+    main.rs (lambda/src/main.rs) lists them, in order, duplicates kept."""
+    text = main_rs.read_text()
+    table = re.search(r"^states!\s*\{(.*?)^\}", text, re.S | re.M)
+    assert table, f"{main_rs}: no `states! {{ ... }}` table"
+    pairs = re.findall(r'"([^"]+)"\s*=>\s*(\w+)', table.group(1))
+    assert pairs, f"{main_rs}: no \"state\" => crate entry in the states! table"
+    return pairs
+
+
+def function_sdk_calls(template: dict, workspace: "Workspace") -> dict[str, dict[str, list[str]]]:
+    """state -> IAM action -> sites, for every function of the template: what its binary's `main`
+    reaches (it runs in every function, before the state is chosen) and what the `serve` of the
+    crate the binary's `states!` table names for the function's BERTH_STATE reaches."""
+    out = {}
+    for state, fn in sorted(functions(template).items()):
+        binary = fn["binary"].replace("-", "_")
+        assert binary in workspace.crate_dirs, f"{fn['logical']}: Binary {fn['binary']} is no workspace crate"
+        main_rs = workspace.crate_dirs[binary] / "src" / "main.rs"
+        assert main_rs.exists(), f"{fn['logical']}: Binary {fn['binary']} has no src/main.rs"
+        states = dict(lambda_states(main_rs))
+        assert state in states, f"{fn['logical']}: BERTH_STATE {state} is no state of {main_rs.relative_to(workspace.root)}"
+        crate = states[state]
+        assert crate in workspace.crate_dirs, f"{fn['logical']}: state {state} runs {crate}, no workspace crate"
+        called: dict[str, list[str]] = {}
+        for krate, entry in ((binary, "main"), (crate, "serve")):
+            for action, sites in workspace.reachable_sdk_calls(krate, entry).items():
+                called.setdefault(action, []).extend(sites)
+        out[state] = called
     return out
 
 
@@ -783,15 +825,13 @@ def contract(template: dict | None = None, workspace: Workspace | None = None):
     workspace = workspace or Workspace()
     auth = authorization_data()
     problems, rows = [], []
-    for binary, fn in sorted(functions(template).items()):
-        crate = binary.replace("-", "_")
-        assert crate in workspace.crate_dirs, f"{fn['logical']}: Binary {binary} is no workspace crate"
-        called = workspace.reachable_sdk_calls(crate)
-        p, r = check(auth, binary, called, fn["grants"])
+    calls = function_sdk_calls(template, workspace)
+    for state, fn in sorted(functions(template).items()):
+        p, r = check(auth, state, calls[state], fn["grants"])
         problems += p
         rows += r
         if not r:
-            rows.append(Row(binary, "(no AWS calls)", "-", "OK", "-"))
+            rows.append(Row(state, "(no AWS calls)", "-", "OK", "-"))
     return problems, rows
 
 
@@ -842,22 +882,21 @@ def test_the_authorization_data_knows_every_sdk_operation_berth_calls(auth, work
     """No silent pass: an operation whose IAM action the data lacks fails here (e.g. an ECS
     operation newer than the pinned cfn-lint's data)."""
     called = set()
-    for crate in workspace.crate_dirs:
-        if (crate, (), "main") in workspace.free:
-            called |= set(workspace.reachable_sdk_calls(crate))
+    for actions in function_sdk_calls(load_template(), workspace).values():
+        called |= set(actions)
     assert called, "found no SDK call at all: the Rust reader is broken"
     missing = [a for a in sorted(called) if a.split(":")[1].lower() not in auth[a.split(":")[0]]["Actions"]]
     assert not missing, f"not in cfn-lint's Policies.json: {missing}"
 
 
 def test_every_sdk_call_in_the_product_is_reached_by_some_function(workspace):
-    """An SDK call no function's main reaches is dead code, or a call path the reader cannot
-    follow (which would leave its permission ungranted unnoticed)."""
+    """An SDK call no function reaches (from berth-lambda's main or its state's serve) is dead
+    code, or a call path the reader cannot follow (which would leave its permission ungranted
+    unnoticed)."""
     reached = set()
-    for crate in workspace.crate_dirs:
-        if (crate, (), "main") in workspace.free:
-            for sites in workspace.reachable_sdk_calls(crate).values():
-                reached |= set(sites)
+    for actions in function_sdk_calls(load_template(), workspace).values():
+        for sites in actions.values():
+            reached |= set(sites)
     everywhere = set()
     for fn in [f for fs in workspace.free.values() for f in fs] + [m for ms in workspace.methods.values() for m in ms]:
         for _, method, line in workspace.calls(fn)[0]:
@@ -866,20 +905,40 @@ def test_every_sdk_call_in_the_product_is_reached_by_some_function(workspace):
     assert not unreached, f"SDK calls no Lambda reaches: {unreached}"
 
 
-def test_the_rust_reader_sees_calls_through_shared_modules_and_main(workspace):
-    """Guards the reader: calls made in shared modules, in main's init, and through a trait
-    object are attributed to the functions that reach them, and only to those."""
-    plan = workspace.reachable_sdk_calls("plan_deployment")
+def test_the_rust_reader_sees_calls_through_shared_modules_and_init(workspace):
+    """Guards the reader: calls made in shared modules, in a function's init (its crate's `serve`,
+    which berth-lambda's main runs for the function's BERTH_STATE), and through a trait object are
+    attributed to the functions that reach them, and only to those."""
+    calls = function_sdk_calls(load_template(), workspace)
+    plan = calls["plan-deployment"]
     assert "ecs:ListClusters" in plan  # berth::aws::warm_up_ecs at init, and mapped_services
     assert any("shared/src/aws.rs" in w for w in plan["ecs:ListClusters"])
-    hook = workspace.reachable_sdk_calls("codedeploy_hook")
+    hook = calls["codedeploy-hook"]
     assert "cloudwatch:GetMetricData" in hook  # LiveChecker::canary via &dyn Checker
     assert "codedeploy:PutLifecycleEventHookExecutionStatus" in hook
-    stability = workspace.reachable_sdk_calls("check_stability")
+    stability = calls["check-stability"]
     assert "ssm:GetParameter" in stability  # codedeploy::read_verdict
     assert "ssm:PutParameter" not in stability  # record_verdict sits in the same module, unreached
     assert "codedeploy:CreateDeployment" not in stability
-    assert set(workspace.reachable_sdk_calls("summarize")) == {"ecs:DescribeServices"}  # reads what runs, last
+    assert set(calls["summarize"]) == {"ecs:DescribeServices"}  # reads what runs, last
+    # one binary serves every state: its main reaches no state's calls (they are each state's own)
+    assert workspace.reachable_sdk_calls("berth_lambda") == {}
+    assert set(workspace.reachable_sdk_calls("summarize", "serve")) == {"ecs:DescribeServices"}
+
+
+def test_every_function_is_read_from_the_crate_its_berth_state_runs(workspace):
+    """The contract follows BERTH_STATE through berth-lambda's `states!` table; a function whose
+    state the binary does not serve, or two functions serving one state, are refused."""
+    template = load_template()
+    assert set(function_sdk_calls(template, workspace)) == set(functions(template))
+    typo = copy.deepcopy(template)
+    typo["Resources"]["SummarizeFunction"]["Properties"]["Environment"]["Variables"]["BERTH_STATE"] = "sumarize"
+    with pytest.raises(AssertionError, match="BERTH_STATE sumarize is no state of lambda/src/main.rs"):
+        function_sdk_calls(typo, workspace)
+    twice = copy.deepcopy(template)
+    twice["Resources"]["SummarizeFunction"]["Properties"]["Environment"]["Variables"]["BERTH_STATE"] = "rollback"
+    with pytest.raises(AssertionError, match="both serve BERTH_STATE rollback"):
+        functions(twice)
 
 
 # ---------------------------------------------------------------- the checker can fail
@@ -888,8 +947,9 @@ SYNTHETIC = """
 Resources:
   F:
     Type: AWS::Serverless::Function
-    Metadata: {BuildProperties: {Binary: f}}
+    Metadata: {BuildProperties: {Binary: berth-lambda}}
     Properties:
+      Environment: {Variables: {BERTH_STATE: f}}
       Policies:
         - Statement:
             - Sid: S
@@ -956,8 +1016,8 @@ def test_checker_catches_an_action_unknown_to_the_authorization_data(auth):
 
 
 def test_reader_finds_calls_by_receiver_type_and_ignores_test_code(tmp_path):
-    """A tiny workspace: a function crate calling through a shared crate; calls inside
-    #[cfg(test)] and in an unreached shared function do not count."""
+    """A tiny workspace: a function crate (a library: `serve` is its entry) calling through a
+    shared crate; calls inside #[cfg(test)] and in an unreached shared function do not count."""
     (tmp_path / "lib" / "src").mkdir(parents=True)
     (tmp_path / "functions" / "fx" / "src").mkdir(parents=True)
     (tmp_path / "lib" / "Cargo.toml").write_text('[package]\nname = "lib"\n')
@@ -970,8 +1030,8 @@ def test_reader_finds_calls_by_receiver_type_and_ignores_test_code(tmp_path):
         "#[cfg(test)]\nmod tests { fn t(cw: &Client) { cw.delete_alarms(); } }\n"
     )
     (tmp_path / "lib" / "src" / "tests.rs").write_text("fn t(cw: &aws_sdk_cloudwatch::Client) { cw.list_metrics(); }\n")
-    (tmp_path / "functions" / "fx" / "src" / "main.rs").write_text(
-        "mod handler;\nasync fn main() {\n    // ecs.list_clusters() in a comment\n"
+    (tmp_path / "functions" / "fx" / "src" / "lib.rs").write_text(
+        "mod handler;\npub async fn serve() {\n    // ecs.list_clusters() in a comment\n"
         '    let s = "x.describe_services()";\n    let ecs = aws_sdk_ecs::Client::new(&c);\n'
         "    ecs.list_clusters().send().await;\n    handler::run(&ecs).await;\n}\n"
     )
@@ -980,7 +1040,9 @@ def test_reader_finds_calls_by_receiver_type_and_ignores_test_code(tmp_path):
         "    alarms(cw).await;\n}\n"
     )
     ws = Workspace(tmp_path)
-    assert set(ws.reachable_sdk_calls("fx")) == {"ecs:ListClusters", "cloudwatch:DescribeAlarms"}
+    assert set(ws.reachable_sdk_calls("fx", "serve")) == {"ecs:ListClusters", "cloudwatch:DescribeAlarms"}
+    with pytest.raises(AssertionError, match="fx: no fn main"):
+        ws.reachable_sdk_calls("fx")
 
 
 def test_parameter_examples_are_valid():

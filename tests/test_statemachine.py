@@ -1,4 +1,5 @@
 """The state machine and the SAM template: real validators, and the contracts between them and the Lambdas."""
+import copy
 import json
 import re
 import subprocess
@@ -6,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from test_iam_contract import load_template  # the one CloudFormation-aware YAML loader
+from test_iam_contract import lambda_states, load_template  # the one CloudFormation-aware YAML loader;
+# lambda_states: berth-lambda's states! table, as the IAM contract reads it
 
 ROOT = Path(__file__).resolve().parent.parent
 ASL_PATH = ROOT / "statemachine" / "deploy.asl.json"
@@ -123,19 +125,108 @@ def test_every_substitution_has_a_function_and_every_function_is_used():
     assert invoke == in_machine
 
 
+LAMBDA_BINARY = "berth-lambda"
+
+
+def workspace_packages() -> dict[str, Path]:
+    """Cargo package name -> its directory, for the workspace's top-level and functions/ crates."""
+    out = {}
+    for manifest in sorted(ROOT.glob("*/Cargo.toml")) + sorted(ROOT.glob("functions/*/Cargo.toml")):
+        m = re.search(r'^name\s*=\s*"([^"]+)"', manifest.read_text(), re.M)
+        if m:
+            out[m.group(1)] = manifest.parent
+    return out
+
+
+def build_problems(t: dict, table: list[tuple[str, str]], packages: dict[str, Path]) -> list[str]:
+    """What is wrong with how template `t` builds its functions and picks each one's code: every
+    function builds the one binary with cargo-lambda from one identical build definition (so SAM
+    builds it once), and its BERTH_STATE names a crate of functions/ and the entry of the binary's
+    `states!` table (`table`: [(state, crate)]) that runs that crate; every state of the table is
+    used by exactly one function and every crate of functions/ by one state."""
+    problems = []
+    glob = t["Globals"]["Function"]
+    build_keys = ("CodeUri", "Runtime", "Architectures", "Handler", "PackageType")
+    definitions = {}
+    states: dict[str, list[str]] = {}
+    for name, res in t["Resources"].items():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        meta, props = res.get("Metadata", {}), res["Properties"]
+        if meta.get("BuildMethod") != "rust-cargolambda":
+            problems.append(f"{name}: BuildMethod {meta.get('BuildMethod')!r}, not rust-cargolambda")
+        binary = meta.get("BuildProperties", {}).get("Binary")
+        if binary != LAMBDA_BINARY:
+            problems.append(f"{name}: builds Binary {binary!r}, not {LAMBDA_BINARY}")
+        definitions[name] = json.dumps([meta] + [props.get(k, glob.get(k)) for k in build_keys], sort_keys=True)
+        state = (props.get("Environment") or {}).get("Variables", {}).get("BERTH_STATE")
+        if not isinstance(state, str):
+            problems.append(f"{name}: no literal Environment.Variables.BERTH_STATE")
+            continue
+        states.setdefault(state, []).append(name)
+    if len(set(definitions.values())) > 1:
+        problems.append(f"functions differ in their build definition (SAM would build several times): {definitions}")
+    package = packages.get(LAMBDA_BINARY)
+    if package is None or not (package / "src" / "main.rs").exists():
+        problems.append(f"{LAMBDA_BINARY} is no binary crate of the workspace")
+    crates = {d.name: n.replace("-", "_") for n, d in packages.items() if d.parent == ROOT / "functions"}
+    runs: dict[str, list[str]] = {}
+    for state, crate in table:
+        runs.setdefault(state, []).append(crate)
+    for state, crate in runs.items():
+        if len(crate) > 1:
+            problems.append(f"states! lists {state} {len(crate)} times")
+    for state, names in sorted(states.items()):
+        if len(names) > 1:
+            problems.append(f"{' and '.join(sorted(names))} all have BERTH_STATE {state}")
+        if state not in crates:
+            problems.append(f"{names[0]}: BERTH_STATE {state} names no crate in functions/")
+        if state not in runs:
+            problems.append(f"{names[0]}: BERTH_STATE {state} is no state of {LAMBDA_BINARY}'s states! table")
+        elif state in crates and len(runs[state]) == 1 and runs[state][0] != crates[state]:
+            problems.append(f"{names[0]}: states! runs {runs[state][0]} for {state}, not functions/{state} ({crates[state]})")
+    for state in sorted(set(runs) - set(states)):
+        problems.append(f"states! serves {state}, which no function of the template uses")
+    for crate in sorted(set(crates) - set(states)):
+        problems.append(f"functions/{crate} is no function's BERTH_STATE")
+    return problems
+
+
+def berth_lambda_states() -> list[tuple[str, str]]:
+    return lambda_states(ROOT / "lambda" / "src" / "main.rs")
+
+
 def test_every_function_is_a_crate_built_by_cargo_lambda_for_arm64():
     t = template()
     glob = t["Globals"]["Function"]
     assert glob["Runtime"] == "provided.al2023"
     assert glob["Architectures"] == ["arm64"]
-    binaries = set()
-    for name, res in t["Resources"].items():
-        if res["Type"] != "AWS::Serverless::Function":
-            continue
-        assert res["Metadata"]["BuildMethod"] == "rust-cargolambda", name
-        binaries.add(res["Metadata"]["BuildProperties"]["Binary"])
-    crates = {p.parent.name for p in (ROOT / "functions").glob("*/Cargo.toml")}
-    assert binaries == crates
+    table = berth_lambda_states()
+    assert build_problems(t, table, workspace_packages()) == []
+
+
+def test_the_build_contract_fails_on_a_wrong_binary_state_or_table():
+    t, table, packages = template(), berth_lambda_states(), workspace_packages()
+    variables = lambda t, logical: t["Resources"][logical]["Properties"]["Environment"]["Variables"]
+    other = copy.deepcopy(t)
+    other["Resources"]["RollbackFunction"]["Metadata"]["BuildProperties"]["Binary"] = "rollback"
+    assert build_problems(other, table, packages)[0] == "RollbackFunction: builds Binary 'rollback', not berth-lambda"
+    assert any("differ in their build definition" in p for p in build_problems(other, table, packages))
+    typo = copy.deepcopy(t)
+    variables(typo, "SummarizeFunction")["BERTH_STATE"] = "sumarize"
+    assert build_problems(typo, table, packages) == [
+        "SummarizeFunction: BERTH_STATE sumarize names no crate in functions/",
+        "SummarizeFunction: BERTH_STATE sumarize is no state of berth-lambda's states! table",
+        "states! serves summarize, which no function of the template uses",
+        "functions/summarize is no function's BERTH_STATE",
+    ]
+    twice = copy.deepcopy(t)
+    variables(twice, "SummarizeFunction")["BERTH_STATE"] = "rollback"
+    assert "RollbackFunction and SummarizeFunction all have BERTH_STATE rollback" in build_problems(twice, table, packages)
+    swapped = [(s, "rollback" if s == "summarize" else c) for s, c in table]
+    assert build_problems(t, swapped, packages) == [
+        "SummarizeFunction: states! runs rollback for summarize, not functions/summarize (summarize)"]
+    assert build_problems(t, table + [("summarize", "summarize")], packages) == ["states! lists summarize 2 times"]
 
 
 def test_every_lambda_error_is_retried_or_caught_at_every_task():

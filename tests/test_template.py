@@ -254,8 +254,9 @@ def test_every_function_logs_to_its_own_declared_group_with_retention(t, transla
         res = t["Resources"][group]
         assert res["Type"] == "AWS::Logs::LogGroup"
         assert ref(res["Properties"]["RetentionInDays"]) == "LogRetentionDays"
-        binary = fn["Metadata"]["BuildProperties"]["Binary"]
-        assert res["Properties"]["LogGroupName"] == {"Sub": f"/aws/lambda/${{AWS::StackName}}/{binary}"}
+        # named after the state the function serves (every function runs the same binary)
+        state = fn["Properties"]["Environment"]["Variables"]["BERTH_STATE"]
+        assert res["Properties"]["LogGroupName"] == {"Sub": f"/aws/lambda/${{AWS::StackName}}/{state}"}
         # Globals still apply: SAM merges the function's LoggingConfig into them
         config = translated["Resources"][logical]["Properties"]["LoggingConfig"]
         assert config["LogFormat"] == "JSON" and config["LogGroup"] == {"Ref": group}

@@ -1,5 +1,6 @@
-"""berth end to end, locally: the stand-in (moto + ECS simulator), the real Lambda binaries under
-cargo-lambda's runtime emulator, and the real state machine executed by moto's ASL interpreter.
+"""berth end to end, locally: the stand-in (moto + ECS simulator), the real Lambda binary
+(berth-lambda, one process per function of template.yaml) under cargo-lambda's runtime emulator,
+and the real state machine executed by moto's ASL interpreter.
 
 Used by the end-to-end tests (tests/e2e/test_scenarios.py) and by the demo (scripts/demo).
 The product reaches the stand-in only through AWS_ENDPOINT_URL.
@@ -14,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -28,12 +30,36 @@ ACCOUNT = "123456789012"
 REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
 STATE_MACHINE = "berth-deploy"
 STATE_MACHINE_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STATE_MACHINE}"
+# Where `cargo lambda watch` serves the Lambda Runtime API under its invoke address
+# (RUNTIME_EMULATOR_PATH in cargo-lambda-watch); lambda_runtime appends /2018-06-01/runtime/...
+RUNTIME_EMULATOR_PATH = "/.rt"
+# The function `cargo lambda watch` invokes when a name is no binary of the workspace: with
+# --only-lambda-apis, whatever polls the bare Runtime API routes serves it.
+DEFAULT_FUNCTION = "_"
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def port_open(url: str) -> bool:
+    """Whether something accepts TCP connections at the URL's host and port. (Not an HTTP request:
+    `cargo lambda watch --only-lambda-apis` treats any unknown request, a GET / among them, as an
+    invocation of its default function.)"""
+    host, port = url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def lambda_binary() -> Path:
+    """The debug build of berth-lambda, the one binary behind every function."""
+    target = Path(os.environ.get("CARGO_TARGET_DIR") or "target")
+    return (target if target.is_absolute() else ROOT / target) / "debug" / "berth-lambda"
 
 
 def wait_until(fn, timeout: float, what: str, interval: float = 0.2):
@@ -58,7 +84,14 @@ def digest_of(label: str) -> str:
 
 
 class Stack:
-    """Starts and stops the stand-in and the Lambda runtime; creates the state machine."""
+    """Starts and stops the stand-in and the Lambda runtime; creates the state machine.
+
+    The Lambda runtime is, per function of template.yaml, one `cargo lambda watch
+    --only-lambda-apis` (cargo-lambda's Runtime and Invoke APIs, no process of its own) and one
+    `berth-lambda` process polling it with that function's environment (BERTH_STATE from the
+    template). One binary serves every state, so `cargo lambda watch` cannot tell the functions
+    apart by binary name: each function gets its own emulator, invoked as its default function
+    `_`, and the stand-in routes each function name to its emulator (`--lambda-urls`)."""
 
     def __init__(self, log=print, tick_seconds: float = 0.1, poll_seconds: int = 1):
         self.log = log
@@ -67,31 +100,59 @@ class Stack:
         self.tmp = Path(tempfile.mkdtemp(prefix="berth-e2e-"))
         self.procs: list[subprocess.Popen] = []
         self.url = ""
-        self.lambda_url = ""
+        self.functions: dict[str, dict] = {}  # state -> its template environment (literal values)
+        self.lambda_urls: dict[str, str] = {}  # state -> base URL of its runtime emulator
+        self.emulators: dict[str, subprocess.Popen] = {}
+        self.function_procs: dict[str, subprocess.Popen] = {}
+        self._spawned_at: dict[str, float] = {}
+        self._runtime_lock = threading.RLock()
+        self._runtime_up = False
+        self._closing = threading.Event()
+        self._supervisor: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> "Stack":
+        """Build berth-lambda, start the stand-in and the Lambda runtime, create the state machine.
+        On failure, whatever was started is stopped before the error propagates."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> "Stack":
         t0 = time.monotonic()
-        self.log("building the Lambda binaries (cargo build)")
-        subprocess.run(["cargo", "build", "--workspace", "--bins", "--quiet"], cwd=ROOT, check=True)
-        lambda_port = free_port()
-        self.lambda_url = f"http://127.0.0.1:{lambda_port}"
+        self.log("building the Lambda binary (cargo build -p berth-lambda)")
+        subprocess.run(["cargo", "build", "-p", "berth-lambda", "--quiet"], cwd=ROOT, check=True)
+        self.functions = lambda_functions()
+        ports: list[int] = []
+        while len(ports) < len(self.functions):  # one port per emulator, never the same twice
+            port = free_port()
+            if port not in ports:
+                ports.append(port)
+        self.lambda_urls = {state: f"http://127.0.0.1:{port}" for state, port in zip(self.functions, ports)}
+        urls = self.tmp / "lambda-urls.json"
+        urls.write_text(json.dumps(self.lambda_urls, indent=1))
 
         ready = self.tmp / "standin.port"
         self.log("starting the AWS stand-in (moto + ECS simulator)")
         self.procs.append(self._spawn(
             [str(VENV_BIN / "python"), "-m", "tests.standin.server", "--port", "0", "--ready-file", str(ready),
-             "--lambda-url", self.lambda_url, "--tick-seconds", str(self.tick_seconds)],
+             "--lambda-urls", str(urls), "--tick-seconds", str(self.tick_seconds)],
             "standin.log",
         ))
+        # The emulators need nothing from the stand-in: they start while it imports moto.
+        self.log(f"starting {len(self.functions)} Lambda runtime emulators (cargo lambda watch --only-lambda-apis)")
+        self._spawn_emulators()
         wait_until(lambda: ready.exists() and ready.read_text().strip(), 60, "the stand-in")
         self.url = f"http://127.0.0.1:{ready.read_text().strip()}"
 
-        self.log("starting the Lambda runtime emulator (cargo lambda watch)")
-        self.start_lambda_runtime()
+        self.log("starting one berth-lambda per function (BERTH_STATE from template.yaml)")
+        self._finish_lambda_runtime()
         self.create_state_machine()
-        self.log(f"stack up in {time.monotonic() - t0:.1f}s: stand-in {self.url}, Lambda runtime {self.lambda_url}")
+        self.log(f"stack up in {time.monotonic() - t0:.1f}s: stand-in {self.url}, "
+                 f"{len(self.lambda_urls)} functions under cargo lambda watch, logs in {self.tmp}")
         return self
 
     def lambda_env(self) -> dict:
@@ -111,48 +172,117 @@ class Stack:
             "RUST_LOG": "info",
         }
 
+    def function_env(self, state: str) -> dict:
+        """What a function's process sees: the harness's own environment without any AWS_*/BERTH_*
+        (nothing inherited may point a client at real AWS), the function's literal template
+        variables (BERTH_STATE, ...), lambda_env(), and what Lambda sets for a runtime."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BERTH_"))}
+        fn = self.functions[state]
+        env.update(fn["environment"])
+        env.update(self.lambda_env())
+        env.update({
+            "AWS_LAMBDA_RUNTIME_API": f"{self.lambda_urls[state]}{RUNTIME_EMULATOR_PATH}",
+            "AWS_LAMBDA_FUNCTION_NAME": state,
+            "AWS_LAMBDA_FUNCTION_VERSION": "1",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn["memory"]),
+        })
+        assert env["BERTH_STATE"] == state, (state, env["BERTH_STATE"])
+        return env
+
     def start_lambda_runtime(self) -> None:
-        """Start `cargo lambda watch` on the Lambda port (again, after stop_lambda_runtime). The
-        stand-in is told its functions are cold: the first invocation of each starts its binary,
-        which is not timed (Lambda's Init phase is not part of the invocation's timeout)."""
-        port = self.lambda_url.rsplit(":", 1)[1]
-        env_vars = ",".join(f"{k}={v}" for k, v in self.lambda_env().items())
-        self.lambda_proc = self._spawn(
-            [str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "--invoke-address", "127.0.0.1",
-             "--invoke-port", port, "--ignore-changes", "--quiet", "--env-vars", env_vars],
-            "lambda.log",
-            env={**os.environ, **self.lambda_env(), "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}"},
-            mode="a",
-        )
-        self.procs.append(self.lambda_proc)
-        wait_until(self._lambda_up, 120, "cargo lambda watch")
+        """Start every function's emulator and process (again, after stop_lambda_runtime), on the
+        same ports. The stand-in is told its functions are cold: a process does its Init (SDK
+        config, clients) as soon as it starts, before it polls for its first invocation, and an
+        invocation sent meanwhile waits for it; that wait is not timed, as Lambda's Init phase is
+        not part of the invocation's timeout."""
+        self._spawn_emulators()
+        self._finish_lambda_runtime()
+
+    def _spawn_emulators(self) -> None:
+        # `cargo lambda watch` looks for ignore files under its working directory at start-up
+        # (even with --ignore-changes), which in the repository means walking target/: seconds per
+        # emulator. Run from an empty directory, it reads the workspace through --manifest-path.
+        cwd = self.tmp / "emulators"
+        cwd.mkdir(exist_ok=True)
+        with self._runtime_lock:
+            for state, url in self.lambda_urls.items():
+                port = url.rsplit(":", 1)[1]
+                # --only-lambda-apis: the emulator starts no function; invocations of its default
+                # function `_` go to whatever polls its bare Runtime API (our berth-lambda).
+                proc = self._spawn(
+                    [str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "--only-lambda-apis",
+                     "--invoke-address", "127.0.0.1", "--invoke-port", port, "--ignore-changes", "--quiet",
+                     "--manifest-path", str(ROOT / "Cargo.toml")],
+                    f"emulator-{state}.log",
+                    env={**os.environ, "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}"},
+                    mode="a", cwd=cwd,
+                )
+                self.emulators[state] = proc
+                self.procs.append(proc)
+
+    def _finish_lambda_runtime(self) -> None:
+        """Wait for every emulator, start every function process, tell the stand-in they are cold."""
+        wait_until(lambda: all(map(port_open, self.lambda_urls.values())), 120, "cargo lambda watch (every function)")
+        binary = lambda_binary()
+        assert binary.exists(), f"{binary}: not built"
+        with self._runtime_lock:
+            for state in self.lambda_urls:
+                self._spawn_function(state, binary)
+            self._runtime_up = True
+        if self._supervisor is None:
+            self._supervisor = threading.Thread(target=self._supervise, name="berth-lambda supervisor", daemon=True)
+            self._supervisor.start()
         self.control("lambda-timeouts", {"cold": True})
 
+    def _spawn_function(self, state: str, binary: Path | None = None) -> None:
+        proc = self._spawn([str(binary or lambda_binary())], f"lambda-{state}.log", env=self.function_env(state), mode="a")
+        self.function_procs[state] = proc
+        self._spawned_at[state] = time.monotonic()
+        self.procs.append(proc)
+
+    def _supervise(self) -> None:
+        """A function process that exits while the runtime is up is started again (after 1 s), as
+        Lambda replaces a crashed execution environment and as `cargo lambda watch` started a new
+        instance for the next invocation; the exit is noted in the function's log."""
+        while not self._closing.wait(0.25):
+            with self._runtime_lock:
+                if not self._runtime_up:
+                    continue
+                for state, proc in list(self.function_procs.items()):
+                    if proc.poll() is None or time.monotonic() - self._spawned_at[state] < 1:
+                        continue
+                    with open(self.tmp / f"lambda-{state}.log", "a") as out:
+                        out.write(f"[harness] berth-lambda ({state}) exited with status {proc.returncode}; "
+                                  "starting it again\n")
+                    self.procs.remove(proc)
+                    self._spawn_function(state)
+
     def stop_lambda_runtime(self) -> None:
-        """Kill `cargo lambda watch` (SIGKILL to its process group): to the state machine, the Lambda
-        service is gone until start_lambda_runtime. The function processes it started (each in its
-        own process group) exit when their Runtime API goes away."""
-        proc = self.lambda_proc
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(10)
-        self.procs.remove(proc)
-        wait_until(lambda: not self._lambda_up(), 10, "cargo lambda watch to stop")
+        """Kill every function's emulator and process (SIGKILL to each process group): to the state
+        machine, the Lambda service is gone until start_lambda_runtime."""
+        with self._runtime_lock:
+            self._runtime_up = False
+            procs = list(self.emulators.values()) + list(self.function_procs.values())
+            for proc in procs:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            for proc in procs:
+                proc.wait(10)
+                self.procs.remove(proc)
+            self.emulators.clear()
+            self.function_procs.clear()
+        wait_until(lambda: not any(map(port_open, self.lambda_urls.values())), 10, "the runtime emulators to stop")
 
-    def _spawn(self, cmd, logname, env=None, mode: str = "w") -> subprocess.Popen:
-        out = open(self.tmp / logname, mode)
-        return subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-
-    def _lambda_up(self) -> bool:
-        try:
-            requests.get(self.lambda_url, timeout=1)
-            return True
-        except requests.ConnectionError:
-            return False
+    def _spawn(self, cmd, logname, env=None, mode: str = "w", cwd: Path = ROOT) -> subprocess.Popen:
+        with open(self.tmp / logname, mode) as out:
+            return subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
     def stop(self) -> None:
+        self._closing.set()
+        with self._runtime_lock:
+            self._runtime_up = False
         for p in reversed(self.procs):
             if p.poll() is None:
                 try:
@@ -164,11 +294,18 @@ class Stack:
                 p.wait(10)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
+                p.wait(10)
         self.procs.clear()
 
-    def logs(self, name: str = "lambda.log", tail: int = 60) -> str:
-        path = self.tmp / name
-        return "\n".join(path.read_text(errors="replace").splitlines()[-tail:]) if path.exists() else ""
+    def logs(self, name: str | None = None, tail: int = 60) -> str:
+        """The last `tail` lines of one log of self.tmp (`standin.log`, `lambda-<state>.log`,
+        `emulator-<state>.log`); without a name, the last lines of every function's log."""
+        if name is not None:
+            path = self.tmp / name
+            return "\n".join(path.read_text(errors="replace").splitlines()[-tail:]) if path.exists() else ""
+        logs = [p for p in sorted(self.tmp.glob("lambda-*.log")) if p.stat().st_size]
+        each = max(5, tail // max(1, len(logs)))
+        return "\n".join(f"== {p.name}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-each:]) for p in logs)
 
     # ------------------------------------------------------------------ AWS clients
 
@@ -421,12 +558,42 @@ def template() -> dict:
     return yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)
 
 
+def function_state(resource: dict) -> str:
+    """The state a function of template.yaml serves: its `BERTH_STATE`, which is also the name the
+    harness invokes it by (the stand-in's Lambda route, the state machine's ARNs)."""
+    return resource["Properties"]["Environment"]["Variables"]["BERTH_STATE"]
+
+
+def lambda_functions() -> dict:
+    """state -> {"logical", "environment", "memory"} for every function of template.yaml.
+    `environment` holds the literal variables of Globals and of the function (BERTH_STATE among
+    them); values that are intrinsics (`!Ref` a parameter, `!Sub`) are left out: Stack.lambda_env
+    sets what the harness needs of those."""
+    t = template()
+    glob = t.get("Globals", {}).get("Function", {})
+
+    def literal(variables: dict | None) -> dict:
+        return {k: str(v) for k, v in (variables or {}).items() if isinstance(v, (str, int, float))}
+
+    out = {}
+    for logical, res in t["Resources"].items():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        state = function_state(res)
+        assert state not in out, f"{logical} and {out[state]['logical']} both have BERTH_STATE {state}"
+        props = res["Properties"]
+        env = {**literal(glob.get("Environment", {}).get("Variables")), **literal(props["Environment"]["Variables"])}
+        out[state] = {"logical": logical, "environment": env,
+                      "memory": int(props.get("MemorySize", glob.get("MemorySize", 128)))}
+    return out
+
+
 def function_substitutions() -> dict:
-    """DefinitionSubstitutions key -> the function's binary name, from template.yaml."""
+    """DefinitionSubstitutions key -> the name of the function it names (its BERTH_STATE), from template.yaml."""
     t = template()
     resources = t["Resources"]
     subs = resources["DeployStateMachine"]["Properties"]["DefinitionSubstitutions"]
-    return {k: resources[v["GetAtt"].split(".")[0]]["Metadata"]["BuildProperties"]["Binary"] for k, v in subs.items()}
+    return {k: function_state(resources[v["GetAtt"].split(".")[0]]) for k, v in subs.items()}
 
 
 def ecr_rule_pattern(repositories: list[str] | None = None, tag_pattern: str = "*") -> dict:
@@ -542,10 +709,11 @@ def berth_error_names(include_execution: bool = False) -> set[str]:
 
 
 def invoke_raw(stack: "Stack", function: str, body: bytes, timeout: float = 60) -> tuple[int, object]:
-    """POST `body` as it is (any bytes) to the Lambda runtime emulator's Invoke API for `function`.
-    Returns (HTTP status, parsed JSON answer or the raw text). cargo lambda answers a handler error
-    with HTTP 500 and `{errorType, errorMessage}`; a result with 200."""
-    r = requests.post(f"{stack.lambda_url}/2015-03-31/functions/{function}/invocations", data=body,
+    """POST `body` as it is (any bytes) to the Invoke API of `function`'s runtime emulator (its
+    default function `_`, which that function's berth-lambda serves). Returns (HTTP status, parsed
+    JSON answer or the raw text). cargo lambda answers a handler error with HTTP 500 and
+    `{errorType, errorMessage}`; a result with 200."""
+    r = requests.post(f"{stack.lambda_urls[function]}/2015-03-31/functions/{DEFAULT_FUNCTION}/invocations", data=body,
                       headers={"Content-Type": "application/json"}, timeout=timeout)
     try:
         return r.status_code, r.json()

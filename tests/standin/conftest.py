@@ -3,6 +3,7 @@ and a fake Lambda runtime upstream that answers like `cargo lambda watch`."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -102,18 +103,15 @@ def runtime_down(runtime_server):
             runtime_server.start()
 
 
-@pytest.fixture(scope="session")
-def standin_url(fake_runtime):
-    """Start `python -m tests.standin.server` (or reuse BERTH_STANDIN_URL if set)."""
-    if os.environ.get("BERTH_STANDIN_URL"):
-        yield os.environ["BERTH_STANDIN_URL"].rstrip("/")
-        return
+@contextlib.contextmanager
+def running_standin(*args: str):
+    """`python -m tests.standin.server --port 0 ... <args>` on a free port; yields its URL."""
     tmp = tempfile.mkdtemp(prefix="berth-standin-")
     ready = os.path.join(tmp, "port")
     log = open(os.path.join(tmp, "server.log"), "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.standin.server", "--port", "0", "--ready-file", ready,
-         "--lambda-url", fake_runtime, "--tick-seconds", "0.05"],
+         "--tick-seconds", "0.05", *args],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 60
@@ -133,6 +131,16 @@ def standin_url(fake_runtime):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def standin_url(fake_runtime):
+    """Start `python -m tests.standin.server` (or reuse BERTH_STANDIN_URL if set)."""
+    if os.environ.get("BERTH_STANDIN_URL"):
+        yield os.environ["BERTH_STANDIN_URL"].rstrip("/")
+        return
+    with running_standin("--lambda-url", fake_runtime) as url:
+        yield url
 
 
 @pytest.fixture

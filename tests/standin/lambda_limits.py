@@ -3,8 +3,10 @@
 
 The template's `Globals.Function.Timeout` and each `AWS::Serverless::Function`'s own `Timeout` (SAM's
 default is 3 s) are known under every name the function is invoked by here: its logical id, its
-`Metadata.BuildProperties.Binary` (the name the harness and `cargo lambda watch` use) and its
-`FunctionName` (a `!Sub` with `${...}` matches any value there).
+`Environment.Variables.BERTH_STATE` (the state the one binary `berth-lambda` serves there, and the
+name the harness, the state machine's ARNs and the stand-in's `--lambda-urls` use) and its
+`FunctionName` (a `!Sub` with `${...}` matches any value there). `Metadata.BuildProperties.Binary`
+names no function: every function builds the same binary.
 """
 
 from __future__ import annotations
@@ -63,9 +65,9 @@ def timeouts_from_template(path: str | Path) -> tuple[dict[str, float], dict[str
         if timeout is None:
             timeout = global_timeout if res["Type"] == "AWS::Serverless::Function" and global_timeout else SAM_DEFAULT_TIMEOUT
         names[logical_id] = timeout
-        binary = ((res.get("Metadata") or {}).get("BuildProperties") or {}).get("Binary")
-        if binary:
-            names[binary] = timeout
+        state = ((props.get("Environment") or {}).get("Variables") or {}).get("BERTH_STATE")
+        if isinstance(state, str) and state:
+            names[state] = timeout
         fn = props.get("FunctionName")
         if isinstance(fn, str):
             names[fn] = timeout
@@ -77,9 +79,10 @@ def timeouts_from_template(path: str | Path) -> tuple[dict[str, float], dict[str
 class LambdaLimits:
     """Timeouts per function name, a scale for tests, and which functions are warm.
 
-    The first invocation of a function after the runtime emulator (re)started is not timed:
-    `cargo lambda watch` builds and starts the binary inside that invocation, which real Lambda
-    does in the Init phase, outside the invocation's timeout (README)."""
+    The first invocation of a function after the runtime (re)started is not timed: it may wait
+    for the function's process to start and initialise (or, under a `cargo lambda watch` that
+    starts the binary itself, to be built), which real Lambda does in the Init phase, outside the
+    invocation's timeout (README)."""
 
     def __init__(self, template: str | Path | None, scale: float = 1.0):
         self.lock = threading.Lock()

@@ -1,9 +1,13 @@
 """berth's local AWS stand-in: one process, one HTTP endpoint on loopback.
 
     .berth/venv/bin/python -m tests.standin.server --port 5055 --lambda-url http://127.0.0.1:9000
+    .berth/venv/bin/python -m tests.standin.server --port 5055 --lambda-urls urls.json
 
 Routes (first match wins):
-  POST /2015-03-31/functions/{name}/invocations  Lambda Invoke -> --lambda-url (cargo lambda watch),
+  POST /2015-03-31/functions/{name}/invocations  Lambda Invoke -> the function's own runtime emulator
+                                                 (--lambda-urls: name -> a `cargo lambda watch
+                                                 --only-lambda-apis`, invoked as its function `_`),
+                                                 else --lambda-url (one emulator, invoked by name),
                                                  or a stub registered through the control API.
                                                  A handler error (cargo-lambda: HTTP 500) becomes
                                                  200 + X-Amz-Function-Error: Unhandled, as in AWS;
@@ -49,6 +53,21 @@ LISTENER_PATH = re.compile(r"^/listener/(?P<cluster>[^/]+)/(?P<service>[^/]+)/(?
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 UPSTREAM_TIMEOUT = 900  # seconds; the first `cargo lambda watch` call of a function compiles it
+# What a per-function emulator (--lambda-urls) is invoked as: `cargo lambda watch` refuses names
+# that are no binary of the workspace, but serves its default function `_` to whatever polls its
+# bare Runtime API routes (with --only-lambda-apis, the berth-lambda process started for it).
+DEFAULT_FUNCTION = "_"
+
+
+def load_lambda_urls(value: str | None) -> dict[str, str]:
+    """--lambda-urls: a JSON object {function name: emulator base URL}, inline or in a file."""
+    if not value:
+        return {}
+    text = value if value.lstrip().startswith("{") else Path(value).read_text()
+    urls = json.loads(text)
+    if not isinstance(urls, dict) or not all(isinstance(k, str) and isinstance(v, str) and v for k, v in urls.items()):
+        raise ValueError("--lambda-urls must be a JSON object of function name -> URL")
+    return {k: v.rstrip("/") for k, v in urls.items()}
 
 
 def function_name(raw: str) -> str:
@@ -70,7 +89,8 @@ def region_from_auth(headers: dict) -> str:
 
 
 class Front:
-    def __init__(self, lambda_url: str | None, port: int, template: str | Path | None = None, timeout_scale: float = 1.0):
+    def __init__(self, lambda_url: str | None, port: int, template: str | Path | None = None, timeout_scale: float = 1.0,
+                 lambda_urls: dict[str, str] | None = None):
         from moto.server import DomainDispatcherApplication, create_backend_app
 
         from . import codedeploy_sim, ecs_sim, sfn_patch
@@ -79,6 +99,7 @@ class Front:
 
         self.port = port
         self.lambda_url = (lambda_url or "").rstrip("/") or None
+        self.lambda_urls = dict(lambda_urls or {})
         self.moto_app = DomainDispatcherApplication(create_backend_app)
         self.sim = ecs_sim.SIM
         self.cd = codedeploy_sim.SIM
@@ -304,11 +325,11 @@ class Front:
             result = record["payload"] if stub.get("echo") else stub.get("result")
             return done(200, base, json.dumps(result).encode())
 
-        if not self.lambda_url:
+        upstream = self.upstream(name)
+        if upstream is None:
             return api_error(404, "ResourceNotFoundException", "User",
-                             f"Function not found: {name} (stand-in has no --lambda-url and no stub)")
-
-        url = f"{self.lambda_url}/2015-03-31/functions/{urllib.parse.quote(name, safe='')}/invocations"
+                             f"Function not found: {name} (stand-in has no --lambda-urls entry, no --lambda-url and no stub)")
+        runtime, url = upstream
         fwd_headers = {"Content-Type": headers.get("content-type", "application/json")}
         for h in ("x-amz-client-context", "x-amz-log-type"):
             if h in headers:
@@ -340,14 +361,15 @@ class Front:
 
             # The Lambda service side failed (the runtime emulator is down or dropped the call):
             # Lambda answers 500 ServiceException, which Step Functions names Lambda.ServiceException.
-            self.limits.mark_cold()
+            # Every function that emulator serves starts cold when it is back.
+            self.limits.mark_cold(name if name in self.lambda_urls else None)
             record["upstreamError"] = repr(outcome)
             if isinstance(outcome, requests.ConnectionError) and "refused" in str(outcome).lower():
                 why = "the Lambda runtime refused the connection"
             else:
                 why = f"the Lambda runtime failed mid-invocation ({type(outcome).__name__})"
             return api_error(500, "ServiceException", "Service",
-                             f"Lambda encountered an internal error: {why} (stand-in: runtime emulator at {self.lambda_url})")
+                             f"Lambda encountered an internal error: {why} (stand-in: runtime emulator at {runtime})")
         self.limits.mark_warm(name)
         status_code, content_type, out = outcome
         if status_code == 200:
@@ -364,6 +386,16 @@ class Front:
         if status_code == 404:
             hdrs["x-amzn-ErrorType"] = "ResourceNotFoundException"
         return done(status_code, hdrs, out)
+
+    def upstream(self, name: str) -> tuple[str, str] | None:
+        """(emulator base URL, Invoke URL) for function `name`: its own emulator (--lambda-urls),
+        invoked as its default function; else the one emulator of --lambda-url, invoked by name."""
+        if name in self.lambda_urls:
+            base = self.lambda_urls[name]
+            return base, f"{base}/2015-03-31/functions/{DEFAULT_FUNCTION}/invocations"
+        if self.lambda_url:
+            return self.lambda_url, f"{self.lambda_url}/2015-03-31/functions/{urllib.parse.quote(name, safe='')}/invocations"
+        return None
 
     @staticmethod
     def call_upstream(url: str, body: bytes, headers: dict, limit: float | None):
@@ -434,7 +466,7 @@ class Front:
         sim = self.sim
         try:
             if route == "/health":
-                return self.json(200, {"ok": True, "port": self.port, "lambdaUrl": self.lambda_url})
+                return self.json(200, {"ok": True, "port": self.port, "lambdaUrl": self.lambda_url, "lambdaUrls": self.lambda_urls})
             if route == "/state" and method == "GET":
                 state = sim.snapshot()
                 state["lambdaStubs"] = sorted(self.stubs)
@@ -536,7 +568,7 @@ class Front:
 
     def register_lambdas(self, names: list[str], region: str = "us-east-1") -> list[str]:
         """Create placeholder functions in moto's Lambda backend (for code that calls GetFunction or
-        lists functions). Invocations never reach them: the front routes Invoke to --lambda-url."""
+        lists functions). Invocations never reach them: the front routes Invoke to --lambda-urls/--lambda-url."""
         import io
         import zipfile
 
@@ -577,6 +609,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
     ap.add_argument("--port", type=int, default=5055, help="front port; 0 picks a free one")
     ap.add_argument("--lambda-url", default=os.environ.get("BERTH_LAMBDA_URL"), help="Lambda runtime emulator, e.g. http://127.0.0.1:9000")
+    ap.add_argument("--lambda-urls", default=os.environ.get("BERTH_LAMBDA_URLS"),
+                    help="JSON object (inline or a file) of function name -> its own runtime emulator "
+                         "(`cargo lambda watch --only-lambda-apis`), invoked as its function `_`; "
+                         "names not in it go to --lambda-url")
     ap.add_argument("--ready-file", help="write the chosen port here once serving")
     ap.add_argument("--tick-seconds", type=float, default=None, help="ECS simulator tick (default 0.25)")
     ap.add_argument("--no-sim", action="store_true", help="do not start the ECS simulator ticker")
@@ -586,6 +622,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lambda-timeout-scale", type=float, default=float(os.environ.get("BERTH_LAMBDA_TIMEOUT_SCALE", "1")),
                     help="multiply every function timeout (tests; default 1)")
     args = ap.parse_args(argv)
+    try:
+        lambda_urls = load_lambda_urls(args.lambda_urls)
+    except (OSError, ValueError) as e:
+        ap.error(f"--lambda-urls: {e}")
 
     if not (args.host.startswith("127.") or args.host in ("localhost", "::1")):
         ap.error("bind a loopback address only")
@@ -610,7 +650,7 @@ def main(argv: list[str] | None = None) -> int:
         if Path(template) != DEFAULT_TEMPLATE:
             ap.error(f"--template {template}: no such file")
         template = None
-    front = Front(args.lambda_url, port, template, args.lambda_timeout_scale)
+    front = Front(args.lambda_url, port, template, args.lambda_timeout_scale, lambda_urls)
     server.app = front
     if args.tick_seconds is not None:
         front.sim.tick_seconds = args.tick_seconds
@@ -622,7 +662,8 @@ def main(argv: list[str] | None = None) -> int:
         with open(tmp, "w") as f:
             f.write(f"{port}\n")
         os.replace(tmp, args.ready_file)
-    print(f"READY http://{args.host}:{port} lambda={args.lambda_url or '-'}", flush=True)
+    lambdas = f" lambdas={len(lambda_urls)}" if lambda_urls else ""
+    print(f"READY http://{args.host}:{port} lambda={args.lambda_url or '-'}{lambdas}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -113,6 +113,8 @@ def test_template_timeouts_are_known_under_every_name_the_function_is_invoked_by
     assert t["codedeploy-hook"] == t["CodeDeployHookFunction"] == 300
     assert t["ecs-hook"] == 120
     assert view["patterns"] == {"CodeDeployHook_*": 300}
+    # functions are known by BERTH_STATE; the Binary they all build (berth-lambda) names none of them
+    assert "berth-lambda" not in t
     scaled = standin.control("lambda-timeouts", {"scale": 0.05})
     assert scaled["effective"]["check-stability"] == 3.0 and scaled["effective"]["codedeploy-hook"] == 15.0
     standin.control("reset")
