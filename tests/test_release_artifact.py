@@ -1,6 +1,8 @@
 """The deployed artifact is the tested artifact: the hook guard, built exactly as `sam build` builds
 the Lambdas (cargo-lambda's release flags, which add `panic = "abort"` unless the workspace's
-release profile names a strategy), still turns a panicking check into a reported Failed."""
+release profile names a strategy), still turns a panicking check into a reported Failed; and
+berth-lambda, built the same way, refuses to start without a valid BERTH_STATE. (The end-to-end
+scenarios run that same release artifact: tests/e2e/conftest.py.)"""
 
 from __future__ import annotations
 
@@ -37,3 +39,18 @@ def test_a_panicking_check_is_reported_failed_in_the_release_build():
     assert run.stdout.strip() == (
         "REPORT Failed: AfterAllowTestTraffic: a check panicked (the probe got no status)"
     ), run.stdout
+
+
+def test_the_artifact_refuses_a_missing_or_misspelt_state_at_init(release_artifact):
+    # GIVEN berth-lambda as `sam build` builds it (for this machine's architecture)
+    binary = release_artifact
+    for env, said in (({}, "BERTH_STATE is not set"),
+                      ({"BERTH_STATE": "plan-deploymnet"}, 'BERTH_STATE="plan-deploymnet" names no berth state')):
+        # WHEN a function's template names no state, or a misspelt one
+        run = subprocess.run([str(binary)], capture_output=True, text=True, timeout=60,
+                             env={"PATH": "/usr/bin:/bin", "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9"} | env)
+        # THEN it stops at init (Lambda: Runtime.ExitError) saying what is wrong and what is valid,
+        # before any Runtime API call
+        assert run.returncode == 1, (run.returncode, run.stderr)
+        assert said in run.stderr, run.stderr
+        assert "use one of: plan-deployment" in run.stderr or "set it to one of: plan-deployment" in run.stderr, run.stderr

@@ -1,8 +1,13 @@
 """One local stack (stand-in + Lambda runtime + state machine) for every end-to-end scenario,
-reset before each one. Scenario wall times are printed at the end (`-s` not needed)."""
+reset before each one. Scenario wall times are printed at the end (`-s` not needed).
+
+The scenarios run the release artifact, built as `sam build` builds it (harness.RELEASE_BUILD):
+what runs in AWS is what they prove. `BERTH_E2E_BUILD=debug` runs the debug build instead, for a
+quicker edit-and-rerun loop."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -13,8 +18,11 @@ TIMES: dict[str, float] = {}
 
 
 @pytest.fixture(scope="session")
-def stack():
-    s = Stack(log=lambda line: print(f"[e2e] {line}", flush=True)).start()
+def stack(request):
+    build = os.environ.get("BERTH_E2E_BUILD", "release")
+    if build == "release":
+        request.getfixturevalue("release_artifact")  # built once per session (tests/conftest.py)
+    s = Stack(log=lambda line: print(f"[e2e] {line}", flush=True), build=build, built=build == "release").start()
     try:
         yield s
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import signal
 import socket
 import subprocess
@@ -56,10 +57,33 @@ def port_open(url: str) -> bool:
         return False
 
 
-def lambda_binary() -> Path:
-    """The debug build of berth-lambda, the one binary behind every function."""
+# The release artifact, built as `sam build` builds it (cargo-lambda's release flags and the
+# workspace's release profile: panic = "unwind", fat LTO), for this machine's architecture so it
+# runs here; `sam build` differs only in `--arm64`.
+RELEASE_BUILD = [str(VENV_BIN / "cargo-lambda"), "lambda", "build", "--release", "--compiler", "cargo",
+                 "--target", f"{platform.machine()}-unknown-linux-gnu", "-p", "berth-lambda"]
+DEBUG_BUILD = ["cargo", "build", "-p", "berth-lambda", "--quiet"]
+BUILDS = ("release", "debug")
+
+
+def build_lambda_binary(build: str = "debug", log=print) -> Path:
+    """Build berth-lambda ("release" as `sam build` does, or "debug") and return its path."""
+    command = RELEASE_BUILD if build == "release" else DEBUG_BUILD
+    log(f"building the Lambda binary ({build}: {' '.join(command[1:] if build == 'release' else command)})")
+    built = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if built.returncode != 0:
+        raise RuntimeError(f"building berth-lambda failed:\n{built.stdout[-2000:]}{built.stderr[-6000:]}")
+    return lambda_binary(build)
+
+
+def lambda_binary(build: str = "debug") -> Path:
+    """berth-lambda, the one binary behind every function: the release artifact (what `sam build`
+    zips, cargo-lambda's `target/lambda/<bin>/bootstrap`) or the debug build."""
     target = Path(os.environ.get("CARGO_TARGET_DIR") or "target")
-    return (target if target.is_absolute() else ROOT / target) / "debug" / "berth-lambda"
+    target = target if target.is_absolute() else ROOT / target
+    if build == "release":
+        return target / "lambda" / "berth-lambda" / "bootstrap"
+    return target / "debug" / "berth-lambda"
 
 
 def wait_until(fn, timeout: float, what: str, interval: float = 0.2):
@@ -93,7 +117,14 @@ class Stack:
     apart by binary name: each function gets its own emulator, invoked as its default function
     `_`, and the stand-in routes each function name to its emulator (`--lambda-urls`)."""
 
-    def __init__(self, log=print, tick_seconds: float = 0.1, poll_seconds: int = 1):
+    def __init__(self, log=print, tick_seconds: float = 0.1, poll_seconds: int = 1, build: str = "debug",
+                 built: bool = False):
+        """`build`: which berth-lambda runs ("release": the artifact `sam build` builds, or "debug");
+        `built`: it is already built (the test session's `release_artifact` fixture), don't build."""
+        if build not in BUILDS:
+            raise ValueError(f"build must be one of {BUILDS}, not {build!r}")
+        self.build = build
+        self.built = built
         self.log = log
         self.tick_seconds = tick_seconds
         self.poll_seconds = poll_seconds
@@ -123,8 +154,8 @@ class Stack:
 
     def _start(self) -> "Stack":
         t0 = time.monotonic()
-        self.log("building the Lambda binary (cargo build -p berth-lambda)")
-        subprocess.run(["cargo", "build", "-p", "berth-lambda", "--quiet"], cwd=ROOT, check=True)
+        if not self.built:
+            build_lambda_binary(self.build, self.log)
         self.functions = lambda_functions()
         ports: list[int] = []
         while len(ports) < len(self.functions):  # one port per emulator, never the same twice
@@ -223,7 +254,7 @@ class Stack:
     def _finish_lambda_runtime(self) -> None:
         """Wait for every emulator, start every function process, tell the stand-in they are cold."""
         wait_until(lambda: all(map(port_open, self.lambda_urls.values())), 120, "cargo lambda watch (every function)")
-        binary = lambda_binary()
+        binary = lambda_binary(self.build)
         assert binary.exists(), f"{binary}: not built"
         with self._runtime_lock:
             for state in self.lambda_urls:
@@ -235,7 +266,7 @@ class Stack:
         self.control("lambda-timeouts", {"cold": True})
 
     def _spawn_function(self, state: str, binary: Path | None = None) -> None:
-        proc = self._spawn([str(binary or lambda_binary())], f"lambda-{state}.log", env=self.function_env(state), mode="a")
+        proc = self._spawn([str(binary or lambda_binary(self.build))], f"lambda-{state}.log", env=self.function_env(state), mode="a")
         self.function_procs[state] = proc
         self._spawned_at[state] = time.monotonic()
         self.procs.append(proc)
