@@ -47,12 +47,17 @@ class FakeRuntime(BaseHTTPRequestHandler):
             status, out = 404, {"message": "function not found"}
         else:
             status, out = 200, {"function": name, "echo": payload}
-        data = json.dumps(out).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, out)
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, out) -> None:
+    """Answer a request as the runtime emulator does: a JSON body with its length."""
+    data = json.dumps(out).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
 
 
 class RuntimeServer:

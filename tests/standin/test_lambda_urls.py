@@ -17,7 +17,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from .conftest import REGION, ROOT, Standin, running_standin, wait_for
+from .conftest import REGION, ROOT, Standin, running_standin, send_json, wait_for
 
 
 class Emulator(BaseHTTPRequestHandler):
@@ -35,12 +35,7 @@ class Emulator(BaseHTTPRequestHandler):
             status, out = 500, {"errorType": "BerthTestError", "errorMessage": f"failed at {self.server.server_port}"}
         else:
             status, out = 200, {"served": self.server.server_port, "path": self.path, "echo": payload}
-        data = json.dumps(out).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, out)
 
 
 def emulator() -> ThreadingHTTPServer:
