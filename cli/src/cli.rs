@@ -1,0 +1,270 @@
+//! The command line: clap's arguments, and each command run over injected AWS clients.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+
+use crate::error::{sdk, CliError};
+use crate::exit::Exit;
+use crate::follow::{self, Verdict, Waiting};
+use crate::{history, locate, request, status};
+
+/// Deploy to ECS through berth's state machine, and see what runs and what was deployed.
+///
+/// Progress goes to stderr, results to stdout (`--output json`: one JSON document). AWS
+/// credentials, region and endpoint come from the environment (AWS_PROFILE, AWS_REGION,
+/// AWS_ENDPOINT_URL, ...).
+#[derive(Debug, Parser)]
+#[command(name = "berth", version)]
+pub struct Cli {
+    /// The state machine's ARN; when not given, the stack's `StateMachineArn` output.
+    #[arg(long, global = true, env = "BERTH_STATE_MACHINE_ARN")]
+    pub state_machine: Option<String>,
+    /// The CloudFormation stack berth was installed as.
+    #[arg(long, global = true, env = "BERTH_STACK", default_value = "berth")]
+    pub stack: String,
+    /// `text` for a person, `json` for CI (one document on stdout).
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start a deployment of one image to one service and follow it live.
+    Deploy(Deploy),
+    /// Follow a running (or finished) execution, by ARN or name, as `deploy` does.
+    Watch(Watch),
+    /// What a service runs: revision, images and digests, since when, its last berth deployment.
+    Status(Target),
+    /// The service's berth deployments, newest first.
+    History(HistoryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct Deploy {
+    #[arg(long)]
+    pub cluster: String,
+    #[arg(long)]
+    pub service: String,
+    /// Any valid image reference; pinned by digest when it carries one.
+    #[arg(long)]
+    pub image: String,
+    /// The container to change (optional when the task definition has one).
+    #[arg(long)]
+    pub container: Option<String>,
+    /// Redeploy even if the revision is unchanged (a re-pushed mutable tag).
+    #[arg(long)]
+    pub force_new_deployment: bool,
+    /// Rollout deadline (the request's `timeoutSeconds`).
+    #[arg(long)]
+    pub timeout_seconds: Option<u64>,
+    /// Seconds between the state machine's stability checks (the request's `pollIntervalSeconds`).
+    #[arg(long)]
+    pub poll_interval_seconds: Option<u64>,
+    /// How long the rollback may take to stabilise (the request's `rollbackTimeoutSeconds`).
+    #[arg(long)]
+    pub rollback_timeout_seconds: Option<u64>,
+    /// A JSON file holding the request's `canary` object (README, "Starting a deployment by hand").
+    #[arg(long, value_name = "FILE.json")]
+    pub canary: Option<PathBuf>,
+    /// Print the execution's ARN and return without following it.
+    #[arg(long)]
+    pub no_wait: bool,
+    #[command(flatten)]
+    pub waiting: WaitArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Stop waiting after this long (exit 6); the execution goes on.
+    #[arg(long, value_name = "SECONDS")]
+    pub max_wait_seconds: Option<u64>,
+    /// How often the CLI reads the execution.
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
+    pub refresh_seconds: f64,
+}
+
+impl WaitArgs {
+    fn waiting(&self) -> Waiting {
+        Waiting {
+            poll: Duration::from_secs_f64(self.refresh_seconds.clamp(0.1, 60.0)),
+            max_wait: self.max_wait_seconds.map(Duration::from_secs),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct Watch {
+    /// The execution's ARN, or its name under the state machine.
+    pub execution: String,
+    #[command(flatten)]
+    pub waiting: WaitArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct Target {
+    pub service: String,
+    #[arg(long)]
+    pub cluster: String,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// At most this many deployments.
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+}
+
+/// The AWS clients the commands use, built once from the environment's configuration.
+pub struct Clients {
+    pub sfn: aws_sdk_sfn::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub cfn: aws_sdk_cloudformation::Client,
+}
+
+impl Clients {
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        Self {
+            sfn: aws_sdk_sfn::Client::new(config),
+            ecs: aws_sdk_ecs::Client::new(config),
+            cfn: aws_sdk_cloudformation::Client::new(config),
+        }
+    }
+}
+
+/// Where a command writes: results (stdout) and progress (stderr).
+pub trait Console {
+    fn result(&mut self, text: &str);
+    fn progress(&mut self, line: &str);
+}
+
+/// The process's stdout and stderr.
+pub struct Std;
+
+impl Console for Std {
+    fn result(&mut self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+    fn progress(&mut self, line: &str) {
+        eprintln!("{line}");
+    }
+}
+
+fn json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")) + "\n"
+}
+
+/// Run one command; the exit code it ends with.
+pub async fn run(cli: &Cli, aws: &Clients, out: &mut dyn Console) -> Result<Exit, CliError> {
+    // A bad request is refused before any AWS call, even the stack lookup.
+    let request = match &cli.command {
+        Command::Deploy(d) => Some(request::build(&deploy_options(d)?)?),
+        _ => None,
+    };
+    let sm = locate::state_machine_arn(cli.state_machine.as_deref(), &cli.stack, &aws.cfn).await?;
+    match &cli.command {
+        Command::Deploy(d) => {
+            let input = request.unwrap_or_default();
+            let name =
+                request::execution_name(&d.service, berth::time::now_ms(), std::process::id());
+            let started = aws
+                .sfn
+                .start_execution()
+                .state_machine_arn(&sm)
+                .name(&name)
+                .input(input.to_string())
+                .send()
+                .await
+                .map_err(|e| sdk("StartExecution", e))?;
+            let arn = started.execution_arn().to_owned();
+            out.progress(&format!("started {arn}"));
+            if d.no_wait {
+                match cli.output {
+                    Format::Text => out.result(&format!("{arn}\n")),
+                    Format::Json => out.result(&json(
+                        &serde_json::json!({"executionArn": arn, "name": name}),
+                    )),
+                }
+                return Ok(Exit::Deployed);
+            }
+            follow_and_report(cli, aws, &arn, &d.waiting, out).await
+        }
+        Command::Watch(w) => {
+            let arn = locate::execution_arn(&sm, &w.execution);
+            follow_and_report(cli, aws, &arn, &w.waiting, out).await
+        }
+        Command::Status(t) => {
+            let mut s = status::read(&aws.ecs, &t.cluster, &t.service).await?;
+            s.last_deployment = history::history(&aws.sfn, &sm, &t.cluster, &t.service, 1)
+                .await?
+                .into_iter()
+                .next();
+            out.result(&match cli.output {
+                Format::Text => status::render(&s),
+                Format::Json => json(&s),
+            });
+            Ok(Exit::Deployed)
+        }
+        Command::History(h) => {
+            let rows =
+                history::history(&aws.sfn, &sm, &h.target.cluster, &h.target.service, h.limit)
+                    .await?;
+            out.result(&match cli.output {
+                Format::Text => history::render(&rows),
+                Format::Json => json(&rows),
+            });
+            Ok(Exit::Deployed)
+        }
+    }
+}
+
+async fn follow_and_report(
+    cli: &Cli,
+    aws: &Clients,
+    arn: &str,
+    waiting: &WaitArgs,
+    out: &mut dyn Console,
+) -> Result<Exit, CliError> {
+    let verdict: Verdict =
+        follow::follow(&aws.sfn, arn, waiting.waiting(), |line| out.progress(line)).await?;
+    if verdict.exit == Exit::TimedOut {
+        out.progress(&format!(
+            "stopped waiting after {}s; the execution goes on: berth watch {arn}",
+            waiting.max_wait_seconds.unwrap_or_default()
+        ));
+    }
+    out.result(&match cli.output {
+        Format::Text => follow::render(&verdict),
+        Format::Json => json(&verdict),
+    });
+    Ok(verdict.exit)
+}
+
+fn deploy_options(d: &Deploy) -> Result<request::DeployOptions, CliError> {
+    Ok(request::DeployOptions {
+        cluster: d.cluster.clone(),
+        service: d.service.clone(),
+        image: d.image.clone(),
+        container: d.container.clone(),
+        force_new_deployment: d.force_new_deployment,
+        timeout_seconds: d.timeout_seconds,
+        poll_interval_seconds: d.poll_interval_seconds,
+        rollback_timeout_seconds: d.rollback_timeout_seconds,
+        canary: d.canary.as_deref().map(request::read_canary).transpose()?,
+    })
+}

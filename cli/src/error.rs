@@ -1,0 +1,44 @@
+//! The CLI's one error: a message for stderr and the exit code it ends with.
+
+use std::fmt;
+
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+use crate::exit::Exit;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CliError {
+    pub exit: Exit,
+    pub message: String,
+}
+
+impl CliError {
+    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+        Self {
+            exit,
+            message: message.into(),
+        }
+    }
+
+    /// Bad input, found before anything started: nothing changed.
+    pub fn refused(message: impl Into<String>) -> Self {
+        Self::new(Exit::Refused, message)
+    }
+
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self::new(Exit::Failed, message)
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+/// An AWS call that failed, with the SDK's whole error chain (AWS's code and message).
+pub fn sdk<E: std::error::Error>(call: &str, e: E) -> CliError {
+    CliError::failed(format!("{call} failed: {}", DisplayErrorContext(&e)))
+}

@@ -1,0 +1,12 @@
+//! `berth`, the command line: deploy through the state machine and follow it live, watch an
+//! execution, show what a service runs and its deployment history.
+
+pub mod cli;
+pub mod error;
+pub mod exit;
+pub mod follow;
+pub mod history;
+pub mod locate;
+pub mod progress;
+pub mod request;
+pub mod status;

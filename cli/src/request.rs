@@ -1,0 +1,214 @@
+//! `berth deploy`'s console request, built and validated here with the types and checks Plan
+//! uses, so a typo or a value out of range fails before anything starts.
+
+use std::path::Path;
+
+use berth::canary;
+use berth::image::ImageRef;
+use berth::model::{limits, require, ConsoleRequest};
+use serde_json::{json, Map, Value};
+
+use crate::error::CliError;
+
+/// What the command line gives for one deployment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeployOptions {
+    pub cluster: String,
+    pub service: String,
+    pub image: String,
+    pub container: Option<String>,
+    pub force_new_deployment: bool,
+    pub timeout_seconds: Option<u64>,
+    pub poll_interval_seconds: Option<u64>,
+    pub rollback_timeout_seconds: Option<u64>,
+    /// The `canary` object, as read from `--canary FILE.json`.
+    pub canary: Option<Value>,
+}
+
+/// Read `--canary FILE.json`: the request's `canary` object.
+pub fn read_canary(path: &Path) -> Result<Value, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::refused(format!("cannot read --canary {}: {e}", path.display())))?;
+    serde_json::from_str(&text)
+        .map_err(|e| CliError::refused(format!("--canary {} is not JSON: {e}", path.display())))
+}
+
+/// The request as JSON (the execution's input), checked as Plan checks it before any AWS call.
+pub fn build(o: &DeployOptions) -> Result<Value, CliError> {
+    let mut doc = Map::new();
+    doc.insert("cluster".into(), json!(o.cluster));
+    doc.insert("service".into(), json!(o.service));
+    doc.insert("image".into(), json!(o.image));
+    if let Some(c) = &o.container {
+        doc.insert("container".into(), json!(c));
+    }
+    if o.force_new_deployment {
+        doc.insert("forceNewDeployment".into(), json!(true));
+    }
+    for (key, value) in [
+        ("timeoutSeconds", o.timeout_seconds),
+        ("pollIntervalSeconds", o.poll_interval_seconds),
+        ("rollbackTimeoutSeconds", o.rollback_timeout_seconds),
+    ] {
+        if let Some(v) = value {
+            doc.insert(key.into(), json!(v));
+        }
+    }
+    if let Some(c) = &o.canary {
+        doc.insert("canary".into(), c.clone());
+    }
+    let doc = Value::Object(doc);
+    validate(&doc).map_err(|e| CliError::refused(format!("refused, nothing started: {e}")))?;
+    Ok(doc)
+}
+
+/// The checks Plan makes of a console request before it reads ECS (the same types, limits and
+/// validators), as one message naming the field.
+pub fn validate(doc: &Value) -> Result<ConsoleRequest, String> {
+    let req: ConsoleRequest = serde_path_to_error::deserialize(doc).map_err(|e| {
+        let at = e.path().to_string();
+        let at = if at == "." {
+            String::new()
+        } else {
+            format!(" at {at}")
+        };
+        format!("request{at}: {}", e.inner())
+    })?;
+    let check = || -> berth::Result<()> {
+        for (field, v) in [("cluster", &req.cluster), ("service", &req.service)] {
+            require(field, v)?;
+            limits::check_len(field, v, limits::NAME_CHARS)?;
+        }
+        if let Some(c) = &req.container {
+            require("container", c)?;
+            limits::check_len("container", c, limits::NAME_CHARS)?;
+        }
+        ImageRef::parse(&req.image)?;
+        for (field, v, range) in [
+            (
+                "timeoutSeconds",
+                req.timeout_seconds,
+                &limits::TIMEOUT_SECONDS,
+            ),
+            (
+                "pollIntervalSeconds",
+                req.poll_interval_seconds,
+                &limits::POLL_INTERVAL_SECONDS,
+            ),
+            (
+                "rollbackTimeoutSeconds",
+                req.rollback_timeout_seconds,
+                &limits::TIMEOUT_SECONDS,
+            ),
+        ] {
+            if let Some(v) = v {
+                limits::check(field, v, range)?;
+            }
+        }
+        if let Some(c) = &req.canary {
+            canary::validate(c)?;
+        }
+        Ok(())
+    };
+    check().map_err(|e| format!("{}: {}", e.name(), e.message()))?;
+    Ok(req)
+}
+
+/// A unique execution name (Step Functions: at most 80 of `A-Za-z0-9-_`): the service and the
+/// start time in milliseconds, so a listing reads in order and two starts never collide.
+pub fn execution_name(service: &str, now_ms: u64, pid: u32) -> String {
+    let clean: String = service
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(30)
+        .collect();
+    format!("berth-cli-{clean}-{now_ms}-{pid}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> DeployOptions {
+        DeployOptions {
+            cluster: "prod".into(),
+            service: "web".into(),
+            image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:v2".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_good_request_becomes_the_console_input() {
+        let mut o = options();
+        o.container = Some("app".into());
+        o.timeout_seconds = Some(600);
+        o.force_new_deployment = true;
+        o.canary = Some(json!({"bakeSeconds": 60, "alarms": ["web-5xx"]}));
+        let doc = build(&o).expect("valid");
+        assert_eq!(
+            doc,
+            json!({"cluster": "prod", "service": "web", "image": o.image, "container": "app",
+                   "forceNewDeployment": true, "timeoutSeconds": 600,
+                   "canary": {"bakeSeconds": 60, "alarms": ["web-5xx"]}})
+        );
+    }
+
+    #[test]
+    fn a_misspelt_canary_field_is_refused_with_its_path() {
+        let mut o = options();
+        o.canary = Some(json!({"metrics": [{"name": "5xx", "threshold": 1,
+            "metric": {"namespace": "AWS/ApplicationELB", "metricName": "HTTPCode_Target_5XX_Count"},
+            "comparision": "LessThanThreshold"}]}));
+        let e = build(&o).unwrap_err();
+        assert_eq!(e.exit, crate::exit::Exit::Refused);
+        assert!(e.message.contains("canary.metrics[0]"), "{}", e.message);
+        assert!(
+            e.message.contains("unknown field `comparision`"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn an_invalid_image_is_refused() {
+        let mut o = options();
+        o.image = "web@sha256:NOTHEX".into();
+        let e = build(&o).unwrap_err();
+        assert_eq!(e.exit, crate::exit::Exit::Refused);
+        assert!(e.message.contains("InvalidImage"), "{}", e.message);
+    }
+
+    #[test]
+    fn values_out_of_range_are_refused_as_plan_refuses_them() {
+        let mut o = options();
+        o.poll_interval_seconds = Some(0);
+        assert!(build(&o)
+            .unwrap_err()
+            .message
+            .contains("pollIntervalSeconds = 0"));
+        let mut o = options();
+        o.canary = Some(json!({"intervalSeconds": 0}));
+        assert!(build(&o).unwrap_err().message.contains("InvalidInput"));
+        let mut o = options();
+        o.service = " ".into();
+        assert!(build(&o)
+            .unwrap_err()
+            .message
+            .contains("\"service\" must not be empty"));
+    }
+
+    #[test]
+    fn execution_names_are_valid_and_distinct() {
+        let a = execution_name("web/api v2", 1, 7);
+        assert_eq!(a, "berth-cli-web-api-v2-1-7");
+        assert!(execution_name(&"x".repeat(200), u64::MAX, u32::MAX).len() <= 80);
+        assert_ne!(execution_name("web", 1, 7), execution_name("web", 2, 7));
+    }
+}

@@ -1,0 +1,189 @@
+"""The `berth` CLI (cli/) end to end: deploy, watch, status and history against the local stack,
+through the real state machine and Lambdas. The CLI reaches the stand-in only through the AWS_*
+environment, as it would reach AWS."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .harness import REGISTRY, ROOT, STATE_MACHINE_ARN, aws_changes, aws_snapshot, digest_of, ecr_push_event
+
+OLD = digest_of("cli v1")
+NEW = digest_of("cli v2")
+BAD = digest_of("cli bad")
+
+# The exit codes (cli/src/exit.rs, `Exit`).
+DEPLOYED, ROLLED_BACK, REFUSED = 0, 3, 5
+
+
+def image(digest: str, repo: str = "web") -> str:
+    return f"{REGISTRY}/{repo}@{digest}"
+
+
+@pytest.fixture(scope="session")
+def berth_binary() -> Path:
+    """The CLI, built once per session (debug: it is not what the Lambdas run)."""
+    subprocess.run(["cargo", "build", "-p", "berth-cli", "--quiet"], cwd=ROOT, check=True)
+    target = Path(os.environ.get("CARGO_TARGET_DIR") or "target")
+    return (target if target.is_absolute() else ROOT / target) / "debug" / "berth"
+
+
+@pytest.fixture
+def cli(berth, berth_binary):
+    """Run `berth ARGS...` against the stack; returns the CompletedProcess (text)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BERTH_"))}
+    env.update({k: v for k, v in berth.lambda_env().items() if k.startswith("AWS_")})
+    env["BERTH_STATE_MACHINE_ARN"] = STATE_MACHINE_ARN
+
+    def run(*args: str, timeout: float = 240, env_overrides: dict | None = None) -> subprocess.CompletedProcess:
+        e = {**env, **(env_overrides or {})}
+        e = {k: v for k, v in e.items() if v is not None}
+        done = subprocess.run([str(berth_binary), *args], env=e, capture_output=True, text=True, timeout=timeout)
+        print(f"$ berth {' '.join(args)}  -> {done.returncode}\n{done.stderr}{done.stdout}")
+        return done
+
+    return run
+
+
+def deploy(cli, digest: str, *extra: str) -> subprocess.CompletedProcess:
+    return cli("deploy", "--cluster", "prod", "--service", "web", "--image", image(digest),
+               "--refresh-seconds", "0.3", *extra)
+
+
+def lines(stderr: str) -> list[str]:
+    """The progress lines, without their elapsed-time prefix."""
+    return [re.sub(r"^\[\s*[\d.]+s\] ", "", line) for line in stderr.splitlines() if re.match(r"^\[\s*[\d.]+s\] ", line)]
+
+
+def test_deploy_of_a_good_image_follows_each_state_and_exits_0(berth, cli):
+    svc = berth.make_service("web", image(OLD))
+    done = deploy(cli, NEW)
+    assert done.returncode == DEPLOYED, done.stderr
+    progress = lines(done.stderr)
+    assert progress[0].startswith("plan (console): prod/web <- web@sha256:"), progress
+    assert "web: turn GO: " in "\n".join(progress)
+    assert any(p.startswith("web: registered web:2 running web@" + NEW[:19]) and p.endswith("(previous web:1)")
+               for p in progress), progress
+    assert any(p.startswith("web: rollout of web:2 started") for p in progress), progress
+    assert any(re.match(r"web: rollout COMPLETED: 2/2 running", p) for p in progress), progress
+    assert "web: DEPLOYED" in progress and "execution SUCCEEDED" in progress
+    assert done.stdout.startswith("SUCCEEDED after "), done.stdout
+    assert "prod/web DEPLOYED" in done.stdout and "exit: 0 (deployed)" in done.stdout
+    assert {d for _, _, d in berth.running_images(svc)} == {NEW}
+
+
+def test_a_crash_looping_image_is_rolled_back_and_exits_3_with_the_cause(berth, cli):
+    svc = berth.make_service("web", image(OLD))
+    berth.control("images", {"image": BAD, "behaviour": "crashloop"})
+    done = deploy(cli, BAD, "--output", "json")
+    assert done.returncode == ROLLED_BACK, done.stderr
+    verdict = json.loads(done.stdout)
+    assert verdict["status"] == "FAILED" and verdict["error"] == "DeploymentRolledBack", verdict
+    assert "circuit breaker" in verdict["cause"] and "now running web:1" in verdict["cause"], verdict
+    assert verdict["exit"] == "rolled-back" and verdict["exitCode"] == ROLLED_BACK
+    assert verdict["services"] == [{"cluster": "prod", "service": "web", "outcome": "ROLLED_BACK"}]
+    progress = lines(done.stderr)
+    assert any(p.startswith("web: rollout FAILED (DeploymentFailed)") for p in progress), progress
+    assert any(p.startswith("web: ROLLBACK to web:1") for p in progress), progress
+    berth.wait_steady(svc)
+    assert {d for _, _, d in berth.running_images(svc)} == {OLD}
+
+
+def test_bad_input_is_refused_with_exit_5_and_changes_nothing(berth, cli, tmp_path):
+    berth.make_service("web", image(OLD))
+    before = aws_snapshot(berth)
+    # refused by the CLI itself, before anything starts
+    bad_image = cli("deploy", "--cluster", "prod", "--service", "web", "--image", "web@sha256:NOTHEX")
+    assert bad_image.returncode == REFUSED, bad_image.stderr
+    assert "InvalidImage" in bad_image.stderr and bad_image.stdout == ""
+    canary = tmp_path / "canary.json"
+    canary.write_text(json.dumps({"bakeSeconds": 60, "metrics": [{
+        "name": "5xx", "threshold": 1, "comparision": "LessThanThreshold",
+        "metric": {"namespace": "AWS/ApplicationELB", "metricName": "HTTPCode_Target_5XX_Count"}}]}))
+    typo = deploy(cli, NEW, "--canary", str(canary))
+    assert typo.returncode == REFUSED, typo.stderr
+    assert "request at canary.metrics[0].comparision: unknown field `comparision`" in typo.stderr, typo.stderr
+    assert aws_changes(before, aws_snapshot(berth)) == [], "nothing started, nothing changed"
+    # refused by Plan (the CLI cannot know the service is missing): the same exit code
+    missing = cli("deploy", "--cluster", "prod", "--service", "nope", "--image", image(NEW),
+                  "--refresh-seconds", "0.3")
+    assert missing.returncode == REFUSED, missing.stderr
+    assert "error: ServiceNotFound" in missing.stdout, missing.stdout
+    changes = aws_changes(before, aws_snapshot(berth))
+    assert [c for c in changes if not c.startswith("execution")] == [], changes
+
+
+def test_no_wait_returns_the_execution_and_watch_follows_it(berth, cli):
+    svc = berth.make_service("web", image(OLD))
+    started = deploy(cli, NEW, "--no-wait")
+    assert started.returncode == DEPLOYED, started.stderr
+    arn = started.stdout.strip()
+    assert arn.startswith(STATE_MACHINE_ARN.replace(":stateMachine:", ":execution:") + ":berth-cli-web-"), arn
+    watched = cli("watch", arn, "--refresh-seconds", "0.3")
+    assert watched.returncode == DEPLOYED, watched.stderr
+    assert "web: DEPLOYED" in lines(watched.stderr)
+    assert "prod/web DEPLOYED" in watched.stdout
+    # by name, once finished: the same lines and verdict at once
+    again = cli("watch", arn.rsplit(":", 1)[1], "--output", "json")
+    assert again.returncode == DEPLOYED
+    assert json.loads(again.stdout)["executionArn"] == arn
+    assert lines(again.stderr) == lines(watched.stderr)
+    assert {d for _, _, d in berth.running_images(svc)} == {NEW}
+
+
+def test_history_lists_three_deployments_newest_first_and_status_shows_what_runs(berth, cli):
+    svc = berth.make_service("web", image(OLD))
+    other = berth.make_service("api", image(OLD, "api"), repository="api")
+    assert deploy(cli, NEW).returncode == DEPLOYED
+    berth.control("images", {"image": BAD, "behaviour": "unhealthy-lb"})
+    assert deploy(cli, BAD).returncode == ROLLED_BACK
+    pushed = berth.deliver_ecr_event(ecr_push_event("web", OLD, "v1"))
+    assert berth.wait_execution(pushed["executionArn"])["status"] == "SUCCEEDED"
+    assert cli("deploy", "--cluster", "prod", "--service", "api", "--image", image(NEW, "api")).returncode == 0
+
+    done = cli("history", "web", "--cluster", "prod", "--output", "json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert [(r["trigger"], r["outcome"]) for r in rows] == [
+        ("push", "DEPLOYED"), ("hand", "ROLLED_BACK"), ("hand", "DEPLOYED")], rows
+    assert "HealthChecksFailing" in rows[1]["cause"], rows[1]
+    assert rows[0]["image"] == f"web:v1@{OLD}" and rows[2]["image"] == image(NEW)
+    assert all(r["durationSeconds"] > 0 for r in rows)
+    text = cli("history", "web", "--cluster", "prod", "--limit", "2")
+    table = text.stdout.splitlines()
+    assert table[0].split() == ["STARTED", "BY", "OUTCOME", "DURATION", "IMAGE", "CAUSE"], table
+    assert len(table) == 3 and " push " in table[1] and "ROLLED_BACK" in table[2], table
+
+    status = cli("status", "web", "--cluster", "prod")
+    assert status.returncode == 0, status.stderr
+    s = berth.describe(svc)
+    revision = s["taskDefinition"].rsplit("/", 1)[1]
+    assert status.stdout.startswith(f"prod/web runs {revision} since "), status.stdout
+    assert f"digest {OLD} (2 task(s))" in status.stdout, status.stdout
+    assert "last berth deployment: DEPLOYED web:v1@sha256:" in status.stdout, status.stdout
+    doc = json.loads(cli("status", "web", "--cluster", "prod", "--output", "json").stdout)
+    assert doc["taskDefinition"] == s["taskDefinition"]
+    assert {r["digest"] for r in doc["running"]} == {OLD}
+    assert doc["lastDeployment"]["executionArn"] == pushed["executionArn"]
+    assert other  # api's deployment is not in web's history
+
+
+def test_the_state_machine_is_found_in_the_stack_outputs(berth, cli):
+    cfn = berth.client("cloudformation")
+    cfn.create_stack(StackName="berth-local", TemplateBody=json.dumps({
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"StateMachineArn": {"Value": STATE_MACHINE_ARN}},
+    }))
+    done = cli("history", "web", "--cluster", "prod", "--stack", "berth-local",
+               env_overrides={"BERTH_STATE_MACHINE_ARN": None})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "no berth deployments of this service\n"
+    missing = cli("history", "web", "--cluster", "prod", env_overrides={"BERTH_STATE_MACHINE_ARN": None})
+    assert missing.returncode == 1
+    assert 'stack "berth"' in missing.stderr and "--state-machine" in missing.stderr, missing.stderr
