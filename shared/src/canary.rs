@@ -221,12 +221,15 @@ fn validate_metric(config: &CanaryConfig, c: &MetricCheck) -> Result<()> {
         }
         limits::check_len("namespace", &spec.namespace, limits::NAME_CHARS)?;
         limits::check_len("metricName", &spec.metric_name, limits::NAME_CHARS)?;
-        if spec.dimensions.len() > 30 {
-            return Err(bad(format!("{id}: at most 30 dimensions")));
+        if spec.dimensions.len() > limits::DIMENSIONS {
+            return Err(bad(format!(
+                "{id}: at most {} dimensions",
+                limits::DIMENSIONS
+            )));
         }
         for (k, v) in &spec.dimensions {
             limits::check_len("dimension name", k, limits::NAME_CHARS)?;
-            limits::check_len("dimension value", v, 1024)?;
+            limits::check_len("dimension value", v, limits::DIMENSION_VALUE_CHARS)?;
         }
         if !valid_statistic(&spec.stat) {
             return Err(bad(format!(

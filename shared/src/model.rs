@@ -192,29 +192,70 @@ pub struct CanaryInput {
 }
 
 /// The canary analysis for one service: metrics and alarms watched while the new revision bakes.
+///
+/// At least one entry in `metrics` or `alarms`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("anyOf" = [
+        {"required": ["metrics"], "properties": {"metrics": {"minItems": 1}}},
+        {"required": ["alarms"], "properties": {"alarms": {"minItems": 1}}},
+    ]))
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CanaryConfig {
-    /// How long the new revision must stay healthy before berth calls the deploy good.
+    /// How long the new revision must stay healthy before berth calls the deploy good (0 = one
+    /// evaluation).
     #[serde(default = "defaults::bake_seconds")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(range(min = *limits::BAKE_SECONDS.start(), max = *limits::BAKE_SECONDS.end()))
+    )]
     pub bake_seconds: u64,
     /// Seconds between two evaluations.
     #[serde(default = "defaults::interval_seconds")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(range(
+            min = *limits::INTERVAL_SECONDS.start(),
+            max = *limits::INTERVAL_SECONDS.end()
+        ))
+    )]
     pub interval_seconds: u64,
-    /// How far back each evaluation reads metrics.
+    /// How far back each evaluation reads metrics; at least each metric's `period`.
     #[serde(default = "defaults::window_seconds")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(range(min = *limits::WINDOW_SECONDS.start(), max = *limits::WINDOW_SECONDS.end()))
+    )]
     pub window_seconds: u64,
     /// What an INCONCLUSIVE verdict means once the bake is over. No data is not a pass.
     #[serde(default)]
     pub on_inconclusive: OnInconclusive,
+    /// Metrics, or metric-math expressions, each compared with a threshold.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(length(max = limits::METRICS)))]
     pub metrics: Vec<MetricCheck>,
-    /// CloudWatch alarm names: ALARM fails the canary, INSUFFICIENT_DATA is inconclusive.
+    /// CloudWatch alarm names, each of which must exist: ALARM fails the canary,
+    /// INSUFFICIENT_DATA is inconclusive.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(
+            length(max = limits::ALARMS),
+            inner(length(min = 1, max = limits::NAME_CHARS), pattern(NOT_BLANK))
+        )
+    )]
     pub alarms: Vec<String>,
 }
 
+/// A name that is not only white space (berth trims before it checks emptiness).
+#[cfg(feature = "schema")]
+const NOT_BLANK: &str = r"\S";
+
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum OnInconclusive {
     #[default]
@@ -223,45 +264,128 @@ pub enum OnInconclusive {
 }
 
 /// One metric (or metric-math expression) compared with a threshold.
+///
+/// Either `metric`, or `expression` with the `metrics` it names.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("anyOf" = [
+        {
+            "required": ["metric"],
+            "properties": {
+                "metric": {"type": "object"},
+                "expression": {"type": "null"},
+                "metrics": {"maxProperties": 0},
+            },
+        },
+        {
+            "required": ["expression", "metrics"],
+            "properties": {
+                "metric": {"type": "null"},
+                "expression": {"type": "string"},
+                "metrics": {"minProperties": 1},
+            },
+        },
+    ]))
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MetricCheck {
+    /// What the execution's results call this check.
+    #[cfg_attr(feature = "schema", schemars(length(max = limits::NAME_CHARS)))]
     pub name: String,
     /// A single metric; or leave it out and give `expression` over `metrics`.
     #[serde(default)]
     pub metric: Option<MetricSpec>,
-    /// CloudWatch metric math over the ids in `metrics`, e.g. `100 * errors / requests`.
+    /// CloudWatch metric math over the ids in `metrics`, e.g. `100 * errors / requests`; it must
+    /// parse (functions, operators, keywords of `shared/src/metricmath.rs`) and name only those
+    /// ids. At most 16 KiB (UTF-8 bytes).
     #[serde(default)]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(min = 1, max = crate::lambda::MAX_STRING_BYTES))
+    )]
     pub expression: Option<String>,
+    /// The metrics `expression` reads, by id: an id starts with a lower-case letter, holds only
+    /// letters, digits and `_`, and is not `berth`.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(extend("propertyNames" = {
+            "pattern": "^[a-z][A-Za-z0-9_]*$",
+            "not": {"const": crate::canary::RESULT_ID},
+        }))
+    )]
     pub metrics: BTreeMap<String, MetricSpec>,
+    /// The value breaches when `value <comparison> threshold`.
     pub threshold: f64,
     #[serde(default)]
     pub comparison: Comparison,
     /// Fewer data points than this in the window is INCONCLUSIVE, never PASS.
     #[serde(default = "defaults::min_data_points")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(range(min = *limits::DATA_POINTS.start(), max = *limits::DATA_POINTS.end()))
+    )]
     pub min_data_points: usize,
     /// How many breaching data points fail the check.
     #[serde(default = "defaults::datapoints_to_fail")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(range(min = *limits::DATA_POINTS.start(), max = *limits::DATA_POINTS.end()))
+    )]
     pub datapoints_to_fail: usize,
+    /// Seconds per data point, as GetMetricData accepts: 1, 5, 10, 30 or a multiple of 60 (up to
+    /// 86,400), and at most the canary's `windowSeconds`.
     #[serde(default = "defaults::period")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(extend("anyOf" = [
+            {"enum": [1, 5, 10, 30]},
+            {"multipleOf": 60, "minimum": 60, "maximum": 86_400},
+        ]))
+    )]
     pub period: i32,
 }
 
+/// One CloudWatch metric.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MetricSpec {
+    /// e.g. `AWS/ApplicationELB`.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(min = 1, max = limits::NAME_CHARS), pattern(NOT_BLANK))
+    )]
     pub namespace: String,
+    /// e.g. `HTTPCode_Target_5XX_Count`.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(min = 1, max = limits::NAME_CHARS), pattern(NOT_BLANK))
+    )]
     pub metric_name: String,
+    /// Dimension name to value, e.g. `{"TargetGroup": "targetgroup/web/0123456789abcdef"}`.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(extend(
+            "maxProperties" = limits::DIMENSIONS,
+            "propertyNames" = {"maxLength": limits::NAME_CHARS},
+            "additionalProperties" = {"type": "string", "maxLength": limits::DIMENSION_VALUE_CHARS},
+        ))
+    )]
     pub dimensions: BTreeMap<String, String>,
-    /// `Sum`, `Average`, `Maximum`, `p99`, … (CloudWatch statistic or extended statistic).
+    /// `Sum`, `Average`, `Maximum`, `p99`, … (CloudWatch statistic or extended statistic:
+    /// `SampleCount`, `Average`, `Sum`, `Minimum`, `Maximum`, `pNN[.NN]`, `tmNN`, `wmNN`, `tcNN`,
+    /// `tsNN`, `IQM`, `TM(a%:b%)`, `WM(…)`, `TC(…)`, `TS(…)`, `PR(a:b)`).
     #[serde(default = "defaults::stat")]
     pub stat: String,
 }
 
 /// CloudWatch's comparison operators: the value breaches when `value <op> threshold`.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Comparison {
     #[default]
     GreaterThanThreshold,
@@ -396,6 +520,9 @@ pub mod limits {
     /// allows; an image reference at most `IMAGE_CHARS`.
     pub const NAME_CHARS: usize = 255;
     pub const IMAGE_CHARS: usize = 1_024;
+    /// Dimensions of one metric, and the length of a dimension's value, as CloudWatch allows.
+    pub const DIMENSIONS: usize = 30;
+    pub const DIMENSION_VALUE_CHARS: usize = 1_024;
 
     /// A hook's `deadlineSeconds`: at most an hour (CodeDeploy's longest hook wait).
     pub const HOOK_DEADLINE_SECONDS: RangeInclusive<u64> = 1..=3_600;
@@ -487,22 +614,74 @@ fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Er
 }
 
 /// A deployment request typed by hand in the Step Functions console or sent by a CLI.
+///
+/// berth's console input (README, "Starting a deployment by hand"): one image for one service.
+/// Plan checks it again, and also what a schema cannot say (the image reference's grammar, the
+/// metric-math expression, the statistic, each alarm's existence): Plan is the authority. The state
+/// machine also takes an ECR "Image Action" event, which this schema does not describe.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConsoleRequest {
+    /// The ECS cluster's name.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(min = 1, max = limits::NAME_CHARS), pattern(NOT_BLANK))
+    )]
     pub cluster: String,
+    /// The ECS service's name.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(min = 1, max = limits::NAME_CHARS), pattern(NOT_BLANK))
+    )]
     pub service: String,
+    /// The container whose image changes; optional when the task definition has one container.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(min = 1, max = limits::NAME_CHARS), pattern(NOT_BLANK))
+    )]
     pub container: Option<String>,
+    /// A valid OCI image reference, pinned by digest when it carries one (`sha256:` + 64 lowercase
+    /// hex).
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = limits::IMAGE_CHARS)))]
     pub image: String,
+    /// Redeploy even if the revision is unchanged (a re-pushed mutable tag).
     #[serde(default)]
     pub force_new_deployment: bool,
+    /// Rollout deadline; past it the rollout is FAILED `Timeout` and rolled back. Default: the
+    /// stack's `TimeoutSeconds` (1800).
     #[serde(default)]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(range(
+            min = *limits::TIMEOUT_SECONDS.start(),
+            max = *limits::TIMEOUT_SECONDS.end()
+        ))
+    )]
     pub timeout_seconds: Option<u64>,
+    /// Seconds between polls. Default: the stack's `PollIntervalSeconds` (15).
     #[serde(default)]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(range(
+            min = *limits::POLL_INTERVAL_SECONDS.start(),
+            max = *limits::POLL_INTERVAL_SECONDS.end()
+        ))
+    )]
     pub poll_interval_seconds: Option<u64>,
+    /// How long the rollback may take to stabilise (default 900).
     #[serde(default)]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(range(
+            min = *limits::TIMEOUT_SECONDS.start(),
+            max = *limits::TIMEOUT_SECONDS.end()
+        ))
+    )]
     pub rollback_timeout_seconds: Option<u64>,
+    /// An optional bake: the new revision is judged on these metrics and alarms before it counts
+    /// as deployed.
     #[serde(default)]
     pub canary: Option<CanaryConfig>,
 }

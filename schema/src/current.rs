@@ -1,0 +1,133 @@
+//! `request.schema.json` must be what the Rust types give today; BERTH_BLESS=1 rewrites it.
+
+use std::path::PathBuf;
+
+use berth::model::ConsoleRequest;
+use serde_json::{json, Value};
+
+const BLESS: &str = "BERTH_BLESS=1 cargo test -p berth-schema";
+pub const SCHEMA: &str = "schema/request.schema.json";
+const FROM: &str = "shared/src/model.rs (ConsoleRequest and what it nests)";
+
+pub fn path(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative)
+}
+
+/// The schema of the console request, as a deserializer reads it (fields with a default are
+/// optional), in JSON Schema 2020-12.
+fn request_schema() -> String {
+    let Value::Object(mut generated) = schemars::schema_for!(ConsoleRequest).to_value() else {
+        panic!("schemars gave a schema that is not an object")
+    };
+    let note = format!("Generated from {FROM}: edit the Rust, then {BLESS}");
+    generated.insert("$comment".into(), json!(note));
+    // What the document is first, then the properties in the order of the Rust fields.
+    let mut out = serde_json::Map::new();
+    for key in ["$schema", "$comment", "title", "description"] {
+        if let Some(v) = generated.get(key) {
+            out.insert(key.into(), v.clone());
+        }
+    }
+    for (k, v) in generated {
+        out.entry(k).or_insert(v);
+    }
+    let mut doc = Value::Object(out);
+    unwrap_descriptions(&mut doc);
+    serde_json::to_string_pretty(&doc).unwrap() + "\n"
+}
+
+/// Doc comments are wrapped at 100 columns; an editor's tooltip wraps by itself, so a description
+/// keeps only its paragraph breaks.
+fn unwrap_descriptions(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                match v {
+                    Value::String(s) if k == "description" => {
+                        *s = s
+                            .split("\n\n")
+                            .map(|p| p.replace('\n', " "))
+                            .collect::<Vec<_>>()
+                            .join("\n\n");
+                    }
+                    _ => unwrap_descriptions(v),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(unwrap_descriptions),
+        _ => {}
+    }
+}
+
+/// Fail unless `relative` holds `want`; under `BERTH_BLESS=1`, write it instead.
+// statemachine/src/current.rs has the same check and diff; they could become one test helper.
+fn check(relative: &str, want: &str) {
+    let have = std::fs::read_to_string(path(relative)).unwrap_or_default();
+    if have == want {
+        return;
+    }
+    if std::env::var("BERTH_BLESS").is_ok_and(|v| v == "1") {
+        std::fs::write(path(relative), want).unwrap_or_else(|e| panic!("{relative}: {e}"));
+        eprintln!("wrote {relative}");
+        return;
+    }
+    panic!(
+        "{relative} is not what {FROM} gives (-: checked in, +: generated; line numbers of each side):\n{}\n\
+         Edit the Rust types, not {relative}, then regenerate: {BLESS}",
+        changed_lines(&have, want)
+    );
+}
+
+/// The lines that differ, numbered, at most 80 of them.
+fn changed_lines(old: &str, new: &str) -> String {
+    let (mut left, mut right) = (0, 0);
+    let mut out = Vec::new();
+    for line in diff::lines(old, new) {
+        match line {
+            diff::Result::Left(l) => {
+                left += 1;
+                out.push(format!("-{left:>5} {l}"));
+            }
+            diff::Result::Right(r) => {
+                right += 1;
+                out.push(format!("+{right:>5} {r}"));
+            }
+            diff::Result::Both(..) => {
+                left += 1;
+                right += 1;
+            }
+        }
+    }
+    let more = out.len().saturating_sub(80);
+    out.truncate(80);
+    if more > 0 {
+        out.push(format!("… and {more} more changed lines"));
+    }
+    out.join("\n")
+}
+
+#[test]
+fn request_schema_json_is_generated_from_the_rust_types() {
+    check(SCHEMA, &request_schema());
+}
+
+#[test]
+fn the_schema_refuses_unknown_fields_at_every_level() {
+    let schema: Value = serde_json::from_str(&request_schema()).unwrap();
+    assert_eq!(schema["additionalProperties"], json!(false));
+    for def in ["CanaryConfig", "MetricCheck", "MetricSpec"] {
+        assert_eq!(
+            schema["$defs"][def]["additionalProperties"],
+            json!(false),
+            "{def}"
+        );
+    }
+}
+
+#[test]
+fn a_stale_copy_fails_with_the_changed_lines() {
+    let diff = changed_lines("a\nb\nc\n", "a\nB\nc\n");
+    assert_eq!(diff, "-    2 b\n+    2 B");
+}

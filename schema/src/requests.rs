@@ -1,0 +1,111 @@
+//! The examples pass Plan's checks, and every request in `refused.json` is refused by them.
+
+use berth::canary;
+use berth::image::ImageRef;
+use berth::model::{limits, require, ConsoleRequest};
+use serde_json::Value;
+
+use crate::current::path;
+
+const EXAMPLES: [&str; 2] = ["examples/request.json", "examples/request-minimal.json"];
+const REFUSED: &str = "schema/refused.json";
+
+fn read_json(relative: &str) -> Value {
+    let text =
+        std::fs::read_to_string(path(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{relative}: {e}"))
+}
+
+/// What Plan checks of a console request before it reads AWS: `plan_console` in
+/// functions/plan-deployment/src/handler.rs; a copy until that check is one function of `berth`
+/// that Plan and this test call. What Plan checks next needs AWS (the service, its task definition
+/// and container, each alarm).
+fn plan_checks(request: &Value) -> berth::Result<ConsoleRequest> {
+    let req: ConsoleRequest = serde_json::from_value(request.clone())
+        .map_err(|e| berth::Error::invalid_input(format!("request: {e}")))?;
+    for (field, v) in [("cluster", &req.cluster), ("service", &req.service)] {
+        require(field, v)?;
+        limits::check_len(field, v, limits::NAME_CHARS)?;
+    }
+    if let Some(c) = &req.container {
+        require("container", c)?;
+        limits::check_len("container", c, limits::NAME_CHARS)?;
+    }
+    ImageRef::parse(&req.image)?;
+    for (field, v, range) in [
+        (
+            "timeoutSeconds",
+            req.timeout_seconds,
+            &limits::TIMEOUT_SECONDS,
+        ),
+        (
+            "pollIntervalSeconds",
+            req.poll_interval_seconds,
+            &limits::POLL_INTERVAL_SECONDS,
+        ),
+        (
+            "rollbackTimeoutSeconds",
+            req.rollback_timeout_seconds,
+            &limits::TIMEOUT_SECONDS,
+        ),
+    ] {
+        if let Some(v) = v {
+            limits::check(field, v, range)?;
+        }
+    }
+    if let Some(c) = &req.canary {
+        canary::validate(c)?;
+    }
+    Ok(req)
+}
+
+/// The request README shows under "Starting a deployment by hand": its first ```json block.
+fn readme_request() -> Value {
+    let readme = std::fs::read_to_string(path("README.md")).unwrap();
+    let section = readme
+        .split_once("## Starting a deployment by hand")
+        .expect("README has a section \"Starting a deployment by hand\"")
+        .1;
+    let block = section.split_once("```json\n").expect("a ```json block").1;
+    let block = block.split_once("\n```").expect("the block's end").0;
+    serde_json::from_str(block).unwrap_or_else(|e| panic!("README's request: {e}"))
+}
+
+#[test]
+fn the_examples_pass_plans_checks() {
+    for example in EXAMPLES {
+        let req = plan_checks(&read_json(example)).unwrap_or_else(|e| panic!("{example}: {e}"));
+        assert_eq!(req.cluster, "prod", "{example}");
+    }
+    let full = plan_checks(&read_json(EXAMPLES[0])).unwrap();
+    let canary = full.canary.expect("the full example has a canary");
+    assert!(full.container.is_some() && full.timeout_seconds.is_some());
+    assert!(ImageRef::parse(&full.image).unwrap().digest.is_some());
+    assert!(canary.metrics.iter().any(|m| m.expression.is_some()));
+    assert!(canary.metrics.iter().any(|m| m.metric.is_some()));
+    assert!(!canary.alarms.is_empty());
+}
+
+#[test]
+fn the_readme_request_passes_plans_checks() {
+    plan_checks(&readme_request()).unwrap();
+}
+
+#[test]
+fn every_refused_request_is_refused_with_its_error() {
+    let doc = read_json(REFUSED);
+    let cases = doc["cases"].as_array().expect("cases");
+    assert!(cases.len() >= 20, "{}", cases.len());
+    for case in cases {
+        let why = case["why"].as_str().unwrap();
+        let want = case["rust"].as_str().unwrap();
+        match plan_checks(&case["request"]) {
+            Ok(_) => panic!("{REFUSED}: {why:?} passes Plan's checks"),
+            Err(e) => assert!(
+                e.message().contains(want),
+                "{REFUSED}: {why:?} is refused, but with {:?}, not {want:?}",
+                e.message()
+            ),
+        }
+    }
+}
