@@ -3,6 +3,7 @@
 use std::fmt;
 
 use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::exit::Exit;
 
@@ -38,7 +39,14 @@ impl fmt::Display for CliError {
 
 impl std::error::Error for CliError {}
 
-/// An AWS call that failed, with the SDK's whole error chain (AWS's code and message).
-pub fn sdk<E: std::error::Error>(call: &str, e: E) -> CliError {
-    CliError::failed(format!("{call} failed: {}", DisplayErrorContext(&e)))
+/// An AWS call that failed: AWS's error code and message, or the SDK's error chain when AWS did
+/// not answer (no credentials, no network).
+pub fn sdk<E: std::error::Error + ProvideErrorMetadata>(call: &str, e: E) -> CliError {
+    match (e.code(), e.message()) {
+        (Some(code), message) => CliError::failed(format!(
+            "{call} failed: {code}: {}",
+            message.unwrap_or_default()
+        )),
+        (None, _) => CliError::failed(format!("{call} failed: {}", DisplayErrorContext(&e))),
+    }
 }

@@ -134,7 +134,7 @@ pub async fn follow(
                 execution_arn: arn.to_owned(),
                 status,
                 error: desc.error().map(str::to_owned),
-                cause: desc.cause().map(str::to_owned),
+                cause: desc.cause().map(progress::lambda_message),
                 services,
                 started_at: rfc3339(started),
                 stopped_at: stopped.map(rfc3339),
@@ -173,8 +173,9 @@ pub fn render(v: &Verdict) -> String {
     out
 }
 
+/// RFC 3339 to the second.
 pub fn rfc3339(secs: f64) -> String {
-    berth::time::format(aws_smithy_types::DateTime::from_secs_f64(secs))
+    berth::time::format(aws_smithy_types::DateTime::from_secs(secs.floor() as i64))
 }
 
 pub fn round1(x: f64) -> f64 {

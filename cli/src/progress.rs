@@ -121,7 +121,7 @@ pub fn describe(event: &Event) -> Option<String> {
 }
 
 /// The message of a Lambda error's cause (`{"errorType", "errorMessage"}`), or the cause itself.
-fn lambda_message(cause: &str) -> String {
+pub fn lambda_message(cause: &str) -> String {
     serde_json::from_str::<Value>(cause)
         .ok()
         .and_then(|v| {

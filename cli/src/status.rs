@@ -175,12 +175,17 @@ pub fn render(s: &Status) -> String {
         ));
     }
     for r in &s.running {
+        // An image pinned by digest already names it.
+        let digest = match r.digest.as_deref() {
+            Some(d) if r.image.ends_with(&format!("@{d}")) => String::new(),
+            Some(d) => format!(" digest {d}"),
+            None => " digest unknown".into(),
+        };
         out.push_str(&format!(
-            "  {} container {}: {} digest {} ({} task(s))\n",
+            "  {} container {}: {}{digest} ({} task(s))\n",
             short(&r.task_definition),
             r.container,
             r.image,
-            r.digest.as_deref().unwrap_or("unknown"),
             r.tasks
         ));
     }

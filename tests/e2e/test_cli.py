@@ -114,7 +114,7 @@ def test_bad_input_is_refused_with_exit_5_and_changes_nothing(berth, cli, tmp_pa
     missing = cli("deploy", "--cluster", "prod", "--service", "nope", "--image", image(NEW),
                   "--refresh-seconds", "0.3")
     assert missing.returncode == REFUSED, missing.stderr
-    assert "error: ServiceNotFound" in missing.stdout, missing.stdout
+    assert "error: ServiceNotFound\ncause: service nope not found in cluster prod" in missing.stdout, missing.stdout
     changes = aws_changes(before, aws_snapshot(berth))
     assert [c for c in changes if not c.startswith("execution")] == [], changes
 
@@ -165,7 +165,7 @@ def test_history_lists_three_deployments_newest_first_and_status_shows_what_runs
     s = berth.describe(svc)
     revision = s["taskDefinition"].rsplit("/", 1)[1]
     assert status.stdout.startswith(f"prod/web runs {revision} since "), status.stdout
-    assert f"digest {OLD} (2 task(s))" in status.stdout, status.stdout
+    assert f"{revision} container app: {image(OLD)} (2 task(s))" in status.stdout, status.stdout
     assert "last berth deployment: DEPLOYED web:v1@sha256:" in status.stdout, status.stdout
     doc = json.loads(cli("status", "web", "--cluster", "prod", "--output", "json").stdout)
     assert doc["taskDefinition"] == s["taskDefinition"]

@@ -55,13 +55,40 @@ fn the_primary_deployment_and_the_running_digests_are_shown() {
         "{text}"
     );
     assert!(
-        text.contains(&format!(
-            "container app: web@{DIGEST} digest {DIGEST} (2 task(s))"
-        )),
+        text.contains(&format!("web:2 container app: web@{DIGEST} (2 task(s))")),
         "{text}"
     );
     assert!(
         text.contains("deployment web:2 PRIMARY COMPLETED 2/2 running"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_tag_shows_the_digest_its_tasks_pulled() {
+    let svc = Service::builder()
+        .service_name("web")
+        .task_definition(format!("{TD}:1"))
+        .build();
+    let t = Task::builder()
+        .task_definition_arn(format!("{TD}:1"))
+        .last_status("RUNNING")
+        .containers(
+            Container::builder()
+                .name("app")
+                .image("web:stable")
+                .image_digest(DIGEST)
+                .build(),
+        )
+        .build();
+    let s = from_service("prod", &svc, &[t]);
+    assert_eq!(s.since, None, "no deployments listed");
+    let text = render(&s);
+    assert!(text.starts_with("prod/web runs web:1 since ?\n"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "web:1 container app: web:stable digest {DIGEST} (1 task(s))"
+        )),
         "{text}"
     );
 }
