@@ -167,3 +167,87 @@ impl Checker for ScriptedChecker {
         async move { results }.boxed()
     }
 }
+
+/// A checked-in file derived from a source (the ASL from its source, the request schema from the
+/// Rust types) must be what the source gives today. Fails with the changed lines and the command
+/// that regenerates it (`bless`); under `BERTH_BLESS=1`, writes `want` instead. `relative` is the
+/// path from the workspace root, `crate_dir` the calling crate's `CARGO_MANIFEST_DIR`.
+pub fn assert_current(crate_dir: &str, relative: &str, want: &str, from: &str, bless: &str) {
+    let path = std::path::Path::new(crate_dir).join("..").join(relative);
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    if have == want {
+        return;
+    }
+    if std::env::var("BERTH_BLESS").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, want).unwrap_or_else(|e| panic!("{relative}: {e}"));
+        eprintln!("wrote {relative}");
+        return;
+    }
+    panic!(
+        "{relative} is not what {from} gives (-: checked in, +: generated; line numbers of each side):\n{}\n\
+         Edit {from}, not {relative}, then regenerate: {bless}",
+        changed_lines(&have, want)
+    );
+}
+
+/// The lines that differ, numbered, at most 80 of them.
+pub fn changed_lines(old: &str, new: &str) -> String {
+    let (mut left, mut right) = (0, 0);
+    let mut out = Vec::new();
+    for line in diff::lines(old, new) {
+        match line {
+            diff::Result::Left(l) => {
+                left += 1;
+                out.push(format!("-{left:>5} {l}"));
+            }
+            diff::Result::Right(r) => {
+                right += 1;
+                out.push(format!("+{right:>5} {r}"));
+            }
+            diff::Result::Both(..) => {
+                left += 1;
+                right += 1;
+            }
+        }
+    }
+    let more = out.len().saturating_sub(80);
+    out.truncate(80);
+    if more > 0 {
+        out.push(format!("… and {more} more changed lines"));
+    }
+    out.join("\n")
+}
+
+#[cfg(test)]
+mod generated_tests {
+    use super::*;
+
+    #[test]
+    fn a_stale_copy_fails_with_the_changed_lines() {
+        assert_eq!(
+            changed_lines("a\nb\nc\n", "a\nB\nc\n"),
+            "-    2 b\n+    2 B"
+        );
+        // at most 80 changed lines are shown, then how many more there are
+        let old: String = (0..100).map(|i| format!("{i}\n")).collect();
+        let new = old.replace('\n', " changed\n");
+        let shown = changed_lines(&old, &new);
+        assert_eq!(shown.lines().count(), 81, "{shown}");
+        assert!(shown.ends_with("… and 120 more changed lines"), "{shown}");
+    }
+
+    #[test]
+    #[should_panic(expected = "Edit the source, not Cargo.toml, then regenerate: BLESS")]
+    fn a_file_that_differs_fails_with_how_to_regenerate() {
+        if std::env::var("BERTH_BLESS").is_ok_and(|v| v == "1") {
+            panic!("Edit the source, not Cargo.toml, then regenerate: BLESS (skipped under BERTH_BLESS)");
+        }
+        assert_current(
+            env!("CARGO_MANIFEST_DIR"),
+            "Cargo.toml",
+            "not the manifest",
+            "the source",
+            "BLESS",
+        );
+    }
+}

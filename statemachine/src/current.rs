@@ -26,50 +26,9 @@ fn read(relative: &str) -> String {
     std::fs::read_to_string(path(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"))
 }
 
-/// Fail unless `relative` holds `want`; under `BERTH_BLESS=1`, write it instead.
+/// Fail unless `relative` holds what `from` gives; under `BERTH_BLESS=1`, write it instead.
 fn check(relative: &str, want: &str, from: &str) {
-    let have = std::fs::read_to_string(path(relative)).unwrap_or_default();
-    if have == want {
-        return;
-    }
-    if std::env::var("BERTH_BLESS").is_ok_and(|v| v == "1") {
-        std::fs::write(path(relative), want).unwrap_or_else(|e| panic!("{relative}: {e}"));
-        eprintln!("wrote {relative}");
-        return;
-    }
-    panic!(
-        "{relative} is not what {from} gives (-: checked in, +: generated; line numbers of each side):\n{}\n\
-         Edit {from}, not {relative}, then regenerate: {BLESS}",
-        changed_lines(&have, want)
-    );
-}
-
-/// The lines that differ, numbered, at most 80 of them.
-fn changed_lines(old: &str, new: &str) -> String {
-    let (mut left, mut right) = (0, 0);
-    let mut out = Vec::new();
-    for line in diff::lines(old, new) {
-        match line {
-            diff::Result::Left(l) => {
-                left += 1;
-                out.push(format!("-{left:>5} {l}"));
-            }
-            diff::Result::Right(r) => {
-                right += 1;
-                out.push(format!("+{right:>5} {r}"));
-            }
-            diff::Result::Both(..) => {
-                left += 1;
-                right += 1;
-            }
-        }
-    }
-    let more = out.len().saturating_sub(80);
-    out.truncate(80);
-    if more > 0 {
-        out.push(format!("… and {more} more changed lines"));
-    }
-    out.join("\n")
+    berth::testing::assert_current(env!("CARGO_MANIFEST_DIR"), relative, want, from, BLESS);
 }
 
 fn rendered_asl() -> String {
@@ -191,10 +150,4 @@ fn the_readme_table_replaces_only_its_own_lines() {
     assert!(out.ends_with(&format!("|\n{TABLE_END}\nafter\n")), "{out}");
     assert!(!out.contains("stale"));
     assert_eq!(readme_with_table(&out), out);
-}
-
-#[test]
-fn a_stale_copy_fails_with_the_changed_lines() {
-    let diff = changed_lines("a\nb\nc\n", "a\nB\nc\n");
-    assert_eq!(diff, "-    2 b\n+    2 B");
 }
