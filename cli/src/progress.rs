@@ -90,15 +90,11 @@ pub fn describe(event: &Event) -> Option<String> {
         "ExecutionAborted" => Some("execution ABORTED".into()),
         "ExecutionTimedOut" => Some("execution TIMED_OUT".into()),
         "ExecutionFailed" => {
-            let d = event
-                .execution_failed_event_details
-                .clone()
-                .unwrap_or_default();
-            Some(format!(
-                "execution FAILED {}: {}",
-                d.error.unwrap_or_default(),
-                d.cause.unwrap_or_default()
-            ))
+            // The cause is the summary's (its own line) or the failed task's (the line before);
+            // the result on stdout prints it in full.
+            let d = event.execution_failed_event_details.as_ref();
+            let error = d.and_then(|d| d.error.as_deref()).unwrap_or_default();
+            Some(format!("execution FAILED {error}"))
         }
         "TaskFailed" | "LambdaFunctionFailed" => {
             let d = event

@@ -192,7 +192,7 @@ fn plan_summary_and_the_execution_end_have_lines() {
     .unwrap();
     assert_eq!(
         describe(&failed).unwrap(),
-        "execution FAILED DeploymentRolledBack: prod/web: rolled back"
+        "execution FAILED DeploymentRolledBack"
     );
 }
 
