@@ -48,6 +48,8 @@ SDK_CRATES = {
     "aws_sdk_cloudwatch": ("cloudwatch", "cloudwatch"),
     "aws_sdk_sfn": ("stepfunctions", "states"),
     "aws_sdk_ssm": ("ssm", "ssm"),
+    # the berth CLI's (cli/, not a Lambda: no role of the template runs it)
+    "aws_sdk_cloudformation": ("cloudformation", "cloudformation"),
 }
 
 
@@ -227,16 +229,32 @@ def expand_use(tree: str) -> list[tuple[list[str], str]]:
     return out
 
 
+def lambda_packages(root: Path = ROOT) -> set[str]:
+    """The workspace packages linked into the Lambda binary (berth-lambda and what it depends on,
+    normal dependencies only): the code the template's roles run. The CLI and the test-only crates
+    are not among them."""
+    import subprocess
+
+    out = subprocess.run(
+        ["cargo", "tree", "-p", "berth-lambda", "-e", "normal", "--prefix", "none", "--format", "{p}"],
+        cwd=root, check=True, capture_output=True, text=True,
+    ).stdout
+    return {m.group(1) for m in re.finditer(rf"^(\S+) v\S+ \({re.escape(str(root))}[/)]", out, re.M)}
+
+
 class Workspace:
-    """The workspace's crates as modules and functions, enough to follow calls between them."""
+    """The workspace's crates linked into the Lambda, as modules and functions, enough to follow
+    calls between them."""
 
     def __init__(self, root: Path = ROOT):
         self.root = root
         self.ops = sdk_operations()
         self.crate_dirs = {}  # crate name (underscored) -> dir
+        # a synthetic workspace (the reader's own tests) is read whole
+        linked = lambda_packages(root) if root == ROOT else None
         for manifest in sorted(root.glob("*/Cargo.toml")) + sorted(root.glob("functions/*/Cargo.toml")):
             m = re.search(r'^name\s*=\s*"([^"]+)"', manifest.read_text(), re.M)
-            if m:
+            if m and (linked is None or m.group(1) in linked):
                 self.crate_dirs[m.group(1).replace("-", "_")] = manifest.parent
         self.modules: dict[tuple, Module] = {}
         self.free: dict[tuple, list[RustFn]] = {}  # (crate, module, name) -> fns (inline modules share their file's)
