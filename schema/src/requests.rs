@@ -1,8 +1,7 @@
 //! The examples pass Plan's checks, and every request in `refused.json` is refused by them.
 
-use berth::canary;
 use berth::image::ImageRef;
-use berth::model::{limits, require, ConsoleRequest};
+use berth::model::ConsoleRequest;
 use serde_json::Value;
 
 use crate::current::path;
@@ -16,47 +15,11 @@ fn read_json(relative: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{relative}: {e}"))
 }
 
-/// What Plan checks of a console request before it reads AWS: `plan_console` in
-/// functions/plan-deployment/src/handler.rs; a copy until that check is one function of `berth`
-/// that Plan and this test call. What Plan checks next needs AWS (the service, its task definition
-/// and container, each alarm).
+/// What Plan checks of a console request before it reads AWS (berth::request, which Plan and the
+/// CLI call). What Plan checks next needs AWS (the service, its task definition and container, each
+/// alarm).
 fn plan_checks(request: &Value) -> berth::Result<ConsoleRequest> {
-    let req: ConsoleRequest = serde_json::from_value(request.clone())
-        .map_err(|e| berth::Error::invalid_input(format!("request: {e}")))?;
-    for (field, v) in [("cluster", &req.cluster), ("service", &req.service)] {
-        require(field, v)?;
-        limits::check_len(field, v, limits::NAME_CHARS)?;
-    }
-    if let Some(c) = &req.container {
-        require("container", c)?;
-        limits::check_len("container", c, limits::NAME_CHARS)?;
-    }
-    ImageRef::parse(&req.image)?;
-    for (field, v, range) in [
-        (
-            "timeoutSeconds",
-            req.timeout_seconds,
-            &limits::TIMEOUT_SECONDS,
-        ),
-        (
-            "pollIntervalSeconds",
-            req.poll_interval_seconds,
-            &limits::POLL_INTERVAL_SECONDS,
-        ),
-        (
-            "rollbackTimeoutSeconds",
-            req.rollback_timeout_seconds,
-            &limits::TIMEOUT_SECONDS,
-        ),
-    ] {
-        if let Some(v) = v {
-            limits::check(field, v, range)?;
-        }
-    }
-    if let Some(c) = &req.canary {
-        canary::validate(c)?;
-    }
-    Ok(req)
+    berth::request::check_console_request(request, "").map(|(req, _)| req)
 }
 
 /// The request README shows under "Starting a deployment by hand": its first ```json block.

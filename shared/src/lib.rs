@@ -14,6 +14,7 @@ pub mod image;
 pub mod lambda;
 pub mod metricmath;
 pub mod model;
+pub mod request;
 pub mod stability;
 pub mod summary;
 pub mod taskdef;

@@ -9,11 +9,10 @@ use berth::config::Settings;
 use berth::ecr::{self, Push};
 use berth::ecs::{describe_service, describe_task_definition, require_supported_controller};
 use berth::error::{Error, Result};
-use berth::image::ImageRef;
 use berth::model::{
-    limits, parse_input, require, CanaryConfig, ConsoleRequest, DeploymentItem, ExecutionRef,
-    MetricCheck, Plan, PlanInput,
+    limits, parse_input, CanaryConfig, DeploymentItem, ExecutionRef, MetricCheck, Plan, PlanInput,
 };
+use berth::request::check_console_request;
 use berth::taskdef::pick_container;
 use berth::time::{self, DateTime};
 use serde_json::json;
@@ -73,47 +72,10 @@ async fn plan_console(
     input: &PlanInput,
     now: DateTime,
 ) -> Result<Plan> {
-    let req: ConsoleRequest = serde_path_to_error::deserialize(&input.request).map_err(|e| {
-        let at = e.path().to_string();
-        let at = if at == "." { String::new() } else { format!(" at {at}") };
-        Error::invalid_input(format!(
-            "request{at}: {}. Expected {{\"cluster\", \"service\", \"image\", optional \"container\", \"forceNewDeployment\", \"timeoutSeconds\", \"pollIntervalSeconds\", \"rollbackTimeoutSeconds\", \"canary\"}} or an ECR Image Action event (README, \"Starting a deployment by hand\")",
-            e.inner()
-        ))
-    })?;
-    for (field, v) in [("cluster", &req.cluster), ("service", &req.service)] {
-        require(field, v)?;
-        limits::check_len(field, v, limits::NAME_CHARS)?;
-    }
-    if let Some(c) = &req.container {
-        require("container", c)?;
-        limits::check_len("container", c, limits::NAME_CHARS)?;
-    }
-    let image = ImageRef::parse(&req.image)?;
-    for (field, v, range) in [
-        (
-            "timeoutSeconds",
-            req.timeout_seconds,
-            &limits::TIMEOUT_SECONDS,
-        ),
-        (
-            "pollIntervalSeconds",
-            req.poll_interval_seconds,
-            &limits::POLL_INTERVAL_SECONDS,
-        ),
-        (
-            "rollbackTimeoutSeconds",
-            req.rollback_timeout_seconds,
-            &limits::TIMEOUT_SECONDS,
-        ),
-    ] {
-        if let Some(v) = v {
-            limits::check(field, v, range)?;
-        }
-    }
-    if let Some(c) = &req.canary {
-        canary::validate(c)?;
-    }
+    let (req, image) = check_console_request(
+        &input.request,
+        ". Expected {\"cluster\", \"service\", \"image\", optional \"container\", \"forceNewDeployment\", \"timeoutSeconds\", \"pollIntervalSeconds\", \"rollbackTimeoutSeconds\", \"canary\"} or an ECR Image Action event (README, \"Starting a deployment by hand\")",
+    )?;
     // The service, its controller and its container must exist before anything is registered.
     let service = describe_service(ecs, &req.cluster, &req.service).await?;
     require_supported_controller(&service)?;
