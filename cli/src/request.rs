@@ -3,9 +3,7 @@
 
 use std::path::Path;
 
-use berth::canary;
-use berth::image::ImageRef;
-use berth::model::{limits, require, ConsoleRequest};
+use berth::model::ConsoleRequest;
 use serde_json::{json, Map, Value};
 
 use crate::error::CliError;
@@ -62,56 +60,12 @@ pub fn build(o: &DeployOptions) -> Result<Value, CliError> {
     Ok(doc)
 }
 
-/// The checks Plan makes of a console request before it reads ECS (the same types, limits and
-/// validators), as one message naming the field.
+/// The checks Plan makes of a console request before it reads ECS (the same function,
+/// `berth::request::check_console_request`), as one message naming the error and the field.
 pub fn validate(doc: &Value) -> Result<ConsoleRequest, String> {
-    let req: ConsoleRequest = serde_path_to_error::deserialize(doc).map_err(|e| {
-        let at = e.path().to_string();
-        let at = if at == "." {
-            String::new()
-        } else {
-            format!(" at {at}")
-        };
-        format!("request{at}: {}", e.inner())
-    })?;
-    let check = || -> berth::Result<()> {
-        for (field, v) in [("cluster", &req.cluster), ("service", &req.service)] {
-            require(field, v)?;
-            limits::check_len(field, v, limits::NAME_CHARS)?;
-        }
-        if let Some(c) = &req.container {
-            require("container", c)?;
-            limits::check_len("container", c, limits::NAME_CHARS)?;
-        }
-        ImageRef::parse(&req.image)?;
-        for (field, v, range) in [
-            (
-                "timeoutSeconds",
-                req.timeout_seconds,
-                &limits::TIMEOUT_SECONDS,
-            ),
-            (
-                "pollIntervalSeconds",
-                req.poll_interval_seconds,
-                &limits::POLL_INTERVAL_SECONDS,
-            ),
-            (
-                "rollbackTimeoutSeconds",
-                req.rollback_timeout_seconds,
-                &limits::TIMEOUT_SECONDS,
-            ),
-        ] {
-            if let Some(v) = v {
-                limits::check(field, v, range)?;
-            }
-        }
-        if let Some(c) = &req.canary {
-            canary::validate(c)?;
-        }
-        Ok(())
-    };
-    check().map_err(|e| format!("{}: {}", e.name(), e.message()))?;
-    Ok(req)
+    berth::request::check_console_request(doc, "")
+        .map(|(request, _)| request)
+        .map_err(|e| format!("{}: {}", e.name(), e.message()))
 }
 
 /// A unique execution name (Step Functions: at most 80 of `A-Za-z0-9-_`): the service and the
