@@ -106,8 +106,13 @@ impl WaitArgs {
 
 #[derive(Debug, Args)]
 pub struct Watch {
-    /// The execution's ARN, or its name under the state machine.
+    /// The execution's ARN or its name under the state machine; with `--cluster`, a service
+    /// (its current or last berth deployment).
+    #[arg(value_name = "EXECUTION|SERVICE")]
     pub execution: String,
+    /// Watch the current or last berth deployment of SERVICE in this cluster.
+    #[arg(long)]
+    pub cluster: Option<String>,
     #[command(flatten)]
     pub waiting: WaitArgs,
 }
@@ -205,7 +210,21 @@ pub async fn run(cli: &Cli, aws: &Clients, out: &mut dyn Console) -> Result<Exit
             follow_and_report(cli, aws, &arn, &d.waiting, out).await
         }
         Command::Watch(w) => {
-            let arn = locate::execution_arn(&sm, &w.execution);
+            let arn = match &w.cluster {
+                None => locate::execution_arn(&sm, &w.execution),
+                Some(cluster) => history::history(&aws.sfn, &sm, cluster, &w.execution, 1)
+                    .await?
+                    .into_iter()
+                    .next()
+                    .map(|row| row.execution_arn)
+                    .ok_or_else(|| {
+                        CliError::failed(format!(
+                            "no berth deployment of {cluster}/{}",
+                            w.execution
+                        ))
+                    })?,
+            };
+            out.progress(&format!("watching {arn}"));
             follow_and_report(cli, aws, &arn, &w.waiting, out).await
         }
         Command::Status(t) => {

@@ -134,6 +134,12 @@ def test_no_wait_returns_the_execution_and_watch_follows_it(berth, cli):
     assert again.returncode == DEPLOYED
     assert json.loads(again.stdout)["executionArn"] == arn
     assert lines(again.stderr) == lines(watched.stderr)
+    # by service: its current or last berth deployment
+    by_service = cli("watch", "web", "--cluster", "prod", "--output", "json")
+    assert by_service.returncode == DEPLOYED, by_service.stderr
+    assert json.loads(by_service.stdout)["executionArn"] == arn
+    nothing = cli("watch", "api", "--cluster", "prod")
+    assert nothing.returncode == 1 and "no berth deployment of prod/api" in nothing.stderr, nothing.stderr
     assert {d for _, _, d in berth.running_images(svc)} == {NEW}
 
 
