@@ -1,13 +1,28 @@
 """The main job, locally: a sample service on ECS (the stand-in), an ECR push of a good image
 deployed to a stable service, then a push of an image whose tasks fail their load-balancer health
-checks, detected and rolled back. Run through `scripts/demo`."""
+checks, detected and rolled back. Each deployment is followed with the operator's CLI (`berth
+watch`), and the demo ends with `berth history` and `berth status`. Run through `scripts/demo`."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import time
+from pathlib import Path
 
-from .harness import REGISTRY, Stack, digest_of, ecr_push_event
+from .harness import REGISTRY, ROOT, STATE_MACHINE_ARN, Stack, digest_of, ecr_push_event
+
+CLI = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target") / "debug" / "berth"
+
+
+def berth_cli(stack: Stack, *args: str) -> int:
+    """Run the `berth` CLI against the local stack, its output straight to the terminal."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BERTH_"))}
+    env.update({k: v for k, v in stack.lambda_env().items() if k.startswith("AWS_")})
+    env["BERTH_STATE_MACHINE_ARN"] = STATE_MACHINE_ARN
+    print(f"   $ berth {' '.join(args)}", flush=True)
+    return subprocess.run([str(CLI), *args], env=env, check=False).returncode
 
 
 def main() -> int:
@@ -32,21 +47,25 @@ def main() -> int:
             t0 = time.monotonic()
             started = stack.deliver_ecr_event(ecr_push_event("web", digest, tag))
             say(f"   start-deployment: {started['detail']} (execution {started.get('executionName')})")
-            done = stack.wait_execution(
-                started["executionArn"], timeout=300,
-                progress=lambda line, t0=t0: say(f"   {time.monotonic() - t0:5.1f}s  {line}"),
-            )
+            code = berth_cli(stack, "watch", started["executionArn"], "--refresh-seconds", "0.5")
+            done = stack.wait_execution(started["executionArn"], timeout=300)
+            say(f"   (berth watch exited {code})")
             running = {d for _, _, d in stack.running_images(svc)}
             td = stack.describe(svc)["taskDefinition"].split("/")[-1]
             say(f"   => {done['status']} in {time.monotonic() - t0:.1f}s; service runs {td} "
                 f"with digest {', '.join(d[:19] + '…' for d in running)}")
-            results.append((title, done, td, running))
+            results.append((title, done, td, running, code))
+
+        say("\n== what the operator sees afterwards")
+        berth_cli(stack, "history", "web", "--cluster", "prod")
+        berth_cli(stack, "status", "web", "--cluster", "prod")
 
         say("\n== summary")
         ok = True
         good, bad = results
         ok &= good[1]["status"] == "SUCCEEDED" and good[3] == {v2}
         ok &= bad[1]["status"] == "FAILED" and bad[1].get("error") == "DeploymentRolledBack" and bad[3] == {v2}
+        ok &= (good[4], bad[4]) == (0, 3)  # berth watch: deployed, rolled back (cli/src/exit.rs)
         say(f"   web:v2  {good[1]['status']:9}  -> running {good[2]}")
         say(f"   web:v3  {bad[1]['status']:9}  {bad[1].get('error')}: {bad[1].get('cause')}")
         say(f"   the service is back on {bad[2]}, the exact revision and digest that ran before web:v3")
