@@ -50,22 +50,17 @@ pub struct Waiting {
 /// Every event of the execution, oldest first.
 pub async fn history(sfn: &Client, arn: &str) -> Result<Vec<Event>, CliError> {
     let mut events = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = sfn
-            .get_execution_history()
-            .execution_arn(arn)
-            .max_results(1000)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|e| sdk("GetExecutionHistory", e))?;
+    let mut pages = sfn
+        .get_execution_history()
+        .execution_arn(arn)
+        .max_results(1000)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| sdk("GetExecutionHistory", e))?;
         events.extend(page.events().iter().map(Event::from));
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return Ok(events),
-        }
     }
+    Ok(events)
 }
 
 /// Each service's outcome: the Map's results in the history, else the summary in the output.

@@ -200,26 +200,23 @@ pub async fn history(
     limit: usize,
 ) -> Result<Vec<Row>, CliError> {
     let mut listed: Vec<(f64, String)> = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = sfn
-            .list_executions()
-            .state_machine_arn(state_machine)
-            .max_results(1000)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|e| sdk("ListExecutions", e))?;
+    let mut pages = sfn
+        .list_executions()
+        .state_machine_arn(state_machine)
+        .max_results(1000)
+        .into_paginator()
+        .send();
+    while listed.len() < SCAN {
+        let Some(page) = pages.next().await else {
+            break;
+        };
+        let page = page.map_err(|e| sdk("ListExecutions", e))?;
         listed.extend(page.executions().iter().map(|e| {
             (
                 progress::seconds(e.start_date()),
                 e.execution_arn().to_owned(),
             )
         }));
-        match page.next_token() {
-            Some(t) if !t.is_empty() && listed.len() < SCAN => token = Some(t.to_owned()),
-            _ => break,
-        }
     }
     // Newest first, whatever order the listing came in; ties by ARN, so the order is stable.
     listed.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| b.1.cmp(&a.1)));
