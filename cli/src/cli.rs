@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::error::{sdk, CliError};
 use crate::exit::Exit;
 use crate::follow::{self, Verdict, Waiting};
-use crate::{history, locate, request, status};
+use crate::{history, locate, request, revisions, status};
 
 /// Deploy to ECS through berth's state machine, and see what runs and what was deployed.
 ///
@@ -45,8 +45,8 @@ pub enum Command {
     Deploy(Deploy),
     /// Follow a running (or finished) execution, by ARN or name, as `deploy` does.
     Watch(Watch),
-    /// What a service runs: revision, images and digests, since when, its last berth deployment.
-    Status(Target),
+    /// What services run: revision, images and digests, since when, their last berth deployment.
+    Status(StatusArgs),
     /// The service's berth deployments, newest first.
     History(HistoryArgs),
 }
@@ -120,6 +120,15 @@ pub struct Watch {
 #[derive(Debug, Args)]
 pub struct Target {
     pub service: String,
+    #[arg(long)]
+    pub cluster: String,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The services to show; none: every service of the cluster.
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
     #[arg(long)]
     pub cluster: String,
 }
@@ -228,21 +237,38 @@ pub async fn run(cli: &Cli, aws: &Clients, out: &mut dyn Console) -> Result<Exit
             follow_and_report(cli, aws, &arn, &w.waiting, out).await
         }
         Command::Status(t) => {
-            let mut s = status::read(&aws.ecs, &t.cluster, &t.service).await?;
-            s.last_deployment = history::history(&aws.sfn, &sm, &t.cluster, &t.service, 1)
-                .await?
-                .into_iter()
-                .next();
-            out.result(&match cli.output {
-                Format::Text => status::render(&s),
-                Format::Json => json(&s),
-            });
+            let services = match t.services.is_empty() {
+                true => status::cluster_services(&aws.ecs, &t.cluster).await?,
+                false => t.services.clone(),
+            };
+            let mut all = Vec::new();
+            for service in &services {
+                let mut s = status::read(&aws.ecs, &t.cluster, service).await?;
+                s.last_deployment = history::history(&aws.sfn, &sm, &t.cluster, service, 1)
+                    .await?
+                    .into_iter()
+                    .next();
+                if cli.output == Format::Text {
+                    out.result(&status::render(&s));
+                }
+                all.push(s);
+            }
+            match cli.output {
+                Format::Text if all.is_empty() => {
+                    out.result(&format!("no services in cluster {}\n", t.cluster))
+                }
+                Format::Text => {}
+                // One service: its document, as before; several: a list.
+                Format::Json if t.services.len() == 1 => out.result(&json(&all[0])),
+                Format::Json => out.result(&json(&all)),
+            }
             Ok(Exit::Deployed)
         }
         Command::History(h) => {
-            let rows =
-                history::history(&aws.sfn, &sm, &h.target.cluster, &h.target.service, h.limit)
-                    .await?;
+            let (cluster, service) = (&h.target.cluster, &h.target.service);
+            let rows = history::history(&aws.sfn, &sm, cluster, service, h.limit).await?;
+            let revisions = revisions::read(&aws.ecs, cluster, service, h.limit).await?;
+            let rows = history::with_revisions(rows, &revisions, h.limit);
             out.result(&match cli.output {
                 Format::Text => history::render(&rows),
                 Format::Json => json(&rows),

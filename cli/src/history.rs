@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::error::{sdk, CliError};
 use crate::follow::{self, outcomes, rfc3339, round1};
 use crate::progress::{self, Event};
+use crate::revisions::BerthRevision;
 
 /// How an execution was started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -18,6 +19,18 @@ pub enum Trigger {
     Push,
     /// A console request (the console, the CLI, `aws stepfunctions start-execution`).
     Hand,
+    /// Known only from the revision berth registered: the execution is no longer listed.
+    Unknown,
+}
+
+impl Trigger {
+    pub fn label(self) -> &'static str {
+        match self {
+            Trigger::Push => "push",
+            Trigger::Hand => "hand",
+            Trigger::Unknown => "?",
+        }
+    }
 }
 
 /// What an execution's input asks for.
@@ -105,6 +118,63 @@ pub struct Row {
     pub error: Option<String>,
     pub cause: String,
     pub duration_seconds: f64,
+    /// The revision berth registered for this deployment (its `berth:deployment-id` tag).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// The revision the service ran before it (its `berth:previous-task-definition` tag).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_revision: Option<String>,
+}
+
+/// Outcome of a deployment known only from its revision's tags.
+pub const EXPIRED: &str = "EXPIRED";
+
+/// Join the rows (from the executions) with the revisions berth registered (from their tags):
+/// each row gains its revision and the one it replaced; when the executions did not fill the
+/// history, revisions whose execution is no longer listed (Step Functions lists closed
+/// executions for 90 days) become rows of their own. Newest first, at most `limit`.
+pub fn with_revisions(mut rows: Vec<Row>, revisions: &[BerthRevision], limit: usize) -> Vec<Row> {
+    let full = rows.len() >= limit;
+    for rev in revisions {
+        match rows.iter_mut().find(|r| r.name == rev.execution_name()) {
+            Some(row) => {
+                row.revision = Some(rev.task_definition.clone());
+                row.previous_revision = rev.previous.clone();
+            }
+            None if !full => rows.push(Row {
+                execution_arn: String::new(),
+                name: rev.execution_name().to_owned(),
+                started_at: rev.registered_at.clone().unwrap_or_default(),
+                trigger: Trigger::Unknown,
+                image: rev
+                    .images
+                    .first()
+                    .and_then(|i| i.split_once('='))
+                    .map(|(_, image)| image.to_owned())
+                    .unwrap_or_default(),
+                outcome: EXPIRED.into(),
+                status: EXPIRED.into(),
+                error: None,
+                cause: format!(
+                    "execution {} no longer listed; berth registered {} for it{}",
+                    rev.execution_name(),
+                    progress::short(&rev.task_definition),
+                    rev.previous
+                        .as_deref()
+                        .map(|p| format!(", replacing {}", progress::short(p)))
+                        .unwrap_or_default()
+                ),
+                duration_seconds: 0.0,
+                revision: Some(rev.task_definition.clone()),
+                previous_revision: rev.previous.clone(),
+            }),
+            None => {}
+        }
+    }
+    // RFC 3339 in one format sorts as time does.
+    rows.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+    rows.truncate(limit);
+    rows
 }
 
 /// The row of one execution for `cluster`/`service`, or `None` when it is not about that service.
@@ -141,6 +211,8 @@ pub fn row(cluster: &str, service: &str, exec: &ExecutionFacts, events: &[Event]
         error: exec.error.clone(),
         cause,
         duration_seconds: round1(end - exec.started),
+        revision: None,
+        previous_revision: None,
     })
 }
 
@@ -246,19 +318,17 @@ pub fn render(rows: &[Row]) -> String {
         return "no berth deployments of this service\n".into();
     }
     let mut out = format!(
-        "{:<20}  {:<5}  {:<13}  {:>8}  {:<40}  {}\n",
-        "STARTED", "BY", "OUTCOME", "DURATION", "IMAGE", "CAUSE"
+        "{:<20}  {:<5}  {:<13}  {:>8}  {:<12}  {:<40}  {}\n",
+        "STARTED", "BY", "OUTCOME", "DURATION", "REVISION", "IMAGE", "CAUSE"
     );
     for r in rows {
         out.push_str(&format!(
-            "{:<20}  {:<5}  {:<13}  {:>7.1}s  {:<40}  {}\n",
+            "{:<20}  {:<5}  {:<13}  {:>7.1}s  {:<12}  {:<40}  {}\n",
             r.started_at,
-            match r.trigger {
-                Trigger::Push => "push",
-                Trigger::Hand => "hand",
-            },
+            r.trigger.label(),
             r.outcome,
             r.duration_seconds,
+            r.revision.as_deref().map(progress::short).unwrap_or("-"),
             progress::cut(&progress::short_image(&r.image), 40),
             progress::cut(&r.cause, 160)
         ));

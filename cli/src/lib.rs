@@ -9,4 +9,5 @@ pub mod history;
 pub mod locate;
 pub mod progress;
 pub mod request;
+pub mod revisions;
 pub mod status;

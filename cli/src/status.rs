@@ -153,6 +153,26 @@ pub async fn read(
     Ok(from_service(cluster, &svc, &tasks))
 }
 
+/// The names of the cluster's services, sorted.
+pub async fn cluster_services(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+) -> Result<Vec<String>, CliError> {
+    let mut names = Vec::new();
+    let mut pages = ecs
+        .list_services()
+        .cluster(cluster)
+        .max_results(100)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| sdk("ListServices", e))?;
+        names.extend(page.service_arns().iter().map(|a| short(a).to_owned()));
+    }
+    names.sort();
+    Ok(names)
+}
+
 pub fn render(s: &Status) -> String {
     let mut out = format!(
         "{}/{} runs {} since {}\n",
@@ -195,10 +215,7 @@ pub fn render(s: &Status) -> String {
             r.outcome,
             progress::short_image(&r.image),
             r.started_at,
-            match r.trigger {
-                crate::history::Trigger::Push => "push",
-                crate::history::Trigger::Hand => "hand",
-            },
+            r.trigger.label(),
             r.duration_seconds,
             r.execution_arn,
             if r.cause.is_empty() {

@@ -163,7 +163,7 @@ def test_history_lists_three_deployments_newest_first_and_status_shows_what_runs
     assert all(r["durationSeconds"] > 0 for r in rows)
     text = cli("history", "web", "--cluster", "prod", "--limit", "2")
     table = text.stdout.splitlines()
-    assert table[0].split() == ["STARTED", "BY", "OUTCOME", "DURATION", "IMAGE", "CAUSE"], table
+    assert table[0].split() == ["STARTED", "BY", "OUTCOME", "DURATION", "REVISION", "IMAGE", "CAUSE"], table
     assert len(table) == 3 and " push " in table[1] and "ROLLED_BACK" in table[2], table
 
     status = cli("status", "web", "--cluster", "prod")
@@ -178,6 +178,37 @@ def test_history_lists_three_deployments_newest_first_and_status_shows_what_runs
     assert {r["digest"] for r in doc["running"]} == {OLD}
     assert doc["lastDeployment"]["executionArn"] == pushed["executionArn"]
     assert other  # api's deployment is not in web's history
+
+    # The revisions come from the tags berth wrote on them: what each deployment registered, and
+    # what ran before it (the rolled-back one too).
+    assert rows[0]["revision"] == s["taskDefinition"], rows[0]
+    assert rows[0]["previousRevision"] == rows[2]["revision"], rows
+    assert rows[1]["previousRevision"] == rows[2]["revision"] != rows[1]["revision"], rows
+    assert f" {revision} " in table[1], table
+
+    # Every service of the cluster, or the ones named.
+    both = cli("status", "--cluster", "prod")
+    assert both.returncode == 0, both.stderr
+    assert [l.split(" runs ")[0] for l in both.stdout.splitlines() if " runs " in l] == ["prod/api", "prod/web"]
+    docs = json.loads(cli("status", "web", "api", "--cluster", "prod", "--output", "json").stdout)
+    assert [d["service"] for d in docs] == ["web", "api"]
+    assert docs[1]["lastDeployment"]["outcome"] == "DEPLOYED"
+
+    # A revision berth registered whose execution Step Functions no longer lists (closed
+    # executions are kept 90 days) still shows, from its tags.
+    ecs = berth.client("ecs")
+    td = ecs.describe_task_definition(taskDefinition=s["taskDefinition"])["taskDefinition"]
+    keep = ("family", "containerDefinitions", "networkMode", "requiresCompatibilities", "cpu", "memory")
+    gone = ecs.register_task_definition(
+        **{k: td[k] for k in keep if k in td},
+        tags=[{"key": "berth:deployment-id", "value": "expired-run/prod/web"},
+              {"key": "berth:previous-task-definition", "value": s["taskDefinition"]}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    rows = json.loads(cli("history", "web", "--cluster", "prod", "--output", "json").stdout)
+    expired = [r for r in rows if r["name"] == "expired-run"]
+    assert [(r["outcome"], r["trigger"], r["revision"]) for r in expired] == [("EXPIRED", "unknown", gone)], rows
+    assert "no longer listed" in expired[0]["cause"] and revision in expired[0]["cause"], expired
+    assert len(rows) == 4
 
 
 def test_the_state_machine_is_found_in_the_stack_outputs(berth, cli):

@@ -102,3 +102,85 @@ fn a_succeeded_execution_shows_its_summary_cause() {
     assert!(table.starts_with("STARTED"), "{table}");
     assert!(table.contains("hand   DEPLOYED"), "{table}");
 }
+
+fn row_named(name: &str, started_at: &str) -> Row {
+    Row {
+        execution_arn: format!(
+            "arn:aws:states:us-east-1:123456789012:execution:berth-deploy:{name}"
+        ),
+        name: name.into(),
+        started_at: started_at.into(),
+        trigger: Trigger::Push,
+        image: "web@sha256:11".into(),
+        outcome: "DEPLOYED".into(),
+        status: "SUCCEEDED".into(),
+        error: None,
+        cause: String::new(),
+        duration_seconds: 12.0,
+        revision: None,
+        previous_revision: None,
+    }
+}
+
+fn revision(name: &str, rev: u32, registered_at: &str) -> BerthRevision {
+    let td = "arn:aws:ecs:us-east-1:123456789012:task-definition/web";
+    BerthRevision {
+        task_definition: format!("{td}:{rev}"),
+        deployment_id: format!("{name}/prod/web"),
+        previous: Some(format!("{td}:{}", rev - 1)),
+        registered_at: Some(registered_at.into()),
+        registered_secs: 0.0,
+        images: vec!["app=web@sha256:22".into()],
+    }
+}
+
+#[test]
+fn each_row_gains_the_revision_its_deployment_registered_and_the_one_before() {
+    let rows = vec![
+        row_named("b", "2026-11-30T02:00:00Z"),
+        row_named("a", "2026-11-30T01:00:00Z"),
+    ];
+    let revs = [revision("b", 5, "2026-11-30T02:00:01Z")];
+    let rows = with_revisions(rows, &revs, 10);
+    assert_eq!(rows.len(), 2);
+    assert!(rows[0].revision.as_deref().unwrap().ends_with("web:5"));
+    assert!(rows[0]
+        .previous_revision
+        .as_deref()
+        .unwrap()
+        .ends_with("web:4"));
+    assert_eq!(
+        rows[1].revision, None,
+        "a registered nothing (refused, or a rollback by hand)"
+    );
+    assert!(render(&rows).contains("web:5"));
+}
+
+#[test]
+fn a_revision_whose_execution_is_no_longer_listed_becomes_a_row_of_its_own() {
+    let rows = vec![row_named("new", "2026-11-30T02:00:00Z")];
+    let revs = [
+        revision("new", 9, "2026-11-30T02:00:01Z"),
+        revision("old", 4, "2026-08-01T00:00:00Z"),
+    ];
+    let rows = with_revisions(rows, &revs, 10);
+    assert_eq!(
+        rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+        ["new", "old"]
+    );
+    let old = &rows[1];
+    assert_eq!(
+        (old.outcome.as_str(), old.trigger),
+        (EXPIRED, Trigger::Unknown)
+    );
+    assert_eq!(old.image, "web@sha256:22");
+    assert!(
+        old.cause.contains("no longer listed") && old.cause.contains("replacing web:3"),
+        "{}",
+        old.cause
+    );
+    // A full history (limit reached by the executions) takes no older rows from the tags.
+    let full = with_revisions(vec![row_named("new", "2026-11-30T02:00:00Z")], &revs, 1);
+    assert_eq!(full.len(), 1);
+    assert_eq!(full[0].name, "new");
+}
