@@ -43,7 +43,14 @@ fn the_examples_pass_plans_checks() {
     let full = plan_checks(&read_json(EXAMPLES[0])).unwrap();
     let canary = full.canary.expect("the full example has a canary");
     assert!(full.container.is_some() && full.timeout_seconds.is_some());
-    assert!(ImageRef::parse(&full.image).unwrap().digest.is_some());
+    assert!(ImageRef::parse(
+        full.image
+            .as_deref()
+            .expect("the full example names an image")
+    )
+    .unwrap()
+    .digest
+    .is_some());
     assert!(canary.metrics.iter().any(|m| m.expression.is_some()));
     assert!(canary.metrics.iter().any(|m| m.metric.is_some()));
     assert!(!canary.alarms.is_empty());

@@ -28,6 +28,9 @@ pub struct RegisterInput {
     #[serde(default)]
     pub container: Option<String>,
     pub image: String,
+    /// An existing revision to deploy as it is (a rollback by hand): nothing is registered.
+    #[serde(default)]
+    pub task_definition: Option<String>,
 }
 
 /// A container image as it ran: what the task definition said and the digest the tasks pulled.
@@ -56,6 +59,10 @@ pub struct Registration {
     pub previous_images: Vec<RunningImage>,
     /// True when a retry found the revision registered earlier instead of registering another.
     pub reused: bool,
+    /// True when the request named an existing revision (a rollback by hand): nothing was
+    /// registered, `taskDefinitionArn` is that revision.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub existing: bool,
 }
 
 /// What `update-service` needs.
@@ -615,7 +622,9 @@ fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Er
 
 /// A deployment request typed by hand in the Step Functions console or sent by a CLI.
 ///
-/// berth's console input (README, "Starting a deployment by hand"): one image for one service.
+/// berth's console input (README, "Starting a deployment by hand"): one image for one service, or
+/// one existing revision of its task definition (`taskDefinition`, a rollback by hand): exactly one
+/// of `image` and `taskDefinition`.
 /// Plan checks it again, and also what a schema cannot say (the image reference's grammar, the
 /// metric-math expression, the statistic, each alarm's existence): Plan is the authority. The state
 /// machine also takes an ECR "Image Action" event, which this schema does not describe.
@@ -643,12 +652,27 @@ pub struct ConsoleRequest {
     )]
     pub container: Option<String>,
     /// A valid OCI image reference, pinned by digest when it carries one (`sha256:` + 64 lowercase
-    /// hex).
+    /// hex): berth registers a copy of the running revision with it. Exactly one of `image` and
+    /// `taskDefinition`.
+    #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(length(min = 1, max = limits::IMAGE_CHARS)))]
     pub image: String,
     /// Redeploy even if the revision is unchanged (a re-pushed mutable tag).
     #[serde(default)]
     pub force_new_deployment: bool,
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("oneOf" = [
+        {
+            "required": ["image"],
+            "properties": {"image": {"type": "string"}, "taskDefinition": {"type": "null"}},
+        },
+        {
+            "required": ["taskDefinition"],
+            "properties": {"taskDefinition": {"type": "string"}, "image": {"type": "null"}},
+        },
+    ]))
+)]
     /// Rollout deadline; past it the rollout is FAILED `Timeout` and rolled back. Default: the
     /// stack's `TimeoutSeconds` (1800).
     #[serde(default)]
@@ -703,7 +727,16 @@ pub struct DeploymentItem {
     pub service: String,
     #[serde(default)]
     pub container: Option<String>,
-    pub image: String,
+    pub image: Option<String>,
+    /// An existing revision of the service's task-definition family, `family:revision` or its ARN,
+    /// deployed as it is (nothing is registered): a rollback by hand. Exactly one of `image` and
+    /// `taskDefinition`.
+    #[serde(default)]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(pattern(crate::taskdef::REVISION_PATTERN))
+    )]
+    pub task_definition: Option<String>,
     /// The image's repository (without registry), for the one-deployment-per-service rule.
     pub repository: String,
     pub force_new_deployment: bool,
@@ -721,7 +754,7 @@ pub struct DeploymentItem {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
-    /// `console` or `ecr-push`.
+    /// `console`, `ecr-push`, or `rollback` (a console request naming an existing revision).
     pub source: String,
     pub deployments: Vec<DeploymentItem>,
     /// Why nothing is deployed (a DELETE action, a failed push, an unmapped repository).
@@ -774,6 +807,10 @@ impl Outcome {
 /// An error a `Catch` put into the document (`ResultPath: $.error`), as Step Functions writes it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CaughtError {
+    /// Set for a rollback by hand: the existing revision (its ARN) to deploy as it is; `image` is
+    /// then its container's image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_definition: Option<String>,
     /// The error name: a berth name (`ContainerNotFound`) or one of Step Functions' own.
     #[serde(rename = "Error")]
     pub error: String,

@@ -8,10 +8,20 @@ use crate::canary;
 use crate::error::{Error, Result};
 use crate::image::ImageRef;
 use crate::model::{limits, require, ConsoleRequest};
+use crate::taskdef::parse_revision;
 
-/// The request, checked, with its parsed image. `hint` is added to a shape error (what was
+/// What a checked request deploys.
+#[derive(Debug, Clone)]
+pub enum Deploys {
+    /// An image (parsed), into a copy of the revision the service runs.
+    Image(ImageRef),
+    /// An existing revision as it is (`taskDefinition`, a rollback by hand), as the request gave it.
+    Revision(String),
+}
+
+/// The request, checked, with what it deploys. `hint` is added to a shape error (what was
 /// expected, where to read about it).
-pub fn check_console_request(request: &Value, hint: &str) -> Result<(ConsoleRequest, ImageRef)> {
+pub fn check_console_request(request: &Value, hint: &str) -> Result<(ConsoleRequest, Deploys)> {
     let req: ConsoleRequest = serde_path_to_error::deserialize(request).map_err(|e| {
         let at = e.path().to_string();
         let at = if at == "." {
@@ -29,7 +39,19 @@ pub fn check_console_request(request: &Value, hint: &str) -> Result<(ConsoleRequ
         require("container", c)?;
         limits::check_len("container", c, limits::NAME_CHARS)?;
     }
-    let image = ImageRef::parse(&req.image)?;
+    let image = match (&req.image, &req.task_definition) {
+        (Some(image), None) => Deploys::Image(ImageRef::parse(image)?),
+        (None, Some(revision)) => {
+            parse_revision("taskDefinition", revision)?;
+            Deploys::Revision(revision.clone())
+        }
+        (given, _) => {
+            return Err(Error::invalid_input(format!(
+                "request: give exactly one of \"image\" and \"taskDefinition\", not {} (\"image\" deploys an image in a copy of the running revision, \"taskDefinition\" an existing revision as it is){hint}",
+                if given.is_some() { "both" } else { "neither" }
+            )))
+        }
+    };
     for (field, v, range) in [
         (
             "timeoutSeconds",
@@ -71,7 +93,7 @@ mod tests {
 
     #[test]
     fn a_good_request_is_returned_with_its_image() {
-        let (req, image) = check_console_request(
+        let (req, deploys) = check_console_request(
             &json!({"cluster": "prod", "service": "web", "image": "repo/web:v2", "timeoutSeconds": 600}),
             "",
         )
@@ -84,6 +106,9 @@ mod tests {
     fn each_check_refuses_with_the_field_named() {
         let base = json!({"cluster": "prod", "service": "web", "image": "repo/web:v2"});
         let with = |k: &str, v: Value| {
+        let Deploys::Image(image) = deploys else {
+            panic!("{deploys:?}")
+        };
             let mut r = base.clone();
             r[k] = v;
             r
@@ -107,3 +132,53 @@ mod tests {
         assert!(refused(with("pollIntervalSeconds", json!(601))).contains("pollIntervalSeconds"));
     }
 }
+
+    #[test]
+    fn a_request_deploys_an_image_or_an_existing_revision_never_both() {
+        let (_, deploys) = check_console_request(
+            &json!({"cluster": "prod", "service": "web", "taskDefinition": "web:3"}),
+            "",
+        )
+        .unwrap();
+        assert!(matches!(deploys, Deploys::Revision(r) if r == "web:3"));
+        let both = refused(
+            json!({"cluster": "prod", "service": "web", "image": "repo/web:v2", "taskDefinition": "web:3"}),
+        );
+        assert!(
+            both.contains("exactly one of \"image\" and \"taskDefinition\""),
+            "{both}"
+        );
+        assert!(
+            both.contains("not both") && both.ends_with(" (hint)"),
+            "{both}"
+        );
+        let neither = refused(json!({"cluster": "prod", "service": "web"}));
+        assert!(neither.contains("not neither"), "{neither}");
+        let no_revision =
+            refused(json!({"cluster": "prod", "service": "web", "taskDefinition": "web"}));
+        assert!(no_revision.contains("names no revision"), "{no_revision}");
+    }
+
+    #[test]
+    fn an_approval_gate_defaults_its_timeout_and_refuses_one_out_of_range() {
+        let base = json!({"cluster": "prod", "service": "web", "image": "repo/web:v2"});
+        let with = |approval: Value| {
+            let mut r = base.clone();
+            r["approval"] = approval;
+            r
+        };
+        let (req, _) = check_console_request(&with(json!({})), "").unwrap();
+        assert_eq!(req.approval.map(|a| a.timeout_seconds), Some(3600));
+        let (req, _) = check_console_request(&with(json!({"timeoutSeconds": 60})), "").unwrap();
+        assert_eq!(req.approval.map(|a| a.timeout_seconds), Some(60));
+        assert_eq!(
+            refused(with(json!({"timeoutSeconds": 0}))),
+            "InvalidInput: approval.timeoutSeconds = 0 is out of range: 1 to 604800"
+        );
+        let m = refused(with(json!({"timeoutSecs": 60})));
+        assert!(
+            m.starts_with("InvalidInput: request at approval.timeoutSecs: unknown field"),
+            "{m}"
+        );
+        assert!(refused(with(json!(true))).contains("request at approval"));
+    }

@@ -1,18 +1,19 @@
 //! Turn a console request or an ECR push into the list of services to deploy, validating
 //! everything that can be checked before any service is touched.
 
-use aws_sdk_ecs::types::{Service, ServiceField};
+use aws_sdk_ecs::types::{Service, ServiceField, TaskDefinition, TaskDefinitionStatus};
 use aws_sdk_ecs::Client;
 use berth::canary;
 use berth::cloudwatch::require_alarms;
 use berth::config::Settings;
 use berth::ecr::{self, Push};
 use berth::ecs::{describe_service, describe_task_definition, require_supported_controller};
-use berth::error::{Error, Result};
+use berth::error::{Error, ErrorName, Result};
+use berth::image::ImageRef;
 use berth::model::{
     limits, parse_input, CanaryConfig, DeploymentItem, ExecutionRef, MetricCheck, Plan, PlanInput,
 };
-use berth::request::check_console_request;
+use berth::request::{check_console_request, Deploys};
 use berth::taskdef::pick_container;
 use berth::time::{self, DateTime};
 use serde_json::json;
@@ -43,9 +44,22 @@ pub async fn run(
 ) -> Result<Plan> {
     let input: PlanInput = parse_input("plan-deployment", payload)?;
     let plan = if ecr::is_event(&input.request) {
-        plan_push(aws.ecs, settings, &input, now).await?
+        plan_push(aws.ecs, settings, input, now).await?
+    let plan = plan(aws, settings, &input, now).await?;
+    log(&plan);
+    Ok(plan)
+}
+
+/// The services the input would deploy, each checked, as the Plan state finds them; it only
+/// reads (`berth plan` runs it too, with the CLI's own execution reference).
+pub async fn plan(
+    aws: &Aws<'_>,
+    settings: &Settings,
+    input: &PlanInput,
+    now: DateTime,
+) -> Result<Plan> {
     } else {
-        plan_console(aws.ecs, settings, &input, now).await?
+        plan_console(aws.ecs, settings, input, now).await?
     };
     // A canary that watches a missing alarm could never fail: refuse it before any change.
     for d in &plan.deployments {
@@ -57,13 +71,17 @@ pub async fn run(
     }
     match &plan.skipped {
         Some(why) => tracing::info!(source = %plan.source, "nothing to deploy: {why}"),
+    Ok(plan)
+}
+
+/// Log what was planned.
+fn log(plan: &Plan) {
         None => tracing::info!(
             source = %plan.source,
             services = ?plan.deployments.iter().map(|d| format!("{}/{}", d.cluster, d.service)).collect::<Vec<_>>(),
             "planned"
         ),
     }
-    Ok(plan)
 }
 
 async fn plan_console(
@@ -72,27 +90,49 @@ async fn plan_console(
     input: &PlanInput,
     now: DateTime,
 ) -> Result<Plan> {
-    let (req, image) = check_console_request(
+    let (req, deploys) = check_console_request(
         &input.request,
-        ". Expected {\"cluster\", \"service\", \"image\", optional \"container\", \"forceNewDeployment\", \"timeoutSeconds\", \"pollIntervalSeconds\", \"rollbackTimeoutSeconds\", \"canary\"} or an ECR Image Action event (README, \"Starting a deployment by hand\")",
+        ". Expected {\"cluster\", \"service\", \"image\" or \"taskDefinition\", optional \"container\", \"forceNewDeployment\", \"timeoutSeconds\", \"pollIntervalSeconds\", \"rollbackTimeoutSeconds\", \"canary\", \"approval\"} or an ECR Image Action event (README, \"Starting a deployment by hand\")",
     )?;
     // The service, its controller and its container must exist before anything is registered.
     let service = describe_service(ecs, &req.cluster, &req.service).await?;
     require_supported_controller(&service)?;
     let td = service.task_definition().unwrap_or_default();
     let (td, _) = describe_task_definition(ecs, td).await?;
-    pick_container(&td, req.container.as_deref())?;
+    let (task_definition, image, repository) = match &deploys {
+        Deploys::Image(image) => {
+            pick_container(&td, req.container.as_deref())?;
+            let repository = image.repository().to_owned();
+            (None, req.image.clone().unwrap_or_default(), repository)
+        }
+        Deploys::Revision(revision) => {
+            let (arn, image) =
+                resolve_revision(ecs, &req.service, &td, revision, req.container.as_deref())
+                    .await?;
+            // The one-deployment-per-service rule and the summary read the item's repository.
+            let repository = ImageRef::parse(&image)
+                .map(|i| i.repository().to_owned())
+                .unwrap_or_else(|_| image.clone());
+            (Some(arn), image, repository)
+        }
+    };
 
     let timeout = req.timeout_seconds.unwrap_or(settings.timeout_seconds);
     Ok(Plan {
-        source: "console".into(),
+        source: if task_definition.is_some() {
+            "rollback"
+        } else {
+            "console"
+        }
+        .into(),
         deployments: vec![DeploymentItem {
             deployment_id: deployment_id(&input.execution, &req.cluster, &req.service),
             cluster: req.cluster.clone(),
             service: req.service.clone(),
             container: req.container.clone(),
-            image: req.image.clone(),
-            repository: image.repository().to_owned(),
+            image,
+            repository,
+            task_definition,
             force_new_deployment: req.force_new_deployment,
             timeout_seconds: timeout,
             poll_interval_seconds: req
@@ -213,6 +253,7 @@ fn item_for_push(
         force_new_deployment: false,
         timeout_seconds: timeout,
         poll_interval_seconds: settings.poll_interval_seconds,
+        task_definition: None,
         rollback_timeout_seconds: settings.rollback_timeout_seconds,
         canary: canary_from_tags(service, settings.canary_interval_seconds)?,
         execution: execution.clone(),
@@ -323,6 +364,45 @@ async fn mapped_services(
     for cluster in clusters {
         let mut arns = vec![];
         let mut pages = ecs
+/// A rollback by hand: the revision must exist, be ACTIVE (ECS deploys no other) and be of the
+/// family the service runs; the item's image is its container's. Its ARN and that image.
+async fn resolve_revision(
+    ecs: &Client,
+    service: &str,
+    current: &TaskDefinition,
+    revision: &str,
+    container: Option<&str>,
+) -> Result<(String, String)> {
+    let (td, _) = describe_task_definition(ecs, revision).await.map_err(|e| {
+        Error::new(
+            e.name(),
+            format!("taskDefinition {revision}: {}", e.message()),
+        )
+    })?;
+    let family = current.family().unwrap_or_default();
+    if td.family() != Some(family) {
+        return Err(Error::invalid_input(format!(
+            "taskDefinition {revision} is a revision of {}, but service {service} runs {family}: a rollback stays within the service's family",
+            td.family().unwrap_or("?")
+        )));
+    }
+    if td.status() != Some(&TaskDefinitionStatus::Active) {
+        return Err(Error::new(
+            ErrorName::TaskDefinitionNotFound,
+            format!(
+                "taskDefinition {revision} is {}: ECS deploys only ACTIVE revisions",
+                td.status().map(|s| s.as_str()).unwrap_or("of no status")
+            ),
+        ));
+    }
+    let image = pick_container(&td, container)?
+        .image()
+        .unwrap_or_default()
+        .to_owned();
+    let arn = td.task_definition_arn().unwrap_or(revision).to_owned();
+    Ok((arn, image))
+}
+
             .list_services()
             .cluster(&cluster)
             .into_paginator()

@@ -1,6 +1,7 @@
 //! plan-deployment: validate the request (console input or ECR push) and list the services to deploy.
 
-mod handler;
+/// `handler::plan` is also `berth plan`'s (the CLI): what an input would deploy, read only.
+pub mod handler;
 
 /// Serves this state's invocations until the Runtime API goes away (`berth-lambda` calls it).
 pub async fn serve(config: &aws_config::SdkConfig) -> Result<(), lambda_runtime::Error> {

@@ -34,6 +34,9 @@ pub async fn register(ecs: &Client, input: &RegisterInput) -> Result<Registratio
             "\"deploymentId\" must be at most 256 characters (it becomes a tag value)",
         ));
     }
+    if let Some(target) = &input.task_definition {
+        return existing(ecs, input, target).await;
+    }
     let image = ImageRef::parse(&input.image)?;
 
     let service = describe_service(ecs, &input.cluster, &input.service).await?;
@@ -71,6 +74,7 @@ pub async fn register(ecs: &Client, input: &RegisterInput) -> Result<Registratio
             container,
             previous_images,
             reused: true,
+            existing: false,
         });
     }
 
@@ -96,6 +100,7 @@ pub async fn register(ecs: &Client, input: &RegisterInput) -> Result<Registratio
             image: new_image,
             previous_images,
             reused: true,
+            existing: false,
         });
     }
 
@@ -145,6 +150,48 @@ pub async fn register(ecs: &Client, input: &RegisterInput) -> Result<Registratio
         image: new_image,
         previous_images,
         reused: false,
+        existing: false,
+    })
+}
+
+/// A rollback by hand: the request named an existing revision, so nothing is registered. The
+/// previous revision is what runs now, with the digests its tasks run, so a failed rollback by
+/// hand is itself rolled back exactly.
+async fn existing(ecs: &Client, input: &RegisterInput, target: &str) -> Result<Registration> {
+    require("taskDefinition", target)?;
+    let service = describe_service(ecs, &input.cluster, &input.service).await?;
+    require_supported_controller(&service)?;
+    let current_arn = service
+        .task_definition()
+        .ok_or_else(|| {
+            Error::new(
+                ErrorName::TaskDefinitionNotFound,
+                format!("service {} reports no task definition", input.service),
+            )
+        })?
+        .to_owned();
+    let (current, _) = describe_task_definition(ecs, &current_arn).await?;
+    let (wanted, _) = describe_task_definition(ecs, target).await?;
+    let container = pick_container(&wanted, input.container.as_deref())?
+        .name()
+        .unwrap_or_default()
+        .to_owned();
+    let running = running_digests(ecs, input, &current_arn).await?;
+    let arn = wanted.task_definition_arn().unwrap_or(target).to_owned();
+    tracing::info!(
+        deployment = %input.deployment_id,
+        previous = %short_name(&current_arn),
+        target = %short_name(&arn),
+        "deploying an existing revision as it is (rollback by hand): nothing registered"
+    );
+    Ok(Registration {
+        image: image_of(&wanted, &container),
+        task_definition_arn: arn,
+        previous_task_definition_arn: current_arn,
+        container,
+        previous_images: images_of(&current, &running),
+        reused: false,
+        existing: true,
     })
 }
 

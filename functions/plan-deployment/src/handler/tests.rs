@@ -392,3 +392,159 @@ async fn a_malformed_push_is_invalid() {
         .unwrap_err();
     assert_eq!(err.name(), ErrorName::InvalidImage);
 }
+
+fn tagged(value: &str) -> aws_sdk_ecs::types::Service {
+    aws_sdk_ecs::types::Service::builder()
+        .service_name("web")
+        .tags(
+            aws_sdk_ecs::types::Tag::builder()
+                .key("berth:approval")
+                .value(value)
+                .build(),
+        )
+        .build()
+}
+
+#[test]
+fn the_approval_tag_asks_for_a_gate_and_refuses_a_typo() {
+    // GIVEN `required`, a number of seconds, or no tag
+    let timeout = |v: &str| {
+        approval_from_tag(&tagged(v))
+            .unwrap()
+            .map(|a| a.timeout_seconds)
+    };
+    assert_eq!(timeout("required"), Some(3600));
+    assert_eq!(timeout(" 600 "), Some(600));
+    let untagged = aws_sdk_ecs::types::Service::builder()
+        .service_name("web")
+        .build();
+    assert_eq!(approval_from_tag(&untagged).unwrap(), None);
+    // WHEN the value is anything else THEN InvalidInput names the tag and what it may be
+    for bad in ["reqired", "yes", "", "0", "604801", "-5", "1h"] {
+        let e = approval_from_tag(&tagged(bad)).unwrap_err();
+        assert_eq!(e.name(), ErrorName::InvalidInput, "{bad}");
+        assert!(
+            e.message().contains("service web tag berth:approval"),
+            "{bad}: {}",
+            e.message()
+        );
+    }
+    let e = approval_from_tag(&tagged("reqired")).unwrap_err();
+    assert_eq!(
+        e.message(),
+        "service web tag berth:approval=\"reqired\" is neither \"required\" nor a number of seconds (1 to 604800)"
+    );
+}
+
+#[tokio::test]
+async fn a_console_request_carries_its_approval_gate() {
+    let [svc, td] = existing_service();
+    let plan = plan_with(
+        &[&svc, &td],
+        console(json!({"approval": {"timeoutSeconds": 120}})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        plan.deployments[0].approval.map(|a| a.timeout_seconds),
+        Some(120)
+    );
+    let plan = plan_with(&[&svc, &td], console(json!({}))).await.unwrap();
+    assert!(plan.deployments[0].approval.is_none());
+}
+
+/// The service runs web:7 (TASK_DEF); `revision` answers DescribeTaskDefinition for `name`.
+fn running_and(name: &'static str, revision: Option<serde_json::Value>) -> [Rule; 3] {
+    let [svc, _] = existing_service();
+    let current = mock!(Client::describe_task_definition)
+        .match_requests(move |r| r.task_definition() != Some(name))
+        .then_http_response(|| ok_json(TASK_DEF));
+    let target = mock!(Client::describe_task_definition)
+        .match_requests(move |r| r.task_definition() == Some(name))
+        .then_http_response(move || match &revision {
+            Some(v) => ok_json(&v.to_string()),
+            None => aws_error(
+                400,
+                "ClientException",
+                "Unable to describe task definition.",
+            ),
+        });
+    [svc, current, target]
+}
+
+fn revision_5(family: &str, status: &str) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_str(TASK_DEF).unwrap();
+    let td = &mut v["taskDefinition"];
+    td["family"] = json!(family);
+    td["revision"] = json!(5);
+    td["status"] = json!(status);
+    td["taskDefinitionArn"] = json!(format!(
+        "arn:aws:ecs:eu-west-1:123456789012:task-definition/{family}:5"
+    ));
+    td["containerDefinitions"][0]["image"] =
+        json!("123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
+    v
+}
+
+#[tokio::test]
+async fn a_request_naming_a_revision_deploys_it_as_a_rollback_by_hand() {
+    let [svc, current, target] = running_and("web:5", Some(revision_5("web", "ACTIVE")));
+    let request = console(json!({"image": null, "taskDefinition": "web:5"}));
+    let plan = plan_with(&[&svc, &current, &target], request)
+        .await
+        .unwrap();
+    assert_eq!(plan.source, "rollback");
+    let item = &plan.deployments[0];
+    assert_eq!(
+        item.task_definition.as_deref(),
+        Some("arn:aws:ecs:eu-west-1:123456789012:task-definition/web:5")
+    );
+    // the container's image in that revision, for the summary and the one-deployment rule
+    assert!(item
+        .image
+        .ends_with("/web@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"));
+    assert_eq!(item.repository, "web");
+    assert_eq!(target.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_revision_of_another_family_missing_or_inactive_is_refused_by_name() {
+    let cases = [
+        (
+            Some(revision_5("api", "ACTIVE")),
+            ErrorName::InvalidInput,
+            "taskDefinition web:5 is a revision of api, but service web runs web",
+        ),
+        (
+            Some(revision_5("web", "INACTIVE")),
+            ErrorName::TaskDefinitionNotFound,
+            "taskDefinition web:5 is INACTIVE",
+        ),
+        (
+            None,
+            ErrorName::TaskDefinitionNotFound,
+            "taskDefinition web:5: ",
+        ),
+    ];
+    for (answer, name, message) in cases {
+        let [svc, current, target] = running_and("web:5", answer);
+        let request = console(json!({"image": null, "taskDefinition": "web:5"}));
+        let e = plan_with(&[&svc, &current, &target], request)
+            .await
+            .unwrap_err();
+        assert_eq!(e.name(), name, "{}", e.message());
+        assert!(e.message().contains(message), "{}", e.message());
+    }
+}
+
+#[tokio::test]
+async fn both_an_image_and_a_revision_are_refused_before_any_call() {
+    let [svc, current, target] = running_and("web:5", Some(revision_5("web", "ACTIVE")));
+    let request = console(json!({"taskDefinition": "web:5"}));
+    let e = plan_with(&[&svc, &current, &target], request)
+        .await
+        .unwrap_err();
+    assert_eq!(e.name(), ErrorName::InvalidInput);
+    assert!(e.message().contains("not both"), "{}", e.message());
+    assert_eq!(svc.num_calls(), 0);
+}

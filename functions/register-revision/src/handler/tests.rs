@@ -470,3 +470,67 @@ async fn the_previous_digest_is_the_majority_of_running_tasks() {
         Some("sha256:0000000000000000000000000000000000000000000000000000000000000000")
     );
 }
+
+#[tokio::test]
+async fn a_named_revision_is_deployed_as_it_is_with_what_runs_now_as_the_previous_one() {
+    // GIVEN web running web:7 (digest 1111… on :latest) and a rollback by hand to web:5
+    let web5 = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:5";
+    let pinned = format!("{REPO}@{NEW_DIGEST}");
+    let target = task_def_with(WEB7, web5).replace(&format!("{REPO}:latest"), &pinned);
+    let [lt, dt] = tasks();
+    let svc = describe_services(SERVICES);
+    let current = mock!(Client::describe_task_definition)
+        .match_requests(|r| r.task_definition() == Some(WEB7))
+        .then_http_response(|| ok_json(TASK_DEF));
+    let wanted = mock!(Client::describe_task_definition)
+        .match_requests(|r| r.task_definition() == Some("web:5"))
+        .then_http_response(move || ok_json(&target));
+    let list = no_earlier_registration();
+    let reg = register(Arc::new(Mutex::new(None)));
+    let ecs = mock_client!(
+        aws_sdk_ecs,
+        &[&svc, &current, &wanted, &lt, &dt, &list, &reg]
+    );
+    let mut payload = input(&pinned);
+    payload["taskDefinition"] = json!("web:5");
+
+    // WHEN
+    let out = run(&ecs, payload).await.unwrap();
+
+    // THEN nothing is registered: the registration names web:5 and its image
+    assert_eq!((reg.num_calls(), list.num_calls()), (0, 0));
+    assert_eq!(out.task_definition_arn, web5);
+    assert_eq!(out.image, pinned);
+    assert!(out.existing && !out.reused);
+    // AND what runs now (web:7, with its tasks' digest) is the previous revision, so a failed
+    // rollback by hand goes back to it exactly
+    assert_eq!(out.previous_task_definition_arn, WEB7);
+    let app = out
+        .previous_images
+        .iter()
+        .find(|i| i.container == "app")
+        .unwrap();
+    assert_eq!(app.digest.as_deref(), Some(RUNNING_DIGEST));
+}
+
+#[tokio::test]
+async fn a_named_revision_that_is_gone_is_task_definition_not_found() {
+    let svc = describe_services(SERVICES);
+    let current = mock!(Client::describe_task_definition)
+        .match_requests(|r| r.task_definition() == Some(WEB7))
+        .then_http_response(|| ok_json(TASK_DEF));
+    let gone = mock!(Client::describe_task_definition)
+        .match_requests(|r| r.task_definition() == Some("web:5"))
+        .then_http_response(|| {
+            aws_error(
+                400,
+                "ClientException",
+                "Unable to describe task definition.",
+            )
+        });
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &current, &gone]);
+    let mut payload = input("unused");
+    payload["taskDefinition"] = json!("web:5");
+    let e = run(&ecs, payload).await.unwrap_err();
+    assert_eq!(e.name(), ErrorName::TaskDefinitionNotFound);
+}
