@@ -237,8 +237,9 @@ def test_every_lambda_error_is_retried_or_caught_at_every_task():
     for state_name, state in all_states(asl()["States"]):
         if state["Type"] != "Task":
             continue
-        if state["Resource"].startswith("arn:aws:states:::aws-sdk:"):
-            # an AWS API call of the state machine's own (no Lambda): it must never fail the run
+        if state["Resource"].startswith("arn:aws:states:::") and ":lambda:" not in state["Resource"]:
+            # an AWS API call of the state machine's own (no Lambda: aws-sdk, or the approval
+            # gate's events:putEvents.waitForTaskToken): it must never fail the run
             assert any("States.ALL" in c["ErrorEquals"] for c in state.get("Catch", [])), state_name
             continue
         retried = {e for r in state.get("Retry", []) for e in r["ErrorEquals"]}
@@ -267,6 +268,10 @@ def test_touching_the_service_routes_failures_to_rollback():
     # before any change: a clean end
     assert catch_all_next("AcquireTurn") == "NotStarted"
     assert catch_all_next("RegisterRevision") == "NotStarted"
+    # the approval gate is before any change: rejected, timed out or failed, nothing changed
+    assert catch_all_next("AwaitApproval") == "NotStarted"
+    assert states["AwaitApproval"]["Next"] == "RegisterRevision"
+    assert states["ApprovalTimedOut"]["Next"] == "NotStarted"
     # once UpdateService may have run: roll back
     for s in ("UpdateService", "CheckRollout", "EvaluateShift", "EvaluateCanary"):
         assert catch_all_next(s) == "Rollback", s

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::error::{sdk, CliError};
 use crate::exit::Exit;
 use crate::follow::{self, Verdict, Waiting};
-use crate::{history, locate, request, revisions, status};
+use crate::{approval, history, locate, request, revisions, status};
 
 /// Deploy to ECS through berth's state machine, and see what runs and what was deployed.
 ///
@@ -49,6 +49,10 @@ pub enum Command {
     Status(StatusArgs),
     /// The service's berth deployments, newest first.
     History(HistoryArgs),
+    /// Approve a deployment waiting at its approval gate: it goes on to register and deploy.
+    Approve(AnswerArgs),
+    /// Reject a deployment waiting at its approval gate: it ends NotApproved, nothing changed.
+    Reject(AnswerArgs),
 }
 
 #[derive(Debug, Args)]
@@ -147,6 +151,20 @@ pub struct Clients {
     pub sfn: aws_sdk_sfn::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub cfn: aws_sdk_cloudformation::Client,
+#[derive(Debug, Args)]
+pub struct AnswerArgs {
+    /// The execution's ARN or its name under the state machine (every gate waiting in it); with
+    /// `--cluster`, a service (its gate waiting in any running execution).
+    #[arg(value_name = "EXECUTION|SERVICE")]
+    pub target: String,
+    /// Answer the gate of SERVICE in this cluster.
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// Why: recorded with the answer (a rejection's cause says it).
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
 }
 
 impl Clients {
@@ -269,6 +287,8 @@ pub async fn run(cli: &Cli, aws: &Clients, out: &mut dyn Console) -> Result<Exit
             let rows = history::history(&aws.sfn, &sm, cluster, service, h.limit).await?;
             let revisions = revisions::read(&aws.ecs, cluster, service, h.limit).await?;
             let rows = history::with_revisions(rows, &revisions, h.limit);
+        Command::Approve(a) => answer(cli, aws, &sm, a, approval::Decision::Approved, out).await,
+        Command::Reject(a) => answer(cli, aws, &sm, a, approval::Decision::Rejected, out).await,
             out.result(&match cli.output {
                 Format::Text => history::render(&rows),
                 Format::Json => json(&rows),
@@ -291,6 +311,43 @@ async fn follow_and_report(
         out.progress(&format!(
             "stopped waiting after {}s; the execution goes on: berth watch {arn}",
             waiting.max_wait_seconds.unwrap_or_default()
+/// `approve` / `reject`: find the waiting gates, answer each, print what was done. Nothing
+/// waiting is exit 1 with what was looked at.
+async fn answer(
+    cli: &Cli,
+    aws: &Clients,
+    sm: &str,
+    a: &AnswerArgs,
+    decision: approval::Decision,
+    out: &mut dyn Console,
+) -> Result<Exit, CliError> {
+    let (gates, looked_at) = match &a.cluster {
+        None => {
+            let arn = locate::execution_arn(sm, &a.target);
+            (approval::waiting_in(&aws.sfn, &arn).await?, arn)
+        }
+        Some(cluster) => (
+            approval::waiting_for(&aws.sfn, sm, cluster, &a.target).await?,
+            format!("{cluster}/{}", a.target),
+        ),
+    };
+    if gates.is_empty() {
+        return Err(CliError::failed(format!(
+            "nothing waits for approval in {looked_at} (no running execution of it sits at its approval gate)"
+        )));
+    }
+    let by = approval::who();
+    let mut answered = Vec::new();
+    for gate in &gates {
+        answered.push(approval::answer(&aws.sfn, gate, decision, &by, a.reason.as_deref()).await?);
+    }
+    out.result(&match cli.output {
+        Format::Text => approval::render(&answered),
+        Format::Json => json(&answered),
+    });
+    Ok(Exit::Deployed)
+}
+
         ));
     }
     out.result(&match cli.output {

@@ -1,6 +1,7 @@
 //! `berth`, the command line: deploy through the state machine and follow it live, watch an
 //! execution, show what a service runs and its deployment history.
 
+pub mod approval;
 pub mod cli;
 pub mod error;
 pub mod exit;

@@ -3,7 +3,8 @@
 
 use aws_sdk_sfn::types::HistoryEvent;
 use berth::model::{
-    CanaryResult, Plan, Registration, RollbackResult, Rollout, Stability, Summary, Turn,
+    ApprovalAnswer, CanaryResult, Plan, Registration, RollbackResult, Rollout, Stability, Summary,
+    Turn,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -24,6 +25,17 @@ pub struct Event {
     pub lambda_function_failed_event_details: Option<Failure>,
     #[serde(default)]
     pub execution_failed_event_details: Option<Failure>,
+    /// A task's resolved parameters: the approval gate's carry its task token.
+    #[serde(default)]
+    pub task_scheduled_event_details: Option<Scheduled>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct Scheduled {
+    #[serde(default)]
+    pub resource: String,
+    #[serde(default)]
+    pub parameters: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -68,6 +80,10 @@ impl From<&HistoryEvent> for Event {
             execution_failed_event_details: e
                 .execution_failed_event_details()
                 .and_then(|d| failure(d.error(), d.cause())),
+            task_scheduled_event_details: e.task_scheduled_event_details().map(|d| Scheduled {
+                resource: d.resource().to_owned(),
+                parameters: Some(d.parameters().to_owned()),
+            }),
         }
     }
 }
@@ -107,6 +123,7 @@ pub fn describe(event: &Event) -> Option<String> {
                 cut(&lambda_message(d.cause.as_deref().unwrap_or_default()), 300)
             ))
         }
+        "TaskScheduled" => crate::approval::Gate::of(event).map(|g| g.waiting_line()),
         kind if kind.ends_with("StateExited") => {
             let d = event.state_exited_event_details.as_ref()?;
             let out: Value = serde_json::from_str(d.output.as_deref()?).ok()?;
@@ -159,11 +176,26 @@ fn state(name: &str, out: &Value) -> Option<String> {
             let t: Turn = field(out, "turn")?;
             format!("{svc}: turn {}: {}", wire(&t.decision), t.detail)
         }
+        "AwaitApproval" => {
+            let a: ApprovalAnswer = field(out, "approved")?;
+            let why = a.reason.map(|r| format!(": {r}")).unwrap_or_default();
+            format!("{svc}: approved by {}{why}", a.by)
+        }
+        "ApprovalTimedOut" => {
+            let cause = out.get("error")?.get("Cause")?.as_str()?;
+            format!("{svc}: not approved: {cause}")
+        }
         "RegisterRevision" => {
             let r: Registration = field(out, "register")?;
             format!(
                 "{svc}: {} {} running {} (previous {})",
-                if r.reused { "found" } else { "registered" },
+                if r.existing {
+                    "rollback by hand to"
+                } else if r.reused {
+                    "found"
+                } else {
+                    "registered"
+                },
                 short(&r.task_definition_arn),
                 short_image(&r.image),
                 short(&r.previous_task_definition_arn)

@@ -49,9 +49,9 @@ impl Group {
 /// The variant's identifier is the name Step Functions sees (`stringify!`), so it is spelled once.
 macro_rules! error_names {
     ($( $(#[doc = $doc:literal])+ $name:ident: $group:ident, )+) => {
-        /// Every error name a berth Lambda can return: the `errorType` Step Functions sees, matched
-        /// by the ASL's Retry / Catch `ErrorEquals`. Never rename one (the identifier is the
-        /// name); add new ones instead.
+        /// Every error name a berth Lambda can return (and `NotApproved`, which the approval gate's
+        /// answer gives): the `errorType` Step Functions sees, matched by the ASL's Retry / Catch
+        /// `ErrorEquals`. Never rename one (the identifier is the name); add new ones instead.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum ErrorName {
             $( $(#[doc = $doc])+ $name, )+
@@ -108,6 +108,10 @@ error_names! {
     TurnTimeout: Refused,
     /// AWS denied berth the call.
     AccessDenied: Refused,
+    /// Aborted by hand (`berth abort`) before berth changed the service: nothing was changed.
+    Aborted: Refused,
+    /// The approval gate was rejected (`berth reject`) or timed out before anyone answered.
+    NotApproved: Refused,
     /// AWS throttled the call even after the SDK's own retries.
     Throttled: Transient,
     /// AWS could not be reached, answered 5xx after the SDK's retries, or the invocation's budget ran out.

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ecs::types::Service;
 
-use crate::error::ExecutionErrorName;
+use crate::error::{ErrorName, ExecutionErrorName};
 use crate::model::{
     CanaryDecision, ExecutionStatus, Outcome, ServiceDocument, ServiceOutcome, ServiceVerdict,
     StabilityStatus, Summary,
@@ -162,7 +162,8 @@ fn short(s: &str) -> &str {
     s.rsplit('/').next().unwrap_or(s)
 }
 
-/// Worst outcome wins: a failed rollback, then a rollback, then a deploy that never started.
+/// Worst outcome wins: a failed rollback, then a rollback, then a deploy that never started
+/// (`NotApproved` when every one that did not start was stopped by its approval gate).
 pub fn summarize(services: Vec<ServiceOutcome>, now: &RunningNow) -> Summary {
     let has = |o: Outcome| services.iter().any(|s| s.outcome == o);
     let error = if has(Outcome::RollbackFailed) {
@@ -170,7 +171,20 @@ pub fn summarize(services: Vec<ServiceOutcome>, now: &RunningNow) -> Summary {
     } else if has(Outcome::RolledBack) {
         ExecutionErrorName::DeploymentRolledBack.as_str()
     } else if has(Outcome::NotStarted) {
-        ExecutionErrorName::DeploymentNotStarted.as_str()
+        let not_approved = services
+            .iter()
+            .filter(|s| s.outcome == Outcome::NotStarted)
+            .all(|s| {
+                s.detail
+                    .error
+                    .as_ref()
+                    .is_some_and(|e| e.error == ErrorName::NotApproved.as_str())
+            });
+        if not_approved {
+            ErrorName::NotApproved.as_str()
+        } else {
+            ExecutionErrorName::DeploymentNotStarted.as_str()
+        }
     } else {
         ""
     };
@@ -430,6 +444,35 @@ mod tests {
         ] {
             assert!(outcomes.contains(&o), "no Pass state ends with {o:?}");
         }
+    #[test]
+    fn a_gate_that_was_not_approved_names_the_execution_not_approved() {
+        // GIVEN a service stopped by its approval gate (rejected) and one deployed
+        let rejected = outcome(
+            Outcome::NotStarted,
+            json!({"error": {"Error": "NotApproved", "Cause": "rejected by alice: not today"}}),
+        );
+        let deployed = outcome(Outcome::Deployed, json!({"register": register()}));
+        // WHEN summarized THEN the execution fails NotApproved, the cause saying who and why
+        let s = recorded(vec![rejected.clone(), deployed]);
+        assert_eq!(
+            (s.status, s.error.as_str()),
+            (ExecutionStatus::Failed, "NotApproved")
+        );
+        assert_eq!(
+            s.cause,
+            "prod/web: not started, nothing changed: NotApproved rejected by alice: not today | prod/web: deployed web:8"
+        );
+        // AND beside another refusal it is the general DeploymentNotStarted
+        let refused = outcome(
+            Outcome::NotStarted,
+            json!({"error": {"Error": "ServiceNotFound", "Cause": "gone"}}),
+        );
+        assert_eq!(
+            recorded(vec![rejected, refused]).error,
+            "DeploymentNotStarted"
+        );
+    }
+
         // summarize's verdict is what the ASL's Choice compares
         let choice = asl["States"]["AllDeployed"].to_string();
         assert!(
@@ -438,3 +481,4 @@ mod tests {
         );
     }
 }
+            "approved": {"by": "alice", "at": "2026-01-01T00:00:00Z"},

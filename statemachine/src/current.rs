@@ -151,3 +151,49 @@ fn the_readme_table_replaces_only_its_own_lines() {
     assert!(!out.contains("stale"));
     assert_eq!(readme_with_table(&out), out);
 }
+
+/// The approval gate sits between the turn's GO and RegisterRevision, so nothing is registered or
+/// changed until someone approves; every other way out of it ends NOT_STARTED, a timeout as
+/// `NotApproved`.
+#[test]
+fn the_approval_gate_waits_before_anything_changes() {
+    let asl: Value = serde_json::from_str(&rendered_asl()).unwrap();
+    let states = &asl["States"]["DeployEachService"]["ItemProcessor"]["States"];
+    let go = states["TurnDecision"]["Choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["StringEquals"] == "GO")
+        .unwrap();
+    assert_eq!(go["Next"], "NeedsApproval");
+    let needs = &states["NeedsApproval"];
+    assert_eq!(needs["Choices"][0]["Variable"], "$.approval");
+    assert_eq!(needs["Choices"][0]["Next"], "AwaitApproval");
+    assert_eq!(needs["Default"], "RegisterRevision");
+
+    let gate = &states["AwaitApproval"];
+    assert_eq!(
+        gate["Resource"],
+        "arn:aws:states:::events:putEvents.waitForTaskToken"
+    );
+    assert_eq!(gate["TimeoutSecondsPath"], "$.approval.timeoutSeconds");
+    assert_eq!(gate["ResultPath"], "$.approved");
+    assert_eq!(gate["Next"], "RegisterRevision");
+    let detail = &gate["Parameters"]["Entries"][0]["Detail"];
+    assert_eq!(detail["phase"], "AWAITING_APPROVAL");
+    assert_eq!(detail["approval"]["taskToken.$"], "$$.Task.Token");
+    assert_eq!(
+        gate["Catch"],
+        json!([
+            {"ErrorEquals": ["States.Timeout"], "ResultPath": "$.error", "Next": "ApprovalTimedOut"},
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotStarted"}
+        ])
+    );
+    let timed_out = &states["ApprovalTimedOut"];
+    assert_eq!(
+        timed_out["Parameters"]["Error"],
+        ErrorName::NotApproved.as_str()
+    );
+    assert_eq!(timed_out["ResultPath"], "$.error");
+    assert_eq!(timed_out["Next"], "NotStarted");
+}

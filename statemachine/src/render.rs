@@ -6,8 +6,9 @@ use berth::error::{ErrorName, ExecutionErrorName, Group};
 use serde_json::{Map, Value};
 
 /// The error names Step Functions itself gives, which `ErrorEquals` may use besides berth's: the
-/// ASL's predefined `States.*`, the Lambda service's, and `Sandbox.Timedout` (a Lambda killed at
-/// its timeout, as Step Functions names it today). A closed list, so that a typo is refused.
+/// ASL's predefined `States.*`, the Lambda service's, `Sandbox.Timedout` (a Lambda killed at its
+/// timeout, as Step Functions names it today) and the EventBridge integration's. A closed list, so
+/// that a typo is refused.
 const STEP_FUNCTIONS_NAMES: &[&str] = &[
     "States.ALL",
     "States.HeartbeatTimeout",
@@ -30,6 +31,8 @@ const STEP_FUNCTIONS_NAMES: &[&str] = &[
     "Lambda.ClientExecutionTimeoutException",
     "Lambda.Unknown",
     "Sandbox.Timedout",
+    // the EventBridge integration (the approval gate's PutEvents) when an entry was not accepted
+    "EventBridge.FailedEntry",
 ];
 
 /// What every Lambda task retries besides berth's transient names: the Lambda service's own

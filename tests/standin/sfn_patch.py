@@ -1,4 +1,4 @@
-"""Two narrow patches to moto 5.2.5's Step Functions interpreter (README, "Exact moto patches").
+"""Three narrow patches to moto 5.2.5's Step Functions interpreter (README, "Exact moto patches").
 
 1. Lambda error names (below).
 2. `arn:aws:states:::aws-sdk:SERVICE:action` tasks: AWS takes the API's parameters in PascalCase
@@ -6,6 +6,7 @@
    moto left both normalisations as no-ops (`pass`), so it wanted botocore's camelCase names and
    answered camelCase, and a definition written for AWS failed with `States.Runtime`. The patch
    maps both through the API's botocore model with moto's own (LocalStack's) helpers.
+3. SendTaskFailure's `cause`, which moto's response handler dropped (`install_task_failure_cause`).
 
 A Task whose `Resource` is a Lambda function ARN (`StateTaskLambda`, what berth's ASL uses) names
 every error answer of the Lambda Invoke API `Exception`, whatever Lambda said. Step Functions names
@@ -55,10 +56,27 @@ def install_aws_sdk_casing() -> None:
     StateTaskServiceAwsSdk._normalise_response = _normalise_response
 
 
+def install_task_failure_cause() -> None:
+    """3. SendTaskFailure: moto's response handler reads `error` and drops `cause`, which its own
+    interpreter takes (`send_task_failure(task_token, error, cause)`); Step Functions puts the cause
+    into the TaskFailed event and the caught error (berth reject's "rejected by …: reason")."""
+    from moto.stepfunctions.responses import StepFunctionResponse
+    from moto.core.responses import EmptyResult
+
+    def send_task_failure(self):
+        self.stepfunction_backend.send_task_failure(
+            self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause"))
+        return EmptyResult()
+
+    _ORIGINAL["StepFunctionResponse.send_task_failure"] = StepFunctionResponse.send_task_failure
+    StepFunctionResponse.send_task_failure = send_task_failure
+
+
 def install() -> None:
     if _ORIGINAL:
         return
     install_aws_sdk_casing()
+    install_task_failure_cause()
     from botocore.exceptions import ClientError
     from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails
     from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
