@@ -93,6 +93,13 @@ pub struct Deploy {
 pub struct WaitArgs {
     /// Stop waiting after this long (exit 6); the execution goes on.
     #[arg(long, value_name = "SECONDS")]
+    /// Wait for `berth approve` before anything is registered or changed (the request's
+    /// `approval`); `berth reject` or no answer in time ends it NotApproved.
+    #[arg(long)]
+    pub approval: bool,
+    /// How long the approval gate waits (default 3600); implies `--approval`.
+    #[arg(long, value_name = "SECONDS")]
+    pub approval_timeout_seconds: Option<u64>,
     pub max_wait_seconds: Option<u64>,
     /// How often the CLI reads the execution.
     #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
@@ -370,3 +377,5 @@ fn deploy_options(d: &Deploy) -> Result<request::DeployOptions, CliError> {
         canary: d.canary.as_deref().map(request::read_canary).transpose()?,
     })
 }
+        approval: (d.approval || d.approval_timeout_seconds.is_some())
+            .then_some(d.approval_timeout_seconds),

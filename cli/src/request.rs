@@ -21,6 +21,8 @@ pub struct DeployOptions {
     pub rollback_timeout_seconds: Option<u64>,
     /// The `canary` object, as read from `--canary FILE.json`.
     pub canary: Option<Value>,
+    /// An approval gate (`--approval`): its `timeoutSeconds`, or the default when `None`.
+    pub approval: Option<Option<u64>>,
 }
 
 /// Read `--canary FILE.json`: the request's `canary` object.
@@ -54,6 +56,13 @@ pub fn build(o: &DeployOptions) -> Result<Value, CliError> {
     }
     if let Some(c) = &o.canary {
         doc.insert("canary".into(), c.clone());
+    }
+    if let Some(timeout) = o.approval {
+        let gate = match timeout {
+            Some(t) => json!({"timeoutSeconds": t}),
+            None => json!({}),
+        };
+        doc.insert("approval".into(), gate);
     }
     let doc = Value::Object(doc);
     validate(&doc).map_err(|e| CliError::refused(format!("refused, nothing started: {e}")))?;
@@ -156,6 +165,27 @@ mod tests {
             .unwrap_err()
             .message
             .contains("\"service\" must not be empty"));
+    }
+
+    #[test]
+    fn an_approval_gate_is_asked_for_with_or_without_its_timeout() {
+        let mut o = options();
+        o.approval = Some(None);
+        assert_eq!(build(&o).expect("valid")["approval"], json!({}));
+        o.approval = Some(Some(120));
+        assert_eq!(
+            build(&o).expect("valid")["approval"],
+            json!({"timeoutSeconds": 120})
+        );
+        o.approval = Some(Some(0));
+        let e = build(&o).unwrap_err();
+        assert_eq!(e.exit, crate::exit::Exit::Refused);
+        assert!(
+            e.message
+                .contains("approval.timeoutSeconds = 0 is out of range"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
