@@ -48,6 +48,8 @@ SDK_CRATES = {
     "aws_sdk_cloudwatch": ("cloudwatch", "cloudwatch"),
     "aws_sdk_sfn": ("stepfunctions", "states"),
     "aws_sdk_ssm": ("ssm", "ssm"),
+    # berth's deployment events (shared/src/events.rs)
+    "aws_sdk_eventbridge": ("events", "events"),
     # the berth CLI's (cli/, not a Lambda: no role of the template runs it)
     "aws_sdk_cloudformation": ("cloudformation", "cloudformation"),
 }
@@ -938,10 +940,13 @@ def test_the_rust_reader_sees_calls_through_shared_modules_and_init(workspace):
     assert "ssm:GetParameter" in stability  # codedeploy::read_verdict
     assert "ssm:PutParameter" not in stability  # record_verdict sits in the same module, unreached
     assert "codedeploy:CreateDeployment" not in stability
-    assert set(calls["summarize"]) == {"ecs:DescribeServices"}  # reads what runs, last
+    # reads what runs, last, and publishes each service's FINISHED event (shared/src/events.rs)
+    assert set(calls["summarize"]) == {"ecs:DescribeServices", "events:PutEvents"}
+    assert any("shared/src/events.rs" in w for w in calls["summarize"]["events:PutEvents"])
+    assert "events:PutEvents" not in calls["check-stability"]  # publishes nothing
     # one binary serves every state: its main reaches no state's calls (they are each state's own)
     assert workspace.reachable_sdk_calls("berth_lambda") == {}
-    assert set(workspace.reachable_sdk_calls("summarize", "serve")) == {"ecs:DescribeServices"}
+    assert set(workspace.reachable_sdk_calls("summarize", "serve")) == {"ecs:DescribeServices", "events:PutEvents"}
 
 
 def test_every_function_is_read_from_the_crate_its_berth_state_runs(workspace):

@@ -40,7 +40,7 @@ fn request_schema() -> String {
 
 /// Doc comments are wrapped at 100 columns; an editor's tooltip wraps by itself, so a description
 /// keeps only its paragraph breaks.
-fn unwrap_descriptions(v: &mut Value) {
+pub(crate) fn unwrap_descriptions(v: &mut Value) {
     match v {
         Value::Object(map) => {
             for (k, v) in map.iter_mut() {

@@ -13,4 +13,6 @@
 #[cfg(test)]
 mod current;
 #[cfg(test)]
+mod event;
+#[cfg(test)]
 mod requests;

@@ -9,6 +9,7 @@ pub mod config;
 pub mod ecr;
 pub mod ecs;
 pub mod error;
+pub mod events;
 pub mod hooks;
 pub mod image;
 pub mod lambda;

@@ -785,6 +785,7 @@ pub struct Turn {
 
 /// How one service's deployment ended: the Pass state that closes each iteration of the ASL's Map.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Outcome {
     Deployed,

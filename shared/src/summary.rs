@@ -119,7 +119,7 @@ pub fn describe(o: &ServiceOutcome, now: Option<&str>) -> String {
 }
 
 /// What went wrong with the rollout, from the evidence the states left.
-fn failure_reason(d: &ServiceDocument) -> String {
+pub fn failure_reason(d: &ServiceDocument) -> String {
     if let Some(c) = d
         .canary_result
         .as_ref()
@@ -395,55 +395,6 @@ mod tests {
         );
     }
 
-    /// The per-service document's keys are exactly the keys the Map's states write (`ResultPath`),
-    /// and its outcomes exactly the Map's closing Pass states': renaming either side fails here.
-    #[test]
-    fn the_document_is_what_the_state_machine_writes() {
-        let asl: Value =
-            serde_json::from_str(include_str!("../../statemachine/deploy.asl.json")).unwrap();
-        let states = asl["States"]["DeployEachService"]["ItemProcessor"]["States"]
-            .as_object()
-            .expect("the Map's states");
-        let mut written = std::collections::BTreeSet::new();
-        let mut outcomes = Vec::new();
-        for state in states.values() {
-            let catches = state["Catch"].as_array().into_iter().flatten();
-            for path in
-                std::iter::once(&state["ResultPath"]).chain(catches.map(|c| &c["ResultPath"]))
-            {
-                if let Some(p) = path.as_str() {
-                    written.insert(p.strip_prefix("$.").expect("a top-level key").to_owned());
-                }
-            }
-            if let Some(o) = state["Parameters"]["outcome"].as_str() {
-                outcomes
-                    .push(serde_json::from_value::<Outcome>(json!(o)).expect("a known outcome"));
-            }
-        }
-        let every_key = json!({"turn": {"decision": "GO", "detail": "", "others": []},
-            "register": register(), "update": rollout(WEB8), "stability": stability("COMPLETED", None, ""),
-            "canaryResult": {"decision": "PROMOTE", "verdict": "PASS", "detail": "", "checks": [],
-                "evaluations": 1, "bakeStartedAt": "", "bakeEndsAt": "", "evaluatedAt": ""},
-            "rollback": rollback(WEB7), "rollbackStability": stability("COMPLETED", None, ""),
-            "error": {"Error": "AwsError", "Cause": ""}});
-        let doc: ServiceDocument = serde_json::from_value(every_key).unwrap();
-        let keys: std::collections::BTreeSet<String> = serde_json::to_value(&doc)
-            .unwrap()
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect();
-        assert_eq!(keys, written);
-        for o in [
-            Outcome::Deployed,
-            Outcome::Superseded,
-            Outcome::NotStarted,
-            Outcome::RolledBack,
-            Outcome::RollbackFailed,
-        ] {
-            assert!(outcomes.contains(&o), "no Pass state ends with {o:?}");
-        }
     #[test]
     fn a_gate_that_was_not_approved_names_the_execution_not_approved() {
         // GIVEN a service stopped by its approval gate (rejected) and one deployed
@@ -473,6 +424,56 @@ mod tests {
         );
     }
 
+    /// The per-service document's keys are exactly the keys the Map's states write (`ResultPath`),
+    /// and its outcomes exactly the Map's closing Pass states': renaming either side fails here.
+    #[test]
+    fn the_document_is_what_the_state_machine_writes() {
+        let asl: Value =
+            serde_json::from_str(include_str!("../../statemachine/deploy.asl.json")).unwrap();
+        let states = asl["States"]["DeployEachService"]["ItemProcessor"]["States"]
+            .as_object()
+            .expect("the Map's states");
+        let mut written = std::collections::BTreeSet::new();
+        let mut outcomes = Vec::new();
+        for state in states.values() {
+            let catches = state["Catch"].as_array().into_iter().flatten();
+            for path in
+                std::iter::once(&state["ResultPath"]).chain(catches.map(|c| &c["ResultPath"]))
+            {
+                if let Some(p) = path.as_str() {
+                    written.insert(p.strip_prefix("$.").expect("a top-level key").to_owned());
+                }
+            }
+            if let Some(o) = state["Parameters"]["outcome"].as_str() {
+                outcomes
+                    .push(serde_json::from_value::<Outcome>(json!(o)).expect("a known outcome"));
+            }
+        }
+        let every_key = json!({"turn": {"decision": "GO", "detail": "", "others": []},
+            "approved": {"by": "alice", "at": "2026-01-01T00:00:00Z"},
+            "register": register(), "update": rollout(WEB8), "stability": stability("COMPLETED", None, ""),
+            "canaryResult": {"decision": "PROMOTE", "verdict": "PASS", "detail": "", "checks": [],
+                "evaluations": 1, "bakeStartedAt": "", "bakeEndsAt": "", "evaluatedAt": ""},
+            "rollback": rollback(WEB7), "rollbackStability": stability("COMPLETED", None, ""),
+            "error": {"Error": "AwsError", "Cause": ""}});
+        let doc: ServiceDocument = serde_json::from_value(every_key).unwrap();
+        let keys: std::collections::BTreeSet<String> = serde_json::to_value(&doc)
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(keys, written);
+        for o in [
+            Outcome::Deployed,
+            Outcome::Superseded,
+            Outcome::NotStarted,
+            Outcome::RolledBack,
+            Outcome::RollbackFailed,
+        ] {
+            assert!(outcomes.contains(&o), "no Pass state ends with {o:?}");
+        }
         // summarize's verdict is what the ASL's Choice compares
         let choice = asl["States"]["AllDeployed"].to_string();
         assert!(
@@ -481,4 +482,3 @@ mod tests {
         );
     }
 }
-            "approved": {"by": "alice", "at": "2026-01-01T00:00:00Z"},

@@ -3,6 +3,7 @@
 use aws_sdk_sfn::types::ExecutionStatus;
 use aws_sdk_sfn::Client;
 use berth::error::{Error, ErrorName, Result};
+use berth::events::{self, DeploymentEvent, Phase, Publisher};
 use berth::model::{parse_input, require, DeploymentItem, Turn, TurnDecision};
 use berth::time::{self, DateTime};
 use berth::turn::{decide, RunningExecution};
@@ -10,6 +11,23 @@ use berth::turn::{decide, RunningExecution};
 pub async fn run(sfn: &Client, payload: serde_json::Value, now: DateTime) -> Result<Turn> {
     let item: DeploymentItem = parse_input("acquire-turn", payload)?;
     acquire(sfn, &item, now).await
+}
+
+/// [`run`], and on GO the deployment's STARTED event (once: WAIT polls announce nothing). A
+/// failure to publish is logged and changes nothing.
+pub async fn run_and_announce(
+    sfn: &Client,
+    publisher: &Publisher,
+    payload: serde_json::Value,
+    now: DateTime,
+) -> Result<Turn> {
+    let document = payload.clone();
+    let turn = run(sfn, payload, now).await?;
+    if turn.decision == TurnDecision::Go {
+        let started = DeploymentEvent::from_document(Phase::Started, &document);
+        events::announce(publisher, started.as_slice()).await;
+    }
+    Ok(turn)
 }
 
 /// `arn:aws:states:R:A:execution:MACHINE:NAME` -> `arn:aws:states:R:A:stateMachine:MACHINE`.

@@ -5,8 +5,9 @@ mod handler;
 /// Serves this state's invocations until the Runtime API goes away (`berth-lambda` calls it).
 pub async fn serve(config: &aws_config::SdkConfig) -> Result<(), lambda_runtime::Error> {
     let sfn = aws_sdk_sfn::Client::new(config);
+    let publisher = berth::events::Publisher::from_env(config);
     berth::lambda::serve("acquire-turn", |payload, _| {
-        handler::run(&sfn, payload, berth::time::now())
+        handler::run_and_announce(&sfn, &publisher, payload, berth::time::now())
     })
     .await
 }

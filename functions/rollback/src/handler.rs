@@ -8,6 +8,7 @@ use berth::ecs::{
     controller, describe_service, describe_task_definition, find_tagged_revision, primary_rollout,
 };
 use berth::error::{Error, ErrorName, Result};
+use berth::events::{self, Publisher};
 use berth::image::ImageRef;
 use berth::model::{
     limits, parse_input, require, CodeDeployRollout, Registration, RollbackInput, RollbackResult,
@@ -32,6 +33,24 @@ pub async fn run(
 ) -> Result<RollbackResult> {
     let input: RollbackInput = parse_input("rollback", payload)?;
     rollback(aws, &input, now).await
+}
+
+/// [`run`], then the ROLLING_BACK event, with the revision it goes back to and why. A failure to
+/// publish is logged and changes nothing.
+pub async fn run_and_announce(
+    aws: &Aws<'_>,
+    publisher: &Publisher,
+    payload: serde_json::Value,
+    now: DateTime,
+) -> Result<RollbackResult> {
+    let document = payload.clone();
+    let result = run(aws, payload, now).await?;
+    events::announce(
+        publisher,
+        events::rolling_back(&document, &result).as_slice(),
+    )
+    .await;
+    Ok(result)
 }
 
 pub async fn rollback(

@@ -10,8 +10,9 @@ pub async fn serve(config: &aws_config::SdkConfig) -> Result<(), lambda_runtime:
         ecs: &ecs,
         codedeploy: &codedeploy,
     };
+    let publisher = berth::events::Publisher::from_env(config);
     berth::lambda::serve("rollback", |payload, _| {
-        handler::run(&aws, payload, berth::time::now())
+        handler::run_and_announce(&aws, &publisher, payload, berth::time::now())
     })
     .await
 }

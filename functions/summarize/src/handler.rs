@@ -5,15 +5,28 @@
 use aws_sdk_ecs::Client;
 use berth::ecs::describe_service;
 use berth::error::Result;
-use berth::model::{parse_input, ServiceOutcome, Summary};
-use berth::summary::{needs_reading, running_now, summarize, RunningNow};
+use berth::events::{self, DeploymentEvent, Publisher};
+use berth::model::{parse_input, Outcome, ServiceOutcome, Summary};
+use berth::summary::{describe, needs_reading, running_now, summarize, RunningNow};
 
 #[derive(serde::Deserialize)]
 struct Input {
     results: Vec<ServiceOutcome>,
 }
 
-pub async fn run(ecs: &Client, payload: serde_json::Value) -> Result<Summary> {
+/// The summary, after each service's FINISHED event is published (best effort: a failure to
+/// publish is logged and changes nothing).
+pub async fn run(
+    ecs: &Client,
+    publisher: &Publisher,
+    payload: serde_json::Value,
+) -> Result<Summary> {
+    // Each result's raw document: the fields an event names sit beside the states' results.
+    let details: Vec<serde_json::Value> = payload
+        .get("results")
+        .and_then(|r| r.as_array())
+        .map(|r| r.iter().map(|o| o["detail"].clone()).collect())
+        .unwrap_or_default();
     let input: Input = parse_input("summarize", payload)?;
     let mut now = RunningNow::new();
     for o in input.results.iter().filter(|o| needs_reading(o)) {
@@ -24,18 +37,63 @@ pub async fn run(ecs: &Client, payload: serde_json::Value) -> Result<Summary> {
         };
         now.insert((o.cluster.clone(), o.service.clone()), reading);
     }
+    let finished = finished_events(&details, &input.results, &now);
+    events::announce(publisher, &finished).await;
     let summary = summarize(input.results, &now);
     tracing::info!(status = ?summary.status, error = %summary.error, "{}", summary.cause);
     Ok(summary)
 }
 
+/// One FINISHED event per service: its outcome, and but for DEPLOYED what summarize says of it.
+fn finished_events(
+    details: &[serde_json::Value],
+    results: &[ServiceOutcome],
+    now: &RunningNow,
+) -> Vec<DeploymentEvent> {
+    results
+        .iter()
+        .zip(details)
+        .filter_map(|(o, detail)| {
+            let key = (o.cluster.clone(), o.service.clone());
+            let cause = (o.outcome != Outcome::Deployed)
+                .then(|| describe(o, now.get(&key).map(String::as_str)));
+            events::finished(detail, o, cause)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use aws_smithy_mocks::mock;
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_eventbridge::operation::put_events::PutEventsOutput;
+    use aws_smithy_mocks::{mock, Rule};
     use berth::testing::{aws_error, mock_client, ok_json};
     use serde_json::json;
 
     use super::*;
+
+    /// A publisher whose bus takes every event, and what it was sent.
+    fn bus() -> (Publisher, Rule, Arc<Mutex<Vec<serde_json::Value>>>) {
+        let sent: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+        let seen = sent.clone();
+        let put = mock!(aws_sdk_eventbridge::Client::put_events)
+            .match_requests(move |r| {
+                seen.lock().unwrap().extend(
+                    r.entries()
+                        .iter()
+                        .map(|e| serde_json::from_str(e.detail().unwrap()).unwrap()),
+                );
+                true
+            })
+            .then_output(|| PutEventsOutput::builder().failed_entry_count(0).build());
+        let publisher = Publisher::new(mock_client!(aws_sdk_eventbridge, &[&put]), None);
+        (publisher, put, sent)
+    }
+
+    fn quiet() -> Publisher {
+        bus().0
+    }
 
     fn failed_rollback() -> serde_json::Value {
         json!({"results": [{"cluster": "prod", "service": "web", "outcome": "ROLLBACK_FAILED", "detail": {
@@ -59,9 +117,13 @@ mod tests {
         .to_string();
         let describe = mock!(Client::describe_services).then_http_response(move || ok_json(&body));
         // WHEN summarize runs
-        let s = run(&mock_client!(aws_sdk_ecs, &[&describe]), failed_rollback())
-            .await
-            .unwrap();
+        let s = run(
+            &mock_client!(aws_sdk_ecs, &[&describe]),
+            &quiet(),
+            failed_rollback(),
+        )
+        .await
+        .unwrap();
         // THEN only the rolled-back service is read, and the cause says what it runs
         assert_eq!(describe.num_calls(), 1);
         assert_eq!(s.error, "RollbackFailed");
@@ -78,9 +140,13 @@ mod tests {
     async fn a_service_that_cannot_be_read_still_gets_a_summary() {
         let describe = mock!(Client::describe_services)
             .then_http_response(|| aws_error(400, "AccessDeniedException", "not allowed"));
-        let s = run(&mock_client!(aws_sdk_ecs, &[&describe]), failed_rollback())
-            .await
-            .unwrap();
+        let s = run(
+            &mock_client!(aws_sdk_ecs, &[&describe]),
+            &quiet(),
+            failed_rollback(),
+        )
+        .await
+        .unwrap();
         assert_eq!(s.error, "RollbackFailed");
         assert!(
             s.cause
@@ -95,13 +161,80 @@ mod tests {
         // a state's result with a renamed field: the cause would otherwise say "unknown"
         let mut doc = failed_rollback();
         doc["results"][0]["detail"]["register"] = json!({"taskDefinitionARN": "x"});
-        let e = run(&mock_client!(aws_sdk_ecs, &[]), doc).await.unwrap_err();
+        let e = run(&mock_client!(aws_sdk_ecs, &[]), &quiet(), doc)
+            .await
+            .unwrap_err();
         assert_eq!(e.name(), "InvalidInput");
         assert!(e.message().contains("taskDefinitionArn"), "{}", e.message());
         // and an outcome no Pass state writes
         let mut doc = failed_rollback();
         doc["results"][1]["outcome"] = json!("DEPLOYED_MAYBE");
-        let e = run(&mock_client!(aws_sdk_ecs, &[]), doc).await.unwrap_err();
+        let e = run(&mock_client!(aws_sdk_ecs, &[]), &quiet(), doc)
+            .await
+            .unwrap_err();
         assert_eq!(e.name(), "InvalidInput");
+    }
+
+    /// A per-service result as the Map writes it: the item's fields beside the states' results.
+    fn result(service: &str, outcome: &str, extra: serde_json::Value) -> serde_json::Value {
+        let mut detail = json!({"deploymentId": format!("d-{service}"), "cluster": "prod",
+            "service": service, "image": format!("repo/{service}@sha256:aa"), "repository": service,
+            "execution": {"id": "arn:aws:states:eu-west-1:123456789012:execution:berth-deploy:x"},
+            "register": {"taskDefinitionArn": format!("arn:aws:ecs:eu-west-1:123456789012:task-definition/{service}:8"),
+                "previousTaskDefinitionArn": format!("arn:aws:ecs:eu-west-1:123456789012:task-definition/{service}:7"),
+                "container": "app", "image": "repo@sha256:aa", "previousImages": [], "reused": false}});
+        for (k, v) in extra.as_object().unwrap() {
+            detail[k] = v.clone();
+        }
+        json!({"cluster": "prod", "service": service, "outcome": outcome, "detail": detail})
+    }
+
+    #[tokio::test]
+    async fn each_service_is_announced_finished_with_its_outcome() {
+        // GIVEN api deployed and web rolled back after a failed canary
+        let web = result(
+            "web",
+            "ROLLED_BACK",
+            json!({
+            "canaryResult": {"verdict": "FAIL", "decision": "ROLLBACK", "detail": "5xx at 9%",
+                "checks": [], "evaluations": 2, "bakeStartedAt": "t", "bakeEndsAt": "t", "evaluatedAt": "t"},
+            "rollback": {"taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7",
+                "previousTaskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7",
+                "pinnedImages": [], "alreadyRolledBack": false, "detail": "rolling back",
+                "rollout": {"ecsDeploymentId": "ecs-svc/3", "taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7",
+                    "startedAt": "t", "deadline": "t", "desiredCount": 2}}}),
+        );
+        let doc = json!({"results": [result("api", "DEPLOYED", json!({})), web]});
+        let describe = mock!(Client::describe_services)
+            .then_http_response(|| aws_error(400, "AccessDeniedException", "not allowed"));
+        let (publisher, put, sent) = bus();
+        // WHEN summarize runs
+        let s = run(&mock_client!(aws_sdk_ecs, &[&describe]), &publisher, doc)
+            .await
+            .unwrap();
+        // THEN one call carried a FINISHED event per service, in order
+        assert_eq!(s.error, "DeploymentRolledBack");
+        assert_eq!(put.num_calls(), 1);
+        let sent = sent.lock().unwrap();
+        assert_eq!(sent.len(), 2);
+        assert_eq!(
+            (&sent[0]["phase"], &sent[0]["service"], &sent[0]["outcome"]),
+            (&json!("FINISHED"), &json!("api"), &json!("DEPLOYED"))
+        );
+        assert_eq!(sent[0].get("cause"), None, "nothing to explain");
+        assert_eq!(
+            sent[0]["revision"],
+            "arn:aws:ecs:eu-west-1:123456789012:task-definition/api:8"
+        );
+        assert_eq!(sent[1]["outcome"], "ROLLED_BACK");
+        assert_eq!(
+            sent[1]["revision"],
+            "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7"
+        );
+        let cause = sent[1]["cause"].as_str().unwrap();
+        assert!(
+            cause.starts_with("prod/web: canary FAIL: 5xx at 9%; rolled back, now running"),
+            "{cause}"
+        );
     }
 }

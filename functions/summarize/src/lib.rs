@@ -6,5 +6,9 @@ mod handler;
 /// Serves this state's invocations until the Runtime API goes away (`berth-lambda` calls it).
 pub async fn serve(config: &aws_config::SdkConfig) -> Result<(), lambda_runtime::Error> {
     let ecs = aws_sdk_ecs::Client::new(config);
-    berth::lambda::serve("summarize", |payload, _| handler::run(&ecs, payload)).await
+    let publisher = berth::events::Publisher::from_env(config);
+    berth::lambda::serve("summarize", |payload, _| {
+        handler::run(&ecs, &publisher, payload)
+    })
+    .await
 }

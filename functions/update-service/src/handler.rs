@@ -6,6 +6,7 @@ use aws_sdk_ecs::Client;
 use berth::codedeploy;
 use berth::ecs::{controller, describe_service, primary_rollout, require_ecs_controller};
 use berth::error::{Error, ErrorName, Result};
+use berth::events::{self, Publisher};
 use berth::model::{
     limits, parse_input, require, CodeDeployRollout, Rollout, UpdateInput, DEFAULT_TIMEOUT_SECONDS,
 };
@@ -24,6 +25,20 @@ pub struct Aws<'a> {
 pub async fn run(aws: &Aws<'_>, payload: serde_json::Value, now: DateTime) -> Result<Rollout> {
     let input: UpdateInput = parse_input("update-service", payload)?;
     update(aws, &input, now).await
+}
+
+/// [`run`], then the DEPLOYING event, with the revision ECS (or CodeDeploy) accepted. A failure to
+/// publish is logged and changes nothing.
+pub async fn run_and_announce(
+    aws: &Aws<'_>,
+    publisher: &Publisher,
+    payload: serde_json::Value,
+    now: DateTime,
+) -> Result<Rollout> {
+    let document = payload.clone();
+    let result = run(aws, payload, now).await?;
+    events::announce(publisher, events::deploying(&document, &result).as_slice()).await;
+    Ok(result)
 }
 
 pub async fn update(aws: &Aws<'_>, input: &UpdateInput, now: DateTime) -> Result<Rollout> {

@@ -12,8 +12,9 @@ pub async fn serve(config: &aws_config::SdkConfig) -> Result<(), lambda_runtime:
         codedeploy: &codedeploy,
         hook_function: hook.as_deref(),
     };
+    let publisher = berth::events::Publisher::from_env(config);
     berth::lambda::serve("update-service", |payload, _| {
-        handler::run(&aws, payload, berth::time::now())
+        handler::run_and_announce(&aws, &publisher, payload, berth::time::now())
     })
     .await
 }

@@ -124,3 +124,68 @@ fn the_state_machine_is_read_from_the_execution_arn() {
         ErrorName::InvalidInput
     );
 }
+
+/// EventBridge accepting every PutEvents; each call's details are kept.
+fn put_events(sent: &std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>) -> Rule {
+    let sent = sent.clone();
+    mock!(aws_sdk_eventbridge::Client::put_events)
+        .match_requests(move |r| {
+            let mut sent = sent.lock().unwrap();
+            sent.extend(
+                r.entries()
+                    .iter()
+                    .map(|e| serde_json::from_str(e.detail().unwrap()).unwrap()),
+            );
+            true
+        })
+        .then_output(|| {
+            aws_sdk_eventbridge::operation::put_events::PutEventsOutput::builder()
+                .failed_entry_count(0)
+                .build()
+        })
+}
+
+#[tokio::test]
+async fn go_is_announced_as_started_and_a_wait_announces_nothing() {
+    let sent = Default::default();
+    let put = put_events(&sent);
+    let publisher = Publisher::new(mock_client!(aws_sdk_eventbridge, &[&put]), None);
+    // GIVEN an earlier execution still deploys the service: b waits, and says nothing
+    let [l, d] = running(&[("a", NOW - 30), ("b", NOW)]);
+    let sfn = mock_client!(aws_sdk_sfn, &[&l, &d]);
+    let turn = run_and_announce(&sfn, &publisher, item("b"), DateTime::from_secs(NOW))
+        .await
+        .unwrap();
+    assert_eq!(turn.decision, TurnDecision::Wait);
+    assert_eq!(put.num_calls(), 0);
+    // WHEN a is gone and b asks again THEN b goes, and STARTED is published once
+    let [l, d] = running(&[("b", NOW)]);
+    let sfn = mock_client!(aws_sdk_sfn, &[&l, &d]);
+    let turn = run_and_announce(&sfn, &publisher, item("b"), DateTime::from_secs(NOW))
+        .await
+        .unwrap();
+    assert_eq!(turn.decision, TurnDecision::Go);
+    assert_eq!(put.num_calls(), 1);
+    let sent = sent.lock().unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["phase"], "STARTED");
+    assert_eq!(sent[0]["deploymentId"], "b/prod/web");
+    assert_eq!(sent[0]["execution"], exec_arn("b"));
+}
+
+#[tokio::test]
+async fn a_bus_that_refuses_the_event_does_not_hold_the_deployment() {
+    let put = mock!(aws_sdk_eventbridge::Client::put_events).then_http_response(|| {
+        berth::testing::aws_error(400, "ResourceNotFoundException", "no bus")
+    });
+    let publisher = Publisher::new(mock_client!(aws_sdk_eventbridge, &[&put]), Some("gone"));
+    let [l, d] = running(&[("b", NOW)]);
+    let sfn = mock_client!(aws_sdk_sfn, &[&l, &d]);
+    let turn = run_and_announce(&sfn, &publisher, item("b"), DateTime::from_secs(NOW))
+        .await
+        .unwrap();
+    assert_eq!(turn.decision, TurnDecision::Go);
+    assert_eq!(put.num_calls(), 1);
+}
+
+// ---------------------------------------------------------------- berth abort (berth:control)

@@ -467,3 +467,63 @@ async fn nothing_started_means_nothing_to_stop() {
     assert_eq!(out.rollout.code_deploy.unwrap().deployment_id, "");
     assert_eq!(list.num_calls(), 1);
 }
+
+#[tokio::test]
+async fn the_rollback_is_announced_with_its_target_and_its_cause() {
+    // GIVEN a rollout whose tasks failed health checks, as check-stability recorded it
+    let mut doc = input(
+        "web:5",
+        &format!("{REPO}@{RUNNING_DIGEST}"),
+        Some(RUNNING_DIGEST),
+    );
+    doc["image"] = json!(format!("{REPO}@sha256:aa"));
+    doc["execution"] = json!({"id": "arn:aws:states:eu-west-1:123456789012:execution:berth-deploy:x",
+                              "name": "x", "startTime": "2026-11-23T02:00:00Z"});
+    doc["stability"] = json!({"status": "FAILED", "reason": "HealthChecksFailing",
+        "detail": "3 task(s) failed ELB health checks", "ecsDeploymentId": "ecs-svc/2",
+        "taskDefinitionArn": format!("{ARN}web:8"), "primaryTaskDefinitionArn": null,
+        "rolloutState": null, "rolloutStateReason": null, "desiredCount": 2, "runningCount": 0,
+        "pendingCount": 0, "failedTasks": 0, "unhealthyTasks": 3, "events": [],
+        "checkedAt": "2026-11-23T02:05:00Z"});
+    let (svc, upd) = (describe(DEPLOYING), update(Arc::default()));
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &upd]);
+    let cd = mock_client!(aws_sdk_codedeploy, &[]);
+    let sent: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let seen = sent.clone();
+    let put = mock!(aws_sdk_eventbridge::Client::put_events)
+        .match_requests(move |r| {
+            seen.lock().unwrap().extend(
+                r.entries()
+                    .iter()
+                    .map(|e| serde_json::from_str(e.detail().unwrap()).unwrap()),
+            );
+            true
+        })
+        .then_output(|| {
+            aws_sdk_eventbridge::operation::put_events::PutEventsOutput::builder()
+                .failed_entry_count(0)
+                .build()
+        });
+    let publisher = Publisher::new(mock_client!(aws_sdk_eventbridge, &[&put]), None);
+    // WHEN rollback runs
+    run_and_announce(
+        &Aws {
+            ecs: &ecs,
+            codedeploy: &cd,
+        },
+        &publisher,
+        doc,
+        DateTime::from_secs(NOW),
+    )
+    .await
+    .unwrap();
+    // THEN ROLLING_BACK names where the service goes back to and why
+    let sent = sent.lock().unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["phase"], "ROLLING_BACK");
+    assert_eq!(sent[0]["revision"], format!("{ARN}web:5"));
+    assert_eq!(
+        sent[0]["cause"],
+        "rollout FAILED (HealthChecksFailing): 3 task(s) failed ELB health checks"
+    );
+}

@@ -387,3 +387,76 @@ async fn an_update_service_rejection_is_an_aws_error_with_ecs_text() {
         "{err}"
     );
 }
+
+/// EventBridge accepting every PutEvents; the details it was sent are kept.
+fn put_events(sent: Arc<Mutex<Vec<serde_json::Value>>>) -> Rule {
+    mock!(aws_sdk_eventbridge::Client::put_events)
+        .match_requests(move |r| {
+            sent.lock().unwrap().extend(
+                r.entries()
+                    .iter()
+                    .map(|e| serde_json::from_str(e.detail().unwrap()).unwrap()),
+            );
+            true
+        })
+        .then_output(|| {
+            aws_sdk_eventbridge::operation::put_events::PutEventsOutput::builder()
+                .failed_entry_count(0)
+                .build()
+        })
+}
+
+/// The per-service document the ASL passes: the item's fields beside `register`.
+fn document() -> serde_json::Value {
+    let mut doc = input(false);
+    doc["image"] = json!("123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:aa");
+    doc["execution"] = json!({"id": "arn:aws:states:eu-west-1:123456789012:execution:berth-deploy:x",
+                              "name": "x", "startTime": "2026-11-23T02:00:00Z"});
+    doc
+}
+
+#[tokio::test]
+async fn an_accepted_update_is_announced_as_deploying_its_revision() {
+    // GIVEN ECS accepts the update
+    let (svc, upd) = (describe(SERVICES), update(Arc::default()));
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &upd]);
+    let cd = mock_client!(aws_sdk_codedeploy, &[]);
+    let sent: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let put = put_events(sent.clone());
+    let publisher = Publisher::new(mock_client!(aws_sdk_eventbridge, &[&put]), None);
+    let aws = Aws {
+        ecs: &ecs,
+        codedeploy: &cd,
+        hook_function: None,
+    };
+    // WHEN update-service runs
+    run_and_announce(&aws, &publisher, document(), DateTime::from_secs(NOW))
+        .await
+        .unwrap();
+    // THEN one DEPLOYING event names the new revision
+    let sent = sent.lock().unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["phase"], "DEPLOYING");
+    assert_eq!(sent[0]["revision"], WEB8);
+    assert_eq!(sent[0]["service"], "web");
+}
+
+#[tokio::test]
+async fn a_refused_update_announces_nothing() {
+    let svc = describe(SERVICES);
+    let upd = mock!(Client::update_service)
+        .then_http_response(|| aws_error(400, "AccessDeniedException", "not allowed"));
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &upd]);
+    let cd = mock_client!(aws_sdk_codedeploy, &[]);
+    let put = put_events(Arc::default());
+    let publisher = Publisher::new(mock_client!(aws_sdk_eventbridge, &[&put]), None);
+    let aws = Aws {
+        ecs: &ecs,
+        codedeploy: &cd,
+        hook_function: None,
+    };
+    run_and_announce(&aws, &publisher, document(), DateTime::from_secs(NOW))
+        .await
+        .unwrap_err();
+    assert_eq!(put.num_calls(), 0);
+}
