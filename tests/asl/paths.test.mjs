@@ -12,12 +12,17 @@ const { StateMachine } = await import('aws-local-stepfunctions');
 const asl = readFileSync(new URL('../../statemachine/deploy.asl.json', import.meta.url), 'utf8')
   .replace(/"\$\{(\w+)FunctionArn\}"/g, (_, fn) => `"arn:aws:lambda:us-east-1:123456789012:function:${fn}"`);
 const definition = JSON.parse(asl);
+// aws-local-stepfunctions resolves a Task's TimeoutSecondsPath against the input after Parameters
+// (Step Functions and moto: the state's input), so the approval gate's path is pointed at the same
+// number inside its Parameters here.
+definition.States.DeployEachService.ItemProcessor.States.AwaitApproval.TimeoutSecondsPath =
+  '$.Entries[0].Detail.approval.timeoutSeconds';
 // berth's error names by group, as shared/src/error.rs declares them (written by the Rust test that
 // renders the ASL: `BERTH_BLESS=1 cargo test -p berth-statemachine`).
 const errorNames = JSON.parse(readFileSync(new URL('../../statemachine/error-names.json', import.meta.url), 'utf8'));
 
 const WAITS = ['WaitForTurn', 'WaitForRollout', 'WaitForCanary', 'WaitForRollback'];
-const TASKS = ['Plan', 'AcquireTurn', 'RegisterRevision', 'UpdateService', 'CheckRollout', 'EvaluateShift',
+const TASKS = ['Plan', 'AcquireTurn', 'AwaitApproval', 'RegisterRevision', 'UpdateService', 'CheckRollout', 'EvaluateShift',
   'EvaluateCanary', 'Rollback', 'CheckRollback', 'Summarize', 'DescribeService'];
 
 /** A Lambda error as Step Functions sees it: matched by errorType. */
@@ -40,6 +45,7 @@ async function run(overrides = {}, { items = [item()] } = {}) {
   const happy = {
     Plan: () => ({ source: 'console', deployments: items }),
     AcquireTurn: () => ({ decision: 'GO', detail: 'alone', others: [] }),
+    AwaitApproval: () => ({ by: 'alice', at: 't' }),
     RegisterRevision: () => ({ taskDefinitionArn: 'td:8', previousTaskDefinitionArn: 'td:7', container: 'app', image: 'i', previousImages: [], reused: false }),
     UpdateService: () => ({ ecsDeploymentId: 'ecs-svc/1', taskDefinitionArn: 'td:8', startedAt: 't', deadline: 't', desiredCount: 2 }),
     CheckRollout: () => ({ status: 'COMPLETED', detail: 'done' }),
@@ -65,7 +71,8 @@ async function run(overrides = {}, { items = [item()] } = {}) {
       waitTimeOverrides: Object.fromEntries(WAITS.map((w) => [w, 0])),
       retryIntervalOverrides: Object.fromEntries(TASKS.map((t) => [t, 0])),
     },
-    context: { Execution: { Id: 'arn:aws:states:us-east-1:123456789012:execution:berth-deploy:x', Name: 'x', StartTime: 't' } },
+    context: { Execution: { Id: 'arn:aws:states:us-east-1:123456789012:execution:berth-deploy:x', Name: 'x', StartTime: 't' },
+      Task: { Token: 'token-1' } },
   });
   let result, error;
   try { result = await execution.result; } catch (e) { error = e.cause ?? e; }
@@ -263,4 +270,45 @@ test('when Summarize cannot run, the cause still says what each service runs, re
   assert.equal(r.error?.name, 'Lambda.ServiceException');
   assert.match(r.error.message, /The summary could not be made \(Lambda.ServiceException: .*runtime unreachable/);
   assert.match(r.error.message, /What each service runs now, read from ECS: .*prod\/web \(ROLLBACK_FAILED\).*task-definition\/web:8.*PRIMARY/);
+});
+
+// The approval gate (AwaitApproval, events:putEvents.waitForTaskToken): its handler stands for the
+// PutEvents call and the answer that comes back for its task token.
+const gated = (timeoutSeconds = 5) => ({ items: [item({ approval: { timeoutSeconds } })] });
+
+test('without an approval the gate is skipped', async () => {
+  const r = await run();
+  assert.equal(r.calls.AwaitApproval, 0);
+  assert.deepEqual(r.outcomes, ['DEPLOYED']);
+});
+
+test('an approved gate publishes what waits and goes on to register and deploy', async () => {
+  let published;
+  const r = await run({ AwaitApproval: (input) => { published = input; return { by: 'alice', reason: 'ok', at: 't' }; } }, gated());
+  const detail = published.Entries[0].Detail;
+  assert.equal(published.Entries[0].Source, 'berth');
+  assert.equal(published.Entries[0].DetailType, 'berth Deployment State Change');
+  assert.equal(detail.phase, 'AWAITING_APPROVAL');
+  assert.deepEqual([detail.cluster, detail.service, detail.deploymentId], ['prod', 'web', 'x/prod/web']);
+  assert.equal(detail.approval.timeoutSeconds, 5);
+  assert.equal(detail.approval.taskToken, 'token-1');
+  assert.equal(detail.approval.answer, 'berth approve x | berth reject x');
+  assert.deepEqual(r.outcomes, ['DEPLOYED']);
+  assert.deepEqual(r.results[0].detail.approved, { by: 'alice', reason: 'ok', at: 't' });
+  assert.equal(r.calls.RegisterRevision, 1);
+});
+
+test('a rejected gate ends NOT_STARTED NotApproved before anything is registered', async () => {
+  const r = await run({ AwaitApproval: () => { throw lambdaError('NotApproved', 'rejected by alice: no'); } }, gated());
+  assert.deepEqual(r.outcomes, ['NOT_STARTED']);
+  assert.equal(r.results[0].detail.error.Error, 'NotApproved');
+  assert.equal(r.calls.RegisterRevision + r.calls.UpdateService + r.calls.Rollback, 0);
+});
+
+test('a gate nobody answers in time ends NOT_STARTED NotApproved, timed out', async () => {
+  const r = await run({ AwaitApproval: () => new Promise(() => {}) }, gated(1));
+  assert.deepEqual(r.outcomes, ['NOT_STARTED']);
+  assert.equal(r.results[0].detail.error.Error, 'NotApproved');
+  assert.match(r.results[0].detail.error.Cause, /within 1 s \(timed out\)/);
+  assert.equal(r.calls.RegisterRevision + r.calls.UpdateService, 0);
 });
