@@ -53,6 +53,12 @@ pub enum Command {
     Approve(AnswerArgs),
     /// Reject a deployment waiting at its approval gate: it ends NotApproved, nothing changed.
     Reject(AnswerArgs),
+    /// Put a service back on the revision that ran before its last deployment (or `--to` one),
+    /// through the state machine, and follow it as `deploy` does.
+    Rollback(crate::rollback::RollbackArgs),
+    /// A dry run: what a request or an ECR push would deploy (per service the task-definition
+    /// diff and the checks); changes nothing.
+    Plan(crate::plan::PlanArgs),
 }
 
 #[derive(Debug, Args)]
@@ -82,6 +88,13 @@ pub struct Deploy {
     /// A JSON file holding the request's `canary` object (README, "Starting a deployment by hand").
     #[arg(long, value_name = "FILE.json")]
     pub canary: Option<PathBuf>,
+    /// Wait for `berth approve` before anything is registered or changed (the request's
+    /// `approval`); `berth reject` or no answer in time ends it NotApproved.
+    #[arg(long)]
+    pub approval: bool,
+    /// How long the approval gate waits (default 3600); implies `--approval`.
+    #[arg(long, value_name = "SECONDS")]
+    pub approval_timeout_seconds: Option<u64>,
     /// Print the execution's ARN and return without following it.
     #[arg(long)]
     pub no_wait: bool,
@@ -93,13 +106,6 @@ pub struct Deploy {
 pub struct WaitArgs {
     /// Stop waiting after this long (exit 6); the execution goes on.
     #[arg(long, value_name = "SECONDS")]
-    /// Wait for `berth approve` before anything is registered or changed (the request's
-    /// `approval`); `berth reject` or no answer in time ends it NotApproved.
-    #[arg(long)]
-    pub approval: bool,
-    /// How long the approval gate waits (default 3600); implies `--approval`.
-    #[arg(long, value_name = "SECONDS")]
-    pub approval_timeout_seconds: Option<u64>,
     pub max_wait_seconds: Option<u64>,
     /// How often the CLI reads the execution.
     #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
@@ -153,11 +159,6 @@ pub struct HistoryArgs {
     pub limit: usize,
 }
 
-/// The AWS clients the commands use, built once from the environment's configuration.
-pub struct Clients {
-    pub sfn: aws_sdk_sfn::Client,
-    pub ecs: aws_sdk_ecs::Client,
-    pub cfn: aws_sdk_cloudformation::Client,
 #[derive(Debug, Args)]
 pub struct AnswerArgs {
     /// The execution's ARN or its name under the state machine (every gate waiting in it); with
@@ -172,6 +173,12 @@ pub struct AnswerArgs {
     pub reason: Option<String>,
 }
 
+/// The AWS clients the commands use, built once from the environment's configuration.
+pub struct Clients {
+    pub sfn: aws_sdk_sfn::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub cfn: aws_sdk_cloudformation::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
 impl Clients {
@@ -180,6 +187,7 @@ impl Clients {
             sfn: aws_sdk_sfn::Client::new(config),
             ecs: aws_sdk_ecs::Client::new(config),
             cfn: aws_sdk_cloudformation::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
         }
     }
 }
@@ -204,7 +212,7 @@ impl Console for Std {
     }
 }
 
-fn json<T: Serialize>(value: &T) -> String {
+pub(crate) fn json<T: Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")) + "\n"
 }
 
@@ -219,30 +227,23 @@ pub async fn run(cli: &Cli, aws: &Clients, out: &mut dyn Console) -> Result<Exit
     match &cli.command {
         Command::Deploy(d) => {
             let input = request.unwrap_or_default();
-            let name =
-                request::execution_name(&d.service, berth::time::now_ms(), std::process::id());
-            let started = aws
-                .sfn
-                .start_execution()
-                .state_machine_arn(&sm)
-                .name(&name)
-                .input(input.to_string())
-                .send()
-                .await
-                .map_err(|e| sdk("StartExecution", e))?;
-            let arn = started.execution_arn().to_owned();
-            out.progress(&format!("started {arn}"));
-            if d.no_wait {
-                match cli.output {
-                    Format::Text => out.result(&format!("{arn}\n")),
-                    Format::Json => out.result(&json(
-                        &serde_json::json!({"executionArn": arn, "name": name}),
-                    )),
-                }
-                return Ok(Exit::Deployed);
-            }
-            follow_and_report(cli, aws, &arn, &d.waiting, out).await
+            let started = Started {
+                service: &d.service,
+                no_wait: d.no_wait,
+                waiting: &d.waiting,
+            };
+            start_and_follow(cli, aws, &sm, input, started, out).await
         }
+        Command::Rollback(r) => {
+            let input = crate::rollback::prepare(r, &aws.ecs, out).await?;
+            let started = Started {
+                service: &r.service,
+                no_wait: r.no_wait,
+                waiting: &r.waiting,
+            };
+            start_and_follow(cli, aws, &sm, input, started, out).await
+        }
+        Command::Plan(p) => crate::plan::run(p, &sm, aws, cli.output, out).await,
         Command::Watch(w) => {
             let arn = match &w.cluster {
                 None => locate::execution_arn(&sm, &w.execution),
@@ -289,13 +290,13 @@ pub async fn run(cli: &Cli, aws: &Clients, out: &mut dyn Console) -> Result<Exit
             }
             Ok(Exit::Deployed)
         }
+        Command::Approve(a) => answer(cli, aws, &sm, a, approval::Decision::Approved, out).await,
+        Command::Reject(a) => answer(cli, aws, &sm, a, approval::Decision::Rejected, out).await,
         Command::History(h) => {
             let (cluster, service) = (&h.target.cluster, &h.target.service);
             let rows = history::history(&aws.sfn, &sm, cluster, service, h.limit).await?;
             let revisions = revisions::read(&aws.ecs, cluster, service, h.limit).await?;
             let rows = history::with_revisions(rows, &revisions, h.limit);
-        Command::Approve(a) => answer(cli, aws, &sm, a, approval::Decision::Approved, out).await,
-        Command::Reject(a) => answer(cli, aws, &sm, a, approval::Decision::Rejected, out).await,
             out.result(&match cli.output {
                 Format::Text => history::render(&rows),
                 Format::Json => json(&rows),
@@ -305,19 +306,6 @@ pub async fn run(cli: &Cli, aws: &Clients, out: &mut dyn Console) -> Result<Exit
     }
 }
 
-async fn follow_and_report(
-    cli: &Cli,
-    aws: &Clients,
-    arn: &str,
-    waiting: &WaitArgs,
-    out: &mut dyn Console,
-) -> Result<Exit, CliError> {
-    let verdict: Verdict =
-        follow::follow(&aws.sfn, arn, waiting.waiting(), |line| out.progress(line)).await?;
-    if verdict.exit == Exit::TimedOut {
-        out.progress(&format!(
-            "stopped waiting after {}s; the execution goes on: berth watch {arn}",
-            waiting.max_wait_seconds.unwrap_or_default()
 /// `approve` / `reject`: find the waiting gates, answer each, print what was done. Nothing
 /// waiting is exit 1 with what was looked at.
 async fn answer(
@@ -355,6 +343,61 @@ async fn answer(
     Ok(Exit::Deployed)
 }
 
+/// What a started execution is followed with.
+pub struct Started<'a> {
+    /// The service, for the execution's name.
+    pub service: &'a str,
+    pub no_wait: bool,
+    pub waiting: &'a WaitArgs,
+}
+
+/// Start an execution with `input` (a checked console request) and follow it to its verdict, or
+/// print its ARN (`--no-wait`).
+async fn start_and_follow(
+    cli: &Cli,
+    aws: &Clients,
+    sm: &str,
+    input: serde_json::Value,
+    s: Started<'_>,
+    out: &mut dyn Console,
+) -> Result<Exit, CliError> {
+    let name = request::execution_name(s.service, berth::time::now_ms(), std::process::id());
+    let started = aws
+        .sfn
+        .start_execution()
+        .state_machine_arn(sm)
+        .name(&name)
+        .input(input.to_string())
+        .send()
+        .await
+        .map_err(|e| sdk("StartExecution", e))?;
+    let arn = started.execution_arn().to_owned();
+    out.progress(&format!("started {arn}"));
+    if s.no_wait {
+        match cli.output {
+            Format::Text => out.result(&format!("{arn}\n")),
+            Format::Json => out.result(&json(
+                &serde_json::json!({"executionArn": arn, "name": name}),
+            )),
+        }
+        return Ok(Exit::Deployed);
+    }
+    follow_and_report(cli, aws, &arn, s.waiting, out).await
+}
+
+async fn follow_and_report(
+    cli: &Cli,
+    aws: &Clients,
+    arn: &str,
+    waiting: &WaitArgs,
+    out: &mut dyn Console,
+) -> Result<Exit, CliError> {
+    let verdict: Verdict =
+        follow::follow(&aws.sfn, arn, waiting.waiting(), |line| out.progress(line)).await?;
+    if verdict.exit == Exit::TimedOut {
+        out.progress(&format!(
+            "stopped waiting after {}s; the execution goes on: berth watch {arn}",
+            waiting.max_wait_seconds.unwrap_or_default()
         ));
     }
     out.result(&match cli.output {
@@ -375,7 +418,7 @@ fn deploy_options(d: &Deploy) -> Result<request::DeployOptions, CliError> {
         poll_interval_seconds: d.poll_interval_seconds,
         rollback_timeout_seconds: d.rollback_timeout_seconds,
         canary: d.canary.as_deref().map(request::read_canary).transpose()?,
-    })
-}
         approval: (d.approval || d.approval_timeout_seconds.is_some())
             .then_some(d.approval_timeout_seconds),
+    })
+}

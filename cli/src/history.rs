@@ -19,6 +19,9 @@ pub enum Trigger {
     Push,
     /// A console request (the console, the CLI, `aws stepfunctions start-execution`).
     Hand,
+    /// A console request naming an existing revision (`taskDefinition`, as `berth rollback`
+    /// sends it): a rollback by hand.
+    Rollback,
     /// Known only from the revision berth registered: the execution is no longer listed.
     Unknown,
 }
@@ -28,6 +31,7 @@ impl Trigger {
         match self {
             Trigger::Push => "push",
             Trigger::Hand => "hand",
+            Trigger::Rollback => "rollback",
             Trigger::Unknown => "?",
         }
     }
@@ -71,9 +75,14 @@ pub fn read_input(input: &str) -> Input {
         };
     }
     let get = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    // A rollback by hand names a revision, not an image: the row shows the revision.
+    let (trigger, image) = match (get("image"), get("taskDefinition")) {
+        (None, Some(td)) => (Trigger::Rollback, progress::short(&td).to_owned()),
+        (image, _) => (Trigger::Hand, image.unwrap_or_default()),
+    };
     Input {
-        trigger: Trigger::Hand,
-        image: get("image").unwrap_or_default(),
+        trigger,
+        image,
         target: get("cluster").zip(get("service")),
     }
 }
@@ -318,12 +327,12 @@ pub fn render(rows: &[Row]) -> String {
         return "no berth deployments of this service\n".into();
     }
     let mut out = format!(
-        "{:<20}  {:<5}  {:<13}  {:>8}  {:<12}  {:<40}  {}\n",
+        "{:<20}  {:<8}  {:<13}  {:>8}  {:<12}  {:<40}  {}\n",
         "STARTED", "BY", "OUTCOME", "DURATION", "REVISION", "IMAGE", "CAUSE"
     );
     for r in rows {
         out.push_str(&format!(
-            "{:<20}  {:<5}  {:<13}  {:>7.1}s  {:<12}  {:<40}  {}\n",
+            "{:<20}  {:<8}  {:<13}  {:>7.1}s  {:<12}  {:<40}  {}\n",
             r.started_at,
             r.trigger.label(),
             r.outcome,

@@ -100,7 +100,7 @@ fn a_succeeded_execution_shows_its_summary_cause() {
     );
     let table = render(&[r]);
     assert!(table.starts_with("STARTED"), "{table}");
-    assert!(table.contains("hand   DEPLOYED"), "{table}");
+    assert!(table.contains("hand      DEPLOYED"), "{table}");
 }
 
 fn row_named(name: &str, started_at: &str) -> Row {
@@ -183,4 +183,17 @@ fn a_revision_whose_execution_is_no_longer_listed_becomes_a_row_of_its_own() {
     let full = with_revisions(vec![row_named("new", "2026-11-30T02:00:00Z")], &revs, 1);
     assert_eq!(full.len(), 1);
     assert_eq!(full[0].name, "new");
+}
+
+#[test]
+fn a_request_naming_a_revision_is_a_rollback_by_hand() {
+    let input = read_input(
+        r#"{"cluster": "prod", "service": "web", "taskDefinition": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1"}"#,
+    );
+    assert_eq!(input.trigger, Trigger::Rollback);
+    assert_eq!(
+        (input.trigger.label(), input.image.as_str()),
+        ("rollback", "web:1")
+    );
+    assert_eq!(input.target, Some(("prod".into(), "web".into())));
 }
