@@ -79,6 +79,9 @@ pub struct UpdateInput {
     /// How long the rollout may take, in seconds (default 1800).
     #[serde(default)]
     pub timeout_seconds: Option<u64>,
+    /// The execution, whose `berth:control` abort refuses the update (`Aborted`).
+    #[serde(default)]
+    pub execution: Option<ExecutionRef>,
 }
 
 /// The part of [`Registration`] later states need.
@@ -127,6 +130,10 @@ pub struct StabilityInput {
     pub cluster: String,
     pub service: String,
     pub rollout: Rollout,
+    /// Given by CheckRollout, never by CheckRollback: the execution whose `berth:control` abort
+    /// fails the rollout. A rollback obeys no control.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<ExecutionRef>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -156,6 +163,8 @@ pub enum FailureReason {
     HookFailed,
     /// The CodeDeploy deployment was stopped by someone other than berth.
     Stopped,
+    /// Aborted by hand (`berth abort`): berth rolls back.
+    Aborted,
 }
 
 /// `check-stability`'s result: the verdict and the evidence behind it.
@@ -196,6 +205,14 @@ pub struct CanaryInput {
     /// The previous evaluation, carried by the ASL so the bake window survives the loop.
     #[serde(default)]
     pub canary_result: Option<CanaryResult>,
+    /// The service and the execution, whose `berth:control` (abort, promote) the bake obeys; all
+    /// three are in the per-service document.
+    #[serde(default)]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub service: Option<String>,
+    #[serde(default)]
+    pub execution: Option<ExecutionRef>,
 }
 
 /// The canary analysis for one service: metrics and alarms watched while the new revision bakes.
@@ -444,6 +461,12 @@ pub struct CanaryResult {
     pub bake_started_at: String,
     pub bake_ends_at: String,
     pub evaluated_at: String,
+    /// The bake was ended early by `berth promote` (the decision is PROMOTE, no check was read).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub promoted_by_hand: bool,
+    /// The deployment was aborted by `berth abort` during the bake (the decision is ROLLBACK).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub aborted_by_hand: bool,
 }
 
 /// What `rollback` needs.
@@ -498,6 +521,9 @@ mod defaults {
     pub fn period() -> i32 {
         60
     }
+    pub fn approval_timeout_seconds() -> u64 {
+        super::DEFAULT_APPROVAL_TIMEOUT_SECONDS
+    }
     pub fn stat() -> String {
         "Average".into()
     }
@@ -512,6 +538,8 @@ pub mod limits {
     pub const TIMEOUT_SECONDS: RangeInclusive<u64> = 1..=86_400;
     /// `pollIntervalSeconds`: up to 10 minutes.
     pub const POLL_INTERVAL_SECONDS: RangeInclusive<u64> = 1..=600;
+    /// `approval.timeoutSeconds`, `berth:approval`: how long the approval gate waits, up to a week.
+    pub const APPROVAL_TIMEOUT_SECONDS: RangeInclusive<u64> = 1..=604_800;
     /// `canary.bakeSeconds`: up to a day (0 = one evaluation).
     pub const BAKE_SECONDS: RangeInclusive<u64> = 0..=86_400;
     /// `canary.intervalSeconds`: up to an hour.
@@ -630,6 +658,19 @@ fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Er
 /// machine also takes an ECR "Image Action" event, which this schema does not describe.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("oneOf" = [
+        {
+            "required": ["image"],
+            "properties": {"image": {"type": "string"}, "taskDefinition": {"type": "null"}},
+        },
+        {
+            "required": ["taskDefinition"],
+            "properties": {"taskDefinition": {"type": "string"}, "image": {"type": "null"}},
+        },
+    ]))
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConsoleRequest {
     /// The ECS cluster's name.
@@ -656,23 +697,19 @@ pub struct ConsoleRequest {
     /// `taskDefinition`.
     #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(length(min = 1, max = limits::IMAGE_CHARS)))]
-    pub image: String,
+    pub image: Option<String>,
+    /// An existing revision of the service's task-definition family, `family:revision` or its ARN,
+    /// deployed as it is (nothing is registered): a rollback by hand. Exactly one of `image` and
+    /// `taskDefinition`.
+    #[serde(default)]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(pattern(crate::taskdef::REVISION_PATTERN))
+    )]
+    pub task_definition: Option<String>,
     /// Redeploy even if the revision is unchanged (a re-pushed mutable tag).
     #[serde(default)]
     pub force_new_deployment: bool,
-#[cfg_attr(
-    feature = "schema",
-    schemars(extend("oneOf" = [
-        {
-            "required": ["image"],
-            "properties": {"image": {"type": "string"}, "taskDefinition": {"type": "null"}},
-        },
-        {
-            "required": ["taskDefinition"],
-            "properties": {"taskDefinition": {"type": "string"}, "image": {"type": "null"}},
-        },
-    ]))
-)]
     /// Rollout deadline; past it the rollout is FAILED `Timeout` and rolled back. Default: the
     /// stack's `TimeoutSeconds` (1800).
     #[serde(default)]
@@ -708,6 +745,46 @@ pub struct ConsoleRequest {
     /// as deployed.
     #[serde(default)]
     pub canary: Option<CanaryConfig>,
+    /// An optional approval gate: before anything is registered or changed, the execution waits
+    /// for `berth approve` (or `berth reject`); no answer in time ends it `NotApproved`.
+    #[serde(default)]
+    pub approval: Option<ApprovalConfig>,
+}
+
+/// The approval gate: the execution waits before it touches the service until someone answers.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApprovalConfig {
+    /// How long the gate waits for an answer; past it the deployment ends `NotApproved`, nothing
+    /// changed. Default 3600.
+    #[serde(default = "defaults::approval_timeout_seconds")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(range(
+            min = *limits::APPROVAL_TIMEOUT_SECONDS.start(),
+            max = *limits::APPROVAL_TIMEOUT_SECONDS.end()
+        ))
+    )]
+    pub timeout_seconds: u64,
+}
+
+/// How long an approval gate waits when neither the request nor the tag says.
+pub const DEFAULT_APPROVAL_TIMEOUT_SECONDS: u64 = 3600;
+
+/// What `berth approve` sends to the gate (SendTaskSuccess), under `approved`. Every field may be
+/// missing: an approval sent by hand (`aws stepfunctions send-task-success`) may carry anything.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalAnswer {
+    /// Who approved (the CLI's user).
+    #[serde(default)]
+    pub by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// RFC 3339.
+    #[serde(default)]
+    pub at: String,
 }
 
 /// What `plan-deployment` reads: the execution's raw input and its identity.
@@ -727,24 +804,22 @@ pub struct DeploymentItem {
     pub service: String,
     #[serde(default)]
     pub container: Option<String>,
-    pub image: Option<String>,
-    /// An existing revision of the service's task-definition family, `family:revision` or its ARN,
-    /// deployed as it is (nothing is registered): a rollback by hand. Exactly one of `image` and
-    /// `taskDefinition`.
-    #[serde(default)]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(pattern(crate::taskdef::REVISION_PATTERN))
-    )]
-    pub task_definition: Option<String>,
+    pub image: String,
     /// The image's repository (without registry), for the one-deployment-per-service rule.
     pub repository: String,
+    /// Set for a rollback by hand: the existing revision (its ARN) to deploy as it is; `image` is
+    /// then its container's image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_definition: Option<String>,
     pub force_new_deployment: bool,
     pub timeout_seconds: u64,
     pub poll_interval_seconds: u64,
     pub rollback_timeout_seconds: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<CanaryConfig>,
+    /// Set when the deployment waits for an approval before it registers anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalConfig>,
     pub execution: ExecutionRef,
     /// RFC 3339; waiting for an earlier deployment of the same service gives up here.
     pub turn_deadline: String,
@@ -808,10 +883,6 @@ impl Outcome {
 /// An error a `Catch` put into the document (`ResultPath: $.error`), as Step Functions writes it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CaughtError {
-    /// Set for a rollback by hand: the existing revision (its ARN) to deploy as it is; `image` is
-    /// then its container's image.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub task_definition: Option<String>,
     /// The error name: a berth name (`ContainerNotFound`) or one of Step Functions' own.
     #[serde(rename = "Error")]
     pub error: String,
@@ -828,6 +899,9 @@ pub struct CaughtError {
 pub struct ServiceDocument {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn: Option<Turn>,
+    /// The approval gate's answer, when the deployment had one and it was approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved: Option<ApprovalAnswer>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub register: Option<Registration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -76,6 +76,13 @@ pub fn check_console_request(request: &Value, hint: &str) -> Result<(ConsoleRequ
     if let Some(c) = &req.canary {
         canary::validate(c)?;
     }
+    if let Some(a) = &req.approval {
+        limits::check(
+            "approval.timeoutSeconds",
+            a.timeout_seconds,
+            &limits::APPROVAL_TIMEOUT_SECONDS,
+        )?;
+    }
     Ok((req, image))
 }
 
@@ -99,6 +106,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(req.timeout_seconds, Some(600));
+        let Deploys::Image(image) = deploys else {
+            panic!("{deploys:?}")
+        };
         assert_eq!(image.repository(), "repo/web");
     }
 
@@ -106,9 +116,6 @@ mod tests {
     fn each_check_refuses_with_the_field_named() {
         let base = json!({"cluster": "prod", "service": "web", "image": "repo/web:v2"});
         let with = |k: &str, v: Value| {
-        let Deploys::Image(image) = deploys else {
-            panic!("{deploys:?}")
-        };
             let mut r = base.clone();
             r[k] = v;
             r
@@ -131,7 +138,6 @@ mod tests {
         assert!(refused(with("timeoutSeconds", json!(0))).contains("timeoutSeconds"));
         assert!(refused(with("pollIntervalSeconds", json!(601))).contains("pollIntervalSeconds"));
     }
-}
 
     #[test]
     fn a_request_deploys_an_image_or_an_existing_revision_never_both() {
@@ -182,3 +188,4 @@ mod tests {
         );
         assert!(refused(with(json!(true))).contains("request at approval"));
     }
+}

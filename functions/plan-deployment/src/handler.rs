@@ -11,7 +11,8 @@ use berth::ecs::{describe_service, describe_task_definition, require_supported_c
 use berth::error::{Error, ErrorName, Result};
 use berth::image::ImageRef;
 use berth::model::{
-    limits, parse_input, CanaryConfig, DeploymentItem, ExecutionRef, MetricCheck, Plan, PlanInput,
+    limits, parse_input, ApprovalConfig, CanaryConfig, DeploymentItem, ExecutionRef, MetricCheck,
+    Plan, PlanInput, DEFAULT_APPROVAL_TIMEOUT_SECONDS,
 };
 use berth::request::{check_console_request, Deploys};
 use berth::taskdef::pick_container;
@@ -28,6 +29,7 @@ pub mod tags {
     pub const LOAD_BALANCER: &str = "berth:load-balancer";
     pub const MAX_5XX_PERCENT: &str = "berth:max-5xx-percent";
     pub const MAX_P99_SECONDS: &str = "berth:max-p99-seconds";
+    pub const APPROVAL: &str = "berth:approval";
 }
 
 /// The clients Plan reads with; it changes nothing.
@@ -43,8 +45,6 @@ pub async fn run(
     now: DateTime,
 ) -> Result<Plan> {
     let input: PlanInput = parse_input("plan-deployment", payload)?;
-    let plan = if ecr::is_event(&input.request) {
-        plan_push(aws.ecs, settings, input, now).await?
     let plan = plan(aws, settings, &input, now).await?;
     log(&plan);
     Ok(plan)
@@ -58,6 +58,8 @@ pub async fn plan(
     input: &PlanInput,
     now: DateTime,
 ) -> Result<Plan> {
+    let plan = if ecr::is_event(&input.request) {
+        plan_push(aws.ecs, settings, input, now).await?
     } else {
         plan_console(aws.ecs, settings, input, now).await?
     };
@@ -69,13 +71,13 @@ pub async fn plan(
                 .map_err(|e| prefixed(&d.service, e))?;
         }
     }
-    match &plan.skipped {
-        Some(why) => tracing::info!(source = %plan.source, "nothing to deploy: {why}"),
     Ok(plan)
 }
 
 /// Log what was planned.
 fn log(plan: &Plan) {
+    match &plan.skipped {
+        Some(why) => tracing::info!(source = %plan.source, "nothing to deploy: {why}"),
         None => tracing::info!(
             source = %plan.source,
             services = ?plan.deployments.iter().map(|d| format!("{}/{}", d.cluster, d.service)).collect::<Vec<_>>(),
@@ -142,6 +144,7 @@ async fn plan_console(
                 .rollback_timeout_seconds
                 .unwrap_or(settings.rollback_timeout_seconds),
             canary: req.canary.clone(),
+            approval: req.approval,
             execution: input.execution.clone(),
             turn_deadline: time::format(time::plus_secs(now, timeout)),
         }],
@@ -250,15 +253,50 @@ fn item_for_push(
         container: tag(service, tags::CONTAINER).map(str::to_owned),
         image: push.image(),
         repository: push.repository.clone(),
+        task_definition: None,
         force_new_deployment: false,
         timeout_seconds: timeout,
         poll_interval_seconds: settings.poll_interval_seconds,
-        task_definition: None,
         rollback_timeout_seconds: settings.rollback_timeout_seconds,
         canary: canary_from_tags(service, settings.canary_interval_seconds)?,
+        approval: approval_from_tag(service)?,
         execution: execution.clone(),
         turn_deadline: time::format(time::plus_secs(now, timeout)),
     })
+}
+
+/// A service opts into the approval gate with `berth:approval`: `required` (the default timeout)
+/// or the gate's timeout in seconds. Anything else, even an empty value, is refused: a typo must
+/// not deploy without the approval it asked for.
+pub fn approval_from_tag(service: &Service) -> Result<Option<ApprovalConfig>> {
+    let Some(raw) = service
+        .tags()
+        .iter()
+        .find(|t| t.key() == Some(tags::APPROVAL))
+        .map(|t| t.value().unwrap_or_default().trim())
+    else {
+        return Ok(None);
+    };
+    let name = service.service_name().unwrap_or("?");
+    let range = &limits::APPROVAL_TIMEOUT_SECONDS;
+    let timeout_seconds = match raw {
+        "required" => DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+        _ => match raw.parse::<u64>() {
+            Ok(t) => {
+                limits::check(&format!("service {name} tag {}", tags::APPROVAL), t, range)?;
+                t
+            }
+            Err(_) => {
+                return Err(Error::invalid_input(format!(
+                    "service {name} tag {}={raw:?} is neither \"required\" nor a number of seconds ({} to {})",
+                    tags::APPROVAL,
+                    range.start(),
+                    range.end()
+                )))
+            }
+        },
+    };
+    Ok(Some(ApprovalConfig { timeout_seconds }))
 }
 
 /// A real ALB writes no HTTPCode_Target_5XX_Count datapoint for a minute without errors, so the
@@ -326,44 +364,6 @@ pub fn canary_from_tags(service: &Service, interval_seconds: u64) -> Result<Opti
     Ok(Some(config))
 }
 
-fn prefixed(service: &str, e: Error) -> Error {
-    Error::new(e.name(), format!("service {service}: {}", e.message()))
-}
-
-/// berth's id for one service's deployment in one execution: stable across retries, and a valid
-/// ECS tag value (at most 256 characters).
-fn deployment_id(execution: &ExecutionRef, cluster: &str, service: &str) -> String {
-    let short = |s: &str| s.rsplit('/').next().unwrap_or(s).to_owned();
-    let id = format!("{}/{}/{}", execution.name(), short(cluster), short(service));
-    id.chars().take(256).collect()
-}
-
-/// Every ACTIVE service tagged with the repository, cluster by cluster (DescribeServices takes at
-/// most 10 services a call).
-async fn mapped_services(
-    ecs: &Client,
-    settings: &Settings,
-    repository: &str,
-) -> Result<Vec<(String, Service)>> {
-    let clusters = if settings.clusters.is_empty() {
-        let mut all = vec![];
-        let mut pages = ecs.list_clusters().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            all.extend(
-                page.map_err(|e| Error::from_sdk("ListClusters", e))?
-                    .cluster_arns()
-                    .iter()
-                    .cloned(),
-            );
-        }
-        all
-    } else {
-        settings.clusters.clone()
-    };
-    let mut found = vec![];
-    for cluster in clusters {
-        let mut arns = vec![];
-        let mut pages = ecs
 /// A rollback by hand: the revision must exist, be ACTIVE (ECS deploys no other) and be of the
 /// family the service runs; the item's image is its container's. Its ARN and that image.
 async fn resolve_revision(
@@ -403,6 +403,44 @@ async fn resolve_revision(
     Ok((arn, image))
 }
 
+fn prefixed(service: &str, e: Error) -> Error {
+    Error::new(e.name(), format!("service {service}: {}", e.message()))
+}
+
+/// berth's id for one service's deployment in one execution: stable across retries, and a valid
+/// ECS tag value (at most 256 characters).
+fn deployment_id(execution: &ExecutionRef, cluster: &str, service: &str) -> String {
+    let short = |s: &str| s.rsplit('/').next().unwrap_or(s).to_owned();
+    let id = format!("{}/{}/{}", execution.name(), short(cluster), short(service));
+    id.chars().take(256).collect()
+}
+
+/// Every ACTIVE service tagged with the repository, cluster by cluster (DescribeServices takes at
+/// most 10 services a call).
+async fn mapped_services(
+    ecs: &Client,
+    settings: &Settings,
+    repository: &str,
+) -> Result<Vec<(String, Service)>> {
+    let clusters = if settings.clusters.is_empty() {
+        let mut all = vec![];
+        let mut pages = ecs.list_clusters().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            all.extend(
+                page.map_err(|e| Error::from_sdk("ListClusters", e))?
+                    .cluster_arns()
+                    .iter()
+                    .cloned(),
+            );
+        }
+        all
+    } else {
+        settings.clusters.clone()
+    };
+    let mut found = vec![];
+    for cluster in clusters {
+        let mut arns = vec![];
+        let mut pages = ecs
             .list_services()
             .cluster(&cluster)
             .into_paginator()
