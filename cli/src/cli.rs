@@ -49,6 +49,11 @@ pub enum Command {
     Status(StatusArgs),
     /// The service's berth deployments, newest first.
     History(HistoryArgs),
+    /// Stop a running deployment and roll it back to the recorded revision (nothing changed yet:
+    /// it ends NotStarted), then follow it to its end.
+    Abort(crate::control::ControlArgs),
+    /// End a running canary bake now, as a pass (recorded as promoted by hand), and follow it.
+    Promote(crate::control::ControlArgs),
     /// Approve a deployment waiting at its approval gate: it goes on to register and deploy.
     Approve(AnswerArgs),
     /// Reject a deployment waiting at its approval gate: it ends NotApproved, nothing changed.
@@ -292,6 +297,14 @@ pub async fn run(cli: &Cli, aws: &Clients, out: &mut dyn Console) -> Result<Exit
         }
         Command::Approve(a) => answer(cli, aws, &sm, a, approval::Decision::Approved, out).await,
         Command::Reject(a) => answer(cli, aws, &sm, a, approval::Decision::Rejected, out).await,
+        Command::Abort(c) => {
+            let action = berth::control::Action::Abort;
+            crate::control::run(action, c, &sm, aws, cli.output, out).await
+        }
+        Command::Promote(c) => {
+            let action = berth::control::Action::Promote;
+            crate::control::run(action, c, &sm, aws, cli.output, out).await
+        }
         Command::History(h) => {
             let (cluster, service) = (&h.target.cluster, &h.target.service);
             let rows = history::history(&aws.sfn, &sm, cluster, service, h.limit).await?;

@@ -3,6 +3,7 @@
 
 pub mod approval;
 pub mod cli;
+pub mod control;
 pub mod error;
 pub mod exit;
 pub mod follow;

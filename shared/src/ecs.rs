@@ -1,7 +1,7 @@
 //! ECS reads every state shares: the service, its task definition, its tasks.
 
 use aws_sdk_ecs::types::{
-    DesiredStatus, Service, SortOrder, Tag, TaskDefinition, TaskDefinitionField,
+    DesiredStatus, Service, ServiceField, SortOrder, Tag, TaskDefinition, TaskDefinitionField,
     TaskDefinitionStatus,
 };
 use aws_sdk_ecs::Client;
@@ -13,13 +13,16 @@ use crate::time;
 
 use crate::error::{Error, ErrorName, Result};
 
-/// DescribeServices for one service. A missing service is a `failures` entry, not an error, in
-/// ECS's API: turn it (and a draining or inactive service) into `ServiceNotFound`.
+/// DescribeServices for one service, with its tags (the `berth:control` of `berth abort` and
+/// `berth promote` is read from them; DescribeServices authorizes `include`). A missing service is a
+/// `failures` entry, not an error, in ECS's API: turn it (and a draining or inactive service) into
+/// `ServiceNotFound`.
 pub async fn describe_service(ecs: &Client, cluster: &str, service: &str) -> Result<Service> {
     let out = ecs
         .describe_services()
         .cluster(cluster)
         .services(service)
+        .include(ServiceField::Tags)
         .send()
         .await
         .map_err(|e| Error::from_sdk(&format!("DescribeServices {cluster}/{service}"), e))?;

@@ -6,6 +6,7 @@ pub mod canary;
 pub mod cloudwatch;
 pub mod codedeploy;
 pub mod config;
+pub mod control;
 pub mod ecr;
 pub mod ecs;
 pub mod error;

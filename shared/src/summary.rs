@@ -69,11 +69,15 @@ pub fn describe(o: &ServiceOutcome, now: Option<&str>) -> String {
     };
     let what = match o.outcome {
         Outcome::Deployed => format!(
-            "deployed {}",
+            "deployed {}{}",
             d.register
                 .as_ref()
                 .map(|r| short(&r.task_definition_arn))
-                .unwrap_or("the new revision")
+                .unwrap_or("the new revision"),
+            match &d.canary_result {
+                Some(c) if c.promoted_by_hand => format!(", {}", c.detail),
+                _ => String::new(),
+            }
         ),
         Outcome::Superseded => format!(
             "superseded: {}",
@@ -125,6 +129,9 @@ pub fn failure_reason(d: &ServiceDocument) -> String {
         .as_ref()
         .filter(|c| c.decision == CanaryDecision::Rollback)
     {
+        if c.aborted_by_hand {
+            return c.detail.clone();
+        }
         return format!("canary {}: {}", wire(&c.verdict), c.detail);
     }
     if let Some(s) = d
@@ -302,6 +309,48 @@ mod tests {
             "evaluatedAt": "2026-01-01T00:03:00Z"}, "rollback": rollback(WEB7)});
         let s = recorded(vec![outcome(Outcome::RolledBack, d)]);
         assert!(s.cause.contains("canary FAIL: 5xx rate"), "{}", s.cause);
+    }
+
+    #[test]
+    fn an_abort_and_a_promote_by_hand_are_in_the_cause() {
+        let canary = |decision: &str, flag: &str, detail: &str| {
+            let mut c = json!({"decision": decision, "verdict": "PASS", "detail": detail,
+                "checks": [], "evaluations": 2, "bakeStartedAt": "2026-01-01T00:00:00Z",
+                "bakeEndsAt": "2026-01-01T00:10:00Z", "evaluatedAt": "2026-01-01T00:01:00Z"});
+            c[flag] = json!(true);
+            c
+        };
+        let promoted = recorded(vec![outcome(
+            Outcome::Deployed,
+            json!({"register": register(), "canaryResult": canary("PROMOTE", "promotedByHand",
+                "promoted by hand (berth promote) 60s into the 600s bake, after 2 evaluation(s), the last PASS")}),
+        )]);
+        assert_eq!(
+            promoted.cause,
+            "prod/web: deployed web:8, promoted by hand (berth promote) 60s into the 600s bake, after 2 evaluation(s), the last PASS"
+        );
+        let in_bake = recorded(vec![outcome(
+            Outcome::RolledBack,
+            json!({"canaryResult": canary("ROLLBACK", "abortedByHand",
+                "aborted by hand (berth abort) 60s into the 600s bake, after 2 evaluation(s), the last PASS"),
+                "rollback": rollback(WEB7)}),
+        )]);
+        assert_eq!(
+            in_bake.cause,
+            "prod/web: aborted by hand (berth abort) 60s into the 600s bake, after 2 evaluation(s), the last PASS; rolled back, now running web:7"
+        );
+        let in_rollout = recorded(vec![outcome(
+            Outcome::RolledBack,
+            json!({"stability": stability("FAILED", Some("Aborted"),
+                "aborted by hand (berth abort) during the rollout of web:8 (it was in progress)"),
+                "rollback": rollback(WEB7)}),
+        )]);
+        assert_eq!(in_rollout.error, "DeploymentRolledBack");
+        assert!(
+            in_rollout.cause.starts_with("prod/web: rollout FAILED (Aborted): aborted by hand (berth abort) during the rollout of web:8"),
+            "{}",
+            in_rollout.cause
+        );
     }
 
     #[test]

@@ -39,6 +39,24 @@ pub fn throttled() -> HttpResponse {
     aws_error(400, "ThrottlingException", "Rate exceeded")
 }
 
+/// A DescribeServices answer whose services carry the tag `berth:control` = `value` (what
+/// `berth abort` / `berth promote` write), for the states that obey it.
+pub fn with_control(describe_services: &str, value: &str) -> String {
+    let mut v: serde_json::Value =
+        serde_json::from_str(describe_services).expect("a DescribeServices answer");
+    for s in v["services"].as_array_mut().expect("services").iter_mut() {
+        let tags = s
+            .as_object_mut()
+            .expect("a service")
+            .entry("tags")
+            .or_insert_with(|| serde_json::json!([]));
+        tags.as_array_mut()
+            .expect("tags")
+            .push(serde_json::json!({"key": crate::control::TAG, "value": value}));
+    }
+    v.to_string()
+}
+
 /// Production's attempt count with a 1 ms backoff, so retry tests run in milliseconds.
 pub fn fast_retries() -> aws_config::retry::RetryConfig {
     aws_config::retry::RetryConfig::standard()

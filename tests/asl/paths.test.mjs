@@ -272,6 +272,43 @@ test('when Summarize cannot run, the cause still says what each service runs, re
   assert.match(r.error.message, /What each service runs now, read from ECS: .*prod\/web \(ROLLBACK_FAILED\).*task-definition\/web:8.*PRIMARY/);
 });
 
+// berth abort / berth promote: the service's berth:control tag, read by the Lambdas (README, "berth abort").
+test('berth abort mid-rollout: CheckRollout (given the execution) fails it, the rollback is checked without it', async () => {
+  const inputs = { CheckRollout: [], CheckRollback: [] };
+  const r = await run({
+    CheckRollout: (input) => { inputs.CheckRollout.push(input); return { status: 'FAILED', reason: 'Aborted', detail: 'aborted by hand (berth abort)' }; },
+    CheckRollback: (input) => { inputs.CheckRollback.push(input); return { status: 'COMPLETED', detail: 'back on td:7' }; },
+  });
+  assert.deepEqual(r.outcomes, ['ROLLED_BACK']);
+  assert.equal(r.calls.Rollback, 1);
+  assert.deepEqual(inputs.CheckRollout[0].execution, { id: 'arn', name: 'x', startTime: 't' });
+  assert.equal(inputs.CheckRollback[0].execution, undefined, 'a rollback obeys no control');
+  assert.equal(r.results[0].detail.stability.reason, 'Aborted');
+});
+
+test('berth abort before the turn: Aborted from AcquireTurn ends NOT_STARTED, nothing registered', async () => {
+  const r = await run({ AcquireTurn: () => { throw lambdaError('Aborted', 'aborted by hand (berth abort) before its turn'); } });
+  assert.deepEqual(r.outcomes, ['NOT_STARTED']);
+  assert.equal(r.results[0].detail.error.Error, 'Aborted');
+  assert.equal(r.calls.RegisterRevision + r.calls.UpdateService + r.calls.Rollback, 0);
+});
+
+test('berth promote ends the bake at the next evaluation; berth abort in the bake rolls back', async () => {
+  const promoted = await run({
+    EvaluateCanary: (_, n) => (n < 2
+      ? { verdict: 'PASS', decision: 'CONTINUE', detail: 'ok so far' }
+      : { verdict: 'PASS', decision: 'PROMOTE', promotedByHand: true, detail: 'promoted by hand (berth promote)' }),
+  }, { items: [item({ canary: { bakeSeconds: 600, intervalSeconds: 1 } })] });
+  assert.deepEqual(promoted.outcomes, ['DEPLOYED']);
+  assert.equal(promoted.calls.EvaluateCanary, 2);
+  assert.equal(promoted.results[0].detail.canaryResult.promotedByHand, true);
+  const aborted = await run({
+    EvaluateCanary: () => ({ verdict: 'INCONCLUSIVE', decision: 'ROLLBACK', abortedByHand: true, detail: 'aborted by hand (berth abort)' }),
+  }, { items: [item({ canary: { bakeSeconds: 600, intervalSeconds: 1 } })] });
+  assert.deepEqual(aborted.outcomes, ['ROLLED_BACK']);
+  assert.equal(aborted.calls.Rollback, 1);
+});
+
 // The approval gate (AwaitApproval, events:putEvents.waitForTaskToken): its handler stands for the
 // PutEvents call and the answer that comes back for its task token.
 const gated = (timeoutSeconds = 5) => ({ items: [item({ approval: { timeoutSeconds } })] });

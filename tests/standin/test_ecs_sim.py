@@ -201,3 +201,23 @@ def test_disable_and_manual_tick(standin):
     assert describe(svc)["deployments"][0]["rolloutState"] == "COMPLETED"
     state = standin.state()
     assert state["services"][0]["service"] == "web" and state["errors"] == []
+
+
+def test_service_tags_are_written_read_with_include_tags_and_removed(standin):
+    """`berth abort` / `berth promote` tag the service (TagResource) and remove the tag
+    (UntagResource); the Lambdas read it with DescribeServices include=TAGS (moto's own
+    implementation, unpatched by the simulator)."""
+    svc = make_service(standin, desired=1)
+    ecs = svc["ecs"]
+    arn = describe(svc)["serviceArn"]
+    ecs.tag_resource(resourceArn=arn, tags=[{"key": "berth:control", "value": "abort:berth-cli-web-1-2"}])
+    assert "tags" not in describe(svc), "tags only with include=TAGS, as in ECS"
+    tagged = ecs.describe_services(cluster="prod", services=["web"], include=["TAGS"])["services"][0]
+    assert {"key": "berth:control", "value": "abort:berth-cli-web-1-2"} in tagged["tags"]
+    # a second TagResource of the key replaces its value
+    ecs.tag_resource(resourceArn=arn, tags=[{"key": "berth:control", "value": "promote:x"}])
+    values = [t["value"] for t in ecs.list_tags_for_resource(resourceArn=arn)["tags"] if t["key"] == "berth:control"]
+    assert values == ["promote:x"]
+    ecs.untag_resource(resourceArn=arn, tagKeys=["berth:control"])
+    tags = ecs.describe_services(cluster="prod", services=["web"], include=["TAGS"])["services"][0].get("tags", [])
+    assert all(t["key"] != "berth:control" for t in tags), tags

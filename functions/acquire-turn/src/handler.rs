@@ -2,6 +2,8 @@
 
 use aws_sdk_sfn::types::ExecutionStatus;
 use aws_sdk_sfn::Client;
+use berth::control::{self, Action};
+use berth::ecs::describe_service;
 use berth::error::{Error, ErrorName, Result};
 use berth::events::{self, DeploymentEvent, Phase, Publisher};
 use berth::model::{parse_input, require, DeploymentItem, Turn, TurnDecision};
@@ -28,6 +30,40 @@ pub async fn run_and_announce(
         events::announce(publisher, started.as_slice()).await;
     }
     Ok(turn)
+}
+
+/// The state's entry: first `berth abort` (the service's `berth:control`), which ends the
+/// deployment NOT_STARTED before its turn, then [`run_and_announce`].
+pub async fn run_controlled(
+    sfn: &Client,
+    ecs: &aws_sdk_ecs::Client,
+    publisher: &Publisher,
+    payload: serde_json::Value,
+    now: DateTime,
+) -> Result<Turn> {
+    let item: DeploymentItem = parse_input("acquire-turn", payload.clone())?;
+    refuse_if_aborted(ecs, &item).await?;
+    run_and_announce(sfn, publisher, payload, now).await
+}
+
+/// `berth abort` of this execution before it changed anything (waiting for its turn, or not yet
+/// asked): `Aborted`, a refused name, so the service ends NOT_STARTED, untouched.
+pub async fn refuse_if_aborted(ecs: &aws_sdk_ecs::Client, item: &DeploymentItem) -> Result<()> {
+    require("cluster", &item.cluster)?;
+    require("service", &item.service)?;
+    let service = describe_service(ecs, &item.cluster, &item.service).await?;
+    match control::for_execution(&service, item.execution.name(), "acquire-turn") {
+        Some(Action::Abort) => Err(Error::new(
+            ErrorName::Aborted,
+            format!(
+                "{} before its turn to deploy {}/{}: the service was not changed",
+                control::ABORTED,
+                item.cluster,
+                item.service
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// `arn:aws:states:R:A:execution:MACHINE:NAME` -> `arn:aws:states:R:A:stateMachine:MACHINE`.

@@ -3,6 +3,7 @@
 use aws_sdk_ecs::types::{DesiredStatus, Service};
 use aws_sdk_ecs::Client;
 use berth::codedeploy;
+use berth::control::{self, Action};
 use berth::ecs::{describe_service, service_tasks};
 use berth::error::Result;
 use berth::model::{
@@ -133,6 +134,13 @@ pub async fn check_codedeploy(
             None => format!("{} {}", e.name, e.status),
         })
         .collect();
+    // The CodeDeploy path reads no service otherwise: one DescribeServices for the control, only
+    // while berth's own rollout runs (never in a rollback).
+    if let (Some(me), false) = (&input.execution, cd.rollback) {
+        let service = describe_service(aws.ecs, &input.cluster, &input.service).await?;
+        let action = control::for_execution(&service, me.name(), "check-stability");
+        obey_abort(&mut result, action);
+    }
     tracing::info!(
         service = %input.service,
         deployment = %cd.deployment_id,
@@ -159,6 +167,11 @@ pub async fn check(ecs: &Client, input: &StabilityInput, now: DateTime) -> Resul
     let deadline = time::parse("rollout.deadline", &input.rollout.deadline)?;
 
     let service = describe_service(ecs, &input.cluster, &input.service).await?;
+    // CheckRollout names the execution, CheckRollback does not: a rollback obeys no control.
+    let action = input
+        .execution
+        .as_ref()
+        .and_then(|me| control::for_execution(&service, me.name(), "check-stability"));
     let stopped =
         service_tasks(ecs, &input.cluster, &input.service, DesiredStatus::Stopped).await?;
     let obs = observe(&service, &stopped);
@@ -175,7 +188,7 @@ pub async fn check(ecs: &Client, input: &StabilityInput, now: DateTime) -> Resul
         .iter()
         .find(|d| d.id == input.rollout.ecs_deployment_id);
     let primary = obs.deployments.iter().find(|d| d.status == "PRIMARY");
-    let result = Stability {
+    let mut result = Stability {
         status: decision.status,
         reason: decision.reason,
         detail: decision.detail,
@@ -199,6 +212,7 @@ pub async fn check(ecs: &Client, input: &StabilityInput, now: DateTime) -> Resul
         checked_at: time::format(now),
         green_traffic_weight: None,
     };
+    obey_abort(&mut result, action);
     tracing::info!(
         service = %input.service,
         deployment = %result.ecs_deployment_id,
@@ -214,6 +228,26 @@ pub async fn check(ecs: &Client, input: &StabilityInput, now: DateTime) -> Resul
         result.detail
     );
     Ok(result)
+}
+
+/// `berth abort`: a rollout that has not failed on its own is judged FAILED (`Aborted`), which the
+/// ASL rolls back like any failed rollout; one that failed already keeps its own reason.
+fn obey_abort(result: &mut Stability, action: Option<Action>) {
+    if action != Some(Action::Abort) || result.status == StabilityStatus::Failed {
+        return;
+    }
+    // The counts and ECS's own words stay in the result's fields (and in the log line).
+    let was = match result.status {
+        StabilityStatus::Completed => "it had completed",
+        _ => "it was in progress",
+    };
+    result.detail = format!(
+        "{} during the rollout of {} ({was})",
+        control::ABORTED,
+        short_name(&result.task_definition_arn),
+    );
+    result.status = StabilityStatus::Failed;
+    result.reason = Some(FailureReason::Aborted);
 }
 
 /// Turn SDK shapes into the plain data the decision reads.

@@ -4,6 +4,7 @@
 use aws_sdk_ecs::types::Service;
 use aws_sdk_ecs::Client;
 use berth::codedeploy;
+use berth::control::{self, Action};
 use berth::ecs::{controller, describe_service, primary_rollout, require_ecs_controller};
 use berth::error::{Error, ErrorName, Result};
 use berth::events::{self, Publisher};
@@ -68,6 +69,7 @@ pub async fn update(aws: &Aws<'_>, input: &UpdateInput, now: DateTime) -> Result
         tracing::info!(deployment = %rollout.ecs_deployment_id, task_definition = %short_name(target), in_progress = rollout_in_progress(&service), "service already deploys this revision");
         return Ok(rollout);
     }
+    refuse_if_aborted(&service, input)?;
 
     // desiredCount is never sent: the autoscaler owns it.
     let out = ecs
@@ -127,6 +129,7 @@ async fn start_blue_green(
             id
         }
         None => {
+            refuse_if_aborted(service, input)?;
             let (container, port) = codedeploy::load_balancer_target(service)?;
             let spec = codedeploy::appspec(target, &container, port, aws.hook_function);
             codedeploy::create(
@@ -160,6 +163,27 @@ async fn start_blue_green(
             rollback: false,
         }),
     })
+}
+
+/// `berth abort` before berth changed the service: refuse with `Aborted` (a refused name), so the
+/// deployment ends NOT_STARTED. Once the update is made (a retry finds it) the abort is left to
+/// check-stability, which rolls back.
+fn refuse_if_aborted(service: &Service, input: &UpdateInput) -> Result<()> {
+    let Some(me) = &input.execution else {
+        return Ok(());
+    };
+    match control::for_execution(service, me.name(), "update-service") {
+        Some(Action::Abort) => Err(Error::new(
+            ErrorName::Aborted,
+            format!(
+                "{} before berth updated {}/{}: the service was not changed",
+                control::ABORTED,
+                input.cluster,
+                input.service
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn rollout_in_progress(service: &Service) -> bool {

@@ -189,3 +189,50 @@ async fn a_bus_that_refuses_the_event_does_not_hold_the_deployment() {
 }
 
 // ---------------------------------------------------------------- berth abort (berth:control)
+
+const SERVICE: &str = include_str!("../../../../shared/fixtures/describe-services.json");
+
+fn tagged(control: &str) -> Rule {
+    let body = berth::testing::with_control(SERVICE, control);
+    mock!(aws_sdk_ecs::Client::describe_services)
+        .match_requests(|r| r.include().iter().any(|f| f.as_str() == "TAGS"))
+        .then_http_response(move || berth::testing::ok_json(&body))
+}
+
+#[tokio::test]
+async fn an_abort_before_the_turn_refuses_with_aborted_and_asks_for_no_turn() {
+    // GIVEN `berth abort` tagged the service for execution b, which waits for a
+    let svc = tagged("abort:b");
+    let ecs = mock_client!(aws_sdk_ecs, [&svc]);
+    let [l, d] = running(&[("a", NOW - 30), ("b", NOW)]);
+    let sfn = mock_client!(aws_sdk_sfn, &[&l, &d]);
+    let publisher = Publisher::new(mock_client!(aws_sdk_eventbridge, &[]), None);
+    // WHEN b asks for its turn
+    let err = run_controlled(&sfn, &ecs, &publisher, item("b"), DateTime::from_secs(NOW))
+        .await
+        .unwrap_err();
+    // THEN Aborted, a refused name (the ASL ends the service NOT_STARTED), and no turn was read
+    assert_eq!(err.name(), ErrorName::Aborted);
+    assert_eq!(err.name().group(), berth::error::Group::Refused);
+    assert_eq!(
+        err.message(),
+        "aborted by hand (berth abort) before its turn to deploy prod/web: the service was not changed"
+    );
+    assert_eq!(l.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_control_for_another_execution_or_a_promote_does_not_stop_the_turn() {
+    for control in ["abort:a", "promote:b", "abort"] {
+        let svc = tagged(control);
+        let ecs = mock_client!(aws_sdk_ecs, [&svc]);
+        let [l, d] = running(&[("b", NOW)]);
+        let sfn = mock_client!(aws_sdk_sfn, &[&l, &d]);
+        let put = put_events(&Default::default());
+        let publisher = Publisher::new(mock_client!(aws_sdk_eventbridge, &[&put]), None);
+        let turn =
+            run_controlled(&sfn, &ecs, &publisher, item("b"), DateTime::from_secs(NOW)).await;
+        assert!(turn.is_ok(), "{control}: {turn:?}");
+        assert_eq!(svc.num_calls(), 1);
+    }
+}

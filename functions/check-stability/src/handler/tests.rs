@@ -209,6 +209,88 @@ async fn throttled_polls_retry_and_then_name_the_throttle() {
     );
 }
 
+// ---------------------------------------------------------------- berth abort (berth:control)
+
+const ME: &str = "berth-cli-web-1795996927581-2309";
+
+/// CheckRollout's input: it names the execution (CheckRollback's does not).
+fn rollout_input() -> serde_json::Value {
+    let mut v = input();
+    v["execution"] = json!({
+        "id": format!("arn:aws:states:eu-west-1:123456789012:execution:berth-deploy:{ME}"),
+        "name": ME, "startTime": "2026-11-18T08:16:40Z"
+    });
+    v
+}
+
+fn tagged(body: &str, control: &str) -> Rule {
+    let body = berth::testing::with_control(body, control);
+    mock!(Client::describe_services)
+        .match_requests(|r| r.include().iter().any(|f| f.as_str() == "TAGS"))
+        .then_http_response(move || ok_json(&body))
+}
+
+async fn poll_with(rules: &[&Rule], payload: serde_json::Value) -> Stability {
+    let ecs = mock_client!(aws_sdk_ecs, rules);
+    run_ecs(&ecs, payload, DateTime::from_secs(STARTED + 60))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_abort_for_this_execution_fails_the_rollout_so_the_asl_rolls_it_back() {
+    // GIVEN a rollout under way and `berth abort` tagged the service for this execution
+    let svc = tagged(IN_PROGRESS, &format!("abort:{ME}"));
+    let out = poll_with(&[&svc, &no_stopped_tasks()], rollout_input()).await;
+    // THEN the rollout is FAILED, reason Aborted, and the detail says it was by hand
+    assert_eq!(out.status, StabilityStatus::Failed);
+    assert_eq!(out.reason, Some(FailureReason::Aborted));
+    assert_eq!(
+        out.detail,
+        "aborted by hand (berth abort) during the rollout of web:8 (it was in progress)"
+    );
+    assert_eq!(
+        (out.running_count, out.pending_count),
+        (1, 1),
+        "the evidence is kept"
+    );
+    assert_eq!(serde_json::to_value(&out).unwrap()["reason"], "Aborted");
+    // A completed rollout is aborted too: the bake or Deployed has not been reached yet.
+    let done = tagged(COMPLETED, &format!("abort:{ME}"));
+    let out = poll_with(&[&done, &no_stopped_tasks()], rollout_input()).await;
+    assert_eq!(out.reason, Some(FailureReason::Aborted));
+}
+
+#[tokio::test]
+async fn a_control_for_another_execution_a_promote_or_a_malformed_one_changes_nothing() {
+    for control in [
+        "abort:web-0123456789abcdef0123456789abcdef01234567".to_owned(),
+        format!("promote:{ME}"),
+        format!("abort {ME}"),
+        "abort:".to_owned(),
+    ] {
+        let svc = tagged(IN_PROGRESS, &control);
+        let out = poll_with(&[&svc, &no_stopped_tasks()], rollout_input()).await;
+        assert_eq!(out.status, StabilityStatus::InProgress, "{control}");
+        assert_eq!(out.reason, None, "{control}");
+    }
+}
+
+#[tokio::test]
+async fn a_rollback_is_never_stopped_by_an_abort() {
+    // GIVEN CheckRollback's input (no execution) on a service tagged for this very execution
+    let svc = tagged(IN_PROGRESS, &format!("abort:{ME}"));
+    let out = poll_with(&[&svc, &no_stopped_tasks()], input()).await;
+    assert_eq!(out.status, StabilityStatus::InProgress);
+}
+
+#[tokio::test]
+async fn a_rollout_that_failed_on_its_own_keeps_its_reason_when_aborted() {
+    let svc = tagged(ROLLED_BACK, &format!("abort:{ME}"));
+    let out = poll_with(&[&svc, &no_stopped_tasks()], rollout_input()).await;
+    assert_eq!(out.reason, Some(FailureReason::DeploymentFailed));
+}
+
 // ---------------------------------------------------------------- CODE_DEPLOY rollouts
 
 const CD_ID: &str = "d-7G5XQ9K2B";
@@ -384,4 +466,35 @@ async fn the_rollback_of_a_codedeploy_rollout_completes_with_codedeploys_rollbac
         "{}",
         second.detail
     );
+}
+
+#[tokio::test]
+async fn an_abort_stops_a_codedeploy_shift_but_not_its_rollback() {
+    let get = mock!(aws_sdk_codedeploy::Client::get_deployment)
+        .then_http_response(|| ok_json(&deployment(CD_ID, "InProgress", json!({}))));
+    let t = mock!(aws_sdk_codedeploy::Client::get_deployment_target)
+        .then_http_response(|| ok_json(&target(&[("AllowTraffic", "InProgress")], 10.0)));
+    let svc = tagged(COMPLETED, &format!("abort:{ME}"));
+    let ecs = mock_client!(aws_sdk_ecs, [&svc]);
+    let cd = mock_client!(aws_sdk_codedeploy, [&get, &targets(), &t]);
+    let ssm = mock_client!(aws_sdk_ssm, &[]);
+    let aws = Aws {
+        ecs: &ecs,
+        codedeploy: &cd,
+        ssm: &ssm,
+        verdicts_prefix: "/berth/hook-verdicts",
+    };
+    let mut payload = cd_input(false);
+    payload["execution"] = rollout_input()["execution"].clone();
+    let out = run(&aws, payload, DateTime::from_secs(STARTED + 60))
+        .await
+        .unwrap();
+    assert_eq!(out.reason, Some(FailureReason::Aborted), "{}", out.detail);
+    assert_eq!(svc.num_calls(), 1);
+    // Without the execution (as CheckRollback calls it), the service is not read.
+    let out = cd_poll(&[&get, &targets(), &t], &[], cd_input(false), STARTED + 60)
+        .await
+        .unwrap();
+    assert_eq!(out.status, StabilityStatus::InProgress);
+    assert_eq!(svc.num_calls(), 1);
 }

@@ -103,6 +103,7 @@ async fn evaluate_with(
 ) -> berth::Result<CanaryResult> {
     run(
         &mock_client!(aws_sdk_cloudwatch, rules),
+        &mock_client!(aws_sdk_ecs, &[]),
         input(previous),
         DateTime::from_secs(at),
     )
@@ -272,6 +273,7 @@ async fn a_config_that_cannot_be_evaluated_is_invalid_input_without_calls() {
         let cw = mock_client!(aws_sdk_cloudwatch, &[&any]);
         let err = run(
             &cw,
+            &mock_client!(aws_sdk_ecs, &[]),
             json!({"canary": canary.clone()}),
             DateTime::from_secs(NOW),
         )
@@ -308,4 +310,104 @@ async fn cloudwatch_5xx_is_retried_then_named_unavailable() {
     let err = evaluate_with(&[&down, &ok], None, NOW).await.unwrap_err();
     assert_eq!(err.name(), ErrorName::AwsUnavailable);
     assert_eq!(down.num_calls(), berth::aws::MAX_ATTEMPTS as usize);
+}
+
+// ---------------------------------------------------------------- berth abort / berth promote
+
+const ME: &str = "berth-cli-web-1795996927581-2309";
+const SERVICE: &str = include_str!("../../../../shared/fixtures/describe-services.json");
+
+/// The per-service document as the Map passes it: cluster, service, execution, canary.
+fn document(previous: Option<serde_json::Value>) -> serde_json::Value {
+    let mut v = input(previous);
+    v["execution"] = json!({
+        "id": format!("arn:aws:states:eu-west-1:123456789012:execution:berth-deploy:{ME}"),
+        "name": ME, "startTime": "2026-11-18T08:16:40Z"
+    });
+    v
+}
+
+fn tagged(control: &str) -> Rule {
+    let body = berth::testing::with_control(SERVICE, control);
+    mock!(aws_sdk_ecs::Client::describe_services)
+        .match_requests(|r| {
+            r.cluster() == Some("prod")
+                && r.services() == ["web"]
+                && r.include().iter().any(|f| f.as_str() == "TAGS")
+        })
+        .then_http_response(move || berth::testing::ok_json(&body))
+}
+
+async fn evaluate_controlled(
+    control: &str,
+    previous: Option<serde_json::Value>,
+    at: i64,
+) -> (CanaryResult, usize) {
+    let rate = metric_rule(is_rate, vec![0.0, 0.2, 0.1]);
+    let latency = metric_rule(is_latency, vec![0.08, 0.11, 0.09]);
+    let ok = alarm("OK");
+    let svc = tagged(control);
+    let out = run(
+        &mock_client!(aws_sdk_cloudwatch, [&rate, &latency, &ok]),
+        &mock_client!(aws_sdk_ecs, [&svc]),
+        document(previous),
+        DateTime::from_secs(at),
+    )
+    .await
+    .unwrap();
+    (out, rate.num_calls() + latency.num_calls() + ok.num_calls())
+}
+
+#[tokio::test]
+async fn promote_by_hand_ends_the_bake_early_and_says_so() {
+    // GIVEN a bake of 600 s, one evaluation in (PASS), and `berth promote` for this execution
+    let (first, _) = evaluate_controlled("promote:someone-else", None, NOW).await;
+    assert_eq!(first.decision, CanaryDecision::Continue);
+    assert!(!first.promoted_by_hand);
+    let carried = serde_json::to_value(&first).unwrap();
+    let (out, cloudwatch_calls) =
+        evaluate_controlled(&format!("promote:{ME}"), Some(carried), NOW + 60).await;
+    // THEN PROMOTE now, recorded as by hand, without reading CloudWatch
+    assert_eq!(out.decision, CanaryDecision::Promote);
+    assert!(out.promoted_by_hand && !out.aborted_by_hand);
+    assert_eq!(cloudwatch_calls, 0);
+    assert_eq!(out.verdict, Verdict::Pass);
+    assert_eq!(
+        out.detail,
+        "promoted by hand (berth promote) 60s into the 600s bake, after 1 evaluation(s), the last PASS"
+    );
+    let v = serde_json::to_value(&out).unwrap();
+    assert_eq!(v["promotedByHand"], true);
+    assert!(v.get("abortedByHand").is_none());
+}
+
+#[tokio::test]
+async fn abort_by_hand_rolls_the_bake_back() {
+    let (out, cloudwatch_calls) = evaluate_controlled(&format!("abort:{ME}"), None, NOW).await;
+    assert_eq!(out.decision, CanaryDecision::Rollback);
+    assert!(out.aborted_by_hand && !out.promoted_by_hand);
+    assert_eq!(cloudwatch_calls, 0);
+    assert_eq!(out.verdict, Verdict::Inconclusive);
+    assert!(
+        out.detail.starts_with(
+            "aborted by hand (berth abort) 0s into the 600s bake, before its first evaluation"
+        ),
+        "{}",
+        out.detail
+    );
+}
+
+#[tokio::test]
+async fn a_stale_or_malformed_control_leaves_the_bake_to_its_checks() {
+    for control in [
+        "abort:web-0123",
+        "promote",
+        "promote:",
+        "halt:berth-cli-web-1795996927581-2309",
+    ] {
+        let (out, cloudwatch_calls) = evaluate_controlled(control, None, NOW).await;
+        assert_eq!(out.decision, CanaryDecision::Continue, "{control}");
+        assert!(!out.promoted_by_hand && !out.aborted_by_hand, "{control}");
+        assert!(cloudwatch_calls > 0, "{control}");
+    }
 }

@@ -460,3 +460,68 @@ async fn a_refused_update_announces_nothing() {
         .unwrap_err();
     assert_eq!(put.num_calls(), 0);
 }
+
+// ---------------------------------------------------------------- berth abort (berth:control)
+
+const ME: &str = "berth-cli-web-1795996927581-2309";
+
+fn input_of_execution() -> serde_json::Value {
+    let mut v = input(false);
+    v["execution"] = json!({
+        "id": format!("arn:aws:states:eu-west-1:123456789012:execution:berth-deploy:{ME}"),
+        "name": ME, "startTime": "2026-11-18T08:16:40Z"
+    });
+    v
+}
+
+fn tagged(body: &str, control: &str) -> Rule {
+    let body = berth::testing::with_control(body, control);
+    mock!(Client::describe_services)
+        .match_requests(|r| r.include().iter().any(|f| f.as_str() == "TAGS"))
+        .then_http_response(move || ok_json(&body))
+}
+
+#[tokio::test]
+async fn an_abort_before_the_update_refuses_with_aborted_and_changes_nothing() {
+    // GIVEN web on web:7 and `berth abort` for this execution
+    let (svc, upd) = (
+        tagged(SERVICES, &format!("abort:{ME}")),
+        update(Arc::new(Mutex::new(None))),
+    );
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &upd]);
+    let err = run_ecs(&ecs, input_of_execution(), DateTime::from_secs(NOW))
+        .await
+        .unwrap_err();
+    // THEN Aborted (refused: the ASL ends the service NOT_STARTED) and no UpdateService
+    assert_eq!(err.name(), ErrorName::Aborted);
+    assert_eq!(
+        err.message(),
+        "aborted by hand (berth abort) before berth updated prod/web: the service was not changed"
+    );
+    assert_eq!(upd.num_calls(), 0);
+    // A control for another execution is stale: the update goes ahead.
+    let (svc, upd) = (
+        tagged(SERVICES, "abort:web-0123"),
+        update(Arc::new(Mutex::new(None))),
+    );
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &upd]);
+    run_ecs(&ecs, input_of_execution(), DateTime::from_secs(NOW))
+        .await
+        .unwrap();
+    assert_eq!(upd.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn an_abort_after_the_update_was_made_is_left_to_the_rollback() {
+    // GIVEN a retry: ECS already runs our web:8, and the service is tagged for abort
+    let steady = SERVICES.replace("task-definition/web:7", "task-definition/web:8");
+    let svc = tagged(&steady, &format!("abort:{ME}"));
+    let upd = update(Arc::new(Mutex::new(None)));
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &upd]);
+    // THEN the rollout is reported (check-stability fails it and the ASL rolls back), not Aborted
+    let rollout = run_ecs(&ecs, input_of_execution(), DateTime::from_secs(NOW))
+        .await
+        .unwrap();
+    assert_eq!(rollout.ecs_deployment_id, "ecs-svc/9223370300000000007");
+    assert_eq!(upd.num_calls(), 0);
+}
