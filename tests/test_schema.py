@@ -57,3 +57,53 @@ def test_a_misspelt_field_is_named_where_it_is(validator):
     error = best_match(validator.iter_errors(misspelt))
     assert list(error.absolute_path) == ["canary", "metrics", 0]
     assert "'comparision' was unexpected" in error.message
+
+
+# ---------------------------------------------------------------- deployment events
+
+EVENT_SCHEMA_PATH = ROOT / "schema" / "event.schema.json"
+
+
+@pytest.fixture(scope="module")
+def event_validator() -> Draft202012Validator:
+    schema = json.loads(EVENT_SCHEMA_PATH.read_text())
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def test_the_readme_event_is_valid(event_validator):
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Deployment events", 1)[1]
+    event = json.loads(re.search(r"```json\n(.*?)\n```", section, re.S).group(1))
+    assert (event["source"], event["detail-type"]) == ("berth", "berth Deployment State Change")
+    assert problems(event_validator, event["detail"]) == []
+
+
+def test_the_approval_event_the_state_machine_puts_is_valid(event_validator):
+    """AWAITING_APPROVAL is built in the ASL (AwaitApproval's PutEvents entry), not in Rust: fill
+    its paths with what they read and check it against the schema the Lambdas' events follow."""
+    asl = json.loads((ROOT / "statemachine" / "deploy.asl.json").read_text())
+    states = asl["States"]["DeployEachService"]["ItemProcessor"]["States"]
+    entries = [s["Parameters"]["Entries"] for s in states.values()
+               if s.get("Resource", "").startswith("arn:aws:states:::events:putEvents")]
+    assert entries, "no PutEvents state in the Map"
+    sample = {"$.cluster": "prod", "$.service": "web", "$.image": "repo/web@sha256:aa",
+              "$.deploymentId": "d", "$$.Execution.Id": "arn:aws:states:r:1:execution:m:x",
+              "$$.Task.Token": "token", "$.approval.timeoutSeconds": 3600}
+
+    def fill(v):
+        if isinstance(v, dict):
+            out = {}
+            for k, x in v.items():
+                if k.endswith(".$"):
+                    out[k[:-2]] = sample.get(x, "berth approve x | berth reject x" if "Format" in x else None)
+                else:
+                    out[k] = fill(x)
+            return out
+        return v
+
+    for entry in [e for es in entries for e in es]:
+        assert (entry["Source"], entry["DetailType"]) == ("berth", "berth Deployment State Change")
+        detail = fill(entry["Detail"])
+        assert problems(event_validator, detail) == [], detail
+        assert detail["phase"] == "AWAITING_APPROVAL"

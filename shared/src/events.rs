@@ -60,8 +60,8 @@ pub struct Approval {
     pub task_token: String,
     /// How long the deployment waits for an answer, in seconds.
     pub timeout_seconds: u64,
-    /// How to answer (e.g. the `berth approve` / `berth reject` command lines).
-    pub answer: serde_json::Value,
+    /// How to answer: the `berth approve` / `berth reject` command lines.
+    pub answer: String,
 }
 
 /// The `detail` of a berth deployment event: one service's deployment in one execution.
