@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 
-from .harness import digest_of
+from .harness import digest_of, wait_until
 from .test_cli import berth_binary, cli, image  # noqa: F401  (fixtures shared with the CLI's scenarios)
 
 OLD = digest_of("control v1")
@@ -134,3 +134,22 @@ def test_promote_ends_a_long_bake_early_and_the_canary_result_says_by_hand(berth
         nothing.stderr
     assert control_tag(berth, svc) is None
     berth.wait_execution(plain)
+
+
+def test_abort_at_the_approval_gate_rejects_it_and_changes_nothing(berth, cli):
+    svc = berth.make_service("web", image(OLD))
+    # GIVEN a deployment waiting at its approval gate
+    arn = start(cli, NEW, "--approval", "--approval-timeout-seconds", "120")
+    wait_until(lambda: any(e.get("taskScheduledEventDetails", {}).get("resource", "").endswith("waitForTaskToken")
+                           for e in berth.client("stepfunctions").get_execution_history(
+                               executionArn=arn, maxResults=1000)["events"]), 60, "the approval gate")
+    # WHEN it is aborted THEN the CLI rejects the gate: NOT_STARTED, nothing registered (exit 5)
+    done = cli("abort", arn.rsplit(":", 1)[-1], "--refresh-seconds", "0.3", "--output", "json")
+    assert done.returncode == REFUSED, done.stderr
+    assert "prod/web: its approval gate was rejected (aborted by hand (berth abort))" in done.stderr, done.stderr
+    report = json.loads(done.stdout)
+    assert report["rejectedGates"] == 1 and report["tagRemoved"], report
+    assert report["verdict"]["services"][0]["outcome"] == "NOT_STARTED", report
+    assert "aborted by hand (berth abort)" in report["verdict"]["cause"], report
+    assert len(berth.task_definition_arns("web")) == 1
+    assert control_tag(berth, svc) is None
