@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import re
 
-from .harness import REGISTRY, STATE_MACHINE_ARN, aws_changes, aws_snapshot, wait_until
+import jsonschema
+
+from .harness import REGISTRY, ROOT, STATE_MACHINE_ARN, aws_changes, aws_snapshot, wait_until
 from .test_cli import berth_binary, cli, digest_of, lines  # noqa: F401 (fixtures)
 
 OLD = digest_of("gate v1")
@@ -72,6 +74,8 @@ def test_approve_lets_the_deployment_go_on(berth, cli):
     published = json.loads(msgs[0]["Body"])
     assert published["detail-type"] == "berth Deployment State Change" and published["source"] == "berth"
     assert published["detail"]["approval"]["taskToken"] == gate["approval"]["taskToken"]
+    # (berth's deployment events, of which this is one, have one schema: schema/event.schema.json)
+    jsonschema.validate(published["detail"], json.loads((ROOT / "schema" / "event.schema.json").read_text()))
     # AND nothing is registered or changed while it waits
     assert [c for c in aws_changes(before, aws_snapshot(berth)) if not c.startswith("execution started")] == []
 
