@@ -86,9 +86,12 @@ pub async fn read(
     service: &str,
     want: usize,
 ) -> Result<Vec<BerthRevision>, CliError> {
-    let svc = berth::ecs::describe_service(ecs, cluster, service)
-        .await
-        .map_err(|e| CliError::failed(format!("{}: {}", e.name(), e.message())))?;
+    let svc = match berth::ecs::describe_service(ecs, cluster, service).await {
+        Ok(svc) => svc,
+        // A service (or cluster) deleted since: its executions still make its history.
+        Err(e) if e.name().group() == berth::error::Group::Refused => return Ok(vec![]),
+        Err(e) => return Err(CliError::failed(format!("{}: {}", e.name(), e.message()))),
+    };
     let Some(family) = svc.task_definition().and_then(family_of).map(str::to_owned) else {
         return Ok(vec![]);
     };
