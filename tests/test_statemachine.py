@@ -112,11 +112,16 @@ def test_every_substitution_has_a_function_and_every_function_is_used():
     used = set(re.findall(r"\$\{([A-Za-z0-9]+)\}", ASL_PATH.read_text()))
     provided = set(machine["DefinitionSubstitutions"])
     assert used == provided, f"ASL uses {sorted(used - provided)} not substituted; {sorted(provided - used)} unused"
-    for key, value in machine["DefinitionSubstitutions"].items():
+    # A function's ARN, or (EventBusName) a template parameter.
+    refs = {k: v["Ref"] for k, v in machine["DefinitionSubstitutions"].items() if "Ref" in v}
+    assert refs == {"EventBusName": "EventBusName"}, refs
+    assert "EventBusName" in t["Parameters"]
+    getatts = {k: v for k, v in machine["DefinitionSubstitutions"].items() if k not in refs}
+    for key, value in getatts.items():
         logical = value["GetAtt"].split(".")[0]
         assert resources[logical]["Type"] == "AWS::Serverless::Function", key
     functions = {k for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
-    in_machine = {v["GetAtt"].split(".")[0] for v in machine["DefinitionSubstitutions"].values()}
+    in_machine = {v["GetAtt"].split(".")[0] for v in getatts.values()}
     # start-deployment is the EventBridge target: it starts the machine instead of running in it;
     # the hook functions are invoked by CodeDeploy and by ECS, never by the state machine.
     assert functions - in_machine == {"StartDeploymentFunction", "CodeDeployHookFunction", "EcsHookFunction"}

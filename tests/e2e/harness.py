@@ -354,6 +354,8 @@ class Stack:
         definition = (ROOT / "statemachine" / "deploy.asl.json").read_text()
         for key, binary in function_substitutions().items():
             definition = definition.replace("${%s}" % key, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{binary}")
+        for key, value in parameter_substitutions().items():
+            definition = definition.replace("${%s}" % key, value)
         sfn = self.client("stepfunctions")
         existing = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]]
         if STATE_MACHINE_ARN not in existing:
@@ -624,7 +626,14 @@ def function_substitutions() -> dict:
     t = template()
     resources = t["Resources"]
     subs = resources["DeployStateMachine"]["Properties"]["DefinitionSubstitutions"]
-    return {k: function_state(resources[v["GetAtt"].split(".")[0]]) for k, v in subs.items()}
+    return {k: function_state(resources[v["GetAtt"].split(".")[0]]) for k, v in subs.items() if "GetAtt" in v}
+
+
+def parameter_substitutions() -> dict:
+    """DefinitionSubstitutions key -> the default of the template parameter it names (`!Ref`)."""
+    t = template()
+    subs = t["Resources"]["DeployStateMachine"]["Properties"]["DefinitionSubstitutions"]
+    return {k: str(t["Parameters"][v["Ref"]]["Default"]) for k, v in subs.items() if "Ref" in v}
 
 
 def ecr_rule_pattern(repositories: list[str] | None = None, tag_pattern: str = "*") -> dict:
