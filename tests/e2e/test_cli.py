@@ -209,6 +209,8 @@ def test_history_lists_three_deployments_newest_first_and_status_shows_what_runs
     assert [(r["outcome"], r["trigger"], r["revision"]) for r in expired] == [("EXPIRED", "unknown", gone)], rows
     assert "no longer listed" in expired[0]["cause"] and revision in expired[0]["cause"], expired
     assert len(rows) == 4
+    # Registered last, it is the newest row, dated by the revision's registeredAt.
+    assert rows[0]["name"] == "expired-run" and rows[0]["startedAt"] >= rows[1]["startedAt"], rows
 
 
 def test_the_state_machine_is_found_in_the_stack_outputs(berth, cli):

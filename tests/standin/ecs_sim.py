@@ -1045,9 +1045,18 @@ def _patched_list_task_definitions_response(self):
     return ActionResult(out)
 
 
+def _patched_task_definition_init(self, *args, **kwargs):
+    """ECS answers every task definition with the time it was registered (`registeredAt`, in
+    DescribeTaskDefinition and RegisterTaskDefinition); moto 5.2.5 leaves it out."""
+    _ORIGINALS["task_definition_init"](self, *args, **kwargs)
+    self.registered_at = utcnow()
+
+
 def install() -> None:
     if _ORIGINALS:
         return
+    _ORIGINALS["task_definition_init"] = ecs_models.TaskDefinition.__init__
+    ecs_models.TaskDefinition.__init__ = _patched_task_definition_init
     _ORIGINALS["list_task_definitions_response"] = ecs_responses.EC2ContainerServiceResponse.list_task_definitions
     ecs_responses.EC2ContainerServiceResponse.list_task_definitions = _patched_list_task_definitions_response
     _ORIGINALS["create_service_response"] = ecs_responses.EC2ContainerServiceResponse.create_service

@@ -97,3 +97,13 @@ def test_bad_sort_status_or_token_is_invalid(ecs):
     with pytest.raises(ClientError) as e:
         ecs.list_task_definitions(familyPrefix="web", status="INACTIVE", nextToken=token)
     assert e.value.response["Error"]["Code"] == "InvalidParameterException"
+
+
+def test_each_revision_says_when_it_was_registered(ecs):
+    """ECS's TaskDefinition.registeredAt (botocore's service model); moto 5.2.5 omits it."""
+    first = ecs.describe_task_definition(taskDefinition="web:1")["taskDefinition"]["registeredAt"]
+    new = ecs.register_task_definition(
+        family="web", containerDefinitions=[{"name": "app", "image": "repo/web:new", "memory": 128}],
+    )["taskDefinition"]
+    assert new["registeredAt"] >= first
+    assert ecs.describe_task_definition(taskDefinition=new["taskDefinitionArn"])["taskDefinition"]["registeredAt"] == new["registeredAt"]
