@@ -1,7 +1,6 @@
 //! The command line: clap's arguments, and each command run over injected AWS clients.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -75,24 +74,8 @@ pub struct Deploy {
     /// Any valid image reference; pinned by digest when it carries one.
     #[arg(long)]
     pub image: String,
-    /// The container to change (optional when the task definition has one).
-    #[arg(long)]
-    pub container: Option<String>,
-    /// Redeploy even if the revision is unchanged (a re-pushed mutable tag).
-    #[arg(long)]
-    pub force_new_deployment: bool,
-    /// Rollout deadline (the request's `timeoutSeconds`).
-    #[arg(long)]
-    pub timeout_seconds: Option<u64>,
-    /// Seconds between the state machine's stability checks (the request's `pollIntervalSeconds`).
-    #[arg(long)]
-    pub poll_interval_seconds: Option<u64>,
-    /// How long the rollback may take to stabilise (the request's `rollbackTimeoutSeconds`).
-    #[arg(long)]
-    pub rollback_timeout_seconds: Option<u64>,
-    /// A JSON file holding the request's `canary` object (README, "Starting a deployment by hand").
-    #[arg(long, value_name = "FILE.json")]
-    pub canary: Option<PathBuf>,
+    #[command(flatten)]
+    pub request: request::RequestArgs,
     /// Wait for `berth approve` before anything is registered or changed (the request's
     /// `approval`); `berth reject` or no answer in time ends it NotApproved.
     #[arg(long)]
@@ -421,17 +404,10 @@ async fn follow_and_report(
 }
 
 fn deploy_options(d: &Deploy) -> Result<request::DeployOptions, CliError> {
+    let deploys = request::Deploys::Image(d.image.clone());
     Ok(request::DeployOptions {
-        cluster: d.cluster.clone(),
-        service: d.service.clone(),
-        image: d.image.clone(),
-        container: d.container.clone(),
-        force_new_deployment: d.force_new_deployment,
-        timeout_seconds: d.timeout_seconds,
-        poll_interval_seconds: d.poll_interval_seconds,
-        rollback_timeout_seconds: d.rollback_timeout_seconds,
-        canary: d.canary.as_deref().map(request::read_canary).transpose()?,
         approval: (d.approval || d.approval_timeout_seconds.is_some())
             .then_some(d.approval_timeout_seconds),
+        ..d.request.options(&d.cluster, &d.service, deploys)?
     })
 }

@@ -44,6 +44,8 @@ pub struct Input {
     pub image: String,
     /// The service a request names; a push names none (Plan finds them).
     pub target: Option<(String, String)>,
+    /// The revision a rollback by hand deploys as it is.
+    pub revision: Option<String>,
 }
 
 /// Read an execution's input: an ECR Image Action event or a console request (even an invalid
@@ -72,6 +74,7 @@ pub fn read_input(input: &str) -> Input {
             trigger: Trigger::Push,
             image,
             target: None,
+            revision: None,
         };
     }
     let get = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
@@ -84,6 +87,7 @@ pub fn read_input(input: &str) -> Input {
         trigger,
         image,
         target: get("cluster").zip(get("service")),
+        revision: get("taskDefinition"),
     }
 }
 
@@ -220,7 +224,8 @@ pub fn row(cluster: &str, service: &str, exec: &ExecutionFacts, events: &[Event]
         error: exec.error.clone(),
         cause,
         duration_seconds: round1(end - exec.started),
-        revision: None,
+        // A rollback by hand registers nothing: its revision is the one it names.
+        revision: input.revision,
         previous_revision: None,
     })
 }

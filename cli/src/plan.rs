@@ -104,67 +104,29 @@ pub struct PlanArgs {
     pub tag: Option<String>,
     #[arg(long, requires = "repository")]
     pub digest: Option<String>,
-    #[arg(long)]
-    pub container: Option<String>,
-    #[arg(long)]
-    pub force_new_deployment: bool,
-    #[arg(long)]
-    pub timeout_seconds: Option<u64>,
-    #[arg(long)]
-    pub poll_interval_seconds: Option<u64>,
-    #[arg(long)]
-    pub rollback_timeout_seconds: Option<u64>,
-    /// A JSON file holding the request's `canary` object.
-    #[arg(long, value_name = "FILE.json")]
-    pub canary: Option<std::path::PathBuf>,
+    /// The request's settings (a request only: a push takes them from the service's tags).
+    #[command(flatten)]
+    pub request: crate::request::RequestArgs,
 }
 
 /// The execution input the arguments describe, checked as Plan checks it.
 pub fn input(a: &PlanArgs, state_machine: &str) -> Result<Value, CliError> {
-    let canary = a
-        .canary
-        .as_deref()
-        .map(crate::request::read_canary)
-        .transpose()?;
+    use crate::request::Deploys;
     match (&a.service, &a.cluster) {
-        (Some(service), Some(cluster)) => match (&a.image, &a.task_definition) {
-            (Some(image), _) => crate::request::build(&crate::request::DeployOptions {
-                cluster: cluster.clone(),
-                service: service.clone(),
-                image: image.clone(),
-                container: a.container.clone(),
-                force_new_deployment: a.force_new_deployment,
-                timeout_seconds: a.timeout_seconds,
-                poll_interval_seconds: a.poll_interval_seconds,
-                rollback_timeout_seconds: a.rollback_timeout_seconds,
-                canary,
-                ..Default::default()
-            }),
-            (None, Some(revision)) => {
-                let options = crate::rollback::RollbackOptions {
-                    cluster: cluster.clone(),
-                    service: service.clone(),
-                    container: a.container.clone(),
-                    timeout_seconds: a.timeout_seconds,
-                    poll_interval_seconds: a.poll_interval_seconds,
-                    rollback_timeout_seconds: a.rollback_timeout_seconds,
-                    canary,
-                    ..Default::default()
-                };
-                crate::rollback::request(&options, revision)
-            }
-            (None, None) => Err(CliError::refused(
-                "plan of a request: give --image or --task-definition",
-            )),
-        },
+        (Some(service), Some(cluster)) => {
+            let deploys = match (&a.image, &a.task_definition) {
+                (Some(image), _) => Deploys::Image(image.clone()),
+                (None, Some(revision)) => Deploys::Revision(revision.clone()),
+                (None, None) => {
+                    return Err(CliError::refused(
+                        "plan of a request: give --image or --task-definition",
+                    ))
+                }
+            };
+            crate::request::build(&a.request.options(cluster, service, deploys)?)
+        }
         _ => {
-            let request_only = a.container.is_some()
-                || a.force_new_deployment
-                || a.timeout_seconds.is_some()
-                || a.poll_interval_seconds.is_some()
-                || a.rollback_timeout_seconds.is_some()
-                || canary.is_some();
-            if request_only {
+            if a.request.any() {
                 return Err(CliError::refused(
                     "a push takes its container, timeouts and canary from the service's tags: \
                      give --service (a request) to set them",

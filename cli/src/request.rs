@@ -8,12 +8,83 @@ use serde_json::{json, Map, Value};
 
 use crate::error::CliError;
 
+/// What the request deploys: an image (into a copy of the revision the service runs), or an
+/// existing revision as it is (a rollback by hand).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Deploys {
+    Image(String),
+    Revision(String),
+}
+
+impl Default for Deploys {
+    fn default() -> Self {
+        Deploys::Image(String::new())
+    }
+}
+
+/// The request's settings as the command line gives them, shared by `deploy`, `rollback` and
+/// `plan` (one definition of each flag and of the field it sets).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RequestArgs {
+    /// The container to change (optional when the task definition has one).
+    #[arg(long)]
+    pub container: Option<String>,
+    /// Redeploy even if the revision is unchanged (a re-pushed mutable tag).
+    #[arg(long)]
+    pub force_new_deployment: bool,
+    /// Rollout deadline (the request's `timeoutSeconds`).
+    #[arg(long)]
+    pub timeout_seconds: Option<u64>,
+    /// Seconds between the state machine's stability checks (the request's `pollIntervalSeconds`).
+    #[arg(long)]
+    pub poll_interval_seconds: Option<u64>,
+    /// How long the rollback may take to stabilise (the request's `rollbackTimeoutSeconds`).
+    #[arg(long)]
+    pub rollback_timeout_seconds: Option<u64>,
+    /// A JSON file holding the request's `canary` object (README, "Starting a deployment by hand").
+    #[arg(long, value_name = "FILE.json")]
+    pub canary: Option<std::path::PathBuf>,
+}
+
+impl RequestArgs {
+    /// Whether any flag is given (a push takes these from the service's tags instead).
+    pub fn any(&self) -> bool {
+        self.container.is_some()
+            || self.force_new_deployment
+            || self.timeout_seconds.is_some()
+            || self.poll_interval_seconds.is_some()
+            || self.rollback_timeout_seconds.is_some()
+            || self.canary.is_some()
+    }
+
+    /// The options for `cluster`/`service`, with `--canary`'s file read.
+    pub fn options(
+        &self,
+        cluster: &str,
+        service: &str,
+        deploys: Deploys,
+    ) -> Result<DeployOptions, CliError> {
+        Ok(DeployOptions {
+            cluster: cluster.to_owned(),
+            service: service.to_owned(),
+            deploys,
+            container: self.container.clone(),
+            force_new_deployment: self.force_new_deployment,
+            timeout_seconds: self.timeout_seconds,
+            poll_interval_seconds: self.poll_interval_seconds,
+            rollback_timeout_seconds: self.rollback_timeout_seconds,
+            canary: self.canary.as_deref().map(read_canary).transpose()?,
+            approval: None,
+        })
+    }
+}
+
 /// What the command line gives for one deployment.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeployOptions {
     pub cluster: String,
     pub service: String,
-    pub image: String,
+    pub deploys: Deploys,
     pub container: Option<String>,
     pub force_new_deployment: bool,
     pub timeout_seconds: Option<u64>,
@@ -38,7 +109,10 @@ pub fn build(o: &DeployOptions) -> Result<Value, CliError> {
     let mut doc = Map::new();
     doc.insert("cluster".into(), json!(o.cluster));
     doc.insert("service".into(), json!(o.service));
-    doc.insert("image".into(), json!(o.image));
+    match &o.deploys {
+        Deploys::Image(image) => doc.insert("image".into(), json!(image)),
+        Deploys::Revision(revision) => doc.insert("taskDefinition".into(), json!(revision)),
+    };
     if let Some(c) = &o.container {
         doc.insert("container".into(), json!(c));
     }
@@ -102,7 +176,7 @@ mod tests {
         DeployOptions {
             cluster: "prod".into(),
             service: "web".into(),
-            image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:v2".into(),
+            deploys: Deploys::Image("123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:v2".into()),
             ..Default::default()
         }
     }
@@ -117,7 +191,8 @@ mod tests {
         let doc = build(&o).expect("valid");
         assert_eq!(
             doc,
-            json!({"cluster": "prod", "service": "web", "image": o.image, "container": "app",
+            json!({"cluster": "prod", "service": "web", "container": "app",
+                   "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:v2",
                    "forceNewDeployment": true, "timeoutSeconds": 600,
                    "canary": {"bakeSeconds": 60, "alarms": ["web-5xx"]}})
         );
@@ -142,7 +217,7 @@ mod tests {
     #[test]
     fn an_invalid_image_is_refused() {
         let mut o = options();
-        o.image = "web@sha256:NOTHEX".into();
+        o.deploys = Deploys::Image("web@sha256:NOTHEX".into());
         let e = build(&o).unwrap_err();
         assert_eq!(e.exit, crate::exit::Exit::Refused);
         assert!(e.message.contains("InvalidImage"), "{}", e.message);

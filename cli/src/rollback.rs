@@ -8,9 +8,10 @@ use berth::ecs::{describe_service, describe_task_definition};
 use berth::error::Group;
 use berth::model::TAG_PREVIOUS;
 use berth::taskdef::{family_of, parse_revision, short_name, tag_value};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use crate::error::CliError;
+use crate::request::Deploys;
 
 /// `berth rollback SERVICE --cluster C [--to REVISION]`.
 #[derive(Debug, clap::Args)]
@@ -22,21 +23,10 @@ pub struct RollbackArgs {
     /// service's family. Default: the one berth recorded before the last deployment.
     #[arg(long, value_name = "REVISION")]
     pub to: Option<String>,
-    /// The container (optional when the task definition has one).
-    #[arg(long)]
-    pub container: Option<String>,
-    /// Rollout deadline (the request's `timeoutSeconds`).
-    #[arg(long)]
-    pub timeout_seconds: Option<u64>,
-    /// Seconds between the state machine's stability checks.
-    #[arg(long)]
-    pub poll_interval_seconds: Option<u64>,
-    /// How long a failed rollback's own rollback may take to stabilise.
-    #[arg(long)]
-    pub rollback_timeout_seconds: Option<u64>,
-    /// A JSON file holding a `canary` object to bake the old revision against.
-    #[arg(long, value_name = "FILE.json")]
-    pub canary: Option<std::path::PathBuf>,
+    /// The request's settings (`--canary` bakes the old revision; `--rollback-timeout-seconds`
+    /// bounds a failed rollback's own rollback).
+    #[command(flatten)]
+    pub request: crate::request::RequestArgs,
     /// Print the execution's ARN and return without following it.
     #[arg(long)]
     pub no_wait: bool,
@@ -50,38 +40,18 @@ pub async fn prepare(
     ecs: &Client,
     out: &mut dyn crate::cli::Console,
 ) -> Result<Value, CliError> {
-    let options = RollbackOptions {
-        cluster: a.cluster.clone(),
-        service: a.service.clone(),
-        to: a.to.clone(),
-        container: a.container.clone(),
-        timeout_seconds: a.timeout_seconds,
-        poll_interval_seconds: a.poll_interval_seconds,
-        rollback_timeout_seconds: a.rollback_timeout_seconds,
-        canary: a
-            .canary
-            .as_deref()
-            .map(crate::request::read_canary)
-            .transpose()?,
-    };
+    // A bad flag is refused before any AWS call.
+    a.request
+        .options(&a.cluster, &a.service, Deploys::default())?;
     let t = target(ecs, &a.cluster, &a.service, a.to.as_deref()).await?;
-    let input = request(&options, &t.revision)?;
+    let options = a.request.options(
+        &a.cluster,
+        &a.service,
+        Deploys::Revision(t.revision.clone()),
+    )?;
+    let input = crate::request::build(&options)?;
     out.progress(&t.line(&a.cluster, &a.service));
     Ok(input)
-}
-
-/// What the command line gives for a rollback.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RollbackOptions {
-    pub cluster: String,
-    pub service: String,
-    /// `family:revision`, its ARN, or a revision number of the family the service runs.
-    pub to: Option<String>,
-    pub container: Option<String>,
-    pub timeout_seconds: Option<u64>,
-    pub poll_interval_seconds: Option<u64>,
-    pub rollback_timeout_seconds: Option<u64>,
-    pub canary: Option<Value>,
 }
 
 /// Where the service goes back to.
@@ -183,32 +153,6 @@ pub async fn target(
     })
 }
 
-/// The console request that deploys `revision` as it is, checked as Plan checks it.
-pub fn request(o: &RollbackOptions, revision: &str) -> Result<Value, CliError> {
-    let mut doc = Map::new();
-    doc.insert("cluster".into(), json!(o.cluster));
-    doc.insert("service".into(), json!(o.service));
-    doc.insert("taskDefinition".into(), json!(revision));
-    if let Some(c) = &o.container {
-        doc.insert("container".into(), json!(c));
-    }
-    for (key, value) in [
-        ("timeoutSeconds", o.timeout_seconds),
-        ("pollIntervalSeconds", o.poll_interval_seconds),
-        ("rollbackTimeoutSeconds", o.rollback_timeout_seconds),
-    ] {
-        if let Some(v) = value {
-            doc.insert(key.into(), json!(v));
-        }
-    }
-    if let Some(c) = &o.canary {
-        doc.insert("canary".into(), c.clone());
-    }
-    let doc = Value::Object(doc);
-    crate::request::validate(&doc).map_err(refused)?;
-    Ok(doc)
-}
-
 /// Whether an execution's input is a rollback by hand (a request naming a revision).
 pub fn is_rollback(input: &Value) -> bool {
     input
@@ -232,6 +176,8 @@ impl Target {
 mod tests {
     use aws_smithy_mocks::{mock, Rule};
     use berth::testing::{aws_error, mock_client, ok_json};
+
+    use serde_json::json;
 
     use super::*;
     use crate::exit::Exit;
@@ -362,22 +308,23 @@ mod tests {
 
     #[test]
     fn the_request_names_the_revision_and_passes_plans_checks() {
-        let o = RollbackOptions {
-            cluster: "prod".into(),
-            service: "web".into(),
+        let a = crate::request::RequestArgs {
             timeout_seconds: Some(600),
             ..Default::default()
         };
-        let doc = request(&o, WEB1).unwrap();
+        let o = a
+            .options("prod", "web", Deploys::Revision(WEB1.into()))
+            .unwrap();
+        let doc = crate::request::build(&o).unwrap();
         assert_eq!(
             doc,
             json!({"cluster": "prod", "service": "web", "taskDefinition": WEB1, "timeoutSeconds": 600})
         );
         assert!(is_rollback(&doc));
-        let bad = RollbackOptions {
+        let bad = crate::request::DeployOptions {
             poll_interval_seconds: Some(0),
             ..o
         };
-        assert_eq!(request(&bad, WEB1).unwrap_err().exit, Exit::Refused);
+        assert_eq!(crate::request::build(&bad).unwrap_err().exit, Exit::Refused);
     }
 }
