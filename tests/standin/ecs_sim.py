@@ -132,12 +132,16 @@ class Simulator:
         # codedeploy_sim installs a function(backend, service, tasks) that feeds ALB metrics of
         # CODE_DEPLOY services according to its listener weights.
         self.task_set_metrics_hook = None
+        # ecs_deployments installs its Tracker: service deployments/revisions follow these deployments.
+        self.deployment_listener = None
 
     # ------------------------------------------------------------ control
 
     def reset(self) -> None:
         with self.lock:
             self.__init_state()
+            if self.deployment_listener is not None:
+                self.deployment_listener.reset()
 
     def __init_state(self):
         self.behaviours.clear()
@@ -508,6 +512,9 @@ class Simulator:
         if tgs:
             self.feed_metrics(backend, service, tasks, tgs)
 
+        if self.deployment_listener is not None:
+            self.deployment_listener.sync(backend, service)
+
     def stop_tasks(self, service, tasks: list[SimTask], primary: dict, tgs: list[str]) -> None:
         if not tasks:
             return
@@ -529,6 +536,8 @@ class Simulator:
         self.event(service, f"(service {service.name}) deployment {primary['id']} deployment failed: tasks failed to start.")
         last = getattr(service, "sim_last_completed", None)
         if not rollback or last is None:
+            if self.deployment_listener is not None:
+                self.deployment_listener.breaker_tripped(backend, service, primary, None)
             return
         last_id, last_td = last
         new_id = new_deployment_id()
@@ -538,6 +547,8 @@ class Simulator:
         service.deployments.insert(0, rollback_dep)
         service.task_definition = last_td
         self.event(service, f"(service {service.name}) rolling back to deployment {last_id}.")
+        if self.deployment_listener is not None:
+            self.deployment_listener.breaker_tripped(backend, service, primary, rollback_dep)
 
     # ------------------------------------------------------------ CODE_DEPLOY services: task sets
 
@@ -887,6 +898,8 @@ def _patched_create_service_response(self):
             service.deployments = [make_deployment(service, new_deployment_id(), service.task_definition, now)]
             service.running_count = 0
             service.pending_count = 0
+            if SIM.deployment_listener is not None:
+                SIM.deployment_listener.deployment_started(self.ecs_backend, service, service.deployments[0])
     return result
 
 
@@ -945,6 +958,8 @@ def _patched_update_service(self, service_properties: dict[str, Any]):
             new_td = td_arn or current_td
             service.deployments.insert(0, make_deployment(service, new_deployment_id(), new_td, now))
             service.task_definition = new_td
+            if SIM.deployment_listener is not None:
+                SIM.deployment_listener.deployment_started(self, service, service.deployments[0])
     return service
 
 
@@ -1055,6 +1070,9 @@ def _patched_task_definition_init(self, *args, **kwargs):
 def install() -> None:
     if _ORIGINALS:
         return
+    from . import ecs_deployments  # service deployments/revisions, StopServiceDeployment, EventBridge events
+
+    ecs_deployments.install()
     _ORIGINALS["task_definition_init"] = ecs_models.TaskDefinition.__init__
     ecs_models.TaskDefinition.__init__ = _patched_task_definition_init
     _ORIGINALS["list_task_definitions_response"] = ecs_responses.EC2ContainerServiceResponse.list_task_definitions
