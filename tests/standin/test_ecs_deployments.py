@@ -237,3 +237,61 @@ def test_list_filters_pagination_and_errors(paused):
     out = ecs.describe_service_revisions(serviceRevisionArns=[rev_missing])
     assert out["serviceRevisions"] == [] and out["failures"] == [{"arn": rev_missing, "reason": "MISSING"}]
     json.dumps(paused.state())  # the control API still serialises every service
+
+
+def code_of(fn, **kw):
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        fn(**kw)
+    return e.value.response["Error"]["Code"], e.value.response["Error"].get("Message", "")
+
+
+def test_stop_service_deployment_rolls_back_to_the_source_revision(paused):
+    paused.control("images", {"image": "repo/web:slow", "behaviour": "slow", "slow_ticks": 50})
+    svc = make_service(paused, images=("repo/web:v1", "repo/web:slow"), desired=2,
+                       breaker={"enable": False, "rollback": False})
+    ecs = svc["ecs"]
+    tick(paused, 15)
+    first = deployments(svc)[0]
+    code, _ = code_of(ecs.stop_service_deployment, serviceDeploymentArn=first["serviceDeploymentArn"], stopType="ROLLBACK")
+    assert code == "ConflictException"  # SUCCESSFUL: nothing to stop
+
+    ecs.update_service(cluster="prod", service="web", taskDefinition="web:2")
+    arn = deployments(svc)[0]["serviceDeploymentArn"]
+    tick(paused, 3)
+    stuck_id = primary(svc)["id"]
+    assert sd(svc, arn)["status"] == "IN_PROGRESS"
+    out = ecs.stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")
+    assert out["serviceDeploymentArn"] == arn
+    rec = sd(svc, arn)
+    assert rec["status"] == "ROLLBACK_REQUESTED"
+    assert rec["statusReason"] == "Service deployment rolled back by StopServiceDeployment." == rec["rollback"]["reason"]
+    assert rec["rollback"]["serviceRevisionArn"] == first["targetServiceRevisionArn"]
+    s = describe(svc)
+    assert s["taskDefinition"] == svc["tds"][0]
+    assert s["deployments"][0]["status"] == "PRIMARY" and s["deployments"][0]["taskDefinition"] == svc["tds"][0]
+    assert any(d["id"] == stuck_id and d["status"] == "ACTIVE" for d in s["deployments"])
+    # A second stop while rolling back is accepted and changes nothing.
+    assert ecs.stop_service_deployment(serviceDeploymentArn=arn)["serviceDeploymentArn"] == arn
+    tick(paused)
+    assert sd(svc, arn)["status"] == "ROLLBACK_IN_PROGRESS"
+    done = tick_until(paused, svc, arn, ("ROLLBACK_SUCCESSFUL",))
+    assert done["finishedAt"] >= done["rollback"]["startedAt"]
+    s = describe(svc)
+    assert len(s["deployments"]) == 1 and s["deployments"][0]["rolloutState"] == "COMPLETED"
+    assert s["deployments"][0]["taskDefinition"] == svc["tds"][0] and s["runningCount"] == 2
+    assert len(deployments(svc)) == 2  # no new service deployment for the rollback
+    code, _ = code_of(ecs.stop_service_deployment, serviceDeploymentArn=arn, stopType="ROLLBACK")
+    assert code == "ConflictException"
+
+
+def test_stop_service_deployment_errors(paused):
+    svc = make_service(paused, desired=1)
+    ecs = svc["ecs"]
+    arn = deployments(svc)[0]["serviceDeploymentArn"]
+    # the service's first deployment has no source revision to roll back to
+    assert code_of(ecs.stop_service_deployment, serviceDeploymentArn=arn)[0] == "InvalidParameterException"
+    missing = arn[:-3] + "zzz"
+    assert code_of(ecs.stop_service_deployment, serviceDeploymentArn=missing)[0] == "ServiceDeploymentNotFoundException"
+    assert code_of(ecs.stop_service_deployment, serviceDeploymentArn="arn:aws:ecs:us-east-1:123456789012:service/prod/web")[0] == (
+        "ServiceDeploymentNotFoundException"
+    )
