@@ -86,7 +86,8 @@ def emit(backend, service, name: str, dep_id: str, reason: str, now) -> None:
         "DetailType": "ECS Deployment State Change",
         "Detail": json.dumps(detail),
         "Resources": [service.arn],
-        "Time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        # no "Time": moto's SQS/log delivery template writes <time> unquoted, so only its own
+        # epoch number survives (and is delivered as ISO 8601)
     }
     TRACKER.events.append({"resources": [service.arn], "detail": detail})
     del TRACKER.events[:-200]
@@ -94,8 +95,10 @@ def emit(backend, service, name: str, dep_id: str, reason: str, now) -> None:
         from moto.events.models import events_backends
 
         events_backends[backend.account_id][backend.region_name].put_events([entry])
-    except Exception as e:  # noqa: BLE001 - an event that cannot be delivered must not break a tick
-        SIM.errors.append(f"ECS Deployment State Change not delivered: {e!r}")
+    except Exception:  # noqa: BLE001 - an event that cannot be delivered must not break a tick
+        import traceback
+
+        SIM.errors.append(f"ECS Deployment State Change not delivered: {traceback.format_exc()}")
 
 
 # ---------------------------------------------------------------- the tracker (SIM.deployment_listener)

@@ -703,6 +703,8 @@ class Simulator:
                 "disabled": sorted(self.disabled),
                 "services": out,
                 "errors": self.errors[-5:],
+                # "ECS Deployment State Change" events put on EventBridge (ecs_deployments), last 50
+                "deploymentEvents": list(self.deployment_listener.events[-50:]) if self.deployment_listener else [],
             }
 
 

@@ -295,3 +295,60 @@ def test_stop_service_deployment_errors(paused):
     assert code_of(ecs.stop_service_deployment, serviceDeploymentArn="arn:aws:ecs:us-east-1:123456789012:service/prod/web")[0] == (
         "ServiceDeploymentNotFoundException"
     )
+
+
+def sqs_rule(standin, name, pattern):
+    """An EventBridge rule on the default bus with an SQS queue as its target; returns a reader."""
+    sqs, events = standin.client("sqs"), standin.client("events")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=name, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=name, Targets=[{"Id": "q", "Arn": arn}])
+
+    def read():
+        out = []
+        while True:
+            msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+            if not msgs:
+                return out
+            out += [json.loads(m["Body"]) for m in msgs]
+            for m in msgs:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+    return read
+
+
+def test_deployment_state_change_events_reach_an_sqs_rule(paused):
+    every = sqs_rule(paused, "ecs-deployments", {"source": ["aws.ecs"], "detail-type": ["ECS Deployment State Change"]})
+    failures = sqs_rule(paused, "ecs-failures", {"source": ["aws.ecs"], "detail": {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]}})
+    other = sqs_rule(paused, "other-source", {"source": ["berth"]})
+    paused.control("images", {"image": "repo/web:bad", "behaviour": "crashloop"})
+    svc = make_service(paused, images=("repo/web:v1", "repo/web:bad"), desired=2)
+    first_id = primary(svc)["id"]
+    tick(paused, 15)
+    svc["ecs"].update_service(cluster="prod", service="web", taskDefinition="web:2")
+    bad_id = primary(svc)["id"]
+    arn = deployments(svc)[0]["serviceDeploymentArn"]
+    tick_until(paused, svc, arn, ("ROLLBACK_SUCCESSFUL",))
+    rollback_id = primary(svc)["id"]
+
+    got = every()
+    service_arn = describe(svc)["serviceArn"]
+    for e in got:
+        assert e["source"] == "aws.ecs" and e["detail-type"] == "ECS Deployment State Change"
+        # moto's SQS delivery leaves "account" out of the event (its default input template has none)
+        assert e["resources"] == [service_arn] and e["region"] == "us-east-1" and e["version"] == "0"
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", e["time"])
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", e["detail"]["updatedAt"])
+    assert [(e["detail"]["eventType"], e["detail"]["eventName"], e["detail"]["deploymentId"], e["detail"]["reason"]) for e in got] == [
+        ("INFO", "SERVICE_DEPLOYMENT_IN_PROGRESS", first_id, f"ECS deployment {first_id} in progress."),
+        ("INFO", "SERVICE_DEPLOYMENT_COMPLETED", first_id, f"ECS deployment {first_id} completed."),
+        ("INFO", "SERVICE_DEPLOYMENT_IN_PROGRESS", bad_id, f"ECS deployment {bad_id} in progress."),
+        ("ERROR", "SERVICE_DEPLOYMENT_FAILED", bad_id, "ECS deployment circuit breaker: tasks failed to start."),
+        ("INFO", "SERVICE_DEPLOYMENT_IN_PROGRESS", rollback_id,
+         f"ECS deployment circuit breaker: rolling back to deploymentId {first_id}."),
+        ("INFO", "SERVICE_DEPLOYMENT_COMPLETED", rollback_id, f"ECS deployment {rollback_id} completed."),
+    ]
+    assert [e["detail"]["deploymentId"] for e in failures()] == [bad_id]
+    assert [e["detail"] for e in paused.state()["deploymentEvents"]] == [e["detail"] for e in got]
+    assert other() == []
