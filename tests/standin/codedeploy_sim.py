@@ -1426,7 +1426,10 @@ class CodeDeploySim:
             key = (r, s.cluster_name, s.name, listener)
             n = self.probe_counters.get(key, 0)
             self.probe_counters[key] = n + 1
-            if controller == "CODE_DEPLOY" or not getattr(s, "sim_managed", False):
+            strategy = getattr(s, "sim_listener_weights", None)  # an ECS BLUE_GREEN/LINEAR/CANARY run (ecs_strategies)
+            if strategy:
+                td = strategy["test"] if listener == "test" else pick_weighted(strategy["prod"], n, pick)
+            elif controller == "CODE_DEPLOY" or not getattr(s, "sim_managed", False):
                 tr = self.traffic_state(r, s.cluster_name, s.name)
                 if listener == "test":
                     td = tr["test"]

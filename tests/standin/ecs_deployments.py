@@ -109,6 +109,7 @@ class Tracker:
 
     def __init__(self) -> None:
         self.events: list[dict] = []  # last 200 emitted events, for /_berth/state
+        self.strategy_runner = None  # ecs_strategies.RUNNER: BLUE_GREEN / LINEAR / CANARY runs
 
     def reset(self) -> None:
         self.events.clear()
@@ -183,6 +184,8 @@ class Tracker:
         }
         recs.append(rec)
         service.current_service_deployment = rec["serviceDeploymentArn"]
+        if self.strategy_runner is not None:
+            self.strategy_runner.maybe_start(backend, service, dep, rec)
         self._current_revisions(service)
 
     def breaker_tripped(self, backend, service, failed: dict, rollback_dep: dict | None) -> None:
@@ -250,6 +253,10 @@ class Tracker:
                 f"The service deployment {rec['serviceDeploymentArn']} is {rec['status']}: "
                 "only a deployment that has not finished can be stopped."
             )
+        run = getattr(service, "sim_strategy", None)
+        if run is not None and run.rec is rec and self.strategy_runner is not None:
+            self.strategy_runner.stop(backend, service, run)
+            return
         sources = rec["sourceServiceRevisions"]
         if not sources:
             raise InvalidParameterException(
@@ -314,12 +321,18 @@ class Tracker:
             wanted = arn == rec["rollback"].get("serviceRevisionArn")
         else:
             wanted = arn == rec["targetServiceRevision"]
-        return {
+        requested = (rec.get("_requested") or {}).get(arn, service.desired_count if wanted else 0)
+        out = {
             "arn": arn,
-            "requestedTaskCount": service.desired_count if wanted else 0,
+            "requestedTaskCount": requested,
             "runningTaskCount": sum(d.get("runningCount", 0) for d in deps),
             "pendingTaskCount": sum(d.get("pendingCount", 0) for d in deps),
         }
+        weights = rec.get("_weights")  # BLUE_GREEN / LINEAR / CANARY runs only
+        if weights:
+            out["requestedTestTrafficWeight"] = float(weights["test"].get(arn, 0.0))
+            out["requestedProductionTrafficWeight"] = float(weights["prod"].get(arn, 0.0))
+        return out
 
     def _current_revisions(self, service) -> None:
         out: dict[str, dict] = {}

@@ -134,6 +134,9 @@ class Simulator:
         self.task_set_metrics_hook = None
         # ecs_deployments installs its Tracker: service deployments/revisions follow these deployments.
         self.deployment_listener = None
+        # ecs_strategies installs its Runner: it ticks services with a BLUE_GREEN/LINEAR/CANARY run in flight.
+        self.strategy_runner = None
+        self.ecs_minute_seconds = 1.0  # real seconds per minute of bake / hook timeouts (strategies)
 
     # ------------------------------------------------------------ control
 
@@ -154,6 +157,7 @@ class Simulator:
         self.slow_extra_ticks = 8
         self.requests_per_task = 10
         self.omit_zero_counts = False
+        self.ecs_minute_seconds = 1.0
         self.paused = False
         self.errors.clear()
 
@@ -166,6 +170,7 @@ class Simulator:
                 "slow_extra_ticks",
                 "requests_per_task",
                 "omit_zero_counts",
+                "ecs_minute_seconds",
                 "paused",
             ):
                 if key in doc:
@@ -180,6 +185,7 @@ class Simulator:
             "slow_extra_ticks": self.slow_extra_ticks,
             "requests_per_task": self.requests_per_task,
             "omit_zero_counts": self.omit_zero_counts,
+            "ecs_minute_seconds": self.ecs_minute_seconds,
             "paused": self.paused,
             "ticks": self.ticks,
         }
@@ -244,6 +250,8 @@ class Simulator:
                         tick = self.tick_task_sets
                     elif getattr(service, "sim_managed", False):
                         tick = self.tick_service
+                        if self.strategy_runner is not None and getattr(service, "sim_strategy", None) is not None:
+                            tick = self.strategy_runner.tick
                     else:
                         continue
                     try:
@@ -876,6 +884,8 @@ _ORIGINALS: dict[str, Any] = {}
 
 def _patched_create_service_response(self):
     """CreateService: moto drops deploymentConfiguration and never starts tasks."""
+    if SIM.strategy_runner is not None:
+        SIM.strategy_runner.validate(self._get_param("deploymentConfiguration"))
     result = _ORIGINALS["create_service_response"](self)
     service = result.result["service"] if hasattr(result, "result") else None
     if service is None:
@@ -919,6 +929,8 @@ def _patched_update_service(self, service_properties: dict[str, Any]):
     service = self._get_service(cluster_str, service_str)
     if service.status != "ACTIVE":
         raise ServiceNotFoundException
+    if SIM.strategy_runner is not None and dep_cfg is not None:
+        SIM.strategy_runner.validate(dep_cfg)
     with SIM.lock:
         td_arn = None
         if td_str:
@@ -1072,9 +1084,10 @@ def _patched_task_definition_init(self, *args, **kwargs):
 def install() -> None:
     if _ORIGINALS:
         return
-    from . import ecs_deployments  # service deployments/revisions, StopServiceDeployment, EventBridge events
+    from . import ecs_deployments, ecs_strategies  # service deployments/revisions, events; native strategies
 
     ecs_deployments.install()
+    ecs_strategies.install()
     _ORIGINALS["task_definition_init"] = ecs_models.TaskDefinition.__init__
     ecs_models.TaskDefinition.__init__ = _patched_task_definition_init
     _ORIGINALS["list_task_definitions_response"] = ecs_responses.EC2ContainerServiceResponse.list_task_definitions
