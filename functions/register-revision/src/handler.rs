@@ -2,11 +2,10 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_ecs::types::DesiredStatus;
+use aws_sdk_ecs::types::{DesiredStatus, Tag, TaskDefinition};
 use aws_sdk_ecs::Client;
 use berth::ecs::{
-    describe_service, describe_task_definition, find_tagged_revision, require_supported_controller,
-    service_tasks,
+    describe_service, describe_task_definition, require_supported_controller, service_tasks,
 };
 use berth::error::{Error, ErrorName, Result};
 use berth::image::ImageRef;
@@ -14,10 +13,7 @@ use berth::model::{
     parse_input, require, RegisterInput, Registration, RunningImage, TAG_DEPLOYMENT_ID,
     TAG_PREVIOUS,
 };
-use berth::taskdef::{copy_into, pick_container, short_name, tag, tag_value, user_tags};
-
-/// How many of the family's newest revisions a retry looks through for its own registration.
-const RETRY_LOOKBACK: i32 = 10;
+use berth::taskdef::{copy_into, family_of, pick_container, short_name, tag, tag_value, user_tags};
 
 pub async fn run(ecs: &Client, payload: serde_json::Value) -> Result<Registration> {
     let input: RegisterInput = parse_input("register-revision", payload)?;
@@ -50,7 +46,26 @@ pub async fn register(ecs: &Client, input: &RegisterInput) -> Result<Registratio
             )
         })?
         .to_owned();
-    let (current, current_tags) = describe_task_definition(ecs, &current_arn).await?;
+    // At most 6 ECS calls per invoke (ECS's API buckets are shared account-wide, and a push may
+    // deploy hundreds of services): DescribeServices, the family's newest revision, the current
+    // one when it is not the newest, ListTasks + DescribeTasks (running digests), and
+    // RegisterTaskDefinition. The newest revision is also how a retry finds what an earlier
+    // attempt registered (below); usually the service runs it, and it is the only describe.
+    let newest = match family_of(&current_arn) {
+        Some(family) => newest_revision(ecs, family).await?,
+        None => None,
+    };
+    let (current, current_tags, newer) = match newest {
+        Some((td, tags))
+            if td.task_definition_arn().map(short_name) == Some(short_name(&current_arn)) =>
+        {
+            (td, tags, None)
+        }
+        newer => {
+            let (td, tags) = describe_task_definition(ecs, &current_arn).await?;
+            (td, tags, newer)
+        }
+    };
     let container = pick_container(&current, input.container.as_deref())?
         .name()
         .unwrap_or_default()
@@ -82,16 +97,18 @@ pub async fn register(ecs: &Client, input: &RegisterInput) -> Result<Registratio
     let previous_images = images_of(&current, &running);
     let new_image = image.pinned();
 
-    // An earlier attempt's revision is tagged with this deployment id.
-    if let Some(existing) = find_tagged_revision(
-        ecs,
-        current.family().unwrap_or_default(),
-        RETRY_LOOKBACK,
-        TAG_DEPLOYMENT_ID,
-        &input.deployment_id,
-    )
-    .await?
-    {
+    // An earlier attempt registered a revision tagged with this deployment id and then failed
+    // (a timeout after RegisterTaskDefinition answered): it is the family's newest revision, newer
+    // than the one the service runs, unless something else registered a revision of the family in
+    // between (another service of a shared family, a registration out of band). Then the retry
+    // registers a second, identical copy, which nothing runs; looking further back would cost one
+    // DescribeTaskDefinition per revision (the lookback of 10 this replaces made 16 calls).
+    let earlier = newer
+        .filter(|(_, tags)| {
+            tag_value(tags, TAG_DEPLOYMENT_ID) == Some(input.deployment_id.as_str())
+        })
+        .and_then(|(td, _)| td.task_definition_arn().map(str::to_owned));
+    if let Some(existing) = earlier {
         tracing::info!(deployment = %input.deployment_id, task_definition = %existing, "reusing the revision registered by an earlier attempt");
         return Ok(Registration {
             task_definition_arn: existing,
@@ -152,6 +169,17 @@ pub async fn register(ecs: &Client, input: &RegisterInput) -> Result<Registratio
         reused: false,
         existing: false,
     })
+}
+
+/// The newest ACTIVE revision of `family`, with its tags, in one call: DescribeTaskDefinition of
+/// the bare family name answers its latest ACTIVE revision. `None` when the family has none left
+/// (every revision deregistered: the service may still run an INACTIVE one).
+async fn newest_revision(ecs: &Client, family: &str) -> Result<Option<(TaskDefinition, Vec<Tag>)>> {
+    match describe_task_definition(ecs, family).await {
+        Ok(found) => Ok(Some(found)),
+        Err(e) if e.name() == ErrorName::TaskDefinitionNotFound => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// A rollback by hand: the request named an existing revision, so nothing is registered. The

@@ -52,9 +52,17 @@ fn tasks() -> [Rule; 2] {
     ]
 }
 
+/// DescribeTaskDefinition of the bare family ("web"), which ECS answers with its newest ACTIVE
+/// revision: `body`.
+fn newest(body: String) -> Rule {
+    mock!(Client::describe_task_definition)
+        .match_requests(|r| r.task_definition() == Some("web"))
+        .then_http_response(move || ok_json(&body))
+}
+
+/// The family's newest revision is web:7, the one the service runs (tagged by an older deployment).
 fn no_earlier_registration() -> Rule {
-    mock!(Client::list_task_definitions)
-        .then_http_response(|| ok_json(r#"{"taskDefinitionArns": []}"#))
+    newest(TASK_DEF.to_string())
 }
 
 /// Records the RegisterTaskDefinition request and answers like ECS, with revision 8.
@@ -159,16 +167,9 @@ async fn a_retry_finds_its_earlier_registration_and_registers_nothing() {
     let td7 = mock!(Client::describe_task_definition)
         .match_requests(|r| r.task_definition() == Some(WEB7))
         .then_http_response(|| ok_json(TASK_DEF));
-    let td8 = mock!(Client::describe_task_definition)
-        .match_requests(|r| r.task_definition() == Some(WEB8))
-        .then_http_response(move || ok_json(&web8));
-    let list = mock!(Client::list_task_definitions)
-        .match_requests(|r| r.family_prefix() == Some("web"))
-        .then_http_response(|| {
-            ok_json(&format!(r#"{{"taskDefinitionArns": ["{WEB8}", "arn:aws:ecs:eu-west-1:123456789012:task-definition/web-worker:3", "{WEB7}"]}}"#))
-        });
+    let newest8 = newest(web8);
     let reg = register(captured);
-    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &td7, &td8, &lt, &dt, &list, &reg]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &td7, &newest8, &lt, &dt, &reg]);
 
     // WHEN
     let out = run(&ecs, input(&format!("{REPO}@{NEW_DIGEST}")))
@@ -199,14 +200,12 @@ async fn a_retry_after_the_service_moved_reads_the_previous_revision_from_the_ta
             r#"{{ "key": "berth:deployment-id", "value": "web-9f86d081884c" }}, {{ "key": "berth:previous-task-definition", "value": "{WEB7}" }}"#
         ));
     let svc = describe_services(services);
-    let td8 = mock!(Client::describe_task_definition)
-        .match_requests(|r| r.task_definition() == Some(WEB8))
-        .then_http_response(move || ok_json(&web8));
+    let newest8 = newest(web8);
     let td7 = mock!(Client::describe_task_definition)
         .match_requests(|r| r.task_definition() == Some(WEB7))
         .then_http_response(|| ok_json(TASK_DEF));
     let reg = register(Arc::new(Mutex::new(None)));
-    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &td8, &td7, &reg]);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &newest8, &td7, &reg]);
 
     let out = run(&ecs, input(&format!("{REPO}@{NEW_DIGEST}")))
         .await
@@ -533,4 +532,198 @@ async fn a_named_revision_that_is_gone_is_task_definition_not_found() {
     payload["taskDefinition"] = json!("web:5");
     let e = run(&ecs, payload).await.unwrap_err();
     assert_eq!(e.name(), ErrorName::TaskDefinitionNotFound);
+}
+
+/// ECS calls made through `rules` (each rule answers one kind of call).
+fn calls(rules: &[&Rule]) -> usize {
+    rules.iter().map(|r| r.num_calls()).sum()
+}
+
+/// web:9, registered after web:7 by another deployment (another service of the family).
+fn web9_of_another_deployment() -> String {
+    task_def_with("task-definition/web:7", "task-definition/web:9")
+        .replace("an-older-deployment", "another-deployment")
+}
+
+#[tokio::test]
+async fn a_newer_revision_of_another_deployment_is_not_reused() {
+    // GIVEN web runs web:7 and the family's newest revision is web:9, tagged by another deployment
+    let captured = Arc::new(Mutex::new(None));
+    let [lt, dt] = tasks();
+    let svc = describe_services(SERVICES);
+    let newest9 = newest(web9_of_another_deployment());
+    let td7 = mock!(Client::describe_task_definition)
+        .match_requests(|r| r.task_definition() == Some(WEB7))
+        .then_http_response(|| ok_json(TASK_DEF));
+    let reg = register(captured.clone());
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &newest9, &td7, &lt, &dt, &reg]);
+
+    // WHEN
+    let out = run(&ecs, input(&format!("{REPO}@{NEW_DIGEST}")))
+        .await
+        .unwrap();
+
+    // THEN a copy of web:7 (what runs), not of web:9, is registered once, and web:7 is the previous
+    assert_eq!((reg.num_calls(), td7.num_calls()), (1, 1));
+    assert!(!out.reused);
+    assert_eq!(out.previous_task_definition_arn, WEB7);
+    let req = captured.lock().unwrap().clone().unwrap();
+    let previous = req
+        .tags()
+        .iter()
+        .find(|t| t.key() == Some("berth:previous-task-definition"))
+        .and_then(|t| t.value());
+    assert_eq!(previous, Some(WEB7));
+}
+
+#[tokio::test]
+async fn a_family_without_an_active_revision_still_registers_from_what_runs() {
+    // GIVEN every revision of the family is deregistered (the service still runs INACTIVE web:7)
+    let [lt, dt] = tasks();
+    let svc = describe_services(SERVICES);
+    let none = mock!(Client::describe_task_definition)
+        .match_requests(|r| r.task_definition() == Some("web"))
+        .then_http_response(|| {
+            aws_error(
+                400,
+                "ClientException",
+                "Unable to describe task definition.",
+            )
+        });
+    let td7 = mock!(Client::describe_task_definition)
+        .match_requests(|r| r.task_definition() == Some(WEB7))
+        .then_http_response(|| ok_json(TASK_DEF));
+    let reg = register(Arc::new(Mutex::new(None)));
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &none, &td7, &lt, &dt, &reg]);
+
+    // WHEN
+    let out = run(&ecs, input(&format!("{REPO}@{NEW_DIGEST}")))
+        .await
+        .unwrap();
+
+    // THEN
+    assert_eq!(reg.num_calls(), 1);
+    assert_eq!(out.previous_task_definition_arn, WEB7);
+}
+
+#[tokio::test]
+async fn every_path_makes_at_most_six_ecs_calls() {
+    // ECS's API buckets are shared account-wide and one push may deploy hundreds of services:
+    // each invoke makes at most 6 calls (the retry lookback it replaces made up to 16).
+    let image = format!("{REPO}@{NEW_DIGEST}");
+    let td7 = || {
+        mock!(Client::describe_task_definition)
+            .match_requests(|r| r.task_definition() == Some(WEB7))
+            .then_http_response(|| ok_json(TASK_DEF))
+    };
+    let ours8 = || {
+        task_def_with("task-definition/web:7", "task-definition/web:8")
+            .replace("an-older-deployment", "web-9f86d081884c")
+    };
+    let mut made = vec![];
+
+    // first attempt, the service runs the family's newest revision: DescribeServices,
+    // DescribeTaskDefinition (family = current), ListTasks, DescribeTasks, RegisterTaskDefinition
+    {
+        let [lt, dt] = tasks();
+        let (svc, fam, reg) = (
+            describe_services(SERVICES),
+            no_earlier_registration(),
+            register(Arc::new(Mutex::new(None))),
+        );
+        let rules = [&svc, &fam, &lt, &dt, &reg];
+        let ecs = mock_client!(aws_sdk_ecs, &rules);
+        let out = run(&ecs, input(&image)).await.unwrap();
+        assert!(!out.reused);
+        made.push(("first attempt", calls(&rules), 5));
+    }
+    // first attempt, a newer revision of another deployment exists: + DescribeTaskDefinition (current)
+    {
+        let [lt, dt] = tasks();
+        let (svc, fam, cur, reg) = (
+            describe_services(SERVICES),
+            newest(web9_of_another_deployment()),
+            td7(),
+            register(Arc::new(Mutex::new(None))),
+        );
+        let rules = [&svc, &fam, &cur, &lt, &dt, &reg];
+        let ecs = mock_client!(aws_sdk_ecs, &rules);
+        run(&ecs, input(&image)).await.unwrap();
+        made.push((
+            "first attempt, newer revision of the family",
+            calls(&rules),
+            6,
+        ));
+    }
+    // a retry that finds its earlier registration: nothing registered
+    {
+        let [lt, dt] = tasks();
+        let (svc, fam, cur, reg) = (
+            describe_services(SERVICES),
+            newest(ours8()),
+            td7(),
+            register(Arc::new(Mutex::new(None))),
+        );
+        let rules = [&svc, &fam, &cur, &lt, &dt, &reg];
+        let ecs = mock_client!(aws_sdk_ecs, &rules);
+        let out = run(&ecs, input(&image)).await.unwrap();
+        assert!(out.reused && reg.num_calls() == 0);
+        made.push(("retry, earlier registration found", calls(&rules), 5));
+    }
+    // a retry after update-service: the service runs ours; its tag names the previous revision
+    {
+        let services = SERVICES.replace(
+            "task-definition/web:7\",\n      \"deploymentConfiguration",
+            "task-definition/web:8\",\n      \"deploymentConfiguration",
+        );
+        let services: &'static str = Box::leak(services.into_boxed_str());
+        let running8 = ours8().replace(
+            r#"{ "key": "berth:deployment-id", "value": "web-9f86d081884c" }"#,
+            &format!(
+                r#"{{ "key": "berth:deployment-id", "value": "web-9f86d081884c" }}, {{ "key": "berth:previous-task-definition", "value": "{WEB7}" }}"#
+            ),
+        );
+        let [lt, dt] = tasks();
+        let (svc, fam, prev, reg) = (
+            describe_services(services),
+            newest(running8),
+            td7(),
+            register(Arc::new(Mutex::new(None))),
+        );
+        let rules = [&svc, &fam, &prev, &lt, &dt, &reg];
+        let ecs = mock_client!(aws_sdk_ecs, &rules);
+        let out = run(&ecs, input(&image)).await.unwrap();
+        assert!(out.reused && out.previous_task_definition_arn == WEB7);
+        made.push(("retry, the service runs ours", calls(&rules), 3));
+    }
+    // a rollback by hand (a named revision): DescribeServices, current, target, ListTasks, DescribeTasks
+    {
+        let [lt, dt] = tasks();
+        let target = mock!(Client::describe_task_definition)
+            .match_requests(|r| r.task_definition() == Some("web:5"))
+            .then_http_response(|| {
+                ok_json(&task_def_with(
+                    WEB7,
+                    "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:5",
+                ))
+            });
+        let (svc, fam, cur, reg) = (
+            describe_services(SERVICES),
+            no_earlier_registration(),
+            td7(),
+            register(Arc::new(Mutex::new(None))),
+        );
+        let rules = [&svc, &fam, &cur, &target, &lt, &dt, &reg];
+        let ecs = mock_client!(aws_sdk_ecs, &rules);
+        let mut payload = input(&image);
+        payload["taskDefinition"] = json!("web:5");
+        let out = run(&ecs, payload).await.unwrap();
+        assert!(out.existing);
+        made.push(("rollback by hand", calls(&rules), 5));
+    }
+
+    for (path, n, expected) in &made {
+        assert!(*n <= 6, "{path}: {n} ECS calls, more than 6");
+        assert_eq!(n, expected, "{path}");
+    }
 }
