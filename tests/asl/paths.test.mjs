@@ -229,6 +229,35 @@ test('a canary ROLLBACK mid-shift stops the blue/green deployment through Rollba
   assert.equal(r.results[0].detail.canaryResult.detail, '5xx rate: Fail');
 });
 
+// ECS's native BLUE_GREEN / LINEAR / CANARY: check-stability reports the stage and weights under
+// serviceDeployment, and greenTrafficWeight only from PRODUCTION_TRAFFIC_SHIFT to BAKE_TIME.
+const native = (stages) => (_, n) => {
+  if (n > stages.length) return { status: 'COMPLETED', detail: 'SUCCESSFUL', serviceDeployment: { status: 'SUCCESSFUL', strategy: 'LINEAR' } };
+  const [lifecycleStage, productionTrafficWeight, canaryRuns] = stages[n - 1];
+  return { status: 'IN_PROGRESS', detail: lifecycleStage,
+    serviceDeployment: { status: 'IN_PROGRESS', strategy: 'LINEAR', lifecycleStage, productionTrafficWeight, testTrafficWeight: 100 },
+    ...(canaryRuns ? { greenTrafficWeight: productionTrafficWeight } : {}) };
+};
+
+test('a native LINEAR deployment is judged by the canary at each step and in BAKE_TIME, not before', async () => {
+  const r = await run({ CheckRollout: native([
+    ['POST_TEST_TRAFFIC_SHIFT', 0, false], ['PRODUCTION_TRAFFIC_SHIFT', 25, true],
+    ['PRODUCTION_TRAFFIC_SHIFT', 50, true], ['BAKE_TIME', 100, true], ['CLEAN_UP', 100, false]]) },
+  { items: [item({ canary })] });
+  assert.equal(r.calls.EvaluateShift, 3);
+  assert.equal(r.calls.EvaluateCanary, 1);
+  assert.deepEqual(r.outcomes, ['DEPLOYED']);
+});
+
+test('a canary ROLLBACK during a native shift goes to Rollback (StopServiceDeployment)', async () => {
+  const r = await run({
+    CheckRollout: native([['PRODUCTION_TRAFFIC_SHIFT', 10, true], ['PRODUCTION_TRAFFIC_SHIFT', 10, true]]),
+    EvaluateShift: () => ({ verdict: 'FAIL', decision: 'ROLLBACK', detail: '5xx rate: Fail' }),
+  }, { items: [item({ canary })] });
+  assert.equal(r.calls.Rollback, 1);
+  assert.deepEqual(r.outcomes, ['ROLLED_BACK']);
+});
+
 test('without a canary a shifting deployment is only polled', async () => {
   const r = await run({ CheckRollout: shifting([10, 50]) });
   assert.equal(r.calls.EvaluateShift, 0);
