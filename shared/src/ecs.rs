@@ -1,8 +1,8 @@
 //! ECS reads every state shares: the service, its task definition, its tasks.
 
 use aws_sdk_ecs::types::{
-    DesiredStatus, Service, ServiceField, SortOrder, Tag, TaskDefinition, TaskDefinitionField,
-    TaskDefinitionStatus,
+    DesiredStatus, Service, ServiceDeployment, ServiceField, SortOrder, Tag, TaskDefinition,
+    TaskDefinitionField, TaskDefinitionStatus,
 };
 use aws_sdk_ecs::Client;
 use aws_smithy_types::DateTime;
@@ -144,6 +144,26 @@ pub async fn service_tasks(
     Ok(described.tasks.unwrap_or_default())
 }
 
+/// DescribeServiceDeployments of one service deployment (one ARN, one call). `None` when ECS lists
+/// it under `failures` (unknown, or past its 90 days of history).
+pub async fn describe_service_deployment(
+    ecs: &Client,
+    arn: &str,
+) -> Result<Option<ServiceDeployment>> {
+    let out = ecs
+        .describe_service_deployments()
+        .service_deployment_arns(arn)
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk(&format!("DescribeServiceDeployments {arn}"), e))?;
+    Ok(out
+        .service_deployments()
+        .iter()
+        .find(|d| d.service_deployment_arn() == Some(arn))
+        .or(out.service_deployments().first())
+        .cloned())
+}
+
 /// berth's rolling path drives only services on the ECS deployment controller.
 pub fn require_ecs_controller(service: &Service) -> Result<()> {
     match controller(service) {
@@ -181,6 +201,14 @@ pub fn controller(service: &Service) -> &str {
         .unwrap_or("ECS")
 }
 
+/// The service deployment ECS runs or ran last (`currentServiceDeployment`), if it names one.
+pub fn current_service_deployment(service: &Service) -> Option<String> {
+    service
+        .current_service_deployment()
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+}
+
 /// The PRIMARY deployment, if it runs `target`.
 pub fn primary_rollout(service: &Service, target: &str, deadline: DateTime) -> Option<Rollout> {
     let d = service
@@ -194,6 +222,9 @@ pub fn primary_rollout(service: &Service, target: &str, deadline: DateTime) -> O
         deadline: time::format(deadline),
         code_deploy: None,
         desired_count: d.desired_count(),
+        // Set by the caller that started the deployment: a service found already on `target` may
+        // be there by ECS's own rollback, whose service deployment says ROLLBACK_SUCCESSFUL.
+        service_deployment_arn: None,
     })
 }
 

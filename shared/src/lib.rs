@@ -17,6 +17,7 @@ pub mod lambda;
 pub mod metricmath;
 pub mod model;
 pub mod request;
+pub mod service_deployment;
 pub mod stability;
 pub mod summary;
 pub mod taskdef;

@@ -107,6 +107,11 @@ pub struct Rollout {
     /// created (then `ecsDeploymentId` holds the CodeDeploy deployment id, `d-…`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_deploy: Option<CodeDeployRollout>,
+    /// The service deployment ECS started for this rollout (`service.currentServiceDeployment`,
+    /// `arn:aws:ecs:…:service-deployment/…`): check-stability reads ECS's own verdict from it.
+    /// Absent where ECS (or a stand-in) names none; berth then judges from DescribeServices alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_deployment_arn: Option<String>,
 }
 
 /// A CodeDeploy blue/green deployment berth created or stopped.
@@ -161,7 +166,8 @@ pub enum FailureReason {
     Timeout,
     /// A CodeDeploy lifecycle hook reported Failed (or never reported).
     HookFailed,
-    /// The CodeDeploy deployment was stopped by someone other than berth.
+    /// The CodeDeploy deployment, or ECS's service deployment, was stopped by someone other than
+    /// berth (or by ECS, when a failure detector tripped without rollback configured).
     Stopped,
     /// Aborted by hand (`berth abort`): berth rolls back.
     Aborted,
@@ -195,6 +201,25 @@ pub struct Stability {
     /// CodeDeploy only: the percentage of production traffic the green task set receives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub green_traffic_weight: Option<f64>,
+    /// ECS's own view of the rollout (DescribeServiceDeployments), when the rollout names its
+    /// service deployment and ECS answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_deployment: Option<ServiceDeploymentState>,
+}
+
+/// What ECS said of a service deployment in one poll.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceDeploymentState {
+    pub arn: String,
+    /// PENDING, IN_PROGRESS, SUCCESSFUL, STOP_REQUESTED, STOPPED, ROLLBACK_REQUESTED,
+    /// ROLLBACK_IN_PROGRESS, ROLLBACK_SUCCESSFUL or ROLLBACK_FAILED.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    /// The service revision ECS rolls back to (or restored), when it rolls back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored_revision_arn: Option<String>,
 }
 
 /// What `evaluate-canary` needs.

@@ -89,7 +89,8 @@ def test_a_crash_looping_image_is_rolled_back_and_exits_3_with_the_cause(berth, 
     assert verdict["exit"] == "rolled-back" and verdict["exitCode"] == ROLLED_BACK
     assert verdict["services"] == [{"cluster": "prod", "service": "web", "outcome": "ROLLED_BACK"}]
     progress = lines(done.stderr)
-    assert any(p.startswith("web: rollout FAILED (DeploymentFailed)") for p in progress), progress
+    # reported from ECS's service deployment, ROLLBACK_SUCCESSFUL (tests/e2e/test_service_deployments.py)
+    assert any(p.startswith("web: rollout FAILED (RolledBack)") and "ECS rolled back" in p for p in progress), progress
     assert any(p.startswith("web: ROLLBACK to web:1") for p in progress), progress
     berth.wait_steady(svc)
     assert {d for _, _, d in berth.running_images(svc)} == {OLD}

@@ -123,7 +123,7 @@ def test_a_failing_image_publishes_rolling_back_and_finished_with_a_cause_which_
     rolling_back, finished = details[2], details[3]
     # the rollback names where it goes (the revision recorded before the deploy) and why
     assert rolling_back["revision"] == svc["task_definition"]
-    assert rolling_back["cause"].startswith("rollout FAILED (DeploymentFailed)"), rolling_back
+    assert rolling_back["cause"].startswith("rollout FAILED (RolledBack): ECS rolled back"), rolling_back
     assert finished["outcome"] == "ROLLED_BACK" and finished["revision"] == svc["task_definition"]
     assert "now running web:1" in finished["cause"] and finished["cause"] in done["cause"], finished
     # the README's rule routes exactly the failure

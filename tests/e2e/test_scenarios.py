@@ -67,7 +67,10 @@ def test_2_crash_loop_trips_the_breaker_and_berth_reports_failure_on_the_exact_p
     assert s["taskDefinition"] == svc["task_definition"] != out_of_band
     assert {d for _, _, d in berth.running_images(svc)} == {OLD}
     stability = history_outputs(berth, arn, "CheckRollout")[-1]["stability"]
-    assert stability["status"] == "FAILED" and stability["reason"] == "DeploymentFailed"
+    # ECS's service deployment says it rolled back: reported from its status, naming what it restored
+    assert stability["status"] == "FAILED" and stability["reason"] == "RolledBack", stability
+    assert stability["serviceDeployment"]["status"].startswith("ROLLBACK_"), stability
+    assert "(web:1)" in stability["detail"], stability
 
 
 def test_3_tasks_failing_health_checks_are_detected_and_the_tag_is_rolled_back_to_its_digest(berth):

@@ -4,13 +4,16 @@ use aws_sdk_ecs::types::{DesiredStatus, Service};
 use aws_sdk_ecs::Client;
 use berth::codedeploy;
 use berth::control::{self, Action};
-use berth::ecs::{describe_service, service_tasks};
+use berth::ecs::{describe_service, describe_service_deployment, service_tasks};
 use berth::error::Result;
 use berth::model::{
-    parse_input, require, CodeDeployRollout, FailureReason, Stability, StabilityInput,
-    StabilityStatus,
+    parse_input, require, CodeDeployRollout, FailureReason, ServiceDeploymentState, Stability,
+    StabilityInput, StabilityStatus,
 };
-use berth::stability::{decide, DeploymentView, EventView, Expected, Observation, StoppedTaskView};
+use berth::service_deployment::{self, ServiceDeploymentView};
+use berth::stability::{
+    decide, Decision, DeploymentView, EventView, Expected, Observation, StoppedTaskView,
+};
 use berth::taskdef::short_name;
 use berth::time::{self, DateTime};
 
@@ -61,6 +64,7 @@ pub async fn check_codedeploy(
         events: vec![],
         checked_at: time::format(now),
         green_traffic_weight: None,
+        service_deployment: None,
     };
     if cd.deployment_id.is_empty() {
         // A rollback before any CodeDeploy deployment existed: blue must still be the service's
@@ -182,12 +186,23 @@ pub async fn check(ecs: &Client, input: &StabilityInput, now: DateTime) -> Resul
         deadline_secs: deadline.secs(),
     };
     let decision = decide(&obs, &expected, now.secs());
+    let primary = obs.deployments.iter().find(|d| d.status == "PRIMARY");
+    let (decision, service_deployment) = match &input.rollout.service_deployment_arn {
+        Some(arn) => {
+            // After ECS's rollback the PRIMARY runs the restored revision: name it in the cause.
+            let restored = primary
+                .map(|p| p.task_definition.as_str())
+                .filter(|td| *td != input.rollout.task_definition_arn);
+            with_service_deployment(ecs, arn, decision, restored, now.secs() >= deadline.secs())
+                .await?
+        }
+        None => (decision, None),
+    };
 
     let ours = obs
         .deployments
         .iter()
         .find(|d| d.id == input.rollout.ecs_deployment_id);
-    let primary = obs.deployments.iter().find(|d| d.status == "PRIMARY");
     let mut result = Stability {
         status: decision.status,
         reason: decision.reason,
@@ -211,6 +226,7 @@ pub async fn check(ecs: &Client, input: &StabilityInput, now: DateTime) -> Resul
             .collect(),
         checked_at: time::format(now),
         green_traffic_weight: None,
+        service_deployment,
     };
     obey_abort(&mut result, action);
     tracing::info!(
@@ -224,10 +240,41 @@ pub async fn check(ecs: &Client, input: &StabilityInput, now: DateTime) -> Resul
         failed = result.failed_tasks,
         unhealthy = result.unhealthy_tasks,
         rollout_state = result.rollout_state.as_deref().unwrap_or("-"),
+        service_deployment_status = result.service_deployment.as_ref().map(|s| s.status.as_str()).unwrap_or("-"),
         "{}",
         result.detail
     );
     Ok(result)
+}
+
+/// ECS's own verdict on the rollout's service deployment (one DescribeServiceDeployments), laid over
+/// berth's decision. Where ECS cannot answer (the role lacks the call, the region or a stand-in does
+/// not know it, the deployment is past its history) berth's decision stands alone, as before ECS
+/// had service deployments; throttling and outages go to the ASL's retries.
+async fn with_service_deployment(
+    ecs: &Client,
+    arn: &str,
+    decision: Decision,
+    restored_task_definition: Option<&str>,
+    past_deadline: bool,
+) -> Result<(Decision, Option<ServiceDeploymentState>)> {
+    match describe_service_deployment(ecs, arn).await {
+        Ok(Some(sd)) => {
+            let view = ServiceDeploymentView::from_sdk(&sd);
+            let judged =
+                service_deployment::judge(&view, decision, restored_task_definition, past_deadline);
+            Ok((judged, Some(view.state())))
+        }
+        Ok(None) => {
+            tracing::warn!(service_deployment = %arn, "ECS does not know the service deployment; judging from DescribeServices alone");
+            Ok((decision, None))
+        }
+        Err(e) if service_deployment::falls_back(&e) => {
+            tracing::warn!(service_deployment = %arn, error = %e, error_name = %e.name(), "DescribeServiceDeployments failed; judging from DescribeServices alone");
+            Ok((decision, None))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// `berth abort`: a rollout that has not failed on its own is judged FAILED (`Aborted`), which the

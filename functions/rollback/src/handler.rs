@@ -5,7 +5,8 @@ use aws_sdk_ecs::types::Service;
 use aws_sdk_ecs::Client;
 use berth::codedeploy;
 use berth::ecs::{
-    controller, describe_service, describe_task_definition, find_tagged_revision, primary_rollout,
+    controller, current_service_deployment, describe_service, describe_task_definition,
+    find_tagged_revision, primary_rollout,
 };
 use berth::error::{Error, ErrorName, Result};
 use berth::events::{self, Publisher};
@@ -161,7 +162,7 @@ pub async fn rollback(
     let service = out
         .service
         .ok_or_else(|| Error::new(ErrorName::AwsError, "UpdateService returned no service"))?;
-    let rollout = primary_rollout(&service, &target, deadline).ok_or_else(|| {
+    let mut rollout = primary_rollout(&service, &target, deadline).ok_or_else(|| {
         Error::new(
             ErrorName::AwsError,
             format!(
@@ -170,6 +171,9 @@ pub async fn rollback(
             ),
         )
     })?;
+    // berth's own rollback deployment is judged by ECS's service deployment too (the rollout
+    // found already on the previous revision above is not: it may be ECS's rollback of ours).
+    rollout.service_deployment_arn = current_service_deployment(&service);
     let detail = if to_pin.is_empty() {
         format!("rolling {} back to {}", input.service, short_name(&target))
     } else {
@@ -240,6 +244,7 @@ async fn rollback_blue_green(
             deployment_id: deployment_id.to_owned(),
             rollback,
         }),
+        service_deployment_arn: None,
     };
     let result = |rollout: Rollout, already: bool, detail: String| {
         tracing::info!(service = %input.service, deployment = %rollout.ecs_deployment_id, already_rolled_back = already, "{detail}");

@@ -5,7 +5,10 @@ use aws_sdk_ecs::types::Service;
 use aws_sdk_ecs::Client;
 use berth::codedeploy;
 use berth::control::{self, Action};
-use berth::ecs::{controller, describe_service, primary_rollout, require_ecs_controller};
+use berth::ecs::{
+    controller, current_service_deployment, describe_service, primary_rollout,
+    require_ecs_controller,
+};
 use berth::error::{Error, ErrorName, Result};
 use berth::events::{self, Publisher};
 use berth::model::{
@@ -65,8 +68,9 @@ pub async fn update(aws: &Aws<'_>, input: &UpdateInput, now: DateTime) -> Result
     // was registered for this deployment alone (register-revision tags it with our id), so its
     // PRIMARY deployment is ours, whether forceNewDeployment was asked or not: another
     // UpdateService would only start a second deployment of the same thing.
-    if let Some(rollout) = primary_rollout(&service, target, deadline) {
-        tracing::info!(deployment = %rollout.ecs_deployment_id, task_definition = %short_name(target), in_progress = rollout_in_progress(&service), "service already deploys this revision");
+    if let Some(mut rollout) = primary_rollout(&service, target, deadline) {
+        rollout.service_deployment_arn = current_service_deployment(&service);
+        tracing::info!(deployment = %rollout.ecs_deployment_id, service_deployment = rollout.service_deployment_arn.as_deref().unwrap_or("-"), task_definition = %short_name(target), in_progress = rollout_in_progress(&service), "service already deploys this revision");
         return Ok(rollout);
     }
     refuse_if_aborted(&service, input)?;
@@ -89,7 +93,7 @@ pub async fn update(aws: &Aws<'_>, input: &UpdateInput, now: DateTime) -> Result
     let service = out
         .service
         .ok_or_else(|| Error::new(ErrorName::AwsError, "UpdateService returned no service"))?;
-    let rollout = primary_rollout(&service, target, deadline).ok_or_else(|| {
+    let mut rollout = primary_rollout(&service, target, deadline).ok_or_else(|| {
         Error::new(
             ErrorName::AwsError,
             format!(
@@ -99,9 +103,13 @@ pub async fn update(aws: &Aws<'_>, input: &UpdateInput, now: DateTime) -> Result
             ),
         )
     })?;
+    // The service deployment this UpdateService started; older APIs and stand-ins name none, and
+    // check-stability then judges from DescribeServices alone.
+    rollout.service_deployment_arn = current_service_deployment(&service);
     tracing::info!(
         service = %input.service,
         deployment = %rollout.ecs_deployment_id,
+        service_deployment = rollout.service_deployment_arn.as_deref().unwrap_or("-"),
         task_definition = %short_name(target),
         desired = rollout.desired_count,
         deadline = %rollout.deadline,
@@ -162,6 +170,7 @@ async fn start_blue_green(
             deployment_id: id,
             rollback: false,
         }),
+        service_deployment_arn: None,
     })
 }
 

@@ -209,6 +209,185 @@ async fn throttled_polls_retry_and_then_name_the_throttle() {
     );
 }
 
+// ---------------------------------------------------------------- ECS's service deployment
+
+const SD_ARN: &str =
+    "arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/web/NCWGC2ZR-taawPAYrIaU5";
+const SD_SUCCESSFUL: &str =
+    include_str!("../../../../shared/fixtures/describe-service-deployments-successful.json");
+const SD_ROLLED_BACK: &str =
+    include_str!("../../../../shared/fixtures/describe-service-deployments-rolled-back.json");
+
+/// The rollout as update-service records it where ECS names the service deployment it started.
+fn sd_input() -> serde_json::Value {
+    let mut v = input();
+    v["rollout"]["serviceDeploymentArn"] = json!(SD_ARN);
+    v
+}
+
+fn service_deployment(body: impl Into<String>) -> Rule {
+    let body = body.into();
+    mock!(Client::describe_service_deployments)
+        .match_requests(|r| r.service_deployment_arns() == [SD_ARN.to_owned()])
+        .then_http_response(move || ok_json(&body))
+}
+
+async fn sd_poll(rules: &[&Rule], at: i64) -> berth::Result<Stability> {
+    let ecs = mock_client!(aws_sdk_ecs, rules);
+    run_ecs(&ecs, sd_input(), DateTime::from_secs(at)).await
+}
+
+#[tokio::test]
+async fn a_rollback_by_ecs_is_reported_from_the_service_deployment_with_the_restored_revision() {
+    // GIVEN the circuit breaker tripped and ECS's service deployment says ROLLBACK_SUCCESSFUL
+    let sd = service_deployment(SD_ROLLED_BACK);
+    let out = sd_poll(
+        &[&service(ROLLED_BACK), &no_stopped_tasks(), &sd],
+        STARTED + 400,
+    )
+    .await
+    .unwrap();
+    // THEN the rollout FAILED because ECS rolled back, naming what it restored
+    assert_eq!(out.status, StabilityStatus::Failed);
+    assert_eq!(out.reason, Some(FailureReason::RolledBack));
+    assert!(
+        out.detail.starts_with(
+            "ECS rolled back service deployment NCWGC2ZR-taawPAYrIaU5 (ROLLBACK_SUCCESSFUL): "
+        ),
+        "{}",
+        out.detail
+    );
+    assert!(
+        out.detail
+            .ends_with("restored service revision 4980306466373577095 (web:7)"),
+        "{}",
+        out.detail
+    );
+    let state = out.service_deployment.as_ref().unwrap();
+    assert_eq!(
+        (state.arn.as_str(), state.status.as_str()),
+        (SD_ARN, "ROLLBACK_SUCCESSFUL")
+    );
+    let v = serde_json::to_value(&out).unwrap();
+    assert_eq!(v["serviceDeployment"]["status"], "ROLLBACK_SUCCESSFUL");
+    assert_eq!(v["reason"], "RolledBack");
+    // the evidence from DescribeServices is kept, and ECS was asked once
+    assert_eq!(out.failed_tasks, 3);
+    assert_eq!(sd.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn while_ecs_rolls_back_berth_waits_instead_of_racing_it() {
+    // GIVEN the breaker tripped and ECS's rollback is under way
+    let sd = service_deployment(SD_ROLLED_BACK.replace(
+        "\"status\": \"ROLLBACK_SUCCESSFUL\"",
+        "\"status\": \"ROLLBACK_IN_PROGRESS\"",
+    ));
+    let out = sd_poll(
+        &[&service(ROLLED_BACK), &no_stopped_tasks(), &sd],
+        STARTED + 200,
+    )
+    .await
+    .unwrap();
+    // THEN the rollout stays IN_PROGRESS (no Rollback state yet), saying what ECS does
+    assert_eq!(out.status, StabilityStatus::InProgress, "{}", out.detail);
+    assert!(
+        out.detail.starts_with(
+            "ECS is rolling back service deployment NCWGC2ZR-taawPAYrIaU5 (ROLLBACK_IN_PROGRESS)"
+        ),
+        "{}",
+        out.detail
+    );
+    assert_eq!(
+        out.service_deployment.unwrap().status,
+        "ROLLBACK_IN_PROGRESS"
+    );
+    // and past the deadline it is a failure: ECS rolled it back
+    let late = sd_poll(
+        &[&service(ROLLED_BACK), &no_stopped_tasks(), &sd],
+        DEADLINE + 1,
+    )
+    .await
+    .unwrap();
+    assert_eq!(late.reason, Some(FailureReason::RolledBack));
+}
+
+#[tokio::test]
+async fn a_successful_service_deployment_completes_with_berths_checks() {
+    let sd = service_deployment(SD_SUCCESSFUL);
+    let out = sd_poll(
+        &[&service(COMPLETED), &no_stopped_tasks(), &sd],
+        STARTED + 300,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.status, StabilityStatus::Completed, "{}", out.detail);
+    assert_eq!(out.service_deployment.unwrap().status, "SUCCESSFUL");
+    // ECS's SUCCESSFUL with tasks of web:8 stopped by the ELB is still a failure
+    let list = mock!(Client::list_tasks).then_http_response(|| ok_json(STOPPED_LIST));
+    let describe = mock!(Client::describe_tasks).then_http_response(|| ok_json(STOPPED_UNHEALTHY));
+    let out = sd_poll(
+        &[&service(IN_PROGRESS), &list, &describe, &sd],
+        STARTED + 200,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.reason, Some(FailureReason::HealthChecksFailing));
+}
+
+#[tokio::test]
+async fn without_the_call_granted_berth_judges_from_describe_services_as_before() {
+    let denied = mock!(Client::describe_service_deployments).then_http_response(|| {
+        aws_error(
+            400,
+            "AccessDeniedException",
+            "User is not authorized to perform: ecs:DescribeServiceDeployments",
+        )
+    });
+    let out = sd_poll(
+        &[&service(ROLLED_BACK), &no_stopped_tasks(), &denied],
+        STARTED + 400,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.reason, Some(FailureReason::DeploymentFailed));
+    assert_eq!(out.service_deployment, None);
+    assert_eq!(denied.num_calls(), 1);
+    let out = sd_poll(
+        &[&service(COMPLETED), &no_stopped_tasks(), &denied],
+        STARTED + 300,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.status, StabilityStatus::Completed);
+}
+
+#[tokio::test]
+async fn a_throttled_describe_service_deployments_is_left_to_the_asl_retry() {
+    let throttle = mock!(Client::describe_service_deployments).then_http_response(throttled);
+    let err = sd_poll(
+        &[&service(COMPLETED), &no_stopped_tasks(), &throttle],
+        STARTED + 300,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.name(), ErrorName::Throttled);
+}
+
+#[tokio::test]
+async fn a_rollout_without_a_service_deployment_never_asks_for_one() {
+    let sd = service_deployment(SD_SUCCESSFUL);
+    let out = poll(
+        &[&service(COMPLETED), &no_stopped_tasks(), &sd],
+        STARTED + 300,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.status, StabilityStatus::Completed);
+    assert_eq!(out.service_deployment, None);
+    assert_eq!(sd.num_calls(), 0);
+}
+
 // ---------------------------------------------------------------- berth abort (berth:control)
 
 const ME: &str = "berth-cli-web-1795996927581-2309";

@@ -235,6 +235,74 @@ async fn after_the_breaker_rolled_back_nothing_is_redeployed() {
     assert!(out.detail.contains("already runs web:7"), "{}", out.detail);
 }
 
+/// A service answer (`services[]` of DescribeServices or `service` of UpdateService) naming the
+/// service deployment ECS runs.
+fn with_service_deployment(body: &str, arn: &str) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(body).unwrap();
+    match v.get_mut("services") {
+        Some(services) => services[0]["currentServiceDeployment"] = arn.into(),
+        None => v["service"]["currentServiceDeployment"] = arn.into(),
+    }
+    v.to_string()
+}
+
+const SD_OURS: &str =
+    "arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/web/OURS0000000000000001";
+const SD_ROLLBACK: &str =
+    "arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/web/BERTHROLLBACK0000001";
+
+#[tokio::test]
+async fn berths_own_rollback_deployment_is_watched_through_its_service_deployment_ecs_own_is_not() {
+    // GIVEN berth redeploys web:5 and ECS names the service deployment it started for that
+    let svc = mock!(Client::describe_services)
+        .then_http_response(|| ok_json(&with_service_deployment(DEPLOYING, SD_OURS)));
+    let upd = mock!(Client::update_service).then_http_response(|| {
+        let body = TO_WEB7.replace(&format!("{ARN}web:7\""), &format!("{ARN}web:5\""));
+        ok_json(&with_service_deployment(&body, SD_ROLLBACK))
+    });
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &upd]);
+    let out = run_ecs(
+        &ecs,
+        input(
+            "web:5",
+            &format!("{REPO}@{RUNNING_DIGEST}"),
+            Some(RUNNING_DIGEST),
+        ),
+        DateTime::from_secs(NOW),
+    )
+    .await
+    .unwrap();
+    // THEN CheckRollback reads ECS's verdict on berth's rollback
+    assert_eq!(upd.num_calls(), 1);
+    assert_eq!(
+        out.rollout.service_deployment_arn.as_deref(),
+        Some(SD_ROLLBACK)
+    );
+
+    // GIVEN instead ECS rolled back on its own: the service is on web:7 again and its current
+    // service deployment is ours, ROLLBACK_SUCCESSFUL
+    let svc = mock!(Client::describe_services)
+        .then_http_response(|| ok_json(&with_service_deployment(BREAKER_ROLLED_BACK, SD_OURS)));
+    let upd = update(Arc::new(Mutex::new(vec![])));
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &upd]);
+    let out = run_ecs(
+        &ecs,
+        input(
+            "web:7",
+            &format!("{REPO}@{RUNNING_DIGEST}"),
+            Some(RUNNING_DIGEST),
+        ),
+        DateTime::from_secs(NOW),
+    )
+    .await
+    .unwrap();
+    // THEN berth does not fight ECS's rollback, and watches the restored revision from
+    // DescribeServices (ECS's verdict on that service deployment is the failure being undone)
+    assert_eq!(upd.num_calls(), 0);
+    assert!(out.already_rolled_back);
+    assert_eq!(out.rollout.service_deployment_arn, None);
+}
+
 #[tokio::test]
 async fn without_a_recorded_revision_rollback_refuses_and_changes_nothing() {
     let sent = Arc::new(Mutex::new(vec![]));

@@ -84,6 +84,38 @@ async fn starts_a_rollout_without_touching_desired_count() {
         rollout.deadline,
         berth::time::format(DateTime::from_secs(NOW + 600))
     );
+    // and the service deployment ECS started is recorded, for check-stability to read ECS's verdict
+    assert_eq!(rollout.service_deployment_arn.as_deref(), Some(SD_ARN));
+    assert_eq!(
+        serde_json::to_value(&rollout).unwrap()["serviceDeploymentArn"],
+        SD_ARN
+    );
+}
+
+const SD_ARN: &str =
+    "arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/web/NCWGC2ZR-taawPAYrIaU5";
+
+#[tokio::test]
+async fn without_a_current_service_deployment_the_rollout_names_none() {
+    // GIVEN an UpdateService answer from before service deployments (older regions, stand-ins)
+    let old_answer: String = UPDATED
+        .lines()
+        .filter(|l| !l.contains("currentServiceDeployment"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let upd = mock!(Client::update_service).then_http_response(move || ok_json(&old_answer));
+    let svc = describe(SERVICES);
+    let ecs = mock_client!(aws_sdk_ecs, &[&svc, &upd]);
+    let rollout = run_ecs(&ecs, input(false), DateTime::from_secs(NOW))
+        .await
+        .unwrap();
+    // THEN the rollout is recorded as before, and its document has no serviceDeploymentArn
+    assert_eq!(rollout.ecs_deployment_id, "ecs-svc/9223370300000000008");
+    assert_eq!(rollout.service_deployment_arn, None);
+    assert!(serde_json::to_value(&rollout)
+        .unwrap()
+        .get("serviceDeploymentArn")
+        .is_none());
 }
 
 #[tokio::test]
@@ -102,6 +134,7 @@ async fn a_retry_while_ecs_rolls_out_our_revision_starts_nothing_new() {
         .unwrap();
     assert_eq!(upd.num_calls(), 0);
     assert_eq!(rollout.ecs_deployment_id, "ecs-svc/9223370300000000008");
+    assert_eq!(rollout.service_deployment_arn.as_deref(), Some(SD_ARN));
 }
 
 #[tokio::test]
