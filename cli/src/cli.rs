@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::error::{sdk, CliError};
 use crate::exit::Exit;
 use crate::follow::{self, Verdict, Waiting};
-use crate::{approval, history, locate, request, revisions, status};
+use crate::{approval, history, locate, pause, request, revisions, status};
 
 /// Deploy to ECS through berth's state machine, and see what runs and what was deployed.
 ///
@@ -323,9 +323,7 @@ async fn answer(
         ),
     };
     if gates.is_empty() {
-        return Err(CliError::failed(format!(
-            "nothing waits for approval in {looked_at} (no running execution of it sits at its approval gate)"
-        )));
+        return answer_pause_hooks(cli, aws, a, &looked_at, decision, out).await;
     }
     let by = approval::who();
     let mut answered = Vec::new();
@@ -334,6 +332,49 @@ async fn answer(
     }
     out.result(&match cli.output {
         Format::Text => approval::render(&answered),
+        Format::Json => json(&answered),
+    });
+    Ok(Exit::Deployed)
+}
+
+/// No task-token gate waits: a native BLUE_GREEN / LINEAR / CANARY deployment of the execution's
+/// services (or of SERVICE) may wait in an ECS PAUSE hook; answer it with ContinueServiceDeployment.
+async fn answer_pause_hooks(
+    cli: &Cli,
+    aws: &Clients,
+    a: &AnswerArgs,
+    looked_at: &str,
+    decision: approval::Decision,
+    out: &mut dyn Console,
+) -> Result<Exit, CliError> {
+    let services = match &a.cluster {
+        Some(cluster) => vec![(cluster.clone(), a.target.clone())],
+        // looked_at is the execution's ARN; only a running execution's services are asked about.
+        None if history::describe(&aws.sfn, looked_at).await?.status == "RUNNING" => {
+            crate::control::planned(&follow::history(&aws.sfn, looked_at).await?)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| (p.cluster, p.service))
+                .collect()
+        }
+        None => vec![],
+    };
+    let mut hooks = Vec::new();
+    for (cluster, service) in &services {
+        hooks.extend(pause::waiting(&aws.ecs, cluster, service).await?);
+    }
+    if hooks.is_empty() {
+        return Err(CliError::failed(format!(
+            "nothing waits for approval in {looked_at} (no running execution of it sits at its approval gate, and no ECS PAUSE hook waits)"
+        )));
+    }
+    let by = approval::who();
+    let mut answered = Vec::new();
+    for hook in &hooks {
+        answered.push(pause::answer(&aws.ecs, hook, decision, &by).await?);
+    }
+    out.result(&match cli.output {
+        Format::Text => pause::render(&answered),
         Format::Json => json(&answered),
     });
     Ok(Exit::Deployed)

@@ -9,6 +9,7 @@ pub mod exit;
 pub mod follow;
 pub mod history;
 pub mod locate;
+pub mod pause;
 pub mod plan;
 pub mod progress;
 pub mod request;

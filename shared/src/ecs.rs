@@ -225,6 +225,7 @@ pub fn primary_rollout(service: &Service, target: &str, deadline: DateTime) -> O
         // Set by the caller that started the deployment: a service found already on `target` may
         // be there by ECS's own rollback, whose service deployment says ROLLBACK_SUCCESSFUL.
         service_deployment_arn: None,
+        rolled_back_by: None,
     })
 }
 

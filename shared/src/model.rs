@@ -112,6 +112,11 @@ pub struct Rollout {
     /// Absent where ECS (or a stand-in) names none; berth then judges from DescribeServices alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_deployment_arn: Option<String>,
+    /// Set on the rollback of a native BLUE_GREEN / LINEAR / CANARY deployment, which is ECS's own
+    /// rollback of `serviceDeploymentArn`: who asked for it (`StopServiceDeployment`, berth's
+    /// rollback; `ECS`, its own). check-stability then waits for ROLLBACK_SUCCESSFUL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back_by: Option<String>,
 }
 
 /// A CodeDeploy blue/green deployment berth created or stopped.
@@ -208,7 +213,7 @@ pub struct Stability {
 }
 
 /// What ECS said of a service deployment in one poll.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceDeploymentState {
     pub arn: String,
@@ -220,6 +225,25 @@ pub struct ServiceDeploymentState {
     /// The service revision ECS rolls back to (or restored), when it rolls back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restored_revision_arn: Option<String>,
+    /// ECS's native strategy (BLUE_GREEN, LINEAR or CANARY) and the rest of this block: the
+    /// lifecycle stage and the new revision's traffic weights (berth::strategy). Absent for
+    /// rolling deployments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle_stage: Option<String>,
+    /// The new revision's share of production traffic, %.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub production_traffic_weight: Option<f64>,
+    /// The new revision's share of test traffic, %.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_traffic_weight: Option<f64>,
+    /// A PAUSE lifecycle hook waiting for ContinueServiceDeployment (`berth approve` / `reject`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaiting_hook_id: Option<String>,
+    /// When that hook times out (and ECS takes its timeout action, ROLLBACK by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook_expires_at: Option<String>,
 }
 
 /// What `evaluate-canary` needs.

@@ -98,6 +98,7 @@ impl ServiceDeploymentView {
             restored_revision_arn: is_rollback(&self.status)
                 .then(|| self.restored_revision().map(str::to_owned))
                 .flatten(),
+            ..Default::default()
         }
     }
 }

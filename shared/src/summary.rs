@@ -96,8 +96,15 @@ pub fn describe(o: &ServiceOutcome, now: Option<&str>) -> String {
         ),
         Outcome::RolledBack => {
             let now_running = now.or_else(recorded).unwrap_or("unknown");
+            // A native BLUE_GREEN / LINEAR / CANARY deployment is rolled back by ECS.
+            let by = d
+                .rollback
+                .as_ref()
+                .and_then(|r| r.rollout.rolled_back_by.as_deref())
+                .map(|by| format!(" by {by}"))
+                .unwrap_or_default();
             format!(
-                "{}; rolled back, now running {now_running}",
+                "{}; rolled back{by}, now running {now_running}",
                 failure_reason(d)
             )
         }
@@ -309,6 +316,24 @@ mod tests {
             "evaluatedAt": "2026-01-01T00:03:00Z"}, "rollback": rollback(WEB7)});
         let s = recorded(vec![outcome(Outcome::RolledBack, d)]);
         assert!(s.cause.contains("canary FAIL: 5xx rate"), "{}", s.cause);
+    }
+
+    #[test]
+    fn a_native_strategy_rollback_says_ecs_rolled_back_by_stop_service_deployment() {
+        let mut rb = rollback(WEB7);
+        rb["rollout"]["serviceDeploymentArn"] =
+            json!("arn:aws:ecs:r:1:service-deployment/prod/web/Jx3gHK0LuZSSIN3ZqAnYn");
+        rb["rollout"]["rolledBackBy"] = json!("StopServiceDeployment");
+        let d = json!({"canaryResult": {"decision": "ROLLBACK", "verdict": "FAIL",
+            "detail": "5xx rate: Fail", "checks": [], "evaluations": 2,
+            "bakeStartedAt": "2026-01-01T00:00:00Z", "bakeEndsAt": "2026-01-01T00:05:00Z",
+            "evaluatedAt": "2026-01-01T00:01:00Z"}, "rollback": rb});
+        let s = recorded(vec![outcome(Outcome::RolledBack, d)]);
+        assert!(
+            s.cause.contains("canary FAIL: 5xx rate: Fail; rolled back by StopServiceDeployment, now running web:7"),
+            "{}",
+            s.cause
+        );
     }
 
     #[test]

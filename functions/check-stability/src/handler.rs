@@ -14,6 +14,7 @@ use berth::service_deployment::{self, ServiceDeploymentView};
 use berth::stability::{
     decide, Decision, DeploymentView, EventView, Expected, Observation, StoppedTaskView,
 };
+use berth::strategy;
 use berth::taskdef::short_name;
 use berth::time::{self, DateTime};
 
@@ -31,9 +32,10 @@ pub struct Aws<'a> {
 
 pub async fn run(aws: &Aws<'_>, payload: serde_json::Value, now: DateTime) -> Result<Stability> {
     let input: StabilityInput = parse_input("check-stability", payload)?;
-    match &input.rollout.code_deploy {
-        Some(cd) => check_codedeploy(aws, &input, cd, now).await,
-        None => check(aws.ecs, &input, now).await,
+    match (&input.rollout.code_deploy, &input.rollout.rolled_back_by) {
+        (Some(cd), _) => check_codedeploy(aws, &input, cd, now).await,
+        (None, Some(by)) => native::check_rollback(aws.ecs, &input, by, now).await,
+        (None, None) => check(aws.ecs, &input, now).await,
     }
 }
 
@@ -198,6 +200,15 @@ pub async fn check(ecs: &Client, input: &StabilityInput, now: DateTime) -> Resul
         }
         None => (decision, None),
     };
+    // A native BLUE_GREEN / LINEAR / CANARY deployment: its stage and weights (or the PAUSE hook
+    // it waits in) in the detail; the canary runs while the new revision takes production traffic.
+    let answer = strategy::approval_answer(
+        input.execution.as_ref().map(|e| e.name()),
+        &input.cluster,
+        &input.service,
+    );
+    let decision = strategy::annotate(decision, service_deployment.as_ref(), &answer);
+    let green_traffic_weight = service_deployment.as_ref().and_then(strategy::canary_weight);
 
     let ours = obs
         .deployments
@@ -225,7 +236,7 @@ pub async fn check(ecs: &Client, input: &StabilityInput, now: DateTime) -> Resul
             .map(|e| e.message.clone())
             .collect(),
         checked_at: time::format(now),
-        green_traffic_weight: None,
+        green_traffic_weight,
         service_deployment,
     };
     obey_abort(&mut result, action);
@@ -263,7 +274,7 @@ async fn with_service_deployment(
             let view = ServiceDeploymentView::from_sdk(&sd);
             let judged =
                 service_deployment::judge(&view, decision, restored_task_definition, past_deadline);
-            Ok((judged, Some(view.state())))
+            Ok((judged, Some(strategy::with_stage(view.state(), &sd))))
         }
         Ok(None) => {
             tracing::warn!(service_deployment = %arn, "ECS does not know the service deployment; judging from DescribeServices alone");
@@ -342,6 +353,8 @@ fn observe(service: &Service, stopped: &[aws_sdk_ecs::types::Task]) -> Observati
             .collect(),
     }
 }
+
+mod native;
 
 #[cfg(test)]
 mod tests;

@@ -90,6 +90,10 @@ pub async fn rollback(
     if controller(&service) == "CODE_DEPLOY" {
         return rollback_blue_green(aws, input, &service, previous, deadline, now).await;
     }
+    // BLUE_GREEN / LINEAR / CANARY: StopServiceDeployment(ROLLBACK) while ECS's deployment runs.
+    if let Some(result) = native::rollback(ecs, input, &service, previous, deadline, now).await? {
+        return Ok(result);
+    }
 
     // The circuit breaker may have put the service back already: a second deployment would only
     // restart healthy tasks.
@@ -245,6 +249,7 @@ async fn rollback_blue_green(
             rollback,
         }),
         service_deployment_arn: None,
+        rolled_back_by: None,
     };
     let result = |rollout: Rollout, already: bool, detail: String| {
         tracing::info!(service = %input.service, deployment = %rollout.ecs_deployment_id, already_rolled_back = already, "{detail}");
@@ -369,6 +374,8 @@ async fn register_pinned_copy(
             )
         })
 }
+
+mod native;
 
 #[cfg(test)]
 mod tests;

@@ -171,6 +171,7 @@ async fn start_blue_green(
             rollback: false,
         }),
         service_deployment_arn: None,
+        rolled_back_by: None,
     })
 }
 
