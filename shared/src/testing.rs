@@ -87,6 +87,26 @@ macro_rules! __mock_client {
 }
 pub use crate::__mock_client as mock_client;
 
+/// The deployment events an EventBridge mock was sent, in order (each entry's `Detail`, parsed).
+pub type SentEvents = std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>;
+
+/// EventBridge accepting every PutEvents (no failed entry); each entry's detail lands in `sent`.
+pub fn recording_bus(sent: &SentEvents) -> aws_smithy_mocks::Rule {
+    let sent = sent.clone();
+    aws_smithy_mocks::mock!(aws_sdk_eventbridge::Client::put_events)
+        .match_requests(move |r| {
+            sent.lock().unwrap().extend(r.entries().iter().map(|e| {
+                serde_json::from_str(e.detail().unwrap_or("null")).expect("a JSON detail")
+            }));
+            true
+        })
+        .then_output(|| {
+            aws_sdk_eventbridge::operation::put_events::PutEventsOutput::builder()
+                .failed_entry_count(0)
+                .build()
+        })
+}
+
 /// What every probe of a [`ScriptedChecker`] does.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ProbeScript {

@@ -64,29 +64,16 @@ fn finished_events(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
-    use aws_sdk_eventbridge::operation::put_events::PutEventsOutput;
     use aws_smithy_mocks::{mock, Rule};
-    use berth::testing::{aws_error, mock_client, ok_json};
+    use berth::testing::{aws_error, mock_client, ok_json, recording_bus, SentEvents};
     use serde_json::json;
 
     use super::*;
 
     /// A publisher whose bus takes every event, and what it was sent.
-    fn bus() -> (Publisher, Rule, Arc<Mutex<Vec<serde_json::Value>>>) {
-        let sent: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
-        let seen = sent.clone();
-        let put = mock!(aws_sdk_eventbridge::Client::put_events)
-            .match_requests(move |r| {
-                seen.lock().unwrap().extend(
-                    r.entries()
-                        .iter()
-                        .map(|e| serde_json::from_str(e.detail().unwrap()).unwrap()),
-                );
-                true
-            })
-            .then_output(|| PutEventsOutput::builder().failed_entry_count(0).build());
+    fn bus() -> (Publisher, Rule, SentEvents) {
+        let sent = SentEvents::default();
+        let put = recording_bus(&sent);
         let publisher = Publisher::new(mock_client!(aws_sdk_eventbridge, &[&put]), None);
         (publisher, put, sent)
     }

@@ -126,23 +126,8 @@ fn the_state_machine_is_read_from_the_execution_arn() {
 }
 
 /// EventBridge accepting every PutEvents; each call's details are kept.
-fn put_events(sent: &std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>) -> Rule {
-    let sent = sent.clone();
-    mock!(aws_sdk_eventbridge::Client::put_events)
-        .match_requests(move |r| {
-            let mut sent = sent.lock().unwrap();
-            sent.extend(
-                r.entries()
-                    .iter()
-                    .map(|e| serde_json::from_str(e.detail().unwrap()).unwrap()),
-            );
-            true
-        })
-        .then_output(|| {
-            aws_sdk_eventbridge::operation::put_events::PutEventsOutput::builder()
-                .failed_entry_count(0)
-                .build()
-        })
+fn put_events(sent: &berth::testing::SentEvents) -> Rule {
+    berth::testing::recording_bus(sent)
 }
 
 #[tokio::test]

@@ -556,22 +556,8 @@ async fn the_rollback_is_announced_with_its_target_and_its_cause() {
     let (svc, upd) = (describe(DEPLOYING), update(Arc::default()));
     let ecs = mock_client!(aws_sdk_ecs, &[&svc, &upd]);
     let cd = mock_client!(aws_sdk_codedeploy, &[]);
-    let sent: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
-    let seen = sent.clone();
-    let put = mock!(aws_sdk_eventbridge::Client::put_events)
-        .match_requests(move |r| {
-            seen.lock().unwrap().extend(
-                r.entries()
-                    .iter()
-                    .map(|e| serde_json::from_str(e.detail().unwrap()).unwrap()),
-            );
-            true
-        })
-        .then_output(|| {
-            aws_sdk_eventbridge::operation::put_events::PutEventsOutput::builder()
-                .failed_entry_count(0)
-                .build()
-        });
+    let sent = berth::testing::SentEvents::default();
+    let put = berth::testing::recording_bus(&sent);
     let publisher = Publisher::new(mock_client!(aws_sdk_eventbridge, &[&put]), None);
     // WHEN rollback runs
     run_and_announce(

@@ -422,21 +422,8 @@ async fn an_update_service_rejection_is_an_aws_error_with_ecs_text() {
 }
 
 /// EventBridge accepting every PutEvents; the details it was sent are kept.
-fn put_events(sent: Arc<Mutex<Vec<serde_json::Value>>>) -> Rule {
-    mock!(aws_sdk_eventbridge::Client::put_events)
-        .match_requests(move |r| {
-            sent.lock().unwrap().extend(
-                r.entries()
-                    .iter()
-                    .map(|e| serde_json::from_str(e.detail().unwrap()).unwrap()),
-            );
-            true
-        })
-        .then_output(|| {
-            aws_sdk_eventbridge::operation::put_events::PutEventsOutput::builder()
-                .failed_entry_count(0)
-                .build()
-        })
+fn put_events(sent: berth::testing::SentEvents) -> Rule {
+    berth::testing::recording_bus(&sent)
 }
 
 /// The per-service document the ASL passes: the item's fields beside `register`.
