@@ -14,7 +14,7 @@ finishes at every phase of berth's polls, as real rollouts do):
   at berth's default poll interval (15 s, the template's PollIntervalSeconds) unless
   `--poll-seconds` says otherwise;
 * ecs-deploy 1.17.0 (`ecs deploy CLUSTER SERVICE --image app IMAGE`, polling each second, its
-  default), installed into the project's venv if missing.
+  default): in requirements-dev.txt, and installed into the project's venv if missing.
 
 Detection lag is the time from the simulator's rollout completion (the deployment turning
 COMPLETED, read from the stand-in's state) to each tool's verdict: berth's CheckRollout state
