@@ -208,7 +208,9 @@ pub async fn check(ecs: &Client, input: &StabilityInput, now: DateTime) -> Resul
         &input.service,
     );
     let decision = strategy::annotate(decision, service_deployment.as_ref(), &answer);
-    let green_traffic_weight = service_deployment.as_ref().and_then(strategy::canary_weight);
+    let green_traffic_weight = service_deployment
+        .as_ref()
+        .and_then(strategy::canary_weight);
 
     let ours = obs
         .deployments
