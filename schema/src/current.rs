@@ -18,12 +18,17 @@ pub fn path(relative: &str) -> PathBuf {
 /// The schema of the console request, as a deserializer reads it (fields with a default are
 /// optional), in JSON Schema 2020-12.
 fn request_schema() -> String {
-    let Value::Object(mut generated) = schemars::schema_for!(ConsoleRequest).to_value() else {
+    let Value::Object(generated) = schemars::schema_for!(ConsoleRequest).to_value() else {
         panic!("schemars gave a schema that is not an object")
     };
     let note = format!("Generated from {FROM}: edit the Rust, then {BLESS}");
+    finish(generated, &note)
+}
+
+/// The generated schema as it is written: `note` as its `$comment`, what the document is first and
+/// then the properties in the order of the Rust fields, descriptions on one line each.
+pub(crate) fn finish(mut generated: serde_json::Map<String, Value>, note: &str) -> String {
     generated.insert("$comment".into(), json!(note));
-    // What the document is first, then the properties in the order of the Rust fields.
     let mut out = serde_json::Map::new();
     for key in ["$schema", "$comment", "title", "description"] {
         if let Some(v) = generated.get(key) {

@@ -3,9 +3,9 @@
 //! must be one berth would publish.
 
 use berth::events::{DeploymentEvent, Phase, DETAIL_TYPE, SOURCE};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::current::{path, unwrap_descriptions};
+use crate::current::{finish, path};
 
 const BLESS: &str = "BERTH_BLESS=1 cargo test -p berth-schema";
 pub const SCHEMA: &str = "schema/event.schema.json";
@@ -13,26 +13,14 @@ const FROM: &str = "shared/src/events.rs (DeploymentEvent and what it nests)";
 
 /// The schema of an event's `detail`, in JSON Schema 2020-12.
 fn event_schema() -> String {
-    let Value::Object(mut generated) = schemars::schema_for!(DeploymentEvent).to_value() else {
+    let Value::Object(generated) = schemars::schema_for!(DeploymentEvent).to_value() else {
         panic!("schemars gave a schema that is not an object")
     };
     let note = format!(
         "Generated from {FROM}: edit the Rust, then {BLESS}. The detail of the EventBridge events \
          with source {SOURCE:?} and detail-type {DETAIL_TYPE:?}."
     );
-    generated.insert("$comment".into(), json!(note));
-    let mut out = serde_json::Map::new();
-    for key in ["$schema", "$comment", "title", "description"] {
-        if let Some(v) = generated.get(key) {
-            out.insert(key.into(), v.clone());
-        }
-    }
-    for (k, v) in generated {
-        out.entry(k).or_insert(v);
-    }
-    let mut doc = Value::Object(out);
-    unwrap_descriptions(&mut doc);
-    serde_json::to_string_pretty(&doc).unwrap() + "\n"
+    finish(generated, &note)
 }
 
 #[test]
