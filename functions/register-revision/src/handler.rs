@@ -35,17 +35,7 @@ pub async fn register(ecs: &Client, input: &RegisterInput) -> Result<Registratio
     }
     let image = ImageRef::parse(&input.image)?;
 
-    let service = describe_service(ecs, &input.cluster, &input.service).await?;
-    require_supported_controller(&service)?;
-    let current_arn = service
-        .task_definition()
-        .ok_or_else(|| {
-            Error::new(
-                ErrorName::TaskDefinitionNotFound,
-                format!("service {} reports no task definition", input.service),
-            )
-        })?
-        .to_owned();
+    let current_arn = running(ecs, input).await?;
     // At most 6 ECS calls per invoke (ECS's API buckets are shared account-wide, and a push may
     // deploy hundreds of services): DescribeServices, the family's newest revision, the current
     // one when it is not the newest, ListTasks + DescribeTasks (running digests), and
@@ -182,11 +172,8 @@ async fn newest_revision(ecs: &Client, family: &str) -> Result<Option<(TaskDefin
     }
 }
 
-/// A rollback by hand: the request named an existing revision, so nothing is registered. The
-/// previous revision is what runs now, with the digests its tasks run, so a failed rollback by
-/// hand is itself rolled back exactly.
-async fn existing(ecs: &Client, input: &RegisterInput, target: &str) -> Result<Registration> {
-    require("taskDefinition", target)?;
+/// The task definition the service runs (a service whose deployment controller berth drives).
+async fn running(ecs: &Client, input: &RegisterInput) -> Result<String> {
     let service = describe_service(ecs, &input.cluster, &input.service).await?;
     require_supported_controller(&service)?;
     let current_arn = service
@@ -198,6 +185,15 @@ async fn existing(ecs: &Client, input: &RegisterInput, target: &str) -> Result<R
             )
         })?
         .to_owned();
+    Ok(current_arn)
+}
+
+/// A rollback by hand: the request named an existing revision, so nothing is registered. The
+/// previous revision is what runs now, with the digests its tasks run, so a failed rollback by
+/// hand is itself rolled back exactly.
+async fn existing(ecs: &Client, input: &RegisterInput, target: &str) -> Result<Registration> {
+    require("taskDefinition", target)?;
+    let current_arn = running(ecs, input).await?;
     let (current, _) = describe_task_definition(ecs, &current_arn).await?;
     let (wanted, _) = describe_task_definition(ecs, target).await?;
     let container = pick_container(&wanted, input.container.as_deref())?
