@@ -137,6 +137,9 @@ class Simulator:
         # ecs_strategies installs its Runner: it ticks services with a BLUE_GREEN/LINEAR/CANARY run in flight.
         self.strategy_runner = None
         self.ecs_minute_seconds = 1.0  # real seconds per minute of bake / hook timeouts (strategies)
+        # Functions(sim) run at the end of every tick, under the lock (ecs_oneoff: one-off tasks and
+        # the per-tick record of live task definitions).
+        self.tick_hooks: list = []
 
     # ------------------------------------------------------------ control
 
@@ -261,6 +264,14 @@ class Simulator:
 
                         self.errors.append(f"{service.arn}: {traceback.format_exc()}")
                         del self.errors[:-20]
+            for hook in self.tick_hooks:
+                try:
+                    hook(self)
+                except Exception:  # a broken hook must not stop the services
+                    import traceback
+
+                    self.errors.append(f"tick hook {hook!r}: {traceback.format_exc()}")
+                    del self.errors[:-20]
 
     def is_disabled(self, service) -> bool:
         return service.name in self.disabled or service.arn in self.disabled

@@ -111,6 +111,7 @@ class Front:
         self.limits = LambdaLimits(template, timeout_scale)
         ecs_sim.install()
         sfn_patch.install()
+        self.install_release_pieces()
         self.configure_moto()
 
     # ------------------------------------------------------------ moto
@@ -119,6 +120,14 @@ class Front:
         from moto.moto_api._internal.models import moto_api_backend
 
         moto_api_backend.set_config(MOTO_CONFIG)
+
+    def install_release_pieces(self) -> None:
+        """P9's stand-ins: ECR scan findings, one-off ECS tasks, EventBridge Scheduler firing."""
+        from . import ecr_scan, ecs_oneoff, schedules
+
+        ecr_scan.install()
+        ecs_oneoff.install()
+        self.scans, self.oneoff, self.schedules = ecr_scan.SCANS, ecs_oneoff.RUNNER, schedules.SCHEDULES
 
     def reset_all(self) -> None:
         from moto.moto_api._internal.models import moto_api_backend
@@ -130,6 +139,9 @@ class Front:
             self.stubs.clear()
             self.throttle.reset()
             self.limits.reset()
+            self.scans.reset()
+            self.oneoff.reset()
+            self.schedules.reset()
             with self.inv_lock:
                 self.invocations.clear()
             self.configure_moto()
@@ -554,9 +566,50 @@ class Front:
                     return self.json(200, {"invocations": list(self.invocations)})
             if route == "/register-lambdas" and method == "POST":
                 return self.json(200, {"functions": self.register_lambdas(doc.get("names", []), doc.get("region", "us-east-1"))})
+            out = self.release_control(environ, route, method, doc)
+            if out is not None:
+                return out
         except (KeyError, ValueError, TypeError) as e:
             return self.json(400, {"error": f"{type(e).__name__}: {e}"})
         return self.json(404, {"error": f"no control route {method} {path}"})
+
+    def release_control(self, environ, route: str, method: str, doc: dict) -> tuple[int, dict, bytes] | None:
+        """Control routes of P9's stand-ins (README: "ECR image scan findings", "One-off
+        tasks and the live-revision record", "EventBridge Scheduler"); None when the route is not one of them."""
+        from .schedules import FireError
+
+        if route == "/scan-findings":
+            if method == "POST":
+                return self.json(200, self.scans.configure(doc))
+            if method == "DELETE":
+                self.scans.reset()
+            return self.json(200, self.scans.view())
+        if route == "/task-behaviours":
+            if method == "POST":
+                for it in doc.get("images", [doc]):
+                    self.oneoff.set_behaviour(it)
+            elif method == "DELETE":
+                self.oneoff.behaviours.clear()
+            return self.json(200, {"behaviours": self.oneoff.behaviours})
+        if route == "/task-history" and method == "GET":
+            q = self.query(environ)
+            groups = [g for g in q.get("groups", "").split(",") if g] or None
+            if q.get("service"):
+                groups = [f"service:{q['service']}"]
+            return self.json(200, {"runs": self.oneoff.history_view(q.get("cluster"), groups, q.get("region"))})
+        if route == "/task-history/overlap" and method == "POST":
+            groups = doc.get("groups") or ([f"service:{doc['service']}"] if doc.get("service") else [doc["group"]])
+            a, b = doc["taskDefinitions"]
+            with self.sim.lock:
+                return self.json(200, self.oneoff.overlaps(doc["cluster"], groups, a, b, doc.get("region")))
+        if route == "/schedules/fire" and method == "POST":
+            try:
+                return self.json(200, self.schedules.fire(self.port, doc))
+            except FireError as e:
+                return self.json(e.status, {"error": str(e)})
+        if route == "/schedules/fired" and method == "GET":
+            return self.json(200, self.schedules.view())
+        return None
 
     @staticmethod
     def query(environ) -> dict:
