@@ -233,3 +233,42 @@ def test_stop_then_start_never_runs_both_revisions_together(standin):
     # A one-off task of revision 2 while revision 1 served counts when its group is asked for too.
     assert standin.control("task-history/overlap", {"cluster": "prod", "groups": ["service:web", "family:web"],
                                                     "taskDefinitions": ["web:1", "web:2"]})["overlapped"] is False
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("BERTH_RUST_ONEOFF_CHECK"),
+                    reason="set BERTH_RUST_ONEOFF_CHECK to a built rust_oneoff_check binary")
+def test_rust_sdk_runs_reads_and_stops_one_off_tasks(standin):
+    """Runs rust_oneoff_check.rs (aws-sdk-ecs 1.157) against the ticking stand-in."""
+    import os
+    import subprocess
+
+    ecs, td, net = setup_task(standin)
+    subnet, sg = net["awsvpcConfiguration"]["subnets"][0], net["awsvpcConfiguration"]["securityGroups"][0]
+
+    def task_def(image):
+        return ecs.register_task_definition(
+            family="migrate", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+            containerDefinitions=[{"name": "migrate", "image": image, "essential": True}],
+        )["taskDefinition"]["taskDefinitionArn"]
+
+    standin.control("task-behaviours", {"images": [
+        {"image": "repo/fails:v1", "exitCode": 3},
+        {"image": "repo/missing:v1", "behaviour": "pull-error"},
+        {"image": "repo/hangs:v1", "behaviour": "hang"},
+    ]})
+    env = dict(os.environ, AWS_ENDPOINT_URL=standin.url, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
+               TASK_DEF=td, SUBNET=subnet, SG=sg, FAIL_DEF=task_def("repo/fails:v1"),
+               PULL_DEF=task_def("repo/missing:v1"), HANG_DEF=task_def("repo/hangs:v1"))
+    out = subprocess.run([os.environ["BERTH_RUST_ONEOFF_CHECK"]], env=env, capture_output=True, text=True, timeout=120)
+    print(out.stdout, out.stderr)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout
+    assert 'RUN Some("PROVISIONING") Some("family:migrate") Some(Fargate) Some(["migrate", "up"])' in lines
+    assert 'EXIT0 Some(EssentialContainerExited) Some("STOPPED") reason_prefix=Some("Essential container in task exited") exit=Some(0)' in lines
+    assert 'EXIT3 Some(EssentialContainerExited) Some("STOPPED") reason_prefix=Some("Essential container in task exited") exit=Some(3)' in lines
+    assert ('PULL Some(TaskFailedToStart) Some("STOPPED") reason_prefix=Some("CannotPullContainerError") exit=None '
+            'container_reason_prefix=Some("CannotPullContainerError") started=false stopped=true') in lines
+    assert 'STOP Some(UserInitiated) Some("STOPPED") Some("berth: migration timed out")' in lines
+    assert 'HANG Some(UserInitiated) Some("STOPPED") reason_prefix=Some("berth") exit=Some(143)' in lines
+    assert 'LOGS Awslogs Some("/berth/migrate")' in lines
+    assert "NO_NETWORK is_invalid_parameter_exception=true" in lines
