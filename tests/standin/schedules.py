@@ -14,10 +14,18 @@ the schedule comes due, at once: the target's `Input` (context attributes such a
 
 `fire_schedule(url, name)` below is the client a harness calls. Firings are recorded
 (`GET /_berth/schedules/fired`).
+
+moto accepts any ScheduleExpression, time zone and flexible window; `install()` makes CreateSchedule
+and UpdateSchedule refuse what Scheduler refuses (`validate`: `at(yyyy-mm-ddThh:mm:ss)`,
+`rate(N minute[s]|hour[s]|day[s])`, six-field `cron(...)` with `?` in day-of-month or day-of-week,
+an IANA `ScheduleExpressionTimezone`, `FlexibleTimeWindow` OFF or FLEXIBLE with
+`MaximumWindowInMinutes` 1..1440) with a ValidationException, and CreateSchedule in a group that
+does not exist with ResourceNotFoundException (moto: 500).
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from datetime import datetime, timezone
@@ -94,6 +102,123 @@ class Schedules:
 
 
 SCHEDULES = Schedules()
+
+
+# ---------------------------------------------------------------- validation (moto checks nothing)
+
+_AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
+_RATE = re.compile(r"^rate\(([1-9]\d*) (minute|minutes|hour|hours|day|days)\)$")
+_CRON = re.compile(r"^cron\((.*)\)$")
+_MONTHS = {m: i + 1 for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())}
+_DAYS = {d: i + 1 for i, d in enumerate("SUN MON TUE WED THU FRI SAT".split())}
+# (low, high, names) per cron field: minutes hours day-of-month month day-of-week year
+_FIELDS = ((0, 59, {}), (0, 23, {}), (1, 31, {}), (1, 12, _MONTHS), (1, 7, _DAYS), (1970, 2199, {}))
+
+
+def _cron_value(text: str, field: int) -> bool:
+    low, high, names = _FIELDS[field]
+    if text in names:
+        return True
+    return text.isdigit() and low <= int(text) <= high
+
+
+def _cron_item(item: str, field: int) -> bool:
+    """One comma-separated item: *, N, N-M, */S, N/S, N-M/S; L, NW, LW (day of month); L, NL, N#K (day of week)."""
+    if field == 2 and (item in ("L", "LW") or (item.endswith("W") and _cron_value(item[:-1], 2))):
+        return True
+    if field == 4 and (item == "L" or (item.endswith("L") and _cron_value(item[:-1], 4))):
+        return True
+    if field == 4 and "#" in item:
+        day, _, nth = item.partition("#")
+        return _cron_value(day, 4) and nth in ("1", "2", "3", "4", "5")
+    base, _, step = item.partition("/")
+    if step and not (step.isdigit() and int(step) >= 1):
+        return False
+    if base == "*":
+        return True
+    first, _, last = base.partition("-")
+    return _cron_value(first, field) and (not last or _cron_value(last, field))
+
+
+def validate_expression(expr: str | None) -> str | None:
+    """Why Scheduler would refuse `expr`, or None when it is valid."""
+    from datetime import datetime as dt
+
+    expr = expr or ""
+    if m := _AT.match(expr):
+        try:
+            dt.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")
+        except ValueError:
+            return "not a date and time"
+        return None
+    if m := _RATE.match(expr):
+        singular = not m.group(2).endswith("s")
+        return None if (m.group(1) == "1") == singular else "the unit must be singular for 1 and plural otherwise"
+    if m := _CRON.match(expr):
+        fields = m.group(1).split(" ")
+        if len(fields) != 6:
+            return "cron() takes six fields: minutes hours day-of-month month day-of-week year"
+        dom, dow = fields[2], fields[4]
+        if (dom == "?") == (dow == "?"):
+            return "one of day-of-month and day-of-week must be ?"
+        for i, f in enumerate(fields):
+            if f == "?" and i in (2, 4):
+                continue
+            if not f or not all(_cron_item(item, i) for item in f.split(",")):
+                return f"field {i + 1} ({f!r}) is not valid"
+        return None
+    return "not at(...), rate(...) or cron(...)"
+
+
+def validate(expression: str | None, timezone_name: str | None, window: dict | None) -> None:
+    from moto.scheduler.exceptions import ValidationException
+
+    why = validate_expression(expression)
+    if why:
+        raise ValidationException(f"Invalid Schedule Expression {expression}: {why}.")
+    if timezone_name:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(timezone_name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValidationException(f"Invalid ScheduleExpressionTimezone {timezone_name}.") from None
+    window = window or {}
+    mode = window.get("Mode")
+    if mode not in ("OFF", "FLEXIBLE"):
+        raise ValidationException("FlexibleTimeWindow.Mode must be OFF or FLEXIBLE.")
+    maximum = window.get("MaximumWindowInMinutes")
+    if mode == "FLEXIBLE" and not (isinstance(maximum, int) and 1 <= maximum <= 1440):
+        raise ValidationException("FlexibleTimeWindow.MaximumWindowInMinutes must be 1 to 1440 when Mode is FLEXIBLE.")
+
+
+_ORIGINALS: dict[str, Any] = {}
+
+
+def _create_schedule(self, **kw):
+    from moto.scheduler.exceptions import ScheduleGroupNotFound
+
+    validate(kw.get("schedule_expression"), kw.get("schedule_expression_timezone"), kw.get("flexible_time_window"))
+    group = kw.get("group_name") or "default"
+    if group not in self.schedule_groups:
+        raise ScheduleGroupNotFound(group)
+    return _ORIGINALS["create"](self, **kw)
+
+
+def _update_schedule(self, **kw):
+    validate(kw.get("schedule_expression"), kw.get("schedule_expression_timezone"), kw.get("flexible_time_window"))
+    return _ORIGINALS["update"](self, **kw)
+
+
+def install() -> None:
+    from moto.scheduler.models import EventBridgeSchedulerBackend
+
+    if _ORIGINALS:
+        return
+    _ORIGINALS["create"] = EventBridgeSchedulerBackend.create_schedule
+    _ORIGINALS["update"] = EventBridgeSchedulerBackend.update_schedule
+    EventBridgeSchedulerBackend.create_schedule = _create_schedule
+    EventBridgeSchedulerBackend.update_schedule = _update_schedule
 
 
 def fill_context(text: str | None, schedule_arn: str, scheduled: str, execution_id: str) -> str:

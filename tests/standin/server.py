@@ -127,6 +127,7 @@ class Front:
 
         ecr_scan.install()
         ecs_oneoff.install()
+        schedules.install()
         self.scans, self.oneoff, self.schedules = ecr_scan.SCANS, ecs_oneoff.RUNNER, schedules.SCHEDULES
 
     def reset_all(self) -> None:

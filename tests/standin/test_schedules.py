@@ -90,3 +90,51 @@ def test_unsupported_targets_and_bad_requests_are_refused(standin):
         fire_schedule(standin.url, "sqs", when="now")
     with pytest.raises(RuntimeError, match="HTTP 404"):
         fire_schedule(standin.url, "missing")
+
+
+@pytest.mark.parametrize("expr", [
+    "at(2026-12-01T02:00:00)", "rate(1 minute)", "rate(5 minutes)", "rate(1 day)", "rate(12 hours)",
+    "cron(0 2 * * ? *)", "cron(0/15 9-17 ? * MON-FRI *)", "cron(0 3 L * ? 2026)", "cron(30 1 ? * 6#3 *)",
+    "cron(0 0 1,15 JAN,JUL ? *)",
+])
+def test_valid_expressions_are_accepted(standin, expr):
+    create(standin.client("scheduler"), expr=expr)
+
+
+@pytest.mark.parametrize("expr", [
+    "at(2026-12-01 02:00:00)", "at(2026-02-30T02:00:00)", "at(2026-12-01T02:00)",
+    "rate(1 minutes)", "rate(5 minute)", "rate(0 minutes)", "rate(5 weeks)", "rate(5  minutes)",
+    "cron(0 2 * * * *)", "cron(0 2 ? * ? *)", "cron(0 2 * *)", "cron(60 2 * * ? *)", "cron(0 24 * * ? *)",
+    "cron(0 2 * FOO ? *)", "cron(0 2 ? * MON-FUN *)", "cron(0  2 * * ? *)", "every day", "",
+])
+def test_invalid_expressions_are_refused_as_scheduler_does(standin, expr):
+    from botocore.exceptions import ClientError, ParamValidationError
+
+    with pytest.raises((ClientError, ParamValidationError)) as e:
+        create(standin.client("scheduler"), expr=expr)
+    if isinstance(e.value, ClientError):
+        assert e.value.response["Error"]["Code"] == "ValidationException"
+        assert e.value.response["Error"]["Message"].startswith(f"Invalid Schedule Expression {expr}")
+
+
+def test_time_zone_window_and_group_are_checked(standin):
+    from botocore.exceptions import ClientError
+
+    scheduler = standin.client("scheduler")
+    target = {"Arn": FUNCTION, "RoleArn": ROLE}
+    base = dict(Name="x", ScheduleExpression="rate(1 day)", Target=target)
+    cases = [
+        (dict(base, ScheduleExpressionTimezone="Europe/Berlim", FlexibleTimeWindow={"Mode": "OFF"}), "ValidationException"),
+        (dict(base, FlexibleTimeWindow={"Mode": "FLEXIBLE"}), "ValidationException"),
+        (dict(base, FlexibleTimeWindow={"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 1441}), "ValidationException"),
+        (dict(base, FlexibleTimeWindow={"Mode": "OFF"}, GroupName="nope"), "ResourceNotFoundException"),
+    ]
+    for kw, code in cases:
+        with pytest.raises(ClientError) as e:
+            scheduler.create_schedule(**kw)
+        assert e.value.response["Error"]["Code"] == code, kw
+    scheduler.create_schedule(**dict(base, FlexibleTimeWindow={"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 15}))
+    with pytest.raises(ClientError) as e:
+        scheduler.update_schedule(**dict(base, ScheduleExpression="rate(1 days)", FlexibleTimeWindow={"Mode": "OFF"}))
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    assert scheduler.get_schedule(Name="x")["ScheduleExpression"] == "rate(1 day)"
