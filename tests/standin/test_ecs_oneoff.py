@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from .conftest import describe, make_service, settled
+from .conftest import describe, make_service, settled, wait_for
 
 LOGS = {"logDriver": "awslogs", "options": {"awslogs-group": "/berth/migrate", "awslogs-region": "us-east-1",
                                             "awslogs-stream-prefix": "migrate"}}
@@ -79,6 +79,13 @@ def test_awsvpc_run_task_with_a_command_override_runs_and_exits_0(standin):
     # ListTasks finds it by family and startedBy, STOPPED.
     assert ecs.list_tasks(cluster="prod", family="migrate", desiredStatus="STOPPED")["taskArns"] == [t["taskArn"]]
     assert ecs.list_tasks(cluster="prod", startedBy="berth-migrate", desiredStatus="STOPPED")["taskArns"] == [t["taskArn"]]
+
+
+def test_the_running_ticker_finishes_one_off_tasks(standin):
+    ecs, td, net = setup_task(standin)
+    [t] = run(ecs, td, net)
+    done = wait_for(lambda: (x := task(ecs, t["taskArn"]))["lastStatus"] == "STOPPED" and x, what="task stopped")
+    assert done["containers"][0]["exitCode"] == 0
 
 
 def test_a_chosen_exit_code_and_run_length(standin):
