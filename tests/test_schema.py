@@ -82,14 +82,15 @@ def test_the_readme_event_is_valid(event_validator):
 def test_the_approval_event_the_state_machine_puts_is_valid(event_validator):
     """AWAITING_APPROVAL is built in the ASL (AwaitApproval's PutEvents entry), not in Rust: fill
     its paths with what they read and check it against the schema the Lambdas' events follow."""
-    asl = json.loads((ROOT / "statemachine" / "deploy.asl.json").read_text())
-    states = asl["States"]["DeployEachService"]["ItemProcessor"]["States"]
+    asl = json.loads((ROOT / "statemachine" / "service.asl.json").read_text())
+    states = asl["States"]
     entries = [s["Parameters"]["Entries"] for s in states.values()
                if s.get("Resource", "").startswith("arn:aws:states:::events:putEvents")]
-    assert entries, "no PutEvents state in the Map"
+    assert entries, "no PutEvents state in the service machine"
     sample = {"$.cluster": "prod", "$.service": "web", "$.image": "repo/web@sha256:aa",
               "$.deploymentId": "d", "$$.Execution.Id": "arn:aws:states:r:1:execution:m:x",
-              "$$.Task.Token": "token", "$.approval.timeoutSeconds": 3600}
+              "$$.Task.Token": "token", "$.approval.timeoutSeconds": 3600,
+              "$.execution.id": "arn:aws:states:r:1:execution:m:x"}
 
     def fill(v):
         if isinstance(v, dict):

@@ -12,6 +12,10 @@ from test_iam_contract import lambda_states, load_template  # the one CloudForma
 
 ROOT = Path(__file__).resolve().parent.parent
 ASL_PATH = ROOT / "statemachine" / "deploy.asl.json"
+# One service's deployment, started by the deployment's Map (one child execution per service).
+SERVICE_ASL_PATH = ROOT / "statemachine" / "service.asl.json"
+# Each machine: its file and its template resource.
+MACHINES = {"DeployStateMachine": ASL_PATH, "ServiceStateMachine": SERVICE_ASL_PATH}
 TEMPLATE_PATH = ROOT / "template.yaml"
 VENV_BIN = ROOT / ".berth" / "venv" / "bin"
 NODE_BIN = ROOT / "node_modules" / ".bin"
@@ -31,6 +35,16 @@ LAMBDA_SERVICE_ERRORS = {
 
 def asl():
     return json.loads(ASL_PATH.read_text())
+
+
+def service_asl():
+    return json.loads(SERVICE_ASL_PATH.read_text())
+
+
+def every_state():
+    """Every state of both machines."""
+    yield from all_states(asl()["States"])
+    yield from all_states(service_asl()["States"])
 
 
 def template():
@@ -64,13 +78,15 @@ def run(cmd):
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
-def test_statelint_accepts_the_state_machine():
-    r = run([str(VENV_BIN / "statelint"), "--ignore=URI,FLOAT", str(ASL_PATH)])
+@pytest.mark.parametrize("path", MACHINES.values(), ids=lambda p: p.name)
+def test_statelint_accepts_the_state_machine(path):
+    r = run([str(VENV_BIN / "statelint"), "--ignore=URI,FLOAT", str(path)])
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def test_asl_validator_accepts_the_state_machine():
-    r = run([str(NODE_BIN / "asl-validator"), "--json-path", str(ASL_PATH)])
+@pytest.mark.parametrize("path", MACHINES.values(), ids=lambda p: p.name)
+def test_asl_validator_accepts_the_state_machine(path):
+    r = run([str(NODE_BIN / "asl-validator"), "--json-path", str(path)])
     assert r.returncode == 0, r.stdout + r.stderr
 
 
@@ -108,26 +124,30 @@ def test_validators_catch_a_broken_state_machine(tmp_path):
 def test_every_substitution_has_a_function_and_every_function_is_used():
     t = template()
     resources = t["Resources"]
-    machine = resources["DeployStateMachine"]["Properties"]
-    used = set(re.findall(r"\$\{([A-Za-z0-9]+)\}", ASL_PATH.read_text()))
-    provided = set(machine["DefinitionSubstitutions"])
-    assert used == provided, f"ASL uses {sorted(used - provided)} not substituted; {sorted(provided - used)} unused"
-    # A function's ARN, or (EventBusName) a template parameter.
-    refs = {k: v["Ref"] for k, v in machine["DefinitionSubstitutions"].items() if "Ref" in v}
-    assert refs == {"EventBusName": "EventBusName"}, refs
+    in_machines = set()
+    for logical, path in MACHINES.items():
+        machine = resources[logical]["Properties"]
+        assert machine["DefinitionUri"] == f"statemachine/{path.name}"
+        used = set(re.findall(r"\$\{([A-Za-z0-9]+)\}", path.read_text()))
+        provided = set(machine["DefinitionSubstitutions"])
+        assert used == provided, f"{path.name} uses {sorted(used - provided)} not substituted; {sorted(provided - used)} unused"
+        # A function's ARN, or a Ref: the parameter EventBusName, the service machine's ARN.
+        refs = {k: v["Ref"] for k, v in machine["DefinitionSubstitutions"].items() if "Ref" in v}
+        assert refs in ({"EventBusName": "EventBusName"}, {"ServiceStateMachineArn": "ServiceStateMachine"}), refs
+        getatts = {k: v for k, v in machine["DefinitionSubstitutions"].items() if k not in refs}
+        for key, value in getatts.items():
+            logical_fn = value["GetAtt"].split(".")[0]
+            assert resources[logical_fn]["Type"] == "AWS::Serverless::Function", key
+        in_machine = {v["GetAtt"].split(".")[0] for v in getatts.values()}
+        # and the state machine may invoke exactly the functions it uses
+        invoke = {p["LambdaInvokePolicy"]["FunctionName"]["Ref"] for p in machine["Policies"] if "LambdaInvokePolicy" in p}
+        assert invoke == in_machine, logical
+        in_machines |= in_machine
     assert "EventBusName" in t["Parameters"]
-    getatts = {k: v for k, v in machine["DefinitionSubstitutions"].items() if k not in refs}
-    for key, value in getatts.items():
-        logical = value["GetAtt"].split(".")[0]
-        assert resources[logical]["Type"] == "AWS::Serverless::Function", key
     functions = {k for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
-    in_machine = {v["GetAtt"].split(".")[0] for v in getatts.values()}
-    # start-deployment is the EventBridge target: it starts the machine instead of running in it;
-    # the hook functions are invoked by CodeDeploy and by ECS, never by the state machine.
-    assert functions - in_machine == {"StartDeploymentFunction", "CodeDeployHookFunction", "EcsHookFunction"}
-    # and the state machine may invoke exactly the functions it uses
-    invoke = {p["LambdaInvokePolicy"]["FunctionName"]["Ref"] for p in machine["Policies"] if "LambdaInvokePolicy" in p}
-    assert invoke == in_machine
+    # start-deployment and wake-rollout are EventBridge targets: they start or answer executions
+    # instead of running in them; the hook functions are invoked by CodeDeploy and by ECS.
+    assert functions - in_machines == {"StartDeploymentFunction", "WakeRolloutFunction", "CodeDeployHookFunction", "EcsHookFunction"}
 
 
 LAMBDA_BINARY = "berth-lambda"
@@ -239,7 +259,7 @@ def test_every_lambda_error_is_retried_or_caught_at_every_task():
     assert {"InvalidInput", "Throttled", "ServiceNotFound"} <= names
     transient = transient_names()
     assert {"Throttled", "AwsUnavailable"} <= transient
-    for state_name, state in all_states(asl()["States"]):
+    for state_name, state in every_state():
         if state["Type"] != "Task":
             continue
         if state["Resource"].startswith("arn:aws:states:::") and ":lambda:" not in state["Resource"]:
@@ -268,7 +288,7 @@ def test_every_lambda_error_is_retried_or_caught_at_every_task():
 
 
 def test_touching_the_service_routes_failures_to_rollback():
-    states = dict(all_states(asl()["States"]))
+    states = dict(all_states(service_asl()["States"]))
     catch_all_next = lambda s: next(c["Next"] for c in states[s]["Catch"] if "States.ALL" in c["ErrorEquals"])
     # before any change: a clean end
     assert catch_all_next("AcquireTurn") == "NotStarted"
@@ -278,18 +298,19 @@ def test_touching_the_service_routes_failures_to_rollback():
     assert states["AwaitApproval"]["Next"] == "RegisterRevision"
     assert states["ApprovalTimedOut"]["Next"] == "NotStarted"
     # once UpdateService may have run: roll back
-    for s in ("UpdateService", "CheckRollout", "EvaluateShift", "EvaluateCanary"):
+    for s in ("UpdateService", "WatchRollout", "EvaluateShift", "EvaluateCanary"):
         assert catch_all_next(s) == "Rollback", s
-    for s in ("Rollback", "CheckRollback"):
+    for s in ("Rollback", "WatchRollback"):
         assert catch_all_next(s) == "RollbackFailed", s
     assert states["RolloutDecision"]["Default"] == "Rollback"
     assert states["CanaryDecision"]["Default"] == "Rollback"
-    # mid-shift only a ROLLBACK verdict acts; anything else keeps polling CodeDeploy
-    assert states["ShiftDecision"]["Default"] == "WaitForRollout"
+    # mid-shift only a ROLLBACK verdict acts; anything else looks again after the poll interval
+    assert states["ShiftDecision"]["Default"] == "WaitForShift"
+    assert states["WaitForShift"]["Next"] == "WatchRollout"
 
 
 def test_wait_loops_read_their_interval_from_the_input():
-    for name, state in all_states(asl()["States"]):
+    for name, state in every_state():
         if state["Type"] == "Wait":
             assert "SecondsPath" in state, f"{name} must use SecondsPath so tests and users can set the pace"
 

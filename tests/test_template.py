@@ -54,7 +54,8 @@ def translated():
 
     text = TEMPLATE_PATH.read_text()
     text = text.replace("CodeUri: ./", "CodeUri: s3://bucket/code.zip")
-    text = text.replace("DefinitionUri: statemachine/deploy.asl.json", "DefinitionUri: s3://bucket/deploy.asl.json")
+    for machine in ("deploy", "service"):
+        text = text.replace(f"DefinitionUri: statemachine/{machine}.asl.json", f"DefinitionUri: s3://bucket/{machine}.asl.json")
 
     class NoManagedPolicies:
         def load(self):

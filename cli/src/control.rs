@@ -208,6 +208,13 @@ pub async fn run(
             ));
         }
         rejected_gates = rejected.len();
+        for service in
+            crate::wake::wake_waiting(&aws.sfn, &target.execution_arn, "berth abort").await?
+        {
+            out.progress(&format!(
+                "{service}: its rollout watch was woken: it checks the abort now"
+            ));
+        }
     }
     out.progress(&format!("following {}", target.execution_arn));
     let verdict = follow::follow(&aws.sfn, &target.execution_arn, waiting, |l| {

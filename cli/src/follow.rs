@@ -47,8 +47,30 @@ pub struct Waiting {
     pub max_wait: Option<Duration>,
 }
 
-/// Every event of the execution, oldest first.
+/// Every event of the execution and of the service executions it started (each service deploys
+/// in its own), in time order.
 pub async fn history(sfn: &Client, arn: &str) -> Result<Vec<Event>, CliError> {
+    let mut events = one_history(sfn, arn).await?;
+    let children: Vec<String> = events.iter().filter_map(Event::started_execution).collect();
+    for child in children {
+        events.extend(one_history(sfn, &child).await?);
+    }
+    // stable: each execution's own order is kept among equal times
+    events.sort_by(|a, b| a.timestamp.total_cmp(&b.timestamp));
+    Ok(events)
+}
+
+/// The service executions an execution started (its DeployService states'), in order.
+pub async fn started_executions(sfn: &Client, arn: &str) -> Result<Vec<String>, CliError> {
+    Ok(one_history(sfn, arn)
+        .await?
+        .iter()
+        .filter_map(Event::started_execution)
+        .collect())
+}
+
+/// Every event of one execution, oldest first.
+async fn one_history(sfn: &Client, arn: &str) -> Result<Vec<Event>, CliError> {
     let mut events = Vec::new();
     let mut pages = sfn
         .get_execution_history()

@@ -16,3 +16,4 @@ pub mod request;
 pub mod revisions;
 pub mod rollback;
 pub mod status;
+pub mod wake;

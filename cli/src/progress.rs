@@ -28,6 +28,29 @@ pub struct Event {
     /// A task's resolved parameters: the approval gate's carry its task token.
     #[serde(default)]
     pub task_scheduled_event_details: Option<Scheduled>,
+    /// What a started task answered: DeployService's names the service execution it started.
+    #[serde(default)]
+    pub task_submitted_event_details: Option<Submitted>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct Submitted {
+    #[serde(default)]
+    pub resource: String,
+    #[serde(default)]
+    pub output: Option<String>,
+}
+
+impl Event {
+    /// The service execution a DeployService state started (`startExecution`'s `ExecutionArn`).
+    pub fn started_execution(&self) -> Option<String> {
+        let d = self.task_submitted_event_details.as_ref()?;
+        if !d.resource.starts_with("startExecution") {
+            return None;
+        }
+        let out: serde_json::Value = serde_json::from_str(d.output.as_deref()?).ok()?;
+        out.get("ExecutionArn")?.as_str().map(str::to_owned)
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -83,6 +106,10 @@ impl From<&HistoryEvent> for Event {
             task_scheduled_event_details: e.task_scheduled_event_details().map(|d| Scheduled {
                 resource: d.resource().to_owned(),
                 parameters: Some(d.parameters().to_owned()),
+            }),
+            task_submitted_event_details: e.task_submitted_event_details().map(|d| Submitted {
+                resource: d.resource().to_owned(),
+                output: d.output().map(str::to_owned),
             }),
         }
     }
@@ -211,8 +238,8 @@ fn state(name: &str, out: &Value) -> Option<String> {
                 u.deadline
             )
         }
-        "CheckRollout" => stability(svc, "rollout", &field(out, "stability")?),
-        "CheckRollback" => stability(svc, "rollback", &field(out, "rollbackStability")?),
+        "WatchRollout" => stability(svc, "rollout", &field(out, "stability")?),
+        "WatchRollback" => stability(svc, "rollback", &field(out, "rollbackStability")?),
         "EvaluateCanary" | "EvaluateShift" => {
             let c: CanaryResult = field(out, "canaryResult")?;
             let checks: Vec<String> = c

@@ -36,6 +36,7 @@ states! {
     "start-deployment" => start_deployment,
     "codedeploy-hook" => codedeploy_hook,
     "ecs-hook" => ecs_hook,
+    "wake-rollout" => wake_rollout,
 }
 
 /// The state named by `value`, or why there is none (the message names every valid state).

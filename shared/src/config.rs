@@ -5,8 +5,8 @@ use crate::error::{Error, Result};
 use std::ops::RangeInclusive;
 
 use crate::model::{
-    limits, DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_ROLLBACK_TIMEOUT_SECONDS,
-    DEFAULT_TIMEOUT_SECONDS,
+    limits, DEFAULT_FALLBACK_POLL_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS,
+    DEFAULT_ROLLBACK_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +23,8 @@ pub struct Settings {
     /// `BERTH_CANARY_INTERVAL_SECONDS`: seconds between canary evaluations for services whose
     /// canary comes from tags.
     pub canary_interval_seconds: u64,
+    /// `BERTH_FALLBACK_POLL_SECONDS`: the slow poll behind ECS's deployment events.
+    pub fallback_poll_seconds: u64,
 }
 
 impl Settings {
@@ -72,6 +74,11 @@ impl Settings {
                 "BERTH_CANARY_INTERVAL_SECONDS",
                 60,
                 &limits::INTERVAL_SECONDS,
+            )?,
+            fallback_poll_seconds: number(
+                "BERTH_FALLBACK_POLL_SECONDS",
+                DEFAULT_FALLBACK_POLL_SECONDS,
+                &limits::FALLBACK_POLL_SECONDS,
             )?,
         })
     }

@@ -226,6 +226,8 @@ pub fn primary_rollout(service: &Service, target: &str, deadline: DateTime) -> O
         // be there by ECS's own rollback, whose service deployment says ROLLBACK_SUCCESSFUL.
         service_deployment_arn: None,
         rolled_back_by: None,
+        // Set by the state that started it, which knows how it is watched.
+        watch: None,
     })
 }
 

@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod canary;
+pub mod children;
 pub mod cloudwatch;
 pub mod codedeploy;
 pub mod config;
@@ -11,12 +12,14 @@ pub mod ecr;
 pub mod ecs;
 pub mod error;
 pub mod events;
+pub mod freeze;
 pub mod hooks;
 pub mod image;
 pub mod lambda;
 pub mod metricmath;
 pub mod model;
 pub mod request;
+pub mod scan;
 pub mod service_deployment;
 pub mod stability;
 pub mod strategy;
@@ -26,5 +29,6 @@ pub mod taskdef;
 pub mod testing;
 pub mod time;
 pub mod turn;
+pub mod watch;
 
 pub use error::{Error, Result};

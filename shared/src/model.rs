@@ -82,6 +82,29 @@ pub struct UpdateInput {
     /// The execution, whose `berth:control` abort refuses the update (`Aborted`).
     #[serde(default)]
     pub execution: Option<ExecutionRef>,
+    /// How the rollout is watched ([`crate::watch::plan`]): the poll interval, the fallback poll,
+    /// and whether a canary judges traffic shifts (only its presence is read here).
+    #[serde(default)]
+    pub poll_interval_seconds: Option<u64>,
+    #[serde(default)]
+    pub fallback_poll_seconds: Option<u64>,
+    #[serde(default)]
+    pub canary: Option<serde_json::Value>,
+}
+
+impl UpdateInput {
+    /// How this rollout is watched, for the controller and strategy that run it.
+    pub fn watch(&self, code_deploy: bool, native_strategy: bool) -> Watch {
+        crate::watch::plan(
+            code_deploy,
+            native_strategy,
+            self.canary.is_some(),
+            self.poll_interval_seconds
+                .unwrap_or(DEFAULT_POLL_INTERVAL_SECONDS),
+            self.fallback_poll_seconds
+                .unwrap_or(DEFAULT_FALLBACK_POLL_SECONDS),
+        )
+    }
 }
 
 /// The part of [`Registration`] later states need.
@@ -117,6 +140,25 @@ pub struct Rollout {
     /// rollback; `ECS`, its own). check-stability then waits for ROLLBACK_SUCCESSFUL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rolled_back_by: Option<String>,
+    /// How the state machine waits for this rollout (`WatchRollout`, `WatchRollback`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<Watch>,
+}
+
+/// How the state machine waits for a rollout: the check runs at once with the state's task token
+/// and answers only when there is something to decide; until then the state waits for ECS's
+/// deployment events (wake-rollout runs the same check) or, at most, `seconds`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Watch {
+    /// The longest wait before the check runs again: the slow fallback poll where ECS sends
+    /// deployment events, the poll interval where berth must look itself (CodeDeploy, traffic
+    /// shifts a canary judges).
+    pub seconds: u64,
+    /// A shift of production traffic to the new revision is something to decide (a canary judges
+    /// it), not only the end of the rollout.
+    #[serde(default)]
+    pub judge_shift: bool,
 }
 
 /// A CodeDeploy blue/green deployment berth created or stopped.
@@ -140,10 +182,14 @@ pub struct StabilityInput {
     pub cluster: String,
     pub service: String,
     pub rollout: Rollout,
-    /// Given by CheckRollout, never by CheckRollback: the execution whose `berth:control` abort
+    /// Given by WatchRollout, never by WatchRollback: the execution whose `berth:control` abort
     /// fails the rollout. A rollback obeys no control.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution: Option<ExecutionRef>,
+    /// Given by the watch states (`lambda:invoke.waitForTaskToken`): the check answers the waiting
+    /// state itself, and only with a result worth deciding on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -533,6 +579,11 @@ pub struct RollbackInput {
     pub update: Option<Rollout>,
     #[serde(default)]
     pub rollback_timeout_seconds: Option<u64>,
+    /// How the rollback is watched (as the rollout: [`crate::watch::plan`]).
+    #[serde(default)]
+    pub poll_interval_seconds: Option<u64>,
+    #[serde(default)]
+    pub fallback_poll_seconds: Option<u64>,
 }
 
 /// `rollback`'s result, under `rollback`.
@@ -587,6 +638,8 @@ pub mod limits {
     pub const TIMEOUT_SECONDS: RangeInclusive<u64> = 1..=86_400;
     /// `pollIntervalSeconds`: up to 10 minutes.
     pub const POLL_INTERVAL_SECONDS: RangeInclusive<u64> = 1..=600;
+    /// `BERTH_FALLBACK_POLL_SECONDS`.
+    pub const FALLBACK_POLL_SECONDS: RangeInclusive<u64> = 1..=3_600;
     /// `approval.timeoutSeconds`, `berth:approval`: how long the approval gate waits, up to a week.
     pub const APPROVAL_TIMEOUT_SECONDS: RangeInclusive<u64> = 1..=604_800;
     /// `canary.bakeSeconds`: up to a day (0 = one evaluation).
@@ -872,6 +925,17 @@ pub struct DeploymentItem {
     pub execution: ExecutionRef,
     /// RFC 3339; waiting for an earlier deployment of the same service gives up here.
     pub turn_deadline: String,
+    /// The name of the child execution that deploys this service (`children::execution_name`).
+    #[serde(default)]
+    pub execution_name: String,
+    /// Seconds a rollout ECS reports by events waits for one before it looks anyway (the slow
+    /// fallback poll; `BERTH_FALLBACK_POLL_SECONDS`).
+    #[serde(default = "default_fallback_poll_seconds")]
+    pub fallback_poll_seconds: u64,
+}
+
+fn default_fallback_poll_seconds() -> u64 {
+    DEFAULT_FALLBACK_POLL_SECONDS
 }
 
 /// `plan-deployment`'s result, under `plan`.
@@ -1000,6 +1064,22 @@ pub struct Summary {
     pub services: Vec<ServiceVerdict>,
 }
 
+/// One service's deployment, reported by its own execution's last state (`Report`): what the
+/// parent's Map collects, so that a push to hundreds of services stays far inside Step Functions'
+/// 256 KiB payload limit (the evidence stays in each service's execution).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceReport {
+    pub cluster: String,
+    pub service: String,
+    pub outcome: Outcome,
+    /// One sentence: what happened and, when berth tried to roll back, what runs now.
+    pub cause: String,
+    /// The error name a Catch recorded (`NotApproved`, `ServiceNotFound`, …), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
 /// One service's outcome in the summary.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -1011,3 +1091,5 @@ pub struct ServiceVerdict {
 
 /// Defaults for requests that name none.
 pub const DEFAULT_POLL_INTERVAL_SECONDS: u64 = 15;
+/// The slow poll behind ECS's deployment events (a missed event costs at most this).
+pub const DEFAULT_FALLBACK_POLL_SECONDS: u64 = 300;

@@ -6,9 +6,15 @@ use aws_sdk_ecs::types::Service;
 
 use crate::error::{ErrorName, ExecutionErrorName};
 use crate::model::{
-    CanaryDecision, ExecutionStatus, Outcome, ServiceDocument, ServiceOutcome, ServiceVerdict,
-    StabilityStatus, Summary,
+    CanaryDecision, ExecutionStatus, Outcome, ServiceDocument, ServiceOutcome, ServiceReport,
+    ServiceVerdict, StabilityStatus, Summary,
 };
+
+/// Step Functions' limit on a Fail state's cause (characters); the summary's cause stays under it.
+pub const CAUSE_LIMIT: usize = 32_768;
+/// What one service's sentence may take of the parent's Map result (a longer one is cut, whole in
+/// the service's own execution).
+pub const REPORT_CAUSE_LIMIT: usize = 400;
 
 /// What each service runs, read by summarize as the execution's last act, keyed by
 /// (cluster, service) as the outcomes name them.
@@ -176,24 +182,56 @@ fn short(s: &str) -> &str {
     s.rsplit('/').next().unwrap_or(s)
 }
 
-/// Worst outcome wins: a failed rollback, then a rollback, then a deploy that never started
-/// (`NotApproved` when every one that did not start was stopped by its approval gate).
+/// One service's report, as its own execution ends: its outcome, its sentence (cut to
+/// [`REPORT_CAUSE_LIMIT`]) and the error a Catch recorded.
+pub fn report(o: &ServiceOutcome, now: Option<&str>) -> ServiceReport {
+    ServiceReport {
+        cluster: o.cluster.clone(),
+        service: o.service.clone(),
+        outcome: o.outcome,
+        cause: cut(&describe(o, now), REPORT_CAUSE_LIMIT),
+        error: o.detail.error.as_ref().map(|e| e.error.clone()),
+    }
+}
+
+/// `text` if it has at most `limit` characters, else its first ones and an ellipsis (`limit` in
+/// all).
+fn cut(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(limit.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Summarize outcomes read in one place (each service's report made here): see [`combine`].
 pub fn summarize(services: Vec<ServiceOutcome>, now: &RunningNow) -> Summary {
-    let has = |o: Outcome| services.iter().any(|s| s.outcome == o);
+    let reports = services
+        .iter()
+        .map(|o| {
+            let key = (o.cluster.clone(), o.service.clone());
+            report(o, now.get(&key).map(String::as_str))
+        })
+        .collect();
+    combine(reports)
+}
+
+/// The execution's verdict from every service's report. Worst outcome wins: a failed rollback,
+/// then a rollback, then a deploy that never started (`NotApproved` when every one that did not
+/// start was stopped by its approval gate). The cause joins each service's sentence, those that
+/// did not deploy first when they do not all fit in [`CAUSE_LIMIT`].
+pub fn combine(reports: Vec<ServiceReport>) -> Summary {
+    let has = |o: Outcome| reports.iter().any(|s| s.outcome == o);
     let error = if has(Outcome::RollbackFailed) {
         ExecutionErrorName::RollbackFailed.as_str()
     } else if has(Outcome::RolledBack) {
         ExecutionErrorName::DeploymentRolledBack.as_str()
     } else if has(Outcome::NotStarted) {
-        let not_approved = services
+        let not_approved = reports
             .iter()
             .filter(|s| s.outcome == Outcome::NotStarted)
-            .all(|s| {
-                s.detail
-                    .error
-                    .as_ref()
-                    .is_some_and(|e| e.error == ErrorName::NotApproved.as_str())
-            });
+            .all(|s| s.error.as_deref() == Some(ErrorName::NotApproved.as_str()));
         if not_approved {
             ErrorName::NotApproved.as_str()
         } else {
@@ -202,18 +240,6 @@ pub fn summarize(services: Vec<ServiceOutcome>, now: &RunningNow) -> Summary {
     } else {
         ""
     };
-    let cause = if services.is_empty() {
-        "no service to deploy".to_string()
-    } else {
-        services
-            .iter()
-            .map(|o| {
-                let key = (o.cluster.clone(), o.service.clone());
-                describe(o, now.get(&key).map(String::as_str))
-            })
-            .collect::<Vec<_>>()
-            .join(" | ")
-    };
     Summary {
         status: if error.is_empty() {
             ExecutionStatus::Succeeded
@@ -221,8 +247,8 @@ pub fn summarize(services: Vec<ServiceOutcome>, now: &RunningNow) -> Summary {
             ExecutionStatus::Failed
         },
         error: error.into(),
-        cause,
-        services: services
+        cause: cause_of(&reports, CAUSE_LIMIT),
+        services: reports
             .into_iter()
             .map(|o| ServiceVerdict {
                 cluster: o.cluster,
@@ -231,6 +257,55 @@ pub fn summarize(services: Vec<ServiceOutcome>, now: &RunningNow) -> Summary {
             })
             .collect(),
     }
+}
+
+/// Every service's sentence joined by ` | `, at most `limit` characters: when they do not fit,
+/// those that did not deploy come first, and the end says how many were left out and where to
+/// read them.
+fn cause_of(reports: &[ServiceReport], limit: usize) -> String {
+    if reports.is_empty() {
+        return "no service to deploy".into();
+    }
+    let all = reports
+        .iter()
+        .map(|r| r.cause.as_str())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    if all.chars().count() <= limit {
+        return all;
+    }
+    let mut ordered: Vec<&ServiceReport> = reports.iter().collect();
+    ordered.sort_by_key(|r| r.outcome == Outcome::Deployed);
+    let deployed = reports
+        .iter()
+        .filter(|r| r.outcome == Outcome::Deployed)
+        .count();
+    let head = format!("{} services, {deployed} deployed: ", reports.len());
+    // Room for the tail, whose number has at most as many digits as the count of services.
+    let tail_room = format!(
+        " | … and {} more (each service's execution has its own)",
+        reports.len()
+    )
+    .chars()
+    .count();
+    let mut out = head;
+    let mut used = 0;
+    for r in &ordered {
+        let sep = if used == 0 { "" } else { " | " };
+        if out.chars().count() + sep.len() + r.cause.chars().count() + tail_room > limit {
+            break;
+        }
+        out.push_str(sep);
+        out.push_str(&r.cause);
+        used += 1;
+    }
+    if used < ordered.len() {
+        out.push_str(&format!(
+            " | … and {} more (each service's execution has its own)",
+            ordered.len() - used
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -504,12 +579,19 @@ mod tests {
     fn the_document_is_what_the_state_machine_writes() {
         let asl: Value =
             serde_json::from_str(include_str!("../../statemachine/deploy.asl.json")).unwrap();
-        let states = asl["States"]["DeployEachService"]["ItemProcessor"]["States"]
+        let service: Value =
+            serde_json::from_str(include_str!("../../statemachine/service.asl.json")).unwrap();
+        let states = service["States"]
             .as_object()
-            .expect("the Map's states");
+            .expect("the service machine's states");
         let mut written = std::collections::BTreeSet::new();
         let mut outcomes = Vec::new();
-        for state in states.values() {
+        // Report and Unreported take the outcome (`{cluster, service, outcome, detail}`), not the
+        // document: what they write is the report's.
+        let on_document = states
+            .iter()
+            .filter(|(name, _)| !["Report", "Unreported"].contains(&name.as_str()));
+        for (_, state) in on_document {
             let catches = state["Catch"].as_array().into_iter().flatten();
             for path in
                 std::iter::once(&state["ResultPath"]).chain(catches.map(|c| &c["ResultPath"]))
@@ -554,5 +636,74 @@ mod tests {
             choice.contains(&format!("\"{}\"", wire(&ExecutionStatus::Succeeded))),
             "{choice}"
         );
+    }
+
+    fn report_of(service: &str, outcome: Outcome, cause: &str) -> ServiceReport {
+        ServiceReport {
+            cluster: "prod".into(),
+            service: service.into(),
+            outcome,
+            cause: cause.into(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn five_hundred_services_give_a_cause_a_fail_state_takes_failures_first() {
+        // GIVEN 500 services, the last one rolled back, each with a long sentence
+        let mut reports: Vec<ServiceReport> = (0..499)
+            .map(|i| {
+                report_of(
+                    &format!("s{i}"),
+                    Outcome::Deployed,
+                    &format!("prod/s{i}: deployed {}", "x".repeat(300)),
+                )
+            })
+            .collect();
+        reports.push(report_of(
+            "bad",
+            Outcome::RolledBack,
+            "prod/bad: canary FAIL; rolled back",
+        ));
+        // WHEN combined
+        let s = combine(reports);
+        // THEN the cause fits Step Functions' limit, names the failure first and what it left out
+        assert_eq!(s.error, "DeploymentRolledBack");
+        assert!(s.cause.chars().count() <= CAUSE_LIMIT, "{}", s.cause.len());
+        assert!(
+            s.cause
+                .starts_with("500 services, 499 deployed: prod/bad: canary FAIL"),
+            "{}",
+            &s.cause[..80]
+        );
+        assert!(
+            s.cause
+                .ends_with("more (each service's execution has its own)"),
+            "{}",
+            &s.cause[s.cause.len() - 80..]
+        );
+        assert_eq!(s.services.len(), 500);
+    }
+
+    #[test]
+    fn a_few_services_are_joined_whole_in_their_order() {
+        let s = combine(vec![
+            report_of("a", Outcome::Deployed, "prod/a: deployed a:2"),
+            report_of("b", Outcome::Superseded, "prod/b: superseded: x"),
+        ]);
+        assert_eq!(s.cause, "prod/a: deployed a:2 | prod/b: superseded: x");
+        assert_eq!(s.status, ExecutionStatus::Succeeded);
+    }
+
+    #[test]
+    fn a_report_cuts_its_sentence_for_the_parents_map() {
+        let long = outcome(
+            Outcome::NotStarted,
+            json!({"error": {"Error": "ServiceNotFound", "Cause": "y".repeat(2000)}}),
+        );
+        let r = report(&long, None);
+        assert_eq!(r.cause.chars().count(), REPORT_CAUSE_LIMIT);
+        assert!(r.cause.ends_with('…'));
+        assert_eq!(r.error.as_deref(), Some("ServiceNotFound"));
     }
 }

@@ -10,6 +10,7 @@ use crate::render::render;
 const BLESS: &str = "BERTH_BLESS=1 cargo test -p berth-statemachine";
 const SOURCE: &str = "statemachine/deploy.src.json";
 const ASL: &str = "statemachine/deploy.asl.json";
+const SERVICE_ASL: &str = "statemachine/service.asl.json";
 const NAMES: &str = "statemachine/error-names.json";
 const README: &str = "README.md";
 /// README's error-name table sits between a line starting with this and [`TABLE_END`].
@@ -31,9 +32,19 @@ fn check(relative: &str, want: &str, from: &str) {
     berth::testing::assert_current(env!("CARGO_MANIFEST_DIR"), relative, want, from, BLESS);
 }
 
-fn rendered_asl() -> String {
+fn rendered() -> crate::render::Rendered {
     render(&read(SOURCE))
         .unwrap_or_else(|problems| panic!("{SOURCE} is refused:\n  {}", problems.join("\n  ")))
+}
+
+fn rendered_asl() -> String {
+    rendered().deploy
+}
+
+fn rendered_service_asl() -> String {
+    rendered()
+        .service
+        .unwrap_or_else(|| panic!("{SOURCE} defines no ServiceMachine"))
 }
 
 /// berth's names by group, and the execution outcomes: what the Python and node tests read.
@@ -91,6 +102,11 @@ fn deploy_asl_json_is_rendered_from_its_source() {
 }
 
 #[test]
+fn service_asl_json_is_rendered_from_its_source() {
+    check(SERVICE_ASL, &rendered_service_asl(), SOURCE);
+}
+
+#[test]
 fn error_names_json_lists_the_enum() {
     check(NAMES, &error_names_json(), "shared/src/error.rs");
 }
@@ -110,10 +126,96 @@ fn every_lambda_task_names_the_one_retry_policy() {
     let source: Value = serde_json::from_str(&read(SOURCE)).unwrap();
     let mut tasks = Vec::new();
     lambda_tasks(&source["States"], &mut tasks);
-    assert!(tasks.len() >= 10, "{tasks:?}");
+    lambda_tasks(&source["ServiceMachine"]["States"], &mut tasks);
+    assert!(tasks.len() >= 9, "{tasks:?}");
     for (name, state) in tasks {
         assert_eq!(state["Retry"], json!("lambda"), "{name}");
     }
+    // the watch states invoke check-stability with a task token: the same retries, less the
+    // States.Timeout that is their fallback poll
+    for name in ["WatchRollout", "WatchRollback"] {
+        assert_eq!(
+            source["ServiceMachine"]["States"][name]["Retry"],
+            json!("watch"),
+            "{name}"
+        );
+    }
+}
+
+/// A watch state waits for its task token, answered by check-stability (at once or on an ECS
+/// event via wake-rollout); its timeout is the fallback poll, which looks again from the same
+/// state, and nothing else loops.
+#[test]
+fn the_watch_states_wait_for_their_token_and_poll_slowly_by_timing_out() {
+    let asl: Value = serde_json::from_str(&rendered_service_asl()).unwrap();
+    for (name, rollout, after, failed) in [
+        ("WatchRollout", "$.update", "RolloutDecision", "Rollback"),
+        (
+            "WatchRollback",
+            "$.rollback.rollout",
+            "RollbackDecision",
+            "RollbackFailed",
+        ),
+    ] {
+        let w = &asl["States"][name];
+        assert_eq!(
+            w["Resource"], "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "{name}"
+        );
+        assert_eq!(
+            w["Parameters"]["FunctionName"],
+            "${CheckStabilityFunctionArn}"
+        );
+        assert_eq!(w["Parameters"]["Payload"]["taskToken.$"], "$$.Task.Token");
+        assert_eq!(w["Parameters"]["Payload"]["rollout.$"], rollout);
+        assert_eq!(w["TimeoutSecondsPath"], format!("{rollout}.watch.seconds"));
+        assert_eq!(w["Next"], after);
+        assert_eq!(
+            w["Catch"],
+            json!([
+                {"ErrorEquals": ["States.Timeout"], "ResultPath": null, "Next": name},
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": failed}
+            ])
+        );
+        let retried = w["Retry"].to_string();
+        assert!(!retried.contains("States.Timeout"), "{name}: {retried}");
+    }
+}
+
+/// The deployment runs each service in its own execution and keeps only its report.
+#[test]
+fn each_service_runs_in_its_own_execution() {
+    let asl: Value = serde_json::from_str(&rendered_asl()).unwrap();
+    let each = &asl["States"]["DeployEachService"];
+    let deploy = &each["ItemProcessor"]["States"]["DeployService"];
+    assert_eq!(
+        deploy["Resource"],
+        "arn:aws:states:::states:startExecution.sync:2"
+    );
+    assert_eq!(
+        deploy["Parameters"]["StateMachineArn"],
+        "${ServiceStateMachineArn}"
+    );
+    assert_eq!(deploy["Parameters"]["Name.$"], "$.executionName");
+    assert_eq!(deploy["OutputPath"], "$.Output");
+    assert_eq!(
+        asl["States"]["Summarize"]["Parameters"],
+        json!({"reports.$": "$.results"})
+    );
+    let service: Value = serde_json::from_str(&rendered_service_asl()).unwrap();
+    for end in [
+        "Deployed",
+        "Superseded",
+        "NotStarted",
+        "RolledBack",
+        "RollbackFailed",
+    ] {
+        assert_eq!(service["States"][end]["Next"], "Report", "{end}");
+    }
+    assert_eq!(
+        service["States"]["Report"]["Resource"],
+        "${SummarizeFunctionArn}"
+    );
 }
 
 fn lambda_tasks<'a>(states: &'a Value, out: &mut Vec<(&'a str, &'a Value)>) {
@@ -130,8 +232,8 @@ fn lambda_tasks<'a>(states: &'a Value, out: &mut Vec<(&'a str, &'a Value)>) {
 /// end the deployment NOT_STARTED, anything else rolls back.
 #[test]
 fn update_service_ends_refusals_cleanly_and_rolls_back_the_rest() {
-    let asl: Value = serde_json::from_str(&rendered_asl()).unwrap();
-    let update = &asl["States"]["DeployEachService"]["ItemProcessor"]["States"]["UpdateService"];
+    let asl: Value = serde_json::from_str(&rendered_service_asl()).unwrap();
+    let update = &asl["States"]["UpdateService"];
     let refused: Vec<&str> = ErrorName::of(Group::Refused).map(|n| n.as_str()).collect();
     assert_eq!(
         update["Catch"],
@@ -157,8 +259,8 @@ fn the_readme_table_replaces_only_its_own_lines() {
 /// `NotApproved`.
 #[test]
 fn the_approval_gate_waits_before_anything_changes() {
-    let asl: Value = serde_json::from_str(&rendered_asl()).unwrap();
-    let states = &asl["States"]["DeployEachService"]["ItemProcessor"]["States"];
+    let asl: Value = serde_json::from_str(&rendered_service_asl()).unwrap();
+    let states = &asl["States"];
     let go = states["TurnDecision"]["Choices"]
         .as_array()
         .unwrap()

@@ -33,6 +33,10 @@ const STEP_FUNCTIONS_NAMES: &[&str] = &[
     "Sandbox.Timedout",
     // the EventBridge integration (the approval gate's PutEvents) when an entry was not accepted
     "EventBridge.FailedEntry",
+    // the Step Functions integration (DeployService's StartExecution), as its errors are named
+    "StepFunctions.SdkClientException",
+    "StepFunctions.AWSStepFunctionsException",
+    "StepFunctions.ExecutionLimitExceededException",
 ];
 
 /// What every Lambda task retries besides berth's transient names: the Lambda service's own
@@ -46,8 +50,18 @@ const LAMBDA_TASK_RETRIES: &[&str] = &[
     "Sandbox.Timedout",
 ];
 
-/// The ASL for `source`, pretty-printed as the checked-in file is, or every mistake found.
-pub fn render(source: &str) -> Result<String, Vec<String>> {
+/// The two state machines a source defines: the deployment's (its top level) and the service's
+/// (its `ServiceMachine`), each pretty-printed as the checked-in files are.
+#[derive(Debug)]
+pub struct Rendered {
+    pub deploy: String,
+    /// None when the source defines no `ServiceMachine`.
+    pub service: Option<String>,
+}
+
+/// The ASL of both machines for `source`, or every mistake found. The policies are defined once
+/// for both, and one that neither uses is refused.
+pub fn render(source: &str) -> Result<Rendered, Vec<String>> {
     let mut doc: Value =
         serde_json::from_str(source).map_err(|e| vec![format!("the source is not JSON: {e}")])?;
     let Some(top) = doc.as_object_mut() else {
@@ -57,17 +71,23 @@ pub fn render(source: &str) -> Result<String, Vec<String>> {
     top.shift_remove("About");
     let retriers = policies(top.shift_remove("Retriers"), "Retriers", &mut problems);
     let catchers = policies(top.shift_remove("Catchers"), "Catchers", &mut problems);
+    let mut service = top.shift_remove("ServiceMachine");
     let mut r = Renderer {
         retriers,
         catchers,
         used: BTreeSet::new(),
         problems,
     };
-    match top.get_mut("States").and_then(Value::as_object_mut) {
-        Some(states) => r.states(states),
-        None => r
-            .problems
-            .push("the source has no \"States\" object".into()),
+    let machines = [
+        ("the source", Some(&mut doc)),
+        ("ServiceMachine", service.as_mut()),
+    ];
+    for (what, machine) in machines {
+        let Some(machine) = machine else { continue };
+        match machine.get_mut("States").and_then(Value::as_object_mut) {
+            Some(states) => r.states(states),
+            None => r.problems.push(format!("{what} has no \"States\" object")),
+        }
     }
     for (kind, defined) in [("Retriers", &r.retriers), ("Catchers", &r.catchers)] {
         for name in defined.keys() {
@@ -80,9 +100,15 @@ pub fn render(source: &str) -> Result<String, Vec<String>> {
     if !r.problems.is_empty() {
         return Err(r.problems);
     }
-    let mut out = serde_json::to_string_pretty(&doc).map_err(|e| vec![e.to_string()])?;
-    out.push('\n');
-    Ok(out)
+    let pretty = |v: &Value| -> Result<String, Vec<String>> {
+        let mut out = serde_json::to_string_pretty(v).map_err(|e| vec![e.to_string()])?;
+        out.push('\n');
+        Ok(out)
+    };
+    Ok(Rendered {
+        deploy: pretty(&doc)?,
+        service: service.as_ref().map(pretty).transpose()?,
+    })
 }
 
 /// The `Retriers` or `Catchers` of the source: name -> its list, groups already expanded.
@@ -356,7 +382,7 @@ mod tests {
             ]}),
         );
         // WHEN rendered
-        let out = render(&src).unwrap();
+        let out = render(&src).unwrap().deploy;
         // THEN the policies are in place, with berth's names of each group in declaration order
         let transient: Vec<&str> = ErrorName::of(Group::Transient)
             .map(|n| n.as_str())
@@ -372,7 +398,7 @@ mod tests {
         // GIVEN keys in an order neither sorted nor ASL's usual
         let src = r#"{"StartAt": "Work", "States": {"Work": {"End": true, "Type": "Pass"}}, "Comment": "last"}"#;
         // WHEN rendered THEN they stay as written (serde_json's `preserve_order`)
-        let out = render(src).unwrap();
+        let out = render(src).unwrap().deploy;
         let at = |key: &str| out.find(&format!("\"{key}\"")).unwrap();
         assert!(
             at("StartAt") < at("States") && at("States") < at("Comment"),
@@ -504,5 +530,34 @@ mod tests {
             !p.contains("Catchers.all is defined but no state uses it"),
             "{p}"
         );
+    }
+
+    #[test]
+    fn the_service_machine_shares_the_policies_and_is_checked_the_same() {
+        // GIVEN a policy only the service machine uses, and a mistake in it
+        let src = json!({
+            "Catchers": {"all": catch_all()},
+            "StartAt": "Start",
+            "States": {"Start": {"Type": "Pass", "End": true}},
+            "ServiceMachine": {"StartAt": "Work", "States": {
+                "Work": {"Type": "Task", "Resource": "${WorkFunctionArn}", "Catch": "all", "End": true},
+                "Failed": {"Type": "Fail"}
+            }}
+        });
+        // THEN the policy counts as used, and the service machine's task is checked
+        let p = problems(&src.to_string());
+        assert!(!p.contains("Catchers.all"), "{p}");
+        assert!(
+            p.contains("Work: a Lambda task must retry Lambda.ServiceException"),
+            "{p}"
+        );
+        // AND a correct one is rendered apart, without the ServiceMachine key in the deployment's
+        let mut ok = src.clone();
+        ok["Retriers"] = json!({"lambda": lambda_retry()});
+        ok["ServiceMachine"]["States"]["Work"]["Retry"] = json!("lambda");
+        let out = render(&ok.to_string()).unwrap();
+        assert!(!out.deploy.contains("ServiceMachine"), "{}", out.deploy);
+        let service: Value = serde_json::from_str(out.service.as_deref().unwrap()).unwrap();
+        assert_eq!(service["States"]["Work"]["Catch"], catch_all());
     }
 }

@@ -9,21 +9,31 @@ import { readFileSync } from 'node:fs';
 Promise.withResolvers ??= () => { let resolve, reject; const promise = new Promise((a, b) => { resolve = a; reject = b; }); return { promise, resolve, reject }; };
 const { StateMachine } = await import('aws-local-stepfunctions');
 
-const asl = readFileSync(new URL('../../statemachine/deploy.asl.json', import.meta.url), 'utf8')
-  .replace(/"\$\{(\w+)FunctionArn\}"/g, (_, fn) => `"arn:aws:lambda:us-east-1:123456789012:function:${fn}"`);
-const definition = JSON.parse(asl);
+const load = (file) => JSON.parse(readFileSync(new URL(`../../statemachine/${file}`, import.meta.url), 'utf8')
+  .replace(/"\$\{(\w+)FunctionArn\}"/g, (_, fn) => `"arn:aws:lambda:us-east-1:123456789012:function:${fn}"`));
+// The deployment's machine; each service runs in its own execution of the service machine
+// (DeployService, `states:startExecution.sync:2`), run here by DeployService's local handler.
+const definition = load('deploy.asl.json');
+const serviceDefinition = load('service.asl.json');
 // aws-local-stepfunctions resolves a Task's TimeoutSecondsPath against the input after Parameters
 // (Step Functions and moto: the state's input), so the approval gate's path is pointed at the same
 // number inside its Parameters here.
-definition.States.DeployEachService.ItemProcessor.States.AwaitApproval.TimeoutSecondsPath =
-  '$.Entries[0].Detail.approval.timeoutSeconds';
+serviceDefinition.States.AwaitApproval.TimeoutSecondsPath = '$.Entries[0].Detail.approval.timeoutSeconds';
+for (const watch of ['WatchRollout', 'WatchRollback']) {
+  serviceDefinition.States[watch].TimeoutSecondsPath = '$.Payload.rollout.watch.seconds';
+}
 // berth's error names by group, as shared/src/error.rs declares them (written by the Rust test that
 // renders the ASL: `BERTH_BLESS=1 cargo test -p berth-statemachine`).
 const errorNames = JSON.parse(readFileSync(new URL('../../statemachine/error-names.json', import.meta.url), 'utf8'));
 
-const WAITS = ['WaitForTurn', 'WaitForRollout', 'WaitForCanary', 'WaitForRollback'];
-const TASKS = ['Plan', 'AcquireTurn', 'AwaitApproval', 'RegisterRevision', 'UpdateService', 'CheckRollout', 'EvaluateShift',
-  'EvaluateCanary', 'Rollback', 'CheckRollback', 'Summarize', 'DescribeService'];
+const WAITS = ['WaitForTurn', 'WaitForShift', 'WaitForCanary'];
+const TASKS = ['Plan', 'AcquireTurn', 'AwaitApproval', 'RegisterRevision', 'UpdateService', 'WatchRollout', 'EvaluateShift',
+  'EvaluateCanary', 'Rollback', 'WatchRollback', 'Report', 'Summarize', 'DescribeService'];
+// The watch states invoke check-stability through `lambda:invoke.waitForTaskToken`: their handlers
+// get the Payload, and answer as check-stability's SendTaskSuccess would.
+const WATCHES = ['WatchRollout', 'WatchRollback'];
+// How update-service and rollback say their rollout is watched (TimeoutSecondsPath reads it).
+const WATCH = { seconds: 300, judgeShift: false };
 
 /** A Lambda error as Step Functions sees it: matched by errorType. */
 function lambdaError(name, message = name) {
@@ -35,7 +45,7 @@ function lambdaError(name, message = name) {
 const item = (extra = {}) => ({
   deploymentId: 'x/prod/web', cluster: 'prod', service: 'web', image: 'r/web@sha256:' + 'a'.repeat(64),
   repository: 'web', forceNewDeployment: false, timeoutSeconds: 60, pollIntervalSeconds: 1,
-  rollbackTimeoutSeconds: 60, execution: { id: 'arn', name: 'x', startTime: 't' }, turnDeadline: 't', ...extra,
+  rollbackTimeoutSeconds: 60, execution: { id: 'arn', name: 'x', startTime: 't' }, turnDeadline: 't', executionName: 'web-1', fallbackPollSeconds: 300, ...extra,
 });
 
 /** Run with handlers overriding the happy path; returns the calls, the Summarize input and the result. */
@@ -47,30 +57,47 @@ async function run(overrides = {}, { items = [item()] } = {}) {
     AcquireTurn: () => ({ decision: 'GO', detail: 'alone', others: [] }),
     AwaitApproval: () => ({ by: 'alice', at: 't' }),
     RegisterRevision: () => ({ taskDefinitionArn: 'td:8', previousTaskDefinitionArn: 'td:7', container: 'app', image: 'i', previousImages: [], reused: false }),
-    UpdateService: () => ({ ecsDeploymentId: 'ecs-svc/1', taskDefinitionArn: 'td:8', startedAt: 't', deadline: 't', desiredCount: 2 }),
-    CheckRollout: () => ({ status: 'COMPLETED', detail: 'done' }),
+    UpdateService: () => ({ ecsDeploymentId: 'ecs-svc/1', taskDefinitionArn: 'td:8', startedAt: 't', deadline: 't', desiredCount: 2, watch: WATCH }),
+    WatchRollout: () => ({ status: 'COMPLETED', detail: 'done' }),
     EvaluateShift: () => ({ verdict: 'PASS', decision: 'CONTINUE', detail: 'ok so far' }),
     EvaluateCanary: () => ({ verdict: 'PASS', decision: 'PROMOTE', detail: 'ok' }),
-    Rollback: () => ({ taskDefinitionArn: 'td:7', rollout: { ecsDeploymentId: 'ecs-svc/2', taskDefinitionArn: 'td:7', startedAt: 't', deadline: 't', desiredCount: 2 }, detail: 'back' }),
-    CheckRollback: () => ({ status: 'COMPLETED', detail: 'back on td:7' }),
+    Rollback: () => ({ taskDefinitionArn: 'td:7', rollout: { ecsDeploymentId: 'ecs-svc/2', taskDefinitionArn: 'td:7', startedAt: 't', deadline: 't', desiredCount: 2, watch: WATCH }, detail: 'back' }),
+    WatchRollback: () => ({ status: 'COMPLETED', detail: 'back on td:7' }),
     DescribeService: () => { throw new Error('ECS is read only when Summarize cannot run'); },
+    // summarize for one service: its report (the detail kept here for the assertions)
+    Report: ({ service: o }) => ({ cluster: o.cluster, service: o.service, outcome: o.outcome, cause: o.outcome,
+      error: o.detail.error?.Error, detail: o.detail }),
     Summarize: (input) => {
-      summarized = input.results;
-      const bad = input.results.find((r) => !['DEPLOYED', 'SUPERSEDED'].includes(r.outcome));
+      summarized = input.reports;
+      const bad = input.reports.find((r) => !['DEPLOYED', 'SUPERSEDED'].includes(r.outcome));
       return bad ? { status: 'FAILED', error: 'Outcome' + bad.outcome, cause: bad.outcome } : { status: 'SUCCEEDED', error: '', cause: 'ok' };
     },
   };
   const handlers = {};
   for (const t of TASKS) {
-    handlers[t] = async (input) => { calls[t]++; return (overrides[t] ?? happy[t])(input, calls[t]); };
+    handlers[t] = async (input) => {
+      calls[t]++;
+      return (overrides[t] ?? happy[t])(WATCHES.includes(t) ? input.Payload : input, calls[t]);
+    };
   }
+  const overridesOf = () => ({
+    taskResourceLocalHandlers: handlers,
+    waitTimeOverrides: Object.fromEntries(WAITS.map((w) => [w, 0])),
+    retryIntervalOverrides: Object.fromEntries([...TASKS, 'DeployService'].map((t) => [t, 0])),
+  });
+  // DeployService: the service's own execution, its output as `.sync:2` gives it
+  handlers.DeployService = async (input) => {
+    const child = new StateMachine(serviceDefinition, { validationOptions: { checkArn: false } });
+    const output = await child.run(input.Input, {
+      overrides: overridesOf(),
+      context: { Execution: { Id: `arn:aws:states:us-east-1:123456789012:execution:berth-service:${input.Name}`, Name: input.Name, StartTime: 't' },
+        Task: { Token: 'token-1' } },
+    }).result.catch((e) => { if (process.env.DEBUG_ASL) console.error('child failed', e, e.cause); throw e; });
+    return { ExecutionArn: `arn:aws:states:us-east-1:123456789012:execution:berth-service:${input.Name}`, Status: 'SUCCEEDED', Output: output };
+  };
   const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
   const execution = machine.run({ cluster: 'prod', service: 'web', image: 'i' }, {
-    overrides: {
-      taskResourceLocalHandlers: handlers,
-      waitTimeOverrides: Object.fromEntries(WAITS.map((w) => [w, 0])),
-      retryIntervalOverrides: Object.fromEntries(TASKS.map((t) => [t, 0])),
-    },
+    overrides: overridesOf(),
     context: { Execution: { Id: 'arn:aws:states:us-east-1:123456789012:execution:berth-deploy:x', Name: 'x', StartTime: 't' },
       Task: { Token: 'token-1' } },
   });
@@ -87,8 +114,8 @@ test('a healthy rollout is DEPLOYED and the execution succeeds', async () => {
 });
 
 test('IN_PROGRESS polls loop until COMPLETED', async () => {
-  const r = await run({ CheckRollout: (_, n) => ({ status: n < 3 ? 'IN_PROGRESS' : 'COMPLETED', detail: '' }) });
-  assert.equal(r.calls.CheckRollout, 3);
+  const r = await run({ WatchRollout: (_, n) => ({ status: n < 3 ? 'IN_PROGRESS' : 'COMPLETED', detail: '' }) });
+  assert.equal(r.calls.WatchRollout, 3);
   assert.deepEqual(r.outcomes, ['DEPLOYED']);
 });
 
@@ -141,24 +168,24 @@ test('a Lambda timeout (Lambda.Unknown) after UpdateService may have touched the
 });
 
 test('Throttled is retried with backoff and the rollout goes on', async () => {
-  const r = await run({ CheckRollout: (_, n) => { if (n <= 3) throw lambdaError('Throttled'); return { status: 'COMPLETED', detail: '' }; } });
-  assert.equal(r.calls.CheckRollout, 4);
+  const r = await run({ WatchRollout: (_, n) => { if (n <= 3) throw lambdaError('Throttled'); return { status: 'COMPLETED', detail: '' }; } });
+  assert.equal(r.calls.WatchRollout, 4);
   assert.deepEqual(r.outcomes, ['DEPLOYED']);
 });
 
 test('Throttled beyond the retries rolls back', async () => {
-  const r = await run({ CheckRollout: () => { throw lambdaError('Throttled'); } });
-  assert.equal(r.calls.CheckRollout, 5);
+  const r = await run({ WatchRollout: () => { throw lambdaError('Throttled'); } });
+  assert.equal(r.calls.WatchRollout, 5);
   assert.deepEqual(r.outcomes, ['ROLLED_BACK']);
 });
 
 test('a FAILED rollout rolls back and waits for the rollback to stabilise', async () => {
   const r = await run({
-    CheckRollout: () => ({ status: 'FAILED', reason: 'DeploymentFailed', detail: 'circuit breaker' }),
-    CheckRollback: (_, n) => ({ status: n < 2 ? 'IN_PROGRESS' : 'COMPLETED', detail: '' }),
+    WatchRollout: () => ({ status: 'FAILED', reason: 'DeploymentFailed', detail: 'circuit breaker' }),
+    WatchRollback: (_, n) => ({ status: n < 2 ? 'IN_PROGRESS' : 'COMPLETED', detail: '' }),
   });
   assert.deepEqual(r.outcomes, ['ROLLED_BACK']);
-  assert.equal(r.calls.CheckRollback, 2);
+  assert.equal(r.calls.WatchRollback, 2);
   assert.equal(r.error.name, 'OutcomeROLLED_BACK', 'the Fail state takes its Error from the summary');
 });
 
@@ -172,7 +199,7 @@ test('a canary ROLLBACK decision rolls back; CONTINUE keeps baking', async () =>
 
 test('a failing rollback is ROLLBACK_FAILED', async () => {
   const r = await run({
-    CheckRollout: () => ({ status: 'FAILED', reason: 'Timeout', detail: '' }),
+    WatchRollout: () => ({ status: 'FAILED', reason: 'Timeout', detail: '' }),
     Rollback: () => { throw lambdaError('AwsError', 'UpdateService: InvalidParameterException'); },
   });
   assert.deepEqual(r.outcomes, ['ROLLBACK_FAILED']);
@@ -210,8 +237,8 @@ const shifting = (weights) => (_, n) => n <= weights.length
   : { status: 'COMPLETED', detail: 'CodeDeploy deployment d-1 Succeeded' };
 
 test('a blue/green shift is judged by the canary while green takes traffic, then baked as usual', async () => {
-  const r = await run({ CheckRollout: shifting([0, 10, 10]) }, { items: [item({ canary })] });
-  assert.equal(r.calls.CheckRollout, 4);
+  const r = await run({ WatchRollout: shifting([0, 10, 10]) }, { items: [item({ canary })] });
+  assert.equal(r.calls.WatchRollout, 4);
   assert.equal(r.calls.EvaluateShift, 2, 'only while green receives traffic');
   assert.equal(r.calls.EvaluateCanary, 1);
   assert.deepEqual(r.outcomes, ['DEPLOYED']);
@@ -219,7 +246,7 @@ test('a blue/green shift is judged by the canary while green takes traffic, then
 
 test('a canary ROLLBACK mid-shift stops the blue/green deployment through Rollback', async () => {
   const r = await run({
-    CheckRollout: shifting([10, 10, 10]),
+    WatchRollout: shifting([10, 10, 10]),
     EvaluateShift: () => ({ verdict: 'FAIL', decision: 'ROLLBACK', detail: '5xx rate: Fail' }),
   }, { items: [item({ canary })] });
   assert.equal(r.calls.EvaluateShift, 1);
@@ -240,7 +267,7 @@ const native = (stages) => (_, n) => {
 };
 
 test('a native LINEAR deployment is judged by the canary at each step and in BAKE_TIME, not before', async () => {
-  const r = await run({ CheckRollout: native([
+  const r = await run({ WatchRollout: native([
     ['POST_TEST_TRAFFIC_SHIFT', 0, false], ['PRODUCTION_TRAFFIC_SHIFT', 25, true],
     ['PRODUCTION_TRAFFIC_SHIFT', 50, true], ['BAKE_TIME', 100, true], ['CLEAN_UP', 100, false]]) },
   { items: [item({ canary })] });
@@ -251,7 +278,7 @@ test('a native LINEAR deployment is judged by the canary at each step and in BAK
 
 test('a canary ROLLBACK during a native shift goes to Rollback (StopServiceDeployment)', async () => {
   const r = await run({
-    CheckRollout: native([['PRODUCTION_TRAFFIC_SHIFT', 10, true], ['PRODUCTION_TRAFFIC_SHIFT', 10, true]]),
+    WatchRollout: native([['PRODUCTION_TRAFFIC_SHIFT', 10, true], ['PRODUCTION_TRAFFIC_SHIFT', 10, true]]),
     EvaluateShift: () => ({ verdict: 'FAIL', decision: 'ROLLBACK', detail: '5xx rate: Fail' }),
   }, { items: [item({ canary })] });
   assert.equal(r.calls.Rollback, 1);
@@ -259,7 +286,7 @@ test('a canary ROLLBACK during a native shift goes to Rollback (StopServiceDeplo
 });
 
 test('without a canary a shifting deployment is only polled', async () => {
-  const r = await run({ CheckRollout: shifting([10, 50]) });
+  const r = await run({ WatchRollout: shifting([10, 50]) });
   assert.equal(r.calls.EvaluateShift, 0);
   assert.deepEqual(r.outcomes, ['DEPLOYED']);
 });
@@ -287,7 +314,7 @@ test('a non-object input ends with Plan\'s InvalidInput, never States.Runtime', 
 
 test('when Summarize cannot run, the cause still says what each service runs, read from ECS by the state machine', async () => {
   const r = await run({
-    CheckRollout: () => ({ status: 'FAILED', reason: 'TasksFailing', detail: 'crash loop' }),
+    WatchRollout: () => ({ status: 'FAILED', reason: 'TasksFailing', detail: 'crash loop' }),
     Rollback: () => { throw lambdaError('Lambda.ServiceException', 'runtime unreachable'); },
     Summarize: () => { throw lambdaError('Lambda.ServiceException', 'runtime unreachable'); },
     DescribeService: (input) => ({
@@ -302,16 +329,16 @@ test('when Summarize cannot run, the cause still says what each service runs, re
 });
 
 // berth abort / berth promote: the service's berth:control tag, read by the Lambdas (README, "berth abort").
-test('berth abort mid-rollout: CheckRollout (given the execution) fails it, the rollback is checked without it', async () => {
-  const inputs = { CheckRollout: [], CheckRollback: [] };
+test('berth abort mid-rollout: WatchRollout (given the execution) fails it, the rollback is checked without it', async () => {
+  const inputs = { WatchRollout: [], WatchRollback: [] };
   const r = await run({
-    CheckRollout: (input) => { inputs.CheckRollout.push(input); return { status: 'FAILED', reason: 'Aborted', detail: 'aborted by hand (berth abort)' }; },
-    CheckRollback: (input) => { inputs.CheckRollback.push(input); return { status: 'COMPLETED', detail: 'back on td:7' }; },
+    WatchRollout: (input) => { inputs.WatchRollout.push(input); return { status: 'FAILED', reason: 'Aborted', detail: 'aborted by hand (berth abort)' }; },
+    WatchRollback: (input) => { inputs.WatchRollback.push(input); return { status: 'COMPLETED', detail: 'back on td:7' }; },
   });
   assert.deepEqual(r.outcomes, ['ROLLED_BACK']);
   assert.equal(r.calls.Rollback, 1);
-  assert.deepEqual(inputs.CheckRollout[0].execution, { id: 'arn', name: 'x', startTime: 't' });
-  assert.equal(inputs.CheckRollback[0].execution, undefined, 'a rollback obeys no control');
+  assert.deepEqual(inputs.WatchRollout[0].execution, { id: 'arn', name: 'x', startTime: 't' });
+  assert.equal(inputs.WatchRollback[0].execution, undefined, 'a rollback obeys no control');
   assert.equal(r.results[0].detail.stability.reason, 'Aborted');
 });
 
@@ -358,6 +385,8 @@ test('an approved gate publishes what waits and goes on to register and deploy',
   assert.deepEqual([detail.cluster, detail.service, detail.deploymentId], ['prod', 'web', 'x/prod/web']);
   assert.equal(detail.approval.timeoutSeconds, 5);
   assert.equal(detail.approval.taskToken, 'token-1');
+  // the deployment's execution (the parent), not the service's own
+  assert.equal(detail.execution, 'arn');
   assert.equal(detail.approval.answer, 'berth approve x | berth reject x');
   assert.deepEqual(r.outcomes, ['DEPLOYED']);
   assert.deepEqual(r.results[0].detail.approved, { by: 'alice', reason: 'ok', at: 't' });

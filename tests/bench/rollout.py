@@ -17,8 +17,8 @@ finishes at every phase of berth's polls, as real rollouts do):
   default): in requirements-dev.txt, and installed into the project's venv if missing.
 
 Detection lag is the time from the simulator's rollout completion (the deployment turning
-COMPLETED, read from the stand-in's state) to each tool's verdict: berth's CheckRollout state
-answering COMPLETED (its history event), ecs-deploy's process exit. Transitions are the states
+COMPLETED, read from the stand-in's state) to each tool's verdict: berth's WatchRollout state
+answering COMPLETED (its history event; woken by ECS's deployment event through wake-rollout), ecs-deploy's process exit. Transitions are the states
 entered in berth's execution history (what Step Functions bills), history events all its events.
 AWS calls are counted at the stand-in by API (its throttle layer counts every call,
 tests/standin/throttle.py), less the calls the benchmark makes itself. Lambda invokes are
@@ -51,11 +51,15 @@ from tests.e2e.harness import BUILDS, REGION, REGISTRY, VENV_BIN, Stack, digest_
 HISTORY_LIMIT = 25_000
 DEFAULT_POLL_SECONDS = 15  # template.yaml PollIntervalSeconds
 PEER = "ecs-deploy==1.17.0"
-# Each loop of a rollout poll: WaitForRollout, CheckRollout, RolloutDecision.
-POLL_STATES = ("WaitForRollout", "CheckRollout", "RolloutDecision")
+# Each loop of a rollout watch: WatchRollout (entered again at each fallback poll, or after an
+# answer that only loops) and RolloutDecision.
+POLL_STATES = ("WatchRollout", "RolloutDecision")
+# The template's FallbackPollSeconds default: a watch with no ECS event looks again after it.
+FALLBACK_SECONDS = 300
 # The states a service's iteration of the Map ends in.
 END_STATES = ("Deployed", "Superseded", "NotStarted", "RolledBack", "RollbackFailed")
 PAYLOAD_LIMIT = 256 * 1024
+REPORT_LIMIT = 400  # shared/src/summary.rs REPORT_CAUSE_LIMIT
 OLD, NEW = digest_of("bench v1"), digest_of("bench v2")
 # Goals of issue P8 ("Rollouts at scale").
 GOAL_LAG_SECONDS = 2.0
@@ -185,39 +189,34 @@ def prepare(stack: Stack, own: OwnCalls, service: str, rollout_seconds: float) -
 
 
 def history(stack: Stack, arn: str) -> list[dict]:
-    sfn = stack.client("stepfunctions")
-    events, token = [], None
-    while True:
-        page = sfn.get_execution_history(executionArn=arn, maxResults=1000, **({"nextToken": token} if token else {}))
-        events += page["events"]
-        token = page.get("nextToken")
-        if not token:
-            return events
+    """The execution's events and its service executions' (each with `execution`)."""
+    return stack.history(arn)
 
 
 def count_history(events: list[dict]) -> dict:
     """Transitions (states entered), events, and how many of each belong to the rollout poll loop
     (each event is charged to the state most recently entered in its Map iteration)."""
     transitions = [e for e in events if e["type"].endswith("StateEntered")]
-    state_of_event: dict[int, str] = {}
+    state_of_event: dict[tuple, str] = {}
     loop_events = 0
     for e in events:
         d = e.get("stateEnteredEventDetails")
-        name = d["name"] if d else state_of_event.get(e.get("previousEventId", 0), "")
-        state_of_event[e["id"]] = name
+        ex = e.get("execution")
+        name = d["name"] if d else state_of_event.get((ex, e.get("previousEventId", 0)), "")
+        state_of_event[(ex, e["id"])] = name
         if name in POLL_STATES:
             loop_events += 1
-    polls = sum(1 for e in transitions if e["stateEnteredEventDetails"]["name"] == "CheckRollout")
+    polls = sum(1 for e in transitions if e["stateEnteredEventDetails"]["name"] == "WatchRollout")
     loop_transitions = sum(1 for e in transitions if e["stateEnteredEventDetails"]["name"] in POLL_STATES)
     return {"transitions": len(transitions), "events": len(events), "polls": polls,
             "loop_transitions": loop_transitions, "loop_events": loop_events}
 
 
 def verdict_time(events: list[dict]) -> float | None:
-    """When CheckRollout first answered COMPLETED (its StateExited event)."""
+    """When WatchRollout first answered COMPLETED (its StateExited event)."""
     for e in events:
         d = e.get("stateExitedEventDetails")
-        if d and d["name"] == "CheckRollout":
+        if d and d["name"] == "WatchRollout":
             status = (json.loads(d.get("output") or "{}").get("stability") or {}).get("status")
             if status == "COMPLETED":
                 return epoch(e["timestamp"])
@@ -327,9 +326,12 @@ def fan_out_run(stack: Stack, own: OwnCalls, services: int, timeout: float) -> d
         d = e.get("mapStateExitedEventDetails") or e.get("stateExitedEventDetails")
         if d and d.get("name") == "DeployEachService":
             outcomes = [r.get("outcome") for r in json.loads(d["output"]).get("results", [])]
-    # Each service's document as its iteration ends (the Map's result holds one per service).
+    # Each service's report as its execution ends (the Map's result holds one per service).
     ends = [len(e["stateExitedEventDetails"].get("output") or "") for e in events
-            if e["type"].endswith("StateExited") and e["stateExitedEventDetails"]["name"] in END_STATES]
+            if e["type"].endswith("StateExited") and e["stateExitedEventDetails"]["name"] == "DeployService"]
+    per_execution: dict[str, int] = {}
+    for e in events:
+        per_execution[e["execution"]] = per_execution.get(e["execution"], 0) + 1
     wanted = set(names)
     running_new = sum(1 for s in stack.control("state", method="GET")["services"]
                       if s["service"] in wanted and s["taskDefinition"].endswith(":2")
@@ -341,6 +343,8 @@ def fan_out_run(stack: Stack, own: OwnCalls, services: int, timeout: float) -> d
             "has_results": bool(outcomes),
             "error": desc.get("error"), "cause": desc.get("cause"), "running_new": running_new,
             "result_bytes": med(ends) if ends else 0.0,
+            "parent_events": per_execution.get(arn, 0),
+            "child_events_max": max((v for k, v in per_execution.items() if k != arn), default=0),
             "setup": setup, "duration": duration, "calls": calls, "ecs_calls": ecs_calls,
             "ecs_rate": ecs_calls / duration if duration else 0.0, "ecs_peak": max(rates, default=0.0),
             **counted}
@@ -358,10 +362,11 @@ def spread(values: list[float]) -> str:
     return f"{med(values):.1f} s ({min(values):.1f}-{max(values):.1f})" if len(values) > 1 else f"{values[0]:.1f} s"
 
 
-def extrapolate(run: dict, rollout_seconds: float, poll: int) -> tuple[float, float]:
+def extrapolate(run: dict, rollout_seconds: float, poll: int = FALLBACK_SECONDS) -> tuple[float, float]:
     """Transitions and history events of one service whose rollout takes `rollout_seconds`:
-    the fixed part measured, plus one poll loop per `poll` seconds at the measured cost per poll."""
-    polls = math.ceil(rollout_seconds / poll)
+    the fixed part measured, plus one watch loop when it starts and one per fallback poll (`poll`
+    seconds without an answer), at the measured cost per loop."""
+    polls = 1 + math.floor(rollout_seconds / poll)
     per_t = run["loop_transitions"] / run["polls"]
     per_e = run["loop_events"] / run["polls"]
     return (run["transitions"] - run["loop_transitions"] + polls * per_t,
@@ -416,19 +421,22 @@ def report(args, berth: list[dict], peer: list[dict], fan: dict | None, out=prin
             row(f"  {api}", lambda t, a=api: t["calls"].get(a, 0))
     headline: dict = {}
     if ours:
-        t10, e10 = extrapolate(ours, 600, poll)
+        t10, e10 = extrapolate(ours, 600)
+        t30, e30 = extrapolate(ours, 1800)
         per_t, per_e = ours["loop_transitions"] / ours["polls"], ours["loop_events"] / ours["polls"]
-        out(f"\nper poll: {per_t:.0f} transitions, {per_e:.0f} history events, 1 Lambda invoke; a 10-minute rollout "
-            f"at {poll} s: {t10:.0f} transitions, {e10:.0f} history events (goal: <= {GOAL_TRANSITIONS_10_MIN} transitions)")
+        out(f"\nper watch loop: {per_t:.0f} transitions, {per_e:.0f} history events, 1 Lambda invoke; ECS's event "
+            f"answers the watch, a fallback poll every {FALLBACK_SECONDS} s otherwise: a 10-minute rollout takes "
+            f"{t10:.0f} transitions and {e10:.0f} history events (goal: <= {GOAL_TRANSITIONS_10_MIN} transitions), "
+            f"a 30-minute one {t30:.0f} and {e30:.0f}")
         headline.update(lag=med([r["lag"] for r in berth]), transitions=ours["transitions"], events=ours["events"],
-                        transitions_10_min=t10, events_10_min=e10)
+                        transitions_10_min=t10, events_10_min=e10, events_30_min=e30)
     if peer:
         headline["peer_lag"] = med([r["lag"] for r in peer])
     if fan:
         n = fan["services"]
         per_service = fan["events"] / n
-        out(f"\nfan-out: one push of a repository that {n} services run (Map MaxConcurrency 10), the simulator's "
-            f"quickest rollout, poll {poll} s")
+        out(f"\nfan-out: one push of a repository that {n} services run (Map MaxConcurrency 40, one service "
+            f"execution each), the simulator's quickest rollout, poll {poll} s")
         outcomes = (f"{fan['deployed']}/{n} DEPLOYED in the Map's result" if fan["has_results"]
                     else "no Map result (no per-service outcome)")
         out(f"  execution {fan['status']} after {fan['duration']:.1f} s, {outcomes} "
@@ -437,23 +445,25 @@ def report(args, berth: list[dict], peer: list[dict], fan: dict | None, out=prin
             out(f"  {fan['error']}: {(fan['cause'] or '')[:600]}")
         out(f"  services running the new revision afterwards (simulator): {fan['running_new']}/{n}")
         if fan["result_bytes"]:
-            out(f"  each service's document in the Map's result: {fan['result_bytes'] / 1024:.1f} KiB, so the result "
-                f"passes Step Functions' 256 KiB at about {PAYLOAD_LIMIT / fan['result_bytes']:.0f} services")
-        out(f"  history events {fan['events']:,} of {HISTORY_LIMIT:,} ({per_service:.1f} per service; "
-            f"{GOAL_SERVICES} services would need about {per_service * GOAL_SERVICES:,.0f})")
+            out(f"  each service's report in the Map's result: {fan['result_bytes']:.0f} B (at most "
+                f"{REPORT_LIMIT} B of sentence), so the result passes Step Functions' 256 KiB at about "
+                f"{PAYLOAD_LIMIT / fan['result_bytes']:,.0f} services (goal: {GOAL_SERVICES})")
+        out(f"  history events: the deployment's execution {fan['parent_events']:,} of {HISTORY_LIMIT:,} "
+            f"({fan['parent_events'] / n:.1f} per service: {GOAL_SERVICES} services need about "
+            f"{fan['parent_events'] / n * GOAL_SERVICES:,.0f}); each service's own execution at most "
+            f"{fan['child_events_max']:,} of {HISTORY_LIMIT:,}")
         out(f"  state transitions {fan['transitions']:,}, rollout polls {fan['polls']}, "
             f"Lambda invokes {fan['calls'].get('lambda:InvokeFunction', 0):,}")
         out(f"  ECS calls {fan['ecs_calls']:,}: {fan['ecs_rate']:.1f}/s on average, {fan['ecs_peak']:.1f}/s at the "
             f"peak (2 s windows)")
         if ours:
-            # A service's share of the one history grows with its polls: one loop of
-            # `per_e` events every `poll` seconds of its rollout.
-            per_e = ours["loop_events"] / ours["polls"]
-            per_service_10 = per_service + (math.ceil(600 / poll) - fan["polls"] / n) * per_e
-            fits = int(HISTORY_LIMIT // per_service_10)
-            out(f"  with 10-minute rollouts (about {per_service_10:.0f} events per service) one push fits about "
-                f"{fits} services in {HISTORY_LIMIT:,} events (goal: {GOAL_SERVICES})")
-            headline["services_10_min"] = fits
+            # A service's rollout adds to its own execution's history only; the deployment's holds
+            # a fixed number of events per service whatever the rollout's length.
+            fits = int(HISTORY_LIMIT // (fan["parent_events"] / n))
+            out(f"  with 30-minute rollouts each service's execution holds about {e30:.0f} events; the deployment's "
+                f"holds {fan['parent_events'] / n:.1f} per service whatever the length, so one push fits about "
+                f"{fits:,} services (goal: {GOAL_SERVICES})")
+            headline["services_30_min"] = fits
         headline.update(fan_events=fan["events"], fan_services=n, fan_events_500=per_service * GOAL_SERVICES,
                         fan_status=fan["status"], fan_result_bytes=fan["result_bytes"])
     return headline
@@ -496,7 +506,7 @@ def main(argv: list[str] | None = None, log=print) -> dict:
                 peer.append(p)
                 log(f"ecs-deploy run {i + 1}/{args.runs}: rollout {p['rollout']:.1f} s, lag {p['lag']:.1f} s")
         if not args.no_fan_out:
-            waves = math.ceil(args.services / 10)
+            waves = math.ceil(args.services / 40)
             fan = fan_out_run(stack, own, args.services, waves * (3 * args.poll_seconds + 30) + 120)
             log(f"fan-out: {fan['services']} services, {fan['status']} in {fan['duration']:.1f} s")
         return report(args, berth, peer, fan, out=log)

@@ -31,6 +31,14 @@ ACCOUNT = "123456789012"
 REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
 STATE_MACHINE = "berth-deploy"
 STATE_MACHINE_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STATE_MACHINE}"
+# One service's deployment: each service of an execution runs in its own child execution of it.
+SERVICE_STATE_MACHINE = "berth-service"
+SERVICE_STATE_MACHINE_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{SERVICE_STATE_MACHINE}"
+# template.yaml's state machines: logical id -> (name, ARN, definition file)
+MACHINES = {
+    "DeployStateMachine": (STATE_MACHINE, STATE_MACHINE_ARN, "deploy.asl.json"),
+    "ServiceStateMachine": (SERVICE_STATE_MACHINE, SERVICE_STATE_MACHINE_ARN, "service.asl.json"),
+}
 # Where `cargo lambda watch` serves the Lambda Runtime API under its invoke address
 # (RUNTIME_EMULATOR_PATH in cargo-lambda-watch); lambda_runtime appends /2018-06-01/runtime/...
 RUNTIME_EMULATOR_PATH = "/.rt"
@@ -118,9 +126,11 @@ class Stack:
     `_`, and the stand-in routes each function name to its emulator (`--lambda-urls`)."""
 
     def __init__(self, log=print, tick_seconds: float = 0.1, poll_seconds: int = 1, build: str = "debug",
-                 built: bool = False):
+                 built: bool = False, fallback_seconds: int | None = None, wake: bool = True):
         """`build`: which berth-lambda runs ("release": the artifact `sam build` builds, or "debug");
-        `built`: it is already built (the test session's `release_artifact` fixture), don't build."""
+        `built`: it is already built (the test session's `release_artifact` fixture), don't build;
+        `fallback_seconds`: BERTH_FALLBACK_POLL_SECONDS (default: the template's); `wake`: ECS's
+        deployment events reach wake-rollout (False: as if every event were lost)."""
         if build not in BUILDS:
             raise ValueError(f"build must be one of {BUILDS}, not {build!r}")
         self.build = build
@@ -128,6 +138,8 @@ class Stack:
         self.log = log
         self.tick_seconds = tick_seconds
         self.poll_seconds = poll_seconds
+        self.fallback_seconds = fallback_seconds
+        self.wake = wake
         self.tmp = Path(tempfile.mkdtemp(prefix="berth-e2e-"))
         self.procs: list[subprocess.Popen] = []
         self.url = ""
@@ -140,6 +152,8 @@ class Stack:
         self._runtime_up = False
         self._closing = threading.Event()
         self._supervisor: threading.Thread | None = None
+        self._waker: threading.Thread | None = None
+        self.woken: list[dict] = []  # what wake-rollout answered, one entry per ECS event delivered
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -194,7 +208,9 @@ class Stack:
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "BERTH_STATE_MACHINE_ARN": STATE_MACHINE_ARN,
+            "BERTH_SERVICE_STATE_MACHINE_ARN": SERVICE_STATE_MACHINE_ARN,
             "BERTH_POLL_INTERVAL_SECONDS": str(self.poll_seconds),
+            **({"BERTH_FALLBACK_POLL_SECONDS": str(self.fallback_seconds)} if self.fallback_seconds else {}),
             "BERTH_CANARY_INTERVAL_SECONDS": str(self.poll_seconds),
             "BERTH_TIMEOUT_SECONDS": "120",
             "BERTH_ROLLBACK_TIMEOUT_SECONDS": "120",
@@ -350,17 +366,61 @@ class Stack:
         return r.json()
 
     def create_state_machine(self) -> None:
-        """The real statemachine/deploy.asl.json, with the template's substitutions filled in."""
-        definition = (ROOT / "statemachine" / "deploy.asl.json").read_text()
-        for key, binary in function_substitutions().items():
-            definition = definition.replace("${%s}" % key, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{binary}")
-        for key, value in parameter_substitutions().items():
-            definition = definition.replace("${%s}" % key, value)
+        """The real statemachine/deploy.asl.json and service.asl.json, with the template's
+        substitutions filled in; and the template's rule that hands ECS's deployment events to
+        wake-rollout."""
         sfn = self.client("stepfunctions")
         existing = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]]
-        if STATE_MACHINE_ARN not in existing:
-            sfn.create_state_machine(name=STATE_MACHINE, definition=definition,
-                                     roleArn=f"arn:aws:iam::{ACCOUNT}:role/berth-deploy")
+        for logical, (name, arn, file) in MACHINES.items():
+            definition = (ROOT / "statemachine" / file).read_text()
+            for key, binary in function_substitutions(logical).items():
+                definition = definition.replace("${%s}" % key, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{binary}")
+            for key, value in parameter_substitutions(logical).items():
+                definition = definition.replace("${%s}" % key, value)
+            if arn not in existing:
+                sfn.create_state_machine(name=name, definition=definition,
+                                         roleArn=f"arn:aws:iam::{ACCOUNT}:role/{name}")
+        self._route_ecs_events()
+
+    def _route_ecs_events(self) -> None:
+        """The template's EcsDeployment rule on moto's EventBridge, its target an SQS queue the
+        harness drains into wake-rollout (moto delivers to no Lambda of ours), as EventBridge
+        would invoke the function. Without `wake`, no rule: every event is lost."""
+        if not self.wake:
+            return
+        events, sqs = self.client("events"), self.client("sqs")
+        queue = sqs.create_queue(QueueName="berth-ecs-rule")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        for name, pattern in ecs_rule_patterns().items():
+            events.put_rule(Name=f"berth-{name}", EventPattern=json.dumps(pattern))
+            events.put_targets(Rule=f"berth-{name}", Targets=[{"Id": "wake-rollout", "Arn": queue_arn}])
+        if self._waker is None:
+            self._waker = threading.Thread(target=self._wake, name="ECS events -> wake-rollout", daemon=True)
+            self._waker.start()
+
+    def _wake(self) -> None:
+        """Deliver each ECS deployment event the rule matched to wake-rollout, at once."""
+        sqs = self.client("sqs")
+        with open(self.tmp / "wake-forwarder.log", "a") as log:
+            while not self._closing.wait(0.05):
+                try:
+                    url = sqs.get_queue_url(QueueName="berth-ecs-rule")["QueueUrl"]
+                    msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+                except Exception as e:  # noqa: BLE001 - a reset removes the queue until the next create
+                    log.write(f"queue: {e}\n")
+                    log.flush()
+                    self._closing.wait(0.5)
+                    continue
+                for m in msgs:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                    event = json.loads(m["Body"])
+                    try:
+                        answer = self.invoke("wake-rollout", event)
+                    except Exception as e:  # noqa: BLE001 - EventBridge retries; the fallback poll covers it
+                        answer = {"error": str(e)}
+                    self.woken.append(answer)
+                    log.write(json.dumps({"event": event.get("detail"), "answer": answer}) + "\n")
+                    log.flush()
 
     def reset(self) -> None:
         self.control("reset")
@@ -413,17 +473,18 @@ class Stack:
     def wait_execution(self, arn: str, timeout: float = 180, progress=None) -> dict:
         """Poll until the execution ends; `progress(line)` gets one line per state entered."""
         sfn = self.client("stepfunctions")
-        seen = 0
+        seen: set = set()
         deadline = time.monotonic() + timeout
         while True:
             desc = sfn.describe_execution(executionArn=arn)
             if progress:
-                events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
-                for e in events[seen:]:
+                for e in self.history(arn):
+                    if (e["execution"], e["id"]) in seen:
+                        continue
+                    seen.add((e["execution"], e["id"]))
                     line = describe_event(e)
                     if line:
                         progress(line)
-                seen = len(events)
             if desc["status"] != "RUNNING":
                 return desc
             if time.monotonic() > deadline:
@@ -431,13 +492,34 @@ class Stack:
             time.sleep(0.5)
 
     def outcomes(self, arn: str) -> list[dict]:
-        """Each service's outcome, read from the execution's history (the Map's result)."""
+        """Each service's report, read from the execution's history (the Map's result)."""
         events = self.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"]
         for e in events:
             d = e.get("mapStateExitedEventDetails") or e.get("stateExitedEventDetails")
             if d and d.get("name") == "DeployEachService":
                 return json.loads(d["output"])["results"]
         return []
+
+    def children(self, arn: str) -> list[str]:
+        """The service executions an execution started (DeployService's TaskSubmitted), in order."""
+        return children_of(self.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"])
+
+    def history(self, arn: str) -> list[dict]:
+        """An execution's history followed by each of its service executions' (their events keep
+        their own ids; `execution` says whose each is)."""
+        sfn = self.client("stepfunctions")
+
+        def of(execution: str) -> list[dict]:
+            out, token = [], None
+            while True:
+                page = sfn.get_execution_history(executionArn=execution, maxResults=1000, **({"nextToken": token} if token else {}))
+                out += [{**e, "execution": execution} for e in page["events"]]
+                token = page.get("nextToken")
+                if not token:
+                    return out
+
+        parent = of(arn)
+        return parent + [e for child in children_of(parent) for e in of(child)]
 
     # ------------------------------------------------------------------ a sample service
 
@@ -621,19 +703,33 @@ def lambda_functions() -> dict:
     return out
 
 
-def function_substitutions() -> dict:
+def function_substitutions(machine: str = "DeployStateMachine") -> dict:
     """DefinitionSubstitutions key -> the name of the function it names (its BERTH_STATE), from template.yaml."""
     t = template()
     resources = t["Resources"]
-    subs = resources["DeployStateMachine"]["Properties"]["DefinitionSubstitutions"]
+    subs = resources[machine]["Properties"]["DefinitionSubstitutions"]
     return {k: function_state(resources[v["GetAtt"].split(".")[0]]) for k, v in subs.items() if "GetAtt" in v}
 
 
-def parameter_substitutions() -> dict:
-    """DefinitionSubstitutions key -> the default of the template parameter it names (`!Ref`)."""
+def parameter_substitutions(machine: str = "DeployStateMachine") -> dict:
+    """DefinitionSubstitutions key -> what its `!Ref` gives: a template parameter's default, or the
+    ARN of one of the template's state machines."""
     t = template()
-    subs = t["Resources"]["DeployStateMachine"]["Properties"]["DefinitionSubstitutions"]
-    return {k: str(t["Parameters"][v["Ref"]]["Default"]) for k, v in subs.items() if "Ref" in v}
+    subs = t["Resources"][machine]["Properties"]["DefinitionSubstitutions"]
+    out = {}
+    for k, v in subs.items():
+        if "Ref" not in v:
+            continue
+        ref = v["Ref"]
+        out[k] = MACHINES[ref][1] if ref in MACHINES else str(t["Parameters"][ref]["Default"])
+    return out
+
+
+def ecs_rule_patterns() -> dict:
+    """The template's rules that invoke wake-rollout (event name -> pattern), for this account."""
+    events = template()["Resources"]["WakeRolloutFunction"]["Properties"]["Events"]
+    return {name: {k: ([ACCOUNT] if k == "account" else v) for k, v in e["Properties"]["Pattern"].items()}
+            for name, e in events.items() if e["Type"] == "EventBridgeRule"}
 
 
 def ecr_rule_pattern(repositories: list[str] | None = None, tag_pattern: str = "*") -> dict:
@@ -685,6 +781,18 @@ def ecr_push_event(repository: str, digest: str, tag: str = "latest", action: st
     }
 
 
+def children_of(events: list[dict]) -> list[str]:
+    """The child executions a history's DeployService states started (their TaskSubmitted output)."""
+    out = []
+    for e in events:
+        d = e.get("taskSubmittedEventDetails")
+        if d and d.get("resource", "").startswith("startExecution"):
+            arn = json.loads(d["output"]).get("ExecutionArn")
+            if arn and arn not in out:
+                out.append(arn)
+    return out
+
+
 def describe_event(e: dict) -> str | None:
     """One readable line for the history events a person wants to follow."""
     kind = e["type"]
@@ -720,10 +828,10 @@ def summarize_state(name: str, out) -> str | None:
         "RegisterRevision": lambda: f"[{svc}] registered {out['register']['taskDefinitionArn'].split('/')[-1]} "
                                     f"image {out['register']['image'].split('/')[-1][:40]} (previous {out['register']['previousTaskDefinitionArn'].split('/')[-1]})",
         "UpdateService": lambda: f"[{svc}] rollout {out['update']['ecsDeploymentId']} started",
-        "CheckRollout": lambda: f"[{svc}] stability {out['stability']['status']}: {out['stability']['detail']}",
+        "WatchRollout": lambda: f"[{svc}] stability {out['stability']['status']}: {out['stability']['detail']}",
         "EvaluateCanary": lambda: f"[{svc}] canary {out['canaryResult']['verdict']} -> {out['canaryResult']['decision']}: {out['canaryResult']['detail'][:200]}",
         "Rollback": lambda: f"[{svc}] ROLLBACK: {out['rollback']['detail']}",
-        "CheckRollback": lambda: f"[{svc}] rollback stability {out['rollbackStability']['status']}: {out['rollbackStability']['detail']}",
+        "WatchRollback": lambda: f"[{svc}] rollback stability {out['rollbackStability']['status']}: {out['rollbackStability']['detail']}",
         "Summarize": lambda: f"summary {out['summary']['status']}: {out['summary']['cause']}",
     }.get(name)
     if not pick:

@@ -38,9 +38,9 @@ def at_the_gate(berth, name: str) -> dict:
     arn = f"{STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:{name}"
 
     def scheduled():
-        for e in sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]:
+        for e in berth.history(arn):
             d = e.get("taskScheduledEventDetails")
-            if d and "waitForTaskToken" in d["resource"]:
+            if d and "waitForTaskToken" in d["resource"] and "Entries" in d["parameters"]:
                 return json.loads(d["parameters"])["Entries"][0]["Detail"]
         return None
 

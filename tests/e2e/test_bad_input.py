@@ -232,7 +232,7 @@ def test_malformed_console_inputs_fail_at_plan_and_change_nothing(berth):
         status, error, cause = d["status"], d.get("error"), d.get("cause") or ""
         states = set()
         if status != "RUNNING":
-            history = sfn.get_execution_history(executionArn=started[case], maxResults=1000)["events"]
+            history = berth.history(started[case])
             states = {e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e}
         problems = []
         if status != "FAILED":

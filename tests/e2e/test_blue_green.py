@@ -36,7 +36,7 @@ def deploy(berth, svc: dict, digest: str, **extra) -> dict:
 
 def codedeploy_record(berth, done: dict) -> dict:
     """The simulator's record of the CodeDeploy deployment berth created in this execution."""
-    events = berth.client("stepfunctions").get_execution_history(executionArn=done["executionArn"], maxResults=1000)["events"]
+    events = berth.history(done["executionArn"])
     ids = [json.loads(e["stateExitedEventDetails"]["output"])["update"]["codeDeploy"]["deploymentId"]
            for e in events if e["type"].endswith("StateExited") and e["stateExitedEventDetails"]["name"] == "UpdateService"]
     assert len(ids) == 1, ids
@@ -121,7 +121,7 @@ def test_bg_3_berths_canary_failing_mid_shift_stops_the_deployment_with_auto_rol
     assert berth.listener(svc, "prod")["taskDefinition"] == svc["task_definition"], "blue serves again"
     assert berth.describe(svc)["taskDefinition"] == svc["task_definition"]
     rolled = [json.loads(e["stateExitedEventDetails"]["output"])["rollback"]
-              for e in berth.client("stepfunctions").get_execution_history(executionArn=done["executionArn"], maxResults=1000)["events"]
+              for e in berth.history(done["executionArn"])
               if e["type"].endswith("StateExited") and e["stateExitedEventDetails"]["name"] == "Rollback"]
     assert "auto-rollback" in rolled[0]["detail"], rolled
 

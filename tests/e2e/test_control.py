@@ -27,7 +27,7 @@ def start(cli, digest: str, *extra: str) -> str:
 
 
 def outputs(berth, arn: str, state: str) -> list[dict]:
-    events = berth.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    events = berth.history(arn)
     return [json.loads(e["stateExitedEventDetails"]["output"]) for e in events
             if e["type"].endswith("StateExited") and e["stateExitedEventDetails"]["name"] == state]
 
@@ -80,7 +80,7 @@ def test_abort_before_the_turn_changes_nothing_and_mid_rollout_rolls_back_to_the
     assert "rollout FAILED (Aborted): aborted by hand (berth abort) during the rollout of web:2" in verdict["cause"], \
         verdict["cause"]
     assert "now running web:1" in verdict["cause"], verdict["cause"]
-    assert outputs(berth, a, "CheckRollout")[-1]["stability"]["reason"] == "Aborted"
+    assert outputs(berth, a, "WatchRollout")[-1]["stability"]["reason"] == "Aborted"
     # the service is back on its previous revision and digest, with no tag left
     s = berth.wait_steady(svc)
     assert s["taskDefinition"] == svc["task_definition"]

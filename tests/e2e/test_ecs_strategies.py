@@ -2,7 +2,7 @@
 
 A service whose deploymentConfiguration.strategy is one of the three is deployed by ECS in
 lifecycle stages (the stand-in walks them one per tick, bakes in `ecs_minute_seconds`: see
-tests/standin/README.md, "ECS native strategies"). Each CheckRollout shows the stage and the new
+tests/standin/README.md, "ECS native strategies"). Each WatchRollout shows the stage and the new
 revision's production/test weights; while the new revision takes production traffic berth's canary
 runs (EvaluateShift, as for CodeDeploy) and a ROLLBACK verdict rolls back with
 StopServiceDeployment(ROLLBACK); a PAUSE hook is answered by `berth approve` / `berth reject`
@@ -57,7 +57,7 @@ def service_deployment(berth, arn: str) -> dict:
 
 
 def polls(berth, arn: str) -> list[dict]:
-    return [o["stability"] for o in history_outputs(berth, arn, "CheckRollout")]
+    return [o["stability"] for o in history_outputs(berth, arn, "WatchRollout")]
 
 
 def test_a_linear_rollout_of_a_good_image_completes_with_every_step_seen(berth):
@@ -105,7 +105,7 @@ def test_a_canary_whose_berth_canary_fails_mid_shift_is_rolled_back_by_stop_serv
     assert rollback["detail"].startswith("rolled back by StopServiceDeployment: ECS CANARY service deployment"), rollback
     sd = service_deployment(berth, rollback["rollout"]["serviceDeploymentArn"])
     assert sd["status"] == "ROLLBACK_SUCCESSFUL" and "StopServiceDeployment" in sd["statusReason"], sd
-    back = history_outputs(berth, arn, "CheckRollback")[-1]["rollbackStability"]
+    back = history_outputs(berth, arn, "WatchRollback")[-1]["rollbackStability"]
     assert back["status"] == "COMPLETED" and "rolled back by StopServiceDeployment" in back["detail"], back
     s = berth.wait_steady(svc)
     assert s["taskDefinition"] == svc["task_definition"]
@@ -113,7 +113,7 @@ def test_a_canary_whose_berth_canary_fails_mid_shift_is_rolled_back_by_stop_serv
 
 
 def waiting_for_approval(berth, arn: str) -> dict:
-    """The first CheckRollout that shows the deployment held in the PAUSE hook."""
+    """The first WatchRollout that shows the deployment held in the PAUSE hook."""
     def held():
         return next((c for c in polls(berth, arn) if c["serviceDeployment"].get("awaitingHookId")), None)
     return wait_until(held, 60, "the deployment waiting in its PAUSE hook")

@@ -95,8 +95,8 @@ def merged_by_the_asl() -> dict[str, tuple[bool, bool]]:
     """function -> (result merged into the state's input, error merged into it), read from
     statemachine/deploy.asl.json: a `ResultPath` (or a Catch's) of `$.x` adds the answer to the
     document, whose size Step Functions caps at 256 KiB (States.DataLimitExceeded)."""
-    asl = json.loads((ROOT / "statemachine" / "deploy.asl.json").read_text())
-    binaries = function_substitutions()
+    machines = {"DeployStateMachine": "deploy.asl.json", "ServiceStateMachine": "service.asl.json"}
+    binaries = {k: v for m in machines for k, v in function_substitutions(m).items()}
     out: dict[str, tuple[bool, bool]] = {}
 
     def visit(states: dict):
@@ -114,7 +114,8 @@ def merged_by_the_asl() -> dict[str, tuple[bool, bool]]:
             was = out.get(binaries[key.group(1)], (False, False))
             out[binaries[key.group(1)]] = (was[0] or result, was[1] or error)
 
-    visit(asl["States"])
+    for file in machines.values():
+        visit(json.loads((ROOT / "statemachine" / file).read_text())["States"])
     return out
 
 

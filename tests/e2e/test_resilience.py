@@ -29,7 +29,7 @@ def push(berth, repo: str, digest: str, tag: str = "latest") -> str:
 
 
 def history(berth, arn: str) -> list[dict]:
-    return berth.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    return berth.history(arn)
 
 
 def failures(events: list[dict]) -> list[tuple[str, str, str]]:

@@ -30,7 +30,7 @@ def push(berth, repo: str, digest: str, tag: str = "latest") -> str:
 
 
 def history_outputs(berth, arn: str, state: str) -> list[dict]:
-    events = berth.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    events = berth.history(arn)
     return [json.loads(e["stateExitedEventDetails"]["output"]) for e in events
             if e["type"].endswith("StateExited") and e["stateExitedEventDetails"]["name"] == state]
 
@@ -66,7 +66,7 @@ def test_2_crash_loop_trips_the_breaker_and_berth_reports_failure_on_the_exact_p
     s = berth.wait_steady(svc)
     assert s["taskDefinition"] == svc["task_definition"] != out_of_band
     assert {d for _, _, d in berth.running_images(svc)} == {OLD}
-    stability = history_outputs(berth, arn, "CheckRollout")[-1]["stability"]
+    stability = history_outputs(berth, arn, "WatchRollout")[-1]["stability"]
     # ECS's service deployment says it rolled back: reported from its status, naming what it restored
     assert stability["status"] == "FAILED" and stability["reason"] == "RolledBack", stability
     assert stability["serviceDeployment"]["status"].startswith("ROLLBACK_"), stability
@@ -84,7 +84,7 @@ def test_3_tasks_failing_health_checks_are_detected_and_the_tag_is_rolled_back_t
     done = berth.wait_execution(arn)
     assert done["status"] == "FAILED" and done["error"] == "DeploymentRolledBack"
     assert "HealthChecksFailing" in done["cause"], done["cause"]
-    checks = [o["stability"] for o in history_outputs(berth, arn, "CheckRollout")]
+    checks = [o["stability"] for o in history_outputs(berth, arn, "WatchRollout")]
     assert checks[-1]["reason"] == "HealthChecksFailing"
     assert all(c["failedTasks"] == 0 for c in checks), "the circuit breaker never saw these tasks"
     # THEN the service runs the digest that ran before, pinned, not whatever the tag points at now
@@ -106,7 +106,7 @@ def test_4_failing_canary_metrics_during_the_bake_roll_back(berth):
     done = berth.wait_execution(arn)
     assert done["status"] == "FAILED" and done["error"] == "DeploymentRolledBack"
     assert "canary FAIL" in done["cause"] and "target 5xx rate" in done["cause"], done["cause"]
-    rollout = history_outputs(berth, arn, "CheckRollout")[-1]["stability"]
+    rollout = history_outputs(berth, arn, "WatchRollout")[-1]["stability"]
     assert rollout["status"] == "COMPLETED", "the rollout itself was healthy"
     s = berth.wait_steady(svc)
     assert s["taskDefinition"] == svc["task_definition"]

@@ -101,6 +101,38 @@ def emit(backend, service, name: str, dep_id: str, reason: str, now) -> None:
         SIM.errors.append(f"ECS Deployment State Change not delivered: {traceback.format_exc()}")
 
 
+def emit_task_stopped(task) -> None:
+    """One "ECS Task State Change" event for a service task that reached STOPPED (shape of AWS's
+    docs, "Amazon ECS task state change events"): what berth's wake-rollout also listens to, since
+    tasks failing ELB health checks stop without any deployment state change."""
+    backend = task._backend
+    detail = {
+        "clusterArn": task.cluster_arn,
+        "taskArn": task.task_arn,
+        "taskDefinitionArn": task.task_definition_arn,
+        "group": task.group,
+        "startedBy": task.started_by,
+        "lastStatus": "STOPPED",
+        "desiredStatus": "STOPPED",
+        "stoppedReason": task.stopped_reason,
+        "stopCode": task.stop_code,
+        "launchType": task.launch_type,
+        "containers": [{"name": c.get("name"), "lastStatus": "STOPPED", "exitCode": c.get("exitCode")}
+                       for c in task.containers],
+        "version": 4,
+    }
+    entry = {"Source": "aws.ecs", "DetailType": "ECS Task State Change", "Detail": json.dumps(detail),
+             "Resources": [task.task_arn]}
+    try:
+        from moto.events.models import events_backends
+
+        events_backends[backend.account_id][backend.region_name].put_events([entry])
+    except Exception:  # noqa: BLE001 - an event that cannot be delivered must not break a tick
+        import traceback
+
+        SIM.errors.append(f"ECS Task State Change not delivered: {traceback.format_exc()}")
+
+
 # ---------------------------------------------------------------- the tracker (SIM.deployment_listener)
 
 
@@ -113,6 +145,11 @@ class Tracker:
 
     def reset(self) -> None:
         self.events.clear()
+
+    def task_stopped(self, task) -> None:
+        """A service task reached STOPPED (ecs_sim.finish_stop): its ECS Task State Change event."""
+        if str(getattr(task, "group", "")).startswith("service:"):
+            emit_task_stopped(task)
 
     # -- revisions
 

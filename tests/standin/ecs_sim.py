@@ -355,6 +355,8 @@ class Simulator:
         for c in task.containers:
             c["lastStatus"] = "STOPPED"
         task.sim_ticks = 0
+        if getattr(self.deployment_listener, "task_stopped", None) is not None:
+            self.deployment_listener.task_stopped(task)
 
     def advance_tasks(self, service, tasks: list[SimTask], owner_of, tgs_of) -> list[SimTask]:
         """Move every task one step (lifecycle, health, crash/ELB failures). owner_of(task) -> the

@@ -7,6 +7,13 @@
    answered camelCase, and a definition written for AWS failed with `States.Runtime`. The patch
    maps both through the API's botocore model with moto's own (LocalStack's) helpers.
 3. SendTaskFailure's `cause`, which moto's response handler dropped (`install_task_failure_cause`).
+5. GetExecutionHistory's `reverseOrder`, `maxResults` and `nextToken` (`install_history_paging`):
+   moto returned every event, oldest first, whatever was asked; code that reads "the newest
+   events" (wake-rollout, `reverseOrder` + a small `maxResults`) read the oldest.
+4. `arn:aws:states:::states:startExecution(.sync|.sync:2)` tasks: the same casing, for the Step
+   Functions integration (`install_sfn_casing`): AWS takes `{"StateMachineArn", "Name", "Input"}`
+   and answers `ExecutionArn`, `Output`, ...; moto passed the PascalCase names to botocore
+   unchanged (the start failed with `States.Runtime: 'StateMachineArn'`).
 
 A Task whose `Resource` is a Lambda function ARN (`StateTaskLambda`, what berth's ASL uses) names
 every error answer of the Lambda Invoke API `Exception`, whatever Lambda said. Step Functions names
@@ -56,6 +63,85 @@ def install_aws_sdk_casing() -> None:
     StateTaskServiceAwsSdk._normalise_response = _normalise_response
 
 
+def _sfn_operation(action: str):
+    """botocore's Step Functions operation for a snake_case action (`start_execution`)."""
+    import botocore.session
+
+    name = "".join(part.capitalize() for part in action.split("_"))
+    return botocore.session.get_session().get_service_model("stepfunctions").operation_model(name)
+
+
+def install_sfn_casing() -> None:
+    """4. The Step Functions integration: PascalCase parameters in, PascalCase answers out."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+        StateTaskServiceSfn,
+    )
+
+    original = StateTaskServiceSfn._normalise_parameters
+
+    def _normalise_parameters(self, parameters, boto_service_name=None, service_action_name=None):
+        original(self, parameters, boto_service_name, service_action_name)  # Input -> a JSON string
+        op = _sfn_operation(service_action_name or self._get_boto_service_action())
+        self._to_boto_request(parameters, op.input_shape)
+
+    def _normalise_response(self, response, boto_service_name=None, service_action_name=None):
+        op = _sfn_operation(service_action_name or self._get_boto_service_action())
+        if op.output_shape is not None:
+            self._from_boto_response(response, op.output_shape)
+
+    _ORIGINAL["StateTaskServiceSfn._normalise_parameters"] = original
+    _ORIGINAL["StateTaskServiceSfn._normalise_response"] = StateTaskServiceSfn._normalise_response
+    StateTaskServiceSfn._normalise_parameters = _normalise_parameters
+    StateTaskServiceSfn._normalise_response = _normalise_response
+
+
+HISTORY_PAGE = 100  # GetExecutionHistory's default maxResults (Step Functions API reference)
+HISTORY_MAX = 1000
+
+
+def history_page(events: list, reverse: bool, max_results, token, arn: str) -> dict:
+    """One GetExecutionHistory answer over `events` (oldest first) as Step Functions pages it: newest
+    first under `reverseOrder`, at most `maxResults` (0 or absent: 100; above 1000 refused), and an
+    opaque `nextToken` (the next offset, for this execution and order only) while more remain."""
+    import base64
+    import json
+
+    from moto.stepfunctions.exceptions import InvalidToken, ValidationException
+
+    size = int(max_results or 0) or HISTORY_PAGE
+    if not 0 < size <= HISTORY_MAX:
+        raise ValidationException(f"1 validation error detected: Value '{size}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to {HISTORY_MAX}")
+    start = 0
+    if token:
+        try:
+            cursor = json.loads(base64.urlsafe_b64decode(token.encode()))
+            assert cursor["arn"] == arn and cursor["reverse"] == reverse
+            start = int(cursor["offset"])
+        except Exception:  # noqa: BLE001 - any token we did not write is invalid
+            raise InvalidToken("'nextToken' is not valid")
+    ordered = list(reversed(events)) if reverse else list(events)
+    page = {"events": ordered[start:start + size]}
+    if start + size < len(ordered):
+        cursor = {"arn": arn, "reverse": reverse, "offset": start + size}
+        page["nextToken"] = base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode()
+    return page
+
+
+def install_history_paging() -> None:
+    """5. GetExecutionHistory pages and orders as Step Functions does."""
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def get_execution_history(self):
+        arn = self._get_param("executionArn")
+        history = self.stepfunction_backend.get_execution_history(arn)
+        return ActionResult(history_page(history["events"], bool(self._get_param("reverseOrder", False)),
+                                         self._get_param("maxResults"), self._get_param("nextToken"), arn))
+
+    _ORIGINAL["StepFunctionResponse.get_execution_history"] = StepFunctionResponse.get_execution_history
+    StepFunctionResponse.get_execution_history = get_execution_history
+
+
 def install_task_failure_cause() -> None:
     """3. SendTaskFailure: moto's response handler reads `error` and drops `cause`, which its own
     interpreter takes (`send_task_failure(task_token, error, cause)`); Step Functions puts the cause
@@ -76,6 +162,8 @@ def install() -> None:
     if _ORIGINAL:
         return
     install_aws_sdk_casing()
+    install_sfn_casing()
+    install_history_paging()
     install_task_failure_cause()
     from botocore.exceptions import ClientError
     from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails

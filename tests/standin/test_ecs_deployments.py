@@ -352,3 +352,29 @@ def test_deployment_state_change_events_reach_an_sqs_rule(paused):
     assert [e["detail"]["deploymentId"] for e in failures()] == [bad_id]
     assert [e["detail"] for e in paused.state()["deploymentEvents"]] == [e["detail"] for e in got]
     assert other() == []
+
+
+def test_a_stopped_service_task_is_an_ecs_task_state_change_event(paused):
+    """Tasks failing ELB health checks stop without any deployment state change: ECS still sends
+    "ECS Task State Change" for each (what berth's wake-rollout listens to besides deployments)."""
+    stopped = sqs_rule(paused, "ecs-tasks", {"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"],
+                                             "detail": {"lastStatus": ["STOPPED"]}})
+    paused.control("images", {"image": "repo/web:sick", "behaviour": "unhealthy-lb"})
+    svc = make_service(paused, images=("repo/web:v1", "repo/web:sick"), desired=2)
+    tick(paused, 15)
+    assert stopped() == [], "nothing stopped while v1 rolled out"
+    svc["ecs"].update_service(cluster="prod", service="web", taskDefinition="web:2")
+    got = []
+    for _ in range(60):
+        tick(paused, 1)
+        got += stopped()
+        if got:
+            break
+    assert got, "no task of the unhealthy revision was stopped"
+    e = got[0]
+    assert e["detail-type"] == "ECS Task State Change" and e["resources"][0].startswith("arn:aws:ecs:us-east-1:123456789012:task/prod/")
+    d = e["detail"]
+    assert d["group"] == "service:web" and d["clusterArn"].endswith(":cluster/prod")
+    assert d["lastStatus"] == "STOPPED" and d["taskDefinitionArn"].endswith("task-definition/web:2")
+    assert "ELB health checks" in d["stoppedReason"], d
+

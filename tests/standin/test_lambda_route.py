@@ -248,3 +248,55 @@ def test_aws_sdk_tasks_take_and_answer_pascal_case_as_aws_does(standin):
     done, _ = run_state_machine(standin, "sdk-casing", definition)
     assert done["status"] == "SUCCEEDED", done
     assert json.loads(done["output"]) == {"names": ["prod"], "statuses": ["ACTIVE"]}
+
+
+def test_a_child_execution_runs_and_answers_as_aws_does(standin):
+    """berth's DeployService starts each service's execution with `states:startExecution.sync:2`,
+    written for AWS: PascalCase parameters, the child's `Output` as JSON, its ARN in TaskSubmitted
+    (sfn_patch)."""
+    sfn = standin.client("stepfunctions")
+    child = {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "Parameters": {"got.$": "$.n"}, "End": True}}}
+    arn = sfn.create_state_machine(name="child", definition=json.dumps(child),
+                                   roleArn="arn:aws:iam::123456789012:role/x")["stateMachineArn"]
+    definition = {"StartAt": "Start", "States": {
+        "Start": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                  "Parameters": {"StateMachineArn": arn, "Name": "child-1", "Input": {"n": 7}},
+                  "OutputPath": "$.Output", "End": True}}}
+    done, events = run_state_machine(standin, "parent", definition)
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"]) == {"got": 7}
+    submitted = [json.loads(e["taskSubmittedEventDetails"]["output"]) for e in events if e["type"] == "TaskSubmitted"]
+    assert submitted and submitted[0]["ExecutionArn"].endswith(":child:child-1"), submitted
+    children = sfn.list_executions(stateMachineArn=arn)["executions"]
+    assert [c["name"] for c in children] == ["child-1"]
+
+
+def test_execution_history_pages_and_orders_as_step_functions_does(standin):
+    """GetExecutionHistory: newest first under reverseOrder, pages of maxResults (default 100),
+    a nextToken for this execution and order only (sfn_patch)."""
+    definition = {"StartAt": "P0", "States": {
+        **{f"P{i}": {"Type": "Pass", "Next": f"P{i + 1}"} for i in range(60)},
+        "P60": {"Type": "Pass", "End": True}}}
+    done, _ = run_state_machine(standin, "paging", definition)
+    sfn = standin.client("stepfunctions")
+    arn = done["executionArn"]
+    everything, token = [], None
+    while True:
+        page = sfn.get_execution_history(executionArn=arn, **({"nextToken": token} if token else {}))
+        assert len(page["events"]) <= 100
+        everything += page["events"]
+        token = page.get("nextToken")
+        if not token:
+            break
+    ids = [e["id"] for e in everything]
+    # ExecutionStarted, entered + exited for each of the 61 states, ExecutionSucceeded
+    assert ids == sorted(ids) and len(ids) == 1 + 2 * 61 + 1 > 100
+    newest = sfn.get_execution_history(executionArn=arn, reverseOrder=True, maxResults=3)
+    assert [e["type"] for e in newest["events"]] == ["ExecutionSucceeded", "PassStateExited", "PassStateEntered"]
+    assert [e["id"] for e in newest["events"]] == ids[::-1][:3]
+    # a token is bound to its query
+    with pytest.raises(sfn.exceptions.InvalidToken):
+        sfn.get_execution_history(executionArn=arn, nextToken=newest["nextToken"])
+    with pytest.raises(sfn.exceptions.InvalidToken):
+        sfn.get_execution_history(executionArn=arn, nextToken="garbage")
+

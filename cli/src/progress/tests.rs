@@ -72,7 +72,7 @@ fn each_state_of_a_deployment_has_one_line_with_its_numbers() {
     );
     let check = exited(
         "TaskStateExited",
-        "CheckRollout",
+        "WatchRollout",
         T0 + 9.0,
         doc(json!({
         "stability": stability("IN_PROGRESS", None, 1, 0, "1/2 running")})),
@@ -94,7 +94,7 @@ fn each_state_of_a_deployment_has_one_line_with_its_numbers() {
 fn a_failed_rollout_names_its_reason_and_the_rollback_its_target() {
     let check = exited(
         "TaskStateExited",
-        "CheckRollout",
+        "WatchRollout",
         T0,
         doc(json!({"stability":
         stability("FAILED", Some("DeploymentFailed"), 0, 3, "circuit breaker: 3 task(s) failed")})),
@@ -119,7 +119,7 @@ fn a_failed_rollout_names_its_reason_and_the_rollback_its_target() {
     );
     let again = exited(
         "TaskStateExited",
-        "CheckRollback",
+        "WatchRollback",
         T0,
         doc(json!({"rollbackStability":
         stability("COMPLETED", None, 2, 0, "web:1 is stable")})),
@@ -217,12 +217,12 @@ fn a_lambda_error_shows_its_message_and_quiet_events_show_nothing() {
         assert_eq!(describe(&e), None, "{kind}");
     }
     // A wait between checks exits with the document: not a line of its own.
-    let wait = exited("WaitStateExited", "WaitForRollout", T0, doc(json!({})));
+    let wait = exited("WaitStateExited", "WaitForShift", T0, doc(json!({})));
     assert_eq!(describe(&wait), None);
     // An output that is not the expected shape is skipped, never a panic.
     let odd = exited(
         "TaskStateExited",
-        "CheckRollout",
+        "WatchRollout",
         T0,
         json!({"stability": {"status": 3}}),
     );
@@ -236,4 +236,27 @@ fn images_and_revisions_are_shortened_for_the_line() {
     assert_eq!(short_image("library/nginx:1.27"), "library/nginx:1.27");
     assert_eq!(short_image("localhost:5000/web:v1"), "web:v1");
     assert_eq!(cut("abcdef", 3), "abc…");
+}
+
+/// Each service deploys in its own execution: DeployService's TaskSubmitted names it (the answer
+/// of `states:startExecution`, as Step Functions records it), and only that task's does.
+#[test]
+fn a_submitted_start_execution_names_the_service_execution() {
+    let submitted = |resource: &str, output: Value| -> Event {
+        serde_json::from_value(json!({
+            "type": "TaskSubmitted", "id": 9, "previousEventId": 8, "timestamp": T0,
+            "taskSubmittedEventDetails": {"resourceType": "states", "resource": resource,
+                "output": output.to_string(), "outputDetails": {"truncated": false}}
+        }))
+        .expect("event")
+    };
+    let child = "arn:aws:states:eu-west-1:123456789012:execution:berth-service:web-0123456789abcdef-4b5e57f6";
+    let e = submitted(
+        "startExecution.sync:2",
+        json!({"ExecutionArn": child, "StartDate": T0}),
+    );
+    assert_eq!(e.started_execution().as_deref(), Some(child));
+    // a watch state's submission (lambda:invoke.waitForTaskToken) names no execution
+    let watch = submitted("invoke.waitForTaskToken", json!({"StatusCode": 200}));
+    assert_eq!(watch.started_execution(), None);
 }

@@ -2,6 +2,7 @@
 
 use aws_sdk_ecs::types::{DesiredStatus, Service};
 use aws_sdk_ecs::Client;
+use aws_sdk_sfn::error::ProvideErrorMetadata;
 use berth::codedeploy;
 use berth::control::{self, Action};
 use berth::ecs::{describe_service, describe_service_deployment, service_tasks};
@@ -30,12 +31,65 @@ pub struct Aws<'a> {
     pub verdicts_prefix: &'a str,
 }
 
+#[cfg(test)]
 pub async fn run(aws: &Aws<'_>, payload: serde_json::Value, now: DateTime) -> Result<Stability> {
     let input: StabilityInput = parse_input("check-stability", payload)?;
+    check_input(aws, &input, now).await
+}
+
+/// One check for a waiting watch state (`WatchRollout`, `WatchRollback`), whether its own
+/// invocation or wake-rollout's on an ECS event: when the result is worth deciding on
+/// ([`berth::watch::answers`]) it answers the state with SendTaskSuccess; otherwise the state
+/// keeps waiting. A token already answered (the other caller was first) or timed out is not an
+/// error. Without a token it is [`run`].
+pub async fn watch(
+    aws: &Aws<'_>,
+    sfn: &aws_sdk_sfn::Client,
+    payload: serde_json::Value,
+    now: DateTime,
+) -> Result<Stability> {
+    let input: StabilityInput = parse_input("check-stability", payload)?;
+    let result = check_input(aws, &input, now).await?;
+    let Some(token) = &input.task_token else {
+        return Ok(result);
+    };
+    if !berth::watch::answers(input.rollout.watch.as_ref(), &result) {
+        tracing::info!(service = %input.service, detail = %result.detail, "nothing to decide yet: the state keeps waiting");
+        return Ok(result);
+    }
+    let output = serde_json::to_string(&result)
+        .map_err(|e| berth::error::Error::invalid_input(format!("check-stability: {e}")))?;
+    match sfn
+        .send_task_success()
+        .task_token(token)
+        .output(output)
+        .send()
+        .await
+    {
+        Ok(_) => {
+            tracing::info!(service = %input.service, status = ?result.status, "answered the waiting state")
+        }
+        Err(e) if already_answered(e.code()) => {
+            tracing::info!(service = %input.service, code = e.code().unwrap_or("-"), "the waiting state had moved on")
+        }
+        Err(e) => return Err(berth::error::Error::from_sdk("SendTaskSuccess", e)),
+    }
+    Ok(result)
+}
+
+/// SendTaskSuccess's answers for a token nobody waits on any more.
+fn already_answered(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("TaskTimedOut" | "InvalidToken" | "TaskDoesNotExist")
+    )
+}
+
+async fn check_input(aws: &Aws<'_>, input: &StabilityInput, now: DateTime) -> Result<Stability> {
     match (&input.rollout.code_deploy, &input.rollout.rolled_back_by) {
-        (Some(cd), _) => check_codedeploy(aws, &input, cd, now).await,
-        (None, Some(by)) => native::check_rollback(aws.ecs, &input, by, now).await,
-        (None, None) => check(aws.ecs, &input, now).await,
+        (Some(cd), _) => check_codedeploy(aws, input, cd, now).await,
+        (None, Some(by)) => native::check_rollback(aws.ecs, input, by, now).await,
+        (None, None) => check(aws.ecs, input, now).await,
     }
 }
 

@@ -4,6 +4,7 @@
 use aws_sdk_ecs::types::{Service, ServiceField, TaskDefinition, TaskDefinitionStatus};
 use aws_sdk_ecs::Client;
 use berth::canary;
+use berth::children;
 use berth::cloudwatch::require_alarms;
 use berth::config::Settings;
 use berth::ecr::{self, Push};
@@ -128,6 +129,11 @@ async fn plan_console(
         }
         .into(),
         deployments: vec![DeploymentItem {
+            execution_name: children::execution_name(
+                &deployment_id(&input.execution, &req.cluster, &req.service),
+                &req.service,
+            ),
+            fallback_poll_seconds: settings.fallback_poll_seconds,
             deployment_id: deployment_id(&input.execution, &req.cluster, &req.service),
             cluster: req.cluster.clone(),
             service: req.service.clone(),
@@ -247,6 +253,8 @@ fn item_for_push(
         None => settings.timeout_seconds,
     };
     Ok(DeploymentItem {
+        execution_name: children::execution_name(&deployment_id(execution, cluster, name), name),
+        fallback_poll_seconds: settings.fallback_poll_seconds,
         deployment_id: deployment_id(execution, cluster, name),
         cluster: cluster.to_owned(),
         service: name.to_owned(),

@@ -13,10 +13,12 @@ use berth::events::{self, Publisher};
 use berth::image::ImageRef;
 use berth::model::{
     limits, parse_input, require, CodeDeployRollout, Registration, RollbackInput, RollbackResult,
-    Rollout, RunningImage, DEFAULT_ROLLBACK_TIMEOUT_SECONDS, TAG_PREVIOUS, TAG_ROLLBACK_OF,
+    Rollout, RunningImage, DEFAULT_FALLBACK_POLL_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS,
+    DEFAULT_ROLLBACK_TIMEOUT_SECONDS, TAG_PREVIOUS, TAG_ROLLBACK_OF,
 };
 use berth::taskdef::{copy_into, family_of, short_name, tag, user_tags};
 use berth::time::{self, DateTime};
+use berth::watch;
 
 /// How many of the family's newest revisions a retry looks through for its pinned copy.
 const PINNED_COPY_LOOKBACK: i32 = 10;
@@ -33,7 +35,20 @@ pub async fn run(
     now: DateTime,
 ) -> Result<RollbackResult> {
     let input: RollbackInput = parse_input("rollback", payload)?;
-    rollback(aws, &input, now).await
+    let mut result = rollback(aws, &input, now).await?;
+    // Watched as the rollout was, with nothing to judge mid-shift: a rollback obeys no canary.
+    result.rollout.watch = Some(watch::plan(
+        result.rollout.code_deploy.is_some(),
+        false,
+        false,
+        input
+            .poll_interval_seconds
+            .unwrap_or(DEFAULT_POLL_INTERVAL_SECONDS),
+        input
+            .fallback_poll_seconds
+            .unwrap_or(DEFAULT_FALLBACK_POLL_SECONDS),
+    ));
+    Ok(result)
 }
 
 /// [`run`], then the ROLLING_BACK event, with the revision it goes back to and why. A failure to
@@ -250,6 +265,7 @@ async fn rollback_blue_green(
         }),
         service_deployment_arn: None,
         rolled_back_by: None,
+        watch: None,
     };
     let result = |rollout: Rollout, already: bool, detail: String| {
         tracing::info!(service = %input.service, deployment = %rollout.ecs_deployment_id, already_rolled_back = already, "{detail}");

@@ -4,23 +4,55 @@
 
 use aws_sdk_ecs::Client;
 use berth::ecs::describe_service;
-use berth::error::Result;
+use berth::error::{Error, Result};
 use berth::events::{self, DeploymentEvent, Publisher};
-use berth::model::{parse_input, Outcome, ServiceOutcome, Summary};
-use berth::summary::{describe, needs_reading, running_now, summarize, RunningNow};
+use berth::model::{parse_input, Outcome, ServiceOutcome, ServiceReport, Summary};
+use berth::summary::{combine, describe, needs_reading, report, running_now, RunningNow};
 
 #[derive(serde::Deserialize)]
 struct Input {
     results: Vec<ServiceOutcome>,
 }
 
-/// The summary, after each service's FINISHED event is published (best effort: a failure to
-/// publish is logged and changes nothing).
+#[derive(serde::Deserialize)]
+struct Reports {
+    reports: Vec<ServiceReport>,
+}
+
+/// The two documents summarize answers: `{"service": outcome}` from the end of one service's
+/// execution (its report), `{"reports": [...]}` from the deployment's, once every service's
+/// execution ended (the summary).
+pub async fn serve(
+    ecs: &Client,
+    publisher: &Publisher,
+    payload: serde_json::Value,
+) -> Result<serde_json::Value> {
+    let value = |v: std::result::Result<serde_json::Value, serde_json::Error>| {
+        v.map_err(|e| Error::invalid_input(format!("summarize: {e}")))
+    };
+    if let Some(one) = payload.get("service") {
+        let results = serde_json::json!({"results": [one]});
+        let mut reports = run(ecs, publisher, results).await?.1;
+        return value(serde_json::to_value(reports.remove(0)));
+    }
+    if payload.get("reports").is_some() {
+        let input: Reports = parse_input("summarize", payload)?;
+        let summary = combine(input.reports);
+        tracing::info!(status = ?summary.status, error = %summary.error, "{}", summary.cause);
+        return value(serde_json::to_value(summary));
+    }
+    Err(Error::invalid_input(
+        "summarize takes {\"service\": <a service's document>} (the end of its execution) or {\"reports\": [...]} (the deployment's)",
+    ))
+}
+
+/// The summary of `{"results": [...]}` and each service's report, after each service's FINISHED
+/// event is published (best effort: a failure to publish is logged and changes nothing).
 pub async fn run(
     ecs: &Client,
     publisher: &Publisher,
     payload: serde_json::Value,
-) -> Result<Summary> {
+) -> Result<(Summary, Vec<ServiceReport>)> {
     // Each result's raw document: the fields an event names sit beside the states' results.
     let details: Vec<serde_json::Value> = payload
         .get("results")
@@ -39,9 +71,17 @@ pub async fn run(
     }
     let finished = finished_events(&details, &input.results, &now);
     events::announce(publisher, &finished).await;
-    let summary = summarize(input.results, &now);
+    let reports: Vec<ServiceReport> = input
+        .results
+        .iter()
+        .map(|o| {
+            let key = (o.cluster.clone(), o.service.clone());
+            report(o, now.get(&key).map(String::as_str))
+        })
+        .collect();
+    let summary = combine(reports.clone());
     tracing::info!(status = ?summary.status, error = %summary.error, "{}", summary.cause);
-    Ok(summary)
+    Ok((summary, reports))
 }
 
 /// One FINISHED event per service: its outcome, and but for DEPLOYED what summarize says of it.
@@ -110,7 +150,8 @@ mod tests {
             failed_rollback(),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .0;
         // THEN only the rolled-back service is read, and the cause says what it runs
         assert_eq!(describe.num_calls(), 1);
         assert_eq!(s.error, "RollbackFailed");
@@ -133,7 +174,8 @@ mod tests {
             failed_rollback(),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .0;
         assert_eq!(s.error, "RollbackFailed");
         assert!(
             s.cause
@@ -198,7 +240,8 @@ mod tests {
         // WHEN summarize runs
         let s = run(&mock_client!(aws_sdk_ecs, &[&describe]), &publisher, doc)
             .await
-            .unwrap();
+            .unwrap()
+            .0;
         // THEN one call carried a FINISHED event per service, in order
         assert_eq!(s.error, "DeploymentRolledBack");
         assert_eq!(put.num_calls(), 1);
@@ -223,5 +266,37 @@ mod tests {
             cause.starts_with("prod/web: canary FAIL: 5xx at 9%; rolled back, now running"),
             "{cause}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_service_execution_gets_its_report_and_the_deployment_its_summary() {
+        // GIVEN web's execution ends ROLLBACK_FAILED and ECS cannot be read
+        let describe = mock!(Client::describe_services)
+            .then_http_response(|| aws_error(400, "AccessDeniedException", "not allowed"));
+        let ecs = mock_client!(aws_sdk_ecs, &[&describe]);
+        let one = failed_rollback()["results"][0].clone();
+        // WHEN its Report state asks summarize
+        let r = serve(&ecs, &quiet(), json!({"service": one}))
+            .await
+            .unwrap();
+        // THEN the report is small: outcome, one sentence, the caught error name
+        assert_eq!(r["outcome"], "ROLLBACK_FAILED");
+        assert_eq!(r["error"], "Lambda.ServiceException");
+        let cause = r["cause"].as_str().unwrap();
+        assert!(cause.starts_with("prod/web: "), "{cause}");
+        assert!(cause.contains("ROLLBACK FAILED"), "{cause}");
+        // AND the deployment's summary combines reports, worst outcome first
+        let api = json!({"cluster": "prod", "service": "api", "outcome": "DEPLOYED", "cause": "prod/api: deployed api:8"});
+        let s = serve(&ecs, &quiet(), json!({"reports": [api, r]}))
+            .await
+            .unwrap();
+        assert_eq!(s["status"], "FAILED");
+        assert_eq!(s["error"], "RollbackFailed");
+        assert_eq!(s["services"].as_array().unwrap().len(), 2);
+        // AND anything else is refused by name
+        let e = serve(&ecs, &quiet(), json!({"results": []}))
+            .await
+            .unwrap_err();
+        assert_eq!(e.name(), "InvalidInput");
     }
 }

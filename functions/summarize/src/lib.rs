@@ -8,7 +8,7 @@ pub async fn serve(config: &aws_config::SdkConfig) -> Result<(), lambda_runtime:
     let ecs = aws_sdk_ecs::Client::new(config);
     let publisher = berth::events::Publisher::from_env(config);
     berth::lambda::serve("summarize", |payload, _| {
-        handler::run(&ecs, &publisher, payload)
+        handler::serve(&ecs, &publisher, payload)
     })
     .await
 }

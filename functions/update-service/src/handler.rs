@@ -14,6 +14,7 @@ use berth::events::{self, Publisher};
 use berth::model::{
     limits, parse_input, require, CodeDeployRollout, Rollout, UpdateInput, DEFAULT_TIMEOUT_SECONDS,
 };
+use berth::strategy;
 use berth::taskdef::short_name;
 use berth::time;
 use berth::time::DateTime;
@@ -70,6 +71,7 @@ pub async fn update(aws: &Aws<'_>, input: &UpdateInput, now: DateTime) -> Result
     // UpdateService would only start a second deployment of the same thing.
     if let Some(mut rollout) = primary_rollout(&service, target, deadline) {
         rollout.service_deployment_arn = current_service_deployment(&service);
+        rollout.watch = Some(input.watch(false, strategy::of_service(&service).is_some()));
         tracing::info!(deployment = %rollout.ecs_deployment_id, service_deployment = rollout.service_deployment_arn.as_deref().unwrap_or("-"), task_definition = %short_name(target), in_progress = rollout_in_progress(&service), "service already deploys this revision");
         return Ok(rollout);
     }
@@ -106,6 +108,7 @@ pub async fn update(aws: &Aws<'_>, input: &UpdateInput, now: DateTime) -> Result
     // The service deployment this UpdateService started; older APIs and stand-ins name none, and
     // check-stability then judges from DescribeServices alone.
     rollout.service_deployment_arn = current_service_deployment(&service);
+    rollout.watch = Some(input.watch(false, strategy::of_service(&service).is_some()));
     tracing::info!(
         service = %input.service,
         deployment = %rollout.ecs_deployment_id,
@@ -172,6 +175,7 @@ async fn start_blue_green(
         }),
         service_deployment_arn: None,
         rolled_back_by: None,
+        watch: Some(input.watch(true, false)),
     })
 }
 

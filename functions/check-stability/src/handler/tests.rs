@@ -392,7 +392,7 @@ async fn a_rollout_without_a_service_deployment_never_asks_for_one() {
 
 const ME: &str = "berth-cli-web-1795996927581-2309";
 
-/// CheckRollout's input: it names the execution (CheckRollback's does not).
+/// WatchRollout's input: it names the execution (WatchRollback's does not).
 fn rollout_input() -> serde_json::Value {
     let mut v = input();
     v["execution"] = json!({
@@ -457,7 +457,7 @@ async fn a_control_for_another_execution_a_promote_or_a_malformed_one_changes_no
 
 #[tokio::test]
 async fn a_rollback_is_never_stopped_by_an_abort() {
-    // GIVEN CheckRollback's input (no execution) on a service tagged for this very execution
+    // GIVEN WatchRollback's input (no execution) on a service tagged for this very execution
     let svc = tagged(IN_PROGRESS, &format!("abort:{ME}"));
     let out = poll_with(&[&svc, &no_stopped_tasks()], input()).await;
     assert_eq!(out.status, StabilityStatus::InProgress);
@@ -670,10 +670,84 @@ async fn an_abort_stops_a_codedeploy_shift_but_not_its_rollback() {
         .unwrap();
     assert_eq!(out.reason, Some(FailureReason::Aborted), "{}", out.detail);
     assert_eq!(svc.num_calls(), 1);
-    // Without the execution (as CheckRollback calls it), the service is not read.
+    // Without the execution (as WatchRollback calls it), the service is not read.
     let out = cd_poll(&[&get, &targets(), &t], &[], cd_input(false), STARTED + 60)
         .await
         .unwrap();
     assert_eq!(out.status, StabilityStatus::InProgress);
     assert_eq!(svc.num_calls(), 1);
+}
+
+/// A watch state's check: the waiting state is answered only with a result to decide on, and a
+/// token someone else already answered is no error.
+async fn watch_with(rules: &[&Rule], sfn_rules: &[&Rule], at: i64) -> berth::Result<Stability> {
+    let ecs = mock_client!(aws_sdk_ecs, rules);
+    let cd = mock_client!(aws_sdk_codedeploy, &[]);
+    let ssm = mock_client!(aws_sdk_ssm, &[]);
+    let sfn = mock_client!(aws_sdk_sfn, sfn_rules);
+    let aws = Aws {
+        ecs: &ecs,
+        codedeploy: &cd,
+        ssm: &ssm,
+        verdicts_prefix: "/berth/hook-verdicts",
+    };
+    let mut payload = input();
+    payload["taskToken"] = json!("token-1");
+    payload["rollout"]["watch"] = json!({"seconds": 300, "judgeShift": false});
+    watch(&aws, &sfn, payload, DateTime::from_secs(at)).await
+}
+
+#[tokio::test]
+async fn a_watch_answers_its_state_when_the_rollout_ends_and_only_then() {
+    use aws_sdk_sfn::operation::send_task_success::SendTaskSuccessOutput;
+    // GIVEN a rollout still under way: the state keeps waiting, nothing is sent
+    let send = mock!(aws_sdk_sfn::Client::send_task_success)
+        .then_output(|| SendTaskSuccessOutput::builder().build());
+    let out = watch_with(
+        &[&service(IN_PROGRESS), &no_stopped_tasks()],
+        &[&send],
+        STARTED + 60,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.status, StabilityStatus::InProgress);
+    assert_eq!(send.num_calls(), 0);
+    // WHEN it has completed THEN the state is answered with the result
+    let send = mock!(aws_sdk_sfn::Client::send_task_success)
+        .match_requests(|r| {
+            r.task_token() == Some("token-1")
+                && r.output()
+                    .is_some_and(|o| o.contains("\"status\":\"COMPLETED\""))
+        })
+        .then_output(|| SendTaskSuccessOutput::builder().build());
+    let out = watch_with(
+        &[&service(COMPLETED), &no_stopped_tasks()],
+        &[&send],
+        STARTED + 300,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.status, StabilityStatus::Completed);
+    assert_eq!(send.num_calls(), 1);
+    // AND a token already answered (wake-rollout was first) is not an error
+    let late = mock!(aws_sdk_sfn::Client::send_task_success)
+        .then_http_response(|| aws_error(400, "TaskTimedOut", "Task Timed Out"));
+    let out = watch_with(
+        &[&service(COMPLETED), &no_stopped_tasks()],
+        &[&late],
+        STARTED + 300,
+    )
+    .await;
+    assert_eq!(out.unwrap().status, StabilityStatus::Completed);
+    // AND any other refusal is the state's error, retried by the ASL
+    let denied = mock!(aws_sdk_sfn::Client::send_task_success)
+        .then_http_response(|| aws_error(400, "AccessDeniedException", "no"));
+    let e = watch_with(
+        &[&service(COMPLETED), &no_stopped_tasks()],
+        &[&denied],
+        STARTED + 300,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.name(), ErrorName::AccessDenied.as_str());
 }

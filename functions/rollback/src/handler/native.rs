@@ -63,6 +63,7 @@ pub async fn rollback(
                 desired_count: service.desired_count(),
                 service_deployment_arn: Some(arn.to_owned()),
                 rolled_back_by: Some(by.to_owned()),
+                watch: None,
             },
             detail,
         }

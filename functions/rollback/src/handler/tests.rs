@@ -272,7 +272,7 @@ async fn berths_own_rollback_deployment_is_watched_through_its_service_deploymen
     )
     .await
     .unwrap();
-    // THEN CheckRollback reads ECS's verdict on berth's rollback
+    // THEN WatchRollback reads ECS's verdict on berth's rollback
     assert_eq!(upd.num_calls(), 1);
     assert_eq!(
         out.rollout.service_deployment_arn.as_deref(),
