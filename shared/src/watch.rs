@@ -12,11 +12,12 @@ use crate::model::{Stability, StabilityStatus, Watch};
 /// state's own events since it was entered (scheduled, started, submitted; a retry adds a few).
 pub const HISTORY_LOOKBACK: i32 = 25;
 
-/// How a rollout is watched. ECS reports rolling and native deployments by events (ECS
-/// Deployment State Change), so those wait for one, looking anyway every `fallback` seconds; where
-/// berth must look itself it polls every `poll` seconds: a CodeDeploy deployment (whose events
-/// berth does not subscribe to), and a traffic shift a canary judges while it happens (CodeDeploy
-/// or ECS's BLUE_GREEN / LINEAR / CANARY), since ECS sends no event per stage.
+/// How a rollout is watched. ECS reports a rolling rollout's end by events (ECS Deployment State
+/// Change, and a stopped task's ECS Task State Change), so it waits for one, looking anyway every
+/// `fallback` seconds. Where berth must look itself it polls every `poll` seconds: a CodeDeploy
+/// deployment (whose events berth does not subscribe to) and ECS's BLUE_GREEN / LINEAR / CANARY
+/// (ECS sends no event per lifecycle stage, and each check shows the stage and the weights). A
+/// shift is something to decide when a canary judges it.
 pub fn plan(
     code_deploy: bool,
     native_strategy: bool,
@@ -25,7 +26,7 @@ pub fn plan(
     fallback: u64,
 ) -> Watch {
     let judge_shift = canary && (code_deploy || native_strategy);
-    if code_deploy || judge_shift {
+    if code_deploy || native_strategy {
         Watch {
             seconds: poll,
             judge_shift,
@@ -128,8 +129,6 @@ mod tests {
                 judge_shift: false
             }
         );
-        // a native strategy without a canary has nothing to judge mid-shift
-        assert_eq!(plan(false, true, false, 15, 300).seconds, 300);
         // the fallback is never quicker than the poll the request asked for
         assert_eq!(plan(false, false, false, 600, 300).seconds, 600);
     }

@@ -148,13 +148,20 @@ fn every_lambda_task_names_the_one_retry_policy() {
 #[test]
 fn the_watch_states_wait_for_their_token_and_poll_slowly_by_timing_out() {
     let asl: Value = serde_json::from_str(&rendered_service_asl()).unwrap();
-    for (name, rollout, after, failed) in [
-        ("WatchRollout", "$.update", "RolloutDecision", "Rollback"),
+    for (name, rollout, after, failed, again) in [
+        (
+            "WatchRollout",
+            "$.update",
+            "RolloutDecision",
+            "Rollback",
+            "LookAgain",
+        ),
         (
             "WatchRollback",
             "$.rollback.rollout",
             "RollbackDecision",
             "RollbackFailed",
+            "LookAgainAtRollback",
         ),
     ] {
         let w = &asl["States"][name];
@@ -173,9 +180,15 @@ fn the_watch_states_wait_for_their_token_and_poll_slowly_by_timing_out() {
         assert_eq!(
             w["Catch"],
             json!([
-                {"ErrorEquals": ["States.Timeout"], "ResultPath": null, "Next": name},
+                {"ErrorEquals": ["States.Timeout"], "ResultPath": null, "Next": again},
                 {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": failed}
             ])
+        );
+        // the fallback poll goes back to the same watch through a Pass state (moto's interpreter
+        // does not follow a Catch to its own state)
+        assert_eq!(
+            asl["States"][again],
+            json!({"Type": "Pass", "Comment": asl["States"][again]["Comment"], "Next": name})
         );
         let retried = w["Retry"].to_string();
         assert!(!retried.contains("States.Timeout"), "{name}: {retried}");

@@ -22,7 +22,10 @@ def stack(request):
     build = os.environ.get("BERTH_E2E_BUILD", "release")
     if build == "release":
         request.getfixturevalue("release_artifact")  # built once per session (tests/conftest.py)
-    s = Stack(log=lambda line: print(f"[e2e] {line}", flush=True), build=build, built=build == "release").start()
+    # A 30 s fallback poll (the template's is 300 s): a scenario whose ECS event is lost by design
+    # (the Lambda runtime gone) still ends in minutes; test_scale asserts the events do the work.
+    s = Stack(log=lambda line: print(f"[e2e] {line}", flush=True), build=build, built=build == "release",
+              fallback_seconds=30).start()
     try:
         yield s
     finally:

@@ -399,25 +399,37 @@ class Stack:
             self._waker.start()
 
     def _wake(self) -> None:
-        """Deliver each ECS deployment event the rule matched to wake-rollout, at once."""
+        """Deliver each ECS event the rules matched to wake-rollout, at once; a failed invocation
+        (the runtime down) is retried as EventBridge retries a Lambda target: with growing delays,
+        up to the rule's MaximumRetryAttempts."""
         sqs = self.client("sqs")
+        attempts = max(e["Properties"].get("RetryPolicy", {}).get("MaximumRetryAttempts", 185)
+                       for e in template()["Resources"]["WakeRolloutFunction"]["Properties"]["Events"].values())
+        retry: list[tuple[float, int, dict]] = []  # (when, attempt, event)
         with open(self.tmp / "wake-forwarder.log", "a") as log:
             while not self._closing.wait(0.05):
+                due = [r for r in retry if r[0] <= time.monotonic()]
+                retry = [r for r in retry if r[0] > time.monotonic()]
+                batch = [(n, e) for _, n, e in due]
                 try:
                     url = sqs.get_queue_url(QueueName="berth-ecs-rule")["QueueUrl"]
                     msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
                 except Exception as e:  # noqa: BLE001 - a reset removes the queue until the next create
-                    log.write(f"queue: {e}\n")
-                    log.flush()
+                    if self.wake:
+                        log.write(f"queue: {e}\n")
+                        log.flush()
+                    msgs = []
                     self._closing.wait(0.5)
-                    continue
                 for m in msgs:
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-                    event = json.loads(m["Body"])
+                    batch.append((0, json.loads(m["Body"])))
+                for attempt, event in batch:
                     try:
                         answer = self.invoke("wake-rollout", event)
-                    except Exception as e:  # noqa: BLE001 - EventBridge retries; the fallback poll covers it
-                        answer = {"error": str(e)}
+                    except Exception as e:  # noqa: BLE001 - retried as EventBridge would
+                        answer = {"error": str(e), "attempt": attempt}
+                        if attempt < attempts:
+                            retry.append((time.monotonic() + min(2 ** attempt, 30), attempt + 1, event))
                     self.woken.append(answer)
                     log.write(json.dumps({"event": event.get("detail"), "answer": answer}) + "\n")
                     log.flush()
@@ -425,6 +437,7 @@ class Stack:
     def reset(self) -> None:
         self.control("reset")
         self.control("config", {"tick_seconds": self.tick_seconds})
+        self.woken.clear()
         self.create_state_machine()
 
     # ------------------------------------------------------------------ the ECR rule, as the template declares it

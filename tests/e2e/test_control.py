@@ -9,6 +9,7 @@ import time
 
 from .harness import digest_of, wait_until
 from .test_cli import berth_binary, cli, image  # noqa: F401  (fixtures shared with the CLI's scenarios)
+from .test_scenarios import watch_checks
 
 OLD = digest_of("control v1")
 SLOW = digest_of("control slow")
@@ -80,7 +81,7 @@ def test_abort_before_the_turn_changes_nothing_and_mid_rollout_rolls_back_to_the
     assert "rollout FAILED (Aborted): aborted by hand (berth abort) during the rollout of web:2" in verdict["cause"], \
         verdict["cause"]
     assert "now running web:1" in verdict["cause"], verdict["cause"]
-    assert outputs(berth, a, "WatchRollout")[-1]["stability"]["reason"] == "Aborted"
+    assert watch_checks(berth, a)[-1]["reason"] == "Aborted"
     # the service is back on its previous revision and digest, with no tag left
     s = berth.wait_steady(svc)
     assert s["taskDefinition"] == svc["task_definition"]
@@ -140,9 +141,8 @@ def test_abort_at_the_approval_gate_rejects_it_and_changes_nothing(berth, cli):
     svc = berth.make_service("web", image(OLD))
     # GIVEN a deployment waiting at its approval gate
     arn = start(cli, NEW, "--approval", "--approval-timeout-seconds", "120")
-    wait_until(lambda: any(e.get("taskScheduledEventDetails", {}).get("resource", "").endswith("waitForTaskToken")
-                           for e in berth.client("stepfunctions").get_execution_history(
-                               executionArn=arn, maxResults=1000)["events"]), 60, "the approval gate")
+    wait_until(lambda: any(e.get("taskScheduledEventDetails", {}).get("resource", "").startswith("putEvents")
+                           for e in berth.history(arn)), 60, "the approval gate")
     # WHEN it is aborted THEN the CLI rejects the gate: NOT_STARTED, nothing registered (exit 5)
     done = cli("abort", arn.rsplit(":", 1)[-1], "--refresh-seconds", "0.3", "--output", "json")
     assert done.returncode == REFUSED, done.stderr

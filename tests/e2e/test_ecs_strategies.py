@@ -15,7 +15,7 @@ import pytest
 
 from .harness import REGISTRY, digest_of, wait_until
 from .test_cli import berth_binary, cli  # noqa: F401 (fixtures)
-from .test_scenarios import history_outputs
+from .test_scenarios import history_outputs, watch_checks
 
 OLD = digest_of("web v1")
 NEW = digest_of("web v2")
@@ -57,7 +57,7 @@ def service_deployment(berth, arn: str) -> dict:
 
 
 def polls(berth, arn: str) -> list[dict]:
-    return [o["stability"] for o in history_outputs(berth, arn, "WatchRollout")]
+    return watch_checks(berth, arn)
 
 
 def test_a_linear_rollout_of_a_good_image_completes_with_every_step_seen(berth):
@@ -105,7 +105,7 @@ def test_a_canary_whose_berth_canary_fails_mid_shift_is_rolled_back_by_stop_serv
     assert rollback["detail"].startswith("rolled back by StopServiceDeployment: ECS CANARY service deployment"), rollback
     sd = service_deployment(berth, rollback["rollout"]["serviceDeploymentArn"])
     assert sd["status"] == "ROLLBACK_SUCCESSFUL" and "StopServiceDeployment" in sd["statusReason"], sd
-    back = history_outputs(berth, arn, "WatchRollback")[-1]["rollbackStability"]
+    back = watch_checks(berth, arn, "WatchRollback")[-1]
     assert back["status"] == "COMPLETED" and "rolled back by StopServiceDeployment" in back["detail"], back
     s = berth.wait_steady(svc)
     assert s["taskDefinition"] == svc["task_definition"]

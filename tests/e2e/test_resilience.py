@@ -139,7 +139,9 @@ def start_slow_rollout(berth, slow_ticks: int = 120) -> tuple[dict, str]:
 
 
 def test_b_the_lambda_runtime_killed_mid_rollout_and_back_after_seconds(berth):
-    svc, arn = start_slow_rollout(berth)
+    """The runtime is gone when ECS finishes the rollout: the event's wake-rollout invocation fails
+    and is retried (EventBridge's retry policy), and the verdict still comes from it."""
+    svc, arn = start_slow_rollout(berth, slow_ticks=40)
     t0 = time.monotonic()
     berth.stop_lambda_runtime()
     try:
@@ -151,8 +153,12 @@ def test_b_the_lambda_runtime_killed_mid_rollout_and_back_after_seconds(berth):
     fails = failures(history(berth, arn))
     report("runtime killed for 8 s", done, took, fails)
     errors = {error for _, error, _ in fails}
-    assert "Lambda.ServiceException" in errors, f"the outage was not seen as Lambda.ServiceException: {fails}"
     assert not errors & {"Exception", "States.TaskFailed", "Sandbox.Timedout"}, fails
+    assert done["status"] == "SUCCEEDED", done
+    # the completion's event found no runtime, and its retry answered the watch
+    lost = [w for w in berth.woken if "error" in w]
+    answered = [c["status"] for w in berth.woken if "error" not in w for c in w.get("checked", [])]
+    assert lost and answered[-1:] == ["COMPLETED"], berth.woken
     assert_ends_saying_what_runs(berth, svc, done)
 
 

@@ -29,6 +29,29 @@ def push(berth, repo: str, digest: str, tag: str = "latest") -> str:
     return started["executionArn"]
 
 
+def watch_checks(berth, arn: str, state: str = "WatchRollout") -> list[dict]:
+    """Every check a watch state saw, in order, once each: its own check's result (the Lambda's
+    answer in TaskSubmitted) and the result that answered it (TaskSucceeded: its own check's or
+    wake-rollout's on an ECS event)."""
+    out: list[dict] = []
+    current: dict[str, str] = {}
+    for e in berth.history(arn):
+        if d := e.get("stateEnteredEventDetails"):
+            current[e["execution"]] = d["name"]
+            continue
+        if current.get(e["execution"]) != state:
+            continue
+        if e["type"] == "TaskSubmitted":
+            result = json.loads(e["taskSubmittedEventDetails"]["output"]).get("Payload")
+        elif e["type"] == "TaskSucceeded":
+            result = json.loads(e["taskSucceededEventDetails"]["output"])
+        else:
+            continue
+        if isinstance(result, dict) and "status" in result and (not out or out[-1] != result):
+            out.append(result)
+    return out
+
+
 def history_outputs(berth, arn: str, state: str) -> list[dict]:
     events = berth.history(arn)
     return [json.loads(e["stateExitedEventDetails"]["output"]) for e in events
@@ -66,7 +89,7 @@ def test_2_crash_loop_trips_the_breaker_and_berth_reports_failure_on_the_exact_p
     s = berth.wait_steady(svc)
     assert s["taskDefinition"] == svc["task_definition"] != out_of_band
     assert {d for _, _, d in berth.running_images(svc)} == {OLD}
-    stability = history_outputs(berth, arn, "WatchRollout")[-1]["stability"]
+    stability = watch_checks(berth, arn)[-1]
     # ECS's service deployment says it rolled back: reported from its status, naming what it restored
     assert stability["status"] == "FAILED" and stability["reason"] == "RolledBack", stability
     assert stability["serviceDeployment"]["status"].startswith("ROLLBACK_"), stability
@@ -84,7 +107,7 @@ def test_3_tasks_failing_health_checks_are_detected_and_the_tag_is_rolled_back_t
     done = berth.wait_execution(arn)
     assert done["status"] == "FAILED" and done["error"] == "DeploymentRolledBack"
     assert "HealthChecksFailing" in done["cause"], done["cause"]
-    checks = [o["stability"] for o in history_outputs(berth, arn, "WatchRollout")]
+    checks = watch_checks(berth, arn)
     assert checks[-1]["reason"] == "HealthChecksFailing"
     assert all(c["failedTasks"] == 0 for c in checks), "the circuit breaker never saw these tasks"
     # THEN the service runs the digest that ran before, pinned, not whatever the tag points at now
@@ -106,7 +129,7 @@ def test_4_failing_canary_metrics_during_the_bake_roll_back(berth):
     done = berth.wait_execution(arn)
     assert done["status"] == "FAILED" and done["error"] == "DeploymentRolledBack"
     assert "canary FAIL" in done["cause"] and "target 5xx rate" in done["cause"], done["cause"]
-    rollout = history_outputs(berth, arn, "WatchRollout")[-1]["stability"]
+    rollout = watch_checks(berth, arn)[-1]
     assert rollout["status"] == "COMPLETED", "the rollout itself was healthy"
     s = berth.wait_steady(svc)
     assert s["taskDefinition"] == svc["task_definition"]

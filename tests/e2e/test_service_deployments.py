@@ -11,7 +11,7 @@ deployments (tests/standin/README.md, "ECS service deployments and revisions").
 from __future__ import annotations
 
 from .harness import REGISTRY, digest_of, ecr_push_event
-from .test_scenarios import history_outputs
+from .test_scenarios import history_outputs, watch_checks
 
 OLD = digest_of("web v1")
 NEW = digest_of("web v2")
@@ -52,7 +52,7 @@ def test_a_good_rolling_deploy_completes_with_ecs_calling_its_service_deployment
     assert sd["status"] == "SUCCESSFUL", sd
     assert revision_task_definition(berth, sd["targetServiceRevision"]["arn"]) == update["update"]["taskDefinitionArn"]
     # every poll read it, and the last one completed on ECS's SUCCESSFUL with berth's checks passing
-    checks = [o["stability"] for o in history_outputs(berth, arn, "WatchRollout")]
+    checks = watch_checks(berth, arn)
     assert all(c["serviceDeployment"]["arn"] == sd_arn for c in checks), checks
     assert checks[-1]["status"] == "COMPLETED", checks[-1]
     assert checks[-1]["serviceDeployment"]["status"] == "SUCCESSFUL", checks[-1]
@@ -75,7 +75,7 @@ def test_a_deployment_ecs_rolls_back_is_reported_from_rollback_successful_with_t
     restored = sd["rollback"]["serviceRevisionArn"]
     assert revision_task_definition(berth, restored) == svc["task_definition"]
     # THEN berth waited while ECS rolled back, and reported the failure from ROLLBACK_SUCCESSFUL
-    checks = [o["stability"] for o in history_outputs(berth, arn, "WatchRollout")]
+    checks = watch_checks(berth, arn)
     last = checks[-1]
     assert last["status"] == "FAILED" and last["reason"] == "RolledBack", last
     assert last["serviceDeployment"] == {
