@@ -19,6 +19,7 @@ pub mod model;
 pub mod request;
 pub mod service_deployment;
 pub mod stability;
+pub mod stats;
 pub mod strategy;
 pub mod summary;
 pub mod taskdef;
