@@ -332,7 +332,7 @@ async fn service_tags_configure_the_canary() {
     assert_eq!(canary.alarms, vec!["web-5xx-high", "web-latency"]);
     assert_eq!(canary.metrics.len(), 2);
     let rate = &canary.metrics[0];
-    assert_eq!(rate.threshold, 2.5);
+    assert_eq!(rate.threshold, Some(2.5));
     assert_eq!(rate.comparison, Comparison::GreaterThanThreshold);
     assert_eq!(
         rate.metrics["errors"].dimensions["TargetGroup"],
