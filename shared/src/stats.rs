@@ -142,10 +142,8 @@ mod tests {
 
     #[test]
     fn agrees_with_scipy_on_the_reference_pairs() {
-        let cases: Vec<Case> = serde_json::from_str(include_str!(
-            "../fixtures/mannwhitneyu-scipy.json"
-        ))
-        .unwrap();
+        let cases: Vec<Case> =
+            serde_json::from_str(include_str!("../fixtures/mannwhitneyu-scipy.json")).unwrap();
         assert!(cases.len() >= 50, "{} cases", cases.len());
         let mut with_ties = 0;
         for (i, c) in cases.iter().enumerate() {
@@ -156,7 +154,12 @@ mod tests {
                 other => panic!("case {i}: alternative {other}"),
             };
             let got = mann_whitney_u(&c.x, &c.y, alt).unwrap();
-            assert!((got.u - c.u).abs() < 1e-9, "case {i}: U {} vs {}", got.u, c.u);
+            assert!(
+                (got.u - c.u).abs() < 1e-9,
+                "case {i}: U {} vs {}",
+                got.u,
+                c.u
+            );
             match c.p {
                 Some(p) => assert!(
                     (got.p_value - p).abs() < 1e-6,
@@ -180,7 +183,10 @@ mod tests {
                 with_ties += 1;
             }
         }
-        assert!(with_ties >= 10, "only {with_ties} reference pairs have ties");
+        assert!(
+            with_ties >= 10,
+            "only {with_ties} reference pairs have ties"
+        );
     }
 
     #[test]
