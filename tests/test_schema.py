@@ -41,6 +41,13 @@ def test_the_readme_request_is_valid(validator):
     assert problems(validator, json.loads(block)) == []
 
 
+def test_the_readme_analysis_request_is_valid(validator):
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Statistical canary analysis", 1)[1]
+    block = re.search(r"```json\n(.*?)\n```", section, re.S).group(1)
+    assert problems(validator, json.loads(block)) == []
+
+
 @pytest.mark.parametrize("case", REFUSED, ids=[c["why"] for c in REFUSED])
 def test_what_berth_refuses_the_schema_refuses(validator, case):
     assert problems(validator, case["request"]), f"the schema accepts {case['why']} (berth: {case['rust']})"
