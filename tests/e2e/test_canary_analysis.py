@@ -119,3 +119,57 @@ def test_a_failing_dry_run_metric_is_reported_and_changes_nothing(berth):
     assert "p99 latency s HIGH [dry run]" in result["detail"], result["detail"]
     assert result["analysis"]["outcome"] == "PASS" and result["analysis"]["metrics"] == 1, result["analysis"]
     assert {d for _, _, d in berth.running_images(svc)} == {NEW}
+
+
+# ---- CodeDeploy canary: green (the canary) against blue (the old revision), over the same window
+
+
+def bluegreen_request(svc: dict, digest: str) -> dict:
+    """The analysis against blue's target group. The window (20 s) reaches back into the shift, so
+    the bake after it still has blue's samples (blue serves nothing once green has all traffic)."""
+    tg = {c: "targetgroup/" + arn.split(":targetgroup/")[1] for c, arn in svc["target_groups"].items()}
+    dims = {"TargetGroup": tg["green"], "LoadBalancer": LB}
+    green = lambda metric, stat: {"namespace": "AWS/ApplicationELB", "metricName": metric, "stat": stat, "dimensions": dims}  # noqa: E731
+    return {"cluster": svc["cluster"], "service": svc["service"], "image": image(digest),
+            "canary": {"bakeSeconds": 4, "intervalSeconds": 1, "windowSeconds": 20,
+                       "analysis": {"baseline": {"source": "dimensions", "dimensions": {"TargetGroup": tg["blue"]}}},
+                       "metrics": [
+                           {"name": "green 5xx rate %", "expression": "100 * FILL(errors, 0) / requests", "period": 1,
+                            "metrics": {"errors": green("HTTPCode_Target_5XX_Count", "Sum"), "requests": green("RequestCount", "Sum")},
+                            "compare": {"direction": "increase", "critical": True, "minShift": 0.5}},
+                           {"name": "green p99 latency s", "metric": green("TargetResponseTime", "p99"), "period": 1,
+                            "compare": {"direction": "increase", "tolerance": 0.2}},
+                       ]}}
+
+
+def bluegreen_service(berth) -> dict:
+    berth.control("config", {"codedeploy_minute_seconds": 2, "hook_timeout_seconds": 60, "metric_noise": NOISE})
+    return berth.make_bluegreen_service("web", image(OLD), config="CodeDeployDefault.ECSCanary10Percent5Minutes")
+
+
+def test_a_codedeploy_canary_answering_2_percent_5xx_is_stopped_mid_shift_against_blue(berth):
+    svc = bluegreen_service(berth)
+    behave(berth, NEW, "canary-5xx")
+    arn = berth.start_execution(bluegreen_request(svc, NEW))
+    done = berth.wait_execution(arn, timeout=240)
+    assert done["status"] == "FAILED" and done["error"] == "DeploymentRolledBack", done
+    assert "analysis FAIL: critical metric(s) failed: green 5xx rate % HIGH" in done["cause"], done["cause"]
+    shifts = [o["canaryResult"] for o in history_outputs(berth, arn, "EvaluateShift")]
+    assert shifts and shifts[-1]["decision"] == "ROLLBACK", shifts
+    e = {c["name"]: c["analysis"] for c in shifts[-1]["checks"]}["green 5xx rate %"]
+    # green at 10 % of the traffic with ~2 % 5xx, against blue's ~0.1 %
+    assert e["classification"] == "HIGH" and e["canaryMedian"] > 0.5 > e["baselineMedian"], e
+    assert berth.listener(svc, "prod")["taskDefinition"] == svc["task_definition"], "blue serves again"
+
+
+def test_a_healthy_codedeploy_canary_is_promoted_against_blue(berth):
+    svc = bluegreen_service(berth)
+    arn = berth.start_execution(bluegreen_request(svc, NEW))
+    done = berth.wait_execution(arn, timeout=240)
+    results = [o["canaryResult"] for o in history_outputs(berth, arn, "EvaluateShift")] + \
+        [o["canaryResult"] for o in history_outputs(berth, arn, "EvaluateCanary")]
+    assert done["status"] == "SUCCEEDED", (done, [r["detail"] for r in results])
+    assert results[-1]["decision"] == "PROMOTE" and results[-1]["analysis"]["outcome"] == "PASS", results[-1]
+    evidence = {c["name"]: c["analysis"] for c in results[-1]["checks"]}
+    assert all(e["classification"] == "PASS" and e["baselineN"] >= 3 for e in evidence.values()), evidence
+    assert berth.listener(svc, "prod")["taskDefinition"] != svc["task_definition"], "green serves"
