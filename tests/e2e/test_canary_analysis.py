@@ -173,3 +173,46 @@ def test_a_healthy_codedeploy_canary_is_promoted_against_blue(berth):
     evidence = {c["name"]: c["analysis"] for c in results[-1]["checks"]}
     assert all(e["classification"] == "PASS" and e["baselineN"] >= 3 for e in evidence.values()), evidence
     assert berth.listener(svc, "prod")["taskDefinition"] != svc["task_definition"], "green serves"
+
+
+# ---- ECS's native CANARY: each revision behind its own target group (alternateTargetGroupArn)
+
+
+def test_an_ecs_native_canary_answering_5xx_is_rolled_back_against_the_old_revisions_target_group(berth):
+    berth.control("config", {"ecs_minute_seconds": 3, "metric_noise": NOISE})
+    svc = berth.make_service("web", image(OLD), breaker=False)
+    elb = berth.client("elbv2")
+    vpc = elb.describe_target_groups(TargetGroupArns=[svc["target_group"]])["TargetGroups"][0]["VpcId"]
+    green_tg = elb.create_target_group(Name="web-green", Protocol="HTTP", Port=8080, VpcId=vpc,
+                                       TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+    berth.client("ecs").update_service(
+        cluster="prod", service="web",
+        loadBalancers=[{"targetGroupArn": svc["target_group"], "containerName": "app", "containerPort": 8080,
+                        "advancedConfiguration": {
+                            "alternateTargetGroupArn": green_tg,
+                            "productionListenerRule": "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/0123456789abcdef/1111111111111111/2222222222222222",
+                            "roleArn": "arn:aws:iam::123456789012:role/ecsInfrastructureRoleForLoadBalancers"}}],
+        deploymentConfiguration={"strategy": "CANARY", "bakeTimeInMinutes": 1, "lifecycleHooks": [],
+                                 "canaryConfiguration": {"canaryPercent": 10, "canaryBakeTimeInMinutes": 10}})
+    behave(berth, NEW, "canary-5xx")
+    blue, green = (arn.split(":")[-1] for arn in (svc["target_group"], green_tg))
+    dims = {"TargetGroup": green, "LoadBalancer": LB}
+    spec_ = lambda metric: {"namespace": "AWS/ApplicationELB", "metricName": metric, "stat": "Sum", "dimensions": dims}  # noqa: E731
+    arn = berth.start_execution({"cluster": "prod", "service": "web", "image": image(NEW), "canary": {
+        "bakeSeconds": 4, "intervalSeconds": 1, "windowSeconds": 20,
+        "analysis": {"baseline": {"source": "dimensions", "dimensions": {"TargetGroup": blue}}},
+        "metrics": [{"name": "new revision 5xx rate %", "expression": "100 * FILL(errors, 0) / requests", "period": 1,
+                     "metrics": {"errors": spec_("HTTPCode_Target_5XX_Count"), "requests": spec_("RequestCount")},
+                     "compare": {"direction": "increase", "critical": True, "minShift": 0.5}}]}})
+    done = berth.wait_execution(arn, timeout=180)
+    assert done["status"] == "FAILED" and done["error"] == "DeploymentRolledBack", done
+    cause = done["cause"]
+    assert "analysis FAIL: critical metric(s) failed: new revision 5xx rate % HIGH" in cause, cause
+    assert "rolled back by StopServiceDeployment" in cause, cause
+    # judged while ECS held the new revision at 10 %, against the old revision's own target group
+    (last,) = [o for o in history_outputs(berth, arn, "EvaluateShift") if o["canaryResult"]["decision"] == "ROLLBACK"]
+    assert last["stability"]["serviceDeployment"]["productionTrafficWeight"] == 10, last["stability"]
+    e = last["canaryResult"]["checks"][0]["analysis"]
+    assert e["classification"] == "HIGH" and e["baselineN"] >= 3 and e["canaryMedian"] > 0.5 > e["baselineMedian"], e
+    s = berth.wait_steady(svc)
+    assert s["taskDefinition"] == svc["task_definition"]

@@ -647,6 +647,30 @@ class Simulator:
         for tg_arn in tgs:
             self.put_tg_metrics(backend, tg_arn, len(in_service), len(unhealthy), requests, errors, latencies)
 
+    def feed_split(self, backend, service, tasks: list[SimTask], split: dict) -> None:
+        """ALB metrics per target group when revisions have their own ({tg: (deployment ids,
+        share of the traffic)}: ECS blue/green with an alternate target group): seeded noisy
+        traffic, or the flat default with `requests_per_task x desiredCount x share` requests."""
+        for tg_arn, (deployment_ids, share) in split.items():
+            mine = [t for t in tasks if t.started_by in deployment_ids and t.desired_status == "RUNNING" and t.last_status == "RUNNING"]
+            in_service = [t for t in mine if t.sim_registered]
+            unhealthy = [t for t in mine if not t.sim_healthy]
+            if self.metric_noise is not None:
+                requests, errors, latencies = self.noisy_traffic(tg_arn, in_service, share)
+            elif in_service:
+                rng = random.Random(self.ticks * 7919 + hash(tg_arn) % 1000)
+                requests = round(self.requests_per_task * max(1, service.desired_count) * share)
+                errors, latencies = 0, []
+                for i in range(requests):
+                    behaviour = in_service[i % len(in_service)].sim_behaviour["behaviour"]
+                    factor, rate = TRAFFIC_PROFILES.get(behaviour, (1.0, 0.0))
+                    errors += 1 if rng.random() < (rate or 0.0) else 0
+                    low, high = (1.2, 1.8) if behaviour == "canary-bad" else (0.03 * factor, 0.07 * factor)
+                    latencies.append(round(rng.uniform(low, high), 4))
+            else:
+                requests, errors, latencies = 0, 0, []
+            self.put_tg_metrics(backend, tg_arn, len(in_service), len(unhealthy), requests, errors, latencies)
+
     def noisy_traffic(self, tg_arn: str, in_service: list, share: float) -> tuple[int, int, list[float]]:
         """One tick of seeded noisy traffic (alb_noise) for a target group carrying `share` of the
         service's requests, split between its in-service tasks' behaviours."""
