@@ -14,7 +14,8 @@ from jsonschema.exceptions import best_match
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "schema" / "request.schema.json"
-EXAMPLES = [ROOT / "examples" / "request.json", ROOT / "examples" / "request-minimal.json"]
+EXAMPLES = [ROOT / "examples" / "request.json", ROOT / "examples" / "request-minimal.json",
+            ROOT / "examples" / "request-analysis.json"]
 REFUSED = json.loads((ROOT / "schema" / "refused.json").read_text())["cases"]
 
 

@@ -6,7 +6,11 @@ use serde_json::Value;
 
 use crate::current::path;
 
-const EXAMPLES: [&str; 2] = ["examples/request.json", "examples/request-minimal.json"];
+const EXAMPLES: [&str; 3] = [
+    "examples/request.json",
+    "examples/request-minimal.json",
+    "examples/request-analysis.json",
+];
 const REFUSED: &str = "schema/refused.json";
 
 fn read_json(relative: &str) -> Value {
