@@ -265,12 +265,12 @@ pub fn score(analysis: &Analysis, checks: &[CheckResult]) -> Option<AnalysisScor
         .iter()
         .filter(|(_, a)| a.classification != Classification::Nodata)
         .collect();
-    let total: f64 = with_data.iter().map(|(_, a)| a.weight).sum();
+    // fold from +0.0: an empty f64 sum is -0.0, which would print as a score of "-0"
+    let total: f64 = with_data.iter().fold(0.0, |t, (_, a)| t + a.weight);
     let passing: f64 = with_data
         .iter()
         .filter(|(_, a)| a.classification == Classification::Pass)
-        .map(|(_, a)| a.weight)
-        .sum();
+        .fold(0.0, |t, (_, a)| t + a.weight);
     let score = (total > 0.0).then(|| 100.0 * passing / total);
     let names = |pick: &dyn Fn(&MetricAnalysis) -> bool| {
         counted
@@ -1109,6 +1109,13 @@ mod tests {
         let (v, s) = outcome(&[pass("a", 1.0), high("b", 1.0)]);
         assert_eq!((v, s.outcome), (Verdict::Fail, ScoreOutcome::Fail));
         assert_eq!(s.reason, "score 50 < marginal 75; failing: b HIGH");
+        // none passing: a score of 0, not -0
+        let (_, s) = outcome(&[high("b", 1.0), high("c", 1.0)]);
+        assert!(
+            s.score == Some(0.0) && s.score.unwrap().is_sign_positive(),
+            "{s:?}"
+        );
+        assert_eq!(s.reason, "score 0 < marginal 75; failing: b HIGH, c HIGH");
     }
 
     #[test]
