@@ -606,6 +606,17 @@ fn validate_metric(config: &CanaryConfig, c: &MetricCheck) -> Result<()> {
         }
         (Some(_), None) => {}
         (None, Some(cmp)) => {
+            // The Hodges-Lehmann shift takes every canary-baseline pair: bound the samples so one
+            // evaluation stays within a Lambda's memory and time (1,440 x 1,440 pairs, ~16 MB).
+            let samples = config.window_seconds / (c.period.max(1) as u64);
+            if samples > limits::COMPARED_SAMPLES {
+                return Err(bad(format!(
+                    "windowSeconds {} / period {} is {samples} samples a side; a compared metric takes at most {} (a longer period or a shorter window)",
+                    config.window_seconds,
+                    c.period,
+                    limits::COMPARED_SAMPLES
+                )));
+            }
             if !(cmp.tolerance.is_finite() && (0.0..=1000.0).contains(&cmp.tolerance)) {
                 return Err(bad(format!(
                     "compare.tolerance {} must be between 0 and 1000 (a fraction: 0.1 = 10 %)",
@@ -1358,6 +1369,15 @@ mod tests {
             serde_json::json!({"direction": "increase", "weight": 0})
         ))
         .contains("weight 0"));
+        // a window of more samples than the pairwise shift can afford
+        let mut long = with(serde_json::json!({"baseline": base()}), INC());
+        long["windowSeconds"] = serde_json::json!(86_400);
+        long["metrics"][0]["period"] = serde_json::json!(30);
+        let m = invalid(long);
+        assert!(
+            m.contains("is 2880 samples a side; a compared metric takes at most 1440"),
+            "{m}"
+        );
         // compare without an analysis, an analysis without compare, threshold and compare both
         let m = invalid(serde_json::json!({"metrics": [metric_json_raw(INC())]}));
         assert!(

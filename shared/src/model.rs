@@ -822,6 +822,9 @@ pub mod limits {
     pub const WINDOW_SECONDS: RangeInclusive<u64> = 1..=86_400;
     /// `minDataPoints`, `datapointsToFail`.
     pub const DATA_POINTS: RangeInclusive<usize> = 1..=1_440;
+    /// Samples a side of a metric with `compare` (`windowSeconds / period`): its Hodges-Lehmann
+    /// shift takes every canary-baseline pair.
+    pub const COMPARED_SAMPLES: u64 = 1_440;
     /// Metrics and alarms per canary (GetMetricData takes 500 queries; DescribeAlarms 100 names).
     pub const METRICS: usize = 20;
     pub const ALARMS: usize = 100;
