@@ -14,7 +14,8 @@ from jsonschema.exceptions import best_match
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "schema" / "request.schema.json"
-EXAMPLES = [ROOT / "examples" / "request.json", ROOT / "examples" / "request-minimal.json"]
+EXAMPLES = [ROOT / "examples" / "request.json", ROOT / "examples" / "request-minimal.json",
+            ROOT / "examples" / "request-analysis.json"]
 REFUSED = json.loads((ROOT / "schema" / "refused.json").read_text())["cases"]
 
 
@@ -37,6 +38,13 @@ def test_the_examples_are_valid(validator, example):
 def test_the_readme_request_is_valid(validator):
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Starting a deployment by hand", 1)[1]
+    block = re.search(r"```json\n(.*?)\n```", section, re.S).group(1)
+    assert problems(validator, json.loads(block)) == []
+
+
+def test_the_readme_analysis_request_is_valid(validator):
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Statistical canary analysis", 1)[1]
     block = re.search(r"```json\n(.*?)\n```", section, re.S).group(1)
     assert problems(validator, json.loads(block)) == []
 

@@ -383,12 +383,50 @@ fn canary_line(c: &CanaryConfig) -> String {
     let metrics: Vec<String> = c
         .metrics
         .iter()
-        .map(|m| format!("{} {} {}", m.name, wire(&m.comparison), m.threshold))
+        .map(|m| match (&m.compare, m.threshold) {
+            (Some(k), _) => format!(
+                "{} {} vs baseline (tolerance {}%{}{}{})",
+                m.name,
+                wire(&k.direction),
+                k.tolerance * 100.0,
+                if k.critical { ", critical" } else { "" },
+                if k.must_have_data {
+                    ", must have data"
+                } else {
+                    ""
+                },
+                if k.dry_run { ", dry run" } else { "" }
+            ),
+            (None, t) => format!(
+                "{} {} {}",
+                m.name,
+                wire(&m.comparison),
+                t.map(|t| t.to_string()).unwrap_or_default()
+            ),
+        })
         .collect();
     let mut parts = vec![format!(
         "bake {}s, evaluated every {}s over {}s",
         c.bake_seconds, c.interval_seconds, c.window_seconds
     )];
+    if let Some(a) = &c.analysis {
+        parts.push(format!(
+            "analysis against {} at confidence {}, pass {} / marginal {}",
+            match a.baseline.source {
+                berth::model::BaselineSource::BeforeDeploy => "the window before the deploy".into(),
+                berth::model::BaselineSource::Dimensions => a
+                    .baseline
+                    .dimensions
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            },
+            a.confidence,
+            a.pass_score,
+            a.marginal_score
+        ));
+    }
     if !metrics.is_empty() {
         parts.push(format!("metrics [{}]", metrics.join(", ")));
     }
@@ -643,6 +681,22 @@ mod tests {
                  canary: none\n  \
                  approval: required before anything changes (waits up to 3600s)\n"
             )
+        );
+    }
+
+    #[test]
+    fn the_plan_shows_an_analysis_and_its_compared_metrics() {
+        let c: CanaryConfig = serde_json::from_value(json!({
+            "analysis": {"baseline": {"source": "beforeDeploy"}},
+            "metrics": [{"name": "p99", "metric": {"namespace": "AWS/ApplicationELB", "metricName": "TargetResponseTime"},
+                         "compare": {"direction": "increase", "critical": true, "dryRun": true}}]
+        }))
+        .unwrap();
+        assert_eq!(
+            canary_line(&c),
+            "bake 300s, evaluated every 60s over 300s, analysis against the window before the deploy \
+             at confidence 0.99, pass 90 / marginal 75, metrics [p99 increase vs baseline (tolerance 10%, \
+             critical, dry run)], inconclusive -> rollback"
         );
     }
 }

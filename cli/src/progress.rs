@@ -242,13 +242,41 @@ fn state(name: &str, out: &Value) -> Option<String> {
         "WatchRollback" => stability(svc, "rollback", &field(out, "rollbackStability")?),
         "EvaluateCanary" | "EvaluateShift" => {
             let c: CanaryResult = field(out, "canaryResult")?;
+            // A metric compared with the baseline shows its classification, p-value and shift.
             let checks: Vec<String> = c
                 .checks
                 .iter()
-                .map(|k| format!("{} {}", k.name, wire(&k.verdict)))
+                .map(|k| match &k.analysis {
+                    Some(a) => format!(
+                        "{} {}{}{}{}",
+                        k.name,
+                        wire(&a.classification),
+                        if a.dry_run { " (dry run)" } else { "" },
+                        a.p_value.map(|p| format!(" p={p:.4}")).unwrap_or_default(),
+                        match (a.relative_shift, a.shift) {
+                            (Some(r), _) => format!(" {:+.1}%", r * 100.0),
+                            (None, Some(d)) => format!(" {d:+}"),
+                            _ => String::new(),
+                        }
+                    ),
+                    None => format!("{} {}", k.name, wire(&k.verdict)),
+                })
                 .collect();
+            let score = c
+                .analysis
+                .as_ref()
+                .map(|a| {
+                    format!(
+                        ", analysis {}{}",
+                        wire(&a.outcome),
+                        a.score
+                            .map(|s| format!(" score {s:.0}/{:.0}", a.pass_score))
+                            .unwrap_or_default()
+                    )
+                })
+                .unwrap_or_default();
             format!(
-                "{svc}: canary {} -> {} (evaluation {}, bake ends {}){}: {}",
+                "{svc}: canary {} -> {} (evaluation {}, bake ends {}{score}){}: {}",
                 wire(&c.verdict),
                 wire(&c.decision),
                 c.evaluations,

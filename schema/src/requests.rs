@@ -6,7 +6,11 @@ use serde_json::Value;
 
 use crate::current::path;
 
-const EXAMPLES: [&str; 2] = ["examples/request.json", "examples/request-minimal.json"];
+const EXAMPLES: [&str; 3] = [
+    "examples/request.json",
+    "examples/request-minimal.json",
+    "examples/request-analysis.json",
+];
 const REFUSED: &str = "schema/refused.json";
 
 fn read_json(relative: &str) -> Value {
@@ -24,10 +28,15 @@ fn plan_checks(request: &Value) -> berth::Result<ConsoleRequest> {
 
 /// The request README shows under "Starting a deployment by hand": its first ```json block.
 fn readme_request() -> Value {
+    readme_json("## Starting a deployment by hand")
+}
+
+/// The first ```json block after `heading` in README.md.
+fn readme_json(heading: &str) -> Value {
     let readme = std::fs::read_to_string(path("README.md")).unwrap();
     let section = readme
-        .split_once("## Starting a deployment by hand")
-        .expect("README has a section \"Starting a deployment by hand\"")
+        .split_once(heading)
+        .unwrap_or_else(|| panic!("README has a section {heading:?}"))
         .1;
     let block = section.split_once("```json\n").expect("a ```json block").1;
     let block = block.split_once("\n```").expect("the block's end").0;
@@ -59,6 +68,14 @@ fn the_examples_pass_plans_checks() {
 #[test]
 fn the_readme_request_passes_plans_checks() {
     plan_checks(&readme_request()).unwrap();
+}
+
+#[test]
+fn the_readme_analysis_request_passes_plans_checks() {
+    let req = plan_checks(&readme_json("## Statistical canary analysis")).unwrap();
+    let canary = req.canary.expect("a canary");
+    assert!(canary.analysis.is_some());
+    assert!(canary.metrics.iter().all(|m| m.compare.is_some()));
 }
 
 #[test]

@@ -8,25 +8,117 @@ use aws_sdk_cloudwatch::types::{
 };
 use aws_sdk_cloudwatch::Client;
 
-use crate::canary::{judge_alarm, judge_metric, RESULT_ID};
+use crate::canary::{judge_alarm, judge_comparison, judge_metric, RESULT_ID};
 use crate::error::{Error, Result};
-use crate::model::{CanaryConfig, CheckResult, MetricCheck, MetricSpec};
+use crate::model::{Analysis, BaselineSource, CanaryConfig, CheckResult, MetricCheck, MetricSpec};
 use crate::time::DateTime;
 
-/// Every metric check and alarm of `config`, judged over the window ending at `now`.
+/// Every metric check and alarm of `config`, judged over the window ending at `now`. A metric
+/// with `compare` is read twice, for the canary and for its baseline (`analysis.baseline`):
+/// the old revision's dimensions over the same window, or the same query over the window before
+/// `deployed_at` (the rollout's start; the canary's samples then start there too).
 pub async fn read_checks(
     cw: &Client,
     config: &CanaryConfig,
     now: DateTime,
+    deployed_at: Option<DateTime>,
 ) -> Result<Vec<CheckResult>> {
     let window_start = DateTime::from_secs(now.secs() - config.window_seconds as i64);
     let mut checks = Vec::with_capacity(config.metrics.len() + config.alarms.len());
     for check in &config.metrics {
-        let values = metric_values(cw, check, window_start, now).await?;
-        checks.push(judge_metric(check, &values));
+        match (&check.compare, &config.analysis) {
+            (Some(compare), Some(analysis)) => {
+                let (canary, baseline) =
+                    samples(cw, config, analysis, check, now, deployed_at).await?;
+                checks.push(judge_comparison(
+                    check,
+                    compare,
+                    analysis.confidence,
+                    &canary,
+                    &baseline,
+                ));
+            }
+            _ => {
+                let values = metric_values(cw, check, window_start, now).await?;
+                checks.push(judge_metric(check, &values));
+            }
+        }
     }
     checks.extend(alarm_checks(cw, &config.alarms).await?);
     Ok(checks)
+}
+
+/// The canary's and the baseline's samples of one compared metric, same period, same length of
+/// window.
+async fn samples(
+    cw: &Client,
+    config: &CanaryConfig,
+    analysis: &Analysis,
+    check: &MetricCheck,
+    now: DateTime,
+    deployed_at: Option<DateTime>,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    let window = config.window_seconds as i64;
+    let period = i64::from(check.period.max(1));
+    match analysis.baseline.source {
+        BaselineSource::Dimensions => {
+            let start = DateTime::from_secs(now.secs() - window);
+            let canary = metric_values(cw, check, start, now).await?;
+            let baseline_check = with_dimensions(check, &analysis.baseline.dimensions);
+            let baseline = metric_values(cw, &baseline_check, start, now).await?;
+            Ok((canary, baseline))
+        }
+        BaselineSource::BeforeDeploy => {
+            let Some(deployed) = deployed_at else {
+                return Err(Error::invalid_input(format!(
+                    "canary check {:?}: baseline source \"beforeDeploy\" needs the rollout's start (update.startedAt), which this input lacks",
+                    check.name
+                )));
+            };
+            // Whole periods on each side of the deploy: no bucket mixes old and new.
+            let before_end = deployed.secs().div_euclid(period) * period;
+            let after_start = (deployed.secs() + period - 1).div_euclid(period) * period;
+            let canary_start = (now.secs() - window).max(after_start);
+            let canary = if canary_start < now.secs() {
+                metric_values(cw, check, DateTime::from_secs(canary_start), now).await?
+            } else {
+                vec![]
+            };
+            let baseline = metric_values(
+                cw,
+                check,
+                DateTime::from_secs(before_end - window),
+                DateTime::from_secs(before_end),
+            )
+            .await?;
+            Ok((canary, baseline))
+        }
+    }
+}
+
+/// `check` with the baseline's dimension values in place of the canary's (validation made sure
+/// every metric has each of them).
+fn with_dimensions(
+    check: &MetricCheck,
+    dimensions: &std::collections::BTreeMap<String, String>,
+) -> MetricCheck {
+    let swap = |spec: &MetricSpec| {
+        let mut spec = spec.clone();
+        for (k, v) in dimensions {
+            if let Some(d) = spec.dimensions.get_mut(k) {
+                d.clone_from(v);
+            }
+        }
+        spec
+    };
+    let mut out = check.clone();
+    out.metric = check.metric.as_ref().map(swap);
+    out.metrics = check
+        .metrics
+        .iter()
+        .map(|(id, spec)| (id.clone(), swap(spec)))
+        .collect();
+    out
 }
 
 fn metric_stat(spec: &MetricSpec, period: i32) -> MetricStat {

@@ -132,6 +132,14 @@ impl HookConfig {
                 }
             }
             if let Some(canary) = &set.canary {
+                // A hook knows no deploy start: its baseline must be the old revision's metrics.
+                if let Some(a) = &canary.analysis {
+                    if a.baseline.source == crate::model::BaselineSource::BeforeDeploy {
+                        return Err(Error::invalid_input(format!(
+                            "{hook}: canary.analysis.baseline source \"beforeDeploy\" needs the deploy's start, which a hook does not know: use source \"dimensions\" (the old revision's target group)"
+                        )));
+                    }
+                }
                 validate(canary)
                     .map_err(|e| Error::invalid_input(format!("{hook}: {}", e.message())))?;
             }
@@ -222,7 +230,7 @@ impl Checker for LiveChecker {
         canary: &'a CanaryConfig,
         now: DateTime,
     ) -> BoxFuture<'a, Result<Vec<CheckResult>>> {
-        crate::cloudwatch::read_checks(&self.cloudwatch, canary, now).boxed()
+        crate::cloudwatch::read_checks(&self.cloudwatch, canary, now, None).boxed()
     }
 }
 
@@ -237,6 +245,7 @@ pub async fn http_probe(http: &reqwest::Client, probe: &Probe) -> CheckResult {
         detail,
         values: latencies,
         threshold: Some(probe.latency_budget_ms as f64),
+        analysis: None,
     };
     for i in 1..=probe.requests {
         let started = Instant::now();
@@ -294,6 +303,7 @@ pub async fn http_probe(http: &reqwest::Client, probe: &Probe) -> CheckResult {
         ),
         values: latencies,
         threshold: Some(probe.latency_budget_ms as f64),
+        analysis: None,
     }
 }
 
@@ -336,6 +346,7 @@ pub async fn run_checks(
                 detail: format!("could not read CloudWatch: {e}"),
                 values: vec![],
                 threshold: None,
+                analysis: None,
             }),
         }
     }
@@ -346,12 +357,24 @@ pub async fn run_checks(
             checks,
         };
     }
-    let verdict = overall(&checks);
-    let named: Vec<String> = checks
+    // Metrics compared with the baseline count through the analysis's score, as in evaluate-canary.
+    let (verdict, scored) = match &set.canary {
+        Some(canary) => crate::canary::verdict(canary, &checks),
+        None => (overall(&checks), None),
+    };
+    let mut named: Vec<String> = scored
         .iter()
-        .filter(|c| c.verdict != Verdict::Pass || verdict == Verdict::Pass)
-        .map(|c| format!("{} {:?} ({})", c.name, c.verdict, c.detail))
+        .map(|s| format!("canary analysis {:?} ({})", s.outcome, s.reason))
         .collect();
+    named.extend(
+        checks
+            .iter()
+            .filter(|c| c.verdict != Verdict::Pass || verdict == Verdict::Pass)
+            .map(|c| match &c.analysis {
+                Some(_) => format!("{} {}", c.name, c.detail),
+                None => format!("{} {:?} ({})", c.name, c.verdict, c.detail),
+            }),
+    );
     HookVerdict {
         verdict,
         detail: format!("{hook}: {}", named.join("; ")),

@@ -22,6 +22,7 @@ pub mod request;
 pub mod scan;
 pub mod service_deployment;
 pub mod stability;
+pub mod stats;
 pub mod strategy;
 pub mod summary;
 pub mod taskdef;

@@ -308,6 +308,10 @@ pub struct CanaryInput {
     pub service: Option<String>,
     #[serde(default)]
     pub execution: Option<ExecutionRef>,
+    /// The rollout (`update`, in the per-service document): its `startedAt` ends the window of a
+    /// `beforeDeploy` baseline and starts the canary's samples.
+    #[serde(default)]
+    pub update: Option<Rollout>,
 }
 
 /// The canary analysis for one service: metrics and alarms watched while the new revision bakes.
@@ -320,6 +324,15 @@ pub struct CanaryInput {
     schemars(extend("anyOf" = [
         {"required": ["metrics"], "properties": {"metrics": {"minItems": 1}}},
         {"required": ["alarms"], "properties": {"alarms": {"minItems": 1}}},
+    ], "allOf" = [
+        {
+            "if": {"required": ["metrics"], "properties": {"metrics": {"contains": {"required": ["compare"]}}}},
+            "then": {"required": ["analysis"]},
+        },
+        {
+            "if": {"required": ["analysis"]},
+            "then": {"required": ["metrics"], "properties": {"metrics": {"contains": {"required": ["compare"]}}}},
+        },
     ]))
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -352,7 +365,13 @@ pub struct CanaryConfig {
     /// What an INCONCLUSIVE verdict means once the bake is over. No data is not a pass.
     #[serde(default)]
     pub on_inconclusive: OnInconclusive,
-    /// Metrics, or metric-math expressions, each compared with a threshold.
+    /// The statistical comparison of the new revision with the old (metrics with `compare`):
+    /// where the baseline's samples come from, the confidence and the score thresholds. Required
+    /// when a metric has `compare`, refused when none has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<Analysis>,
+    /// Metrics, or metric-math expressions, each compared with a threshold or (`compare`) with the
+    /// baseline.
     #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(length(max = limits::METRICS)))]
     pub metrics: Vec<MetricCheck>,
@@ -382,14 +401,194 @@ pub enum OnInconclusive {
     Promote,
 }
 
-/// One metric (or metric-math expression) compared with a threshold.
+/// The canary's statistical analysis: each metric with `compare` is sampled on the canary and on
+/// the baseline over the same window and period, tested (Mann-Whitney U in the direction that is
+/// bad for it, Hodges-Lehmann shift against a tolerance) and classified PASS, HIGH, LOW or NODATA;
+/// the weighted share of passing metrics is the score.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Analysis {
+    pub baseline: Baseline,
+    /// A difference counts when its one-sided (two-sided for `either`) p-value is below
+    /// 1 - confidence. Between 0.5 and 0.9999; default 0.99.
+    #[serde(default = "defaults::confidence")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 0.5, max = 0.9999)))]
+    pub confidence: f64,
+    /// A score (0-100) at or above this is a PASS. Default 90.
+    #[serde(default = "defaults::pass_score")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 0, max = 100)))]
+    pub pass_score: f64,
+    /// A score below this FAILs the canary at once; between the two it is MARGINAL: keep baking,
+    /// and at the end of the bake INCONCLUSIVE (`onInconclusive`). Default 75, at most `passScore`.
+    #[serde(default = "defaults::marginal_score")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 0, max = 100)))]
+    pub marginal_score: f64,
+}
+
+/// Where the baseline's samples come from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Baseline {
+    pub source: BaselineSource,
+    /// For `dimensions`: the dimension values that name the old revision (e.g. its
+    /// `TargetGroup`), put in place of the canary's in each metric; each must be a dimension the
+    /// metrics have.
+    #[serde(default)]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(extend(
+            "maxProperties" = limits::DIMENSIONS,
+            "propertyNames" = {"maxLength": limits::NAME_CHARS},
+            "additionalProperties" = {"type": "string", "minLength": 1, "maxLength": limits::DIMENSION_VALUE_CHARS},
+        ))
+    )]
+    pub dimensions: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum BaselineSource {
+    /// The old revision, still serving beside the new one, over the same window (its target group:
+    /// CodeDeploy canary/linear, ECS BLUE_GREEN / LINEAR / CANARY).
+    Dimensions,
+    /// The same metrics over the window before the deploy started (a rolling deployment, where the
+    /// old revision is gone).
+    BeforeDeploy,
+}
+
+/// How a metric of the analysis is judged against its baseline.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Compare {
+    /// Which change is bad: `increase` (errors, latency), `decrease` (throughput), `either`.
+    /// Required: a default could silently invert a check.
+    pub direction: Direction,
+    /// The Hodges-Lehmann shift, relative to the baseline's median, that a difference must
+    /// exceed to count (0.1 = 10 %; from a zero median any shift is infinite). Default 0.1.
+    #[serde(default = "defaults::tolerance")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 0, max = 1000)))]
+    pub tolerance: f64,
+    /// And the shift must exceed this much in the metric's own unit (e.g. 0.5 percentage points
+    /// of 5xx rate). Default 0.
+    #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(range(min = 0)))]
+    pub min_shift: f64,
+    /// A HIGH/LOW in the bad direction fails the canary at once, whatever the score.
+    #[serde(default)]
+    pub critical: bool,
+    /// NODATA fails the canary instead of being left out of the score.
+    #[serde(default)]
+    pub must_have_data: bool,
+    /// Evaluated and reported, never counted in the score or the verdict.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Its weight in the score. Default 1.
+    #[serde(default = "defaults::weight")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 0.001, max = 1000)))]
+    pub weight: f64,
+}
+
+/// The change of a metric that is bad.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Increase,
+    Decrease,
+    Either,
+}
+
+/// One metric of the analysis, classified.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Classification {
+    Pass,
+    /// Significantly higher than the baseline, by more than the tolerance, and higher is bad.
+    High,
+    /// Significantly lower, by more than the tolerance, and lower is bad.
+    Low,
+    /// Fewer samples than `minDataPoints` on either side.
+    Nodata,
+}
+
+/// The evidence behind one metric's classification.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricAnalysis {
+    pub classification: Classification,
+    pub direction: Direction,
+    pub canary_n: usize,
+    pub baseline_n: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_median: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_median: Option<f64>,
+    /// Mann-Whitney U of the canary's samples (scipy's `statistic`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub u: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_value: Option<f64>,
+    /// Hodges-Lehmann shift of the canary over the baseline, in the metric's unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift: Option<f64>,
+    /// `shift` over the baseline's median (absent when that median is 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relative_shift: Option<f64>,
+    pub tolerance: f64,
+    pub weight: f64,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub critical: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub must_have_data: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+}
+
+/// The analysis's outcome over the metrics that count (not dry-run).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ScoreOutcome {
+    Pass,
+    /// Between `marginalScore` and `passScore`: keep baking; INCONCLUSIVE when the bake is over.
+    Marginal,
+    Fail,
+    /// Half the metrics or more have no data (or none counts): never a pass.
+    Inconclusive,
+}
+
+/// The score of the analysis, under `canaryResult.analysis`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalysisScore {
+    pub outcome: ScoreOutcome,
+    /// Weighted share (0-100) of passing metrics among those with data; absent when none has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    pub pass_score: f64,
+    pub marginal_score: f64,
+    pub confidence: f64,
+    /// Metrics that count, and how many of them had no data.
+    pub metrics: usize,
+    pub nodata: usize,
+    pub reason: String,
+}
+
+/// One metric (or metric-math expression) compared with a threshold, or with the baseline.
 ///
-/// Either `metric`, or `expression` with the `metrics` it names.
+/// Either `metric`, or `expression` with the `metrics` it names; and either `threshold` or
+/// `compare`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(
     feature = "schema",
-    schemars(extend("anyOf" = [
+    schemars(extend("oneOf" = [
+        {"required": ["threshold"], "properties": {"compare": {"type": "null"}}},
+        {"required": ["compare"], "properties": {"threshold": {"type": "null"}}},
+    ], "anyOf" = [
         {
             "required": ["metric"],
             "properties": {
@@ -436,11 +635,16 @@ pub struct MetricCheck {
         }))
     )]
     pub metrics: BTreeMap<String, MetricSpec>,
-    /// The value breaches when `value <comparison> threshold`.
-    pub threshold: f64,
+    /// The value breaches when `value <comparison> threshold`. Give this or `compare`.
+    #[serde(default)]
+    pub threshold: Option<f64>,
+    /// Judge the metric against the baseline (the canary's `analysis`) instead of a threshold.
+    #[serde(default)]
+    pub compare: Option<Compare>,
     #[serde(default)]
     pub comparison: Comparison,
-    /// Fewer data points than this in the window is INCONCLUSIVE, never PASS.
+    /// Fewer data points than this in the window is INCONCLUSIVE, never PASS (with `compare`:
+    /// on either side, NODATA).
     #[serde(default = "defaults::min_data_points")]
     #[cfg_attr(
         feature = "schema",
@@ -542,6 +746,9 @@ pub struct CheckResult {
     pub values: Vec<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
+    /// For a metric judged against the baseline: n, medians, U, p-value, shift, classification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<MetricAnalysis>,
 }
 
 /// `evaluate-canary`'s result, under `canaryResult`.
@@ -552,6 +759,9 @@ pub struct CanaryResult {
     pub decision: CanaryDecision,
     pub detail: String,
     pub checks: Vec<CheckResult>,
+    /// The statistical analysis's score, when the canary has metrics with `compare`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<AnalysisScore>,
     pub evaluations: u32,
     pub bake_started_at: String,
     pub bake_ends_at: String,
@@ -621,6 +831,21 @@ mod defaults {
     pub fn period() -> i32 {
         60
     }
+    pub fn confidence() -> f64 {
+        0.99
+    }
+    pub fn pass_score() -> f64 {
+        90.0
+    }
+    pub fn marginal_score() -> f64 {
+        75.0
+    }
+    pub fn tolerance() -> f64 {
+        0.1
+    }
+    pub fn weight() -> f64 {
+        1.0
+    }
     pub fn approval_timeout_seconds() -> u64 {
         super::DEFAULT_APPROVAL_TIMEOUT_SECONDS
     }
@@ -650,6 +875,9 @@ pub mod limits {
     pub const WINDOW_SECONDS: RangeInclusive<u64> = 1..=86_400;
     /// `minDataPoints`, `datapointsToFail`.
     pub const DATA_POINTS: RangeInclusive<usize> = 1..=1_440;
+    /// Samples a side of a metric with `compare` (`windowSeconds / period`): its Hodges-Lehmann
+    /// shift takes every canary-baseline pair.
+    pub const COMPARED_SAMPLES: u64 = 1_440;
     /// Metrics and alarms per canary (GetMetricData takes 500 queries; DescribeAlarms 100 names).
     pub const METRICS: usize = 20;
     pub const ALARMS: usize = 100;

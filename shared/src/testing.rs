@@ -175,6 +175,7 @@ impl Checker for ScriptedChecker {
                 detail: format!("request 1 to {}: scripted {verdict:?}", probe.url),
                 values: vec![1.0],
                 threshold: None,
+                analysis: None,
             }
         }
         .boxed()
@@ -195,6 +196,7 @@ impl Checker for ScriptedChecker {
                     detail: format!("scripted {verdict:?}"),
                     values: vec![1.0],
                     threshold: None,
+                    analysis: None,
                 })
                 .collect()),
             Err(()) => Err(Error::new(

@@ -227,3 +227,36 @@ def test_the_state_machine_is_found_in_the_stack_outputs(berth, cli):
     missing = cli("history", "web", "--cluster", "prod", env_overrides={"BERTH_STATE_MACHINE_ARN": None})
     assert missing.returncode == 1
     assert 'stack "berth"' in missing.stderr and "--state-machine" in missing.stderr, missing.stderr
+
+
+def test_deploy_with_a_canary_analysis_shows_its_evidence_and_status_the_cause(berth, cli, tmp_path):
+    # GIVEN a rolling service serving long enough for a window before the deploy, and a canary-bad image
+    import time
+
+    svc = berth.make_service("web", image(OLD))
+    time.sleep(11)
+    berth.control("images", {"image": BAD, "behaviour": "canary-bad"})
+    tg = svc["target_group"].split(":")[-1]
+    spec = lambda m: {"namespace": "AWS/ApplicationELB", "metricName": m, "stat": "Sum",  # noqa: E731
+                      "dimensions": {"TargetGroup": tg, "LoadBalancer": "app/berth-local/0123456789abcdef"}}
+    canary = tmp_path / "canary.json"
+    canary.write_text(json.dumps({"bakeSeconds": 6, "intervalSeconds": 2, "windowSeconds": 10,
+                                  "analysis": {"baseline": {"source": "beforeDeploy"}},
+                                  "metrics": [{"name": "5xx rate %", "expression": "100 * FILL(errors, 0) / requests",
+                                               "period": 1, "metrics": {"errors": spec("HTTPCode_Target_5XX_Count"),
+                                                                        "requests": spec("RequestCount")},
+                                               "compare": {"direction": "increase", "critical": True, "minShift": 0.5}}]}))
+    # WHEN it is planned, THEN the plan names the analysis and the compared metric
+    planned = cli("plan", "--cluster", "prod", "--service", "web", "--image", image(BAD), "--canary", str(canary))
+    assert planned.returncode == 0, planned.stderr
+    assert "analysis against the window before the deploy at confidence 0.99" in planned.stdout, planned.stdout
+    assert "5xx rate % increase vs baseline (tolerance 10%, critical)" in planned.stdout, planned.stdout
+    # WHEN it is deployed, THEN the progress shows the metric's classification and the score, and
+    # the verdict and `berth status` carry the evidence
+    done = deploy(cli, BAD, "--canary", str(canary))
+    assert done.returncode == ROLLED_BACK, done.stderr
+    canary_lines = [x for x in lines(done.stderr) if x.startswith("web: canary FAIL -> ROLLBACK")]
+    assert canary_lines and "analysis FAIL score " in canary_lines[-1] and "[5xx rate % HIGH p=" in canary_lines[-1], canary_lines
+    status = cli("status", "web", "--cluster", "prod")
+    assert status.returncode == 0, status.stderr
+    assert "5xx rate % HIGH [critical]: canary median" in status.stdout, status.stdout

@@ -91,3 +91,37 @@ def test_ecs_hook_with_broken_hook_details_fails_with_a_reason(berth):
     details = {"hooks": {"POST_TEST_TRAFFIC_SHIFT": {"probes": [{"name": "x", "url": "not a url", "expectStatus": "ok"}]}}}
     answer = berth.invoke("ecs-hook", event("POST_TEST_TRAFFIC_SHIFT", {BLUE: 100.0}, details, test={GREEN: 100.0}))
     assert answer["hookStatus"] == "FAILED", answer
+
+
+def test_ecs_hook_judges_a_canary_analysis_against_the_old_revisions_target_group(berth):
+    # GIVEN 20 s of per-second p99 on both target groups: green 40 % slower than blue
+    from datetime import datetime, timezone
+
+    cw = berth.client("cloudwatch")
+    now = int(time.time())
+    for tg, p99 in (("targetgroup/web-green/1", 0.35), ("targetgroup/web-blue/1", 0.25)):
+        dims = [{"Name": "TargetGroup", "Value": tg}, {"Name": "LoadBalancer", "Value": "app/web/1"}]
+        cw.put_metric_data(Namespace="AWS/ApplicationELB", MetricData=[
+            {"MetricName": "TargetResponseTime", "Dimensions": dims, "Unit": "Seconds",
+             "Timestamp": datetime.fromtimestamp(now - s, tz=timezone.utc), "Values": [p99 * (1 + 0.01 * (s % 5))]}
+            for s in range(1, 21)])
+    green = {"TargetGroup": "targetgroup/web-green/1", "LoadBalancer": "app/web/1"}
+    canary = {"bakeSeconds": 0, "windowSeconds": 30,
+              "analysis": {"baseline": {"source": "dimensions", "dimensions": {"TargetGroup": "targetgroup/web-blue/1"}}},
+              "metrics": [{"name": "green p99", "period": 1, "compare": {"direction": "increase", "critical": True},
+                           "metric": {"namespace": "AWS/ApplicationELB", "metricName": "TargetResponseTime", "stat": "p99",
+                                      "dimensions": green}}]}
+    details = {"hooks": {"POST_PRODUCTION_TRAFFIC_SHIFT": {"canary": canary}}}
+    answer = berth.invoke("ecs-hook", event("POST_PRODUCTION_TRAFFIC_SHIFT", {GREEN: 100.0, BLUE: 0.0}, details))
+    # THEN the hook fails, and its log names the metric with its numbers
+    assert answer["hookStatus"] == "FAILED", answer
+    log = berth.logs("lambda-ecs-hook.log", tail=200)
+    assert "canary analysis Fail (critical metric(s) failed: green p99 HIGH)" in log, log
+    assert "green p99 HIGH [critical]: canary median 0.35" in log and "vs baseline 0.25" in log, log
+    # AND the other way round (blue judged against green: lower, and only higher is bad) passes
+    same = {**canary, "metrics": [{**canary["metrics"][0], "metric": {**canary["metrics"][0]["metric"],
+            "dimensions": {"TargetGroup": "targetgroup/web-blue/1", "LoadBalancer": "app/web/1"}}}],
+            "analysis": {"baseline": {"source": "dimensions", "dimensions": {"TargetGroup": "targetgroup/web-green/1"}}}}
+    answer = berth.invoke("ecs-hook", event("POST_PRODUCTION_TRAFFIC_SHIFT", {GREEN: 100.0, BLUE: 0.0},
+                                            {"hooks": {"POST_PRODUCTION_TRAFFIC_SHIFT": {"canary": same}}}))
+    assert answer["hookStatus"] == "SUCCEEDED", answer

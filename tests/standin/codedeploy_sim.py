@@ -1313,6 +1313,12 @@ class CodeDeploySim:
             mine = [t for t in tasks if t.started_by == ts.id and t.desired_status == "RUNNING" and t.last_status == "RUNNING"]
             in_service = [t for t in mine if t.sim_registered]
             unhealthy = [t for t in mine if not t.sim_healthy]
+            if sim.metric_noise is not None:
+                # seeded noisy traffic (alb_noise): the prod listener's weight is this task set's share
+                share = weights.get(ts.id, 0) / 100 if in_service else 0.0
+                requests, errors, latencies = sim.noisy_traffic(tg, in_service, share)
+                sim.put_tg_metrics(backend, tg, len(in_service), len(unhealthy), requests, errors, latencies)
+                continue
             bad_share = sum(1 for t in in_service if t.sim_behaviour["behaviour"] == "canary-bad") / len(in_service) if in_service else 0.0
             # Fractions carry over to the next tick, so small per-tick volumes keep exact long-run rates.
             acc = self.metric_carry.setdefault(tg, [0.0, 0.0])

@@ -30,7 +30,11 @@ from moto.ecs.exceptions import InvalidParameterException, ServiceNotFoundExcept
 DEFAULT_LOAD_BALANCER = "app/berth-local/0123456789abcdef"
 # probe-503 / probe-hang only change what the listener probe route answers (codedeploy_sim.probe);
 # for the ECS simulator they are healthy.
-BEHAVIOURS = ("healthy", "crashloop", "unhealthy-lb", "slow", "canary-bad", "probe-503", "probe-hang")
+BEHAVIOURS = ("healthy", "crashloop", "unhealthy-lb", "slow", "canary-bad", "canary-slow", "canary-5xx", "probe-503", "probe-hang")
+# What each behaviour does to the requests its tasks serve: (latency factor, 5xx share; None = the
+# service's own, 0 without metric_noise). canary-slow and canary-5xx are the bench's scenarios
+# (p99 +30 %, 2 % 5xx: scripts/bench-canary), canary-bad the blunt one.
+TRAFFIC_PROFILES = {"canary-bad": (25.0, 0.3), "canary-slow": (1.3, None), "canary-5xx": (1.0, 0.02)}
 PENDING_STATES = ("PROVISIONING", "PENDING", "ACTIVATING")
 
 
@@ -120,6 +124,9 @@ class Simulator:
         self.slow_extra_ticks = 8
         self.requests_per_task = 10  # ALB requests per in-service task per tick
         self.omit_zero_counts = False  # real ALB omits HTTPCode_* datapoints that would be 0
+        # None, or alb_noise.Noise: seeded noisy traffic per target group (POST /_berth/config
+        # {"metric_noise": {"seed": 7, ...}}) instead of the flat default
+        self.metric_noise = None
         self.behaviours: dict[str, dict] = {}
         self.digests: dict[str, str] = {}
         self.load_balancers: dict[str, str] = {}  # target group ARN -> LoadBalancer dimension
@@ -160,6 +167,7 @@ class Simulator:
         self.slow_extra_ticks = 8
         self.requests_per_task = 10
         self.omit_zero_counts = False
+        self.metric_noise = None
         self.ecs_minute_seconds = 1.0
         self.paused = False
         self.errors.clear()
@@ -178,6 +186,13 @@ class Simulator:
             ):
                 if key in doc:
                     setattr(self, key, type(getattr(self, key))(doc[key]))
+            if "metric_noise" in doc:
+                if doc["metric_noise"] is None:
+                    self.metric_noise = None
+                else:
+                    from .alb_noise import Noise  # numpy: only when asked for
+
+                    self.metric_noise = Noise.from_doc(doc["metric_noise"])
             return self.settings()
 
     def settings(self) -> dict:
@@ -188,6 +203,7 @@ class Simulator:
             "slow_extra_ticks": self.slow_extra_ticks,
             "requests_per_task": self.requests_per_task,
             "omit_zero_counts": self.omit_zero_counts,
+            "metric_noise": None if self.metric_noise is None else dict(self.metric_noise.__dict__),
             "ecs_minute_seconds": self.ecs_minute_seconds,
             "paused": self.paused,
             "ticks": self.ticks,
@@ -622,21 +638,69 @@ class Simulator:
     def feed_metrics(self, backend, service, tasks: list[SimTask], tgs: list[str]) -> None:
         in_service = [t for t in tasks if t.desired_status == "RUNNING" and t.last_status == "RUNNING" and t.sim_registered]
         unhealthy = [t for t in tasks if t.desired_status == "RUNNING" and t.last_status == "RUNNING" and not t.sim_healthy]
+        if self.metric_noise is not None:
+            for tg_arn in tgs:
+                requests, errors, latencies = self.noisy_traffic(tg_arn, in_service, 1.0)
+                self.put_tg_metrics(backend, tg_arn, len(in_service), len(unhealthy), requests, errors, latencies)
+            return
         rng = random.Random(self.ticks * 7919 + hash(service.name) % 1000)
         requests = 0
         errors = 0
         latencies: list[float] = []
         for t in in_service:
-            bad = t.sim_behaviour["behaviour"] == "canary-bad"
+            behaviour = t.sim_behaviour["behaviour"]
+            factor, share = TRAFFIC_PROFILES.get(behaviour, (1.0, 0.0))
             n = self.requests_per_task
             requests += n
-            if bad:
-                errors += round(n * 0.3)
+            errors += round(n * (share or 0.0))
+            if behaviour == "canary-bad":
                 latencies += [round(rng.uniform(1.2, 1.8), 4) for _ in range(n)]
             else:
-                latencies += [round(rng.uniform(0.03, 0.07), 4) for _ in range(n)]
+                latencies += [round(rng.uniform(0.03, 0.07) * factor, 4) for _ in range(n)]
         for tg_arn in tgs:
             self.put_tg_metrics(backend, tg_arn, len(in_service), len(unhealthy), requests, errors, latencies)
+
+    def feed_split(self, backend, service, tasks: list[SimTask], split: dict) -> None:
+        """ALB metrics per target group when revisions have their own ({tg: (deployment ids,
+        share of the traffic)}: ECS blue/green with an alternate target group): seeded noisy
+        traffic, or the flat default with `requests_per_task x desiredCount x share` requests."""
+        for tg_arn, (deployment_ids, share) in split.items():
+            mine = [t for t in tasks if t.started_by in deployment_ids and t.desired_status == "RUNNING" and t.last_status == "RUNNING"]
+            in_service = [t for t in mine if t.sim_registered]
+            unhealthy = [t for t in mine if not t.sim_healthy]
+            if self.metric_noise is not None:
+                requests, errors, latencies = self.noisy_traffic(tg_arn, in_service, share)
+            elif in_service:
+                rng = random.Random(self.ticks * 7919 + hash(tg_arn) % 1000)
+                requests = round(self.requests_per_task * max(1, service.desired_count) * share)
+                errors, latencies = 0, []
+                for i in range(requests):
+                    behaviour = in_service[i % len(in_service)].sim_behaviour["behaviour"]
+                    factor, rate = TRAFFIC_PROFILES.get(behaviour, (1.0, 0.0))
+                    errors += 1 if rng.random() < (rate or 0.0) else 0
+                    low, high = (1.2, 1.8) if behaviour == "canary-bad" else (0.03 * factor, 0.07 * factor)
+                    latencies.append(round(rng.uniform(low, high), 4))
+            else:
+                requests, errors, latencies = 0, 0, []
+            self.put_tg_metrics(backend, tg_arn, len(in_service), len(unhealthy), requests, errors, latencies)
+
+    def noisy_traffic(self, tg_arn: str, in_service: list, share: float) -> tuple[int, int, list[float]]:
+        """One tick of seeded noisy traffic (alb_noise) for a target group carrying `share` of the
+        service's requests, split between its in-service tasks' behaviours."""
+        from .alb_noise import Profile, requests_in
+
+        if not in_service:
+            return 0, 0, []
+        counts: dict[str, int] = {}
+        for t in in_service:
+            counts[t.sim_behaviour["behaviour"]] = counts.get(t.sim_behaviour["behaviour"], 0) + 1
+        profiles = []
+        for behaviour, n in sorted(counts.items()):
+            factor, errors = TRAFFIC_PROFILES.get(behaviour, (1.0, None))
+            profiles.append((Profile(latency_factor=factor, error_rate=errors), n / len(in_service)))
+        requests, errors, lat = requests_in(self.metric_noise, tg_arn.split(":")[-1], self.ticks, share,
+                                            self.tick_seconds, profiles)
+        return requests, errors, [float(x) for x in lat]
 
     def put_tg_metrics(self, backend, tg_arn: str, healthy: int, unhealthy: int, requests: int, errors: int, latencies: list[float]) -> None:
         """One tick of AWS/ApplicationELB datapoints for one target group (no RequestCount without requests)."""

@@ -178,11 +178,30 @@ class Runner:
             self.advance(backend, service, run)
         self.counts(backend, service)
         if tgs:
-            SIM.feed_metrics(backend, service, SIM.tasks_of(backend, service), tgs)
+            split = self.revision_target_groups(service, run)
+            if split:
+                SIM.feed_split(backend, service, SIM.tasks_of(backend, service), split)
+            else:
+                SIM.feed_metrics(backend, service, SIM.tasks_of(backend, service), tgs)
         TRACKER.sync(backend, service)
         if getattr(service, "sim_strategy", None) is run and run.rec["status"] not in ("PENDING", "IN_PROGRESS", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"):
             service.sim_strategy = None
             service.sim_listener_weights = None
+
+    @staticmethod
+    def revision_target_groups(service, run: Run) -> dict | None:
+        """With an alternate target group (loadBalancers[].advancedConfiguration
+        .alternateTargetGroupArn, as ECS blue/green wants), each revision has its own target group
+        while the run is in flight: blue's tasks behind `targetGroupArn`, green's behind the
+        alternate, each taking its production weight of the traffic. {tg: (deployment ids, share)};
+        None without one (then both revisions share the target group, as before)."""
+        for lb in service.load_balancers or []:
+            alternate = (lb.get("advancedConfiguration") or {}).get("alternateTargetGroupArn")
+            if alternate and lb.get("targetGroupArn"):
+                green = run.prod.get(run.green_rev, 0.0) / 100.0
+                blue_ids = {d["id"] for d in service.deployments if d["id"] != run.green_id}
+                return {lb["targetGroupArn"]: (blue_ids, 1.0 - green), alternate: ({run.green_id}, green)}
+        return None
 
     def counts(self, backend, service) -> None:
         tasks = SIM.tasks_of(backend, service)

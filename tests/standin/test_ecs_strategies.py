@@ -294,3 +294,47 @@ def test_invalid_strategy_configurations_are_refused(paused):
             ecs.update_service(cluster="prod", service="web", deploymentConfiguration=cfg)
         assert e.value.response["Error"]["Code"] == "InvalidParameterException", cfg
     assert "strategy" not in describe(svc)["deploymentConfiguration"]  # nothing was changed
+
+
+def test_with_an_alternate_target_group_each_revision_has_its_own_metrics(paused):
+    # GIVEN a CANARY deployment whose service names an alternate target group
+    standin = paused
+    standin.control("config", {"ecs_minute_seconds": 5})
+    svc = make_service(standin)
+    ecs, elb = svc["ecs"], standin.client("elbv2")
+    vpc = elb.describe_target_groups(TargetGroupArns=[svc["tg"]])["TargetGroups"][0]["VpcId"]
+    green = elb.create_target_group(Name="web-green", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")[
+        "TargetGroups"][0]["TargetGroupArn"]
+    ecs.register_task_definition(family="web", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256",
+                                 memory="512", containerDefinitions=[{"name": "web", "image": "repo/web:v2", "essential": True}])
+    standin.control("tick", {"count": 12})
+    ecs.update_service(cluster="prod", service="web", taskDefinition="web:2", loadBalancers=[{
+        "targetGroupArn": svc["tg"], "containerName": "web", "containerPort": 80, "advancedConfiguration": {
+            "alternateTargetGroupArn": green, "productionListenerRule": "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/w/1/2/3",
+            "roleArn": "arn:aws:iam::123456789012:role/r"}}],
+        deploymentConfiguration={"strategy": "CANARY", "lifecycleHooks": [],
+                                 "canaryConfiguration": {"canaryPercent": 10, "canaryBakeTimeInMinutes": 10}})
+    arn = ecs.list_service_deployments(cluster="prod", service="web")["serviceDeployments"][0]["serviceDeploymentArn"]
+    for _ in range(60):
+        standin.control("tick", {"count": 1})
+        if sd(ecs, arn).get("lifecycleStage") == "PRODUCTION_TRAFFIC_SHIFT":
+            break
+    # WHEN ECS holds the canary at 10 %
+    from datetime import datetime, timezone
+
+    start = datetime.fromtimestamp(time.time() - 0.01, tz=timezone.utc)
+    standin.control("tick", {"count": 10})
+    end = datetime.fromtimestamp(time.time() + 1, tz=timezone.utc)
+
+    def requests(tg):
+        dims = [{"Name": "TargetGroup", "Value": tg.split(":")[-1]},
+                {"Name": "LoadBalancer", "Value": "app/berth-local/0123456789abcdef"}]
+        out = standin.client("cloudwatch").get_metric_data(MetricDataQueries=[{"Id": "r", "MetricStat": {
+            "Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": "RequestCount", "Dimensions": dims},
+            "Period": 60, "Stat": "Sum"}}], StartTime=start, EndTime=end)
+        return sum(out["MetricDataResults"][0]["Values"])
+
+    # THEN the old revision's target group has ~90 % of the requests and the new one's ~10 %
+    blue_n, green_n = requests(svc["tg"]), requests(green)
+    assert green_n > 0 and blue_n > 0, (blue_n, green_n)
+    assert abs(green_n / (blue_n + green_n) - 0.10) < 0.03, (blue_n, green_n)

@@ -149,6 +149,31 @@ fn canary_verdicts_show_each_check() {
 }
 
 #[test]
+fn canary_analysis_shows_each_metrics_classification_p_and_shift() {
+    let canary = exited(
+        "TaskStateExited",
+        "EvaluateCanary",
+        T0,
+        doc(json!({"canaryResult": {
+        "verdict": "FAIL", "decision": "ROLLBACK", "detail": "analysis FAIL: critical metric(s) failed: 5xx HIGH",
+        "checks": [{"name": "5xx", "verdict": "FAIL", "detail": "HIGH",
+                    "analysis": {"classification": "HIGH", "direction": "increase", "canaryN": 4, "baselineN": 10,
+                                 "u": 40, "pValue": 0.0029, "shift": 1.8, "tolerance": 0.1, "weight": 1, "critical": true}},
+                   {"name": "p99", "verdict": "PASS", "detail": "PASS",
+                    "analysis": {"classification": "PASS", "direction": "increase", "canaryN": 4, "baselineN": 10,
+                                 "pValue": 0.5, "shift": 0.01, "relativeShift": 0.024, "tolerance": 0.2, "weight": 1, "dryRun": true}}],
+        "analysis": {"outcome": "FAIL", "score": 50.0, "passScore": 90, "marginalScore": 75, "confidence": 0.99,
+                     "metrics": 2, "nodata": 0, "reason": "critical metric(s) failed: 5xx HIGH"},
+        "evaluations": 3, "bakeStartedAt": "a", "bakeEndsAt": "2026-11-30T00:05:00Z", "evaluatedAt": "b"}})),
+    );
+    assert_eq!(
+        describe(&canary).unwrap(),
+        "web: canary FAIL -> ROLLBACK (evaluation 3, bake ends 2026-11-30T00:05:00Z, analysis FAIL score 50/90) \
+         [5xx HIGH p=0.0029 +1.8, p99 PASS (dry run) p=0.5000 +2.4%]: analysis FAIL: critical metric(s) failed: 5xx HIGH"
+    );
+}
+
+#[test]
 fn plan_summary_and_the_execution_end_have_lines() {
     let plan = exited(
         "TaskStateExited",

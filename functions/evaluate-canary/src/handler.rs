@@ -2,7 +2,7 @@
 //! first obey `berth abort` / `berth promote` (the service's `berth:control` tag).
 
 use aws_sdk_cloudwatch::Client;
-use berth::canary::{decide, overall, validate};
+use berth::canary::{self, decide, validate};
 use berth::cloudwatch::read_checks;
 use berth::control::{self, Action};
 use berth::ecs::describe_service;
@@ -39,18 +39,21 @@ pub async fn evaluate(
         tracing::info!(decision = ?result.decision, "{}", result.detail);
         return Ok(result);
     }
-    let checks = read_checks(cw, config, now).await?;
+    let deployed_at = match &input.update {
+        Some(u) => Some(time::parse("update.startedAt", &u.started_at)?),
+        None => None,
+    };
+    let checks = read_checks(cw, config, now, deployed_at).await?;
 
-    let verdict = overall(&checks);
+    let (verdict, analysis) = canary::verdict(config, &checks);
     let bake_over = now.secs() >= bake_ends.secs();
     let decision = decide(verdict, bake_over, config.on_inconclusive);
-    let detail = checks
-        .iter()
-        .map(|c| format!("{}: {:?} ({})", c.name, c.verdict, c.detail))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let detail = canary::detail(&checks, analysis.as_ref());
     for c in &checks {
-        tracing::info!(check = %c.name, verdict = ?c.verdict, values = ?c.values, threshold = ?c.threshold, "{}", c.detail);
+        tracing::info!(check = %c.name, verdict = ?c.verdict, values = ?c.values, threshold = ?c.threshold, analysis = ?c.analysis, "{}", c.detail);
+    }
+    if let Some(a) = &analysis {
+        tracing::info!(outcome = ?a.outcome, score = ?a.score, nodata = a.nodata, "{}", a.reason);
     }
     tracing::info!(verdict = ?verdict, decision = ?decision, bake_over, bake_ends = %time::format(bake_ends), "canary evaluated");
     Ok(CanaryResult {
@@ -58,6 +61,7 @@ pub async fn evaluate(
         decision,
         detail,
         checks,
+        analysis,
         evaluations: previous.map(|p| p.evaluations).unwrap_or(0) + 1,
         bake_started_at: time::format(bake_started),
         bake_ends_at: time::format(bake_ends),
@@ -117,6 +121,7 @@ pub fn by_hand(
             bake_ends.secs().saturating_sub(bake_started.secs()),
         ),
         checks: vec![],
+        analysis: previous.and_then(|p| p.analysis.clone()),
         evaluations,
         bake_started_at: time::format(bake_started),
         bake_ends_at: time::format(bake_ends),

@@ -30,6 +30,7 @@ pub mod tags {
     pub const LOAD_BALANCER: &str = "berth:load-balancer";
     pub const MAX_5XX_PERCENT: &str = "berth:max-5xx-percent";
     pub const MAX_P99_SECONDS: &str = "berth:max-p99-seconds";
+    pub const CANARY_ANALYSIS: &str = "berth:canary-analysis";
     pub const APPROVAL: &str = "berth:approval";
 }
 
@@ -313,11 +314,41 @@ pub fn approval_from_tag(service: &Service) -> Result<Option<ApprovalConfig>> {
 ///
 /// A service opts into a canary bake with `berth:bake-seconds`; alarms come from `berth:alarms`,
 /// and `berth:load-balancer` (the `app/NAME/ID` suffix of its ALB) adds the target group's 5xx
-/// rate and p99 latency checks.
+/// rate and p99 latency checks: against thresholds, or with `berth:canary-analysis=statistical`
+/// against the same target group's window before the deploy (the old revision is gone in a
+/// rolling deployment). Any other value of that tag is refused.
 pub fn canary_from_tags(service: &Service, interval_seconds: u64) -> Result<Option<CanaryConfig>> {
     let Some(bake) = tag_number::<u64>(service, tags::BAKE_SECONDS)? else {
         return Ok(None);
     };
+    let name = service.service_name().unwrap_or("?");
+    let statistical = match tag(service, tags::CANARY_ANALYSIS).map(str::trim) {
+        None | Some("thresholds") => false,
+        Some("statistical") => true,
+        Some(other) => {
+            return Err(Error::invalid_input(format!(
+                "service {name} tag {}={other:?} is neither \"statistical\" nor \"thresholds\"",
+                tags::CANARY_ANALYSIS
+            )))
+        }
+    };
+    if statistical {
+        if tag(service, tags::LOAD_BALANCER).is_none() {
+            return Err(Error::invalid_input(format!(
+                "service {name} sets {}=statistical but no {}: there is no metric to compare",
+                tags::CANARY_ANALYSIS,
+                tags::LOAD_BALANCER
+            )));
+        }
+        for threshold_tag in [tags::MAX_5XX_PERCENT, tags::MAX_P99_SECONDS] {
+            if tag(service, threshold_tag).is_some() {
+                return Err(Error::invalid_input(format!(
+                    "service {name} sets {threshold_tag}, a threshold, and {}=statistical, which compares with the old revision instead: remove one",
+                    tags::CANARY_ANALYSIS
+                )));
+            }
+        }
+    }
     let alarms: Vec<String> = tag(service, tags::ALARMS)
         .map(|v| {
             v.split(',')
@@ -348,17 +379,35 @@ pub fn canary_from_tags(service: &Service, interval_seconds: u64) -> Result<Opti
         let max_p99 = tag_number::<f64>(service, tags::MAX_P99_SECONDS)?.unwrap_or(1.0);
         let dims = json!({"TargetGroup": tg, "LoadBalancer": lb});
         let spec = |name: &str, stat: &str| json!({"namespace": "AWS/ApplicationELB", "metricName": name, "dimensions": dims, "stat": stat});
-        metrics = serde_json::from_value(json!([
-            {"name": "target 5xx rate %", "expression": "100 * FILL(errors, 0) / requests",
-             "metrics": {"errors": spec("HTTPCode_Target_5XX_Count", "Sum"), "requests": spec("RequestCount", "Sum")},
-             "threshold": max_5xx},
-            {"name": "target p99 latency s", "metric": spec("TargetResponseTime", "p99"), "threshold": max_p99}
-        ]))
-        .map_err(|e| Error::invalid_input(format!("canary from tags: {e}")))?;
-    }
-    let config: CanaryConfig =
-        serde_json::from_value(json!({"bakeSeconds": bake, "intervalSeconds": interval_seconds, "metrics": metrics, "alarms": alarms}))
+        // Measured by scripts/bench-canary (README, "Statistical canary analysis"): the 5xx rate
+        // critical with a 0.5-point floor, the p99 with a 20 % tolerance.
+        let (rate_judge, p99_judge) = if statistical {
+            (
+                json!({"compare": {"direction": "increase", "critical": true, "minShift": 0.5}}),
+                json!({"compare": {"direction": "increase", "tolerance": 0.2}}),
+            )
+        } else {
+            (json!({"threshold": max_5xx}), json!({"threshold": max_p99}))
+        };
+        let mut rate = json!({"name": "target 5xx rate %", "expression": "100 * FILL(errors, 0) / requests",
+             "metrics": {"errors": spec("HTTPCode_Target_5XX_Count", "Sum"), "requests": spec("RequestCount", "Sum")}});
+        let mut p99 =
+            json!({"name": "target p99 latency s", "metric": spec("TargetResponseTime", "p99")});
+        for (m, judge) in [(&mut rate, rate_judge), (&mut p99, p99_judge)] {
+            if let (Some(m), serde_json::Value::Object(j)) = (m.as_object_mut(), judge) {
+                m.extend(j);
+            }
+        }
+        metrics = serde_json::from_value(json!([rate, p99]))
             .map_err(|e| Error::invalid_input(format!("canary from tags: {e}")))?;
+    }
+    let mut doc = json!({"bakeSeconds": bake, "intervalSeconds": interval_seconds, "metrics": metrics, "alarms": alarms});
+    if statistical {
+        doc["windowSeconds"] = json!(600);
+        doc["analysis"] = json!({"baseline": {"source": "beforeDeploy"}});
+    }
+    let config: CanaryConfig = serde_json::from_value(doc)
+        .map_err(|e| Error::invalid_input(format!("canary from tags: {e}")))?;
     canary::validate(&config).map_err(|e| {
         Error::invalid_input(format!(
             "service {} sets {} but no check: add {} or {} ({})",

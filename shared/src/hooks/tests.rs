@@ -381,3 +381,95 @@ fn a_misspelt_top_level_key_is_refused_not_ignored() {
         err.message()
     );
 }
+
+/// A checker whose canary answers with metrics judged against a baseline.
+struct ComparedChecker(Vec<CheckResult>);
+
+impl Checker for ComparedChecker {
+    fn probe<'a>(&'a self, _: &'a Probe) -> BoxFuture<'a, CheckResult> {
+        unreachable!("no probes in these sets")
+    }
+    fn canary<'a>(
+        &'a self,
+        _: &'a CanaryConfig,
+        _: DateTime,
+    ) -> BoxFuture<'a, Result<Vec<CheckResult>>> {
+        let out = self.0.clone();
+        async move { Ok(out) }.boxed()
+    }
+}
+
+fn analysis_hooks(p99_compare: serde_json::Value) -> HookConfig {
+    let tg = |t: &str| json!({"TargetGroup": t, "LoadBalancer": "app/web/1"});
+    HookConfig::parse(
+        "/berth/checks/prod/web",
+        json!({"hooks": {"AfterAllowTraffic": {"canary": {
+            "analysis": {"baseline": {"source": "dimensions", "dimensions": {"TargetGroup": "targetgroup/blue/1"}}},
+            "metrics": [
+                {"name": "5xx", "metric": {"namespace": "AWS/ApplicationELB", "metricName": "HTTPCode_Target_5XX_Count", "stat": "Sum", "dimensions": tg("targetgroup/green/1")},
+                 "compare": {"direction": "increase"}},
+                {"name": "p99", "metric": {"namespace": "AWS/ApplicationELB", "metricName": "TargetResponseTime", "stat": "p99", "dimensions": tg("targetgroup/green/1")},
+                 "compare": p99_compare}]}}}}),
+        &CODEDEPLOY_HOOKS,
+    )
+    .unwrap()
+}
+
+fn compared(config: &HookConfig, name: &str, canary: &[f64]) -> CheckResult {
+    let set = config.checks_for("AfterAllowTraffic").unwrap();
+    let c = set.canary.as_ref().unwrap();
+    let m = c.metrics.iter().find(|m| m.name == name).unwrap();
+    let baseline = [1.0, 1.1, 0.9, 1.0, 1.05, 0.95, 1.0, 1.02];
+    crate::canary::judge_comparison(m, m.compare.as_ref().unwrap(), 0.99, canary, &baseline)
+}
+
+#[tokio::test]
+async fn a_hooks_canary_is_judged_by_the_analysis_score() {
+    // GIVEN green's p99 twice blue's
+    let slow = [2.0, 2.2, 1.8, 2.0, 2.1, 1.9, 2.0, 2.04];
+    let same = [1.0, 1.1, 0.9, 1.0, 1.05, 0.95, 1.0, 1.02];
+    let config = analysis_hooks(json!({"direction": "increase"}));
+    let set = config.checks_for("AfterAllowTraffic").unwrap();
+    let checker = ComparedChecker(vec![
+        compared(&config, "5xx", &same),
+        compared(&config, "p99", &slow),
+    ]);
+    let v = run_checks(&checker, "AfterAllowTraffic", set, DateTime::from_secs(0)).await;
+    // THEN the score (50 < 75) fails the hook, naming the metric and its numbers
+    assert_eq!(v.verdict, Verdict::Fail);
+    assert!(
+        v.detail.starts_with("AfterAllowTraffic: canary analysis Fail (score 50 < marginal 75; failing: p99 HIGH); p99 HIGH: canary median 2"),
+        "{}",
+        v.detail
+    );
+    // AND the same metric as a dry run is reported but passes the hook
+    let config = analysis_hooks(json!({"direction": "increase", "dryRun": true}));
+    let set = config.checks_for("AfterAllowTraffic").unwrap();
+    let checker = ComparedChecker(vec![
+        compared(&config, "5xx", &same),
+        compared(&config, "p99", &slow),
+    ]);
+    let v = run_checks(&checker, "AfterAllowTraffic", set, DateTime::from_secs(0)).await;
+    assert_eq!(v.verdict, Verdict::Pass, "{}", v.detail);
+    assert!(v.detail.contains("p99 HIGH [dry run]"), "{}", v.detail);
+}
+
+#[test]
+fn a_hook_refuses_a_before_deploy_baseline() {
+    let err = HookConfig::parse(
+        "/berth/checks/prod/web",
+        json!({"hooks": {"AfterAllowTraffic": {"canary": {
+            "analysis": {"baseline": {"source": "beforeDeploy"}},
+            "metrics": [{"name": "p99", "metric": {"namespace": "AWS/ApplicationELB", "metricName": "TargetResponseTime"},
+                         "compare": {"direction": "increase"}}]}}}}),
+        &CODEDEPLOY_HOOKS,
+    )
+    .unwrap_err();
+    assert_eq!(err.name(), ErrorName::InvalidInput);
+    assert!(
+        err.message()
+            .contains("\"beforeDeploy\" needs the deploy's start, which a hook does not know"),
+        "{}",
+        err.message()
+    );
+}

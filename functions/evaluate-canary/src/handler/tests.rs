@@ -411,3 +411,143 @@ async fn a_stale_or_malformed_control_leaves_the_bake_to_its_checks() {
         assert!(cloudwatch_calls > 0, "{control}");
     }
 }
+
+// ---- the statistical analysis: the baseline's samples and the evidence ----
+
+const GREEN: &str = "targetgroup/web-green/0123456789abcdef";
+const BLUE: &str = "targetgroup/web-blue/0123456789abcdef";
+
+fn analysis_input(baseline: serde_json::Value) -> serde_json::Value {
+    json!({"cluster": "prod", "service": "web",
+           "update": {"ecsDeploymentId": "ecs-svc/1", "taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:8",
+                      "startedAt": berth::time::format(DateTime::from_secs(NOW - 600)),
+                      "deadline": berth::time::format(DateTime::from_secs(NOW + 1200)), "desiredCount": 2},
+           "canary": {"bakeSeconds": 600, "windowSeconds": 300, "analysis": {"baseline": baseline},
+                      "metrics": [{"name": "p99 latency", "compare": {"direction": "increase", "critical": true},
+                                   "metric": {"namespace": "AWS/ApplicationELB", "metricName": "TargetResponseTime", "stat": "p99",
+                                              "dimensions": {"TargetGroup": GREEN, "LoadBalancer": LB}}}]}})
+}
+
+fn target_group_of(r: &GetMetricDataInput) -> Option<String> {
+    r.metric_data_queries().iter().find_map(|q| {
+        q.metric_stat()?
+            .metric()?
+            .dimensions()
+            .iter()
+            .find_map(|d| {
+                (d.name() == Some("TargetGroup")).then(|| d.value().unwrap_or_default().to_owned())
+            })
+    })
+}
+
+#[tokio::test]
+async fn the_old_revisions_target_group_is_the_baseline_and_the_evidence_is_kept() {
+    // GIVEN green (the canary) 40 % slower than blue over the same window
+    let green = metric_rule(
+        |r| target_group_of(r).as_deref() == Some(GREEN),
+        vec![0.35, 0.36, 0.34, 0.35, 0.37],
+    );
+    let blue = metric_rule(
+        |r| target_group_of(r).as_deref() == Some(BLUE),
+        vec![0.25, 0.26, 0.24, 0.25, 0.27],
+    );
+    let out = run(
+        &mock_client!(aws_sdk_cloudwatch, [&green, &blue]),
+        &mock_client!(aws_sdk_ecs, &[]),
+        analysis_input(json!({"source": "dimensions", "dimensions": {"TargetGroup": BLUE}})),
+        DateTime::from_secs(NOW),
+    )
+    .await
+    .unwrap();
+    // THEN each target group was read once, and the critical metric rolls back at once
+    assert_eq!((green.num_calls(), blue.num_calls()), (1, 1));
+    assert_eq!(
+        (out.verdict, out.decision),
+        (Verdict::Fail, CanaryDecision::Rollback)
+    );
+    let a = out.checks[0].analysis.as_ref().unwrap();
+    assert_eq!(
+        (a.canary_n, a.baseline_n, a.canary_median, a.baseline_median),
+        (5, 5, Some(0.35), Some(0.25))
+    );
+    assert_eq!(a.u, Some(25.0));
+    let score = out.analysis.as_ref().unwrap();
+    assert_eq!(score.reason, "critical metric(s) failed: p99 latency HIGH");
+    assert!(out.detail.starts_with("analysis FAIL: critical metric(s) failed: p99 latency HIGH; p99 latency HIGH [critical]: canary median 0.35 vs baseline 0.25 (n 5/5), shift +0.1 (+40.0%"), "{}", out.detail);
+    // and the evidence survives the ASL's round trip
+    let carried: CanaryResult =
+        serde_json::from_value(serde_json::to_value(&out).unwrap()).unwrap();
+    assert_eq!(carried, out);
+}
+
+#[tokio::test]
+async fn a_rolling_deploy_is_compared_with_the_window_before_it_started() {
+    // GIVEN the same query before the deploy (ends at startedAt) and after it (starts there)
+    let deployed = NOW - 600;
+    let before = mock!(Client::get_metric_data)
+        .match_requests(move |r| {
+            r.end_time().map(|t| t.secs()) == Some(deployed)
+                && r.start_time().map(|t| t.secs()) == Some(deployed - 300)
+        })
+        .then_output(|| {
+            GetMetricDataOutput::builder()
+                .metric_data_results(
+                    MetricDataResult::builder()
+                        .id("berth")
+                        .set_values(Some(vec![0.25, 0.26, 0.24, 0.25, 0.27]))
+                        .build(),
+                )
+                .build()
+        });
+    let after = mock!(Client::get_metric_data)
+        .match_requests(move |r| {
+            r.start_time().map(|t| t.secs()) == Some(NOW - 300)
+                && r.end_time().map(|t| t.secs()) == Some(NOW)
+        })
+        .then_output(|| {
+            GetMetricDataOutput::builder()
+                .metric_data_results(
+                    MetricDataResult::builder()
+                        .id("berth")
+                        .set_values(Some(vec![0.25, 0.24, 0.26, 0.25, 0.25]))
+                        .build(),
+                )
+                .build()
+        });
+    let out = run(
+        &mock_client!(aws_sdk_cloudwatch, [&before, &after]),
+        &mock_client!(aws_sdk_ecs, &[]),
+        analysis_input(json!({"source": "beforeDeploy"})),
+        DateTime::from_secs(NOW),
+    )
+    .await
+    .unwrap();
+    assert_eq!((before.num_calls(), after.num_calls()), (1, 1));
+    assert_eq!(
+        (out.verdict, out.decision),
+        (Verdict::Pass, CanaryDecision::Continue),
+        "{}",
+        out.detail
+    );
+    assert_eq!(out.analysis.unwrap().score, Some(100.0));
+}
+
+#[tokio::test]
+async fn a_before_deploy_baseline_without_the_rollouts_start_is_invalid_input() {
+    let mut input = analysis_input(json!({"source": "beforeDeploy"}));
+    input.as_object_mut().unwrap().remove("update");
+    let err = run(
+        &mock_client!(aws_sdk_cloudwatch, &[]),
+        &mock_client!(aws_sdk_ecs, &[]),
+        input,
+        DateTime::from_secs(NOW),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.name(), ErrorName::InvalidInput);
+    assert!(
+        err.message().contains("needs the rollout's start"),
+        "{}",
+        err.message()
+    );
+}

@@ -332,7 +332,7 @@ async fn service_tags_configure_the_canary() {
     assert_eq!(canary.alarms, vec!["web-5xx-high", "web-latency"]);
     assert_eq!(canary.metrics.len(), 2);
     let rate = &canary.metrics[0];
-    assert_eq!(rate.threshold, 2.5);
+    assert_eq!(rate.threshold, Some(2.5));
     assert_eq!(rate.comparison, Comparison::GreaterThanThreshold);
     assert_eq!(
         rate.metrics["errors"].dimensions["TargetGroup"],
@@ -547,4 +547,94 @@ async fn both_an_image_and_a_revision_are_refused_before_any_call() {
     assert_eq!(e.name(), ErrorName::InvalidInput);
     assert!(e.message().contains("not both"), "{}", e.message());
     assert_eq!(svc.num_calls(), 0);
+}
+
+fn canary_tagged(extra: &[(&str, &str)]) -> aws_sdk_ecs::types::Service {
+    let mut b = aws_sdk_ecs::types::Service::builder()
+        .service_name("web")
+        .load_balancers(
+            aws_sdk_ecs::types::LoadBalancer::builder()
+                .target_group_arn("arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef")
+                .build(),
+        );
+    for (k, v) in [
+        ("berth:bake-seconds", "600"),
+        ("berth:load-balancer", "app/prod/1"),
+    ]
+    .iter()
+    .chain(extra)
+    {
+        b = b.tags(aws_sdk_ecs::types::Tag::builder().key(*k).value(*v).build());
+    }
+    b.build()
+}
+
+#[test]
+fn the_statistical_tag_compares_the_target_group_with_its_window_before_the_deploy() {
+    let c = canary_from_tags(
+        &canary_tagged(&[("berth:canary-analysis", "statistical")]),
+        60,
+    )
+    .unwrap()
+    .unwrap();
+    let a = c.analysis.as_ref().expect("an analysis");
+    assert_eq!(
+        a.baseline.source,
+        berth::model::BaselineSource::BeforeDeploy
+    );
+    assert_eq!(c.window_seconds, 600);
+    assert!(c.metrics.iter().all(|m| m.threshold.is_none()));
+    let rate = c.metrics[0].compare.as_ref().unwrap();
+    assert!(rate.critical && rate.min_shift == 0.5);
+    assert_eq!(c.metrics[1].compare.as_ref().unwrap().tolerance, 0.2);
+    // "thresholds" (or no tag) is today's canary
+    let t = canary_from_tags(
+        &canary_tagged(&[("berth:canary-analysis", "thresholds")]),
+        60,
+    )
+    .unwrap()
+    .unwrap();
+    assert!(t.analysis.is_none() && t.metrics[0].threshold == Some(1.0));
+}
+
+#[test]
+fn a_typo_in_the_analysis_tags_is_refused_not_ignored() {
+    for (tags, says) in [
+        (
+            vec![("berth:canary-analysis", "statistics")],
+            "is neither \"statistical\" nor \"thresholds\"",
+        ),
+        (
+            vec![
+                ("berth:canary-analysis", "statistical"),
+                ("berth:max-p99-seconds", "2"),
+            ],
+            "sets berth:max-p99-seconds, a threshold",
+        ),
+    ] {
+        let err = canary_from_tags(&canary_tagged(&tags), 60).unwrap_err();
+        assert_eq!(err.name(), ErrorName::InvalidInput);
+        assert!(err.message().contains(says), "{}", err.message());
+    }
+    let no_lb = aws_sdk_ecs::types::Service::builder()
+        .service_name("web")
+        .tags(
+            aws_sdk_ecs::types::Tag::builder()
+                .key("berth:bake-seconds")
+                .value("60")
+                .build(),
+        )
+        .tags(
+            aws_sdk_ecs::types::Tag::builder()
+                .key("berth:canary-analysis")
+                .value("statistical")
+                .build(),
+        )
+        .build();
+    let err = canary_from_tags(&no_lb, 60).unwrap_err();
+    assert!(
+        err.message().contains("no berth:load-balancer"),
+        "{}",
+        err.message()
+    );
 }
