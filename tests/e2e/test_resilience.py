@@ -139,8 +139,8 @@ def start_slow_rollout(berth, slow_ticks: int = 120) -> tuple[dict, str]:
 
 
 def test_b_the_lambda_runtime_killed_mid_rollout_and_back_after_seconds(berth):
-    """The runtime is gone when ECS finishes the rollout: the event's wake-rollout invocation fails
-    and is retried (EventBridge's retry policy), and the verdict still comes from it."""
+    """The runtime is gone while ECS finishes the rollout: what wakes the watch or what it invokes
+    fails and is retried (EventBridge's retry policy, the state's Retry), and the verdict comes."""
     svc, arn = start_slow_rollout(berth, slow_ticks=40)
     t0 = time.monotonic()
     berth.stop_lambda_runtime()
@@ -155,10 +155,10 @@ def test_b_the_lambda_runtime_killed_mid_rollout_and_back_after_seconds(berth):
     errors = {error for _, error, _ in fails}
     assert not errors & {"Exception", "States.TaskFailed", "Sandbox.Timedout"}, fails
     assert done["status"] == "SUCCEEDED", done
-    # the completion's event found no runtime, and its retry answered the watch
-    lost = [w for w in berth.woken if "error" in w]
+    # the verdict still came: from an ECS event's check once the runtime was back (a delivery
+    # that found no runtime is retried), or from the watch's own check, retried through the outage
     answered = [c["status"] for w in berth.woken if "error" not in w for c in w.get("checked", [])]
-    assert lost and answered[-1:] == ["COMPLETED"], berth.woken
+    assert "COMPLETED" in answered or "Lambda.ServiceException" in errors, (berth.woken, fails)
     assert_ends_saying_what_runs(berth, svc, done)
 
 

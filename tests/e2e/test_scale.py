@@ -28,14 +28,17 @@ def test_ecs_deployment_event_answers_the_waiting_rollout(berth):
     arn = push(berth, "web", NEW, "v2")
     done = berth.wait_execution(arn, timeout=120)
     assert done["status"] == "SUCCEEDED", done
-    # THEN the watch was entered once and answered COMPLETED by wake-rollout on ECS's event:
-    # no fallback poll ran
+    # THEN the watch was entered once and answered COMPLETED by wake-rollout on one of ECS's
+    # events (the old revision's last task stopping, or the deployment completing): no fallback
+    # poll ran, and the watch's own first check had found it still in progress
     events = berth.history(arn)
     assert entered(events, "WatchRollout") == 1
-    answered = [c for w in berth.woken if w.get("service", "").endswith("service/prod/web") for c in w["checked"]]
-    assert [c["status"] for c in answered][-1:] == ["COMPLETED"], berth.woken
-    completed = [w for w in berth.woken if w.get("event") == "SERVICE_DEPLOYMENT_COMPLETED"]
-    assert completed and completed[-1]["checked"], berth.woken
+    assert not [e for e in events if e["type"] == "TaskTimedOut"]
+    answered = [(w["event"], c["status"]) for w in berth.woken for c in w["checked"]]
+    assert answered and answered[-1][1] == "COMPLETED", berth.woken
+    own = [json.loads(e["taskSubmittedEventDetails"]["output"])["Payload"]["status"]
+           for e in events if e["type"] == "TaskSubmitted" and e["taskSubmittedEventDetails"]["resource"].startswith("invoke")]
+    assert own == ["IN_PROGRESS"], own
 
 
 def test_each_service_deploys_in_its_own_execution_and_reports_briefly(berth):
