@@ -2,7 +2,6 @@
 //! abort only when it runs, so the CLI answers the waiting state with an IN_PROGRESS result
 //! (`berth::watch::woken`) and the state machine checks again at once.
 
-use aws_sdk_sfn::error::ProvideErrorMetadata;
 use aws_sdk_sfn::Client;
 use berth::watch::{waiting_payload, woken, HISTORY_LOOKBACK};
 
@@ -32,25 +31,16 @@ pub async fn wake_waiting(
         let token = payload["taskToken"].as_str().unwrap_or_default();
         let output =
             serde_json::to_string(&woken(&payload, why, berth::time::now())).unwrap_or_default();
-        match sfn
-            .send_task_success()
-            .task_token(token)
-            .output(output)
-            .send()
+        let answered = berth::watch::answer(sfn, token, output)
             .await
-        {
-            Ok(_) => woke.push(format!(
+            .map_err(|e| CliError::failed(e.to_string()))?;
+        // not answered: the watch had moved on (ECS's event, the fallback poll) and checked anyway
+        if answered {
+            woke.push(format!(
                 "{}/{}",
                 payload["cluster"].as_str().unwrap_or("?"),
                 payload["service"].as_str().unwrap_or("?")
-            )),
-            // answered meanwhile (ECS's event, the fallback poll): it checked anyway
-            Err(e)
-                if matches!(
-                    e.code(),
-                    Some("TaskTimedOut" | "InvalidToken" | "TaskDoesNotExist")
-                ) => {}
-            Err(e) => return Err(sdk("SendTaskSuccess", e)),
+            ));
         }
     }
     Ok(woke)

@@ -73,6 +73,31 @@ pub fn waiting_payload(events_newest_first: &[HistoryEvent]) -> Option<Value> {
     None
 }
 
+/// SendTaskSuccess for a waiting watch state: `Ok(true)` when this answer was taken, `Ok(false)`
+/// when the state had moved on (answered by the other caller first, or timed out: Step Functions
+/// says `TaskTimedOut`, `InvalidToken` or `TaskDoesNotExist`), which is no error.
+pub async fn answer(sfn: &aws_sdk_sfn::Client, token: &str, output: String) -> crate::Result<bool> {
+    use aws_sdk_sfn::error::ProvideErrorMetadata;
+    match sfn
+        .send_task_success()
+        .task_token(token)
+        .output(output)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e)
+            if matches!(
+                e.code(),
+                Some("TaskTimedOut" | "InvalidToken" | "TaskDoesNotExist")
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(crate::Error::from_sdk("SendTaskSuccess", e)),
+    }
+}
+
 /// What `berth abort` answers a waiting watch with, so that its check runs at once instead of at
 /// the next ECS event or fallback poll: an IN_PROGRESS result, which the ASL's RolloutDecision
 /// routes back to the watch state, whose check then reads the control tag.

@@ -456,6 +456,9 @@ def report(args, berth: list[dict], peer: list[dict], fan: dict | None, out=prin
             f"Lambda invokes {fan['calls'].get('lambda:InvokeFunction', 0):,}")
         out(f"  ECS calls {fan['ecs_calls']:,}: {fan['ecs_rate']:.1f}/s on average, {fan['ecs_peak']:.1f}/s at the "
             f"peak (2 s windows)")
+        for api, count in sorted(fan["calls"].items()):
+            if api.startswith(("ecs:", "states:")) and count:
+                out(f"    {api:<36} {count:>7,} ({count / fan['duration']:.1f}/s on average)")
         if ours:
             # A service's rollout adds to its own execution's history only; the deployment's holds
             # a fixed number of events per service whatever the rollout's length.

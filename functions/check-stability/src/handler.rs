@@ -2,7 +2,6 @@
 
 use aws_sdk_ecs::types::{DesiredStatus, Service};
 use aws_sdk_ecs::Client;
-use aws_sdk_sfn::error::ProvideErrorMetadata;
 use berth::codedeploy;
 use berth::control::{self, Action};
 use berth::ecs::{describe_service, describe_service_deployment, service_tasks};
@@ -59,30 +58,12 @@ pub async fn watch(
     }
     let output = serde_json::to_string(&result)
         .map_err(|e| berth::error::Error::invalid_input(format!("check-stability: {e}")))?;
-    match sfn
-        .send_task_success()
-        .task_token(token)
-        .output(output)
-        .send()
-        .await
-    {
-        Ok(_) => {
-            tracing::info!(service = %input.service, status = ?result.status, "answered the waiting state")
-        }
-        Err(e) if already_answered(e.code()) => {
-            tracing::info!(service = %input.service, code = e.code().unwrap_or("-"), "the waiting state had moved on")
-        }
-        Err(e) => return Err(berth::error::Error::from_sdk("SendTaskSuccess", e)),
+    if berth::watch::answer(sfn, token, output).await? {
+        tracing::info!(service = %input.service, status = ?result.status, "answered the waiting state");
+    } else {
+        tracing::info!(service = %input.service, "the waiting state had moved on");
     }
     Ok(result)
-}
-
-/// SendTaskSuccess's answers for a token nobody waits on any more.
-fn already_answered(code: Option<&str>) -> bool {
-    matches!(
-        code,
-        Some("TaskTimedOut" | "InvalidToken" | "TaskDoesNotExist")
-    )
 }
 
 async fn check_input(aws: &Aws<'_>, input: &StabilityInput, now: DateTime) -> Result<Stability> {
