@@ -1166,16 +1166,88 @@ fn default_fallback_poll_seconds() -> u64 {
     DEFAULT_FALLBACK_POLL_SECONDS
 }
 
-/// `plan-deployment`'s result, under `plan`.
+/// `plan-deployment`'s result, under `plan`. On the wire ([`WirePlan`]) what every item has in
+/// common is written once, in `common`, and the ASL's Map puts it back into each item
+/// (`States.JsonMerge`): a push to hundreds of services stays far inside Step Functions' 256 KiB
+/// (the image, the execution and the timeouts would otherwise repeat in every item).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[serde(into = "WirePlan", try_from = "WirePlan")]
 pub struct Plan {
     /// `console`, `ecr-push`, or `rollback` (a console request naming an existing revision).
     pub source: String,
     pub deployments: Vec<DeploymentItem>,
     /// Why nothing is deployed (a DELETE action, a failed push, an unmapped repository).
+    pub skipped: Option<String>,
+}
+
+/// [`Plan`] as the state machine carries it: each item holds what is its own, `common` the
+/// fields whose values every item shares. A document without `common` reads as before.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct WirePlan {
+    pub source: String,
+    pub deployments: Vec<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    pub common: serde_json::Map<String, serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+}
+
+/// The fields every item keeps, shared or not: what names the service and its execution.
+const OWN_FIELDS: [&str; 4] = ["deploymentId", "cluster", "service", "executionName"];
+
+impl From<Plan> for WirePlan {
+    fn from(plan: Plan) -> Self {
+        let mut items: Vec<serde_json::Map<String, serde_json::Value>> = plan
+            .deployments
+            .iter()
+            .filter_map(|d| match serde_json::to_value(d) {
+                Ok(serde_json::Value::Object(m)) => Some(m),
+                _ => None,
+            })
+            .collect();
+        let mut common = serde_json::Map::new();
+        if let Some((first, rest)) = items.split_first() {
+            for (key, value) in first {
+                if !OWN_FIELDS.contains(&key.as_str())
+                    && rest.iter().all(|m| m.get(key) == Some(value))
+                {
+                    common.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        for item in &mut items {
+            item.retain(|k, _| !common.contains_key(k));
+        }
+        WirePlan {
+            source: plan.source,
+            deployments: items,
+            common,
+            skipped: plan.skipped,
+        }
+    }
+}
+
+impl TryFrom<WirePlan> for Plan {
+    type Error = String;
+
+    fn try_from(wire: WirePlan) -> std::result::Result<Self, String> {
+        let deployments = wire
+            .deployments
+            .into_iter()
+            .map(|mut item| {
+                for (k, v) in &wire.common {
+                    item.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+                serde_json::from_value(serde_json::Value::Object(item)).map_err(|e| e.to_string())
+            })
+            .collect::<std::result::Result<Vec<DeploymentItem>, String>>()?;
+        Ok(Plan {
+            source: wire.source,
+            deployments,
+            skipped: wire.skipped,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -1321,3 +1393,89 @@ pub struct ServiceVerdict {
 pub const DEFAULT_POLL_INTERVAL_SECONDS: u64 = 15;
 /// The slow poll behind ECS's deployment events (a missed event costs at most this).
 pub const DEFAULT_FALLBACK_POLL_SECONDS: u64 = 300;
+
+#[cfg(test)]
+mod plan_wire_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn item(service: &str, timeout: u64, canary: bool) -> DeploymentItem {
+        let mut v = json!({"deploymentId": format!("shared-repo-ad7b82eb45d10f09dbc8a74fe4528dd10a958c86/prod/{service}"),
+            "cluster": "prod", "service": service, "container": "app",
+            "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/shared-repo:v2@sha256:ad7b82eb45d10f09dbc8a74fe4528dd10a958c86431024c6a23ccf908ad413e2",
+            "repository": "shared-repo", "forceNewDeployment": false, "timeoutSeconds": timeout,
+            "pollIntervalSeconds": 15, "rollbackTimeoutSeconds": 900,
+            "execution": {"id": "arn:aws:states:us-east-1:123456789012:execution:berth-deploy:shared-repo-ad7b82eb45d10f09dbc8a74fe4528dd10a958c86",
+                "name": "shared-repo-ad7b82eb45d10f09dbc8a74fe4528dd10a958c86", "startTime": "2026-11-30T05:37:12.232180+00:00"},
+            "turnDeadline": "2026-11-30T06:07:12Z",
+            "executionName": crate::children::execution_name(&format!("x/prod/{service}"), service),
+            "fallbackPollSeconds": 300});
+        if canary {
+            v["canary"] = json!({"intervalSeconds": 60, "bakeSeconds": 600, "metrics": []});
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn what_every_item_shares_is_written_once_and_read_back_into_each() {
+        // GIVEN a push to three services, one with its own timeout and one with a canary
+        let plan = Plan {
+            source: "ecr-push".into(),
+            deployments: vec![
+                item("api", 1800, false),
+                item("worker", 600, false),
+                item("cron", 1800, true),
+            ],
+            skipped: None,
+        };
+        let wire = serde_json::to_value(&plan).unwrap();
+        // THEN the shared fields are in common once, what differs stays in the items
+        let common = wire["common"].as_object().unwrap();
+        assert!(
+            common.contains_key("image") && common.contains_key("execution"),
+            "{common:?}"
+        );
+        assert!(!common.contains_key("timeoutSeconds") && !common.contains_key("canary"));
+        assert!(!common.contains_key("service") && !common.contains_key("executionName"));
+        assert_eq!(wire["deployments"][1]["timeoutSeconds"], 600);
+        assert!(wire["deployments"][0].get("image").is_none());
+        // AND it reads back as it was, as the ASL's States.JsonMerge(item, common) rebuilds it
+        let back: Plan = serde_json::from_value(wire.clone()).unwrap();
+        assert_eq!(back, plan);
+        for (i, d) in wire["deployments"].as_array().unwrap().iter().enumerate() {
+            let mut merged = d.as_object().unwrap().clone();
+            merged.extend(common.clone());
+            let rebuilt: DeploymentItem = serde_json::from_value(json!(merged)).unwrap();
+            assert_eq!(rebuilt, plan.deployments[i]);
+        }
+        // AND a plan written before (no common) still reads
+        let plain = json!({"source": "console", "deployments": [serde_json::to_value(item("web", 60, false)).unwrap()]});
+        assert_eq!(
+            serde_json::from_value::<Plan>(plain)
+                .unwrap()
+                .deployments
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_push_to_500_services_fits_step_functions_payload_limit() {
+        let plan = Plan {
+            source: "ecr-push".into(),
+            deployments: (0..500)
+                .map(|i| item(&format!("service-{i:03}"), 1800, false))
+                .collect(),
+            skipped: None,
+        };
+        let bytes = serde_json::to_string(&json!({"plan": plan})).unwrap().len();
+        assert!(bytes < 256 * 1024 / 2, "{bytes} B");
+        // and written out in full it would not have
+        let full: Vec<serde_json::Value> = plan
+            .deployments
+            .iter()
+            .map(|d| serde_json::to_value(d).unwrap())
+            .collect();
+        assert!(serde_json::to_string(&full).unwrap().len() > 256 * 1024);
+    }
+}

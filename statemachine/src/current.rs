@@ -209,7 +209,11 @@ fn each_service_runs_in_its_own_execution() {
         deploy["Parameters"]["StateMachineArn"],
         "${ServiceStateMachineArn}"
     );
-    assert_eq!(deploy["Parameters"]["Name.$"], "$.executionName");
+    assert_eq!(deploy["Parameters"]["Name.$"], "$.item.executionName");
+    assert_eq!(
+        each["ItemSelector"],
+        json!({"item.$": "States.JsonMerge($$.Map.Item.Value, $.plan.common, false)"})
+    );
     assert_eq!(deploy["OutputPath"], "$.Output");
     assert_eq!(
         asl["States"]["Summarize"]["Parameters"],

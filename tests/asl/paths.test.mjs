@@ -48,12 +48,21 @@ const item = (extra = {}) => ({
   rollbackTimeoutSeconds: 60, execution: { id: 'arn', name: 'x', startTime: 't' }, turnDeadline: 't', executionName: 'web-1', fallbackPollSeconds: 300, ...extra,
 });
 
+/** Plan's items as it writes them (model::WirePlan): what all share once, in `common`. */
+function wire(items) {
+  const own = ['deploymentId', 'cluster', 'service', 'executionName'];
+  const common = Object.fromEntries(Object.entries(items[0] ?? {}).filter(([k, v]) =>
+    !own.includes(k) && items.every((i) => JSON.stringify(i[k]) === JSON.stringify(v))));
+  const deployments = items.map((i) => Object.fromEntries(Object.entries(i).filter(([k]) => !(k in common))));
+  return { deployments, common };
+}
+
 /** Run with handlers overriding the happy path; returns the calls, the Summarize input and the result. */
 async function run(overrides = {}, { items = [item()] } = {}) {
   const calls = Object.fromEntries(TASKS.map((t) => [t, 0]));
   let summarized;
   const happy = {
-    Plan: () => ({ source: 'console', deployments: items }),
+    Plan: () => ({ source: 'console', ...wire(items) }),
     AcquireTurn: () => ({ decision: 'GO', detail: 'alone', others: [] }),
     AwaitApproval: () => ({ by: 'alice', at: 't' }),
     RegisterRevision: () => ({ taskDefinitionArn: 'td:8', previousTaskDefinitionArn: 'td:7', container: 'app', image: 'i', previousImages: [], reused: false }),
