@@ -406,7 +406,9 @@ class Stack:
         attempts = max(e["Properties"].get("RetryPolicy", {}).get("MaximumRetryAttempts", 185)
                        for e in template()["Resources"]["WakeRolloutFunction"]["Properties"]["Events"].values())
         retry: list[tuple[float, int, dict]] = []  # (when, attempt, event)
-        with open(self.tmp / "wake-forwarder.log", "a") as log:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with open(self.tmp / "wake-forwarder.log", "a") as log, ThreadPoolExecutor(8) as pool:
             while not self._closing.wait(0.05):
                 due = [r for r in retry if r[0] <= time.monotonic()]
                 retry = [r for r in retry if r[0] > time.monotonic()]
@@ -423,9 +425,11 @@ class Stack:
                 for m in msgs:
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
                     batch.append((0, json.loads(m["Body"])))
-                for attempt, event in batch:
+                # EventBridge invokes a Lambda target for many events at once: so does the harness.
+                futures = [(attempt, event, pool.submit(self.invoke, "wake-rollout", event)) for attempt, event in batch]
+                for attempt, event, future in futures:
                     try:
-                        answer = self.invoke("wake-rollout", event)
+                        answer = future.result()
                     except Exception as e:  # noqa: BLE001 - retried as EventBridge would
                         answer = {"error": str(e), "attempt": attempt}
                         if attempt < attempts:

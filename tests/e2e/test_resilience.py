@@ -155,10 +155,11 @@ def test_b_the_lambda_runtime_killed_mid_rollout_and_back_after_seconds(berth):
     errors = {error for _, error, _ in fails}
     assert not errors & {"Exception", "States.TaskFailed", "Sandbox.Timedout"}, fails
     assert done["status"] == "SUCCEEDED", done
-    # the verdict still came: from an ECS event's check once the runtime was back (a delivery
-    # that found no runtime is retried), or from the watch's own check, retried through the outage
-    answered = [c["status"] for w in berth.woken if "error" not in w for c in w.get("checked", [])]
-    assert "COMPLETED" in answered or "Lambda.ServiceException" in errors, (berth.woken, fails)
+    # the outage was met (an ECS event's delivery found no runtime, or the watch's own check did)
+    # and the verdict still came: from a retried delivery, the watch's retried check or, at worst,
+    # its fallback poll
+    lost = [w for w in berth.woken if "error" in w]
+    assert lost or "Lambda.ServiceException" in errors, (berth.woken, fails)
     assert_ends_saying_what_runs(berth, svc, done)
 
 
