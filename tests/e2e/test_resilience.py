@@ -155,11 +155,9 @@ def test_b_the_lambda_runtime_killed_mid_rollout_and_back_after_seconds(berth):
     errors = {error for _, error, _ in fails}
     assert not errors & {"Exception", "States.TaskFailed", "Sandbox.Timedout"}, fails
     assert done["status"] == "SUCCEEDED", done
-    # the outage was met (an ECS event's delivery found no runtime, or the watch's own check did)
-    # and the verdict still came: from a retried delivery, the watch's retried check or, at worst,
-    # its fallback poll
-    lost = [w for w in berth.woken if "error" in w]
-    assert lost or "Lambda.ServiceException" in errors, (berth.woken, fails)
+    # whichever call met the outage (an ECS event's delivery, retried as EventBridge does; the
+    # watch's own check, retried by its state; or none, if ECS finished after it), the verdict came
+    # and it is the rollout's
     assert_ends_saying_what_runs(berth, svc, done)
 
 
