@@ -429,7 +429,8 @@ def build_bases(berth) -> list[Base]:
                "rollbackTimeoutSeconds": 120, "canary": canary_config()}
     plan_console = {"request": request, "execution": execution}
     plan = call(berth, "plan-deployment", plan_console)
-    item = plan["deployments"][0]
+    # Plan writes what every item shares once (plan.common): the Map merges it back, so does this
+    item = {**plan["deployments"][0], **plan.get("common", {})}
     turn = call(berth, "acquire-turn", item)
     assert turn["decision"] == "GO", turn
     doc = {**item, "turn": turn}
