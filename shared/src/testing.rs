@@ -258,6 +258,40 @@ pub fn changed_lines(old: &str, new: &str) -> String {
     out.join("\n")
 }
 
+/// A Step Functions history event of `kind` with no details (id and timestamp `id`).
+pub fn history_event(
+    id: i64,
+    kind: aws_sdk_sfn::types::HistoryEventType,
+) -> aws_sdk_sfn::types::HistoryEvent {
+    aws_sdk_sfn::types::HistoryEvent::builder()
+        .id(id)
+        .timestamp(aws_sdk_sfn::primitives::DateTime::from_secs(id))
+        .r#type(kind)
+        .build()
+        .unwrap()
+}
+
+/// A watch state's TaskScheduled as Step Functions records `lambda:invoke.waitForTaskToken`:
+/// its parameters carry `payload` (with the task token) for check-stability.
+pub fn watch_scheduled(id: i64, payload: &serde_json::Value) -> aws_sdk_sfn::types::HistoryEvent {
+    let parameters = serde_json::json!({"FunctionName": "arn:aws:lambda:eu-west-1:123456789012:function:check", "Payload": payload});
+    aws_sdk_sfn::types::HistoryEvent::builder()
+        .id(id)
+        .timestamp(aws_sdk_sfn::primitives::DateTime::from_secs(id))
+        .r#type(aws_sdk_sfn::types::HistoryEventType::TaskScheduled)
+        .task_scheduled_event_details(
+            aws_sdk_sfn::types::TaskScheduledEventDetails::builder()
+                .resource_type("lambda")
+                .resource("invoke.waitForTaskToken")
+                .region("eu-west-1")
+                .parameters(parameters.to_string())
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap()
+}
+
 #[cfg(test)]
 mod generated_tests {
     use super::*;

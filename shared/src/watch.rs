@@ -205,34 +205,7 @@ mod tests {
         assert!(!answers(None, &stability("IN_PROGRESS", Some(10.0))));
     }
 
-    fn event(id: i64, kind: HistoryEventType) -> HistoryEvent {
-        HistoryEvent::builder()
-            .id(id)
-            .timestamp(aws_sdk_sfn::primitives::DateTime::from_secs(id))
-            .r#type(kind)
-            .build()
-            .unwrap()
-    }
-
-    /// A watch state's TaskScheduled, as Step Functions records `lambda:invoke.waitForTaskToken`.
-    fn scheduled(id: i64, payload: &Value) -> HistoryEvent {
-        let parameters = json!({"FunctionName": "arn:aws:lambda:eu-west-1:123456789012:function:check", "Payload": payload});
-        HistoryEvent::builder()
-            .id(id)
-            .timestamp(aws_sdk_sfn::primitives::DateTime::from_secs(id))
-            .r#type(HistoryEventType::TaskScheduled)
-            .task_scheduled_event_details(
-                aws_sdk_sfn::types::TaskScheduledEventDetails::builder()
-                    .resource_type("lambda")
-                    .resource("invoke.waitForTaskToken")
-                    .region("eu-west-1")
-                    .parameters(parameters.to_string())
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-            .unwrap()
-    }
+    use crate::testing::{history_event as event, watch_scheduled as scheduled};
 
     #[test]
     fn the_waiting_state_is_the_newest_scheduled_task_not_yet_ended() {

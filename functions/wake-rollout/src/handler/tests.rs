@@ -2,11 +2,9 @@ use aws_sdk_sfn::operation::get_execution_history::GetExecutionHistoryOutput;
 use aws_sdk_sfn::operation::list_executions::ListExecutionsOutput;
 use aws_sdk_sfn::operation::send_task_success::SendTaskSuccessOutput;
 use aws_sdk_sfn::primitives::DateTime as SdkTime;
-use aws_sdk_sfn::types::{
-    ExecutionListItem, HistoryEvent, HistoryEventType, TaskScheduledEventDetails,
-};
+use aws_sdk_sfn::types::{ExecutionListItem, HistoryEventType};
 use aws_smithy_mocks::mock;
-use berth::testing::{mock_client, ok_json};
+use berth::testing::{history_event as event, mock_client, ok_json, watch_scheduled as scheduled};
 use serde_json::json;
 
 use super::*;
@@ -32,34 +30,6 @@ fn watch_payload(cluster: &str, service: &str) -> Value {
             "taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:8",
             "startedAt": "2026-11-20T10:00:00Z", "deadline": "2030-01-01T00:00:00Z",
             "desiredCount": 2, "watch": {"seconds": 300, "judgeShift": false}}})
-}
-
-fn event(id: i64, kind: HistoryEventType) -> HistoryEvent {
-    HistoryEvent::builder()
-        .id(id)
-        .timestamp(SdkTime::from_secs(id))
-        .r#type(kind)
-        .build()
-        .unwrap()
-}
-
-fn scheduled(id: i64, payload: &Value) -> HistoryEvent {
-    let parameters = json!({"FunctionName": "arn:aws:lambda:eu-west-1:123456789012:function:check", "Payload": payload});
-    HistoryEvent::builder()
-        .id(id)
-        .timestamp(SdkTime::from_secs(id))
-        .r#type(HistoryEventType::TaskScheduled)
-        .task_scheduled_event_details(
-            TaskScheduledEventDetails::builder()
-                .resource_type("lambda")
-                .resource("invoke.waitForTaskToken")
-                .region("eu-west-1")
-                .parameters(parameters.to_string())
-                .build()
-                .unwrap(),
-        )
-        .build()
-        .unwrap()
 }
 
 #[test]
