@@ -79,10 +79,59 @@ pub fn same_service(payload: &Value, service_arn: &str) -> bool {
     matches("service", name) && matches("cluster", cluster.filter(|c| !c.contains(':')))
 }
 
+/// The service machine's running executions as this Lambda instance last listed them, kept
+/// between the invocations it serves. ECS sends several events per rollout (and one per stopped
+/// task), and Step Functions refills only a few ListExecutions tokens a second per account: one
+/// listing per event falls behind at a few hundred services. An event is answered from the
+/// listing when it names a waiting execution; it lists again only when none waits and the listing
+/// is older than the event, at most once a second.
+#[derive(Default)]
+pub struct Running {
+    listing: std::sync::Mutex<Option<Listing>>,
+}
+
+#[derive(Clone)]
+struct Listing {
+    at: DateTime,
+    /// (name, ARN)
+    executions: Vec<(String, String)>,
+}
+
+/// How often one instance may list the running executions.
+pub const RELIST_SECONDS: u64 = 1;
+
+impl Running {
+    fn current(&self) -> Option<Listing> {
+        self.listing.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    fn store(&self, listing: Listing) {
+        if let Ok(mut l) = self.listing.lock() {
+            *l = Some(listing);
+        }
+    }
+}
+
+/// Whether a listing taken at `listed_at` can miss the execution an event at `event_at` is about:
+/// an execution waits for its service's events only after it has started, so a listing taken
+/// after the event holds it. Events carry whole seconds, so "after" means a second later.
+pub fn stale_for(listed_at: Option<DateTime>, event_at: DateTime) -> bool {
+    listed_at.is_none_or(|at| at.secs() < event_at.secs().saturating_add(1))
+}
+
+/// How long to wait before listing again, so that one instance lists at most once a second.
+pub fn relist_after(listed_at: Option<DateTime>, now: DateTime) -> std::time::Duration {
+    let wait = listed_at.map_or(0.0, |at| {
+        at.as_secs_f64() + RELIST_SECONDS as f64 - now.as_secs_f64()
+    });
+    std::time::Duration::from_secs_f64(wait.clamp(0.0, RELIST_SECONDS as f64))
+}
+
 pub async fn run(
     aws: &check_stability::Aws<'_>,
     sfn: &aws_sdk_sfn::Client,
     machine: &str,
+    running: &Running,
     payload: Value,
     now: DateTime,
 ) -> Result<Woken> {
@@ -92,28 +141,33 @@ pub async fn run(
             "{MACHINE_VARIABLE} is not set: wake-rollout cannot find the executions to wake"
         )));
     }
+    // EventBridge stamps every event; one without a time is taken as happening now.
+    let event_at = payload["time"]
+        .as_str()
+        .and_then(|t| berth::time::parse("time", t).ok())
+        .unwrap_or(now);
     let mut checked = vec![];
-    for execution in waiting_children(sfn, machine, &service).await? {
-        let history = sfn
-            .get_execution_history()
-            .execution_arn(&execution)
-            .reverse_order(true)
-            .max_results(HISTORY_LOOKBACK)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("GetExecutionHistory", e))?;
-        let Some(watch) = waiting_payload(history.events()) else {
-            continue;
-        };
-        if !same_service(&watch, &service) {
-            continue;
+    let mut tried = vec![];
+    let known = running.current();
+    for execution in children_of(known.as_ref(), &service) {
+        tried.push(execution.clone());
+        if let Some(c) = wake(aws, sfn, &execution, &service, now).await? {
+            checked.push(c);
         }
-        let result = check_stability::watch(aws, sfn, watch, now).await?;
-        let status = serde_json::to_value(result.status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        checked.push(Checked { execution, status });
+    }
+    let listed = known.as_ref().map(|l| l.at);
+    if checked.is_empty() && stale_for(listed, event_at) {
+        tokio::time::sleep(relist_after(listed, berth::time::now())).await;
+        let fresh = list_running(sfn, machine).await?;
+        running.store(fresh.clone());
+        for execution in children_of(Some(&fresh), &service) {
+            if tried.contains(&execution) {
+                continue;
+            }
+            if let Some(c) = wake(aws, sfn, &execution, &service, now).await? {
+                checked.push(c);
+            }
+        }
     }
     tracing::info!(%service, %event, checked = checked.len(), "woken");
     Ok(Woken {
@@ -123,13 +177,56 @@ pub async fn run(
     })
 }
 
-/// The running child executions whose name says they deploy `service`.
-async fn waiting_children(
+/// Checks `execution` if it waits in a watch state for `service`.
+async fn wake(
+    aws: &check_stability::Aws<'_>,
     sfn: &aws_sdk_sfn::Client,
-    machine: &str,
+    execution: &str,
     service: &str,
-) -> Result<Vec<String>> {
-    let mut found = vec![];
+    now: DateTime,
+) -> Result<Option<Checked>> {
+    let history = sfn
+        .get_execution_history()
+        .execution_arn(execution)
+        .reverse_order(true)
+        .max_results(HISTORY_LOOKBACK)
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk("GetExecutionHistory", e))?;
+    let Some(watch) = waiting_payload(history.events()) else {
+        return Ok(None);
+    };
+    if !same_service(&watch, service) {
+        return Ok(None);
+    }
+    let result = check_stability::watch(aws, sfn, watch, now).await?;
+    let status = serde_json::to_value(result.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    Ok(Some(Checked {
+        execution: execution.to_owned(),
+        status,
+    }))
+}
+
+/// The listed executions whose name says they deploy `service`.
+fn children_of(listing: Option<&Listing>, service: &str) -> Vec<String> {
+    listing
+        .map(|l| {
+            l.executions
+                .iter()
+                .filter(|(name, _)| children::deploys(name, service))
+                .map(|(_, arn)| arn.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The service machine's running executions (every page).
+async fn list_running(sfn: &aws_sdk_sfn::Client, machine: &str) -> Result<Listing> {
+    let at = berth::time::now();
+    let mut executions = vec![];
     let mut pages = sfn
         .list_executions()
         .state_machine_arn(machine)
@@ -139,14 +236,13 @@ async fn waiting_children(
         .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| Error::from_sdk("ListExecutions", e))?;
-        found.extend(
+        executions.extend(
             page.executions()
                 .iter()
-                .filter(|e| children::deploys(e.name(), service))
-                .map(|e| e.execution_arn().to_owned()),
+                .map(|e| (e.name().to_owned(), e.execution_arn().to_owned())),
         );
     }
-    Ok(found)
+    Ok(Listing { at, executions })
 }
 
 #[cfg(test)]

@@ -19,8 +19,9 @@ pub async fn serve(config: &aws_config::SdkConfig) -> Result<(), lambda_runtime:
         ssm: &ssm,
         verdicts_prefix: &prefix,
     };
+    let running = handler::Running::default();
     berth::lambda::serve("wake-rollout", |payload, _| {
-        handler::run(&aws, &sfn, &machine, payload, berth::time::now())
+        handler::run(&aws, &sfn, &machine, &running, payload, berth::time::now())
     })
     .await
 }

@@ -129,6 +129,7 @@ async fn an_ecs_event_answers_the_execution_waiting_for_that_service() {
         &aws,
         &sfn,
         "arn:aws:states:eu-west-1:123456789012:stateMachine:berth-service",
+        &Running::default(),
         ecs_event("SERVICE_DEPLOYMENT_COMPLETED"),
         DateTime::from_secs(1_795_001_300),
     )
@@ -158,6 +159,7 @@ async fn without_the_machine_configured_it_says_so() {
         &aws,
         &sfn,
         "",
+        &Running::default(),
         ecs_event("SERVICE_DEPLOYMENT_COMPLETED"),
         DateTime::from_secs(1),
     )
@@ -165,4 +167,119 @@ async fn without_the_machine_configured_it_says_so() {
     .unwrap_err();
     assert_eq!(e.name(), "InvalidInput");
     assert!(e.message().contains(MACHINE_VARIABLE));
+}
+
+#[test]
+fn a_listing_serves_the_events_that_happened_before_it() {
+    let at = DateTime::from_secs(1_000);
+    // no listing yet, or one taken before the event (or in its second): list
+    assert!(stale_for(None, at));
+    assert!(stale_for(Some(DateTime::from_secs(999)), at));
+    assert!(stale_for(Some(DateTime::from_secs(1_000)), at));
+    // taken a second after the event: it holds every execution the event can be about
+    assert!(!stale_for(Some(DateTime::from_secs(1_001)), at));
+    // at most one listing a second
+    let ms = |m: i64| DateTime::from_millis(m);
+    assert_eq!(relist_after(None, at), std::time::Duration::ZERO);
+    assert_eq!(
+        relist_after(Some(ms(1_000_000)), ms(1_000_250)),
+        std::time::Duration::from_millis(750)
+    );
+    assert_eq!(
+        relist_after(Some(ms(1_000_000)), ms(1_002_000)),
+        std::time::Duration::ZERO
+    );
+    // a clock that went back waits a second, not longer
+    assert_eq!(
+        relist_after(Some(ms(1_000_000)), ms(990_000)),
+        std::time::Duration::from_secs(1)
+    );
+}
+
+const MACHINE: &str = "arn:aws:states:eu-west-1:123456789012:stateMachine:berth-service";
+
+fn listed(names: &[String]) -> ListExecutionsOutput {
+    let mut out = ListExecutionsOutput::builder();
+    for name in names {
+        out = out.executions(
+            ExecutionListItem::builder()
+                .execution_arn(format!(
+                    "arn:aws:states:eu-west-1:123456789012:execution:berth-service:{name}"
+                ))
+                .state_machine_arn(MACHINE)
+                .name(name)
+                .status(ExecutionStatus::Running)
+                .start_date(SdkTime::from_secs(1))
+                .build()
+                .unwrap(),
+        );
+    }
+    out.build().unwrap()
+}
+
+#[tokio::test]
+async fn one_listing_serves_many_events_and_a_new_execution_is_listed_again() {
+    // GIVEN web's execution waiting in its watch state, listed once
+    let web = children::execution_name("push-1/prod/web", "web");
+    let first = vec![web.clone()];
+    let list = mock!(aws_sdk_sfn::Client::list_executions).then_output(move || listed(&first));
+    let history = mock!(aws_sdk_sfn::Client::get_execution_history).then_output(|| {
+        GetExecutionHistoryOutput::builder()
+            .events(event(9, HistoryEventType::TaskSubmitted))
+            .events(scheduled(7, &watch_payload("prod", "web")))
+            .build()
+            .unwrap()
+    });
+    let send = mock!(aws_sdk_sfn::Client::send_task_success)
+        .then_output(|| SendTaskSuccessOutput::builder().build());
+    let describe =
+        mock!(aws_sdk_ecs::Client::describe_services).then_http_response(|| ok_json(COMPLETED));
+    let tasks = mock!(aws_sdk_ecs::Client::list_tasks)
+        .then_http_response(|| ok_json(r#"{"taskArns": []}"#));
+    let ecs = mock_client!(aws_sdk_ecs, &[&describe, &tasks]);
+    let cd = mock_client!(aws_sdk_codedeploy, &[]);
+    let ssm = mock_client!(aws_sdk_ssm, &[]);
+    let sfn = mock_client!(aws_sdk_sfn, &[&list, &history, &send]);
+    let aws = check_stability::Aws {
+        ecs: &ecs,
+        codedeploy: &cd,
+        ssm: &ssm,
+        verdicts_prefix: "/berth/hook-verdicts",
+    };
+    let running = Running::default();
+    let now = berth::time::now();
+    // WHEN three of web's events arrive (a task stopped, the deployment completed, ...)
+    for _ in 0..3 {
+        let woken = run(
+            &aws,
+            &sfn,
+            MACHINE,
+            &running,
+            ecs_event("SERVICE_DEPLOYMENT_COMPLETED"),
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(woken.checked.len(), 1, "{woken:?}");
+    }
+    // THEN the executions were listed once, and each event checked web's watch
+    assert_eq!(list.num_calls(), 1);
+    assert_eq!(history.num_calls(), 3);
+    // AND an event for a service the listing does not hold, newer than the listing, lists again
+    let mut api = ecs_event("SERVICE_DEPLOYMENT_COMPLETED");
+    api["resources"] = json!(["arn:aws:ecs:eu-west-1:123456789012:service/prod/api"]);
+    api["time"] = json!(berth::time::format(berth::time::plus_secs(
+        berth::time::now(),
+        5
+    )));
+    let woken = run(&aws, &sfn, MACHINE, &running, api.clone(), now)
+        .await
+        .unwrap();
+    assert!(woken.checked.is_empty());
+    assert_eq!(list.num_calls(), 2);
+    // AND an event older than the listing, for a service with no execution, reads nothing
+    api["time"] = json!("2020-05-23T12:31:14Z");
+    run(&aws, &sfn, MACHINE, &running, api, now).await.unwrap();
+    assert_eq!(list.num_calls(), 2);
+    assert_eq!(history.num_calls(), 3);
 }
