@@ -65,6 +65,9 @@ OLD, NEW = digest_of("bench v1"), digest_of("bench v2")
 GOAL_LAG_SECONDS = 2.0
 GOAL_TRANSITIONS_10_MIN = 30
 GOAL_SERVICES = 500
+# ECS's documented API buckets (burst, refill per second), shared account-wide: shared/ARCHITECTURE.md
+# ("ECS API buckets"), from "Request throttling for the Amazon ECS API".
+ECS_BUCKETS = {"ecs:RegisterTaskDefinition": [20, 1], "ecs:UpdateService": [50, 5], "ecs:DescribeServices": [100, 20]}
 
 
 def image(repo: str, digest: str) -> str:
@@ -302,6 +305,9 @@ def fan_out_run(stack: Stack, own: OwnCalls, services: int, timeout: float) -> d
     make_services(stack, names, repository)
     setup = time.monotonic() - t0
     reset_counts(stack, own)
+    # From here the stand-in throttles ECS as AWS does (its documented buckets), so the run shows
+    # whether berth stays within them (throttled calls are counted and retried).
+    stack.control("throttle", {"buckets": ECS_BUCKETS})
     started = stack.deliver_ecr_event(ecr_push_event(repository, NEW, "v2"))
     if not started or not started.get("started"):
         raise RuntimeError(f"the push started no execution: {started}")
@@ -318,6 +324,9 @@ def fan_out_run(stack: Stack, own: OwnCalls, services: int, timeout: float) -> d
         if time.monotonic() > deadline:
             raise TimeoutError(f"{arn} still running after {timeout:.0f}s")
         time.sleep(2)
+    throttled = {api: c["throttled"] for api, c in stack.control("throttle", method="GET")["calls"].items()
+                 if c["throttled"]}
+    stack.control("throttle", {})
     calls = read_counts(stack, own)
     events = history(stack, arn)
     counted = count_history(events)
@@ -345,7 +354,7 @@ def fan_out_run(stack: Stack, own: OwnCalls, services: int, timeout: float) -> d
             "result_bytes": med(ends) if ends else 0.0,
             "parent_events": per_execution.get(arn, 0),
             "child_events_max": max((v for k, v in per_execution.items() if k != arn), default=0),
-            "setup": setup, "duration": duration, "calls": calls, "ecs_calls": ecs_calls,
+            "setup": setup, "duration": duration, "calls": calls, "ecs_calls": ecs_calls, "throttled": throttled,
             "ecs_rate": ecs_calls / duration if duration else 0.0, "ecs_peak": max(rates, default=0.0),
             **counted}
 
@@ -456,9 +465,14 @@ def report(args, berth: list[dict], peer: list[dict], fan: dict | None, out=prin
             f"Lambda invokes {fan['calls'].get('lambda:InvokeFunction', 0):,}")
         out(f"  ECS calls {fan['ecs_calls']:,}: {fan['ecs_rate']:.1f}/s on average, {fan['ecs_peak']:.1f}/s at the "
             f"peak (2 s windows)")
+        out(f"  ECS throttled as AWS documents it (token buckets, burst / per second: "
+            f"{', '.join(f'{k[4:]} {b[0]} / {b[1]}' for k, b in ECS_BUCKETS.items())}); calls the buckets refused, "
+            f"which berth retried: {sum(fan['throttled'].values()):,}")
         for api, count in sorted(fan["calls"].items()):
             if api.startswith(("ecs:", "states:")) and count:
-                out(f"    {api:<36} {count:>7,} ({count / fan['duration']:.1f}/s on average)")
+                refused = fan["throttled"].get(api, 0)
+                out(f"    {api:<36} {count:>7,} ({count / fan['duration']:.1f}/s on average)"
+                    + (f", {refused:,} throttled" if refused else ""))
         if ours:
             # A service's rollout adds to its own execution's history only; the deployment's holds
             # a fixed number of events per service whatever the rollout's length.

@@ -67,7 +67,7 @@ def test_share_is_honoured_and_a_seed_repeats_the_same_decisions(standin):
     standin.control("throttle", {"ecs:*": 0.6, "seed": 43})
     # counts survive a change of rules; DELETE and reset clear them
     assert standin.control("throttle", method="GET")["calls"]["ecs:ListClusters"]["calls"] == 200
-    assert standin.control("throttle", method="DELETE") == {"rules": {}, "seed": 0, "calls": {}}
+    assert standin.control("throttle", method="DELETE") == {"rules": {}, "seed": 0, "buckets": {}, "calls": {}}
 
 
 def test_the_most_specific_rule_wins_and_zero_exempts(standin):
@@ -84,11 +84,46 @@ def test_bad_rules_are_refused(standin):
         assert r.status_code == 400, doc
 
 
+def test_a_token_bucket_allows_its_burst_then_its_rate():
+    from .throttle import Throttler
+
+    now = [100.0]
+    t = Throttler()
+    t.clock = lambda: now[0]
+    t.configure({"buckets": {"ecs:UpdateService": [3, 2]}})
+    # the burst: 3 calls at once pass, the 4th is throttled, other APIs are untouched
+    assert [t.decide("ecs:UpdateService") for _ in range(4)] == [False, False, False, True]
+    assert t.decide("ecs:DescribeServices") is False
+    # refilled at 2 tokens a second: after 0.5 s one call passes, the next does not
+    now[0] += 0.5
+    assert [t.decide("ecs:UpdateService") for _ in range(2)] == [False, True]
+    # never above the burst, however long it rested
+    now[0] += 60
+    assert [t.decide("ecs:UpdateService") for _ in range(4)] == [False, False, False, True]
+    assert t.view()["calls"]["ecs:UpdateService"] == {"calls": 10, "throttled": 3}
+    assert t.view()["buckets"] == {"ecs:UpdateService": [3.0, 2.0]}
+
+
+def test_a_bucket_throttles_on_the_wire_and_bad_buckets_are_refused(standin):
+    ecs = client(standin, "ecs")
+    standin.control("throttle", {"buckets": {"ecs:ListTaskDefinitions": [2, 0.01]}})
+    ecs.list_task_definitions()
+    ecs.list_task_definitions()
+    assert error_of(lambda: ecs.list_task_definitions()) == ("ThrottlingException", "Rate exceeded", 400)
+    ecs.list_clusters()
+    for doc in ({"buckets": {"ecs:*": [1, 1]}}, {"buckets": {"ecs:ListTaskDefinitions": [0, 1]}},
+                {"buckets": {"ecs:ListTaskDefinitions": 5}}, {"buckets": {"ecs:ListTaskDefinitions": [1, "x"]}}):
+        r = requests.post(f"{standin.url}/_berth/throttle", json=doc, timeout=10)
+        assert r.status_code == 400, doc
+    standin.control("reset")
+
+
 def test_reset_clears_rules_and_counts(standin):
     standin.control("throttle", {"ecs:*": 1.0})
     standin.control("reset")
     client(standin, "ecs").list_clusters()
-    assert standin.state()["throttle"] == {"rules": {}, "seed": 0, "calls": {"ecs:ListClusters": {"calls": 1, "throttled": 0}}}
+    assert standin.state()["throttle"] == {"rules": {}, "seed": 0, "buckets": {},
+                                           "calls": {"ecs:ListClusters": {"calls": 1, "throttled": 0}}}
 
 
 def test_codedeploy_throttling_exception(standin):

@@ -4,6 +4,9 @@ the real service gives when it throttles (see README, "Throttling").
 Rules are keyed like IAM actions, `service:Operation` (`ecs:DescribeServices`), `service:*` or `*`;
 the most specific rule wins. Decisions come from one seeded random stream per API, so a run with
 the same seed and the same sequence of calls to an API throttles the same calls.
+
+Token buckets, as AWS throttles (ECS's documented "burst" and "sustained" rates): an API with a
+bucket is throttled whenever its bucket is empty, whatever the share rules say.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import json
 import random
 import re
 import threading
+import time
 import urllib.parse
 import uuid
 
@@ -41,6 +45,9 @@ class Throttler:
         self.seed: int | str = 0
         self.calls: dict[str, dict[str, int]] = {}
         self._streams: dict[str, random.Random] = {}
+        # api -> [burst, per second, tokens, monotonic time of the last refill]
+        self.buckets: dict[str, list[float]] = {}
+        self.clock = time.monotonic
 
     # ------------------------------------------------------------ control
 
@@ -50,13 +57,23 @@ class Throttler:
             self.seed = 0
             self.calls = {}
             self._streams = {}
+            self.buckets = {}
 
     def configure(self, doc: dict) -> dict:
-        """`{"ecs:*": 0.6, "ecs:DescribeServices": 1.0, "seed": 7}` (or the same under "rules").
-        Replaces the rules (a share of 0 exempts an API from a wildcard rule). Counts are kept
-        (DELETE /_berth/throttle and reset clear them)."""
+        """`{"ecs:*": 0.6, "ecs:DescribeServices": 1.0, "seed": 7}` (or the same under "rules"),
+        and `"buckets": {"ecs:DescribeServices": [100, 20]}` (burst, refill per second; full at
+        first). Replaces the rules and the buckets (a share of 0 exempts an API from a wildcard
+        rule). Counts are kept (DELETE /_berth/throttle and reset clear them)."""
         rules = dict(doc.get("rules", {}))
-        rules.update({k: v for k, v in doc.items() if k not in ("rules", "seed")})
+        rules.update({k: v for k, v in doc.items() if k not in ("rules", "seed", "buckets")})
+        buckets: dict[str, list[float]] = {}
+        for key, spec in dict(doc.get("buckets", {})).items():
+            if not isinstance(key, str) or not re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9]+", key):
+                raise ValueError(f"bucket key {key!r}: use 'service:Operation'")
+            if not (isinstance(spec, list) and len(spec) == 2 and all(isinstance(x, (int, float)) and x > 0 for x in spec)):
+                raise ValueError(f"bucket {key}: {spec!r} is not [burst, per second], both above 0")
+            burst, rate = float(spec[0]), float(spec[1])
+            buckets[key] = [burst, rate, burst, self.clock()]
         clean: dict[str, float] = {}
         for key, share in rules.items():
             if not isinstance(key, str) or not (key == "*" or re.fullmatch(r"[a-z0-9-]+:(\*|[A-Za-z0-9]+)", key)):
@@ -67,6 +84,7 @@ class Throttler:
             clean[key] = share
         with self.lock:
             self.rules = clean
+            self.buckets = buckets
             if "seed" in doc:
                 self.seed = doc["seed"]
             self._streams = {}
@@ -74,7 +92,9 @@ class Throttler:
 
     def view(self) -> dict:
         with self.lock:
-            return {"rules": dict(self.rules), "seed": self.seed, "calls": {k: dict(v) for k, v in sorted(self.calls.items())}}
+            return {"rules": dict(self.rules), "seed": self.seed,
+                    "buckets": {k: b[:2] for k, b in sorted(self.buckets.items())},
+                    "calls": {k: dict(v) for k, v in sorted(self.calls.items())}}
 
     # ------------------------------------------------------------ decisions
 
@@ -90,6 +110,15 @@ class Throttler:
         with self.lock:
             counts = self.calls.setdefault(api, {"calls": 0, "throttled": 0})
             counts["calls"] += 1
+            bucket = self.buckets.get(api)
+            if bucket is not None:
+                burst, rate, tokens, last = bucket
+                now = self.clock()
+                tokens = min(burst, tokens + (now - last) * rate)
+                bucket[2:] = [tokens - 1 if tokens >= 1 else tokens, now]
+                if tokens < 1:
+                    counts["throttled"] += 1
+                    return True
             share = self.share_for(api)
             if share <= 0:
                 return False
