@@ -499,6 +499,11 @@ IMPLIED = [
      "a task definition naming a task role or execution role passes that role to ECS "
      "(ECS Developer Guide, 'Task IAM role'; the aws-actions/amazon-ecs-deploy-task-definition "
      "README's minimum policy pairs RegisterTaskDefinition with iam:PassRole on those roles)"),
+    # The migration task runs a revision that names a task role or execution role.
+    ("ecs:RunTask", "iam:PassRole",
+     "RunTask passes the task definition's task role and execution role to ECS (ECS Developer "
+     "Guide, 'Task IAM role' and 'Task execution IAM role'; Step Functions' policy for its ECS "
+     "RunTask integration grants iam:PassRole on those roles with ecs:RunTask)"),
     # berth's AppSpec goes in CreateDeployment as AppSpecContent; CodeDeploy registers it.
     ("codedeploy:CreateDeployment", "codedeploy:RegisterApplicationRevision",
      "CreateDeployment registers the revision it deploys with the application (the "

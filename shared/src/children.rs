@@ -12,7 +12,8 @@ pub const NAME_LIMIT: usize = 80;
 /// How much of the service's name the child's name shows (the rest is digests).
 const SHOWN: usize = 40;
 
-fn hex(data: &str, chars: usize) -> String {
+/// The first `chars` hex digits of `data`'s SHA-256: a stable short name for it.
+pub fn hex(data: &str, chars: usize) -> String {
     Sha256::digest(data.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))

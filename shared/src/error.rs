@@ -112,6 +112,9 @@ error_names! {
     Aborted: Refused,
     /// The approval gate was rejected (`berth reject`) or timed out before anyone answered.
     NotApproved: Refused,
+    /// The migration task (`migration`) failed: a non-zero exit code, it never started, or it ran
+    /// past its timeout. The service was not changed.
+    MigrationFailed: Refused,
     /// AWS throttled the call even after the SDK's own retries.
     Throttled: Transient,
     /// AWS could not be reached, answered 5xx after the SDK's retries, or the invocation's budget ran out.

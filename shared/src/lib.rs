@@ -17,6 +17,7 @@ pub mod hooks;
 pub mod image;
 pub mod lambda;
 pub mod metricmath;
+pub mod migration;
 pub mod model;
 pub mod request;
 pub mod scan;

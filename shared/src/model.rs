@@ -867,6 +867,8 @@ pub mod limits {
     pub const FALLBACK_POLL_SECONDS: RangeInclusive<u64> = 1..=3_600;
     /// `approval.timeoutSeconds`, `berth:approval`: how long the approval gate waits, up to a week.
     pub const APPROVAL_TIMEOUT_SECONDS: RangeInclusive<u64> = 1..=604_800;
+    /// A migration task's `timeoutSeconds`: up to a day.
+    pub const MIGRATION_TIMEOUT_SECONDS: RangeInclusive<u64> = 10..=86_400;
     /// `canary.bakeSeconds`: up to a day (0 = one evaluation).
     pub const BAKE_SECONDS: RangeInclusive<u64> = 0..=86_400;
     /// `canary.intervalSeconds`: up to an hour.
@@ -1079,6 +1081,10 @@ pub struct ConsoleRequest {
     /// for `berth approve` (or `berth reject`); no answer in time ends it `NotApproved`.
     #[serde(default)]
     pub approval: Option<ApprovalConfig>,
+    /// An optional migration task run before the rollout: a non-zero exit code, a task that never
+    /// starts or one past its timeout ends the deployment `MigrationFailed`, the service unchanged.
+    #[serde(default)]
+    pub migration: Option<crate::migration::MigrationConfig>,
 }
 
 /// The approval gate: the execution waits before it touches the service until someone answers.
@@ -1150,6 +1156,9 @@ pub struct DeploymentItem {
     /// Set when the deployment waits for an approval before it registers anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<ApprovalConfig>,
+    /// Set when a migration task runs (and must pass) before the service is updated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration: Option<crate::migration::MigrationConfig>,
     pub execution: ExecutionRef,
     /// RFC 3339; waiting for an earlier deployment of the same service gives up here.
     pub turn_deadline: String,
@@ -1317,6 +1326,9 @@ pub struct ServiceDocument {
     pub approved: Option<ApprovalAnswer>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub register: Option<Registration>,
+    /// The migration task, when the deployment ran one (StartMigration / CheckMigration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration_task: Option<crate::migration::MigrationTask>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update: Option<Rollout>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -83,6 +83,9 @@ pub fn check_console_request(request: &Value, hint: &str) -> Result<(ConsoleRequ
             &limits::APPROVAL_TIMEOUT_SECONDS,
         )?;
     }
+    if let Some(m) = &req.migration {
+        m.check("migration")?;
+    }
     Ok((req, image))
 }
 

@@ -607,7 +607,10 @@ mod tests {
         }
         let every_key = json!({"turn": {"decision": "GO", "detail": "", "others": []},
             "approved": {"by": "alice", "at": "2026-01-01T00:00:00Z"},
-            "register": register(), "update": rollout(WEB8), "stability": stability("COMPLETED", None, ""),
+            "register": register(),
+            "migrationTask": {"taskArn": "t", "taskDefinitionArn": "web:8", "essential": ["app"],
+                "startedAt": "", "deadline": "", "timeoutSeconds": 900, "status": "STOPPED", "done": true},
+            "update": rollout(WEB8), "stability": stability("COMPLETED", None, ""),
             "canaryResult": {"decision": "PROMOTE", "verdict": "PASS", "detail": "", "checks": [],
                 "evaluations": 1, "bakeStartedAt": "", "bakeEndsAt": "", "evaluatedAt": ""},
             "rollback": rollback(WEB7), "rollbackStability": stability("COMPLETED", None, ""),

@@ -548,25 +548,30 @@ class Stack:
         sg = ec2.create_security_group(GroupName=f"{name}-sg", Description="berth e2e", VpcId=vpc)["GroupId"]
         return vpc, subnet, sg
 
-    def cluster_and_task_definition(self, cluster: str, family: str, image: str) -> str:
-        """The cluster, and a Fargate task definition whose one container `app` runs `image` on 8080."""
+    def cluster_and_task_definition(self, cluster: str, family: str, image: str, logs: bool = False) -> str:
+        """The cluster, and a Fargate task definition whose one container `app` runs `image` on 8080
+        (with `logs`, to CloudWatch Logs: group /ecs/<family>, stream prefix <family>)."""
         ecs = self.client("ecs")
         ecs.create_cluster(clusterName=cluster)
+        app = {"name": "app", "image": image, "essential": True, "portMappings": [{"containerPort": 8080}]}
+        if logs:
+            app["logConfiguration"] = {"logDriver": "awslogs", "options": {
+                "awslogs-group": f"/ecs/{family}", "awslogs-region": REGION, "awslogs-stream-prefix": family}}
         return ecs.register_task_definition(
             family=family, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
             executionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole",
-            containerDefinitions=[{"name": "app", "image": image, "essential": True,
-                                   "portMappings": [{"containerPort": 8080}]}],
+            containerDefinitions=[app],
         )["taskDefinition"]["taskDefinitionArn"]
 
     def make_service(self, name: str, image: str, *, cluster: str = "prod", desired: int = 2,
                      repository: str | None = None, tags: dict | None = None, with_lb: bool = True,
-                     breaker: bool = True) -> dict:
+                     breaker: bool = True, logs: bool = False) -> dict:
         """VPC, subnet, SG and target group (moto's create_service needs them), a cluster, a task
-        definition running `image`, and a Fargate service tagged for berth; waits until stable."""
+        definition running `image` (`logs`: to CloudWatch Logs), and a Fargate service tagged for
+        berth; waits until stable."""
         ecs, elb = self.client("ecs"), self.client("elbv2")
         vpc, subnet, sg = self.network(name)
-        td = self.cluster_and_task_definition(cluster, name, image)
+        td = self.cluster_and_task_definition(cluster, name, image, logs=logs)
         all_tags = {"berth:repository": repository or name, "berth:container": "app", **(tags or {})}
         kwargs = dict(
             cluster=cluster, serviceName=name, taskDefinition=td, desiredCount=desired, launchType="FARGATE",

@@ -11,6 +11,7 @@ use berth::ecr::{self, Push};
 use berth::ecs::{describe_service, describe_task_definition, require_supported_controller};
 use berth::error::{Error, ErrorName, Result};
 use berth::image::ImageRef;
+use berth::migration::MigrationConfig;
 use berth::model::{
     limits, parse_input, ApprovalConfig, CanaryConfig, DeploymentItem, ExecutionRef, MetricCheck,
     Plan, PlanInput, DEFAULT_APPROVAL_TIMEOUT_SECONDS,
@@ -96,7 +97,7 @@ async fn plan_console(
 ) -> Result<Plan> {
     let (req, deploys) = check_console_request(
         &input.request,
-        ". Expected {\"cluster\", \"service\", \"image\" or \"taskDefinition\", optional \"container\", \"forceNewDeployment\", \"timeoutSeconds\", \"pollIntervalSeconds\", \"rollbackTimeoutSeconds\", \"canary\", \"approval\"} or an ECR Image Action event (README, \"Starting a deployment by hand\")",
+        ". Expected {\"cluster\", \"service\", \"image\" or \"taskDefinition\", optional \"container\", \"forceNewDeployment\", \"timeoutSeconds\", \"pollIntervalSeconds\", \"rollbackTimeoutSeconds\", \"canary\", \"approval\", \"migration\"} or an ECR Image Action event (README, \"Starting a deployment by hand\")",
     )?;
     // The service, its controller and its container must exist before anything is registered.
     let service = describe_service(ecs, &req.cluster, &req.service).await?;
@@ -152,6 +153,7 @@ async fn plan_console(
                 .unwrap_or(settings.rollback_timeout_seconds),
             canary: req.canary.clone(),
             approval: req.approval,
+            migration: req.migration.clone(),
             execution: input.execution.clone(),
             turn_deadline: time::format(time::plus_secs(now, timeout)),
         }],
@@ -269,6 +271,7 @@ fn item_for_push(
         rollback_timeout_seconds: settings.rollback_timeout_seconds,
         canary: canary_from_tags(service, settings.canary_interval_seconds)?,
         approval: approval_from_tag(service)?,
+        migration: MigrationConfig::from_tags(name, |k| tag(service, k))?,
         execution: execution.clone(),
         turn_deadline: time::format(time::plus_secs(now, timeout)),
     })
