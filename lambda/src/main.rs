@@ -38,6 +38,7 @@ states! {
     "ecs-hook" => ecs_hook,
     "wake-rollout" => wake_rollout,
     "run-migration" => run_migration,
+    "stop-service" => stop_service,
 }
 
 /// The state named by `value`, or why there is none (the message names every valid state).

@@ -115,6 +115,9 @@ error_names! {
     /// The migration task (`migration`) failed: a non-zero exit code, it never started, or it ran
     /// past its timeout. The service was not changed.
     MigrationFailed: Refused,
+    /// Stop-then-start: the old tasks were still running when the stop's timeout passed (the
+    /// service is rolled back to its previous revision at the recorded count).
+    StopTimeout: Failed,
     /// AWS throttled the call even after the SDK's own retries.
     Throttled: Transient,
     /// AWS could not be reached, answered 5xx after the SDK's retries, or the invocation's budget ran out.

@@ -24,6 +24,7 @@ pub mod scan;
 pub mod service_deployment;
 pub mod stability;
 pub mod stats;
+pub mod stop_start;
 pub mod strategy;
 pub mod summary;
 pub mod taskdef;

@@ -90,6 +90,10 @@ pub struct UpdateInput {
     pub fallback_poll_seconds: Option<u64>,
     #[serde(default)]
     pub canary: Option<serde_json::Value>,
+    /// Stop-then-start: the old tasks have stopped; the new revision starts at the recorded
+    /// desired count.
+    #[serde(default)]
+    pub stopping: Option<crate::stop_start::Stopping>,
 }
 
 impl UpdateInput {
@@ -787,6 +791,9 @@ pub struct RollbackInput {
     /// update-service's result, when it ran (a CodeDeploy deployment is stopped, not redeployed).
     #[serde(default)]
     pub update: Option<Rollout>,
+    /// Stop-then-start's record: the rollback restores the recorded desired count.
+    #[serde(default)]
+    pub stopping: Option<crate::stop_start::Stopping>,
     #[serde(default)]
     pub rollback_timeout_seconds: Option<u64>,
     /// How the rollback is watched (as the rollout: [`crate::watch::plan`]).
@@ -1085,6 +1092,11 @@ pub struct ConsoleRequest {
     /// starts or one past its timeout ends the deployment `MigrationFailed`, the service unchanged.
     #[serde(default)]
     pub migration: Option<crate::migration::MigrationConfig>,
+    /// Opt-in strategy for consumers that must never run two versions at once: the old tasks
+    /// stop (desired count 0) before the new revision starts at the recorded count; downtime
+    /// accepted.
+    #[serde(default)]
+    pub stop_then_start: Option<crate::stop_start::StopThenStart>,
 }
 
 /// The approval gate: the execution waits before it touches the service until someone answers.
@@ -1159,6 +1171,9 @@ pub struct DeploymentItem {
     /// Set when a migration task runs (and must pass) before the service is updated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migration: Option<crate::migration::MigrationConfig>,
+    /// Set when the old tasks stop before the new revision starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_then_start: Option<crate::stop_start::StopThenStart>,
     pub execution: ExecutionRef,
     /// RFC 3339; waiting for an earlier deployment of the same service gives up here.
     pub turn_deadline: String,
@@ -1329,6 +1344,9 @@ pub struct ServiceDocument {
     /// The migration task, when the deployment ran one (StartMigration / CheckMigration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migration_task: Option<crate::migration::MigrationTask>,
+    /// The stop of stop-then-start (RecordDesiredCount / StopOldTasks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopping: Option<crate::stop_start::Stopping>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update: Option<Rollout>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

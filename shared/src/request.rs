@@ -86,6 +86,9 @@ pub fn check_console_request(request: &Value, hint: &str) -> Result<(ConsoleRequ
     if let Some(m) = &req.migration {
         m.check("migration")?;
     }
+    if let Some(s) = &req.stop_then_start {
+        s.check("stopThenStart")?;
+    }
     Ok((req, image))
 }
 

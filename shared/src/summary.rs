@@ -610,6 +610,8 @@ mod tests {
             "register": register(),
             "migrationTask": {"taskArn": "t", "taskDefinitionArn": "web:8", "essential": ["app"],
                 "startedAt": "", "deadline": "", "timeoutSeconds": 900, "status": "STOPPED", "done": true},
+            "stopping": {"desiredCount": 2, "taskDefinitionArn": WEB7, "deadline": "", "timeoutSeconds": 900,
+                "scaledDown": true, "running": 0, "drained": true},
             "update": rollout(WEB8), "stability": stability("COMPLETED", None, ""),
             "canaryResult": {"decision": "PROMOTE", "verdict": "PASS", "detail": "", "checks": [],
                 "evaluations": 1, "bakeStartedAt": "", "bakeEndsAt": "", "evaluatedAt": ""},

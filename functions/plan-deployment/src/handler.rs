@@ -17,6 +17,7 @@ use berth::model::{
     Plan, PlanInput, DEFAULT_APPROVAL_TIMEOUT_SECONDS,
 };
 use berth::request::{check_console_request, Deploys};
+use berth::stop_start::StopThenStart;
 use berth::taskdef::pick_container;
 use berth::time::{self, DateTime};
 use serde_json::json;
@@ -97,7 +98,7 @@ async fn plan_console(
 ) -> Result<Plan> {
     let (req, deploys) = check_console_request(
         &input.request,
-        ". Expected {\"cluster\", \"service\", \"image\" or \"taskDefinition\", optional \"container\", \"forceNewDeployment\", \"timeoutSeconds\", \"pollIntervalSeconds\", \"rollbackTimeoutSeconds\", \"canary\", \"approval\", \"migration\"} or an ECR Image Action event (README, \"Starting a deployment by hand\")",
+        ". Expected {\"cluster\", \"service\", \"image\" or \"taskDefinition\", optional \"container\", \"forceNewDeployment\", \"timeoutSeconds\", \"pollIntervalSeconds\", \"rollbackTimeoutSeconds\", \"canary\", \"approval\", \"migration\", \"stopThenStart\"} or an ECR Image Action event (README, \"Starting a deployment by hand\")",
     )?;
     // The service, its controller and its container must exist before anything is registered.
     let service = describe_service(ecs, &req.cluster, &req.service).await?;
@@ -154,6 +155,7 @@ async fn plan_console(
             canary: req.canary.clone(),
             approval: req.approval,
             migration: req.migration.clone(),
+            stop_then_start: req.stop_then_start,
             execution: input.execution.clone(),
             turn_deadline: time::format(time::plus_secs(now, timeout)),
         }],
@@ -272,6 +274,14 @@ fn item_for_push(
         canary: canary_from_tags(service, settings.canary_interval_seconds)?,
         approval: approval_from_tag(service)?,
         migration: MigrationConfig::from_tags(name, |k| tag(service, k))?,
+        stop_then_start: StopThenStart::from_tag(
+            name,
+            service
+                .tags()
+                .iter()
+                .find(|t| t.key() == Some(berth::stop_start::TAG))
+                .map(|t| t.value().unwrap_or_default()),
+        )?,
         execution: execution.clone(),
         turn_deadline: time::format(time::plus_secs(now, timeout)),
     })

@@ -125,7 +125,14 @@ pub async fn rollback(
         )
         .await?
     };
-    for candidate in std::iter::once(previous).chain(existing_pinned.as_deref()) {
+    // Stop-then-start scaled the service to 0: its previous revision is not back until it runs
+    // the recorded count again.
+    let restore = input.stopping.as_ref().map(|s| s.desired_count);
+    let count_restored = restore.is_none_or(|n| service.desired_count() == n);
+    for candidate in std::iter::once(previous)
+        .chain(existing_pinned.as_deref())
+        .filter(|_| count_restored)
+    {
         if let Some(rollout) = primary_rollout(&service, candidate, deadline) {
             let failed = service.deployments().iter().any(|d| {
                 d.id() == Some(rollout.ecs_deployment_id.as_str())
@@ -161,12 +168,14 @@ pub async fn rollback(
         (false, None) => register_pinned_copy(ecs, previous, &input.deployment_id, &to_pin).await?,
     };
 
-    // desiredCount is never sent: the autoscaler owns it.
+    // desiredCount is never sent (the autoscaler owns it), except to restore what stop-then-start
+    // read before it scaled the service to 0.
     let out = ecs
         .update_service()
         .cluster(&input.cluster)
         .service(&input.service)
         .task_definition(&target)
+        .set_desired_count(restore)
         .send()
         .await
         .map_err(|e| {

@@ -77,13 +77,21 @@ pub async fn update(aws: &Aws<'_>, input: &UpdateInput, now: DateTime) -> Result
     }
     refuse_if_aborted(&service, input)?;
 
-    // desiredCount is never sent: the autoscaler owns it.
+    // desiredCount is never sent (the autoscaler owns it), except by stop-then-start, which
+    // restores the count it read before it scaled the service to 0.
+    if let Some(stopping) = input.stopping.as_ref().filter(|s| !s.drained) {
+        return Err(Error::invalid_input(format!(
+            "stop-then-start: {} task(s) of {} may still run; the new revision starts only once none does",
+            stopping.running, input.service
+        )));
+    }
     let out = ecs
         .update_service()
         .cluster(&input.cluster)
         .service(&input.service)
         .task_definition(target)
         .force_new_deployment(input.force_new_deployment)
+        .set_desired_count(input.stopping.as_ref().map(|s| s.desired_count))
         .send()
         .await
         .map_err(|e| {
