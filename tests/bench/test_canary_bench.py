@@ -41,3 +41,30 @@ def test_the_canary_benchmark_reports_both_modes():
     text = canary.render(report)
     for label in ("false rollbacks", "minutes to detect", "caught within 3 intervals", "today's thresholds"):
         assert label in text, text
+
+
+def test_the_variants_reimplementation_judges_as_berth_does():
+    """tests/bench/canary_variants.py re-implements berth's decision to measure judgements berth
+    does not have (README, "What was tried"); its row for today's rule is only evidence if it
+    rolls back the same bakes at the same minute as berth's own code does."""
+    from tests.bench import canary_variants as cv
+
+    # GIVEN the samples of a few bakes per scenario, as scripts/bench-canary draws them
+    bakes, seed = 12, 5
+    data = cv.samples(seed, bakes, before=10)
+    binary = canary.build_judge()
+    modes = canary.configs(0.99)
+    for index, (name, profile) in enumerate(canary.SCENARIOS.items()):
+        base, canary_samples = data[name]
+        expected = []
+        for i in range(bakes):
+            b, c = canary.bake_samples(seed * 1_000_003 + index * 100_000 + i, profile, 10)
+            # WHEN berth's judge decides each evaluation of the bake
+            decisions = canary.judge(binary, modes, canary.evaluations(b, c, 10))
+            decision, minute_no, _ = canary.outcome(decisions, "analysis")
+            expected.append(minute_no if decision == "ROLLBACK" else None)
+        # THEN the Python re-implementation rolls back at the same minute (or not at all)
+        got = [cv.rolled_back_at(base[i], canary_samples[i], 10, cv.VARIANTS[0]) for i in range(bakes)]
+        assert got == expected, (name, got, expected)
+        if name != "healthy":
+            assert any(m is not None for m in expected), name
