@@ -39,6 +39,7 @@ states! {
     "wake-rollout" => wake_rollout,
     "run-migration" => run_migration,
     "stop-service" => stop_service,
+    "release" => release,
 }
 
 /// The state named by `value`, or why there is none (the message names every valid state).

@@ -19,6 +19,7 @@ pub mod lambda;
 pub mod metricmath;
 pub mod migration;
 pub mod model;
+pub mod release;
 pub mod request;
 pub mod scan;
 pub mod service_deployment;

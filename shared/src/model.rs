@@ -1174,6 +1174,9 @@ pub struct DeploymentItem {
     /// Set when the old tasks stop before the new revision starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_then_start: Option<crate::stop_start::StopThenStart>,
+    /// Set when the service ships in a release with others (all or nothing, in waves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<crate::release::ReleaseRef>,
     pub execution: ExecutionRef,
     /// RFC 3339; waiting for an earlier deployment of the same service gives up here.
     pub turn_deadline: String,
@@ -1202,6 +1205,9 @@ pub struct Plan {
     pub deployments: Vec<DeploymentItem>,
     /// Why nothing is deployed (a DELETE action, a failed push, an unmapped repository).
     pub skipped: Option<String>,
+    /// The releases among the deployments (their names), when there are any: the deployment then
+    /// runs in waves, all or nothing per release (`release::next`).
+    pub releases: Option<Vec<String>>,
 }
 
 /// [`Plan`] as the state machine carries it: each item holds what is its own, `common` the
@@ -1215,6 +1221,8 @@ pub struct WirePlan {
     pub common: serde_json::Map<String, serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub releases: Option<Vec<String>>,
 }
 
 /// The fields every item keeps, shared or not: what names the service and its execution.
@@ -1248,6 +1256,7 @@ impl From<Plan> for WirePlan {
             deployments: items,
             common,
             skipped: plan.skipped,
+            releases: plan.releases,
         }
     }
 }
@@ -1270,6 +1279,7 @@ impl TryFrom<WirePlan> for Plan {
             source: wire.source,
             deployments,
             skipped: wire.skipped,
+            releases: wire.releases,
         })
     }
 }
@@ -1347,6 +1357,10 @@ pub struct ServiceDocument {
     /// The stop of stop-then-start (RecordDesiredCount / StopOldTasks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopping: Option<crate::stop_start::Stopping>,
+    /// The item's release (read, not written, by the service machine's states): a service in a
+    /// release reports what it ran before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<crate::release::ReleaseRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update: Option<Rollout>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1408,6 +1422,18 @@ pub struct ServiceReport {
     /// The error name a Catch recorded (`NotApproved`, `ServiceNotFound`, …), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// For a service in a release (`release`): what it ran before, so that the release can deploy
+    /// it back if another of its services fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_to: Option<RollbackTo>,
+}
+
+/// The revision (and the container's image) a service ran before this deployment.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackTo {
+    pub task_definition: String,
+    pub image: String,
 }
 
 /// One service's outcome in the summary.
@@ -1457,6 +1483,7 @@ mod plan_wire_tests {
                 item("cron", 1800, true),
             ],
             skipped: None,
+            releases: None,
         };
         let wire = serde_json::to_value(&plan).unwrap();
         // THEN the shared fields are in common once, what differs stays in the items
@@ -1497,6 +1524,7 @@ mod plan_wire_tests {
                 .map(|i| item(&format!("service-{i:03}"), 1800, false))
                 .collect(),
             skipped: None,
+            releases: None,
         };
         let bytes = serde_json::to_string(&json!({"plan": plan})).unwrap().len();
         assert!(bytes < 256 * 1024 / 2, "{bytes} B");

@@ -6,8 +6,8 @@ use aws_sdk_ecs::types::Service;
 
 use crate::error::{ErrorName, ExecutionErrorName};
 use crate::model::{
-    CanaryDecision, ExecutionStatus, Outcome, ServiceDocument, ServiceOutcome, ServiceReport,
-    ServiceVerdict, StabilityStatus, Summary,
+    CanaryDecision, ExecutionStatus, Outcome, RollbackTo, ServiceDocument, ServiceOutcome,
+    ServiceReport, ServiceVerdict, StabilityStatus, Summary,
 };
 
 /// Step Functions' limit on a Fail state's cause (characters); the summary's cause stays under it.
@@ -191,7 +191,26 @@ pub fn report(o: &ServiceOutcome, now: Option<&str>) -> ServiceReport {
         outcome: o.outcome,
         cause: cut(&describe(o, now), REPORT_CAUSE_LIMIT),
         error: o.detail.error.as_ref().map(|e| e.error.clone()),
+        rollback_to: o.detail.release.as_ref().and(rollback_to(&o.detail)),
     }
+}
+
+/// What a service in a release ran before: its previous revision and the image its container
+/// ran (pinned by the digest its tasks reported, when known).
+fn rollback_to(d: &ServiceDocument) -> Option<RollbackTo> {
+    let r = d.register.as_ref()?;
+    let before = r
+        .previous_images
+        .iter()
+        .find(|i| i.container == r.container)?;
+    let image = match (&before.digest, crate::image::ImageRef::parse(&before.image)) {
+        (Some(digest), Ok(i)) => i.with_digest(digest).pinned(),
+        _ => before.image.clone(),
+    };
+    Some(RollbackTo {
+        task_definition: r.previous_task_definition_arn.clone(),
+        image,
+    })
 }
 
 /// `text` if it has at most `limit` characters, else its first ones and an ellipsis (`limit` in
@@ -610,6 +629,7 @@ mod tests {
             "register": register(),
             "migrationTask": {"taskArn": "t", "taskDefinitionArn": "web:8", "essential": ["app"],
                 "startedAt": "", "deadline": "", "timeoutSeconds": 900, "status": "STOPPED", "done": true},
+            "release": {"name": "shop", "wave": 1},
             "stopping": {"desiredCount": 2, "taskDefinitionArn": WEB7, "deadline": "", "timeoutSeconds": 900,
                 "scaledDown": true, "running": 0, "drained": true},
             "update": rollout(WEB8), "stability": stability("COMPLETED", None, ""),
@@ -617,6 +637,9 @@ mod tests {
                 "evaluations": 1, "bakeStartedAt": "", "bakeEndsAt": "", "evaluatedAt": ""},
             "rollback": rollback(WEB7), "rollbackStability": stability("COMPLETED", None, ""),
             "error": {"Error": "AwsError", "Cause": ""}});
+        // read from the item (Plan wrote it), not written by a state: a service in a release
+        // reports what it ran before
+        written.insert("release".to_owned());
         let doc: ServiceDocument = serde_json::from_value(every_key).unwrap();
         let keys: std::collections::BTreeSet<String> = serde_json::to_value(&doc)
             .unwrap()
@@ -650,6 +673,7 @@ mod tests {
             outcome,
             cause: cause.into(),
             error: None,
+            rollback_to: None,
         }
     }
 

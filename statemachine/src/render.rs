@@ -71,10 +71,19 @@ pub fn render(source: &str) -> Result<Rendered, Vec<String>> {
     top.shift_remove("About");
     let retriers = policies(top.shift_remove("Retriers"), "Retriers", &mut problems);
     let catchers = policies(top.shift_remove("Catchers"), "Catchers", &mut problems);
+    let processors = match top.shift_remove("Processors") {
+        None => Map::new(),
+        Some(Value::Object(map)) => map,
+        Some(_) => {
+            problems.push("Processors must be an object of named ItemProcessors".into());
+            Map::new()
+        }
+    };
     let mut service = top.shift_remove("ServiceMachine");
     let mut r = Renderer {
         retriers,
         catchers,
+        processors,
         used: BTreeSet::new(),
         problems,
     };
@@ -89,7 +98,11 @@ pub fn render(source: &str) -> Result<Rendered, Vec<String>> {
             None => r.problems.push(format!("{what} has no \"States\" object")),
         }
     }
-    for (kind, defined) in [("Retriers", &r.retriers), ("Catchers", &r.catchers)] {
+    for (kind, defined) in [
+        ("Retriers", &r.retriers),
+        ("Catchers", &r.catchers),
+        ("Processors", &r.processors),
+    ] {
         for name in defined.keys() {
             if !r.used.contains(&(kind, name.clone())) {
                 r.problems
@@ -109,6 +122,46 @@ pub fn render(source: &str) -> Result<Rendered, Vec<String>> {
         deploy: pretty(&doc)?,
         service: service.as_ref().map(pretty).transpose()?,
     })
+}
+
+/// Appends `suffix` to the name of every state of `processor` and to every transition to one.
+fn rename_states(processor: &mut Value, suffix: &str) {
+    let renamed = |n: &str| format!("{n}{suffix}");
+    if let Some(start) = processor
+        .get("StartAt")
+        .and_then(Value::as_str)
+        .map(renamed)
+    {
+        processor["StartAt"] = Value::String(start);
+    }
+    let Some(states) = processor.get_mut("States").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let old = std::mem::take(states);
+    for (name, mut state) in old {
+        let mut targets: Vec<&mut Value> = vec![];
+        if let Some(obj) = state.as_object_mut() {
+            for (key, value) in obj.iter_mut() {
+                match key.as_str() {
+                    "Next" | "Default" => targets.push(value),
+                    "Catch" | "Choices" => {
+                        for entry in value.as_array_mut().into_iter().flatten() {
+                            if let Some(next) = entry.get_mut("Next") {
+                                targets.push(next);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for t in targets {
+            if let Some(n) = t.as_str().map(renamed) {
+                *t = Value::String(n);
+            }
+        }
+        states.insert(renamed(&name), state);
+    }
 }
 
 /// The `Retriers` or `Catchers` of the source: name -> its list, groups already expanded.
@@ -132,6 +185,8 @@ fn policies(value: Option<Value>, kind: &str, problems: &mut Vec<String>) -> Map
 struct Renderer {
     retriers: Map<String, Value>,
     catchers: Map<String, Value>,
+    /// Map states' `ItemProcessor`s by name: a Map whose `ItemProcessor` is a name gets a copy.
+    processors: Map<String, Value>,
     used: BTreeSet<(&'static str, String)>,
     problems: Vec<String>,
 }
@@ -181,6 +236,23 @@ impl Renderer {
         }
         if is_lambda_task(state) {
             self.lambda_task(name, state);
+        }
+        if let Some(Value::String(named)) = state.get("ItemProcessor") {
+            let named = named.clone();
+            match self.processors.get(&named) {
+                Some(p) => {
+                    let mut copy = p.clone();
+                    // State names are unique in the whole machine: the first Map to use a
+                    // processor keeps its names, a later one's are `<name>In<Map>`.
+                    if !self.used.insert(("Processors", named)) {
+                        rename_states(&mut copy, &format!("In{name}"));
+                    }
+                    state.insert("ItemProcessor".into(), copy);
+                }
+                None => self.problems.push(format!(
+                    "{name}: ItemProcessor names \"{named}\", which Processors does not define"
+                )),
+            }
         }
         for key in ["ItemProcessor", "Iterator"] {
             if let Some(states) = state
@@ -507,6 +579,47 @@ mod tests {
         retry[1]["ErrorEquals"] = json!(["@transient", "Throttled"]);
         let p = problems(&source(retry, catch_all(), json!({}), json!({})));
         assert_eq!(p, "Work.Retry[1]: Throttled is listed twice");
+    }
+
+    #[test]
+    fn a_named_processor_is_copied_into_each_map_with_unique_state_names() {
+        let src = json!({
+            "Processors": {"work": {"StartAt": "Work", "States": {
+                "Work": {"Type": "Pass", "Next": "Done"},
+                "Done": {"Type": "Choice", "Choices": [{"Variable": "$.x", "IsPresent": true, "Next": "Work"}], "Default": "End"},
+                "End": {"Type": "Succeed"}
+            }}},
+            "StartAt": "First",
+            "States": {
+                "First": {"Type": "Map", "ItemProcessor": "work", "Next": "Second"},
+                "Second": {"Type": "Map", "ItemProcessor": "work", "End": true}
+            }
+        });
+        let out: Value = serde_json::from_str(&render(&src.to_string()).unwrap().deploy).unwrap();
+        let first = &out["States"]["First"]["ItemProcessor"];
+        assert_eq!(first["StartAt"], "Work");
+        assert_eq!(first["States"]["Work"]["Next"], "Done");
+        let second = &out["States"]["Second"]["ItemProcessor"];
+        assert_eq!(second["StartAt"], "WorkInSecond");
+        assert_eq!(second["States"]["WorkInSecond"]["Next"], "DoneInSecond");
+        assert_eq!(
+            second["States"]["DoneInSecond"]["Choices"][0]["Next"],
+            "WorkInSecond"
+        );
+        assert_eq!(second["States"]["DoneInSecond"]["Default"], "EndInSecond");
+        assert!(out.get("Processors").is_none());
+        // a name no processor has, and a processor nobody uses, are refused
+        let bad = json!({"Processors": {"work": {"StartAt": "W", "States": {"W": {"Type": "Succeed"}}}},
+            "StartAt": "M", "States": {"M": {"Type": "Map", "ItemProcessor": "wrok", "End": true}}});
+        let p = problems(&bad.to_string());
+        assert!(
+            p.contains("M: ItemProcessor names \"wrok\", which Processors does not define"),
+            "{p}"
+        );
+        assert!(
+            p.contains("Processors.work is defined but no state uses it"),
+            "{p}"
+        );
     }
 
     #[test]

@@ -509,11 +509,12 @@ class Stack:
             time.sleep(0.5)
 
     def outcomes(self, arn: str) -> list[dict]:
-        """Each service's report, read from the execution's history (the Map's result)."""
+        """Each service's report, read from the execution's history (the Map's result, or for a
+        release the reports ReleaseDone hands to Summarize)."""
         events = self.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"]
         for e in events:
             d = e.get("mapStateExitedEventDetails") or e.get("stateExitedEventDetails")
-            if d and d.get("name") == "DeployEachService":
+            if d and d.get("name") in ("DeployEachService", "ReleaseDone"):
                 return json.loads(d["output"])["results"]
         return []
 

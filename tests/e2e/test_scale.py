@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from .harness import SERVICE_STATE_MACHINE_ARN, Stack
+from .harness import SERVICE_STATE_MACHINE_ARN, Stack, wait_until
 from .test_scenarios import NEW, OLD, image, push
 
 
@@ -34,8 +34,13 @@ def test_ecs_deployment_event_answers_the_waiting_rollout(berth):
     events = berth.history(arn)
     assert entered(events, "WatchRollout") == 1
     assert not [e for e in events if e["type"] == "TaskTimedOut"]
-    answered = [(w["event"], c["status"]) for w in berth.woken for c in w["checked"]]
-    assert answered and answered[-1][1] == "COMPLETED", berth.woken
+    # (the forwarder records an answer when the invocation returns, which may be after the
+    # execution has ended: wake-rollout may still be listing for another event)
+    def answered():
+        seen = [(w["event"], c["status"]) for w in list(berth.woken) for c in w.get("checked", [])]
+        return seen if seen and seen[-1][1] == "COMPLETED" else None
+
+    wait_until(answered, 10, f"wake-rollout's COMPLETED answer: {berth.woken}")
     own = [json.loads(e["taskSubmittedEventDetails"]["output"])["Payload"]["status"]
            for e in events if e["type"] == "TaskSubmitted" and e["taskSubmittedEventDetails"]["resource"].startswith("invoke")]
     assert own == ["IN_PROGRESS"], own

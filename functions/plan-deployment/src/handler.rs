@@ -16,6 +16,7 @@ use berth::model::{
     limits, parse_input, ApprovalConfig, CanaryConfig, DeploymentItem, ExecutionRef, MetricCheck,
     Plan, PlanInput, DEFAULT_APPROVAL_TIMEOUT_SECONDS,
 };
+use berth::release::{self, ReleaseRef};
 use berth::request::{check_console_request, Deploys};
 use berth::stop_start::StopThenStart;
 use berth::taskdef::pick_container;
@@ -156,10 +157,12 @@ async fn plan_console(
             approval: req.approval,
             migration: req.migration.clone(),
             stop_then_start: req.stop_then_start,
+            release: None,
             execution: input.execution.clone(),
             turn_deadline: time::format(time::plus_secs(now, timeout)),
         }],
         skipped: None,
+        releases: None,
     })
 }
 
@@ -176,6 +179,7 @@ async fn plan_push(
                 source: "ecr-push".into(),
                 deployments: vec![],
                 skipped: Some(reason),
+                releases: None,
             })
         }
     };
@@ -194,6 +198,7 @@ async fn plan_push(
                 tags::REPOSITORY,
                 push.repository
             )),
+            releases: None,
         });
     }
     let mut deployments = Vec::with_capacity(mapped.len());
@@ -207,10 +212,17 @@ async fn plan_push(
             now,
         )?);
     }
+    let mut releases: Vec<String> = deployments
+        .iter()
+        .filter_map(|d| d.release.as_ref().map(|r| r.name.clone()))
+        .collect();
+    releases.sort();
+    releases.dedup();
     Ok(Plan {
         source: "ecr-push".into(),
         deployments,
         skipped: None,
+        releases: (!releases.is_empty()).then_some(releases),
     })
 }
 
@@ -274,6 +286,15 @@ fn item_for_push(
         canary: canary_from_tags(service, settings.canary_interval_seconds)?,
         approval: approval_from_tag(service)?,
         migration: MigrationConfig::from_tags(name, |k| tag(service, k))?,
+        release: ReleaseRef::from_tags(
+            name,
+            tag(service, release::tags::NAME),
+            service
+                .tags()
+                .iter()
+                .find(|t| t.key() == Some(release::tags::WAVE))
+                .map(|t| t.value().unwrap_or_default()),
+        )?,
         stop_then_start: StopThenStart::from_tag(
             name,
             service
