@@ -26,6 +26,7 @@ macro_rules! states {
 
 states! {
     "plan-deployment" => plan_deployment,
+    "check-gates" => check_gates,
     "acquire-turn" => acquire_turn,
     "register-revision" => register_revision,
     "update-service" => update_service,
