@@ -11,7 +11,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from .harness import REGISTRY, aws_changes, aws_snapshot, digest_of, ecr_push_event
-from .test_cli import berth_binary, cli  # noqa: F401 (fixtures)
+from .test_cli import berth_binary, cli, lines  # noqa: F401 (fixtures)
 
 OLD = digest_of("gates v1")
 NEW = digest_of("gates v2")
@@ -234,4 +234,8 @@ def test_the_cli_override_deploys_inside_a_window_and_is_on_the_record(berth, cl
     outcome = berth.outcomes(arn)[0]
     assert outcome["outcome"] == "DEPLOYED"
     assert "freeze overridden by alice: hotfix INC-42" in outcome["cause"], outcome
+    # AND the CLI's progress shows it (berth watch prints the same lines)
+    progress = lines(done.stderr)
+    assert any(p.startswith("web: freeze OVERRIDDEN: prod/web: frozen by service web tag berth:freeze")
+               and p.endswith("overridden by alice: hotfix INC-42") for p in progress), progress
     assert {d for _, _, d in berth.running_images(svc)} == {NEW}
