@@ -44,6 +44,7 @@ TABLE_PATH = ROOT / ".berth" / "iam-contract.md"
 # in the code but missing here fails loudly (Workspace._load_module).
 SDK_CRATES = {
     "aws_sdk_ecs": ("ecs", "ecs"),
+    "aws_sdk_ecr": ("ecr", "ecr"),
     "aws_sdk_codedeploy": ("codedeploy", "codedeploy"),
     "aws_sdk_cloudwatch": ("cloudwatch", "cloudwatch"),
     "aws_sdk_sfn": ("stepfunctions", "states"),

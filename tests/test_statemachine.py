@@ -312,7 +312,10 @@ def test_touching_the_service_routes_failures_to_rollback():
 def test_wait_loops_read_their_interval_from_the_input():
     for name, state in every_state():
         if state["Type"] == "Wait":
-            assert "SecondsPath" in state, f"{name} must use SecondsPath so tests and users can set the pace"
+            # SecondsPath, or TimestampPath for a wait until an instant a state computed (a freeze
+            # window's end): either way read from the input, never a literal
+            assert "SecondsPath" in state or "TimestampPath" in state, (
+                f"{name} must use SecondsPath (or TimestampPath) so tests and users can set the pace")
 
 
 def test_execution_error_names_match_the_rust_contract():

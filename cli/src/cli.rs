@@ -83,6 +83,14 @@ pub struct Deploy {
     /// How long the approval gate waits (default 3600); implies `--approval`.
     #[arg(long, value_name = "SECONDS")]
     pub approval_timeout_seconds: Option<u64>,
+    /// Deploy even inside a freeze window, saying why (the request's `overrideFreeze`, with your
+    /// user as `by`): recorded in the execution's input and in the service's `freezeCheck`.
+    #[arg(long, value_name = "REASON")]
+    pub override_freeze: Option<String>,
+    /// The image-scan gate at this threshold (the request's `scan.threshold`: CRITICAL, HIGH,
+    /// MEDIUM, LOW or INFORMATIONAL); an image without a scan is refused.
+    #[arg(long, value_name = "SEVERITY")]
+    pub scan: Option<String>,
     /// Print the execution's ARN and return without following it.
     #[arg(long)]
     pub no_wait: bool,
@@ -449,6 +457,8 @@ fn deploy_options(d: &Deploy) -> Result<request::DeployOptions, CliError> {
     Ok(request::DeployOptions {
         approval: (d.approval || d.approval_timeout_seconds.is_some())
             .then_some(d.approval_timeout_seconds),
+        override_freeze: d.override_freeze.clone(),
+        scan: d.scan.clone(),
         ..d.request.options(&d.cluster, &d.service, deploys)?
     })
 }

@@ -64,6 +64,12 @@ pub struct Checks {
     pub canary: Option<CanaryConfig>,
     /// The approval gate, as Plan put it in the item.
     pub approval: Option<Value>,
+    /// The image-scan gate (the request's `scan` or the service's `berth:scan` tags).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan: Option<berth::scan::ScanPolicy>,
+    /// The freeze calendars that hold the deployment (the service's tags, the installation's).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub freeze: Vec<berth::gates::FreezeConfig>,
 }
 
 /// The whole dry run.
@@ -375,6 +381,8 @@ async fn service_plan(
             force_new_deployment: item.force_new_deployment,
             canary: item.canary.clone(),
             approval: doc.get("approval").filter(|a| !a.is_null()).cloned(),
+            scan: item.scan.clone(),
+            freeze: item.freeze.clone(),
         },
     })
 }
@@ -523,6 +531,29 @@ pub fn render(r: &Report) -> String {
                 "  approval: required before anything changes{wait}\n"
             ));
         }
+        if let Some(p) = &k.scan {
+            out.push_str(&format!(
+                "  image scan: refused at {} or above; no scan -> {}; a running scan waited for up to {}s\n",
+                p.threshold,
+                match p.on_no_scan {
+                    berth::scan::NoScan::Refuse => "refused",
+                    berth::scan::NoScan::Allow => "allowed",
+                },
+                p.max_wait_seconds
+            ));
+        }
+        for f in &k.freeze {
+            out.push_str(&format!(
+                "  freeze ({}): {} in {}, {}\n",
+                f.source,
+                f.windows.join(" / "),
+                f.time_zone,
+                match f.on_freeze {
+                    berth::gates::OnFreeze::Wait => "waits until it ends",
+                    berth::gates::OnFreeze::Refuse => "refuses (Frozen)",
+                }
+            ));
+        }
     }
     out
 }
@@ -665,6 +696,13 @@ mod tests {
                     force_new_deployment: false,
                     canary: None,
                     approval: Some(json!({"timeoutSeconds": 3600})),
+                    scan: Some(berth::scan::ScanPolicy::default()),
+                    freeze: vec![berth::gates::FreezeConfig {
+                        source: "service web tag berth:freeze".into(),
+                        time_zone: "Europe/Berlin".into(),
+                        windows: vec!["Fri 18:00 - Mon 06:00".into(), "daily 22:00 - 06:00".into()],
+                        on_freeze: berth::gates::OnFreeze::Refuse,
+                    }],
                 },
             }],
             changed: false,
@@ -679,7 +717,9 @@ mod tests {
                  container app digest: {OLD} -> {NEW}\n  \
                  checks: stability every 5s up to 600s; on failure rollback (900s to stabilise)\n  \
                  canary: none\n  \
-                 approval: required before anything changes (waits up to 3600s)\n"
+                 approval: required before anything changes (waits up to 3600s)\n  \
+                 image scan: refused at CRITICAL or above; no scan -> refused; a running scan waited for up to 600s\n  \
+                 freeze (service web tag berth:freeze): Fri 18:00 - Mon 06:00 / daily 22:00 - 06:00 in Europe/Berlin, refuses (Frozen)\n"
             )
         );
     }

@@ -199,6 +199,25 @@ fn state(name: &str, out: &Value) -> Option<String> {
                 ),
             }
         }
+        "CheckFreeze" => {
+            let f: berth::gates::FreezeCheck = field(out, "freezeCheck")?;
+            format!("{svc}: freeze {}: {}", wire(&f.decision), f.detail)
+        }
+        "CheckScan" => {
+            let r: &Value = out.get("scanResult")?;
+            let text = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("?").to_owned();
+            match r.get("verdict")?.as_str()? {
+                "wait" => format!(
+                    "{svc}: image scan {}: looking again in {}s (waiting until {})",
+                    text("status"),
+                    r.get("retryAfterSeconds")
+                        .and_then(Value::as_u64)
+                        .unwrap_or(0),
+                    text("until")
+                ),
+                verdict => format!("{svc}: image scan {verdict}: {}", text("reason")),
+            }
+        }
         "AcquireTurn" => {
             let t: Turn = field(out, "turn")?;
             format!("{svc}: turn {}: {}", wire(&t.decision), t.detail)

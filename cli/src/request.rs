@@ -75,6 +75,8 @@ impl RequestArgs {
             rollback_timeout_seconds: self.rollback_timeout_seconds,
             canary: self.canary.as_deref().map(read_canary).transpose()?,
             approval: None,
+            override_freeze: None,
+            scan: None,
         })
     }
 }
@@ -94,6 +96,10 @@ pub struct DeployOptions {
     pub canary: Option<Value>,
     /// An approval gate (`--approval`): its `timeoutSeconds`, or the default when `None`.
     pub approval: Option<Option<u64>>,
+    /// `--override-freeze REASON`: the request's `overrideFreeze` (by: the CLI's user).
+    pub override_freeze: Option<String>,
+    /// `--scan SEVERITY`: the request's `scan` with that threshold.
+    pub scan: Option<String>,
 }
 
 /// Read `--canary FILE.json`: the request's `canary` object.
@@ -137,6 +143,15 @@ pub fn build(o: &DeployOptions) -> Result<Value, CliError> {
             None => json!({}),
         };
         doc.insert("approval".into(), gate);
+    }
+    if let Some(threshold) = &o.scan {
+        doc.insert("scan".into(), json!({"threshold": threshold}));
+    }
+    if let Some(reason) = &o.override_freeze {
+        doc.insert(
+            "overrideFreeze".into(),
+            json!({"reason": reason, "by": crate::approval::who()}),
+        );
     }
     let doc = Value::Object(doc);
     validate(&doc).map_err(|e| CliError::refused(format!("refused, nothing started: {e}")))?;
@@ -240,6 +255,25 @@ mod tests {
             .unwrap_err()
             .message
             .contains("\"service\" must not be empty"));
+    }
+
+    #[test]
+    fn a_freeze_override_and_a_scan_gate_are_in_the_request_and_checked() {
+        let mut o = options();
+        o.override_freeze = Some("hotfix INC-42".into());
+        o.scan = Some("HIGH".into());
+        let doc = build(&o).expect("valid");
+        assert_eq!(doc["overrideFreeze"]["reason"], "hotfix INC-42");
+        assert!(doc["overrideFreeze"]["by"].is_string());
+        assert_eq!(doc["scan"], json!({"threshold": "HIGH"}));
+        o.override_freeze = Some("  ".into());
+        assert!(build(&o)
+            .unwrap_err()
+            .message
+            .contains("overrideFreeze.reason"));
+        o.override_freeze = None;
+        o.scan = Some("SEVERE".into());
+        assert!(build(&o).unwrap_err().message.contains("scan.threshold"));
     }
 
     #[test]

@@ -40,6 +40,7 @@ states! {
     "run-migration" => run_migration,
     "stop-service" => stop_service,
     "release" => release,
+    "check-gates" => check_gates,
 }
 
 /// The state named by `value`, or why there is none (the message names every valid state).

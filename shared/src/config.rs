@@ -25,9 +25,25 @@ pub struct Settings {
     pub canary_interval_seconds: u64,
     /// `BERTH_FALLBACK_POLL_SECONDS`: the slow poll behind ECS's deployment events.
     pub fallback_poll_seconds: u64,
+    /// The installation's freeze as the stack gives it (`BERTH_FREEZE_WINDOWS`,
+    /// `BERTH_FREEZE_TIME_ZONE`, `BERTH_FREEZE_ACTION`), unparsed: Plan checks it on every request
+    /// ([`crate::gates::installation_freeze`]), so a typo refuses each deployment as `InvalidInput`
+    /// instead of failing the function's start or turning the freeze off.
+    pub freeze_windows: String,
+    pub freeze_time_zone: String,
+    pub freeze_action: String,
 }
 
 impl Settings {
+    /// The installation's freeze, checked (`None` when the stack sets no windows).
+    pub fn installation_freeze(&self) -> Result<Option<crate::gates::FreezeConfig>> {
+        crate::gates::installation_freeze(
+            &self.freeze_windows,
+            &self.freeze_time_zone,
+            &self.freeze_action,
+        )
+    }
+
     pub fn from_env() -> Result<Self> {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
@@ -80,6 +96,9 @@ impl Settings {
                 DEFAULT_FALLBACK_POLL_SECONDS,
                 &limits::FALLBACK_POLL_SECONDS,
             )?,
+            freeze_windows: get("BERTH_FREEZE_WINDOWS").unwrap_or_default(),
+            freeze_time_zone: get("BERTH_FREEZE_TIME_ZONE").unwrap_or_default(),
+            freeze_action: get("BERTH_FREEZE_ACTION").unwrap_or_default(),
         })
     }
 }

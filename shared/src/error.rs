@@ -118,6 +118,10 @@ error_names! {
     /// Stop-then-start: the old tasks were still running when the stop's timeout passed (the
     /// service is rolled back to its previous revision at the recorded count).
     StopTimeout: Failed,
+    /// The image-scan gate refused the image: findings at or above its threshold, or no usable scan (the cause gives the counts and the worst findings).
+    ImageScanFailed: Refused,
+    /// A freeze window holds and the service's (or the installation's) freeze refuses pushes instead of waiting.
+    Frozen: Refused,
     /// AWS throttled the call even after the SDK's own retries.
     Throttled: Transient,
     /// AWS could not be reached, answered 5xx after the SDK's retries, or the invocation's budget ran out.

@@ -13,6 +13,7 @@ pub mod ecs;
 pub mod error;
 pub mod events;
 pub mod freeze;
+pub mod gates;
 pub mod hooks;
 pub mod image;
 pub mod lambda;

@@ -1097,6 +1097,15 @@ pub struct ConsoleRequest {
     /// accepted.
     #[serde(default)]
     pub stop_then_start: Option<crate::stop_start::StopThenStart>,
+    /// The image-scan gate: before anything changes, ECR's scan findings of the image; findings at
+    /// or above `threshold` (default CRITICAL) end it `ImageScanFailed`. Overrides the service's
+    /// `berth:scan` tags.
+    #[serde(default)]
+    pub scan: Option<crate::scan::ScanPolicy>,
+    /// Deploy even inside a freeze window (`berth deploy --override-freeze REASON`): the reason and
+    /// who gave it are kept in the execution's input and in the service's `freezeCheck`.
+    #[serde(default)]
+    pub override_freeze: Option<crate::gates::FreezeOverride>,
 }
 
 /// The approval gate: the execution waits before it touches the service until someone answers.
@@ -1177,6 +1186,16 @@ pub struct DeploymentItem {
     /// Set when the service ships in a release with others (all or nothing, in waves).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release: Option<crate::release::ReleaseRef>,
+    /// Set when the image-scan gate runs before anything changes (`CheckScan`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<crate::scan::ScanPolicy>,
+    /// The freeze calendars that hold this deployment (the service's tags, the installation's),
+    /// checked at Plan; `CheckFreeze` runs when there is one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub freeze: Vec<crate::gates::FreezeConfig>,
+    /// The request's `overrideFreeze`, on the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_freeze: Option<crate::gates::FreezeOverride>,
     pub execution: ExecutionRef,
     /// RFC 3339; waiting for an earlier deployment of the same service gives up here.
     pub turn_deadline: String,
@@ -1344,6 +1363,12 @@ pub struct CaughtError {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceDocument {
+    /// The freeze gate's last check (`CheckFreeze`), when the deployment had a freeze calendar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze_check: Option<crate::gates::FreezeCheck>,
+    /// The image-scan gate's last verdict (`CheckScan`, [`crate::gates::ScanCheck`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_result: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn: Option<Turn>,
     /// The approval gate's answer, when the deployment had one and it was approved.

@@ -89,6 +89,12 @@ pub fn check_console_request(request: &Value, hint: &str) -> Result<(ConsoleRequ
     if let Some(s) = &req.stop_then_start {
         s.check("stopThenStart")?;
     }
+    if let Some(scan) = &req.scan {
+        crate::gates::check_scan_policy("scan.maxWaitSeconds", scan)?;
+    }
+    if let Some(o) = &req.override_freeze {
+        o.check()?;
+    }
     Ok((req, image))
 }
 
@@ -116,6 +122,31 @@ mod tests {
             panic!("{deploys:?}")
         };
         assert_eq!(image.repository(), "repo/web");
+    }
+
+    #[test]
+    fn a_typo_in_the_gates_is_refused_never_ignored() {
+        let base = json!({"cluster": "prod", "service": "web", "image": "repo/web:v2"});
+        let with = |k: &str, v: Value| {
+            let mut r = base.clone();
+            r[k] = v;
+            refused(r)
+        };
+        assert!(with("scan", json!({"threshold": "SEVERE"})).contains("request at scan.threshold"));
+        assert!(with("scan", json!({"onNoScan": "deny"})).contains("scan.onNoScan"));
+        assert!(with("scan", json!({"treshold": "HIGH"})).contains("unknown field"));
+        assert!(with("scan", json!({"maxWaitSeconds": 86400})).contains("scan.maxWaitSeconds"));
+        assert!(with("overrideFreeze", json!({"reason": " "})).contains("overrideFreeze.reason"));
+        assert!(with("overrideFreeze", json!("hotfix")).contains("overrideFreeze"));
+        assert!(with("overideFreeze", json!({"reason": "x"})).contains("unknown field"));
+        let (req, _) = check_console_request(
+            &json!({"cluster": "prod", "service": "web", "image": "repo/web:v2",
+                    "scan": {}, "overrideFreeze": {"reason": "hotfix", "by": "alice"}}),
+            "",
+        )
+        .unwrap();
+        assert_eq!(req.scan, Some(crate::scan::ScanPolicy::default()));
+        assert_eq!(req.override_freeze.unwrap().by, "alice");
     }
 
     #[test]

@@ -82,6 +82,7 @@ impl fmt::Display for Severity {
 
 /// What to do when there is no usable scan result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum NoScan {
     #[default]
@@ -91,16 +92,25 @@ pub enum NoScan {
 
 /// A service's scan gate settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ScanPolicy {
     /// Findings at or above this severity refuse the image (INFORMATIONAL LOW MEDIUM HIGH CRITICAL).
     #[serde(default = "default_threshold", deserialize_with = "threshold")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(
+            with = "String",
+            extend("enum" = ["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"])
+        )
+    )]
     pub threshold: Severity,
     /// No scan, a failed scan, or a scan still running past `maxWaitSeconds`.
     #[serde(default)]
     pub on_no_scan: NoScan,
-    /// How long to wait for a scan that is IN_PROGRESS or PENDING.
+    /// How long to wait for a scan that is IN_PROGRESS or PENDING (0 to 3600).
     #[serde(default = "default_max_wait")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 0, max = 3600)))]
     pub max_wait_seconds: u64,
 }
 

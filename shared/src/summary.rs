@@ -74,17 +74,19 @@ pub fn describe(o: &ServiceOutcome, now: Option<&str>) -> String {
             .map(short)
     };
     let what = match o.outcome {
-        Outcome::Deployed => format!(
-            "deployed {}{}",
-            d.register
-                .as_ref()
-                .map(|r| short(&r.task_definition_arn))
-                .unwrap_or("the new revision"),
-            match &d.canary_result {
-                Some(c) if c.promoted_by_hand => format!(", {}", c.detail),
-                _ => String::new(),
-            }
-        ),
+        Outcome::Deployed => {
+            format!(
+                "deployed {}{}",
+                d.register
+                    .as_ref()
+                    .map(|r| short(&r.task_definition_arn))
+                    .unwrap_or("the new revision"),
+                match &d.canary_result {
+                    Some(c) if c.promoted_by_hand => format!(", {}", c.detail),
+                    _ => String::new(),
+                }
+            ) + &overridden(d)
+        }
         Outcome::Superseded => format!(
             "superseded: {}",
             d.turn
@@ -133,6 +135,25 @@ pub fn describe(o: &ServiceOutcome, now: Option<&str>) -> String {
         }
     };
     format!("{}/{}: {what}", short(&o.cluster), o.service)
+}
+
+/// `, freeze overridden by WHO: WHY` when the deployment went on inside a freeze window.
+fn overridden(d: &ServiceDocument) -> String {
+    match &d.freeze_check {
+        Some(c) if c.decision == crate::gates::FreezeDecision::Overridden => {
+            let (by, why) = c
+                .overridden_by
+                .as_ref()
+                .map(|o| (o.by.as_str(), o.reason.as_str()))
+                .unwrap_or_default();
+            let by = if by.is_empty() { "unknown" } else { by };
+            format!(
+                ", freeze overridden by {by}: {why} ({})",
+                c.window.as_deref().unwrap_or("a freeze window")
+            )
+        }
+        _ => String::new(),
+    }
 }
 
 /// What went wrong with the rollout, from the evidence the states left.
@@ -236,9 +257,17 @@ pub fn summarize(services: Vec<ServiceOutcome>, now: &RunningNow) -> Summary {
     combine(reports)
 }
 
+/// The gates whose name a failed execution reports itself when every service that did not start
+/// was stopped by that gate (a clearer verdict than `DeploymentNotStarted`).
+pub const GATES: [ErrorName; 3] = [
+    ErrorName::NotApproved,
+    ErrorName::ImageScanFailed,
+    ErrorName::Frozen,
+];
+
 /// The execution's verdict from every service's report. Worst outcome wins: a failed rollback,
-/// then a rollback, then a deploy that never started (`NotApproved` when every one that did not
-/// start was stopped by its approval gate). The cause joins each service's sentence, those that
+/// then a rollback, then a deploy that never started (the gate's name, [`GATES`], when every one
+/// that did not start was stopped by the same gate). The cause joins each service's sentence, those that
 /// did not deploy first when they do not all fit in [`CAUSE_LIMIT`].
 pub fn combine(reports: Vec<ServiceReport>) -> Summary {
     let has = |o: Outcome| reports.iter().any(|s| s.outcome == o);
@@ -247,14 +276,18 @@ pub fn combine(reports: Vec<ServiceReport>) -> Summary {
     } else if has(Outcome::RolledBack) {
         ExecutionErrorName::DeploymentRolledBack.as_str()
     } else if has(Outcome::NotStarted) {
-        let not_approved = reports
+        // A gate that stopped every service that did not start names the execution's error.
+        let first = reports
+            .iter()
+            .find(|s| s.outcome == Outcome::NotStarted)
+            .and_then(|s| s.error.as_deref());
+        let same = reports
             .iter()
             .filter(|s| s.outcome == Outcome::NotStarted)
-            .all(|s| s.error.as_deref() == Some(ErrorName::NotApproved.as_str()));
-        if not_approved {
-            ErrorName::NotApproved.as_str()
-        } else {
-            ExecutionErrorName::DeploymentNotStarted.as_str()
+            .all(|s| s.error.as_deref() == first);
+        match first.and_then(|f| GATES.iter().find(|g| g.as_str() == f)) {
+            Some(gate) if same => gate.as_str(),
+            _ => ExecutionErrorName::DeploymentNotStarted.as_str(),
         }
     } else {
         ""
@@ -592,6 +625,43 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_scan_or_freeze_gate_names_the_execution_and_two_gates_do_not() {
+        let by = |name: &str| {
+            outcome(
+                Outcome::NotStarted,
+                json!({"error": {"Error": name, "Cause": format!("{{\"errorType\":\"{name}\",\"errorMessage\":\"why\"}}")}}),
+            )
+        };
+        let s = recorded(vec![by("ImageScanFailed")]);
+        assert_eq!(
+            (s.status, s.error.as_str()),
+            (ExecutionStatus::Failed, "ImageScanFailed")
+        );
+        assert_eq!(
+            s.cause,
+            "prod/web: not started, nothing changed: ImageScanFailed why"
+        );
+        assert_eq!(recorded(vec![by("Frozen"), by("Frozen")]).error, "Frozen");
+        assert_eq!(
+            recorded(vec![by("Frozen"), by("ImageScanFailed")]).error,
+            "DeploymentNotStarted"
+        );
+    }
+
+    #[test]
+    fn a_deploy_that_overrode_a_freeze_says_who_and_why() {
+        let d = json!({"register": register(), "freezeCheck": {
+            "decision": "OVERRIDDEN", "detail": "…", "until": "2026-12-07T05:00:00Z",
+            "window": "Fri 18:00 - Mon 06:00", "source": "service web tag berth:freeze",
+            "override": {"reason": "hotfix INC-42", "by": "alice"}, "checkedAt": "2026-12-04T20:00:00Z"}});
+        let s = recorded(vec![outcome(Outcome::Deployed, d)]);
+        assert_eq!(
+            s.cause,
+            "prod/web: deployed web:8, freeze overridden by alice: hotfix INC-42 (Fri 18:00 - Mon 06:00)"
+        );
+    }
+
     /// The per-service document's keys are exactly the keys the Map's states write (`ResultPath`),
     /// and its outcomes exactly the Map's closing Pass states': renaming either side fails here.
     #[test]
@@ -625,6 +695,8 @@ mod tests {
             }
         }
         let every_key = json!({"turn": {"decision": "GO", "detail": "", "others": []},
+            "freezeCheck": {"decision": "OPEN", "detail": "", "checkedAt": "2026-01-01T00:00:00Z"},
+            "scanResult": {"verdict": "allow"},
             "approved": {"by": "alice", "at": "2026-01-01T00:00:00Z"},
             "register": register(),
             "migrationTask": {"taskArn": "t", "taskDefinitionArn": "web:8", "essential": ["app"],

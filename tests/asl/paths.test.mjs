@@ -26,8 +26,8 @@ for (const watch of ['WatchRollout', 'WatchRollback']) {
 // renders the ASL: `BERTH_BLESS=1 cargo test -p berth-statemachine`).
 const errorNames = JSON.parse(readFileSync(new URL('../../statemachine/error-names.json', import.meta.url), 'utf8'));
 
-const WAITS = ['WaitForTurn', 'WaitForShift', 'WaitForCanary'];
-const TASKS = ['Plan', 'AcquireTurn', 'AwaitApproval', 'RegisterRevision', 'UpdateService', 'WatchRollout', 'EvaluateShift',
+const WAITS = ['WaitForTurn', 'WaitForShift', 'WaitForCanary', 'WaitForThaw', 'WaitForScan'];
+const TASKS = ['Plan', 'CheckFreeze', 'CheckScan', 'AcquireTurn', 'AwaitApproval', 'RegisterRevision', 'UpdateService', 'WatchRollout', 'EvaluateShift',
   'EvaluateCanary', 'Rollback', 'WatchRollback', 'Report', 'Summarize', 'DescribeService'];
 // The watch states invoke check-stability through `lambda:invoke.waitForTaskToken`: their handlers
 // get the Payload, and answer as check-stability's SendTaskSuccess would.
@@ -63,6 +63,8 @@ async function run(overrides = {}, { items = [item()] } = {}) {
   let summarized;
   const happy = {
     Plan: () => ({ source: 'console', ...wire(items) }),
+    CheckFreeze: () => ({ decision: 'OPEN', detail: 'open', checkedAt: 't' }),
+    CheckScan: () => ({ verdict: 'allow', image: 'i', counts: {}, worst: [], reason: 'clean', waitingSince: 't', checkedAt: 't' }),
     AcquireTurn: () => ({ decision: 'GO', detail: 'alone', others: [] }),
     AwaitApproval: () => ({ by: 'alice', at: 't' }),
     RegisterRevision: () => ({ taskDefinitionArn: 'td:8', previousTaskDefinitionArn: 'td:7', container: 'app', image: 'i', previousImages: [], reused: false }),
@@ -415,4 +417,49 @@ test('a gate nobody answers in time ends NOT_STARTED NotApproved, timed out', as
   assert.equal(r.results[0].detail.error.Error, 'NotApproved');
   assert.match(r.results[0].detail.error.Cause, /within 1 s \(timed out\)/);
   assert.equal(r.calls.RegisterRevision + r.calls.UpdateService, 0);
+});
+
+// The release gates (README, "Release gates"): before the turn, nothing changed by a refusal.
+const FREEZE = [{ source: 'service web tag berth:freeze', timeZone: 'UTC', windows: ['daily 22:00 - 06:00'], onFreeze: 'wait' }];
+
+test('without gate settings no gate runs', async () => {
+  const r = await run();
+  assert.equal(r.calls.CheckFreeze + r.calls.CheckScan, 0);
+});
+
+test('a freeze that waits is waited for, then checked again, and the deploy goes on', async () => {
+  const r = await run({
+    CheckFreeze: (doc, n) => {
+      assert.deepEqual(doc.document.freeze, FREEZE);
+      assert.equal(doc.gate, 'freeze');
+      return n < 2 ? { decision: 'WAIT', until: '2026-12-02T06:00:00Z', detail: 'frozen', checkedAt: 't' }
+        : { decision: 'OPEN', detail: 'open', checkedAt: 't' };
+    },
+  }, { items: [item({ freeze: FREEZE })] });
+  assert.equal(r.calls.CheckFreeze, 2);
+  assert.equal(r.calls.AcquireTurn, 1);
+  assert.deepEqual(r.outcomes, ['DEPLOYED']);
+  assert.equal(r.results[0].detail.freezeCheck.decision, 'OPEN');
+});
+
+test('Frozen and ImageScanFailed end NOT_STARTED before the turn: nothing registered', async () => {
+  for (const [gate, name, extra] of [['CheckFreeze', 'Frozen', { freeze: FREEZE }], ['CheckScan', 'ImageScanFailed', { scan: {} }]]) {
+    const r = await run({ [gate]: () => { throw lambdaError(name, 'refused'); } }, { items: [item(extra)] });
+    assert.deepEqual(r.outcomes, ['NOT_STARTED'], name);
+    assert.equal(r.results[0].error, name);
+    assert.equal(r.calls.AcquireTurn + r.calls.RegisterRevision + r.calls.UpdateService, 0, name);
+  }
+});
+
+test('a running scan is waited for by the state machine, then the verdict decides', async () => {
+  const r = await run({
+    CheckScan: (doc, n) => {
+      assert.equal(doc.gate, 'scan');
+      if (n > 1) assert.equal(doc.document.scanResult.waitingSince, 'first look');
+      return n < 3 ? { verdict: 'wait', status: 'IN_PROGRESS', until: 't', retryAfterSeconds: 1, waitingSince: 'first look', checkedAt: 't' }
+        : { verdict: 'allow', counts: {}, worst: [], reason: 'clean', waitingSince: 'first look', checkedAt: 't' };
+    },
+  }, { items: [item({ scan: { threshold: 'HIGH' } })] });
+  assert.equal(r.calls.CheckScan, 3);
+  assert.deepEqual(r.outcomes, ['DEPLOYED']);
 });

@@ -847,6 +847,9 @@ def summarize_state(name: str, out) -> str | None:
     pick = {
         "Plan": lambda: f"plan: {len(out['plan']['deployments'])} service(s) "
                         f"{[d['service'] for d in out['plan']['deployments']]}" + (f" skipped: {out['plan'].get('skipped')}" if out['plan'].get('skipped') else ""),
+        "CheckFreeze": lambda: f"[{svc}] freeze {out['freezeCheck']['decision']}: {out['freezeCheck']['detail']}",
+        "CheckScan": lambda: f"[{svc}] image scan {out['scanResult']['verdict']}: "
+                             f"{out['scanResult'].get('reason') or out['scanResult'].get('status')}",
         "AcquireTurn": lambda: f"[{svc}] turn {out['turn']['decision']}: {out['turn']['detail']}",
         "RegisterRevision": lambda: f"[{svc}] registered {out['register']['taskDefinitionArn'].split('/')[-1]} "
                                     f"image {out['register']['image'].split('/')[-1][:40]} (previous {out['register']['previousTaskDefinitionArn'].split('/')[-1]})",

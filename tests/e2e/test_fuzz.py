@@ -58,7 +58,8 @@ NEW = digest_of("fuzz v2")
 ALARM = "web-5xx"
 DIMS = {"TargetGroup": "targetgroup/web/0123456789abcdef", "LoadBalancer": "app/berth-local/0123456789abcdef"}
 HANDLERS = ["plan-deployment", "acquire-turn", "register-revision", "update-service", "check-stability",
-            "evaluate-canary", "rollback", "summarize", "start-deployment", "codedeploy-hook", "ecs-hook"]
+            "evaluate-canary", "rollback", "summarize", "start-deployment", "codedeploy-hook", "ecs-hook",
+            "check-gates"]
 # What a successful answer of each handler carries.
 RESULT_KEYS = {
     "plan-deployment": {"source", "deployments"},
@@ -72,6 +73,8 @@ RESULT_KEYS = {
     "start-deployment": {"started", "duplicate", "detail"},
     "codedeploy-hook": {"deploymentId", "lifecycleEventHookExecutionId", "status", "verdict"},
     "ecs-hook": {"hookStatus"},
+    # CheckFreeze answers {decision, detail, …}, CheckScan {verdict, image, …}: both say when
+    "check-gates": {"checkedAt"},
 }
 
 
@@ -487,7 +490,24 @@ def build_bases(berth) -> list[Base]:
             return [p] if p else []
         return []
 
-    bases = [
+    # the release gates (check-gates): a weekend freeze in Berlin and a scan with one LOW finding
+    berth.control("scan-findings", {"repository": "web", "digest": NEW, "tag": "v2",
+                                    "findings": [{"id": "CVE-2026-0009", "severity": "LOW", "package": "zlib"}]})
+    freeze = [{"source": "service web tag berth:freeze", "timeZone": "Europe/Berlin",
+               "windows": ["Fri 18:00 - Mon 06:00", "2026-12-24T00:00 - 2027-01-02T00:00"], "onFreeze": "wait"}]
+    gates = [
+        Base("check-gates (freeze)", "check-gates",
+             {"gate": "freeze", "document": {**item, "freeze": freeze,
+                                             "overrideFreeze": {"reason": "fuzz", "by": "fuzz"}}},
+             focus=(("gate",), ("document", "cluster"), ("document", "service"), ("document", "freeze"),
+                    ("document", "overrideFreeze"))),
+        Base("check-gates (scan)", "check-gates",
+             {"gate": "scan", "document": {**item, "scan": {"threshold": "HIGH", "onNoScan": "refuse",
+                                                            "maxWaitSeconds": 60}}},
+             focus=(("gate",), ("document", "image"), ("document", "scan"), ("document", "scanResult"),
+                    ("document", "pollIntervalSeconds"))),
+    ]
+    bases = gates + [
         Base("plan-deployment (console)", "plan-deployment", plan_console,
              rules=lambda d: request_problems(d.get("request"), alarms) if isinstance(d, dict) else []),
         Base("plan-deployment (ECR push)", "plan-deployment",

@@ -285,3 +285,47 @@ fn a_submitted_start_execution_names_the_service_execution() {
     let watch = submitted("invoke.waitForTaskToken", json!({"StatusCode": 200}));
     assert_eq!(watch.started_execution(), None);
 }
+
+#[test]
+fn the_release_gates_have_their_lines() {
+    let frozen = exited(
+        "TaskStateExited",
+        "CheckFreeze",
+        T0 + 1.0,
+        doc(
+            json!({"freezeCheck": {"decision": "WAIT", "until": "2026-12-07T05:00:00Z",
+            "detail": "prod/web: frozen by service web tag berth:freeze window \"Fri 18:00 - Mon 06:00\" (Europe/Berlin) until 2026-12-07T05:00:00Z; waiting for it to end",
+            "checkedAt": "2026-12-04T20:00:00Z"}}),
+        ),
+    );
+    assert_eq!(
+        describe(&frozen).unwrap(),
+        "web: freeze WAIT: prod/web: frozen by service web tag berth:freeze window \"Fri 18:00 - Mon 06:00\" (Europe/Berlin) until 2026-12-07T05:00:00Z; waiting for it to end"
+    );
+    let waiting = exited(
+        "TaskStateExited",
+        "CheckScan",
+        T0 + 2.0,
+        doc(
+            json!({"scanResult": {"verdict": "wait", "status": "IN_PROGRESS", "until": "2026-12-04T20:10:00Z",
+            "retryAfterSeconds": 15, "image": IMAGE, "waitingSince": "t", "checkedAt": "t"}}),
+        ),
+    );
+    assert_eq!(
+        describe(&waiting).unwrap(),
+        "web: image scan IN_PROGRESS: looking again in 15s (waiting until 2026-12-04T20:10:00Z)"
+    );
+    let allowed = exited(
+        "TaskStateExited",
+        "CheckScan",
+        T0 + 3.0,
+        doc(
+            json!({"scanResult": {"verdict": "allow", "reason": "web@sha256:9f86: no finding at or above HIGH (MEDIUM 1)",
+            "counts": {"MEDIUM": 1}, "worst": [], "image": IMAGE, "waitingSince": "t", "checkedAt": "t"}}),
+        ),
+    );
+    assert_eq!(
+        describe(&allowed).unwrap(),
+        "web: image scan allow: web@sha256:9f86: no finding at or above HIGH (MEDIUM 1)"
+    );
+}

@@ -10,6 +10,7 @@ use berth::config::Settings;
 use berth::ecr::{self, Push};
 use berth::ecs::{describe_service, describe_task_definition, require_supported_controller};
 use berth::error::{Error, ErrorName, Result};
+use berth::gates::{self, FreezeConfig};
 use berth::image::ImageRef;
 use berth::migration::MigrationConfig;
 use berth::model::{
@@ -18,6 +19,7 @@ use berth::model::{
 };
 use berth::release::{self, ReleaseRef};
 use berth::request::{check_console_request, Deploys};
+use berth::scan::ScanPolicy;
 use berth::stop_start::StopThenStart;
 use berth::taskdef::pick_container;
 use berth::time::{self, DateTime};
@@ -99,7 +101,7 @@ async fn plan_console(
 ) -> Result<Plan> {
     let (req, deploys) = check_console_request(
         &input.request,
-        ". Expected {\"cluster\", \"service\", \"image\" or \"taskDefinition\", optional \"container\", \"forceNewDeployment\", \"timeoutSeconds\", \"pollIntervalSeconds\", \"rollbackTimeoutSeconds\", \"canary\", \"approval\", \"migration\", \"stopThenStart\"} or an ECR Image Action event (README, \"Starting a deployment by hand\")",
+        ". Expected {\"cluster\", \"service\", \"image\" or \"taskDefinition\", optional \"container\", \"forceNewDeployment\", \"timeoutSeconds\", \"pollIntervalSeconds\", \"rollbackTimeoutSeconds\", \"canary\", \"approval\", \"migration\", \"stopThenStart\", \"scan\", \"overrideFreeze\"} or an ECR Image Action event (README, \"Starting a deployment by hand\")",
     )?;
     // The service, its controller and its container must exist before anything is registered.
     let service = describe_service(ecs, &req.cluster, &req.service).await?;
@@ -124,6 +126,16 @@ async fn plan_console(
         }
     };
 
+    // The release gates: the request's scan policy, else the service's tags; the freeze
+    // calendars of the service and the installation. A rollback by hand goes back to a revision
+    // that ran, so only a scan the request asks for holds it up.
+    let (scan, freeze) = match &deploys {
+        Deploys::Image(_) => {
+            let (tagged, freeze) = gates_of(settings, &service)?;
+            (req.scan.clone().or(tagged), freeze)
+        }
+        Deploys::Revision(_) => (req.scan.clone(), vec![]),
+    };
     let timeout = req.timeout_seconds.unwrap_or(settings.timeout_seconds);
     Ok(Plan {
         source: if task_definition.is_some() {
@@ -158,6 +170,9 @@ async fn plan_console(
             migration: req.migration.clone(),
             stop_then_start: req.stop_then_start,
             release: None,
+            scan,
+            freeze,
+            override_freeze: req.override_freeze.clone(),
             execution: input.execution.clone(),
             turn_deadline: time::format(time::plus_secs(now, timeout)),
         }],
@@ -269,6 +284,7 @@ fn item_for_push(
         }
         None => settings.timeout_seconds,
     };
+    let (scan, freeze) = gates_of(settings, service)?;
     Ok(DeploymentItem {
         execution_name: children::execution_name(&deployment_id(execution, cluster, name), name),
         fallback_poll_seconds: settings.fallback_poll_seconds,
@@ -303,9 +319,34 @@ fn item_for_push(
                 .find(|t| t.key() == Some(berth::stop_start::TAG))
                 .map(|t| t.value().unwrap_or_default()),
         )?,
+        scan,
+        freeze,
+        override_freeze: None,
         execution: execution.clone(),
         turn_deadline: time::format(time::plus_secs(now, timeout)),
     })
+}
+
+/// The release gates of a service: its scan policy (`berth:scan…` tags) and the freeze calendars
+/// that hold it (its `berth:freeze…` tags, then the installation's), each checked: a typo is
+/// `InvalidInput` here, before anything changes, never a gate silently off.
+pub fn gates_of(
+    settings: &Settings,
+    service: &Service,
+) -> Result<(Option<ScanPolicy>, Vec<FreezeConfig>)> {
+    let name = service.service_name().unwrap_or("?");
+    // An empty value is kept (and refused): a gate tag set to nothing is a mistake, not "off".
+    let raw = |key: &str| {
+        service
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some(key))
+            .map(|t| t.value().unwrap_or_default().trim())
+    };
+    let scan = gates::scan_from_tags(name, raw)?;
+    let mut freeze: Vec<FreezeConfig> = gates::freeze_from_tags(name, raw)?.into_iter().collect();
+    freeze.extend(settings.installation_freeze()?);
+    Ok((scan, freeze))
 }
 
 /// A service opts into the approval gate with `berth:approval`: `required` (the default timeout)

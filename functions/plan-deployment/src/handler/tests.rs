@@ -638,3 +638,95 @@ fn a_typo_in_the_analysis_tags_is_refused_not_ignored() {
         err.message()
     );
 }
+
+fn gate_tagged(tags: &[(&str, &str)]) -> aws_sdk_ecs::types::Service {
+    let mut b = aws_sdk_ecs::types::Service::builder().service_name("web");
+    for (k, v) in tags {
+        b = b.tags(aws_sdk_ecs::types::Tag::builder().key(*k).value(*v).build());
+    }
+    b.build()
+}
+
+#[test]
+fn gate_tags_and_the_installation_freeze_are_read_and_checked() {
+    // GIVEN a service with a scan threshold and a weekend freeze, and an installation freeze
+    let svc = gate_tagged(&[
+        ("berth:scan", "HIGH"),
+        ("berth:freeze", "Fri 18:00 - Mon 06:00"),
+        ("berth:freeze-time-zone", "Europe/Berlin"),
+    ]);
+    let installation = Settings::from_lookup(|k| match k {
+        "BERTH_FREEZE_WINDOWS" => Some("2026-12-24T00:00 - 2027-01-02T00:00".into()),
+        "BERTH_FREEZE_TIME_ZONE" => Some("Europe/Berlin".into()),
+        "BERTH_FREEZE_ACTION" => Some("refuse".into()),
+        _ => None,
+    })
+    .unwrap();
+    // WHEN Plan reads them
+    let (scan, freeze) = gates_of(&installation, &svc).unwrap();
+    // THEN the item carries both calendars, the service's first
+    assert_eq!(scan.unwrap().threshold, berth::scan::Severity::High);
+    assert_eq!(freeze.len(), 2);
+    assert_eq!(freeze[0].source, "service web tag berth:freeze");
+    assert_eq!(freeze[1].on_freeze, berth::gates::OnFreeze::Refuse);
+    // AND an untagged service in an installation without a freeze has no gate
+    assert_eq!(
+        gates_of(&settings(), &gate_tagged(&[])).unwrap(),
+        (None, vec![])
+    );
+}
+
+#[test]
+fn a_typo_in_a_gate_tag_or_the_installation_freeze_is_invalid_input() {
+    for tags in [
+        &[("berth:scan", "SEVERE")][..],
+        &[("berth:scan", "")][..],
+        &[
+            ("berth:freeze", "Fri 18:00 - Mon 06:00"),
+            ("berth:freeze-time-zone", "Berlin"),
+        ][..],
+        &[
+            ("berth:freeze", "Fri 18:00 to Mon 06:00"),
+            ("berth:freeze-time-zone", "UTC"),
+        ][..],
+        &[("berth:freeze", ""), ("berth:freeze-time-zone", "UTC")][..],
+        &[("berth:freeze-action", "refuse")][..],
+    ] {
+        let e = gates_of(&settings(), &gate_tagged(tags)).unwrap_err();
+        assert_eq!(e.name(), ErrorName::InvalidInput, "{tags:?}");
+    }
+    let bad = Settings::from_lookup(|k| {
+        (k == "BERTH_FREEZE_WINDOWS").then(|| "Sat 00:00 - Sun 24:00".into())
+    })
+    .unwrap();
+    let e = gates_of(&bad, &gate_tagged(&[])).unwrap_err();
+    assert_eq!(e.name(), ErrorName::InvalidInput);
+    assert!(
+        e.message().contains("installation freeze"),
+        "{}",
+        e.message()
+    );
+}
+
+#[tokio::test]
+async fn a_console_request_carries_its_scan_gate_and_freeze_override() {
+    let [ds, dt] = existing_service();
+    let plan = plan_with(
+        &[&ds, &dt],
+        console(json!({"scan": {"threshold": "MEDIUM", "onNoScan": "allow"},
+                       "overrideFreeze": {"reason": "hotfix INC-42", "by": "alice"}})),
+    )
+    .await
+    .unwrap();
+    let d = &plan.deployments[0];
+    assert_eq!(
+        d.scan.as_ref().unwrap().on_no_scan,
+        berth::scan::NoScan::Allow
+    );
+    assert_eq!(d.override_freeze.as_ref().unwrap().reason, "hotfix INC-42");
+    // AND a typo in them is refused before any call
+    let e = plan_with(&[], console(json!({"scan": {"threshold": "SEVERE"}})))
+        .await
+        .unwrap_err();
+    assert_eq!(e.name(), ErrorName::InvalidInput);
+}
