@@ -37,6 +37,7 @@ states! {
     "codedeploy-hook" => codedeploy_hook,
     "ecs-hook" => ecs_hook,
     "wake-rollout" => wake_rollout,
+    "reconcile" => reconcile,
 }
 
 /// The state named by `value`, or why there is none (the message names every valid state).
