@@ -144,3 +144,25 @@ def test_bad_configuration_is_refused_loudly_before_anything_runs(berth, stack):
     out = subprocess.run([str(lambda_binary(stack.build))], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode != 0, out
     assert 'BERTH_TAG_PATTERN="release-**" is not an EventBridge wildcard pattern: consecutive wildcards' in out.stderr, out.stderr
+
+
+def test_two_services_of_one_repository_are_deployed_by_one_execution(berth):
+    # GIVEN web and worker both run the repository web's v1, and v2 was pushed with no event
+    web = berth.make_service("web", image("web", OLD))
+    worker = berth.make_service("worker", image("web", OLD), repository="web")
+    berth.push_image_silently("web", OLD, "v1")
+    time.sleep(1.1)
+    berth.push_image_silently("web", NEW, "v2")
+    # WHEN the sweep runs
+    answer = sweep(berth)
+    # THEN one execution (the push's) was started, and the second service found it started
+    name = push_name("web", NEW)
+    assert sorted((s["outcome"], s["executionName"]) for s in answer["services"]) == [
+        ("already-started", name), ("started", name)], answer["summary"]
+    arn = STATE_MACHINE_ARN.replace(":stateMachine:", ":execution:") + f":{name}"
+    assert berth.wait_execution(arn)["status"] == "SUCCEEDED"
+    # AND it deployed both, as the push would have
+    for svc in (web, worker):
+        berth.wait_steady(svc)
+        assert {d for _, _, d in berth.running_images(svc)} == {NEW}, svc["service"]
+    assert [e["name"] for e in berth.executions()] == [name]
