@@ -49,6 +49,8 @@ SDK_CRATES = {
     "aws_sdk_cloudwatch": ("cloudwatch", "cloudwatch"),
     "aws_sdk_sfn": ("stepfunctions", "states"),
     "aws_sdk_ssm": ("ssm", "ssm"),
+    # the reconciliation sweep's image listing (functions/reconcile)
+    "aws_sdk_ecr": ("ecr", "ecr"),
     # berth's deployment events (shared/src/events.rs)
     "aws_sdk_eventbridge": ("events", "events"),
     # the berth CLI's (cli/, not a Lambda: no role of the template runs it)

@@ -146,8 +146,10 @@ def test_every_substitution_has_a_function_and_every_function_is_used():
     assert "EventBusName" in t["Parameters"]
     functions = {k for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
     # start-deployment and wake-rollout are EventBridge targets: they start or answer executions
-    # instead of running in them; the hook functions are invoked by CodeDeploy and by ECS.
-    assert functions - in_machines == {"StartDeploymentFunction", "WakeRolloutFunction", "CodeDeployHookFunction", "EcsHookFunction"}
+    # instead of running in them; reconcile is the schedule's target, starting executions as
+    # start-deployment does; the hook functions are invoked by CodeDeploy and by ECS.
+    assert functions - in_machines == {"StartDeploymentFunction", "WakeRolloutFunction", "ReconcileFunction",
+                                       "CodeDeployHookFunction", "EcsHookFunction"}
 
 
 LAMBDA_BINARY = "berth-lambda"

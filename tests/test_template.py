@@ -279,3 +279,45 @@ def test_function_roles_hold_nothing_but_their_inline_statements_and_basic_loggi
         role = translated["Resources"][get_att(res["Properties"]["Role"])[0]]["Properties"]
         assert role["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"] or \
             role["ManagedPolicyArns"] == [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}], logical
+
+
+# ------------------------------------------------------------------------ the reconciliation sweep
+
+def test_the_sweep_interval_is_whole_minutes_or_zero_for_off(t):
+    p = t["Parameters"]["ReconcileMinutes"]
+    assert p["Default"] == "15"
+    ok, bad = ["0", "1", "15", "1440"], ["", "-1", "2.5", "15m", "01", "abc", " 15"]
+    assert all(re.fullmatch(p["AllowedPattern"], v) for v in ok)
+    assert not any(re.fullmatch(p["AllowedPattern"], v) for v in bad), "CloudFormation must refuse these"
+    conditions = t["Conditions"]
+    assert conditions["ReconcileOn"] == {"Not": [{"Equals": [{"Ref": "ReconcileMinutes"}, "0"]}]}
+    assert conditions["ReconcileEveryMinute"] == {"Equals": [{"Ref": "ReconcileMinutes"}, "1"]}
+
+
+def test_the_schedule_invokes_the_sweep_with_a_role_that_can_do_only_that(t):
+    schedule = t["Resources"]["ReconcileSchedule"]
+    assert schedule["Type"] == "AWS::Scheduler::Schedule" and schedule["Condition"] == "ReconcileOn"
+    props = schedule["Properties"]
+    # Scheduler refuses `rate(1 minutes)`: the singular for 1, the plural otherwise
+    k, (cond, one, many) = intrinsic(props["ScheduleExpression"])
+    assert (k, cond, one) == ("If", "ReconcileEveryMinute", "rate(1 minute)")
+    assert intrinsic(many) == ("Sub", "rate(${ReconcileMinutes} minutes)")
+    assert get_att(props["Target"]["Arn"]) == ("ReconcileFunction", "Arn")
+    assert json.loads(props["Target"]["Input"])["scheduledTime"] == "<aws.scheduler.scheduled-time>"
+    role = t["Resources"][get_att(props["Target"]["RoleArn"])[0]]
+    assert role["Condition"] == "ReconcileOn"
+    trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert [s["Principal"] for s in trust] == [{"Service": "scheduler.amazonaws.com"}]
+    granted = [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    assert [(s["Action"], get_att(s["Resource"])) for s in granted] == [
+        ("lambda:InvokeFunction", ("ReconcileFunction", "Arn"))]
+
+
+def test_the_sweep_deploys_what_the_push_rule_would(t):
+    """The function reads the push rule's own parameters, so a tag the rule ignores is ignored."""
+    env = t["Resources"]["ReconcileFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["BERTH_STATE"] == "reconcile"
+    assert ref(env["BERTH_TAG_PATTERN"]) == "TagPattern"
+    assert intrinsic(env["BERTH_REPOSITORIES"]) == ("Join", [",", {"Ref": "Repositories"}])
+    start = t["Resources"]["StartDeploymentFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["BERTH_STATE_MACHINE_ARN"] == start["BERTH_STATE_MACHINE_ARN"]

@@ -41,6 +41,7 @@ states! {
     "stop-service" => stop_service,
     "release" => release,
     "check-gates" => check_gates,
+    "reconcile" => reconcile,
 }
 
 /// The state named by `value`, or why there is none (the message names every valid state).

@@ -47,6 +47,32 @@ impl Push {
     }
 }
 
+impl Push {
+    /// The `ECR Image Action` event EventBridge delivers for this push, as the reconciliation sweep
+    /// hands it to the deployment when the real one never came: the same shape (so Plan reads it
+    /// as a push) and `detail.berth-found-by` saying who sent it instead of ECR.
+    pub fn event(&self, time: &str, found_by: &str) -> serde_json::Value {
+        serde_json::json!({
+            "version": "0",
+            "id": format!("{found_by}-{}", crate::start::execution_name(self)),
+            "detail-type": "ECR Image Action",
+            "source": "aws.ecr",
+            "account": self.account,
+            "time": time,
+            "region": self.region,
+            "resources": [],
+            "detail": {
+                "result": "SUCCESS",
+                "repository-name": self.repository,
+                "image-digest": self.digest,
+                "action-type": "PUSH",
+                "image-tag": self.tag.clone().unwrap_or_default(),
+                "berth-found-by": found_by,
+            }
+        })
+    }
+}
+
 /// True when the value looks like an EventBridge event rather than a console request.
 pub fn is_event(value: &serde_json::Value) -> bool {
     value.get("detail-type").is_some() || value.get("source").is_some()
@@ -158,6 +184,20 @@ mod tests {
         let mut e = event();
         e["detail"]["repository-name"] = json!("Web With Spaces");
         assert_eq!(classify(&e).unwrap_err().name(), "InvalidImage");
+    }
+
+    #[test]
+    fn the_event_built_for_a_found_push_reads_back_as_that_push() {
+        // GIVEN a push the sweep found (by digest, then with a tag)
+        let mut push = classify(&event()).unwrap().unwrap();
+        for tag in [None, Some("v2".to_string())] {
+            push.tag = tag;
+            // WHEN its event is built THEN Plan's reading gives the same push back
+            let e = push.event("2026-11-30T08:00:00Z", "reconcile");
+            assert_eq!(classify(&e).unwrap().unwrap(), push);
+            assert_eq!(e["detail"]["berth-found-by"], "reconcile");
+            assert!(is_event(&e));
+        }
     }
 
     #[test]

@@ -144,6 +144,81 @@ pub async fn service_tasks(
     Ok(described.tasks.unwrap_or_default())
 }
 
+/// A service tag's value, trimmed; `None` when absent or blank.
+pub fn service_tag<'a>(service: &'a Service, key: &str) -> Option<&'a str> {
+    service
+        .tags()
+        .iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(|t| t.value())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// Every ACTIVE service carrying the tag `key`, with its tags, and the name of its cluster: in
+/// `clusters`, or in every cluster of the account and region when it is empty (`BERTH_CLUSTERS`).
+/// DescribeServices takes at most 10 services a call. Plan reads the services a push deploys
+/// from this, and the reconciliation sweep the services it checks.
+pub async fn services_tagged(
+    ecs: &Client,
+    clusters: &[String],
+    key: &str,
+) -> Result<Vec<(String, Service)>> {
+    let clusters = if clusters.is_empty() {
+        let mut all = vec![];
+        let mut pages = ecs.list_clusters().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            all.extend(
+                page.map_err(|e| Error::from_sdk("ListClusters", e))?
+                    .cluster_arns()
+                    .iter()
+                    .cloned(),
+            );
+        }
+        all
+    } else {
+        clusters.to_vec()
+    };
+    let mut found = vec![];
+    for cluster in clusters {
+        let mut arns = vec![];
+        let mut pages = ecs
+            .list_services()
+            .cluster(&cluster)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            arns.extend(
+                page.map_err(|e| Error::from_sdk(&format!("ListServices {cluster}"), e))?
+                    .service_arns()
+                    .iter()
+                    .cloned(),
+            );
+        }
+        for chunk in arns.chunks(10) {
+            let out = ecs
+                .describe_services()
+                .cluster(&cluster)
+                .set_services(Some(chunk.to_vec()))
+                .include(ServiceField::Tags)
+                .send()
+                .await
+                .map_err(|e| Error::from_sdk(&format!("DescribeServices {cluster}"), e))?;
+            for s in out.services() {
+                if s.status() == Some("ACTIVE") && service_tag(s, key).is_some() {
+                    let cluster_name = s
+                        .cluster_arn()
+                        .map(|a| a.rsplit('/').next().unwrap_or(a))
+                        .unwrap_or(&cluster)
+                        .to_owned();
+                    found.push((cluster_name, s.clone()));
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// DescribeServiceDeployments of one service deployment (one ARN, one call). `None` when ECS lists
 /// it under `failures` (unknown, or past its 90 days of history).
 pub async fn describe_service_deployment(

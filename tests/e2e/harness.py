@@ -154,6 +154,7 @@ class Stack:
         self._supervisor: threading.Thread | None = None
         self._waker: threading.Thread | None = None
         self.woken: list[dict] = []  # what wake-rollout answered, one entry per ECS event delivered
+        self.env_overrides: dict[str, dict] = {}  # state -> variables over its template environment
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -222,11 +223,13 @@ class Stack:
     def function_env(self, state: str) -> dict:
         """What a function's process sees: the harness's own environment without any AWS_*/BERTH_*
         (nothing inherited may point a client at real AWS), the function's literal template
-        variables (BERTH_STATE, ...), lambda_env(), and what Lambda sets for a runtime."""
+        variables (BERTH_STATE, ...), lambda_env(), `restart_function`'s overrides, and what Lambda
+        sets for a runtime."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BERTH_"))}
         fn = self.functions[state]
         env.update(fn["environment"])
         env.update(self.lambda_env())
+        env.update(self.env_overrides.get(state, {}))
         env.update({
             "AWS_LAMBDA_RUNTIME_API": f"{self.lambda_urls[state]}{RUNTIME_EMULATOR_PATH}",
             "AWS_LAMBDA_FUNCTION_NAME": state,
@@ -303,6 +306,24 @@ class Stack:
                                   "starting it again\n")
                     self.procs.remove(proc)
                     self._spawn_function(state)
+
+    def restart_function(self, state: str, env: dict | None = None) -> None:
+        """Replace `state`'s berth-lambda process by one with `env` over its environment (None: back
+        to the template's), as a stack update that changes the function's variables replaces its
+        execution environments. Invocations sent meanwhile wait for the new process."""
+        with self._runtime_lock:
+            if env:
+                self.env_overrides[state] = {k: str(v) for k, v in env.items()}
+            else:
+                self.env_overrides.pop(state, None)
+            proc = self.function_procs[state]
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait(10)
+            self.procs.remove(proc)
+            self._spawn_function(state)
 
     def stop_lambda_runtime(self) -> None:
         """Kill every function's emulator and process (SIGKILL to each process group): to the state
@@ -472,6 +493,44 @@ class Stack:
         if out.get("FunctionError"):
             raise RuntimeError(f"{function} failed: {body}")
         return body
+
+    # ------------------------------------------------------------------ ECR without events, and the sweep
+
+    def push_image_silently(self, repository: str, digest: str, tag: str | None = None) -> dict:
+        """Put an image in moto's ECR (the repository created if missing) and deliver NO push event:
+        a push EventBridge never delivered. Returns DescribeImages' entry (imagePushedAt: moto's
+        whole seconds, so images meant to be ordered in time are pushed a second apart)."""
+        ecr = self.client("ecr")
+        try:
+            ecr.create_repository(repositoryName=repository)
+        except ecr.exceptions.RepositoryAlreadyExistsException:
+            pass
+        # One manifest per digest (moto keys images by manifest).
+        manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                               "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 2,
+                                          "digest": digest},
+                               "layers": []})
+        kwargs = {"imageTag": tag} if tag else {}
+        ecr.put_image(repositoryName=repository, imageManifest=manifest, imageDigest=digest, **kwargs)
+        return ecr.describe_images(repositoryName=repository, imageIds=[{"imageDigest": digest}])["imageDetails"][0]
+
+    def create_reconcile_schedule(self, minutes: str | None = None) -> dict | None:
+        """The template's ReconcileSchedule in moto's Scheduler, as CloudFormation would create it
+        for ReconcileMinutes=`minutes` (the stand-in validates the expression as Scheduler does).
+        None when the parameter turns the sweep off; ValueError when CloudFormation would refuse the
+        parameter, ValidationException (botocore ClientError) when Scheduler would refuse the
+        schedule."""
+        spec = reconcile_schedule(minutes)
+        if spec is not None:
+            self.client("scheduler").create_schedule(**spec)
+        return spec
+
+    def fire_reconcile(self) -> dict:
+        """Fire the sweep's schedule now, as Scheduler does when it comes due; the firing record
+        (`response`: the sweep's answer, `functionError` when it failed)."""
+        from tests.standin.schedules import fire_schedule
+
+        return fire_schedule(self.url, RECONCILE_SCHEDULE)
 
     # ------------------------------------------------------------------ executions
 
@@ -802,6 +861,61 @@ def ecr_push_event(repository: str, digest: str, tag: str = "latest", action: st
             "manifest-media-type": "application/vnd.oci.image.manifest.v1+json",
         },
     }
+
+
+# template.yaml names the schedule ${AWS::StackName}-reconcile; the harness's stack is "berth".
+STACK_NAME = "berth"
+RECONCILE_SCHEDULE = f"{STACK_NAME}-reconcile"
+
+
+def reconcile_schedule(minutes: str | None = None) -> dict | None:
+    """CreateSchedule's arguments for the template's ReconcileSchedule with ReconcileMinutes =
+    `minutes` (default: the parameter's default), its conditions, !If and !Sub resolved as
+    CloudFormation resolves them; None when its Condition is false (the sweep turned off). Raises
+    ValueError for a value the parameter's AllowedPattern refuses (CloudFormation refuses the stack)."""
+    import re
+
+    t = template()
+    param = t["Parameters"]["ReconcileMinutes"]
+    value = str(param["Default"]) if minutes is None else str(minutes)
+    if not re.fullmatch(param["AllowedPattern"], value):
+        raise ValueError(f"CloudFormation refuses ReconcileMinutes={value!r}: {param['ConstraintDescription']}")
+    params = {"ReconcileMinutes": value, "AWS::StackName": STACK_NAME, "AWS::AccountId": ACCOUNT,
+              "AWS::Region": REGION, "AWS::Partition": "aws"}
+    resources = t["Resources"]
+
+    def resolve(v):
+        if isinstance(v, dict) and len(v) == 1:
+            (k, arg), = v.items()
+            if k == "Ref":
+                return params[arg]
+            if k == "Not":
+                return not resolve(arg[0])
+            if k == "Equals":
+                return resolve(arg[0]) == resolve(arg[1])
+            if k == "Condition":
+                return resolve(t["Conditions"][arg])
+            if k == "If":
+                cond, yes, no = arg
+                return resolve(yes if resolve(t["Conditions"][cond]) else no)
+            if k == "Sub":
+                return re.sub(r"\$\{([^}]+)\}", lambda m: str(params[m.group(1)]), arg)
+            if k == "GetAtt":
+                logical = arg.split(".")[0]
+                res = resources[logical]
+                if res["Type"] == "AWS::Serverless::Function":  # the harness names functions by state
+                    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function_state(res)}"
+                return f"arn:aws:iam::{ACCOUNT}:role/{STACK_NAME}-{logical}"
+        if isinstance(v, dict):
+            return {k: resolve(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [resolve(x) for x in v]
+        return v
+
+    res = resources["ReconcileSchedule"]
+    if not resolve(t["Conditions"][res["Condition"]]):
+        return None
+    return resolve(res["Properties"])
 
 
 def children_of(events: list[dict]) -> list[str]:

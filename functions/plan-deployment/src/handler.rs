@@ -1,14 +1,17 @@
 //! Turn a console request or an ECR push into the list of services to deploy, validating
 //! everything that can be checked before any service is touched.
 
-use aws_sdk_ecs::types::{Service, ServiceField, TaskDefinition, TaskDefinitionStatus};
+use aws_sdk_ecs::types::{Service, TaskDefinition, TaskDefinitionStatus};
 use aws_sdk_ecs::Client;
 use berth::canary;
 use berth::children;
 use berth::cloudwatch::require_alarms;
 use berth::config::Settings;
 use berth::ecr::{self, Push};
-use berth::ecs::{describe_service, describe_task_definition, require_supported_controller};
+use berth::ecs::{
+    describe_service, describe_task_definition, require_supported_controller, service_tag,
+    services_tagged,
+};
 use berth::error::{Error, ErrorName, Result};
 use berth::gates::{self, FreezeConfig};
 use berth::image::ImageRef;
@@ -242,13 +245,7 @@ async fn plan_push(
 }
 
 fn tag<'a>(service: &'a Service, key: &str) -> Option<&'a str> {
-    service
-        .tags()
-        .iter()
-        .find(|t| t.key() == Some(key))
-        .and_then(|t| t.value())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+    service_tag(service, key)
 }
 
 fn tag_number<T: std::str::FromStr>(service: &Service, key: &str) -> Result<Option<T>> {
@@ -547,66 +544,17 @@ fn deployment_id(execution: &ExecutionRef, cluster: &str, service: &str) -> Stri
     id.chars().take(256).collect()
 }
 
-/// Every ACTIVE service tagged with the repository, cluster by cluster (DescribeServices takes at
-/// most 10 services a call).
+/// Every ACTIVE service tagged with the repository (`berth::ecs::services_tagged`).
 async fn mapped_services(
     ecs: &Client,
     settings: &Settings,
     repository: &str,
 ) -> Result<Vec<(String, Service)>> {
-    let clusters = if settings.clusters.is_empty() {
-        let mut all = vec![];
-        let mut pages = ecs.list_clusters().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            all.extend(
-                page.map_err(|e| Error::from_sdk("ListClusters", e))?
-                    .cluster_arns()
-                    .iter()
-                    .cloned(),
-            );
-        }
-        all
-    } else {
-        settings.clusters.clone()
-    };
-    let mut found = vec![];
-    for cluster in clusters {
-        let mut arns = vec![];
-        let mut pages = ecs
-            .list_services()
-            .cluster(&cluster)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            arns.extend(
-                page.map_err(|e| Error::from_sdk(&format!("ListServices {cluster}"), e))?
-                    .service_arns()
-                    .iter()
-                    .cloned(),
-            );
-        }
-        for chunk in arns.chunks(10) {
-            let out = ecs
-                .describe_services()
-                .cluster(&cluster)
-                .set_services(Some(chunk.to_vec()))
-                .include(ServiceField::Tags)
-                .send()
-                .await
-                .map_err(|e| Error::from_sdk(&format!("DescribeServices {cluster}"), e))?;
-            for s in out.services() {
-                if s.status() == Some("ACTIVE") && tag(s, tags::REPOSITORY) == Some(repository) {
-                    let cluster_name = s
-                        .cluster_arn()
-                        .map(|a| a.rsplit('/').next().unwrap_or(a))
-                        .unwrap_or(&cluster)
-                        .to_owned();
-                    found.push((cluster_name, s.clone()));
-                }
-            }
-        }
-    }
-    Ok(found)
+    let tagged = services_tagged(ecs, &settings.clusters, tags::REPOSITORY).await?;
+    Ok(tagged
+        .into_iter()
+        .filter(|(_, s)| tag(s, tags::REPOSITORY) == Some(repository))
+        .collect())
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use berth::time::DateTime;
 use serde_json::json;
 
 use super::*;
+use berth::start::execution_name;
 
 const MACHINE: &str = "arn:aws:states:eu-west-1:123456789012:stateMachine:berth-deploy";
 const PUSH: &str = include_str!("../../../../shared/fixtures/ecr-push.json");
