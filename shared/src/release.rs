@@ -146,8 +146,11 @@ pub fn next(plan: &Plan, mut state: ReleaseState) -> ReleaseState {
                 service: d.service.clone(),
                 outcome: Outcome::NotStarted,
                 cause: format!(
-                    "release {}: not started (wave {}), an earlier wave did not deploy",
-                    r.name, r.wave
+                    "{}/{}: not started, nothing changed: release {} (wave {}), an earlier wave did not deploy",
+                    short(&d.cluster),
+                    d.service,
+                    r.name,
+                    r.wave
                 ),
                 error: None,
                 rollback_to: None,
@@ -241,7 +244,9 @@ fn settle_rollbacks(plan: &Plan, results: &mut [ServiceReport], rolled: &[Servic
         };
         r.outcome = outcome;
         r.cause = format!(
-            "deployed, then release {release} failed ({}): {what}",
+            "{}/{}: deployed, then release {release} failed ({}): {what}",
+            short(&r.cluster),
+            r.service,
             failures.join(", ")
         );
     }

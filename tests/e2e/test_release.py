@@ -65,3 +65,35 @@ def test_a_wave_without_a_release_is_refused_with_nothing_changed(berth):
     done = berth.wait_execution(started["executionArn"])
     assert done["status"] == "FAILED" and "berth:release" in done["cause"], done
     assert berth.describe(svc)["taskDefinition"] == svc["task_definition"]
+
+
+def test_a_release_by_request_is_all_or_nothing_too(berth):
+    # GIVEN the API and a worker, and a worker image that crashes
+    api = berth.make_service("api", image(OLD), repository="shop")
+    worker = berth.make_service("worker", image(OLD), repository="shop")
+    bad = digest_of("shop worker v2 crashes")
+    berth.control("images", {"image": bad, "behaviour": "crashloop"})
+    # WHEN one request ships both, the worker after the API
+    arn = berth.start_execution({"release": {"name": "shop", "services": [
+        {"cluster": "prod", "service": "api", "image": image(NEW)},
+        {"cluster": "prod", "service": "worker", "image": image(bad), "wave": 2}]}})
+    done = berth.wait_execution(arn, timeout=300)
+    # THEN the worker's failure takes the API back too
+    assert done["status"] == "FAILED" and done["error"] == "DeploymentRolledBack", done
+    outcomes = {o["service"]: o["outcome"] for o in berth.outcomes(arn)}
+    assert outcomes == {"api": "ROLLED_BACK", "worker": "ROLLED_BACK"}, outcomes
+    for svc in (api, worker):
+        berth.wait_steady(svc, timeout=90)
+        assert {d for _, _, d in berth.running_images(svc)} == {OLD}
+
+
+def test_a_misspelt_release_request_changes_nothing(berth):
+    svc = berth.make_service("api", image(OLD), repository="shop")
+    for request in ({"release": {"name": "shop", "servcies": []}},
+                    {"release": {"name": "shop", "services": [{"cluster": "prod", "service": "api", "image": image(NEW), "wave": 11}]}},
+                    {"release": {"name": "shop", "services": [{"cluster": "prod", "service": "api", "image": image(NEW), "wave": 1},
+                                                              {"cluster": "prod", "service": "api", "image": image(NEW)}]}}):
+        done = berth.wait_execution(berth.start_execution(request))
+        assert done["status"] == "FAILED" and "release" in done["cause"], done
+    assert berth.describe(svc)["taskDefinition"] == svc["task_definition"]
+    assert len(berth.task_definition_arns("api")) == 1
