@@ -143,7 +143,7 @@ def bluegreen_request(svc: dict, digest: str) -> dict:
 
 
 def bluegreen_service(berth) -> dict:
-    berth.control("config", {"codedeploy_minute_seconds": 2, "hook_timeout_seconds": 60, "metric_noise": NOISE})
+    berth.control("config", {"codedeploy_minute_seconds": 3, "hook_timeout_seconds": 60, "metric_noise": NOISE})
     return berth.make_bluegreen_service("web", image(OLD), config="CodeDeployDefault.ECSCanary10Percent5Minutes")
 
 
