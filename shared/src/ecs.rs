@@ -146,13 +146,17 @@ pub async fn service_tasks(
 
 /// A service tag's value, trimmed; `None` when absent or blank.
 pub fn service_tag<'a>(service: &'a Service, key: &str) -> Option<&'a str> {
+    service_tag_raw(service, key).filter(|v| !v.is_empty())
+}
+
+/// A service's tag value, trimmed, an empty one kept: for the settings where a tag set to nothing
+/// is a mistake to refuse, not "off".
+pub fn service_tag_raw<'a>(service: &'a Service, key: &str) -> Option<&'a str> {
     service
         .tags()
         .iter()
         .find(|t| t.key() == Some(key))
-        .and_then(|t| t.value())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+        .map(|t| t.value().unwrap_or_default().trim())
 }
 
 /// Every ACTIVE service carrying the tag `key`, with its tags, and the name of its cluster: in

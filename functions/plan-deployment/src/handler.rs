@@ -10,7 +10,7 @@ use berth::config::Settings;
 use berth::ecr::{self, Push};
 use berth::ecs::{
     describe_service, describe_task_definition, require_supported_controller, service_tag,
-    services_tagged,
+    service_tag_raw, services_tagged,
 };
 use berth::error::{Error, ErrorName, Result};
 use berth::gates::{self, FreezeConfig};
@@ -399,19 +399,11 @@ fn item_for_push(
         release: ReleaseRef::from_tags(
             name,
             tag(service, release::tags::NAME),
-            service
-                .tags()
-                .iter()
-                .find(|t| t.key() == Some(release::tags::WAVE))
-                .map(|t| t.value().unwrap_or_default()),
+            service_tag_raw(service, release::tags::WAVE),
         )?,
         stop_then_start: StopThenStart::from_tag(
             name,
-            service
-                .tags()
-                .iter()
-                .find(|t| t.key() == Some(berth::stop_start::TAG))
-                .map(|t| t.value().unwrap_or_default()),
+            service_tag_raw(service, berth::stop_start::TAG),
         )?,
         scan,
         freeze,
@@ -430,13 +422,7 @@ pub fn gates_of(
 ) -> Result<(Option<ScanPolicy>, Vec<FreezeConfig>)> {
     let name = service.service_name().unwrap_or("?");
     // An empty value is kept (and refused): a gate tag set to nothing is a mistake, not "off".
-    let raw = |key: &str| {
-        service
-            .tags()
-            .iter()
-            .find(|t| t.key() == Some(key))
-            .map(|t| t.value().unwrap_or_default().trim())
-    };
+    let raw = |key: &str| service_tag_raw(service, key);
     let scan = gates::scan_from_tags(name, raw)?;
     let mut freeze: Vec<FreezeConfig> = gates::freeze_from_tags(name, raw)?.into_iter().collect();
     freeze.extend(settings.installation_freeze()?);
@@ -447,12 +433,7 @@ pub fn gates_of(
 /// or the gate's timeout in seconds. Anything else, even an empty value, is refused: a typo must
 /// not deploy without the approval it asked for.
 pub fn approval_from_tag(service: &Service) -> Result<Option<ApprovalConfig>> {
-    let Some(raw) = service
-        .tags()
-        .iter()
-        .find(|t| t.key() == Some(tags::APPROVAL))
-        .map(|t| t.value().unwrap_or_default().trim())
-    else {
+    let Some(raw) = service_tag_raw(service, tags::APPROVAL) else {
         return Ok(None);
     };
     let name = service.service_name().unwrap_or("?");
