@@ -190,6 +190,27 @@ test('Throttled beyond the retries rolls back', async () => {
   assert.deepEqual(r.outcomes, ['ROLLED_BACK']);
 });
 
+for (const name of ['Sandbox.Timedout', 'Lambda.Unknown']) {
+  test(`a watch whose check ends ${name} five times looks again and the completed rollout is DEPLOYED`, async () => {
+    const r = await run({ WatchRollout: (_, n) => { if (n <= 5) throw lambdaError(name, 'Task timed out after 60.00 seconds'); return { status: 'COMPLETED', detail: '' }; } });
+    assert.equal(r.calls.WatchRollout, 6);
+    assert.equal(r.calls.Rollback, 0);
+    assert.deepEqual(r.outcomes, ['DEPLOYED']);
+  });
+}
+
+test('a watch whose check never answers rolls back after the retries (bounded), and the rollback is watched the same way', async () => {
+  const r = await run({
+    WatchRollout: () => { throw lambdaError('Sandbox.Timedout', 'Task timed out after 60.00 seconds'); },
+    WatchRollback: (_, n) => { if (n <= 2) throw lambdaError('Sandbox.Timedout'); return { status: 'COMPLETED', detail: '' }; },
+  });
+  assert.equal(r.calls.WatchRollout, 7, 'the first look and six more');
+  assert.equal(r.calls.Rollback, 1);
+  assert.equal(r.calls.WatchRollback, 3);
+  assert.deepEqual(r.outcomes, ['ROLLED_BACK']);
+  assert.equal(r.results[0].detail.error.Error, 'Sandbox.Timedout');
+});
+
 test('a FAILED rollout rolls back and waits for the rollback to stabilise', async () => {
   const r = await run({
     WatchRollout: () => ({ status: 'FAILED', reason: 'DeploymentFailed', detail: 'circuit breaker' }),
