@@ -3,7 +3,7 @@ revision against old), on the same seeded, noisy ALB samples (tests/standin/alb_
 by berth's own decision code (shared/examples/canary_bench.rs: canary::judge_metric,
 judge_comparison, verdict, decide).
 
-Each simulated bake: a service with 3,000 requests a minute (p99 ~0.4 s, 0.1 % 5xx); for 10 minutes
+Each simulated bake: a service with 3,000 requests a minute (--requests-per-minute) (p99 ~0.4 s, 0.1 % 5xx); for 10 minutes
 before the deploy the old revision's target group takes all of it, then the canary's target group
 takes 10 % for a 10-minute bake, evaluated every minute (interval 60 s, period 60 s, as CloudWatch's
 ALB metrics come). Scenarios: a healthy canary; a canary whose latency is 30 % higher (p99 +30 %); a
@@ -17,7 +17,8 @@ with the old revision's over a 600 s window (direction increase; 5xx rate critic
 points; p99 with tolerance 0.2), at confidence 0.99. The old revision's samples cover the whole
 window (it served before the deploy too); the canary's start when it got traffic.
 
-    scripts/bench-canary [--bakes N] [--seed S] [--confidence C] [--tolerance T] [--window-minutes W] [--json FILE]
+    scripts/bench-canary [--bakes N] [--seed S] [--confidence C] [--tolerance T] [--window-minutes W]
+                         [--requests-per-minute R] [--json FILE]
 """
 
 from __future__ import annotations
@@ -73,9 +74,9 @@ def configs(confidence: float, tolerance: float = 0.2, window_minutes: int = 10)
     return {"threshold": threshold, "analysis": analysis}
 
 
-def bake_samples(seed: int, profile: Profile, before_minutes: int) -> tuple[dict, dict]:
+def bake_samples(seed: int, profile: Profile, before_minutes: int, requests_per_minute: float = 3000.0) -> tuple[dict, dict]:
     """Per-minute samples of one bake: slot -> {rate, p99} for each target group."""
-    noise = Noise(seed=seed)
+    noise = Noise(seed=seed, requests_per_minute=requests_per_minute)
     base, canary = {}, {}
     for slot in range(-before_minutes, BAKE_MINUTES):
         base[slot] = minute(noise, BASELINE_TG, slot, 1.0 if slot < 0 else 1.0 - SHARE)
@@ -135,15 +136,15 @@ def outcome(decisions: list[dict], mode: str) -> tuple[str, int | None, str]:
 
 
 def run(bakes: int, seed: int, confidence: float, tolerance: float = 0.2, window_minutes: int = 10,
-        binary: Path | None = None, log=print) -> dict:
+        binary: Path | None = None, log=print, requests_per_minute: float = 3000.0) -> dict:
     binary = binary or build_judge()
     modes = configs(confidence, tolerance, window_minutes)
     report: dict = {"bakes": bakes, "seed": seed, "confidence": confidence, "tolerance": tolerance,
-                    "windowMinutes": window_minutes, "scenarios": {}}
+                    "windowMinutes": window_minutes, "requestsPerMinute": requests_per_minute, "scenarios": {}}
     for index, (name, profile) in enumerate(SCENARIOS.items()):
         lines, spans = [], []
         for i in range(bakes):
-            base, canary = bake_samples(seed * 1_000_003 + index * 100_000 + i, profile, window_minutes)
+            base, canary = bake_samples(seed * 1_000_003 + index * 100_000 + i, profile, window_minutes, requests_per_minute)
             ev = evaluations(base, canary, window_minutes)
             spans.append((len(lines), len(ev)))
             lines.extend(ev)
@@ -177,7 +178,7 @@ def render(report: dict) -> str:
     rows = [
         f"canary judgement over {report['bakes']} simulated bakes per scenario (seed {report['seed']}, "
         f"analysis confidence {report['confidence']}, p99 tolerance {report['tolerance']}, window {report['windowMinutes']} min), "
-        "10 % of 3,000 req/min on the canary, 1-minute interval",
+        f"10 % of {report.get('requestsPerMinute', 3000.0):,.0f} req/min on the canary, 1-minute interval",
         "",
         "| | today's thresholds (5xx > 1 %, p99 > 1 s) | statistical analysis (vs old revision) |",
         "|---|---|---|",
@@ -205,10 +206,13 @@ def main(argv=None) -> int:
     ap.add_argument("--confidence", type=float, default=0.99)
     ap.add_argument("--tolerance", type=float, default=0.2, help="the p99's compare.tolerance (0.1 rolls back ~3 %% of healthy canaries)")
     ap.add_argument("--window-minutes", type=int, default=10, help="the analysis's windowSeconds / 60")
+    ap.add_argument("--requests-per-minute", type=float, default=3000.0,
+                    help="the service's traffic (the canary takes 10 %%); the canary's per-minute p99 is as precise as its requests allow")
     ap.add_argument("--json", type=Path, help="also write the report as JSON here")
     args = ap.parse_args(argv)
     t0 = time.monotonic()
-    report = run(args.bakes, args.seed, args.confidence, args.tolerance, args.window_minutes, log=lambda m: print(m, file=sys.stderr, flush=True))
+    report = run(args.bakes, args.seed, args.confidence, args.tolerance, args.window_minutes,
+                 log=lambda m: print(m, file=sys.stderr, flush=True), requests_per_minute=args.requests_per_minute)
     report["seconds"] = round(time.monotonic() - t0, 1)
     print(render(report))
     if args.json:
