@@ -15,7 +15,7 @@ from jsonschema.exceptions import best_match
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "schema" / "request.schema.json"
 EXAMPLES = [ROOT / "examples" / "request.json", ROOT / "examples" / "request-minimal.json",
-            ROOT / "examples" / "request-analysis.json"]
+            ROOT / "examples" / "request-analysis.json", ROOT / "examples" / "request-release.json"]
 REFUSED = json.loads((ROOT / "schema" / "refused.json").read_text())["cases"]
 
 

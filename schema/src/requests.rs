@@ -11,6 +11,7 @@ const EXAMPLES: [&str; 3] = [
     "examples/request-minimal.json",
     "examples/request-analysis.json",
 ];
+const RELEASE_EXAMPLE: &str = "examples/request-release.json";
 const REFUSED: &str = "schema/refused.json";
 
 fn read_json(relative: &str) -> Value {
@@ -24,6 +25,18 @@ fn read_json(relative: &str) -> Value {
 /// alarm).
 fn plan_checks(request: &Value) -> berth::Result<ConsoleRequest> {
     berth::request::check_console_request(request, "").map(|(req, _)| req)
+}
+
+/// The same for any request: a release's shape, then each of its entries as a console request.
+fn plan_checks_any(request: &Value) -> berth::Result<Vec<ConsoleRequest>> {
+    match berth::request::check_release_request(request)? {
+        Some(release) => release
+            .services
+            .iter()
+            .map(|entry| plan_checks(&entry.request))
+            .collect(),
+        None => plan_checks(request).map(|req| vec![req]),
+    }
 }
 
 /// The request README shows under "Starting a deployment by hand": its first ```json block.
@@ -66,6 +79,23 @@ fn the_examples_pass_plans_checks() {
 }
 
 #[test]
+fn the_release_example_passes_plans_checks_entry_by_entry() {
+    let doc = read_json(RELEASE_EXAMPLE);
+    let release = berth::request::check_release_request(&doc)
+        .unwrap()
+        .expect("a release");
+    assert_eq!(
+        release.services.iter().map(|e| e.wave).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    let reqs = plan_checks_any(&doc).unwrap();
+    assert_eq!(
+        reqs.iter().map(|r| r.service.as_str()).collect::<Vec<_>>(),
+        ["api", "worker"]
+    );
+}
+
+#[test]
 fn the_readme_request_passes_plans_checks() {
     plan_checks(&readme_request()).unwrap();
 }
@@ -86,7 +116,7 @@ fn every_refused_request_is_refused_with_its_error() {
     for case in cases {
         let why = case["why"].as_str().unwrap();
         let want = case["rust"].as_str().unwrap();
-        match plan_checks(&case["request"]) {
+        match plan_checks_any(&case["request"]) {
             Ok(_) => panic!("{REFUSED}: {why:?} passes Plan's checks"),
             Err(e) => assert!(
                 e.message().contains(want),

@@ -98,6 +98,90 @@ pub fn check_console_request(request: &Value, hint: &str) -> Result<(ConsoleRequ
     Ok((req, image))
 }
 
+/// A release by request, its shape checked: `{"release": {"name": "shop", "services": [request,
+/// …]}}` (README, "Release groups"). Each entry is a console request with an optional `wave`; it is
+/// checked as a request of its own next (`check_console_request`, through Plan).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleaseRequest {
+    pub name: String,
+    pub services: Vec<ReleaseEntry>,
+}
+
+/// One service of a release by request: its request (without `wave`) and its wave (default 1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleaseEntry {
+    pub request: Value,
+    pub wave: u32,
+}
+
+/// The release a request asks for, its shape checked; `None` when it is no release (no
+/// `"release"` key). A mistake anywhere refuses the whole release, naming the entry.
+pub fn check_release_request(request: &Value) -> Result<Option<ReleaseRequest>> {
+    let Some(release) = request.get("release") else {
+        return Ok(None);
+    };
+    let refuse = |why: String| {
+        Error::invalid_input(format!(
+            "release: {why}. Expected {{\"release\": {{\"name\": \"…\", \"services\": [{{\"cluster\", \"service\", \"image\", optional \"wave\" (1 to {}) and any field of a request}}, …]}}}} (README, \"Release groups\")",
+            crate::release::MAX_WAVE
+        ))
+    };
+    if let Some(other) = request
+        .as_object()
+        .and_then(|o| o.keys().find(|k| *k != "release"))
+    {
+        return Err(refuse(format!(
+            "{other:?} beside \"release\": give each service's fields in its entry"
+        )));
+    }
+    let Some(obj) = release.as_object() else {
+        return Err(refuse("not an object".into()));
+    };
+    if let Some(k) = obj
+        .keys()
+        .find(|k| !["name", "services"].contains(&k.as_str()))
+    {
+        return Err(refuse(format!("unknown field {k:?}")));
+    }
+    let name = obj
+        .get("name")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| refuse("no name".into()))?;
+    limits::check_len("release.name", name, limits::NAME_CHARS)?;
+    let entries = obj
+        .get("services")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| refuse("no services".into()))?;
+    let mut services = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        let mut request = entry.clone();
+        let Some(fields) = request.as_object_mut() else {
+            return Err(refuse(format!("services[{i}] is not an object")));
+        };
+        let wave = match fields.remove("wave") {
+            None => 1,
+            Some(w) => w
+                .as_u64()
+                .and_then(|w| u32::try_from(w).ok())
+                .filter(|w| (1..=crate::release::MAX_WAVE).contains(w))
+                .ok_or_else(|| {
+                    refuse(format!(
+                        "services[{i}].wave {w} is not 1 to {}",
+                        crate::release::MAX_WAVE
+                    ))
+                })?,
+        };
+        services.push(ReleaseEntry { request, wave });
+    }
+    Ok(Some(ReleaseRequest {
+        name: name.to_owned(),
+        services,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,5 +308,68 @@ mod tests {
             "{m}"
         );
         assert!(refused(with(json!(true))).contains("request at approval"));
+    }
+
+    #[test]
+    fn a_release_request_gives_each_entry_without_its_wave() {
+        let r = check_release_request(&json!({"release": {"name": " shop ", "services": [
+            {"cluster": "prod", "service": "api", "image": "repo/api:v2"},
+            {"cluster": "prod", "service": "worker", "image": "repo/worker:v2", "wave": 2},
+        ]}}))
+        .unwrap()
+        .unwrap();
+        assert_eq!(r.name, "shop");
+        assert_eq!(
+            r.services.iter().map(|e| e.wave).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        assert_eq!(
+            r.services[1].request,
+            json!({"cluster": "prod", "service": "worker", "image": "repo/worker:v2"})
+        );
+        assert_eq!(
+            check_release_request(&json!({"cluster": "prod"})).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn a_release_request_with_a_mistake_is_refused_naming_it() {
+        let entry = json!({"cluster": "prod", "service": "api", "image": "repo/api:v2"});
+        for (request, why) in [
+            (
+                json!({"release": {"name": "shop", "services": [entry]}, "cluster": "prod"}),
+                "\"cluster\" beside \"release\"",
+            ),
+            (json!({"release": []}), "not an object"),
+            (
+                json!({"release": {"name": "shop", "services": [entry], "wave": 2}}),
+                "unknown field \"wave\"",
+            ),
+            (
+                json!({"release": {"name": " ", "services": [entry]}}),
+                "no name",
+            ),
+            (
+                json!({"release": {"name": "shop", "services": []}}),
+                "no services",
+            ),
+            (
+                json!({"release": {"name": "shop", "services": ["api"]}}),
+                "services[0] is not an object",
+            ),
+            (
+                json!({"release": {"name": "shop", "services": [entry, {"service": "w", "wave": 11}]}}),
+                "services[1].wave 11 is not 1 to 10",
+            ),
+            (
+                json!({"release": {"name": "shop", "services": [{"service": "w", "wave": "2"}]}}),
+                "services[0].wave \"2\" is not 1 to 10",
+            ),
+        ] {
+            let e = check_release_request(&request).unwrap_err();
+            assert_eq!(e.name(), "InvalidInput");
+            assert!(e.message().contains(why), "{why}: {}", e.message());
+        }
     }
 }

@@ -21,7 +21,7 @@ use berth::model::{
     Plan, PlanInput, DEFAULT_APPROVAL_TIMEOUT_SECONDS,
 };
 use berth::release::{self, ReleaseRef};
-use berth::request::{check_console_request, Deploys};
+use berth::request::{check_console_request, check_release_request, Deploys, ReleaseRequest};
 use berth::scan::ScanPolicy;
 use berth::stop_start::StopThenStart;
 use berth::taskdef::pick_container;
@@ -70,7 +70,7 @@ pub async fn plan(
 ) -> Result<Plan> {
     let plan = if ecr::is_event(&input.request) {
         plan_push(aws.ecs, settings, input, now).await?
-    } else if let Some(release) = input.request.get("release") {
+    } else if let Some(release) = check_release_request(&input.request)? {
         plan_release(aws.ecs, settings, input, release, now).await?
     } else {
         plan_console(aws.ecs, settings, input, now).await?
@@ -98,90 +98,39 @@ fn log(plan: &Plan) {
     }
 }
 
-/// A release by request: `{"release": {"name": "shop", "services": [request, …]}}`, each entry a
-/// console request with an optional `wave` (1 to 10, default 1). Each is planned as a request of
-/// its own would be; any entry's mistake refuses the whole release, naming the entry.
+/// A release by request (`berth::request::check_release_request`): each entry is planned as a
+/// request of its own would be; any entry's mistake refuses the whole release, naming the entry.
 async fn plan_release(
     ecs: &Client,
     settings: &Settings,
     input: &PlanInput,
-    release: &serde_json::Value,
+    release: ReleaseRequest,
     now: DateTime,
 ) -> Result<Plan> {
-    let refuse = |why: String| {
-        Error::invalid_input(format!(
-            "release: {why}. Expected {{\"release\": {{\"name\": \"…\", \"services\": [{{\"cluster\", \"service\", \"image\", optional \"wave\" (1 to {}) and any field of a request}}, …]}}}} (README, \"Release groups\")",
-            release::MAX_WAVE
-        ))
-    };
-    if let Some(other) = input
-        .request
-        .as_object()
-        .and_then(|o| o.keys().find(|k| *k != "release"))
-    {
-        return Err(refuse(format!(
-            "{other:?} beside \"release\": give each service's fields in its entry"
-        )));
-    }
-    let Some(obj) = release.as_object() else {
-        return Err(refuse("not an object".into()));
-    };
-    if let Some(k) = obj
-        .keys()
-        .find(|k| !["name", "services"].contains(&k.as_str()))
-    {
-        return Err(refuse(format!("unknown field {k:?}")));
-    }
-    let name = obj
-        .get("name")
-        .and_then(serde_json::Value::as_str)
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| refuse("no name".into()))?;
-    let entries = obj
-        .get("services")
-        .and_then(serde_json::Value::as_array)
-        .filter(|a| !a.is_empty())
-        .ok_or_else(|| refuse("no services".into()))?;
-    let mut deployments: Vec<DeploymentItem> = Vec::with_capacity(entries.len());
-    for (i, entry) in entries.iter().enumerate() {
+    let mut deployments: Vec<DeploymentItem> = Vec::with_capacity(release.services.len());
+    for (i, entry) in release.services.into_iter().enumerate() {
         let at = |e: Error| Error::new(e.name(), format!("release.services[{i}]: {}", e.message()));
-        let mut request = entry.clone();
-        let wave = request.as_object_mut().and_then(|o| o.remove("wave"));
-        let wave = match wave {
-            None => 1,
-            Some(w) => w
-                .as_u64()
-                .and_then(|w| u32::try_from(w).ok())
-                .filter(|w| (1..=release::MAX_WAVE).contains(w))
-                .ok_or_else(|| {
-                    refuse(format!(
-                        "services[{i}].wave {w} is not 1 to {}",
-                        release::MAX_WAVE
-                    ))
-                })?,
-        };
         let one = PlanInput {
-            request,
+            request: entry.request,
             execution: input.execution.clone(),
         };
         let mut plan = plan_console(ecs, settings, &one, now).await.map_err(at)?;
         let mut item = plan
             .deployments
             .pop()
-            .ok_or_else(|| refuse(format!("services[{i}] plans nothing")))?;
+            .ok_or_else(|| Error::invalid_input(format!("release.services[{i}]: plans nothing")))?;
         if deployments
             .iter()
             .any(|d| d.cluster == item.cluster && d.service == item.service)
         {
-            return Err(refuse(format!(
-                "services[{i}]: {}/{} is listed twice",
+            return Err(Error::invalid_input(format!(
+                "release.services[{i}]: {}/{} is listed twice (README, \"Release groups\")",
                 item.cluster, item.service
             )));
         }
         item.release = Some(ReleaseRef {
-            name: name.to_owned(),
-            wave,
+            name: release.name.clone(),
+            wave: entry.wave,
         });
         deployments.push(item);
     }
@@ -189,7 +138,7 @@ async fn plan_release(
         source: "console".into(),
         deployments,
         skipped: None,
-        releases: Some(vec![name.to_owned()]),
+        releases: Some(vec![release.name]),
     })
 }
 
