@@ -1397,8 +1397,20 @@ pub struct ServiceDocument {
     pub rollback: Option<RollbackResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_stability: Option<Stability>,
+    /// The last check of a rollout (or of its rollback) that could not be made, kept while the
+    /// watch looks again until the rollout's deadline (`RolloutUnanswered`, `RollbackUnanswered`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unanswered: Option<Unanswered>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<CaughtError>,
+}
+
+/// A check of a rollout that could not be made: when the state machine noticed it (the state's
+/// entry time, compared with the rollout's deadline) and the error its Catch recorded.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Unanswered {
+    pub at: String,
+    pub error: CaughtError,
 }
 
 /// The outcome of one service's deployment, as the Map's iteration ends.

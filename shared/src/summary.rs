@@ -708,6 +708,7 @@ mod tests {
             "canaryResult": {"decision": "PROMOTE", "verdict": "PASS", "detail": "", "checks": [],
                 "evaluations": 1, "bakeStartedAt": "", "bakeEndsAt": "", "evaluatedAt": ""},
             "rollback": rollback(WEB7), "rollbackStability": stability("COMPLETED", None, ""),
+            "unanswered": {"at": "2026-01-01T00:00:00.000Z", "error": {"Error": "Sandbox.Timedout", "Cause": ""}},
             "error": {"Error": "AwsError", "Cause": ""}});
         // read from the item (Plan wrote it), not written by a state: a service in a release
         // reports what it ran before

@@ -148,13 +148,14 @@ fn every_lambda_task_names_the_one_retry_policy() {
 #[test]
 fn the_watch_states_wait_for_their_token_and_poll_slowly_by_timing_out() {
     let asl: Value = serde_json::from_str(&rendered_service_asl()).unwrap();
-    for (name, rollout, after, failed, again) in [
+    for (name, rollout, after, failed, again, unanswered) in [
         (
             "WatchRollout",
             "$.update",
             "RolloutDecision",
             "Rollback",
             "LookAgain",
+            "RolloutUnanswered",
         ),
         (
             "WatchRollback",
@@ -162,6 +163,7 @@ fn the_watch_states_wait_for_their_token_and_poll_slowly_by_timing_out() {
             "RollbackDecision",
             "RollbackFailed",
             "LookAgainAtRollback",
+            "RollbackUnanswered",
         ),
     ] {
         let w = &asl["States"][name];
@@ -177,12 +179,48 @@ fn the_watch_states_wait_for_their_token_and_poll_slowly_by_timing_out() {
         assert_eq!(w["Parameters"]["Payload"]["rollout.$"], rollout);
         assert_eq!(w["TimeoutSecondsPath"], format!("{rollout}.watch.seconds"));
         assert_eq!(w["Next"], after);
+        let catch = w["Catch"].as_array().expect("a Catch");
         assert_eq!(
-            w["Catch"],
-            json!([
-                {"ErrorEquals": ["States.Timeout"], "ResultPath": null, "Next": again},
-                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": failed}
-            ])
+            catch[0],
+            json!({"ErrorEquals": ["States.Timeout"], "ResultPath": null, "Next": again})
+        );
+        assert_eq!(
+            catch[2],
+            json!({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": failed})
+        );
+        // a check that could not be made is looked at again until the rollout's deadline, then
+        // fails as the rollout would have: every error that says nothing about the rollout
+        assert_eq!(catch[1]["ResultPath"], "$.unanswered");
+        assert_eq!(catch[1]["Next"], unanswered);
+        let not_made = catch[1]["ErrorEquals"].to_string();
+        for e in [
+            "Lambda.Unknown",
+            "Sandbox.Timedout",
+            "Lambda.TooManyRequestsException",
+            "Throttled",
+        ] {
+            assert!(not_made.contains(e), "{name}: {e} not in {not_made}");
+        }
+        for e in ["States.ALL", "States.Timeout", "AwsError"] {
+            assert!(!not_made.contains(e), "{name}: {e} in {not_made}");
+        }
+        let pass = &asl["States"][unanswered];
+        assert_eq!(pass["Parameters"]["at.$"], "$$.State.EnteredTime");
+        let choice = &asl["States"][pass["Next"].as_str().unwrap()];
+        assert_eq!(choice["Choices"][0]["Variable"], "$.unanswered.at");
+        assert_eq!(
+            choice["Choices"][0]["TimestampLessThanPath"],
+            format!("{rollout}.deadline")
+        );
+        let wait = &asl["States"][choice["Choices"][0]["Next"].as_str().unwrap()];
+        assert_eq!(
+            (&wait["Type"], &wait["Next"]),
+            (&json!("Wait"), &json!(name))
+        );
+        let past = &asl["States"][choice["Default"].as_str().unwrap()];
+        assert_eq!(
+            (&past["ResultPath"], &past["Next"]),
+            (&json!("$.error"), &json!(failed))
         );
         // the fallback poll goes back to the same watch through a Pass state (moto's interpreter
         // does not follow a Catch to its own state)

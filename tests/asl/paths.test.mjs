@@ -26,7 +26,7 @@ for (const watch of ['WatchRollout', 'WatchRollback']) {
 // renders the ASL: `BERTH_BLESS=1 cargo test -p berth-statemachine`).
 const errorNames = JSON.parse(readFileSync(new URL('../../statemachine/error-names.json', import.meta.url), 'utf8'));
 
-const WAITS = ['WaitForTurn', 'WaitForShift', 'WaitForCanary', 'WaitForThaw', 'WaitForScan'];
+const WAITS = ['WaitForTurn', 'WaitForShift', 'WaitForCanary', 'WaitForThaw', 'WaitForScan', 'WaitToLookAgain', 'WaitToLookAgainAtRollback'];
 const TASKS = ['Plan', 'CheckFreeze', 'CheckScan', 'AcquireTurn', 'AwaitApproval', 'RegisterRevision', 'UpdateService', 'WatchRollout', 'EvaluateShift',
   'EvaluateCanary', 'Rollback', 'WatchRollback', 'Report', 'Summarize', 'DescribeService'];
 // The watch states invoke check-stability through `lambda:invoke.waitForTaskToken`: their handlers
@@ -34,6 +34,15 @@ const TASKS = ['Plan', 'CheckFreeze', 'CheckScan', 'AcquireTurn', 'AwaitApproval
 const WATCHES = ['WatchRollout', 'WatchRollback'];
 // How update-service and rollback say their rollout is watched (TimeoutSecondsPath reads it).
 const WATCH = { seconds: 300, judgeShift: false };
+// The service execution's clock: `$$.State.EnteredTime` (which the watch compares with the
+// rollout's deadline when a check could not be made) moves a minute on at each read, and each
+// rollout's deadline is ten minutes after the clock's time when it starts.
+const clock = {
+  now: 0,
+  reset() { this.now = Date.parse('2026-11-30T12:00:00.000Z'); },
+  get EnteredTime() { this.now += 60_000; return new Date(this.now).toISOString(); },
+  deadline() { return new Date(this.now + 600_000).toISOString(); },
+};
 
 /** A Lambda error as Step Functions sees it: matched by errorType. */
 function lambdaError(name, message = name) {
@@ -60,6 +69,7 @@ function wire(items) {
 /** Run with handlers overriding the happy path; returns the calls, the Summarize input and the result. */
 async function run(overrides = {}, { items = [item()] } = {}) {
   const calls = Object.fromEntries(TASKS.map((t) => [t, 0]));
+  clock.reset();
   let summarized;
   const happy = {
     Plan: () => ({ source: 'console', ...wire(items) }),
@@ -68,11 +78,11 @@ async function run(overrides = {}, { items = [item()] } = {}) {
     AcquireTurn: () => ({ decision: 'GO', detail: 'alone', others: [] }),
     AwaitApproval: () => ({ by: 'alice', at: 't' }),
     RegisterRevision: () => ({ taskDefinitionArn: 'td:8', previousTaskDefinitionArn: 'td:7', container: 'app', image: 'i', previousImages: [], reused: false }),
-    UpdateService: () => ({ ecsDeploymentId: 'ecs-svc/1', taskDefinitionArn: 'td:8', startedAt: 't', deadline: 't', desiredCount: 2, watch: WATCH }),
+    UpdateService: () => ({ ecsDeploymentId: 'ecs-svc/1', taskDefinitionArn: 'td:8', startedAt: 't', deadline: clock.deadline(), desiredCount: 2, watch: WATCH }),
     WatchRollout: () => ({ status: 'COMPLETED', detail: 'done' }),
     EvaluateShift: () => ({ verdict: 'PASS', decision: 'CONTINUE', detail: 'ok so far' }),
     EvaluateCanary: () => ({ verdict: 'PASS', decision: 'PROMOTE', detail: 'ok' }),
-    Rollback: () => ({ taskDefinitionArn: 'td:7', rollout: { ecsDeploymentId: 'ecs-svc/2', taskDefinitionArn: 'td:7', startedAt: 't', deadline: 't', desiredCount: 2, watch: WATCH }, detail: 'back' }),
+    Rollback: () => ({ taskDefinitionArn: 'td:7', rollout: { ecsDeploymentId: 'ecs-svc/2', taskDefinitionArn: 'td:7', startedAt: 't', deadline: clock.deadline(), desiredCount: 2, watch: WATCH }, detail: 'back' }),
     WatchRollback: () => ({ status: 'COMPLETED', detail: 'back on td:7' }),
     DescribeService: () => { throw new Error('ECS is read only when Summarize cannot run'); },
     // summarize for one service: its report (the detail kept here for the assertions)
@@ -102,7 +112,7 @@ async function run(overrides = {}, { items = [item()] } = {}) {
     const output = await child.run(input.Input, {
       overrides: overridesOf(),
       context: { Execution: { Id: `arn:aws:states:us-east-1:123456789012:execution:berth-service:${input.Name}`, Name: input.Name, StartTime: 't' },
-        Task: { Token: 'token-1' } },
+        Task: { Token: 'token-1' }, State: clock },
     }).result.catch((e) => { if (process.env.DEBUG_ASL) console.error('child failed', e, e.cause); throw e; });
     return { ExecutionArn: `arn:aws:states:us-east-1:123456789012:execution:berth-service:${input.Name}`, Status: 'SUCCEEDED', Output: output };
   };
@@ -184,13 +194,23 @@ test('Throttled is retried with backoff and the rollout goes on', async () => {
   assert.deepEqual(r.outcomes, ['DEPLOYED']);
 });
 
-test('Throttled beyond the retries rolls back', async () => {
-  const r = await run({ WatchRollout: () => { throw lambdaError('Throttled'); } });
-  assert.equal(r.calls.WatchRollout, 5);
+// A watch's look that could not be made: each look is the call and the watch retrier's retries
+// (Lambda's and berth's transient errors: five in all; Lambda.Unknown, Sandbox.Timedout: three);
+// then the watch looks again (the clock moves a minute) until the rollout's ten-minute deadline:
+// ten looks, the tenth past it.
+const LOOKS_BEFORE_THE_DEADLINE = 10;
+
+test('a check Throttled until the rollout\'s deadline rolls back, and the cause names the deadline', async () => {
+  const r = await run({ WatchRollout: () => { throw lambdaError('Throttled', 'ECS throttled DescribeServices'); } });
+  assert.equal(r.calls.WatchRollout, 5 * LOOKS_BEFORE_THE_DEADLINE);
   assert.deepEqual(r.outcomes, ['ROLLED_BACK']);
+  const error = r.results[0].detail.error;
+  assert.equal(error.Error, 'Throttled');
+  assert.match(error.Cause, /^no check of the rollout could be made before its deadline 2026-11-30T12:10:00\.000Z; the last attempt: /);
+  assert.match(error.Cause, /ECS throttled DescribeServices/);
 });
 
-for (const name of ['Sandbox.Timedout', 'Lambda.Unknown']) {
+for (const name of ['Sandbox.Timedout', 'Lambda.Unknown', 'Lambda.TooManyRequestsException']) {
   test(`a watch whose check ends ${name} five times looks again and the completed rollout is DEPLOYED`, async () => {
     const r = await run({ WatchRollout: (_, n) => { if (n <= 5) throw lambdaError(name, 'Task timed out after 60.00 seconds'); return { status: 'COMPLETED', detail: '' }; } });
     assert.equal(r.calls.WatchRollout, 6);
@@ -199,16 +219,35 @@ for (const name of ['Sandbox.Timedout', 'Lambda.Unknown']) {
   });
 }
 
-test('a watch whose check never answers rolls back after the retries (bounded), and the rollback is watched the same way', async () => {
+test('a watch whose check is never made rolls back at the rollout\'s deadline, not before, and the rollback is watched the same way', async () => {
   const r = await run({
     WatchRollout: () => { throw lambdaError('Sandbox.Timedout', 'Task timed out after 60.00 seconds'); },
-    WatchRollback: (_, n) => { if (n <= 2) throw lambdaError('Sandbox.Timedout'); return { status: 'COMPLETED', detail: '' }; },
+    WatchRollback: (_, n) => { if (n <= 4) throw lambdaError('Sandbox.Timedout'); return { status: 'COMPLETED', detail: '' }; },
   });
-  assert.equal(r.calls.WatchRollout, 7, 'the first look and six more');
+  assert.equal(r.calls.WatchRollout, 3 * LOOKS_BEFORE_THE_DEADLINE, 'three calls a look until the deadline');
   assert.equal(r.calls.Rollback, 1);
-  assert.equal(r.calls.WatchRollback, 3);
+  assert.equal(r.calls.WatchRollback, 5, 'two looks of three calls; the fifth call answers');
   assert.deepEqual(r.outcomes, ['ROLLED_BACK']);
   assert.equal(r.results[0].detail.error.Error, 'Sandbox.Timedout');
+  assert.match(r.results[0].detail.error.Cause, /before its deadline .*Task timed out after 60\.00 seconds/);
+});
+
+test('a rollback whose check is never made ends ROLLBACK_FAILED at the rollback\'s deadline', async () => {
+  const r = await run({
+    WatchRollout: () => ({ status: 'FAILED', reason: 'CircuitBreaker', detail: 'tasks failed to start' }),
+    WatchRollback: () => { throw lambdaError('Lambda.Unknown', 'Unhandled'); },
+  });
+  assert.equal(r.calls.WatchRollback, 3 * LOOKS_BEFORE_THE_DEADLINE);
+  assert.deepEqual(r.outcomes, ['ROLLBACK_FAILED']);
+  assert.equal(r.results[0].detail.error.Error, 'Lambda.Unknown');
+  assert.match(r.results[0].detail.error.Cause, /^no check of the rollback could be made before its deadline /);
+});
+
+test('a check that fails for a reason of its own (not an unmade check) still rolls back at once', async () => {
+  const r = await run({ WatchRollout: () => { throw lambdaError('AwsError', 'AccessDenied on DescribeServices'); } });
+  assert.equal(r.calls.WatchRollout, 1);
+  assert.deepEqual(r.outcomes, ['ROLLED_BACK']);
+  assert.equal(r.results[0].detail.error.Error, 'AwsError');
 });
 
 test('a FAILED rollout rolls back and waits for the rollback to stabilise', async () => {

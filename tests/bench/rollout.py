@@ -1,7 +1,7 @@
 """Rollouts at scale, measured on the local stand-in: berth beside ecs-deploy (PyPI), same rollouts.
 
     scripts/bench [--runs N] [--services N] [--rollout-seconds S] [--poll-seconds P]
-                  [--build release|debug] [--quick] [--no-peer] [--no-fan-out]
+                  [--build release|debug] [--quick] [--no-peer] [--no-fan-out] [--instances N]
 
 One stack (tests/e2e/harness.py: the stand-in with its ECS simulator, berth-lambda under
 cargo-lambda's emulator, the real state machine run by moto's ASL interpreter). Each run resets it,
@@ -445,7 +445,8 @@ def report(args, berth: list[dict], peer: list[dict], fan: dict | None, out=prin
         n = fan["services"]
         per_service = fan["events"] / n
         out(f"\nfan-out: one push of a repository that {n} services run (Map MaxConcurrency 40, one service "
-            f"execution each), the simulator's quickest rollout, poll {poll} s")
+            f"execution each), the simulator's quickest rollout, poll {poll} s, "
+            f"{args.instances} process(es) per Lambda function")
         outcomes = (f"{fan['deployed']}/{n} DEPLOYED in the Map's result" if fan["has_results"]
                     else "no Map result (no per-service outcome)")
         out(f"  execution {fan['status']} after {fan['duration']:.1f} s, {outcomes} "
@@ -500,6 +501,10 @@ def main(argv: list[str] | None = None, log=print) -> dict:
     ap.add_argument("--quick", action="store_true", help="2 runs, a 10 s rollout, 20 services")
     ap.add_argument("--no-peer", action="store_true", help="skip ecs-deploy")
     ap.add_argument("--no-fan-out", action="store_true", help="skip the fan-out run")
+    ap.add_argument("--instances", type=int, default=4,
+                    help="processes serving each Lambda function at once (Lambda's concurrent execution "
+                         "environments; 1 queues each function's invocations, and the queueing counts against "
+                         "their timeout); default 4")
     ap.add_argument("--fan-out-timeout", type=float, default=None,
                     help="seconds the fan-out may take; default the larger of 75 s per wave of 40 and 5 s per service "
                          "(the one-process stand-in deploys about 20 services a minute on 2 loaded cores)")
@@ -509,7 +514,8 @@ def main(argv: list[str] | None = None, log=print) -> dict:
     timeout = args.rollout_seconds + 5 * args.poll_seconds + 120
     ecs_cmd = None if args.no_peer else ensure_peer(log)
     own = OwnCalls()
-    stack = BenchStack(log=log, build=args.build, built=args.built, poll_seconds=args.poll_seconds).start()
+    stack = BenchStack(log=log, build=args.build, built=args.built, poll_seconds=args.poll_seconds,
+                       instances=args.instances).start()
     try:
         berth, peer, fan = [], [], None
         for i in range(args.runs):

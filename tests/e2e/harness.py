@@ -119,20 +119,28 @@ class Stack:
     """Starts and stops the stand-in and the Lambda runtime; creates the state machine.
 
     The Lambda runtime is, per function of template.yaml, one `cargo lambda watch
-    --only-lambda-apis` (cargo-lambda's Runtime and Invoke APIs, no process of its own) and one
-    `berth-lambda` process polling it with that function's environment (BERTH_STATE from the
-    template). One binary serves every state, so `cargo lambda watch` cannot tell the functions
+    --only-lambda-apis` (cargo-lambda's Runtime and Invoke APIs, no process of its own) and
+    `instances` `berth-lambda` processes polling it with that function's environment (BERTH_STATE
+    from the template): Lambda's concurrent execution environments, each taking one invocation at a
+    time from the function's queue. One binary serves every state, so `cargo lambda watch` cannot tell the functions
     apart by binary name: each function gets its own emulator, invoked as its default function
     `_`, and the stand-in routes each function name to its emulator (`--lambda-urls`)."""
 
     def __init__(self, log=print, tick_seconds: float = 0.1, poll_seconds: int = 1, build: str = "debug",
-                 built: bool = False, fallback_seconds: int | None = None, wake: bool = True):
+                 built: bool = False, fallback_seconds: int | None = None, wake: bool = True,
+                 instances: int = 1):
         """`build`: which berth-lambda runs ("release": the artifact `sam build` builds, or "debug");
         `built`: it is already built (the test session's `release_artifact` fixture), don't build;
         `fallback_seconds`: BERTH_FALLBACK_POLL_SECONDS (default: the template's); `wake`: ECS's
-        deployment events reach wake-rollout (False: as if every event were lost)."""
+        deployment events reach wake-rollout (False: as if every event were lost); `instances`: how
+        many processes serve each function at once (Lambda runs up to the account's concurrency; 1
+        queues a function's invocations one behind another, and their queueing counts against
+        their timeout)."""
         if build not in BUILDS:
             raise ValueError(f"build must be one of {BUILDS}, not {build!r}")
+        if not 1 <= instances <= 16:
+            raise ValueError(f"instances must be 1 to 16, not {instances!r}")
+        self.instances = instances
         self.build = build
         self.built = built
         self.log = log
@@ -146,8 +154,9 @@ class Stack:
         self.functions: dict[str, dict] = {}  # state -> its template environment (literal values)
         self.lambda_urls: dict[str, str] = {}  # state -> base URL of its runtime emulator
         self.emulators: dict[str, subprocess.Popen] = {}
-        self.function_procs: dict[str, subprocess.Popen] = {}
-        self._spawned_at: dict[str, float] = {}
+        # (state, instance) -> its process; instance 0 .. instances-1
+        self.function_procs: dict[tuple[str, int], subprocess.Popen] = {}
+        self._spawned_at: dict[tuple[str, int], float] = {}
         self._runtime_lock = threading.RLock()
         self._runtime_up = False
         self._closing = threading.Event()
@@ -194,7 +203,7 @@ class Stack:
         wait_until(lambda: ready.exists() and ready.read_text().strip(), 60, "the stand-in")
         self.url = f"http://127.0.0.1:{ready.read_text().strip()}"
 
-        self.log("starting one berth-lambda per function (BERTH_STATE from template.yaml)")
+        self.log(f"starting {self.instances} berth-lambda per function (BERTH_STATE from template.yaml)")
         self._finish_lambda_runtime()
         self.create_state_machine()
         self.log(f"stack up in {time.monotonic() - t0:.1f}s: stand-in {self.url}, "
@@ -277,17 +286,19 @@ class Stack:
         assert binary.exists(), f"{binary}: not built"
         with self._runtime_lock:
             for state in self.lambda_urls:
-                self._spawn_function(state, binary)
+                for instance in range(self.instances):
+                    self._spawn_function(state, instance, binary)
             self._runtime_up = True
         if self._supervisor is None:
             self._supervisor = threading.Thread(target=self._supervise, name="berth-lambda supervisor", daemon=True)
             self._supervisor.start()
         self.control("lambda-timeouts", {"cold": True})
 
-    def _spawn_function(self, state: str, binary: Path | None = None) -> None:
+    def _spawn_function(self, state: str, instance: int, binary: Path | None = None) -> None:
+        # every instance appends to the function's one log, as its log group gathers every stream
         proc = self._spawn([str(binary or lambda_binary(self.build))], f"lambda-{state}.log", env=self.function_env(state), mode="a")
-        self.function_procs[state] = proc
-        self._spawned_at[state] = time.monotonic()
+        self.function_procs[(state, instance)] = proc
+        self._spawned_at[(state, instance)] = time.monotonic()
         self.procs.append(proc)
 
     def _supervise(self) -> None:
@@ -298,32 +309,33 @@ class Stack:
             with self._runtime_lock:
                 if not self._runtime_up:
                     continue
-                for state, proc in list(self.function_procs.items()):
-                    if proc.poll() is None or time.monotonic() - self._spawned_at[state] < 1:
+                for (state, instance), proc in list(self.function_procs.items()):
+                    if proc.poll() is None or time.monotonic() - self._spawned_at[(state, instance)] < 1:
                         continue
                     with open(self.tmp / f"lambda-{state}.log", "a") as out:
-                        out.write(f"[harness] berth-lambda ({state}) exited with status {proc.returncode}; "
-                                  "starting it again\n")
+                        out.write(f"[harness] berth-lambda ({state}, instance {instance}) exited with status "
+                                  f"{proc.returncode}; starting it again\n")
                     self.procs.remove(proc)
-                    self._spawn_function(state)
+                    self._spawn_function(state, instance)
 
     def restart_function(self, state: str, env: dict | None = None) -> None:
-        """Replace `state`'s berth-lambda process by one with `env` over its environment (None: back
+        """Replace `state`'s berth-lambda processes by ones with `env` over its environment (None: back
         to the template's), as a stack update that changes the function's variables replaces its
-        execution environments. Invocations sent meanwhile wait for the new process."""
+        execution environments. Invocations sent meanwhile wait for the new processes."""
         with self._runtime_lock:
             if env:
                 self.env_overrides[state] = {k: str(v) for k, v in env.items()}
             else:
                 self.env_overrides.pop(state, None)
-            proc = self.function_procs[state]
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(10)
-            self.procs.remove(proc)
-            self._spawn_function(state)
+            for instance in range(self.instances):
+                proc = self.function_procs[(state, instance)]
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait(10)
+                self.procs.remove(proc)
+                self._spawn_function(state, instance)
 
     def stop_lambda_runtime(self) -> None:
         """Kill every function's emulator and process (SIGKILL to each process group): to the state

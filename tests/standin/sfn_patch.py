@@ -1,4 +1,4 @@
-"""Three narrow patches to moto 5.2.5's Step Functions interpreter (README, "Exact moto patches").
+"""Narrow patches to moto 5.2.5's Step Functions interpreter (README, "Exact moto patches").
 
 1. Lambda error names (below).
 2. `arn:aws:states:::aws-sdk:SERVICE:action` tasks: AWS takes the API's parameters in PascalCase
@@ -14,6 +14,12 @@
    Functions integration (`install_sfn_casing`): AWS takes `{"StateMachineArn", "Name", "Input"}`
    and answers `ExecutionArn`, `Output`, ...; moto passed the PascalCase names to botocore
    unchanged (the start failed with `States.Runtime: 'StateMachineArn'`).
+6. Timestamps (`install_timestamps`): `$$.State.EnteredTime` was Python's `isoformat()`
+   (`2026-11-30T12:00:00.123456+00:00`); Step Functions writes `2026-11-30T12:00:00.123Z`. And the
+   Choice's Timestamp* comparisons parsed only `%Y-%m-%dT%H:%M:%SZ`, so a timestamp with fractional
+   seconds (EnteredTime's own, or one written by a Lambda) compared false with anything, and a
+   `TimestampLessThanPath` against it sent every execution down its Default. berth's watch compares
+   EnteredTime with a rollout's deadline.
 
 A Task whose `Resource` is a Lambda function ARN (`StateTaskLambda`, what berth's ASL uses) names
 every error answer of the Lambda Invoke API `Exception`, whatever Lambda said. Step Functions names
@@ -23,6 +29,9 @@ moto already does for `arn:aws:states:::lambda:invoke` (`StateTaskServiceLambda`
 """
 
 from __future__ import annotations
+
+import datetime
+import re
 
 _ORIGINAL: dict = {}
 
@@ -158,9 +167,53 @@ def install_task_failure_cause() -> None:
     StepFunctionResponse.send_task_failure = send_task_failure
 
 
+# RFC 3339 as Step Functions reads it: an uppercase T between date and time, fractional seconds
+# allowed, Z or a numeric offset.
+_RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def parse_timestamp(value) -> datetime.datetime | None:
+    """A Choice's timestamp, as Step Functions parses it; None for anything else."""
+    m = _RFC3339.match(value) if isinstance(value, str) else None
+    if not m:
+        return None
+    fraction = (m.group(2) or ".0")[1:7].ljust(6, "0")
+    zone = "+00:00" if m.group(3) == "Z" else m.group(3)
+    try:
+        return datetime.datetime.fromisoformat(f"{m.group(1)}.{fraction}{zone}")
+    except ValueError:
+        return None
+
+
+def entered_time(now: datetime.datetime) -> str:
+    """`$$.State.EnteredTime` as Step Functions writes it: UTC, milliseconds, Z."""
+    utc = now.astimezone(datetime.timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def install_timestamps() -> None:
+    from moto.stepfunctions.parser.asl.component.state import state as state_module
+    from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.is_operator import (
+        IsTimestamp,
+    )
+
+    _ORIGINAL["IsTimestamp.string_to_timestamp"] = IsTimestamp.string_to_timestamp
+    IsTimestamp.string_to_timestamp = staticmethod(parse_timestamp)
+    original = state_module.StateData
+    _ORIGINAL["state.StateData"] = original
+
+    def state_data(**fields):
+        if "EnteredTime" in fields:
+            fields["EnteredTime"] = entered_time(datetime.datetime.fromisoformat(fields["EnteredTime"]))
+        return original(**fields)
+
+    state_module.StateData = state_data
+
+
 def install() -> None:
     if _ORIGINAL:
         return
+    install_timestamps()
     install_aws_sdk_casing()
     install_sfn_casing()
     install_history_paging()

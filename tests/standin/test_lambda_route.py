@@ -4,6 +4,7 @@ unreachable runtime (500 ServiceException -> Lambda.ServiceException), payloads 
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import threading
@@ -300,3 +301,58 @@ def test_execution_history_pages_and_orders_as_step_functions_does(standin):
     with pytest.raises(sfn.exceptions.InvalidToken):
         sfn.get_execution_history(executionArn=arn, nextToken="garbage")
 
+
+
+def test_state_entered_time_is_written_and_compared_as_step_functions_does(standin):
+    """berth's watch compares `$$.State.EnteredTime` with a rollout's deadline (TimestampLessThanPath)
+    when a check could not be made (sfn_patch, "Timestamps")."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    soon = (now + datetime.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    gone = (now - datetime.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    cause = '{"errorType":"Sandbox.Timedout","errorMessage":"Task timed out after {60} seconds"}'
+
+    def looks(deadline: str) -> dict:
+        definition = {"StartAt": "Noticed", "States": {
+            "Noticed": {"Type": "Pass", "Parameters": {"at.$": "$$.State.EnteredTime"},
+                        "ResultPath": "$.unanswered", "Next": "BeforeDeadline"},
+            "BeforeDeadline": {"Type": "Choice", "Choices": [
+                {"Variable": "$.unanswered.at", "TimestampLessThanPath": "$.deadline", "Next": "Again"}],
+                "Default": "Past"},
+            "Again": {"Type": "Pass", "Result": "again", "ResultPath": "$.verdict", "End": True},
+            "Past": {"Type": "Pass", "Parameters": {
+                "verdict": "past",
+                "Cause.$": "States.Format('no check before its deadline {}; the last attempt: {}', $.deadline, $.cause)"},
+                "ResultPath": "$.error", "End": True}}}
+        sfn = standin.client("stepfunctions")
+        name = f"entered-{len(deadline)}-{deadline[-3:-1]}"
+        sm = sfn.create_state_machine(name=name, definition=json.dumps(definition),
+                                      roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
+        ex = sfn.start_execution(stateMachineArn=sm, input=json.dumps({"deadline": deadline, "cause": cause}))["executionArn"]
+        done = wait_for(lambda: (lambda d: d if d["status"] != "RUNNING" else None)(sfn.describe_execution(executionArn=ex)),
+                        timeout=30, what="execution")
+        assert done["status"] == "SUCCEEDED", done
+        return json.loads(done["output"])
+
+    before = looks(soon)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", before["unanswered"]["at"]), before
+    assert before["verdict"] == "again", before
+    past = looks(gone)
+    assert "verdict" not in past and past["error"]["verdict"] == "past", past
+    assert past["error"]["Cause"] == f"no check before its deadline {gone}; the last attempt: {cause}", past
+
+
+@pytest.mark.parametrize("text, ok", [
+    ("2026-11-30T12:00:00Z", True), ("2026-11-30T12:00:00.5Z", True), ("2026-11-30T12:00:00.123456789Z", True),
+    ("2026-11-30T12:00:00+01:00", True), ("2026-11-30t12:00:00Z", False), ("2026-11-30 12:00:00Z", False),
+    ("2026-11-30T12:00:00", False), ("2026-13-30T12:00:00Z", False), ("t", False), (7, False)])
+def test_timestamps_parse_as_step_functions_reads_them(text, ok):
+    from .sfn_patch import parse_timestamp
+    assert (parse_timestamp(text) is not None) == ok
+
+
+def test_fractions_and_offsets_compare_by_instant():
+    from .sfn_patch import entered_time, parse_timestamp
+    assert parse_timestamp("2026-11-30T12:00:00.5Z") < parse_timestamp("2026-11-30T12:00:00.6Z")
+    assert parse_timestamp("2026-11-30T13:00:00+01:00") == parse_timestamp("2026-11-30T12:00:00Z")
+    t = datetime.datetime(2026, 11, 30, 12, 0, 0, 987654, tzinfo=datetime.timezone.utc)
+    assert entered_time(t) == "2026-11-30T12:00:00.987Z"
