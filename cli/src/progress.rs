@@ -257,6 +257,20 @@ fn state(name: &str, out: &Value) -> Option<String> {
                 u.deadline
             )
         }
+        "RolloutUnanswered" | "RollbackUnanswered" => {
+            let u: berth::model::Unanswered = field(out, "unanswered")?;
+            let (what, rollout) = if name == "RolloutUnanswered" {
+                ("rollout", out.get("update")?)
+            } else {
+                ("rollback", out.get("rollback")?.get("rollout")?)
+            };
+            format!(
+                "{svc}: the {what}'s check could not be made ({}: {}); looking again until its deadline {}",
+                u.error.error,
+                cut(&lambda_message(&u.error.cause), 300),
+                rollout.get("deadline")?.as_str()?
+            )
+        }
         "WatchRollout" => stability(svc, "rollout", &field(out, "stability")?),
         "WatchRollback" => stability(svc, "rollback", &field(out, "rollbackStability")?),
         "EvaluateCanary" | "EvaluateShift" => {

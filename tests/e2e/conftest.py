@@ -24,8 +24,9 @@ def stack(request):
         request.getfixturevalue("release_artifact")  # built once per session (tests/conftest.py)
     # A 30 s fallback poll (the template's is 300 s): a scenario whose ECS event is lost by design
     # (the Lambda runtime gone) still ends in minutes; test_scale asserts the events do the work.
+    # Two processes per function: Lambda runs a function's invocations side by side.
     s = Stack(log=lambda line: print(f"[e2e] {line}", flush=True), build=build, built=build == "release",
-              fallback_seconds=30).start()
+              fallback_seconds=30, instances=2).start()
     try:
         yield s
     finally:

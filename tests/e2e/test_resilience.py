@@ -192,3 +192,76 @@ def test_b_the_lambda_runtime_killed_mid_rollout_and_back_only_after_the_executi
     results = [json.loads(e["stateExitedEventDetails"]["output"]) for e in events
                if e["type"].endswith("StateExited") and e["stateExitedEventDetails"]["name"] == "RollbackFailed"]
     assert results and results[0]["outcome"] == "ROLLBACK_FAILED", results
+
+
+def entered(events: list[dict], state: str) -> int:
+    return sum(1 for e in events if e["type"].endswith("StateEntered") and e["stateEnteredEventDetails"]["name"] == state)
+
+
+def test_c_a_check_that_cannot_be_made_mid_rollout_is_made_again_before_the_deadline(berth):
+    """check-stability (and wake-rollout, which runs the same check on ECS's events) cannot reach ECS
+    for a while (`AwsUnavailable`): the watch looks again (RolloutUnanswered, compared with the
+    rollout's deadline in moto's interpreter) instead of rolling back, and once the check can be
+    made the completed rollout is DEPLOYED."""
+    svc, arn = start_slow_rollout(berth, slow_ticks=20)
+    refused = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}  # nothing listens: every ECS call fails at once
+    berth.restart_function("check-stability", refused)
+    berth.restart_function("wake-rollout", refused)
+    t0 = time.monotonic()
+    try:
+        wait_until(lambda: entered(history(berth, arn), "WaitToLookAgain") >= 1, 180,
+                   "the watch to look again after checks it could not make")
+    finally:
+        berth.restart_function("check-stability")
+        berth.restart_function("wake-rollout")
+    done = berth.wait_execution(arn, timeout=300)
+    took = time.monotonic() - t0
+    events = history(berth, arn)
+    fails = failures(events)
+    report("checks unmade for a while", done, took, fails)
+    assert done["status"] == "SUCCEEDED", done
+    assert entered(events, "Rollback") == 0
+    assert {error for state, error, _ in fails if state == "WatchRollout"} == {"AwsUnavailable"}, fails
+    assert entered(events, "RolloutUnwatched") == 0
+    assert_ends_saying_what_runs(berth, svc, done)
+
+
+def test_c_a_function_serves_invocations_side_by_side_as_lambda_does(berth):
+    """The harness runs `instances` processes per function (Lambda's concurrent execution
+    environments): two invocations that each wait on an ECS endpoint that never answers run at
+    the same time, not one behind the other (whose queueing would count against its timeout)."""
+    assert berth.instances >= 2, berth.instances
+    import socket
+    import threading
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    held: list = []
+    threading.Thread(target=lambda: [held.append(silent.accept()) for _ in range(16)], daemon=True).start()
+    berth.restart_function("check-stability", {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{silent.getsockname()[1]}"})
+    lam = berth.client("lambda")
+    payload = json.dumps({"cluster": "prod", "service": "web", "rollout": {
+        "ecsDeploymentId": "ecs-svc/1", "taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2",
+        "startedAt": "2026-11-30T12:00:00Z", "deadline": "2030-01-01T00:00:00Z", "desiredCount": 2}})
+    took: list[float] = []
+
+    def invoke() -> None:
+        t = time.monotonic()
+        out = lam.invoke(FunctionName="check-stability", Payload=payload)
+        assert out.get("FunctionError") == "Unhandled" and b"AwsUnavailable" in out["Payload"].read()
+        took.append(time.monotonic() - t)
+
+    try:
+        calls = [threading.Thread(target=invoke) for _ in range(2)]
+        for c in calls:
+            c.start()
+        for c in calls:
+            c.join()
+    finally:
+        berth.restart_function("check-stability")
+        silent.close()
+    print(f"\n[side by side] two invocations took {took[0]:.1f} s and {took[1]:.1f} s")
+    assert len(took) == 2, took
+    # one behind the other, the second would take twice the first
+    assert max(took) < 1.5 * min(took), took

@@ -329,3 +329,40 @@ fn the_release_gates_have_their_lines() {
         "web: image scan allow: web@sha256:9f86: no finding at or above HIGH (MEDIUM 1)"
     );
 }
+
+#[test]
+fn a_check_that_could_not_be_made_says_so_and_names_the_deadline() {
+    let unanswered = json!({"at": "2026-11-30T12:01:00.123Z", "error": {"Error": "Sandbox.Timedout",
+        "Cause": "{\"errorType\":\"Sandbox.Timedout\",\"errorMessage\":\"Task timed out after 60.00 seconds\"}"}});
+    let rollout = json!({"ecsDeploymentId": "ecs-svc/2", "taskDefinitionArn": format!("{TD}:2"),
+        "startedAt": "2026-11-30T12:00:00Z", "deadline": "2026-11-30T12:30:00Z", "desiredCount": 2});
+    let watch = exited(
+        "PassStateExited",
+        "RolloutUnanswered",
+        T0 + 70.0,
+        doc(json!({"update": rollout, "unanswered": unanswered})),
+    );
+    assert_eq!(
+        describe(&watch).unwrap(),
+        "web: the rollout's check could not be made (Sandbox.Timedout: Task timed out after 60.00 seconds); looking again until its deadline 2026-11-30T12:30:00Z"
+    );
+    let back = exited(
+        "PassStateExited",
+        "RollbackUnanswered",
+        T0 + 90.0,
+        doc(json!({"rollback": {"taskDefinitionArn": format!("{TD}:1"),
+            "rollout": {"ecsDeploymentId": "ecs-svc/3", "taskDefinitionArn": format!("{TD}:1"),
+                "startedAt": "2026-11-30T12:02:00Z", "deadline": "2026-11-30T12:17:00Z", "desiredCount": 2},
+            "detail": "back"}, "unanswered": unanswered})),
+    );
+    assert!(
+        describe(&back)
+            .unwrap()
+            .starts_with("web: the rollback's check could not be made (Sandbox.Timedout: "),
+        "{:?}",
+        describe(&back)
+    );
+    assert!(describe(&back)
+        .unwrap()
+        .ends_with("until its deadline 2026-11-30T12:17:00Z"));
+}
