@@ -188,6 +188,21 @@ test('a Lambda timeout (Lambda.Unknown) after UpdateService may have touched the
   assert.equal(r.results[0].detail.error.Error, 'Lambda.Unknown');
 });
 
+// ECS's RegisterTaskDefinition refills one call a second (burst 20): forty services of one push
+// registering at once queue for it. Throttled is retried ten times (2 s doubling to 60 s, FULL
+// jitter: up to about six minutes) before a state gives up; other transient errors four times.
+test('a registration Throttled nine times still deploys; the tenth refusal ends NOT_STARTED with nothing changed', async () => {
+  const patient = await run({ RegisterRevision: (_, n) => { if (n <= 9) throw lambdaError('Throttled', 'Rate exceeded'); return { taskDefinitionArn: 'td:8', previousTaskDefinitionArn: 'td:7', container: 'app', image: 'i', previousImages: [], reused: false }; } });
+  assert.equal(patient.calls.RegisterRevision, 10);
+  assert.deepEqual(patient.outcomes, ['DEPLOYED']);
+  const refused = await run({ RegisterRevision: () => { throw lambdaError('Throttled', 'Rate exceeded'); } });
+  assert.equal(refused.calls.RegisterRevision, 11);
+  assert.equal(refused.calls.UpdateService, 0);
+  assert.deepEqual(refused.outcomes, ['NOT_STARTED']);
+  const unavailable = await run({ RegisterRevision: () => { throw lambdaError('AwsUnavailable', 'unreachable'); } });
+  assert.equal(unavailable.calls.RegisterRevision, 5);
+});
+
 test('Throttled is retried with backoff and the rollout goes on', async () => {
   const r = await run({ WatchRollout: (_, n) => { if (n <= 3) throw lambdaError('Throttled'); return { status: 'COMPLETED', detail: '' }; } });
   assert.equal(r.calls.WatchRollout, 4);
