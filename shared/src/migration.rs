@@ -131,27 +131,80 @@ impl MigrationConfig {
     }
 }
 
-/// The migration task as the state machine carries it (`$.migrationTask`): started by
-/// `StartMigration`, judged by each `CheckMigration`.
+/// What `RunMigration` (Step Functions' `ecs:runTask.sync` integration) sends to RunTask, in the
+/// integration's PascalCase. Every field is always there except `NetworkConfiguration`: a JSONPath
+/// `Parameters` block names each field it sends, and cannot leave out one that is absent, so the
+/// state machine runs `RunMigration` (awsvpc) or `RunMigrationWithoutNetwork` by it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct RunTaskParameters {
+    pub cluster: String,
+    pub task_definition: String,
+    /// FARGATE or EC2: the service's, or the one its capacity providers provide.
+    pub launch_type: String,
+    /// Marks the task ([`group`]): a state that timed out finds it by this to stop it.
+    pub group: String,
+    /// The command's override; no container override when the task runs as it is.
+    pub overrides: TaskOverrides,
+    /// The service's awsvpc configuration, as the integration takes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_configuration: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct TaskOverrides {
+    pub container_overrides: Vec<ContainerCommand>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerCommand {
+    pub name: String,
+    pub command: Vec<String>,
+}
+
+/// The log driver and options of the container whose output the cause points at.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
+pub struct LogSettings {
+    pub driver: String,
+    pub options: std::collections::BTreeMap<String, String>,
+}
+
+/// The migration task as the state machine carries it (`$.migrationTask`): written by
+/// `PrepareMigration`, run by `RunMigration` (its result in `stopped`, or its caught error in
+/// `error`), judged by `JudgeMigration`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct MigrationTask {
-    pub task_arn: String,
+    pub run_task: RunTaskParameters,
     pub task_definition_arn: String,
+    /// The container whose command is replaced and whose output the cause points at.
+    pub container: String,
     /// The containers whose exit codes decide (the task definition's essential ones).
     pub essential: Vec<String>,
-    /// RFC 3339.
-    pub started_at: String,
-    /// RFC 3339: past it the task is stopped and the deploy refused.
-    pub deadline: String,
+    /// RunMigration's TimeoutSecondsPath: past it the task is stopped and the deploy refused.
     pub timeout_seconds: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_config: Option<LogSettings>,
+    /// Known once the task ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_arn: Option<String>,
     /// Where its output went (`CloudWatch Logs group G, stream S`), when the task definition says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logs: Option<String>,
-    /// ECS's lastStatus at the last look.
+    /// ECS's lastStatus as last known (`PENDING` before RunMigration).
     pub status: String,
     /// The task stopped with exit code 0 from every essential container: the rollout may start.
     pub done: bool,
+    /// RunMigration's result: the stopped task as the integration describes it (PascalCase).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<serde_json::Value>,
+    /// RunMigration's caught error (`States.TaskFailed` with the task as its cause,
+    /// `States.Timeout`, `AmazonECS.Unknown`, an ECS API error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<crate::model::CaughtError>,
 }
 
 /// One container of the task as DescribeTasks reports it.
@@ -265,14 +318,130 @@ pub fn log_location(
     })
 }
 
-/// The `startedBy` that marks this deployment's migration task, so that a retried start finds the
-/// task it already started instead of running the migration twice (ECS allows 128 letters,
-/// digits, `-`, `/` and `_`).
-pub fn started_by(deployment_id: &str) -> String {
+/// The task group that marks this deployment's migration task (RunTask's `group`), so that
+/// JudgeMigration finds the task when RunMigration timed out, to stop it. Step Functions' ECS
+/// integration sets `startedBy` itself.
+pub fn group(deployment_id: &str) -> String {
     format!(
         "berth-migration/{}",
         crate::children::hex(deployment_id, 32)
     )
+}
+
+/// What RunMigration's result says, before any call: the task passed, failed (the sentence), or ran
+/// past its timeout (stop it, then refuse with the sentence).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ran {
+    Passed {
+        task_arn: Option<String>,
+    },
+    Failed {
+        why: String,
+        task_arn: Option<String>,
+    },
+    TimedOut(String),
+}
+
+/// The stopped task as the integration describes it, in its output or (`States.TaskFailed`) as the
+/// JSON text of its cause.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DescribedTask {
+    task_arn: Option<String>,
+    last_status: Option<String>,
+    stop_code: Option<String>,
+    stopped_reason: Option<String>,
+    #[serde(default)]
+    containers: Vec<DescribedContainer>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DescribedContainer {
+    name: Option<String>,
+    exit_code: Option<i32>,
+    reason: Option<String>,
+}
+
+fn described(task: &serde_json::Value) -> Option<(TaskView, Option<String>)> {
+    let t: DescribedTask = serde_json::from_value(task.clone()).ok()?;
+    let view = TaskView {
+        last_status: t.last_status?,
+        stop_code: t.stop_code,
+        stopped_reason: t.stopped_reason,
+        containers: t
+            .containers
+            .into_iter()
+            .map(|c| ContainerView {
+                name: c.name.unwrap_or_default(),
+                exit_code: c.exit_code,
+                reason: c.reason,
+            })
+            .collect(),
+    };
+    Some((view, t.task_arn))
+}
+
+/// Judges what RunMigration left in `$.migrationTask` (pure): its output, or the error it caught.
+pub fn ran(task: &MigrationTask) -> Result<Ran> {
+    let judged = |view: &TaskView, task_arn: Option<String>| match judge(
+        view,
+        &task.essential,
+        false,
+        task.timeout_seconds,
+    ) {
+        Judgement::Passed => Ran::Passed { task_arn },
+        Judgement::Failed(why) => Ran::Failed { why, task_arn },
+        Judgement::Running | Judgement::TimedOut(_) => Ran::Failed {
+            why: format!(
+                "RunMigration ended while the migration task was {}",
+                view.last_status
+            ),
+            task_arn,
+        },
+    };
+    if let Some(stopped) = &task.stopped {
+        let (view, arn) = described(stopped).ok_or_else(|| {
+            Error::invalid_input("migrationTask.stopped is not a task as ECS describes it")
+        })?;
+        return Ok(judged(&view, arn));
+    }
+    let Some(caught) = &task.error else {
+        return Err(Error::invalid_input(
+            "migrationTask holds neither RunMigration's result (stopped) nor its error",
+        ));
+    };
+    let td = crate::taskdef::short_name(&task.task_definition_arn);
+    Ok(match caught.error.as_str() {
+        "States.Timeout" => Ran::TimedOut(format!(
+            "the migration task was still running after {} s (timeoutSeconds): berth stopped it",
+            task.timeout_seconds
+        )),
+        "States.TaskFailed" => match serde_json::from_str(&caught.cause)
+            .ok()
+            .and_then(|v: serde_json::Value| described(&v))
+        {
+            Some((view, arn)) => judged(&view, arn),
+            None => Ran::Failed {
+                why: format!("the migration task failed: {}", caught.cause),
+                task_arn: None,
+            },
+        },
+        "AmazonECS.Unknown" => Ran::Failed {
+            why: format!(
+                "ECS did not start the migration task ({td}): {}",
+                caught.cause
+            ),
+            task_arn: None,
+        },
+        other => Ran::Failed {
+            why: format!(
+                "the migration task ({td}) could not be run: {other}: {}",
+                caught.cause
+            ),
+            task_arn: None,
+        },
+    })
 }
 
 /// The refusal a failed migration ends with: nothing was changed on the service.
@@ -423,7 +592,7 @@ mod tests {
     }
 
     #[test]
-    fn the_log_location_and_the_started_by_marker() {
+    fn the_log_location_and_the_group_marker() {
         let opts: std::collections::HashMap<String, String> = [
             ("awslogs-group".to_string(), "/ecs/web".to_string()),
             ("awslogs-stream-prefix".to_string(), "web".to_string()),
@@ -440,12 +609,152 @@ mod tests {
             Some("CloudWatch Logs group /ecs/web, stream web/app/abc123")
         );
         assert_eq!(log_location(Some("splunk"), &opts, "app", "t"), None);
-        let marker = started_by("push-1/prod/web");
+        let marker = group("push-1/prod/web");
         assert!(
             marker.len() <= 128 && marker.starts_with("berth-migration/"),
             "{marker}"
         );
-        assert_eq!(marker, started_by("push-1/prod/web"));
-        assert_ne!(marker, started_by("push-2/prod/web"));
+        assert_eq!(marker, group("push-1/prod/web"));
+        assert_ne!(marker, group("push-2/prod/web"));
+    }
+
+    fn prepared() -> MigrationTask {
+        MigrationTask {
+            run_task: RunTaskParameters {
+                cluster: "prod".into(),
+                task_definition: "arn:aws:ecs:eu-west-1:1:task-definition/web:8".into(),
+                launch_type: "FARGATE".into(),
+                group: group("push-1/prod/web"),
+                overrides: TaskOverrides::default(),
+                network_configuration: None,
+            },
+            task_definition_arn: "arn:aws:ecs:eu-west-1:1:task-definition/web:8".into(),
+            container: "app".into(),
+            essential: vec!["app".into()],
+            timeout_seconds: 600,
+            log_config: None,
+            task_arn: None,
+            logs: None,
+            status: "PENDING".into(),
+            done: false,
+            stopped: None,
+            error: None,
+        }
+    }
+
+    /// The task as `ecs:runTask.sync` gives it (PascalCase; trimmed from the integration's output).
+    fn described_task(exit: Option<i32>, stop_code: &str, reason: &str) -> serde_json::Value {
+        let mut app = serde_json::json!({"Name": "app", "LastStatus": "STOPPED"});
+        if let Some(code) = exit {
+            app["ExitCode"] = code.into();
+        } else {
+            app["Reason"] = reason.into();
+        }
+        serde_json::json!({"TaskArn": "arn:aws:ecs:eu-west-1:1:task/prod/abc", "LastStatus": "STOPPED",
+            "StopCode": stop_code, "StoppedReason": reason, "Group": group("push-1/prod/web"),
+            "Containers": [app, {"Name": "xray", "LastStatus": "STOPPED", "ExitCode": 143}]})
+    }
+
+    #[test]
+    fn what_run_migration_left_is_judged_by_the_essential_containers() {
+        let arn = Some("arn:aws:ecs:eu-west-1:1:task/prod/abc".to_string());
+        let mut t = prepared();
+        t.stopped = Some(described_task(
+            Some(0),
+            "EssentialContainerExited",
+            "Essential container in task exited",
+        ));
+        assert_eq!(
+            ran(&t).unwrap(),
+            Ran::Passed {
+                task_arn: arn.clone()
+            }
+        );
+
+        // AWS fails the state with the task as the cause's JSON text
+        let mut t = prepared();
+        t.error = Some(crate::model::CaughtError {
+            error: "States.TaskFailed".into(),
+            cause: described_task(
+                Some(3),
+                "EssentialContainerExited",
+                "Essential container in task exited",
+            )
+            .to_string(),
+        });
+        let Ran::Failed { why, task_arn } = ran(&t).unwrap() else {
+            panic!()
+        };
+        assert!(
+            why.contains("app exited 3") && why.contains("EssentialContainerExited"),
+            "{why}"
+        );
+        assert_eq!(task_arn, arn);
+
+        let mut t = prepared();
+        t.error = Some(crate::model::CaughtError {
+            error: "States.TaskFailed".into(),
+            cause: described_task(
+                None,
+                "TaskFailedToStart",
+                "CannotPullContainerError: pull access denied",
+            )
+            .to_string(),
+        });
+        let Ran::Failed { why, .. } = ran(&t).unwrap() else {
+            panic!()
+        };
+        assert!(
+            why.contains("without running its command") && why.contains("CannotPullContainerError"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn a_timeout_is_stopped_and_other_errors_refuse_with_their_words() {
+        let caught = |error: &str, cause: &str| {
+            let mut t = prepared();
+            t.error = Some(crate::model::CaughtError {
+                error: error.into(),
+                cause: cause.into(),
+            });
+            ran(&t).unwrap()
+        };
+        assert!(
+            matches!(caught("States.Timeout", ""), Ran::TimedOut(m) if m.contains("after 600 s"))
+        );
+        assert!(
+            matches!(caught("AmazonECS.Unknown", "[{\"Reason\": \"RESOURCE:ENI\"}]"),
+            Ran::Failed { why, .. } if why.contains("ECS did not start the migration task (web:8)") && why.contains("RESOURCE:ENI"))
+        );
+        assert!(
+            matches!(caught("ECS.InvalidParameterException", "subnets are required"),
+            Ran::Failed { why, .. } if why.contains("ECS.InvalidParameterException: subnets are required"))
+        );
+        // a cause that is not a task is reported as it is
+        assert!(
+            matches!(caught("States.TaskFailed", "boom"), Ran::Failed { why, .. } if why.contains("boom"))
+        );
+        // nothing to judge is a wiring mistake, not a pass
+        assert_eq!(ran(&prepared()).unwrap_err().name(), "InvalidInput");
+    }
+
+    #[test]
+    fn the_run_task_parameters_are_what_the_integration_takes() {
+        let mut p = prepared().run_task;
+        p.overrides.container_overrides.push(ContainerCommand {
+            name: "app".into(),
+            command: vec!["migrate".into()],
+        });
+        let v = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            v["TaskDefinition"],
+            "arn:aws:ecs:eu-west-1:1:task-definition/web:8"
+        );
+        assert_eq!(
+            v["Overrides"]["ContainerOverrides"][0]["Command"][0],
+            "migrate"
+        );
+        assert!(v.get("NetworkConfiguration").is_none(), "{v}");
     }
 }

@@ -1376,7 +1376,8 @@ pub struct ServiceDocument {
     pub approved: Option<ApprovalAnswer>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub register: Option<Registration>,
-    /// The migration task, when the deployment ran one (StartMigration / CheckMigration).
+    /// The migration task, when the deployment ran one (PrepareMigration / RunMigration /
+    /// JudgeMigration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migration_task: Option<crate::migration::MigrationTask>,
     /// The stop of stop-then-start (RecordDesiredCount / StopOldTasks).

@@ -674,6 +674,8 @@ mod tests {
             .as_object()
             .expect("the service machine's states");
         let mut written = std::collections::BTreeSet::new();
+        // `$.a.b`: a field of a key the document holds (RunMigration's result and caught error)
+        let mut nested = Vec::new();
         let mut outcomes = Vec::new();
         // Report and Unreported take the outcome (`{cluster, service, outcome, detail}`), not the
         // document: what they write is the report's.
@@ -686,7 +688,16 @@ mod tests {
                 std::iter::once(&state["ResultPath"]).chain(catches.map(|c| &c["ResultPath"]))
             {
                 if let Some(p) = path.as_str() {
-                    written.insert(p.strip_prefix("$.").expect("a top-level key").to_owned());
+                    let p = p.strip_prefix("$.").expect("a path in the document");
+                    match p.split_once('.') {
+                        Some((key, field)) => {
+                            written.insert(key.to_owned());
+                            nested.push((key.to_owned(), field.to_owned()));
+                        }
+                        None => {
+                            written.insert(p.to_owned());
+                        }
+                    }
                 }
             }
             if let Some(o) = state["Parameters"]["outcome"].as_str() {
@@ -699,8 +710,11 @@ mod tests {
             "scanResult": {"verdict": "allow"},
             "approved": {"by": "alice", "at": "2026-01-01T00:00:00Z"},
             "register": register(),
-            "migrationTask": {"taskArn": "t", "taskDefinitionArn": "web:8", "essential": ["app"],
-                "startedAt": "", "deadline": "", "timeoutSeconds": 900, "status": "STOPPED", "done": true},
+            "migrationTask": {"runTask": {"Cluster": "prod", "TaskDefinition": "web:8", "LaunchType": "FARGATE",
+                    "Group": "berth-migration/0", "Overrides": {"ContainerOverrides": []}},
+                "taskArn": "t", "taskDefinitionArn": "web:8", "container": "app", "essential": ["app"],
+                "timeoutSeconds": 900, "status": "STOPPED", "done": true,
+                "stopped": {"TaskArn": "t"}, "error": {"Error": "States.Timeout", "Cause": ""}},
             "release": {"name": "shop", "wave": 1},
             "stopping": {"desiredCount": 2, "taskDefinitionArn": WEB7, "deadline": "", "timeoutSeconds": 900,
                 "scaledDown": true, "running": 0, "drained": true},
@@ -714,13 +728,16 @@ mod tests {
         // reports what it ran before
         written.insert("release".to_owned());
         let doc: ServiceDocument = serde_json::from_value(every_key).unwrap();
-        let keys: std::collections::BTreeSet<String> = serde_json::to_value(&doc)
-            .unwrap()
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect();
+        let doc = serde_json::to_value(&doc).unwrap();
+        assert!(!nested.is_empty());
+        for (key, field) in &nested {
+            assert!(
+                doc[key].get(field).is_some(),
+                "{key}.{field} is not in the document"
+            );
+        }
+        let keys: std::collections::BTreeSet<String> =
+            doc.as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys, written);
         for o in [
             Outcome::Deployed,

@@ -22,12 +22,19 @@ serviceDefinition.States.AwaitApproval.TimeoutSecondsPath = '$.Entries[0].Detail
 for (const watch of ['WatchRollout', 'WatchRollback']) {
   serviceDefinition.States[watch].TimeoutSecondsPath = '$.Payload.rollout.watch.seconds';
 }
+// RunMigration's Parameters are RunTask's alone (no room for its timeout), so the migration's
+// timeout is a fixed second here, read by the timeout test.
+for (const run of ['RunMigration', 'RunMigrationWithoutNetwork']) {
+  delete serviceDefinition.States[run].TimeoutSecondsPath;
+  serviceDefinition.States[run].TimeoutSeconds = 1;
+}
 // berth's error names by group, as shared/src/error.rs declares them (written by the Rust test that
 // renders the ASL: `BERTH_BLESS=1 cargo test -p berth-statemachine`).
 const errorNames = JSON.parse(readFileSync(new URL('../../statemachine/error-names.json', import.meta.url), 'utf8'));
 
 const WAITS = ['WaitForTurn', 'WaitForShift', 'WaitForCanary', 'WaitForThaw', 'WaitForScan', 'WaitToLookAgain', 'WaitToLookAgainAtRollback'];
-const TASKS = ['Plan', 'CheckFreeze', 'CheckScan', 'AcquireTurn', 'AwaitApproval', 'RegisterRevision', 'UpdateService', 'WatchRollout', 'EvaluateShift',
+const TASKS = ['Plan', 'CheckFreeze', 'CheckScan', 'AcquireTurn', 'AwaitApproval', 'RegisterRevision', 'PrepareMigration', 'RunMigration',
+  'RunMigrationWithoutNetwork', 'JudgeMigration', 'UpdateService', 'WatchRollout', 'EvaluateShift',
   'EvaluateCanary', 'Rollback', 'WatchRollback', 'Report', 'Summarize', 'DescribeService'];
 // The watch states invoke check-stability through `lambda:invoke.waitForTaskToken`: their handlers
 // get the Payload, and answer as check-stability's SendTaskSuccess would.
@@ -57,6 +64,17 @@ const item = (extra = {}) => ({
   rollbackTimeoutSeconds: 60, execution: { id: 'arn', name: 'x', startTime: 't' }, turnDeadline: 't', executionName: 'web-1', fallbackPollSeconds: 300, ...extra,
 });
 
+/** PrepareMigration's answer: RunTask's parameters as the ecs:runTask.sync integration takes them. */
+const prepared = ({ network = true } = {}) => ({
+  runTask: { Cluster: 'prod', TaskDefinition: 'td:8', LaunchType: network ? 'FARGATE' : 'EC2', Group: 'berth-migration/ab',
+    Overrides: { ContainerOverrides: [{ Name: 'app', Command: ['migrate'] }] },
+    ...(network ? { NetworkConfiguration: { AwsvpcConfiguration: { Subnets: ['subnet-1'] } } } : {}) },
+  taskDefinitionArn: 'td:8', container: 'app', essential: ['app'], timeoutSeconds: 600, status: 'PENDING', done: false,
+});
+/** The task as the integration describes it when it stopped. */
+const stoppedTask = (exit) => ({ TaskArn: 'arn:task/prod/1', LastStatus: 'STOPPED', StopCode: 'EssentialContainerExited',
+  Containers: [{ Name: 'app', ExitCode: exit }] });
+
 /** Plan's items as it writes them (model::WirePlan): what all share once, in `common`. */
 function wire(items) {
   const own = ['deploymentId', 'cluster', 'service', 'executionName'];
@@ -78,6 +96,10 @@ async function run(overrides = {}, { items = [item()] } = {}) {
     AcquireTurn: () => ({ decision: 'GO', detail: 'alone', others: [] }),
     AwaitApproval: () => ({ by: 'alice', at: 't' }),
     RegisterRevision: () => ({ taskDefinitionArn: 'td:8', previousTaskDefinitionArn: 'td:7', container: 'app', image: 'i', previousImages: [], reused: false }),
+    PrepareMigration: () => prepared(),
+    RunMigration: () => stoppedTask(0),
+    RunMigrationWithoutNetwork: () => stoppedTask(0),
+    JudgeMigration: (input) => ({ ...input.migrationTask, stopped: undefined, done: true, status: 'STOPPED' }),
     UpdateService: () => ({ ecsDeploymentId: 'ecs-svc/1', taskDefinitionArn: 'td:8', startedAt: 't', deadline: clock.deadline(), desiredCount: 2, watch: WATCH }),
     WatchRollout: () => ({ status: 'COMPLETED', detail: 'done' }),
     EvaluateShift: () => ({ verdict: 'PASS', decision: 'CONTINUE', detail: 'ok so far' }),
@@ -538,3 +560,53 @@ test('a running scan is waited for by the state machine, then the verdict decide
   assert.equal(r.calls.CheckScan, 3);
   assert.deepEqual(r.outcomes, ['DEPLOYED']);
 });
+
+// The migration task (README, "Migration task"): PrepareMigration says what to run, Step Functions'
+// ecs:runTask.sync runs it, JudgeMigration judges how it ended; nothing changes before it passed.
+const migrating = () => ({ items: [item({ migration: { command: ['migrate'], timeoutSeconds: 600 } })] });
+
+test('a migration runs through ecs:runTask.sync with RunTask\'s parameters, is judged, then the rollout starts', async () => {
+  const seen = {};
+  const r = await run({
+    RunMigration: (input) => { seen.params = input; return stoppedTask(0); },
+    JudgeMigration: (input) => { seen.judged = input.migrationTask; return { ...input.migrationTask, stopped: undefined, done: true, status: 'STOPPED' }; },
+  }, migrating());
+  assert.deepEqual(seen.params, prepared().runTask);
+  assert.deepEqual(seen.judged.stopped, stoppedTask(0));
+  assert.deepEqual(r.outcomes, ['DEPLOYED']);
+  assert.equal(r.calls.RunMigrationWithoutNetwork, 0);
+  assert.equal(r.calls.UpdateService, 1);
+});
+
+test('a task definition without awsvpc runs without NetworkConfiguration', async () => {
+  let params;
+  const r = await run({ PrepareMigration: () => prepared({ network: false }),
+    RunMigrationWithoutNetwork: (input) => { params = input; return stoppedTask(0); } }, migrating());
+  assert.equal(r.calls.RunMigration, 0);
+  assert.deepEqual(Object.keys(params).sort(), ['Cluster', 'Group', 'LaunchType', 'Overrides', 'TaskDefinition']);
+  assert.deepEqual(r.outcomes, ['DEPLOYED']);
+});
+
+test('without a migration none of its states runs', async () => {
+  const r = await run();
+  assert.equal(r.calls.PrepareMigration + r.calls.RunMigration + r.calls.JudgeMigration, 0);
+});
+
+for (const [what, fail] of [
+  ['a non-zero exit (States.TaskFailed, the task as its cause)', () => { throw lambdaError('States.TaskFailed', JSON.stringify(stoppedTask(3))); }],
+  ['a task ECS did not start (AmazonECS.Unknown)', () => { throw lambdaError('AmazonECS.Unknown', '[{"Reason":"RESOURCE:ENI"}]'); }],
+  ['a task past its timeout (States.Timeout)', () => new Promise(() => {})],
+]) {
+  test(`${what} reaches JudgeMigration, whose MigrationFailed ends NOT_STARTED with nothing changed`, async () => {
+    let caught;
+    const r = await run({ RunMigration: fail,
+      JudgeMigration: (input) => { caught = input.migrationTask.error; throw lambdaError('MigrationFailed', 'the migration task failed'); } }, migrating());
+    assert.ok(caught?.Error, 'JudgeMigration got the caught error');
+    assert.equal(caught.Error, { 'a non-zero exit (States.TaskFailed, the task as its cause)': 'States.TaskFailed',
+      'a task ECS did not start (AmazonECS.Unknown)': 'AmazonECS.Unknown', 'a task past its timeout (States.Timeout)': 'States.Timeout' }[what]);
+    assert.equal(r.calls.RunMigration, 1, 'never retried: a retry would run the migration twice');
+    assert.deepEqual(r.outcomes, ['NOT_STARTED']);
+    assert.equal(r.results[0].detail.error.Error, 'MigrationFailed');
+    assert.equal(r.calls.UpdateService + r.calls.Rollback, 0);
+  });
+}

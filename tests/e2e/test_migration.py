@@ -28,12 +28,13 @@ def one_off_tasks(berth) -> list[dict]:
     for status in ("RUNNING", "STOPPED"):
         arns += ecs.list_tasks(cluster="prod", desiredStatus=status)["taskArns"]
     tasks = ecs.describe_tasks(cluster="prod", tasks=arns)["tasks"] if arns else []
-    return [t for t in tasks if (t.get("startedBy") or "").startswith("berth-migration/")]
+    # RunMigration (Step Functions' ecs:runTask.sync) marks the task with its group
+    return [t for t in tasks if (t.get("group") or "").startswith("berth-migration/")]
 
 
 def migration_states(berth, arn: str) -> list[dict]:
     return [json.loads(e["stateExitedEventDetails"]["output"])["migrationTask"] for e in berth.history(arn)
-            if e["type"] == "TaskStateExited" and e["stateExitedEventDetails"]["name"] in ("StartMigration", "CheckMigration")]
+            if e["type"] == "TaskStateExited" and e["stateExitedEventDetails"]["name"] in ("PrepareMigration", "JudgeMigration")]
 
 
 def deploy(berth, migration: dict) -> str:
@@ -60,8 +61,14 @@ def test_a_passing_migration_runs_before_the_rollout_from_the_service_tags(berth
     # AND it had stopped before berth changed the service: the rollout began after it
     ours = [d for d in berth.describe(svc)["deployments"] if d["taskDefinition"].endswith(":2")][0]
     assert task["stoppedAt"] <= ours["createdAt"], (task["stoppedAt"], ours["createdAt"])
-    states = [s for s in migration_states(berth, started["executionArn"])]
-    assert states[-1]["done"] is True and states[-1]["status"] == "STOPPED", states
+    # AND Step Functions ran it (ecs:runTask.sync), and JudgeMigration passed it
+    assert task["startedBy"] == "AWS Step Functions", task
+    states = migration_states(berth, started["executionArn"])
+    assert [s["done"] for s in states] == [False, True], states
+    assert states[-1]["status"] == "STOPPED" and states[-1]["taskArn"] == task["taskArn"], states
+    run = [e for e in berth.history(started["executionArn"]) if e["type"] == "TaskScheduled"
+           and e["taskScheduledEventDetails"]["resource"] == "runTask.sync"]
+    assert len(run) == 1 and run[0]["taskScheduledEventDetails"]["resourceType"] == "ecs", run
 
 
 def test_a_failing_migration_refuses_the_deploy_and_leaves_the_service_untouched(berth):

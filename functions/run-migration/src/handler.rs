@@ -1,17 +1,18 @@
-//! Start the migration task with the service's network settings, and judge it until it stops.
+//! Prepare the migration task (what Step Functions' `ecs:runTask.sync` runs: the service's network
+//! settings and capacity), and judge how it ended.
 
 use aws_sdk_ecs::types::{
-    ContainerOverride, DesiredStatus, LaunchType, Service, Task, TaskDefinition, TaskOverride,
+    DesiredStatus, LaunchType, NetworkConfiguration, Service, TaskDefinition,
 };
 use aws_sdk_ecs::Client;
 use berth::ecs::{describe_service, describe_task_definition};
-use berth::error::{Error, ErrorName, Result};
+use berth::error::{Error, Result};
 use berth::migration::{
-    self, judge, ContainerView, Judgement, MigrationConfig, MigrationTask, TaskView,
+    self, ContainerCommand, LogSettings, MigrationConfig, MigrationTask, Ran, RunTaskParameters,
+    TaskOverrides,
 };
 use berth::model::{parse_input, require, RegistrationRef};
 use berth::taskdef::{pick_container, short_name};
-use berth::time::{self, DateTime};
 use serde::Deserialize;
 
 /// The item's fields this state reads.
@@ -25,26 +26,27 @@ pub struct MigrationInput {
     pub container: Option<String>,
     pub register: RegistrationRef,
     pub migration: MigrationConfig,
-    /// Set once started: this invocation looks at the task.
+    /// Set once prepared: RunMigration's result or error is in it, and this invocation judges it.
     #[serde(default)]
     pub migration_task: Option<MigrationTask>,
 }
 
-pub async fn run(ecs: &Client, payload: serde_json::Value, now: DateTime) -> Result<MigrationTask> {
+pub async fn run(ecs: &Client, payload: serde_json::Value) -> Result<MigrationTask> {
     let input: MigrationInput = parse_input("run-migration", payload)?;
     require("deploymentId", &input.deployment_id)?;
     require("cluster", &input.cluster)?;
     require("service", &input.service)?;
     input.migration.check("migration")?;
-    match &input.migration_task {
-        None => start(ecs, &input, now).await,
-        Some(task) => check(ecs, &input, task.clone(), now).await,
+    match input.migration_task.clone() {
+        None => prepare(ecs, &input).await,
+        Some(task) => judge_run(ecs, &input, task).await,
     }
 }
 
-/// Runs the task, or finds the one this deployment already started (a retried state must not run
-/// the migration twice).
-pub async fn start(ecs: &Client, input: &MigrationInput, now: DateTime) -> Result<MigrationTask> {
+/// What RunMigration runs: the new revision (or the migration's task definition) with the command,
+/// in the service's network and on its capacity. Reads only; the task runs in Step Functions'
+/// `ecs:runTask.sync`, which a retry of this state cannot start twice.
+pub async fn prepare(ecs: &Client, input: &MigrationInput) -> Result<MigrationTask> {
     let config = &input.migration;
     let service = describe_service(ecs, &input.cluster, &input.service).await?;
     let task_definition = config
@@ -71,50 +73,91 @@ pub async fn start(ecs: &Client, input: &MigrationInput, now: DateTime) -> Resul
         .name()
         .unwrap_or_default()
         .to_owned();
-    let essential = essential_containers(&td);
-    let logs = td
+    let log_config = td
         .container_definitions()
         .iter()
         .find(|c| c.name() == Some(container.as_str()))
         .and_then(|c| c.log_configuration())
-        .map(|l| {
-            (
-                l.log_driver().as_str().to_owned(),
-                l.options().cloned().unwrap_or_default(),
-            )
+        .map(|l| LogSettings {
+            driver: l.log_driver().as_str().to_owned(),
+            options: l
+                .options()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
         });
-    let marker = migration::started_by(&input.deployment_id);
-
-    let task = match already_started(ecs, &input.cluster, &marker).await? {
-        Some(task) => {
-            tracing::info!(
-                task = task.task_arn().unwrap_or("?"),
-                "the migration task this deployment started"
-            );
-            task
-        }
-        None => run_task(ecs, input, &service, &td_arn, &container, &marker).await?,
+    let container_overrides = match &config.command {
+        Some(command) => vec![ContainerCommand {
+            name: container.clone(),
+            command: command.clone(),
+        }],
+        None => vec![],
     };
-    let task_arn = task.task_arn().unwrap_or_default().to_owned();
-    let logs = logs.and_then(|(driver, options)| {
-        migration::log_location(Some(&driver), &options, &container, &task_arn)
-    });
-    let started_at = task
-        .created_at()
-        .map(|t| DateTime::from_secs(t.secs()))
-        .unwrap_or(now);
-    tracing::info!(task = %task_arn, task_definition = %short_name(&td_arn), %container, "migration task started");
+    let run_task = RunTaskParameters {
+        cluster: input.cluster.clone(),
+        task_definition: td_arn.clone(),
+        launch_type: launch_type(&service).to_owned(),
+        group: migration::group(&input.deployment_id),
+        overrides: TaskOverrides {
+            container_overrides,
+        },
+        network_configuration: service.network_configuration().map(network),
+    };
+    tracing::info!(task_definition = %short_name(&td_arn), %container, "migration task prepared");
     Ok(MigrationTask {
-        task_arn,
+        run_task,
         task_definition_arn: td_arn,
-        essential,
-        started_at: time::format(started_at),
-        deadline: time::format(time::plus_secs(started_at, config.timeout_seconds)),
+        container,
+        essential: essential_containers(&td),
         timeout_seconds: config.timeout_seconds,
-        logs,
-        status: task.last_status().unwrap_or("PROVISIONING").to_owned(),
+        log_config,
+        task_arn: None,
+        logs: None,
+        status: "PENDING".to_owned(),
         done: false,
+        stopped: None,
+        error: None,
     })
+}
+
+/// The service's launch type; for a capacity provider strategy, the launch type its providers
+/// provide (Step Functions' ECS integration takes no capacity provider strategy).
+fn launch_type(service: &Service) -> &'static str {
+    let fargate = match service.launch_type() {
+        Some(LaunchType::Ec2) => false,
+        Some(_) => true,
+        None => {
+            service.capacity_provider_strategy().is_empty()
+                || service
+                    .capacity_provider_strategy()
+                    .iter()
+                    .any(|p| p.capacity_provider().starts_with("FARGATE"))
+        }
+    };
+    if fargate {
+        "FARGATE"
+    } else {
+        "EC2"
+    }
+}
+
+/// The service's awsvpc configuration in the integration's PascalCase.
+fn network(n: &NetworkConfiguration) -> serde_json::Value {
+    let mut awsvpc = serde_json::Map::new();
+    if let Some(a) = n.awsvpc_configuration() {
+        awsvpc.insert("Subnets".into(), serde_json::json!(a.subnets()));
+        if !a.security_groups().is_empty() {
+            awsvpc.insert(
+                "SecurityGroups".into(),
+                serde_json::json!(a.security_groups()),
+            );
+        }
+        if let Some(ip) = a.assign_public_ip() {
+            awsvpc.insert("AssignPublicIp".into(), ip.as_str().into());
+        }
+    }
+    serde_json::json!({ "AwsvpcConfiguration": awsvpc })
 }
 
 fn essential_containers(td: &TaskDefinition) -> Vec<String> {
@@ -126,148 +169,93 @@ fn essential_containers(td: &TaskDefinition) -> Vec<String> {
         .collect()
 }
 
-/// The task a previous attempt of this state started, running or stopped.
-async fn already_started(ecs: &Client, cluster: &str, marker: &str) -> Result<Option<Task>> {
-    for status in [DesiredStatus::Running, DesiredStatus::Stopped] {
-        let out = ecs
-            .list_tasks()
-            .cluster(cluster)
-            .started_by(marker)
-            .desired_status(status)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("ListTasks", e))?;
-        if let Some(arn) = out.task_arns().first() {
-            return describe(ecs, cluster, arn).await.map(Some);
-        }
-    }
-    Ok(None)
-}
-
-async fn run_task(
-    ecs: &Client,
-    input: &MigrationInput,
-    service: &Service,
-    task_definition: &str,
-    container: &str,
-    marker: &str,
-) -> Result<Task> {
-    let mut call = ecs
-        .run_task()
-        .cluster(&input.cluster)
-        .task_definition(task_definition)
-        .count(1)
-        .started_by(marker)
-        .set_network_configuration(service.network_configuration().cloned())
-        .set_platform_version(service.platform_version().map(str::to_owned));
-    // The service's capacity: its provider strategy, else its launch type.
-    if service.capacity_provider_strategy().is_empty() {
-        call = call.set_launch_type(service.launch_type().cloned().or(Some(LaunchType::Fargate)));
-    } else {
-        call = call
-            .set_capacity_provider_strategy(Some(service.capacity_provider_strategy().to_vec()));
-    }
-    if let Some(command) = &input.migration.command {
-        call = call.overrides(
-            TaskOverride::builder()
-                .container_overrides(
-                    ContainerOverride::builder()
-                        .name(container)
-                        .set_command(Some(command.clone()))
-                        .build(),
-                )
-                .build(),
-        );
-    }
-    let out = call
-        .send()
-        .await
-        .map_err(|e| Error::from_sdk(&format!("RunTask {}", short_name(task_definition)), e))?;
-    if let Some(task) = out.tasks().first() {
-        return Ok(task.clone());
-    }
-    let why = out
-        .failures()
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {}",
-                f.reason().unwrap_or("?"),
-                f.detail().unwrap_or_default()
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
-    Err(migration::failed(
-        &input.service,
-        &format!(
-            "ECS did not start the migration task ({}): {why}",
-            short_name(task_definition)
-        ),
-        None,
-    ))
-}
-
-async fn describe(ecs: &Client, cluster: &str, arn: &str) -> Result<Task> {
-    let out = ecs
-        .describe_tasks()
-        .cluster(cluster)
-        .tasks(arn)
-        .send()
-        .await
-        .map_err(|e| Error::from_sdk("DescribeTasks", e))?;
-    out.tasks().first().cloned().ok_or_else(|| {
-        Error::new(
-            ErrorName::MigrationFailed,
-            format!("the migration task {arn} is gone (ECS no longer describes it)"),
-        )
-    })
-}
-
-fn view(task: &Task) -> TaskView {
-    TaskView {
-        last_status: task.last_status().unwrap_or("PROVISIONING").to_owned(),
-        stop_code: task.stop_code().map(|c| c.as_str().to_owned()),
-        stopped_reason: task.stopped_reason().map(str::to_owned),
-        containers: task
-            .containers()
-            .iter()
-            .map(|c| ContainerView {
-                name: c.name().unwrap_or_default().to_owned(),
-                exit_code: c.exit_code(),
-                reason: c.reason().map(str::to_owned),
-            })
-            .collect(),
-    }
-}
-
-/// One look at the task: still running, passed, or refused (stopped first if past its deadline).
-pub async fn check(
+/// Judges what RunMigration left: passed (the rollout may start), or `MigrationFailed` with the
+/// stop reason and where the output went. A task that ran past its timeout is stopped first.
+pub async fn judge_run(
     ecs: &Client,
     input: &MigrationInput,
     mut state: MigrationTask,
-    now: DateTime,
 ) -> Result<MigrationTask> {
-    let task = describe(ecs, &input.cluster, &state.task_arn).await?;
-    let deadline = time::parse("migrationTask.deadline", &state.deadline)?;
-    let seen = view(&task);
-    state.status = seen.last_status.clone();
-    match judge(
-        &seen,
-        &state.essential,
-        now.secs() >= deadline.secs(),
-        state.timeout_seconds,
-    ) {
-        Judgement::Running => Ok(state),
-        Judgement::Passed => {
-            tracing::info!(task = %state.task_arn, "migration passed");
+    let logs = |task_arn: Option<&str>| {
+        let (settings, arn) = (state.log_config.as_ref()?, task_arn?);
+        migration::log_location(
+            Some(&settings.driver),
+            &settings.options.clone().into_iter().collect(),
+            &state.container,
+            arn,
+        )
+    };
+    match migration::ran(&state)? {
+        Ran::Passed { task_arn } => {
+            tracing::info!(
+                task = task_arn.as_deref().unwrap_or("?"),
+                "migration passed"
+            );
+            state.logs = logs(task_arn.as_deref());
+            state.task_arn = task_arn;
+            state.status = "STOPPED".to_owned();
             state.done = true;
+            // the described task has served; the document keeps what the cause and CLI read
+            state.stopped = None;
+            state.error = None;
             Ok(state)
         }
-        Judgement::TimedOut(why) => {
+        Ran::Failed { why, task_arn } => Err(migration::failed(
+            &input.service,
+            &why,
+            logs(task_arn.as_deref()).as_deref(),
+        )),
+        Ran::TimedOut(why) => {
+            let stopped = stop_by_group(ecs, &input.cluster, &state).await?;
+            Err(migration::failed(
+                &input.service,
+                &why,
+                logs(stopped.as_deref()).as_deref(),
+            ))
+        }
+    }
+}
+
+/// Stops the task RunMigration started (found by its group among its family's running tasks);
+/// its ARN, or None when it had already stopped.
+async fn stop_by_group(
+    ecs: &Client,
+    cluster: &str,
+    state: &MigrationTask,
+) -> Result<Option<String>> {
+    let family = short_name(&state.task_definition_arn)
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let mut pages = ecs
+        .list_tasks()
+        .cluster(cluster)
+        .family(&family)
+        .desired_status(DesiredStatus::Running)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| Error::from_sdk("ListTasks", e))?;
+        for arns in page.task_arns().chunks(100) {
+            let out = ecs
+                .describe_tasks()
+                .cluster(cluster)
+                .set_tasks(Some(arns.to_vec()))
+                .send()
+                .await
+                .map_err(|e| Error::from_sdk("DescribeTasks", e))?;
+            let Some(task) = out
+                .tasks()
+                .iter()
+                .find(|t| t.group() == Some(state.run_task.group.as_str()))
+            else {
+                continue;
+            };
+            let arn = task.task_arn().unwrap_or_default().to_owned();
             ecs.stop_task()
-                .cluster(&input.cluster)
-                .task(&state.task_arn)
+                .cluster(cluster)
+                .task(&arn)
                 .reason(format!(
                     "berth: migration timed out after {} s",
                     state.timeout_seconds
@@ -275,18 +263,11 @@ pub async fn check(
                 .send()
                 .await
                 .map_err(|e| Error::from_sdk("StopTask", e))?;
-            Err(migration::failed(
-                &input.service,
-                &why,
-                state.logs.as_deref(),
-            ))
+            tracing::info!(task = %arn, "stopped the migration task past its timeout");
+            return Ok(Some(arn));
         }
-        Judgement::Failed(why) => Err(migration::failed(
-            &input.service,
-            &why,
-            state.logs.as_deref(),
-        )),
     }
+    Ok(None)
 }
 
 #[cfg(test)]

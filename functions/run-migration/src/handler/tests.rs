@@ -20,18 +20,15 @@ const TASK_DEFINITION: &str = r#"{"taskDefinition": {
 
 const TASK_ARN: &str = "arn:aws:ecs:eu-west-1:123456789012:task/prod/0123456789abcdef";
 
-fn task(status: &str, exit: Option<i32>) -> String {
-    let mut c = json!({"name": "app", "lastStatus": status});
+/// The task as Step Functions' `ecs:runTask.sync` describes it (PascalCase).
+fn described(exit: Option<i32>) -> Value {
+    let mut c = json!({"Name": "app", "LastStatus": "STOPPED"});
     if let Some(code) = exit {
-        c["exitCode"] = json!(code);
+        c["ExitCode"] = json!(code);
     }
-    let mut t = json!({"taskArn": TASK_ARN, "lastStatus": status, "createdAt": 1_795_000_000.0,
-        "containers": [c, {"name": "xray", "lastStatus": status, "exitCode": 143}]});
-    if status == "STOPPED" {
-        t["stopCode"] = json!("EssentialContainerExited");
-        t["stoppedReason"] = json!("Essential container in task exited");
-    }
-    t.to_string()
+    json!({"TaskArn": TASK_ARN, "LastStatus": "STOPPED", "Group": migration::group("push-1/prod/web"),
+        "StopCode": "EssentialContainerExited", "StoppedReason": "Essential container in task exited",
+        "Containers": [c, {"Name": "xray", "LastStatus": "STOPPED", "ExitCode": 143}]})
 }
 
 fn input(task: Option<Value>) -> Value {
@@ -47,93 +44,72 @@ fn input(task: Option<Value>) -> Value {
 use serde_json::Value;
 
 #[tokio::test]
-async fn start_runs_the_new_revision_with_the_command_and_the_service_network() {
+async fn prepare_names_the_new_revision_the_command_and_the_service_network_and_runs_nothing() {
     let describe =
         mock!(aws_sdk_ecs::Client::describe_services).then_http_response(|| ok_json(SERVICE));
     let td = mock!(aws_sdk_ecs::Client::describe_task_definition)
         .then_http_response(|| ok_json(TASK_DEFINITION));
-    let none = mock!(aws_sdk_ecs::Client::list_tasks)
-        .then_http_response(|| ok_json(r#"{"taskArns": []}"#));
-    let run_task = mock!(aws_sdk_ecs::Client::run_task)
-        .match_requests(|r| {
-            r.started_by() == Some(migration::started_by("push-1/prod/web").as_str())
-                && r.launch_type() == Some(&LaunchType::Fargate)
-                && r.network_configuration()
-                    .and_then(|n| n.awsvpc_configuration())
-                    .is_some_and(|a| a.subnets() == ["subnet-1"])
-                && r.overrides().is_some_and(|o| {
-                    o.container_overrides()[0].name() == Some("app")
-                        && o.container_overrides()[0].command() == ["bin/migrate", "up"]
-                })
-        })
-        .then_http_response(|| {
-            ok_json(&format!(
-                r#"{{"tasks": [{}], "failures": []}}"#,
-                task("PROVISIONING", None)
-            ))
-        });
-    let ecs = mock_client!(aws_sdk_ecs, &[&describe, &td, &none, &run_task]);
-    let started = run(&ecs, input(None), DateTime::from_secs(1_795_000_000))
-        .await
-        .unwrap();
-    assert_eq!(run_task.num_calls(), 1);
-    assert_eq!(started.task_arn, TASK_ARN);
-    assert_eq!(started.essential, vec!["app".to_string()]);
-    // createdAt (1,795,000,000) + 600 s
-    assert_eq!(started.deadline, "2026-11-18T11:16:40Z");
+    let ecs = mock_client!(aws_sdk_ecs, &[&describe, &td]);
+    let prepared = run(&ecs, input(None)).await.unwrap();
+    let params = serde_json::to_value(&prepared.run_task).unwrap();
     assert_eq!(
-        started.logs.as_deref(),
-        Some("CloudWatch Logs group /ecs/web, stream web/app/0123456789abcdef")
+        params,
+        json!({"Cluster": "prod", "TaskDefinition": "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:8",
+            "LaunchType": "FARGATE", "Group": migration::group("push-1/prod/web"),
+            "Overrides": {"ContainerOverrides": [{"Name": "app", "Command": ["bin/migrate", "up"]}]},
+            "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["subnet-1"], "SecurityGroups": ["sg-1"],
+                "AssignPublicIp": "DISABLED"}}})
     );
-    assert!(!started.done);
+    assert_eq!(prepared.essential, vec!["app".to_string()]);
+    assert_eq!(prepared.timeout_seconds, 600);
+    assert_eq!(
+        prepared.log_config.as_ref().map(|l| l.driver.as_str()),
+        Some("awslogs")
+    );
+    assert!(!prepared.done && prepared.task_arn.is_none());
 }
 
 #[tokio::test]
-async fn a_retried_start_finds_the_task_it_started_and_runs_nothing() {
+async fn a_bridge_service_on_ec2_capacity_gets_no_network_and_the_ec2_launch_type() {
+    let service = r#"{"services": [{"serviceName": "web", "status": "ACTIVE",
+      "taskDefinition": "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7",
+      "capacityProviderStrategy": [{"capacityProvider": "asg-spot", "weight": 1}]}], "failures": []}"#;
     let describe =
-        mock!(aws_sdk_ecs::Client::describe_services).then_http_response(|| ok_json(SERVICE));
+        mock!(aws_sdk_ecs::Client::describe_services).then_http_response(move || ok_json(service));
     let td = mock!(aws_sdk_ecs::Client::describe_task_definition)
         .then_http_response(|| ok_json(TASK_DEFINITION));
-    let found = mock!(aws_sdk_ecs::Client::list_tasks)
-        .then_http_response(|| ok_json(&format!(r#"{{"taskArns": ["{TASK_ARN}"]}}"#)));
-    let tasks = mock!(aws_sdk_ecs::Client::describe_tasks).then_http_response(|| {
-        ok_json(&format!(
-            r#"{{"tasks": [{}], "failures": []}}"#,
-            task("RUNNING", None)
-        ))
-    });
-    let run_task = mock!(aws_sdk_ecs::Client::run_task).then_http_response(|| ok_json("{}"));
-    let ecs = mock_client!(aws_sdk_ecs, &[&describe, &td, &found, &tasks, &run_task]);
-    let started = run(&ecs, input(None), DateTime::from_secs(1_795_000_000))
-        .await
-        .unwrap();
-    assert_eq!(run_task.num_calls(), 0);
-    assert_eq!(
-        (started.task_arn.as_str(), started.status.as_str()),
-        (TASK_ARN, "RUNNING")
-    );
+    let ecs = mock_client!(aws_sdk_ecs, &[&describe, &td]);
+    let prepared = run(&ecs, input(None)).await.unwrap();
+    assert_eq!(prepared.run_task.launch_type, "EC2");
+    assert!(prepared.run_task.network_configuration.is_none());
 }
 
-fn started(deadline: &str) -> Value {
-    json!({"taskArn": TASK_ARN, "taskDefinitionArn": "web:8", "essential": ["app"],
-        "startedAt": "2026-11-18T11:06:40Z", "deadline": deadline, "timeoutSeconds": 600,
-        "logs": "CloudWatch Logs group /ecs/web, stream web/app/0123456789abcdef",
-        "status": "RUNNING", "done": false})
+fn ran(stopped: Option<Value>, error: Option<Value>) -> Value {
+    let mut t = json!({"runTask": {"Cluster": "prod", "TaskDefinition": "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:8",
+            "LaunchType": "FARGATE", "Group": migration::group("push-1/prod/web"), "Overrides": {"ContainerOverrides": []}},
+        "taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:8", "container": "app",
+        "essential": ["app"], "timeoutSeconds": 600,
+        "logConfig": {"driver": "awslogs", "options": {"awslogs-group": "/ecs/web", "awslogs-stream-prefix": "web"}},
+        "status": "PENDING", "done": false});
+    if let Some(s) = stopped {
+        t["stopped"] = s;
+    }
+    if let Some(e) = error {
+        t["error"] = e;
+    }
+    t
 }
 
 #[tokio::test]
 async fn a_non_zero_exit_is_migration_failed_with_the_code_and_the_logs() {
-    let tasks = mock!(aws_sdk_ecs::Client::describe_tasks).then_http_response(|| {
-        ok_json(&format!(
-            r#"{{"tasks": [{}], "failures": []}}"#,
-            task("STOPPED", Some(2))
-        ))
-    });
-    let ecs = mock_client!(aws_sdk_ecs, &[&tasks]);
+    let ecs = mock_client!(aws_sdk_ecs, &[]);
+    let cause = described(Some(2)).to_string();
     let e = run(
         &ecs,
-        input(Some(started("2030-01-01T00:00:00Z"))),
-        DateTime::from_secs(1_795_000_100),
+        input(Some(ran(
+            None,
+            Some(json!({"Error": "States.TaskFailed", "Cause": cause})),
+        ))),
     )
     .await
     .unwrap_err();
@@ -154,45 +130,37 @@ async fn a_non_zero_exit_is_migration_failed_with_the_code_and_the_logs() {
 }
 
 #[tokio::test]
-async fn exit_zero_is_done_and_running_waits() {
-    let tasks = mock!(aws_sdk_ecs::Client::describe_tasks).then_http_response(|| {
-        ok_json(&format!(
-            r#"{{"tasks": [{}], "failures": []}}"#,
-            task("STOPPED", Some(0))
-        ))
-    });
-    let ecs = mock_client!(aws_sdk_ecs, &[&tasks]);
-    let done = run(
-        &ecs,
-        input(Some(started("2030-01-01T00:00:00Z"))),
-        DateTime::from_secs(1_795_000_100),
-    )
-    .await
-    .unwrap();
+async fn exit_zero_is_done_and_keeps_no_task_description() {
+    let ecs = mock_client!(aws_sdk_ecs, &[]);
+    let done = run(&ecs, input(Some(ran(Some(described(Some(0))), None))))
+        .await
+        .unwrap();
     assert!(done.done && done.status == "STOPPED");
-    let tasks = mock!(aws_sdk_ecs::Client::describe_tasks).then_http_response(|| {
-        ok_json(&format!(
-            r#"{{"tasks": [{}], "failures": []}}"#,
-            task("RUNNING", None)
-        ))
-    });
-    let ecs = mock_client!(aws_sdk_ecs, &[&tasks]);
-    let running = run(
-        &ecs,
-        input(Some(started("2030-01-01T00:00:00Z"))),
-        DateTime::from_secs(1_795_000_100),
-    )
-    .await
-    .unwrap();
-    assert!(!running.done && running.status == "RUNNING");
+    assert_eq!(done.task_arn.as_deref(), Some(TASK_ARN));
+    assert_eq!(
+        done.logs.as_deref(),
+        Some("CloudWatch Logs group /ecs/web, stream web/app/0123456789abcdef")
+    );
+    assert!(done.stopped.is_none() && done.error.is_none());
+    // the integration's success output with a failed essential container is still a failure
+    let e = run(&ecs, input(Some(ran(Some(described(Some(1))), None))))
+        .await
+        .unwrap_err();
+    assert_eq!(e.name(), "MigrationFailed");
 }
 
 #[tokio::test]
-async fn past_its_deadline_the_task_is_stopped_and_the_deploy_refused() {
+async fn past_its_timeout_the_task_is_found_by_its_group_and_stopped() {
+    let listed = mock!(aws_sdk_ecs::Client::list_tasks)
+        .match_requests(|r| r.family() == Some("web") && r.desired_status() == Some(&DesiredStatus::Running))
+        .then_http_response(|| {
+            ok_json(&format!(r#"{{"taskArns": ["arn:aws:ecs:eu-west-1:123456789012:task/prod/service-task", "{TASK_ARN}"]}}"#))
+        });
     let tasks = mock!(aws_sdk_ecs::Client::describe_tasks).then_http_response(|| {
         ok_json(&format!(
-            r#"{{"tasks": [{}], "failures": []}}"#,
-            task("RUNNING", None)
+            r#"{{"tasks": [{{"taskArn": "arn:aws:ecs:eu-west-1:123456789012:task/prod/service-task", "group": "service:web"}},
+                {{"taskArn": "{TASK_ARN}", "group": "{}", "lastStatus": "RUNNING"}}], "failures": []}}"#,
+            migration::group("push-1/prod/web")
         ))
     });
     let stop = mock!(aws_sdk_ecs::Client::stop_task)
@@ -200,18 +168,29 @@ async fn past_its_deadline_the_task_is_stopped_and_the_deploy_refused() {
             r.task() == Some(TASK_ARN)
                 && r.reason() == Some("berth: migration timed out after 600 s")
         })
-        .then_http_response(|| ok_json(&format!(r#"{{"task": {}}}"#, task("STOPPING", None))));
-    let ecs = mock_client!(aws_sdk_ecs, &[&tasks, &stop]);
+        .then_http_response(|| ok_json(&format!(r#"{{"task": {{"taskArn": "{TASK_ARN}"}}}}"#)));
+    let ecs = mock_client!(aws_sdk_ecs, &[&listed, &tasks, &stop]);
     let e = run(
         &ecs,
-        input(Some(started("2026-11-18T11:16:40Z"))),
-        DateTime::from_secs(1_795_000_601),
+        input(Some(ran(
+            None,
+            Some(json!({"Error": "States.Timeout", "Cause": ""})),
+        ))),
     )
     .await
     .unwrap_err();
     assert_eq!(stop.num_calls(), 1);
     assert_eq!(e.name(), "MigrationFailed");
-    assert!(e.message().contains("after 600 s"), "{}", e.message());
+    assert!(
+        e.message().contains("after 600 s") && e.message().contains("berth stopped it"),
+        "{}",
+        e.message()
+    );
+    assert!(
+        e.message().contains("stream web/app/0123456789abcdef"),
+        "{}",
+        e.message()
+    );
 }
 
 #[tokio::test]
@@ -219,6 +198,6 @@ async fn a_migration_that_says_nothing_to_run_is_refused_before_any_call() {
     let ecs = mock_client!(aws_sdk_ecs, &[]);
     let mut v = input(None);
     v["migration"] = json!({"timeoutSeconds": 600});
-    let e = run(&ecs, v, DateTime::from_secs(1)).await.unwrap_err();
+    let e = run(&ecs, v).await.unwrap_err();
     assert_eq!(e.name(), "InvalidInput");
 }
