@@ -321,3 +321,68 @@ def test_the_sweep_deploys_what_the_push_rule_would(t):
     assert intrinsic(env["BERTH_REPOSITORIES"]) == ("Join", [",", {"Ref": "Repositories"}])
     start = t["Resources"]["StartDeploymentFunction"]["Properties"]["Environment"]["Variables"]
     assert env["BERTH_STATE_MACHINE_ARN"] == start["BERTH_STATE_MACHINE_ARN"]
+
+
+# ------------------------------------------------------------------------ state machine roles
+
+# What each Step Functions integration berth's ASL uses needs from the machine's role (Step
+# Functions developer guide, "How Step Functions generates IAM policies for integrated services":
+# the synchronous patterns also read and stop what they started, and manage the managed EventBridge
+# rule through which Step Functions learns that it ended).
+INTEGRATION_ACTIONS = {
+    "arn:aws:states:::ecs:runTask.sync": {
+        "ecs:RunTask", "ecs:StopTask", "ecs:DescribeTasks", "iam:PassRole",
+        "events:PutTargets", "events:PutRule", "events:DescribeRule"},
+    "arn:aws:states:::states:startExecution.sync:2": {
+        "states:StartExecution", "states:DescribeExecution", "states:StopExecution",
+        "events:PutTargets", "events:PutRule", "events:DescribeRule"},
+    "arn:aws:states:::events:putEvents.waitForTaskToken": {"events:PutEvents"},
+    "arn:aws:states:::aws-sdk:ecs:describeServices": {"ecs:DescribeServices"},
+    "arn:aws:states:::lambda:invoke.waitForTaskToken": {"lambda:InvokeFunction"},
+}
+MANAGED_RULES = {
+    "arn:aws:states:::ecs:runTask.sync": "StepFunctionsGetEventsForECSTaskRule",
+    "arn:aws:states:::states:startExecution.sync:2": "StepFunctionsGetEventsForStepFunctionsExecutionRule",
+}
+
+
+def task_resources(definition: dict) -> set[str]:
+    found = set()
+
+    def walk(states: dict):
+        for state in states.values():
+            if state.get("Type") == "Task":
+                found.add(state["Resource"])
+            for inner in ("Iterator", "ItemProcessor"):
+                if inner in state:
+                    walk(state[inner]["States"])
+            for branch in state.get("Branches", []):
+                walk(branch["States"])
+
+    walk(definition["States"])
+    return found
+
+
+def role_statements(translated, machine: str) -> list[dict]:
+    role = translated["Resources"][f"{machine}Role"]["Properties"]
+    return [s for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+
+
+@pytest.mark.parametrize("machine,definition", [("DeployStateMachine", "deploy"), ("ServiceStateMachine", "service")])
+def test_each_state_machine_role_grants_what_its_integrations_need(translated, machine, definition):
+    asl = json.loads((TEMPLATE_PATH.parent / "statemachine" / f"{definition}.asl.json").read_text())
+    statements = role_statements(translated, machine)
+    granted = set()
+    for s in statements:
+        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        granted |= set(actions)
+    for resource in task_resources(asl):
+        if resource.startswith("${"):
+            continue  # a Lambda function ARN: LambdaInvokePolicy, checked by the IAM contract
+        assert resource in INTEGRATION_ACTIONS, f"{machine}: no IAM entry for integration {resource}"
+        missing = INTEGRATION_ACTIONS[resource] - granted
+        assert not missing, f"{machine}: {resource} needs {sorted(missing)}"
+        if resource in MANAGED_RULES:
+            rule = [s for s in statements if "events:PutRule" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+                    and MANAGED_RULES[resource] in json.dumps(s["Resource"])]
+            assert rule, f"{machine}: {resource} needs its managed rule {MANAGED_RULES[resource]}"
