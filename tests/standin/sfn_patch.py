@@ -20,6 +20,15 @@
    seconds (EnteredTime's own, or one written by a Lambda) compared false with anything, and a
    `TimestampLessThanPath` against it sent every execution down its Default. berth's watch compares
    EnteredTime with a rollout's deadline.
+7. `arn:aws:states:::ecs:runTask(.sync)` (`install_ecs_sync`): moto sent the PascalCase parameters to
+   botocore as they were (every RunTask failed with `States.Runtime: 'Cluster'`), indexed
+   `Tasks[0]` of an answer with `Failures` and no task, succeeded whatever the task's containers
+   exited with, and polled DescribeTasks through the front every 0.5 s (countable, and refusable by
+   the throttle's buckets). Now as Step Functions: PascalCase in and out; a RunTask answer with
+   failures (or no task) fails a `.sync` / `.waitForTaskToken` state with `AmazonECS.Unknown`; a
+   task that STOPPED with an essential container that exited non-zero or never ran fails it with
+   `States.TaskFailed`, the Cause the task's description as JSON; the wait reads the task
+   in-process (never throttled, never counted), at most once a second per task.
 
 A Task whose `Resource` is a Lambda function ARN (`StateTaskLambda`, what berth's ASL uses) names
 every error answer of the Lambda Invoke API `Exception`, whatever Lambda said. Step Functions names
@@ -210,6 +219,185 @@ def install_timestamps() -> None:
     state_module.StateData = state_data
 
 
+# ---------------------------------------------------------------- 7. ecs:runTask(.sync)
+
+ECS_SYNC_POLL_SECONDS = 1.0  # at most one DescribeTasks a second per waiting task (moto: every 0.5 s)
+_ECS_MOTO_APP: list = []
+
+
+def _ecs_operation(action: str):
+    """botocore's ECS operation for `run_task`, `runTask` or `RunTask`."""
+    import botocore.session
+
+    name = "".join(part[:1].upper() + part[1:] for part in action.split("_"))
+    return botocore.session.get_session().get_service_model("ecs").operation_model(name)
+
+
+def ecs_task_failed(task: dict, essential: dict) -> bool:
+    """Whether Step Functions fails a `.sync` state on this STOPPED task (PascalCase description):
+    an essential container (`essential`: container name -> flag from the task definition; a name
+    not in it counts as essential, ECS's default) that exited non-zero, or has no exit code at all
+    (it never ran: TaskFailedToStart, CannotPullContainerError, stopped before it started)."""
+    for container in task.get("Containers") or []:
+        if not essential.get(container.get("Name"), True):
+            continue
+        if container.get("ExitCode") != 0:
+            return True
+    return False
+
+
+def run_task_failed(answer: dict) -> bool:
+    """A RunTask answer (PascalCase) that a `.sync` / `.waitForTaskToken` state fails on with
+    `AmazonECS.Unknown`: non-empty `Failures` (AWS), or no task at all (moto answers
+    `{"tasks": [], "failures": []}` where ECS would list why, e.g. an EC2 task it cannot place)."""
+    return bool(answer.get("Failures")) or not answer.get("Tasks")
+
+
+def paced(resolver, interval: float = ECS_SYNC_POLL_SECONDS, clock=None):
+    """`resolver` called at most once per `interval` seconds (the first time `interval` after this
+    call); in between the wrapper answers None ("not done yet") without calling it. moto's `.sync`
+    loop (`StateTaskServiceCallback._eval_sync`) calls its resolver every 0.5 s."""
+    import time
+
+    clock = clock or time.monotonic
+    last = [clock()]
+
+    def _paced():
+        now = clock()
+        if now - last[0] < interval:
+            return None
+        last[0] = now
+        return resolver()
+
+    return _paced
+
+
+def _send_in_process(request, **_kwargs):
+    """botocore `before-send` hook: answer the request from moto in this process (as the front's
+    `moto_json` does, under the ECS simulator's lock) instead of over HTTP through the front."""
+    import urllib.parse
+
+    from botocore.awsrequest import AWSResponse
+    from moto.core.botocore_stubber import MockRawResponse
+    from werkzeug.test import Client
+
+    from .ecs_sim import SIM
+
+    if not _ECS_MOTO_APP:
+        from moto.server import DomainDispatcherApplication, create_backend_app
+
+        _ECS_MOTO_APP.append(DomainDispatcherApplication(create_backend_app))
+    url = urllib.parse.urlsplit(request.url)
+    headers = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items()}
+    body = request.body
+    if hasattr(body, "read"):
+        body = body.read()
+    with SIM.lock:
+        resp = Client(_ECS_MOTO_APP[0]).open(url.path or "/", method=request.method, headers=headers,
+                                             data=body or b"", query_string=url.query)
+        status, out_headers, out = resp.status_code, dict(resp.headers), resp.get_data()
+    return AWSResponse(request.url, status, out_headers, MockRawResponse(out))
+
+
+def ecs_reader(region: str, state_credentials=None):
+    """An ECS client for what Step Functions learns without calling your account's API (AWS: an
+    EventBridge rule tells it the task stopped): its calls go to moto in-process, so the front's
+    throttle neither counts nor refuses them."""
+    from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+
+    client = boto_client_for(region=region, service="ecs", state_credentials=state_credentials)
+    client.meta.events.register("before-send.ecs", _send_in_process)
+    return client
+
+
+def install_ecs_sync() -> None:
+    """7. The optimized ECS integration (`arn:aws:states:::ecs:runTask`, `.sync`, `.waitForTaskToken`)."""
+    import json
+
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (
+        StateTaskServiceEcs,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+    from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+
+    def _normalise_parameters(self, parameters, boto_service_name=None, service_action_name=None):
+        op = _ecs_operation(service_action_name or self.resource.api_action)
+        self._to_boto_request(parameters, op.input_shape)
+
+    def _normalise_response(self, response, boto_service_name=None, service_action_name=None):
+        op = _ecs_operation(service_action_name or self.resource.api_action)
+        if op.output_shape is not None:
+            self._from_boto_response(response, op.output_shape)
+
+    def _fail(self, env, error_name, error: str, cause: str):
+        raise FailureEventException(failure_event=FailureEvent(
+            env=env,
+            error_name=error_name,
+            event_type=HistoryEventType.TaskFailed,
+            event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
+                resourceType=self._get_sfn_resource_type(), resource=self._get_sfn_resource(),
+                error=error, cause=cause)),
+        ))
+
+    original_eval = StateTaskServiceEcs._eval_service_task
+
+    def _eval_service_task(self, env, resource_runtime_part, normalised_parameters, state_credentials):
+        if self._get_boto_service_action() != "run_task":
+            return original_eval(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+        # RunTask itself is a call Step Functions makes with the state machine's role: through the
+        # front like any other (the throttle may refuse it, as ECS may).
+        ecs = boto_client_for(region=resource_runtime_part.region, service="ecs", state_credentials=state_credentials)
+        answer = ecs.run_task(**normalised_parameters)
+        answer.pop("ResponseMetadata", None)
+        self._normalise_response(answer, service_action_name="run_task")
+        answer = json.loads(to_json_str(answer))  # timestamps as moto writes them in events: ISO 8601
+        if self.resource.condition is not None and run_task_failed(answer):
+            _fail(self, env, CustomErrorName("AmazonECS.Unknown"), "AmazonECS.Unknown",
+                  to_json_str({"Failures": answer.get("Failures") or [], "Tasks": answer.get("Tasks") or []}))
+        # AWS: the TaskSubmitted event (and a request-response state's output) is RunTask's answer.
+        env.stack.append(answer)
+
+    def _build_sync_resolver(self, env, resource_runtime_part, normalised_parameters, state_credentials):
+        reader = ecs_reader(resource_runtime_part.region, state_credentials)
+        submitted: dict = env.stack.pop()
+        task_arn: str = submitted["Tasks"][0]["TaskArn"]
+        cluster_arn: str = submitted["Tasks"][0]["ClusterArn"]
+
+        def _resolver():
+            described = reader.describe_tasks(cluster=cluster_arn, tasks=[task_arn])
+            if not described.get("tasks"):  # gone (a reset): end the wait rather than poll forever
+                raise RuntimeError(f"DescribeTasks does not know {task_arn}: {described.get('failures')}")
+            if described["tasks"][0].get("lastStatus") != "STOPPED":
+                return None
+            described.pop("ResponseMetadata", None)
+            self._normalise_response(described, service_action_name="describe_tasks")
+            task = json.loads(to_json_str(described["Tasks"][0]))  # datetimes would break DescribeExecution
+            td = reader.describe_task_definition(taskDefinition=task["TaskDefinitionArn"])["taskDefinition"]
+            essential = {c.get("name"): c.get("essential", True) for c in td.get("containerDefinitions") or []}
+            if ecs_task_failed(task, essential):
+                _fail(self, env, StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
+                      StatesErrorNameType.StatesTaskFailed.to_name(), to_json_str(task))
+            return task
+
+        return paced(_resolver)
+
+    for name, fn in (("_normalise_parameters", _normalise_parameters), ("_normalise_response", _normalise_response),
+                     ("_eval_service_task", _eval_service_task), ("_build_sync_resolver", _build_sync_resolver)):
+        _ORIGINAL[f"StateTaskServiceEcs.{name}"] = getattr(StateTaskServiceEcs, name)
+        setattr(StateTaskServiceEcs, name, fn)
+
+
 def install() -> None:
     if _ORIGINAL:
         return
@@ -218,6 +406,7 @@ def install() -> None:
     install_sfn_casing()
     install_history_paging()
     install_task_failure_cause()
+    install_ecs_sync()
     from botocore.exceptions import ClientError
     from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails
     from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
