@@ -299,13 +299,16 @@ def test_touching_the_service_routes_failures_to_rollback():
     assert catch_all_next("AwaitApproval") == "NotStarted"
     assert states["AwaitApproval"]["Next"] == "RegisterRevision"
     assert states["ApprovalTimedOut"]["Next"] == "NotStarted"
-    # once UpdateService may have run: roll back
-    for s in ("UpdateService", "WatchRollout", "EvaluateShift", "EvaluateCanary"):
-        assert catch_all_next(s) == "Rollback", s
-    for s in ("Rollback", "WatchRollback"):
+    # once UpdateService may have run: roll back (through the stop of a stop-then-start deploy,
+    # whose new tasks stop before the previous revision starts again)
+    for s in ("UpdateService", "StartNewTasks", "StopOldTasks", "WatchRollout", "EvaluateShift", "EvaluateCanary"):
+        assert catch_all_next(s) == "StopBeforeRollback", s
+    assert states["StopBeforeRollback"]["Default"] == "Rollback"
+    assert states["FailedTasksStopped"]["Choices"][0]["Next"] == "Rollback"
+    for s in ("StopFailedTasks", "Rollback", "WatchRollback"):
         assert catch_all_next(s) == "RollbackFailed", s
-    assert states["RolloutDecision"]["Default"] == "Rollback"
-    assert states["CanaryDecision"]["Default"] == "Rollback"
+    assert states["RolloutDecision"]["Default"] == "StopBeforeRollback"
+    assert states["CanaryDecision"]["Default"] == "StopBeforeRollback"
     # mid-shift only a ROLLBACK verdict acts; anything else looks again after the poll interval
     assert states["ShiftDecision"]["Default"] == "WaitForShift"
     assert states["WaitForShift"]["Next"] == "WatchRollout"

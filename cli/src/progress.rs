@@ -247,7 +247,7 @@ fn state(name: &str, out: &Value) -> Option<String> {
                 short(&r.previous_task_definition_arn)
             )
         }
-        "UpdateService" => {
+        "UpdateService" | "StartNewTasks" => {
             let u: Rollout = field(out, "update")?;
             format!(
                 "{svc}: rollout of {} started ({}, {} task(s), deadline {})",
@@ -256,6 +256,44 @@ fn state(name: &str, out: &Value) -> Option<String> {
                 u.desired_count,
                 u.deadline
             )
+        }
+        "JudgeMigration" => {
+            let m: berth::migration::MigrationTask = field(out, "migrationTask")?;
+            format!(
+                "{svc}: migration task {} passed (exit 0){}",
+                m.task_arn
+                    .as_deref()
+                    .map(|a| a.rsplit('/').next().unwrap_or(a))
+                    .unwrap_or("?"),
+                m.logs
+                    .map(|l| format!("; its output: {l}"))
+                    .unwrap_or_default()
+            )
+        }
+        "RecordDesiredCount" => {
+            let st: berth::stop_start::Stopping = field(out, "stopping")?;
+            format!(
+                "{svc}: stop-then-start: {} task(s) of {} recorded; scaling to 0",
+                st.desired_count,
+                short(&st.task_definition_arn)
+            )
+        }
+        "StopOldTasks" | "StopFailedTasks" => {
+            let (st, what): (berth::stop_start::Stopping, &str) = if name == "StopOldTasks" {
+                (field(out, "stopping")?, "the old revision's")
+            } else {
+                (field(out, "rollbackStop")?, "the new revision's")
+            };
+            if st.drained {
+                format!(
+                    "{svc}: stop-then-start: no task of the service runs ({what} tasks stopped)"
+                )
+            } else {
+                format!(
+                    "{svc}: stop-then-start: {} of {what} task(s) may still run; waiting until {}",
+                    st.running, st.deadline
+                )
+            }
         }
         "RolloutUnanswered" | "RollbackUnanswered" => {
             let u: berth::model::Unanswered = field(out, "unanswered")?;

@@ -1383,6 +1383,10 @@ pub struct ServiceDocument {
     /// The stop of stop-then-start (RecordDesiredCount / StopOldTasks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopping: Option<crate::stop_start::Stopping>,
+    /// The rollback's stop of a stop-then-start deploy (BeginStopForRollback / StopFailedTasks):
+    /// the new revision's tasks stop before the previous revision starts again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_stop: Option<crate::stop_start::Stopping>,
     /// The item's release (read, not written, by the service machine's states): a service in a
     /// release reports what it ran before.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -718,6 +718,8 @@ mod tests {
             "release": {"name": "shop", "wave": 1},
             "stopping": {"desiredCount": 2, "taskDefinitionArn": WEB7, "deadline": "", "timeoutSeconds": 900,
                 "scaledDown": true, "running": 0, "drained": true},
+            "rollbackStop": {"desiredCount": 2, "taskDefinitionArn": WEB7, "deadline": "", "timeoutSeconds": 900,
+                "scaledDown": true, "running": 0, "drained": true},
             "update": rollout(WEB8), "stability": stability("COMPLETED", None, ""),
             "canaryResult": {"decision": "PROMOTE", "verdict": "PASS", "detail": "", "checks": [],
                 "evaluations": 1, "bakeStartedAt": "", "bakeEndsAt": "", "evaluatedAt": ""},

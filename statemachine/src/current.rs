@@ -153,7 +153,7 @@ fn the_watch_states_wait_for_their_token_and_poll_slowly_by_timing_out() {
             "WatchRollout",
             "$.update",
             "RolloutDecision",
-            "Rollback",
+            "StopBeforeRollback",
             "LookAgain",
             "RolloutUnanswered",
         ),
@@ -294,8 +294,16 @@ fn update_service_ends_refusals_cleanly_and_rolls_back_the_rest() {
         update["Catch"],
         json!([
             {"ErrorEquals": refused, "ResultPath": "$.error", "Next": "NotStarted"},
-            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Rollback"}
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "StopBeforeRollback"}
         ])
+    );
+    // which goes to Rollback, through the stop of a stop-then-start deploy when it had one
+    let stop = &asl["States"]["StopBeforeRollback"];
+    assert_eq!(stop["Default"], "Rollback");
+    assert_eq!(stop["Choices"][0]["Next"], "BeginStopForRollback");
+    assert_eq!(
+        asl["States"]["FailedTasksStopped"]["Choices"][0]["Next"],
+        "Rollback"
     );
 }
 

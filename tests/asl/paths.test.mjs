@@ -32,9 +32,9 @@ for (const run of ['RunMigration', 'RunMigrationWithoutNetwork']) {
 // renders the ASL: `BERTH_BLESS=1 cargo test -p berth-statemachine`).
 const errorNames = JSON.parse(readFileSync(new URL('../../statemachine/error-names.json', import.meta.url), 'utf8'));
 
-const WAITS = ['WaitForTurn', 'WaitForShift', 'WaitForCanary', 'WaitForThaw', 'WaitForScan', 'WaitToLookAgain', 'WaitToLookAgainAtRollback'];
+const WAITS = ['WaitForOldTasks', 'WaitForFailedTasks', 'WaitForTurn', 'WaitForShift', 'WaitForCanary', 'WaitForThaw', 'WaitForScan', 'WaitToLookAgain', 'WaitToLookAgainAtRollback'];
 const TASKS = ['Plan', 'CheckFreeze', 'CheckScan', 'AcquireTurn', 'AwaitApproval', 'RegisterRevision', 'PrepareMigration', 'RunMigration',
-  'RunMigrationWithoutNetwork', 'JudgeMigration', 'UpdateService', 'WatchRollout', 'EvaluateShift',
+  'RunMigrationWithoutNetwork', 'JudgeMigration', 'RecordDesiredCount', 'StopOldTasks', 'StartNewTasks', 'StopFailedTasks', 'UpdateService', 'WatchRollout', 'EvaluateShift',
   'EvaluateCanary', 'Rollback', 'WatchRollback', 'Report', 'Summarize', 'DescribeService'];
 // The watch states invoke check-stability through `lambda:invoke.waitForTaskToken`: their handlers
 // get the Payload, and answer as check-stability's SendTaskSuccess would.
@@ -63,6 +63,10 @@ const item = (extra = {}) => ({
   repository: 'web', forceNewDeployment: false, timeoutSeconds: 60, pollIntervalSeconds: 1,
   rollbackTimeoutSeconds: 60, execution: { id: 'arn', name: 'x', startTime: 't' }, turnDeadline: 't', executionName: 'web-1', fallbackPollSeconds: 300, ...extra,
 });
+
+/** stop-service's answer: the recorded count and how the stop goes. */
+const stopping = (over = {}) => ({ desiredCount: 3, taskDefinitionArn: 'td:7', deadline: 't', timeoutSeconds: 300, scaledDown: false,
+  running: 0, drained: false, ...over });
 
 /** PrepareMigration's answer: RunTask's parameters as the ecs:runTask.sync integration takes them. */
 const prepared = ({ network = true } = {}) => ({
@@ -100,6 +104,10 @@ async function run(overrides = {}, { items = [item()] } = {}) {
     RunMigration: () => stoppedTask(0),
     RunMigrationWithoutNetwork: () => stoppedTask(0),
     JudgeMigration: (input) => ({ ...input.migrationTask, stopped: undefined, done: true, status: 'STOPPED' }),
+    RecordDesiredCount: () => stopping({ scaledDown: false, drained: false }),
+    StopOldTasks: () => stopping({ scaledDown: true, drained: true }),
+    StartNewTasks: () => ({ ecsDeploymentId: 'ecs-svc/1', taskDefinitionArn: 'td:8', startedAt: 't', deadline: clock.deadline(), desiredCount: 3, watch: WATCH }),
+    StopFailedTasks: (input) => ({ ...input.stopping, deadline: 'set', scaledDown: true, running: 0, drained: true }),
     UpdateService: () => ({ ecsDeploymentId: 'ecs-svc/1', taskDefinitionArn: 'td:8', startedAt: 't', deadline: clock.deadline(), desiredCount: 2, watch: WATCH }),
     WatchRollout: () => ({ status: 'COMPLETED', detail: 'done' }),
     EvaluateShift: () => ({ verdict: 'PASS', decision: 'CONTINUE', detail: 'ok so far' }),
@@ -610,3 +618,47 @@ for (const [what, fail] of [
     assert.equal(r.calls.UpdateService + r.calls.Rollback, 0);
   });
 }
+
+// Stop-then-start (README, "Stop-then-start"): the old tasks stop before the new revision starts,
+// and on the way back the new revision's tasks stop before the previous revision starts again.
+const stopThenStart = () => ({ items: [item({ stopThenStart: { timeoutSeconds: 300 } })] });
+
+test('a stop-then-start rollback stops the new tasks first, then restores the previous revision', async () => {
+  const order = [];
+  let stopInput;
+  const r = await run({
+    StartNewTasks: () => { order.push('StartNewTasks'); return { ecsDeploymentId: 'ecs-svc/1', taskDefinitionArn: 'td:8', startedAt: 't', deadline: clock.deadline(), desiredCount: 3, watch: WATCH }; },
+    WatchRollout: () => ({ status: 'FAILED', detail: 'tasks failed to start' }),
+    StopFailedTasks: (input, n) => { order.push('StopFailedTasks'); stopInput ??= input;
+      return { ...input.stopping, deadline: 'set', scaledDown: true, running: n < 2 ? 2 : 0, drained: n >= 2 }; },
+    Rollback: (input) => { order.push('Rollback'); assert.equal(input.rollbackStop.drained, true);
+      return { taskDefinitionArn: 'td:7', rollout: { ecsDeploymentId: 'ecs-svc/2', taskDefinitionArn: 'td:7', startedAt: 't', deadline: clock.deadline(), desiredCount: 3, watch: WATCH }, detail: 'back' }; },
+  }, stopThenStart());
+  assert.deepEqual(order, ['StartNewTasks', 'StopFailedTasks', 'StopFailedTasks', 'Rollback']);
+  // the rollback's own stop: the recorded count, not yet scaled down, its deadline set by stop-service
+  assert.equal(stopInput.rollingBack, true);
+  assert.deepEqual(stopInput.stopping, stopping({ deadline: '', scaledDown: false, drained: false, timeoutSeconds: 300 }));
+  assert.equal(r.calls.UpdateService, 0);
+  assert.deepEqual(r.outcomes, ['ROLLED_BACK']);
+});
+
+test('a stop-then-start deploy that failed before the old tasks were gone rolls back without a second stop', async () => {
+  const r = await run({ StopOldTasks: () => { throw lambdaError('StopTimeout', '2 task(s) of web were still running'); } }, stopThenStart());
+  assert.equal(r.calls.StartNewTasks + r.calls.StopFailedTasks, 0);
+  assert.equal(r.calls.Rollback, 1);
+  assert.deepEqual(r.outcomes, ['ROLLED_BACK']);
+});
+
+test('a rolling deploy rolls back without any stop', async () => {
+  const r = await run({ WatchRollout: () => ({ status: 'FAILED', detail: 'x' }) });
+  assert.equal(r.calls.StopFailedTasks + r.calls.RecordDesiredCount, 0);
+  assert.deepEqual(r.outcomes, ['ROLLED_BACK']);
+});
+
+test('new tasks that do not stop in time end ROLLBACK_FAILED, the previous revision not started', async () => {
+  const r = await run({ WatchRollout: () => ({ status: 'FAILED', detail: 'x' }),
+    StopFailedTasks: () => { throw lambdaError('StopTimeout', 'still running; the previous revision was not started again'); } }, stopThenStart());
+  assert.equal(r.calls.Rollback, 0);
+  assert.deepEqual(r.outcomes, ['ROLLBACK_FAILED']);
+  assert.equal(r.results[0].detail.error.Error, 'StopTimeout');
+});

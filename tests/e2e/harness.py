@@ -980,6 +980,11 @@ def summarize_state(name: str, out) -> str | None:
         "RegisterRevision": lambda: f"[{svc}] registered {out['register']['taskDefinitionArn'].split('/')[-1]} "
                                     f"image {out['register']['image'].split('/')[-1][:40]} (previous {out['register']['previousTaskDefinitionArn'].split('/')[-1]})",
         "UpdateService": lambda: f"[{svc}] rollout {out['update']['ecsDeploymentId']} started",
+        "JudgeMigration": lambda: f"[{svc}] migration task {out['migrationTask']['taskArn'].split('/')[-1]} passed (exit 0)",
+        "StopOldTasks": lambda: f"[{svc}] stop-then-start: {out['stopping']['running']} old task(s) may still run"
+                                f"{' (none: starting the new revision)' if out['stopping']['drained'] else ''}",
+        "StopFailedTasks": lambda: f"[{svc}] stop-then-start rollback: {out['rollbackStop']['running']} new task(s) may still run"
+                                   f"{' (none: starting the previous revision)' if out['rollbackStop']['drained'] else ''}",
         "WatchRollout": lambda: f"[{svc}] stability {out['stability']['status']}: {out['stability']['detail']}",
         "EvaluateCanary": lambda: f"[{svc}] canary {out['canaryResult']['verdict']} -> {out['canaryResult']['decision']}: {out['canaryResult']['detail'][:200]}",
         "Rollback": lambda: f"[{svc}] ROLLBACK: {out['rollback']['detail']}",

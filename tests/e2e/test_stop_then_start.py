@@ -61,6 +61,38 @@ def test_a_failing_new_revision_is_rolled_back_at_the_recorded_count(berth):
     assert (s["desiredCount"], s["runningCount"]) == (3, 3)
     # the new revision started only once the old tasks had stopped
     assert stops(berth, arn)[-1]["drained"], stops(berth, arn)
+    # ECS's circuit breaker put web:1 back by itself: berth's rollback stopped nothing of it
+    back = rollback_stops(berth, arn)
+    assert back and back[-1]["drained"] and not back[-1]["scaledDown"], back
+
+
+def rollback_stops(berth, arn: str) -> list[dict]:
+    return [json.loads(e["stateExitedEventDetails"]["output"])["rollbackStop"] for e in berth.history(arn)
+            if e["type"] == "TaskStateExited" and e["stateExitedEventDetails"]["name"] == "StopFailedTasks"]
+
+
+def test_berths_own_rollback_stops_the_new_tasks_before_the_old_revision_starts_again(berth):
+    # GIVEN a stop-then-start service with a canary, and an image whose tasks run healthy but answer
+    # 5xx: its rollout completes (all of web:2 runs), then the canary rolls it back
+    svc = berth.make_service("web", image(OLD), desired=3, tags={
+        "berth:stop-then-start": "true", "berth:bake-seconds": "60",
+        "berth:load-balancer": "app/berth-local/0123456789abcdef", "berth:max-5xx-percent": "5"})
+    berth.control("images", {"image": NEW, "behaviour": "canary-bad"})
+    # WHEN it is pushed
+    arn = berth.deliver_ecr_event(ecr_push_event("web", NEW, "v2"))["executionArn"]
+    done = berth.wait_execution(arn, timeout=240)
+    # THEN berth rolls back to web:1 at the recorded count
+    assert done["status"] == "FAILED" and "canary FAIL" in done["cause"], done
+    assert berth.outcomes(arn)[0]["outcome"] == "ROLLED_BACK", berth.outcomes(arn)
+    s = berth.wait_steady(svc, timeout=90)
+    assert s["taskDefinition"] == svc["task_definition"]
+    assert (s["desiredCount"], s["runningCount"]) == (3, 3)
+    # AND it stopped the new revision's tasks first (scaled to 0, waited until none ran) ...
+    back = rollback_stops(berth, arn)
+    assert back[0]["scaledDown"] and back[-1]["drained"] and back[-1]["desiredCount"] == 3, back
+    # ... so at no tick, on the way there or back, did old and new tasks run together
+    seen = overlap(berth, "web:1", "web:2")
+    assert seen["recordedTicks"] and not seen["overlapped"], seen
 
 
 def test_a_misspelt_tag_is_refused_with_nothing_changed(berth):

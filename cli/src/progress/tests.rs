@@ -366,3 +366,46 @@ fn a_check_that_could_not_be_made_says_so_and_names_the_deadline() {
         .unwrap()
         .ends_with("until its deadline 2026-11-30T12:17:00Z"));
 }
+
+#[test]
+fn the_migration_and_stop_then_start_show_what_they_did() {
+    let judged = exited(
+        "TaskStateExited",
+        "JudgeMigration",
+        T0,
+        doc(json!({"migrationTask": {
+        "runTask": {"Cluster": "prod", "TaskDefinition": format!("{TD}:2"), "LaunchType": "FARGATE",
+                    "Group": "berth-migration/ab", "Overrides": {"ContainerOverrides": []}},
+        "taskDefinitionArn": format!("{TD}:2"), "container": "app", "essential": ["app"], "timeoutSeconds": 900,
+        "taskArn": "arn:aws:ecs:eu-west-1:1:task/prod/abc123", "logs": "CloudWatch Logs group /ecs/web, stream web/app/abc123",
+        "status": "STOPPED", "done": true}})),
+    );
+    assert_eq!(
+        describe(&judged).unwrap(),
+        "web: migration task abc123 passed (exit 0); its output: CloudWatch Logs group /ecs/web, stream web/app/abc123"
+    );
+    let stopping = |state: &str, key: &str, drained: bool| {
+        exited(
+            "TaskStateExited",
+            state,
+            T0,
+            doc(
+                json!({key: {"desiredCount": 3, "taskDefinitionArn": format!("{TD}:1"),
+                "deadline": "2026-11-30T12:15:00Z", "timeoutSeconds": 900, "scaledDown": true,
+                "running": if drained { 0 } else { 2 }, "drained": drained}}),
+            ),
+        )
+    };
+    assert_eq!(
+        describe(&stopping("RecordDesiredCount", "stopping", false)).unwrap(),
+        "web: stop-then-start: 3 task(s) of web:1 recorded; scaling to 0"
+    );
+    assert_eq!(
+        describe(&stopping("StopOldTasks", "stopping", false)).unwrap(),
+        "web: stop-then-start: 2 of the old revision's task(s) may still run; waiting until 2026-11-30T12:15:00Z"
+    );
+    assert_eq!(
+        describe(&stopping("StopFailedTasks", "rollbackStop", true)).unwrap(),
+        "web: stop-then-start: no task of the service runs (the new revision's tasks stopped)"
+    );
+}

@@ -25,6 +25,11 @@ pub struct StopInput {
     /// The execution, whose `berth:control` abort stops the stop (and the rollback restores).
     #[serde(default)]
     pub execution: Option<ExecutionRef>,
+    /// StopFailedTasks: the rollback of a stop-then-start deploy stops the new revision's tasks
+    /// before the previous revision starts again (`stopping` is the rollback's own stop; an empty
+    /// deadline is set from its timeout at the first look). An abort does not refuse it.
+    #[serde(default)]
+    pub rolling_back: bool,
 }
 
 pub async fn run(ecs: &Client, payload: serde_json::Value, now: DateTime) -> Result<Stopping> {
@@ -34,6 +39,26 @@ pub async fn run(ecs: &Client, payload: serde_json::Value, now: DateTime) -> Res
     require("service", &input.service)?;
     input.stop_then_start.check("stopThenStart")?;
     let service = describe_service(ecs, &input.cluster, &input.service).await?;
+    if input.rolling_back {
+        let mut stopping = input.stopping.clone().ok_or_else(|| {
+            Error::invalid_input("stop-service: rollingBack without the rollback's stopping")
+        })?;
+        if stopping.deadline.is_empty() {
+            stopping.deadline = time::format(time::plus_secs(now, stopping.timeout_seconds));
+        }
+        if !stopping.scaled_down
+            && service.task_definition() == Some(stopping.task_definition_arn.as_str())
+        {
+            // ECS's circuit breaker already put the previous revision back: its tasks are the ones
+            // to keep, and the rollback only restores the count
+            tracing::info!(service = %input.service, "ECS already runs the previous revision again: nothing stopped");
+            stopping.drained = true;
+            stopping.running =
+                usize::try_from(service.running_count() + service.pending_count()).unwrap_or(0);
+            return Ok(stopping);
+        }
+        return stop_and_look(ecs, &input, stopping, now).await;
+    }
     refuse_if_aborted(&service, &input)?;
     match input.stopping.clone() {
         None => record(&input, &service, now),
@@ -96,10 +121,15 @@ async fn stop_and_look(
     if !stopping.drained
         && now.secs() >= time::parse("stopping.deadline", &stopping.deadline)?.secs()
     {
+        let not_started = if input.rolling_back {
+            "the previous revision was not started again: the service is at 0 tasks, check it by hand"
+        } else {
+            "the new revision was not started"
+        };
         return Err(Error::new(
             ErrorName::StopTimeout,
             format!(
-                "{} task(s) of {} were still running {} s after berth scaled it to 0 (stopThenStart.timeoutSeconds); the new revision was not started",
+                "{} task(s) of {} were still running {} s after berth scaled it to 0 (stopThenStart.timeoutSeconds); {not_started}",
                 stopping.running, input.service, stopping.timeout_seconds
             ),
         ));

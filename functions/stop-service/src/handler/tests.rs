@@ -139,3 +139,59 @@ async fn drained_when_every_task_has_stopped_and_a_timeout_past_the_deadline() {
         e.message()
     );
 }
+
+#[tokio::test]
+async fn the_rollback_stops_the_new_tasks_even_when_aborted_and_sets_its_own_deadline() {
+    // an aborted execution (berth:control on the service names it) still rolls back
+    let aborted = || {
+        let mut s: Value = serde_json::from_str(&service(None)).unwrap();
+        // the new revision runs (StartNewTasks), failing
+        s["services"][0]["taskDefinition"] =
+            json!("arn:aws:ecs:eu-west-1:123456789012:task-definition/web:8");
+        s["services"][0]["tags"] = json!([{"key": control::TAG, "value": control::value(control::Action::Abort, "web-1").unwrap()}]);
+        s.to_string()
+    };
+    let describe = mock!(aws_sdk_ecs::Client::describe_services)
+        .then_http_response(move || ok_json(&aborted()));
+    let update = mock!(aws_sdk_ecs::Client::update_service)
+        .match_requests(|r| r.desired_count() == Some(0) && r.task_definition().is_none())
+        .then_http_response(|| ok_json("{}"));
+    let list =
+        mock!(aws_sdk_ecs::Client::list_tasks).then_http_response(|| ok_json(&listed(&["t1"])));
+    let tasks = mock!(aws_sdk_ecs::Client::describe_tasks).then_http_response(|| {
+        ok_json(r#"{"tasks": [{"taskArn": "t1", "lastStatus": "RUNNING"}], "failures": []}"#)
+    });
+    let ecs = mock_client!(aws_sdk_ecs, &[&describe, &update, &list, &tasks]);
+    let mut v = input(Some(recorded(false, "")));
+    v["execution"] = json!({"id": "arn:aws:states:eu-west-1:1:execution:berth-deploy:web-1", "name": "web-1", "startTime": "t"});
+    // as a stop of the deploy it is refused (Aborted): nothing changes
+    let e = run(&ecs, v.clone(), DateTime::from_secs(1_795_000_000))
+        .await
+        .unwrap_err();
+    assert_eq!(e.name(), "Aborted", "{}", e.message());
+    assert_eq!(update.num_calls(), 0);
+    // as the rollback's stop it scales to 0, with a deadline from its own timeout
+    v["rollingBack"] = json!(true);
+    let s = run(&ecs, v, DateTime::from_secs(1_795_000_000))
+        .await
+        .unwrap();
+    assert_eq!(update.num_calls(), 1);
+    assert_eq!((s.scaled_down, s.running, s.drained), (true, 1, false));
+    assert_eq!(s.deadline, "2026-11-18T11:11:40Z");
+}
+
+#[tokio::test]
+async fn the_rollback_stops_nothing_when_ecs_already_put_the_previous_revision_back() {
+    // the service runs web:7 again (the circuit breaker's rollback): the recorded revision
+    let describe = mock!(aws_sdk_ecs::Client::describe_services)
+        .then_http_response(|| ok_json(&service(None)));
+    let update = mock!(aws_sdk_ecs::Client::update_service).then_http_response(|| ok_json("{}"));
+    let ecs = mock_client!(aws_sdk_ecs, &[&describe, &update]);
+    let mut v = input(Some(recorded(false, "")));
+    v["rollingBack"] = json!(true);
+    let s = run(&ecs, v, DateTime::from_secs(1_795_000_000))
+        .await
+        .unwrap();
+    assert_eq!(update.num_calls(), 0);
+    assert!(s.drained && !s.scaled_down, "{s:?}");
+}
