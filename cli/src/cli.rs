@@ -42,6 +42,9 @@ pub enum Format {
 pub enum Command {
     /// Start a deployment of one image to one service and follow it live.
     Deploy(Deploy),
+    /// Start a release (services that ship together, in waves, all or nothing) from a request file
+    /// and follow it live.
+    Release(crate::release::ReleaseArgs),
     /// Follow a running (or finished) execution, by ARN or name, as `deploy` does.
     Watch(Watch),
     /// What services run: revision, images and digests, since when, their last berth deployment.
@@ -219,6 +222,10 @@ pub async fn run(cli: &Cli, aws: &Clients, out: &mut dyn Console) -> Result<Exit
         Command::Deploy(d) => Some(request::build(&deploy_options(d)?)?),
         _ => None,
     };
+    let release = match &cli.command {
+        Command::Release(r) => Some(crate::release::read(r)?),
+        _ => None,
+    };
     let sm = locate::state_machine_arn(cli.state_machine.as_deref(), &cli.stack, &aws.cfn).await?;
     match &cli.command {
         Command::Deploy(d) => {
@@ -227,6 +234,15 @@ pub async fn run(cli: &Cli, aws: &Clients, out: &mut dyn Console) -> Result<Exit
                 service: &d.service,
                 no_wait: d.no_wait,
                 waiting: &d.waiting,
+            };
+            start_and_follow(cli, aws, &sm, input, started, out).await
+        }
+        Command::Release(r) => {
+            let (input, name) = release.unwrap_or_default();
+            let started = Started {
+                service: &name,
+                no_wait: r.no_wait,
+                waiting: &r.waiting,
             };
             start_and_follow(cli, aws, &sm, input, started, out).await
         }

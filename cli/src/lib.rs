@@ -12,6 +12,7 @@ pub mod locate;
 pub mod pause;
 pub mod plan;
 pub mod progress;
+pub mod release;
 pub mod request;
 pub mod revisions;
 pub mod rollback;

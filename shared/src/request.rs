@@ -182,6 +182,30 @@ pub fn check_release_request(request: &Value) -> Result<Option<ReleaseRequest>> 
     }))
 }
 
+/// What can be checked of a release before AWS is read, as Plan checks it: its shape, each entry
+/// as a console request (its mistake named `release.services[i]`), and no service listed twice.
+pub fn check_release(request: &Value) -> Result<ReleaseRequest> {
+    let release = check_release_request(request)?.ok_or_else(|| {
+        Error::invalid_input(
+            "not a release: expected {\"release\": {\"name\": \"…\", \"services\": […]}} (README, \"Release groups\")",
+        )
+    })?;
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for (i, entry) in release.services.iter().enumerate() {
+        let (req, _) = check_console_request(&entry.request, "")
+            .map_err(|e| Error::new(e.name(), format!("release.services[{i}]: {}", e.message())))?;
+        let key = (req.cluster.clone(), req.service.clone());
+        if seen.contains(&key) {
+            return Err(Error::invalid_input(format!(
+                "release.services[{i}]: {}/{} is listed twice (README, \"Release groups\")",
+                key.0, key.1
+            )));
+        }
+        seen.push(key);
+    }
+    Ok(release)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,5 +395,34 @@ mod tests {
             assert_eq!(e.name(), "InvalidInput");
             assert!(e.message().contains(why), "{why}: {}", e.message());
         }
+    }
+
+    #[test]
+    fn a_release_is_checked_entry_by_entry_before_aws_is_read() {
+        let ok = json!({"release": {"name": "shop", "services": [
+            {"cluster": "prod", "service": "shop-api", "image": "repo/shop:v2"},
+            {"cluster": "prod", "service": "shop-worker", "image": "repo/shop:v2", "wave": 2}]}});
+        let r = check_release(&ok).unwrap();
+        assert_eq!(
+            r.services.iter().map(|e| e.wave).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+        let e = check_release(&json!({"cluster": "prod", "service": "web", "image": "r/web:1"}))
+            .unwrap_err();
+        assert!(e.message().contains("not a release"), "{}", e.message());
+        let e = check_release(&json!({"release": {"name": "shop", "services": [
+            {"cluster": "prod", "service": "shop-api", "image": "repo/shop:v2"},
+            {"cluster": "prod", "service": "shop-api", "imag": "repo/shop:v2"}]}}))
+        .unwrap_err();
+        assert!(
+            e.message().starts_with("release.services[1]: ") && e.message().contains("imag"),
+            "{}",
+            e.message()
+        );
+        let e = check_release(&json!({"release": {"name": "shop", "services": [
+            {"cluster": "prod", "service": "shop-api", "image": "repo/shop:v2"},
+            {"cluster": "prod", "service": "shop-api", "image": "repo/shop:v3", "wave": 2}]}}))
+        .unwrap_err();
+        assert!(e.message().contains("listed twice"), "{}", e.message());
     }
 }

@@ -260,3 +260,33 @@ def test_deploy_with_a_canary_analysis_shows_its_evidence_and_status_the_cause(b
     status = cli("status", "web", "--cluster", "prod")
     assert status.returncode == 0, status.stderr
     assert "5xx rate % HIGH [critical]: canary median" in status.stdout, status.stdout
+
+
+def test_release_ships_two_services_in_waves_and_refuses_a_misspelt_file(berth, cli, tmp_path):
+    # GIVEN the API and its worker
+    api = berth.make_service("api", image(OLD, "shop"), repository="shop")
+    worker = berth.make_service("worker", image(OLD, "shop"), repository="shop")
+    before = aws_snapshot(berth)
+    # a misspelt release file is refused before anything starts
+    typo = tmp_path / "typo.json"
+    typo.write_text(json.dumps({"release": {"name": "shop", "services": [
+        {"cluster": "prod", "service": "api", "image": image(NEW, "shop")},
+        {"cluster": "prod", "service": "worker", "imgae": image(NEW, "shop"), "wave": 2}]}}))
+    refused = cli("release", str(typo))
+    assert refused.returncode == REFUSED, refused.stderr
+    assert "release.services[1]" in refused.stderr and "imgae" in refused.stderr, refused.stderr
+    assert aws_changes(before, aws_snapshot(berth)) == [], "nothing started, nothing changed"
+    # WHEN the release is started from its file
+    good = tmp_path / "release.json"
+    good.write_text(json.dumps({"release": {"name": "shop", "services": [
+        {"cluster": "prod", "service": "api", "image": image(NEW, "shop")},
+        {"cluster": "prod", "service": "worker", "image": image(NEW, "shop"), "wave": 2}]}}))
+    done = cli("release", str(good), "--refresh-seconds", "0.3")
+    # THEN both ship, the worker after the API, followed live
+    assert done.returncode == DEPLOYED, done.stderr
+    progress = "\n".join(lines(done.stderr))
+    assert "api: DEPLOYED" in progress and "worker: DEPLOYED" in progress, progress
+    assert progress.index("api: DEPLOYED") < progress.index("worker: rollout of"), progress
+    assert "prod/api DEPLOYED" in done.stdout and "prod/worker DEPLOYED" in done.stdout, done.stdout
+    for svc in (api, worker):
+        assert {d for _, _, d in berth.running_images(svc)} == {NEW}
