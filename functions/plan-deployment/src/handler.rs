@@ -21,7 +21,7 @@ use berth::model::{
     Plan, PlanInput, DEFAULT_APPROVAL_TIMEOUT_SECONDS,
 };
 use berth::release::{self, ReleaseRef};
-use berth::request::{check_console_request, check_release_request, Deploys, ReleaseRequest};
+use berth::request::{check_console_request, check_release, Deploys, ReleaseRequest};
 use berth::scan::ScanPolicy;
 use berth::stop_start::StopThenStart;
 use berth::taskdef::pick_container;
@@ -70,7 +70,9 @@ pub async fn plan(
 ) -> Result<Plan> {
     let plan = if ecr::is_event(&input.request) {
         plan_push(aws.ecs, settings, input, now).await?
-    } else if let Some(release) = check_release_request(&input.request)? {
+    } else if input.request.get("release").is_some() {
+        // what can be checked before ECS is read, as `berth release` checks it
+        let release = check_release(&input.request)?;
         plan_release(aws.ecs, settings, input, release, now).await?
     } else {
         plan_console(aws.ecs, settings, input, now).await?
