@@ -205,6 +205,12 @@ fn rollbacks(plan: &Plan, results: &[ServiceReport], failed: &[String]) -> Vec<D
             item.approval = None;
             item.migration = None;
             item.release = None;
+            // not held by the release gates, as a rollback by hand is not: a freeze window or a
+            // scan of the old image must not leave half a release deployed
+            item.scan = None;
+            item.freeze = vec![];
+            item.override_freeze = None;
+            // stop_then_start is kept: its service goes back without both revisions running
             Some(item)
         })
         .collect()

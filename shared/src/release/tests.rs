@@ -215,3 +215,42 @@ fn release_tags_are_read_and_typos_refused() {
         "InvalidInput"
     );
 }
+
+#[test]
+fn a_release_goes_back_past_the_gates_and_keeps_stop_then_start() {
+    // GIVEN an API held by a freeze calendar and the scan gate, deployed stop-then-start
+    let mut api = item("api", Some(("shop", 1)));
+    let gated: DeploymentItem = serde_json::from_value({
+        let mut v = serde_json::to_value(&api).unwrap();
+        v["scan"] = json!({"threshold": "CRITICAL", "onNoScan": "refuse", "maxWaitSeconds": 600});
+        v["freeze"] = json!([{"source": "service api tag berth:freeze", "timeZone": "UTC",
+            "windows": ["daily 00:00 - 23:59"], "onFreeze": "wait"}]);
+        v["stopThenStart"] = json!({"timeoutSeconds": 300});
+        v
+    })
+    .unwrap();
+    api = gated;
+    assert!(api.scan.is_some() && !api.freeze.is_empty());
+    let p = plan(vec![api, item("worker", Some(("shop", 2)))]);
+    let s = next(&p, ReleaseState::default());
+    let s = next(
+        &p,
+        ReleaseState {
+            wave_results: Some(vec![report("api", Outcome::Deployed)]),
+            ..s
+        },
+    );
+    // WHEN the worker fails
+    let s = next(
+        &p,
+        ReleaseState {
+            wave_results: Some(vec![report("worker", Outcome::RolledBack)]),
+            ..s
+        },
+    );
+    // THEN the API's way back waits for no window and no scan, and still stops first
+    let back = &s.rollback[0];
+    assert_eq!(back.service, "api");
+    assert!(back.scan.is_none() && back.freeze.is_empty() && back.override_freeze.is_none());
+    assert!(back.stop_then_start.is_some());
+}
