@@ -2,7 +2,7 @@
 //! settings and capacity), and judge how it ended.
 
 use aws_sdk_ecs::types::{
-    DesiredStatus, LaunchType, NetworkConfiguration, Service, TaskDefinition,
+    DesiredStatus, LaunchType, NetworkConfiguration, NetworkMode, Service, TaskDefinition,
 };
 use aws_sdk_ecs::Client;
 use berth::ecs::{describe_service, describe_task_definition};
@@ -102,7 +102,11 @@ pub async fn prepare(ecs: &Client, input: &MigrationInput) -> Result<MigrationTa
         overrides: TaskOverrides {
             container_overrides,
         },
-        network_configuration: service.network_configuration().map(network),
+        // the service's network, for a task definition that takes one (its own may not)
+        network_configuration: service
+            .network_configuration()
+            .filter(|_| td.network_mode() == Some(&NetworkMode::Awsvpc))
+            .map(network),
     };
     tracing::info!(task_definition = %short_name(&td_arn), %container, "migration task prepared");
     Ok(MigrationTask {

@@ -13,6 +13,7 @@ const SERVICE: &str = r#"{"services": [{"serviceName": "web", "status": "ACTIVE"
 
 const TASK_DEFINITION: &str = r#"{"taskDefinition": {
   "taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:8", "family": "web", "revision": 8,
+  "networkMode": "awsvpc",
   "containerDefinitions": [
     {"name": "app", "image": "1.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:aa", "essential": true,
      "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/web", "awslogs-stream-prefix": "web"}}},
@@ -200,4 +201,22 @@ async fn a_migration_that_says_nothing_to_run_is_refused_before_any_call() {
     v["migration"] = json!({"timeoutSeconds": 600});
     let e = run(&ecs, v).await.unwrap_err();
     assert_eq!(e.name(), "InvalidInput");
+}
+
+#[tokio::test]
+async fn a_task_definition_of_its_own_without_awsvpc_gets_no_network() {
+    let describe =
+        mock!(aws_sdk_ecs::Client::describe_services).then_http_response(|| ok_json(SERVICE));
+    let td = mock!(aws_sdk_ecs::Client::describe_task_definition).then_http_response(|| {
+        ok_json(r#"{"taskDefinition": {"taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/migrate:3",
+            "family": "migrate", "revision": 3, "networkMode": "bridge",
+            "containerDefinitions": [{"name": "migrate", "image": "r/migrate:1"}]}}"#)
+    });
+    let ecs = mock_client!(aws_sdk_ecs, &[&describe, &td]);
+    let mut v = input(None);
+    v["migration"] = json!({"taskDefinition": "migrate:3"});
+    let prepared = run(&ecs, v).await.unwrap();
+    assert!(prepared.run_task.network_configuration.is_none());
+    assert!(prepared.run_task.overrides.container_overrides.is_empty());
+    assert_eq!(prepared.essential, vec!["migrate".to_string()]);
 }
