@@ -187,6 +187,22 @@ def wait_for(fn, timeout: float = 20.0, interval: float = 0.1, what: str = "cond
     raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
 
 
+def one_off_task_definition(standin, image: str, name: str, cidr: str = "10.1", **container):
+    """A subnet and security group, cluster `prod`, and an awsvpc FARGATE task definition of one
+    essential container `name` running `image` (`container`: more of its fields); returns
+    (task definition ARN, subnet, security group)."""
+    ec2, ecs = standin.client("ec2"), standin.client("ecs")
+    vpc = ec2.create_vpc(CidrBlock=f"{cidr}.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=f"{cidr}.1.0/24")["Subnet"]["SubnetId"]
+    sg = ec2.create_security_group(GroupName=f"{name}-sg", Description="x", VpcId=vpc)["GroupId"]
+    ecs.create_cluster(clusterName="prod")
+    td = ecs.register_task_definition(
+        family=name, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+        containerDefinitions=[{"name": name, "image": image, "essential": True, **container}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    return td, subnet, sg
+
+
 def make_service(
     standin: Standin,
     images=("repo/web:v1",),

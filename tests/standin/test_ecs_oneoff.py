@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from .conftest import describe, make_service, settled, wait_for
+from .conftest import describe, make_service, one_off_task_definition, settled, wait_for
 
 LOGS = {"logDriver": "awslogs", "options": {"awslogs-group": "/berth/migrate", "awslogs-region": "us-east-1",
                                             "awslogs-stream-prefix": "migrate"}}
@@ -22,16 +22,8 @@ def tick(standin, n=1):
 
 def setup_task(standin, image="repo/migrate:v2", name="migrate"):
     """A cluster, a subnet and an awsvpc FARGATE task definition with an awslogs log configuration."""
-    ec2, ecs = standin.client("ec2"), standin.client("ecs")
-    vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.1.1.0/24")["Subnet"]["SubnetId"]
-    sg = ec2.create_security_group(GroupName=f"{name}-sg", Description="x", VpcId=vpc)["GroupId"]
-    ecs.create_cluster(clusterName="prod")
-    td = ecs.register_task_definition(
-        family=name, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
-        containerDefinitions=[{"name": name, "image": image, "essential": True, "command": ["migrate", "up"],
-                               "logConfiguration": LOGS}],
-    )["taskDefinition"]["taskDefinitionArn"]
+    ecs = standin.client("ecs")
+    td, subnet, sg = one_off_task_definition(standin, image, name, command=["migrate", "up"], logConfiguration=LOGS)
     net = {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [sg], "assignPublicIp": "DISABLED"}}
     return ecs, td, net
 

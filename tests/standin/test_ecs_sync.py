@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from .conftest import wait_for
+from .conftest import one_off_task_definition, wait_for
 
 ROLE = "arn:aws:iam::123456789012:role/sfn"
 GROUP = "berth-migration:abc"
@@ -23,16 +23,7 @@ COMMAND = ["migrate", "up", "--to", "42"]
 def setup(standin, image="repo/migrate:v2", name="migrate", **container):
     """A subnet and security group, cluster `prod`, an awsvpc FARGATE task definition; returns
     (task definition ARN, subnet, security group)."""
-    ec2, ecs = standin.client("ec2"), standin.client("ecs")
-    vpc = ec2.create_vpc(CidrBlock="10.2.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.2.1.0/24")["Subnet"]["SubnetId"]
-    sg = ec2.create_security_group(GroupName=f"{name}-sg", Description="x", VpcId=vpc)["GroupId"]
-    ecs.create_cluster(clusterName="prod")
-    td = ecs.register_task_definition(
-        family=name, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
-        containerDefinitions=[{"name": name, "image": image, "essential": True, **container}],
-    )["taskDefinition"]["taskDefinitionArn"]
-    return td, subnet, sg
+    return one_off_task_definition(standin, image, name, cidr="10.2", **container)
 
 
 def migration(td, subnet, sg, **state):
