@@ -28,7 +28,10 @@ FORBIDDEN = {
 def shipped_packages() -> set[tuple[str, str]]:
     out = subprocess.run(
         ["cargo", "tree", "--workspace", "-e", "normal", "--prefix", "none", "--format", "{p}"],
-        cwd=ROOT, check=True, capture_output=True, text=True,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     found = set()
     for line in out.splitlines():
@@ -44,5 +47,11 @@ def test_the_lambdas_link_one_http_and_tls_stack():
     assert any(n == "aws-lc-rs" for n, _ in packages), "no aws-lc-rs: which TLS provider then?"
     bad = sorted(f"{n} {v}: {FORBIDDEN[n][1]}" for n, v in packages if n in FORBIDDEN and FORBIDDEN[n][0](v))
     assert not bad, "\n".join(bad)
-    print("\nTLS/HTTP crates in the Lambdas:", ", ".join(sorted(
-        f"{n} {v}" for n, v in packages if n in {"hyper", "h2", "rustls", "aws-lc-rs", "ring", "hyper-rustls"})))
+    print(
+        "\nTLS/HTTP crates in the Lambdas:",
+        ", ".join(
+            sorted(
+                f"{n} {v}" for n, v in packages if n in {"hyper", "h2", "rustls", "aws-lc-rs", "ring", "hyper-rustls"}
+            )
+        ),
+    )

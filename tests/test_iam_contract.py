@@ -19,6 +19,7 @@ dependent actions) live in IMPLIED below, each with the AWS documentation that r
 Regenerate the table: `.berth/venv/bin/pytest tests/test_iam_contract.py -q -s -k table`
 (or `.berth/venv/bin/python tests/test_iam_contract.py`); it is written to .berth/iam-contract.md.
 """
+
 from __future__ import annotations
 
 import copy
@@ -90,6 +91,7 @@ def sdk_operations() -> dict[str, dict[str, str]]:
 
 
 # ============================================================================ reading Rust
+
 
 def mask(src: str) -> tuple[str, str]:
     """Two same-length copies of `src`: comments blanked (strings kept, for cfg attributes), and
@@ -242,7 +244,10 @@ def lambda_packages(root: Path = ROOT) -> set[str]:
 
     out = subprocess.run(
         ["cargo", "tree", "-p", "berth-lambda", "-e", "normal", "--prefix", "none", "--format", "{p}"],
-        cwd=root, check=True, capture_output=True, text=True,
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return {m.group(1) for m in re.finditer(rf"^(\S+) v\S+ \({re.escape(str(root))}[/)]", out, re.M)}
 
@@ -289,7 +294,8 @@ class Workspace:
         src = self.crate_dirs[crate] / "src"
         parent = path[:-1]
         candidates = (
-            [src / "lib.rs", src / "main.rs"] if not parent
+            [src / "lib.rs", src / "main.rs"]
+            if not parent
             else [src.joinpath(*parent).with_suffix(".rs"), src.joinpath(*parent, "mod.rs")]
         )
         for c in candidates:
@@ -339,9 +345,13 @@ class Workspace:
                 continue  # a declaration without a body (trait method)
             end = matching_brace(code, sig_end)
             fn = RustFn(
-                crate, path, m.group(1),
+                crate,
+                path,
+                m.group(1),
                 any(a < m.start() < b for a, b in blocks),
-                code[sig_end:end], file, code.count("\n", 0, sig_end) + 1,
+                code[sig_end:end],
+                file,
+                code.count("\n", 0, sig_end) + 1,
             )
             if fn.is_method:
                 self.methods.setdefault(fn.name, []).append(fn)
@@ -493,28 +503,43 @@ class Workspace:
 # Permissions AWS requires beyond the operation's own action. (trigger action, implied action, why)
 IMPLIED = [
     # berth registers every revision with tags (berth:deployment-id, berth:previous + the user's).
-    ("ecs:RegisterTaskDefinition", "ecs:TagResource",
-     "a tag-on-create action (RegisterTaskDefinition with tags) is also authorized as "
-     "ecs:TagResource, optionally limited by the ecs:CreateAction condition key (ECS Developer "
-     "Guide, 'Grant permission to tag resources on creation')"),
+    (
+        "ecs:RegisterTaskDefinition",
+        "ecs:TagResource",
+        "a tag-on-create action (RegisterTaskDefinition with tags) is also authorized as "
+        "ecs:TagResource, optionally limited by the ecs:CreateAction condition key (ECS Developer "
+        "Guide, 'Grant permission to tag resources on creation')",
+    ),
     # The copied revision keeps the original's taskRoleArn / executionRoleArn.
-    ("ecs:RegisterTaskDefinition", "iam:PassRole",
-     "a task definition naming a task role or execution role passes that role to ECS "
-     "(ECS Developer Guide, 'Task IAM role'; the aws-actions/amazon-ecs-deploy-task-definition "
-     "README's minimum policy pairs RegisterTaskDefinition with iam:PassRole on those roles)"),
+    (
+        "ecs:RegisterTaskDefinition",
+        "iam:PassRole",
+        "a task definition naming a task role or execution role passes that role to ECS "
+        "(ECS Developer Guide, 'Task IAM role'; the aws-actions/amazon-ecs-deploy-task-definition "
+        "README's minimum policy pairs RegisterTaskDefinition with iam:PassRole on those roles)",
+    ),
     # The migration task runs a revision that names a task role or execution role.
-    ("ecs:RunTask", "iam:PassRole",
-     "RunTask passes the task definition's task role and execution role to ECS (ECS Developer "
-     "Guide, 'Task IAM role' and 'Task execution IAM role'; Step Functions' policy for its ECS "
-     "RunTask integration grants iam:PassRole on those roles with ecs:RunTask)"),
+    (
+        "ecs:RunTask",
+        "iam:PassRole",
+        "RunTask passes the task definition's task role and execution role to ECS (ECS Developer "
+        "Guide, 'Task IAM role' and 'Task execution IAM role'; Step Functions' policy for its ECS "
+        "RunTask integration grants iam:PassRole on those roles with ecs:RunTask)",
+    ),
     # berth's AppSpec goes in CreateDeployment as AppSpecContent; CodeDeploy registers it.
-    ("codedeploy:CreateDeployment", "codedeploy:RegisterApplicationRevision",
-     "CreateDeployment registers the revision it deploys with the application (the "
-     "aws-actions/amazon-ecs-deploy-task-definition README's minimum CodeDeploy policy: "
-     "RegisterApplicationRevision on the application, though the action never calls it)"),
-    ("codedeploy:CreateDeployment", "codedeploy:GetDeploymentConfig",
-     "CreateDeployment reads the deployment group's deployment configuration (same README: "
-     "GetDeploymentConfig on deploymentconfig:*)"),
+    (
+        "codedeploy:CreateDeployment",
+        "codedeploy:RegisterApplicationRevision",
+        "CreateDeployment registers the revision it deploys with the application (the "
+        "aws-actions/amazon-ecs-deploy-task-definition README's minimum CodeDeploy policy: "
+        "RegisterApplicationRevision on the application, though the action never calls it)",
+    ),
+    (
+        "codedeploy:CreateDeployment",
+        "codedeploy:GetDeploymentConfig",
+        "CreateDeployment reads the deployment group's deployment configuration (same README: "
+        "GetDeploymentConfig on deploymentconfig:*)",
+    ),
 ]
 
 
@@ -524,6 +549,7 @@ def implied_by(called: set[str]) -> dict[str, str]:
 
 
 # ============================================================================ reading the template
+
 
 class CfnLoader(yaml.SafeLoader):
     """Reads CloudFormation short-form tags (!Ref, !Sub, ...) as {"Ref": ..}, {"Sub": ..}."""
@@ -549,7 +575,7 @@ def load_template(text: str | None = None) -> dict:
 def intrinsic(v):
     """(name, argument) for {"Ref": x} / {"Fn::Sub": x} / {"Sub": x}, else (None, None)."""
     if isinstance(v, dict) and len(v) == 1:
-        (k, arg), = v.items()
+        ((k, arg),) = v.items()
         k = k[4:] if k.startswith("Fn::") else k
         if k in ("Ref", "Sub", "If", "GetAtt", "Join", "Select", "Split", "Condition"):
             return k, arg
@@ -590,8 +616,10 @@ def parameter_value(template: dict, name: str):
     if param is None:
         resource = template["Resources"].get(name)
         assert resource is not None, f"!Ref {name}: neither a parameter nor a resource"
-        return {"AWS::SNS::Topic": GETATT_ARN["AWS::SNS::Topic"],
-                "AWS::SQS::Queue": "https://sqs.eu-west-1.amazonaws.com/123456789012/queue"}.get(resource["Type"], name)
+        return {
+            "AWS::SNS::Topic": GETATT_ARN["AWS::SNS::Topic"],
+            "AWS::SQS::Queue": "https://sqs.eu-west-1.amazonaws.com/123456789012/queue",
+        }.get(resource["Type"], name)
     default = param.get("Default")
     assert default not in (None, ""), f"parameter {name} has no default: add it to PARAMETER_EXAMPLES"
     if param.get("Type") == "CommaDelimitedList":
@@ -625,7 +653,9 @@ def resolve(template: dict, v) -> list[str]:
                 elif "." in name:
                     vals = resolve(template, {"GetAtt": name})
                 else:
-                    vals = [str(x) for x in (lambda p: p if isinstance(p, list) else [p])(parameter_value(template, name))]
+                    vals = [
+                        str(x) for x in (lambda p: p if isinstance(p, list) else [p])(parameter_value(template, name))
+                    ]
             else:
                 vals = [part]
             outs = [o + x for o in outs for x in vals]
@@ -675,7 +705,9 @@ def function_grants(template: dict, policies: list) -> list[Grant]:
         )
         for st in policy["Statement"]:
             assert st.get("Effect") == "Allow", f"statement {st.get('Sid')}: only Allow statements are read"
-            assert "NotAction" not in st and "NotResource" not in st, f"statement {st.get('Sid')}: NotAction/NotResource"
+            assert "NotAction" not in st and "NotResource" not in st, (
+                f"statement {st.get('Sid')}: NotAction/NotResource"
+            )
             actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
             written = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
             grants.append(Grant(st.get("Sid", "?"), actions, [(label(w), resolve(template, w)) for w in written]))
@@ -693,8 +725,11 @@ def functions(template: dict) -> dict[str, dict]:
         state = ((res["Properties"].get("Environment") or {}).get("Variables") or {}).get("BERTH_STATE")
         assert isinstance(state, str) and state, f"{logical}: no literal Environment.Variables.BERTH_STATE"
         assert state not in out, f"{logical} and {out[state]['logical']} both serve BERTH_STATE {state}"
-        out[state] = {"logical": logical, "binary": res["Metadata"]["BuildProperties"]["Binary"],
-                      "grants": function_grants(template, res["Properties"].get("Policies"))}
+        out[state] = {
+            "logical": logical,
+            "binary": res["Metadata"]["BuildProperties"]["Binary"],
+            "grants": function_grants(template, res["Properties"].get("Policies")),
+        }
     return out
 
 
@@ -705,7 +740,7 @@ def lambda_states(main_rs: Path) -> list[tuple[str, str]]:
     table = re.search(r"^states!\s*\{(.*?)^\}", text, re.S | re.M)
     assert table, f"{main_rs}: no `states! {{ ... }}` table"
     pairs = re.findall(r'"([^"]+)"\s*=>\s*(\w+)', table.group(1))
-    assert pairs, f"{main_rs}: no \"state\" => crate entry in the states! table"
+    assert pairs, f'{main_rs}: no "state" => crate entry in the states! table'
     return pairs
 
 
@@ -720,7 +755,9 @@ def function_sdk_calls(template: dict, workspace: "Workspace") -> dict[str, dict
         main_rs = workspace.crate_dirs[binary] / "src" / "main.rs"
         assert main_rs.exists(), f"{fn['logical']}: Binary {fn['binary']} has no src/main.rs"
         states = dict(lambda_states(main_rs))
-        assert state in states, f"{fn['logical']}: BERTH_STATE {state} is no state of {main_rs.relative_to(workspace.root)}"
+        assert state in states, (
+            f"{fn['logical']}: BERTH_STATE {state} is no state of {main_rs.relative_to(workspace.root)}"
+        )
         crate = states[state]
         assert crate in workspace.crate_dirs, f"{fn['logical']}: state {state} runs {crate}, no workspace crate"
         called: dict[str, list[str]] = {}
@@ -733,12 +770,17 @@ def function_sdk_calls(template: dict, workspace: "Workspace") -> dict[str, dict
 
 # ============================================================================ the checker
 
+
 def arn_format_regex(fmt: str) -> re.Pattern:
     """cfn-lint's ARN formats keep `${Partition}`/`${Region}`/`${Account}` and turn the
     variable tail into `.*`."""
     parts = re.split(r"(\$\{[^}]+\})", fmt)
-    rx = "".join({"${Partition}": "[^:]+", "${Region}": "[^:]*", "${Account}": "[^:]*"}.get(p, "[^:]*")
-                 if p.startswith("${") else re.escape(p).replace(r"\.\*", ".*") for p in parts)
+    rx = "".join(
+        {"${Partition}": "[^:]+", "${Region}": "[^:]*", "${Account}": "[^:]*"}.get(p, "[^:]*")
+        if p.startswith("${")
+        else re.escape(p).replace(r"\.\*", ".*")
+        for p in parts
+    )
     return re.compile(rx + r"\Z", re.I)
 
 
@@ -749,8 +791,11 @@ def resource_types_matching(auth: dict, action: str, resource: str) -> list[str]
     service = auth[prefix]
     types = service["Actions"][name.lower()].get("Resources", [])
     sample = resource.replace("*", "x").replace("?", "x")
-    found = [t for t in types
-             if any(arn_format_regex(f).match(sample) for f in service["Resources"][t.lower()]["ARNFormats"])]
+    found = [
+        t
+        for t in types
+        if any(arn_format_regex(f).match(sample) for f in service["Resources"][t.lower()]["ARNFormats"])
+    ]
     # cfn-lint's formats are coarse (task-definition and daemon-task-definition are both
     # `ecs:...:.*`): for the table, prefer the types the ARN names literally.
     named = [t for t in found if re.search(rf"[:/]{re.escape(t)}[:/]", resource, re.I)]
@@ -792,18 +837,25 @@ def check(auth: dict, function: str, called: dict[str, list[str]], grants: list[
 
     for action in sorted(needed):
         if data_for(action) is None:
-            problems.append(f"{function}: {action} is not in AWS's authorization data (cfn-lint's "
-                            "Policies.json): update cfn-lint or check the action's IAM name")
+            problems.append(
+                f"{function}: {action} is not in AWS's authorization data (cfn-lint's "
+                "Policies.json): update cfn-lint or check the action's IAM name"
+            )
     # Expand each statement's action patterns over the data's actions.
     granted: dict[str, list[tuple[str, list[str], str]]] = {}
     for g in grants:
         for pattern in g.actions:
             prefix = pattern.split(":", 1)[0]
-            matches = [f"{prefix}:{a}" for a in auth.get(prefix, {}).get("Actions", {})
-                       if fnmatch.fnmatchcase(f"{prefix}:{a}", pattern.lower())]
+            matches = [
+                f"{prefix}:{a}"
+                for a in auth.get(prefix, {}).get("Actions", {})
+                if fnmatch.fnmatchcase(f"{prefix}:{a}", pattern.lower())
+            ]
             if not matches:
-                problems.append(f"{function}: statement {g.sid} grants {pattern}, which matches no action "
-                                "in AWS's authorization data")
+                problems.append(
+                    f"{function}: statement {g.sid} grants {pattern}, which matches no action "
+                    "in AWS's authorization data"
+                )
             for a in matches:
                 action = next((n for n in needed if n.lower() == a), None) or canonical(auth, a)
                 if not any(ch in pattern for ch in "*?"):
@@ -813,8 +865,10 @@ def check(auth: dict, function: str, called: dict[str, list[str]], grants: list[
     # (c) and (b)
     for action, grants_of in sorted(granted.items()):
         if action not in needed:
-            problems.append(f"{function}: {action} is granted (statement {grants_of[0][2]}) but no code of "
-                            f"{function} calls it and nothing implies it")
+            problems.append(
+                f"{function}: {action} is granted (statement {grants_of[0][2]}) but no code of "
+                f"{function} calls it and nothing implies it"
+            )
             continue
         types = data_for(action).get("Resources", []) if data_for(action) is not None else []
         for written, alternatives, sid in grants_of:
@@ -822,11 +876,14 @@ def check(auth: dict, function: str, called: dict[str, list[str]], grants: list[
                 if r == "*":
                     continue
                 if not types:
-                    problems.append(f"{function}: {action} supports no resource-level permissions; statement "
-                                    f"{sid} grants it on {r}, which AWS denies: grant it on '*'")
+                    problems.append(
+                        f"{function}: {action} supports no resource-level permissions; statement "
+                        f"{sid} grants it on {r}, which AWS denies: grant it on '*'"
+                    )
                 elif not resource_types_matching(auth, action, r):
-                    problems.append(f"{function}: {action} on {r} (statement {sid}) matches none of its "
-                                    f"resource types {types}")
+                    problems.append(
+                        f"{function}: {action} on {r} (statement {sid}) matches none of its resource types {types}"
+                    )
     # (a), and the table
     for action in sorted(needed):
         grants_of = granted.get(action, [])
@@ -881,6 +938,7 @@ def render(rows: list[Row]) -> str:
 
 
 # ============================================================================ tests
+
 
 @pytest.fixture(scope="module")
 def workspace():
@@ -1022,18 +1080,25 @@ def test_checker_catches_a_granted_but_uncalled_action(auth):
         "'*'",
     )
     problems, _ = check(auth, "f", {"ecs:DescribeServices": ["x.rs:1"]}, grants)
-    assert problems == ["f: ecs:UpdateService is granted (statement S) but no code of f calls it and nothing implies it"]
+    assert problems == [
+        "f: ecs:UpdateService is granted (statement S) but no code of f calls it and nothing implies it"
+    ]
 
 
 def test_checker_catches_a_called_but_ungranted_action(auth):
     grants = synthetic("ecs:DescribeServices", "'*'")
-    problems, rows = check(auth, "f", {"ecs:DescribeServices": ["a.rs:1"], "cloudwatch:DescribeAlarms": ["b.rs:2"]}, grants)
+    problems, rows = check(
+        auth, "f", {"ecs:DescribeServices": ["a.rs:1"], "cloudwatch:DescribeAlarms": ["b.rs:2"]}, grants
+    )
     assert problems == ["f: calls cloudwatch:DescribeAlarms (called at b.rs:2) but its role does not grant it"]
     assert [r.status for r in rows if r.action == "cloudwatch:DescribeAlarms"] == ["MISSING"]
 
 
 def test_checker_requires_what_an_operation_implies(auth):
-    grants = synthetic("ecs:RegisterTaskDefinition", "!Sub arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/web:*")
+    grants = synthetic(
+        "ecs:RegisterTaskDefinition",
+        "!Sub arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/web:*",
+    )
     problems, _ = check(auth, "f", {"ecs:RegisterTaskDefinition": ["a.rs:1"]}, grants)
     assert any("ecs:TagResource" in p and "does not grant" in p for p in problems), problems
     assert any("iam:PassRole" in p and "does not grant" in p for p in problems), problems

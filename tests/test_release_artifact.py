@@ -20,9 +20,25 @@ def test_a_panicking_check_is_reported_failed_in_the_release_build():
     # host triple with the local linker, since the flags, not the architecture, decide the panic
     # strategy
     build = subprocess.run(
-        [str(VENV_BIN / "cargo-lambda"), "lambda", "build", "--release", "--compiler", "cargo",
-         "--target", TRIPLE, "-p", "berth-guard", "--example", "panicking_check", "-v"],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
+        [
+            str(VENV_BIN / "cargo-lambda"),
+            "lambda",
+            "build",
+            "--release",
+            "--compiler",
+            "cargo",
+            "--target",
+            TRIPLE,
+            "-p",
+            "berth-guard",
+            "--example",
+            "panicking_check",
+            "-v",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert build.returncode == 0, build.stderr[-4000:]
     # cargo-lambda's own account of the release flags it added (with `-v`): the workspace's
@@ -36,21 +52,30 @@ def test_a_panicking_check_is_reported_failed_in_the_release_build():
     run = subprocess.run([str(binary)], capture_output=True, text=True, timeout=60)
     # THEN the process survives and reports Failed, naming the panic (abort would exit 134 first)
     assert run.returncode == 0, f"exit {run.returncode}: {run.stderr[-2000:]}"
-    assert run.stdout.strip() == (
-        "REPORT Failed: AfterAllowTestTraffic: a check panicked (the probe got no status)"
-    ), run.stdout
+    assert run.stdout.strip() == ("REPORT Failed: AfterAllowTestTraffic: a check panicked (the probe got no status)"), (
+        run.stdout
+    )
 
 
 def test_the_artifact_refuses_a_missing_or_misspelt_state_at_init(release_artifact):
     # GIVEN berth-lambda as `sam build` builds it (for this machine's architecture)
     binary = release_artifact
-    for env, said in (({}, "BERTH_STATE is not set"),
-                      ({"BERTH_STATE": "plan-deploymnet"}, 'BERTH_STATE="plan-deploymnet" names no berth state')):
+    for env, said in (
+        ({}, "BERTH_STATE is not set"),
+        ({"BERTH_STATE": "plan-deploymnet"}, 'BERTH_STATE="plan-deploymnet" names no berth state'),
+    ):
         # WHEN a function's template names no state, or a misspelt one
-        run = subprocess.run([str(binary)], capture_output=True, text=True, timeout=60,
-                             env={"PATH": "/usr/bin:/bin", "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9"} | env)
+        run = subprocess.run(
+            [str(binary)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={"PATH": "/usr/bin:/bin", "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9"} | env,
+        )
         # THEN it stops at init (Lambda: Runtime.ExitError) saying what is wrong and what is valid,
         # before any Runtime API call
         assert run.returncode == 1, (run.returncode, run.stderr)
         assert said in run.stderr, run.stderr
-        assert "use one of: plan-deployment" in run.stderr or "set it to one of: plan-deployment" in run.stderr, run.stderr
+        assert "use one of: plan-deployment" in run.stderr or "set it to one of: plan-deployment" in run.stderr, (
+            run.stderr
+        )

@@ -2,6 +2,7 @@
 `BERTH_BLESS=1 cargo test -p berth-schema`): the examples and README's request pass it, and the
 requests berth refuses (schema/refused.json, each also checked against Plan's checks in
 schema/src/requests.rs) are refused by it too."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,12 @@ from jsonschema.exceptions import best_match
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "schema" / "request.schema.json"
-EXAMPLES = [ROOT / "examples" / "request.json", ROOT / "examples" / "request-minimal.json",
-            ROOT / "examples" / "request-analysis.json", ROOT / "examples" / "request-release.json"]
+EXAMPLES = [
+    ROOT / "examples" / "request.json",
+    ROOT / "examples" / "request-minimal.json",
+    ROOT / "examples" / "request-analysis.json",
+    ROOT / "examples" / "request-release.json",
+]
 REFUSED = json.loads((ROOT / "schema" / "refused.json").read_text())["cases"]
 
 
@@ -92,13 +97,22 @@ def test_the_approval_event_the_state_machine_puts_is_valid(event_validator):
     its paths with what they read and check it against the schema the Lambdas' events follow."""
     asl = json.loads((ROOT / "statemachine" / "service.asl.json").read_text())
     states = asl["States"]
-    entries = [s["Parameters"]["Entries"] for s in states.values()
-               if s.get("Resource", "").startswith("arn:aws:states:::events:putEvents")]
+    entries = [
+        s["Parameters"]["Entries"]
+        for s in states.values()
+        if s.get("Resource", "").startswith("arn:aws:states:::events:putEvents")
+    ]
     assert entries, "no PutEvents state in the service machine"
-    sample = {"$.cluster": "prod", "$.service": "web", "$.image": "repo/web@sha256:aa",
-              "$.deploymentId": "d", "$$.Execution.Id": "arn:aws:states:r:1:execution:m:x",
-              "$$.Task.Token": "token", "$.approval.timeoutSeconds": 3600,
-              "$.execution.id": "arn:aws:states:r:1:execution:m:x"}
+    sample = {
+        "$.cluster": "prod",
+        "$.service": "web",
+        "$.image": "repo/web@sha256:aa",
+        "$.deploymentId": "d",
+        "$$.Execution.Id": "arn:aws:states:r:1:execution:m:x",
+        "$$.Task.Token": "token",
+        "$.approval.timeoutSeconds": 3600,
+        "$.execution.id": "arn:aws:states:r:1:execution:m:x",
+    }
 
     def fill(v):
         if isinstance(v, dict):

@@ -1,4 +1,5 @@
 """The state machine and the SAM template: real validators, and the contracts between them and the Lambdas."""
+
 import copy
 import json
 import re
@@ -29,8 +30,6 @@ LAMBDA_SERVICE_ERRORS = {
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 }
-
-
 
 
 def asl():
@@ -106,7 +105,11 @@ def test_sam_validate_lint_accepts_the_template():
     }
     r = subprocess.run(
         [str(VENV_BIN / "sam"), "validate", "--lint", "--region", "eu-west-1", "-t", str(TEMPLATE_PATH)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
     )
     assert r.returncode == 0, r.stdout + r.stderr
 
@@ -130,7 +133,9 @@ def test_every_substitution_has_a_function_and_every_function_is_used():
         assert machine["DefinitionUri"] == f"statemachine/{path.name}"
         used = set(re.findall(r"\$\{([A-Za-z0-9]+)\}", path.read_text()))
         provided = set(machine["DefinitionSubstitutions"])
-        assert used == provided, f"{path.name} uses {sorted(used - provided)} not substituted; {sorted(provided - used)} unused"
+        assert used == provided, (
+            f"{path.name} uses {sorted(used - provided)} not substituted; {sorted(provided - used)} unused"
+        )
         # A function's ARN, or a Ref: the parameter EventBusName, the service machine's ARN.
         refs = {k: v["Ref"] for k, v in machine["DefinitionSubstitutions"].items() if "Ref" in v}
         assert refs in ({"EventBusName": "EventBusName"}, {"ServiceStateMachineArn": "ServiceStateMachine"}), refs
@@ -140,7 +145,9 @@ def test_every_substitution_has_a_function_and_every_function_is_used():
             assert resources[logical_fn]["Type"] == "AWS::Serverless::Function", key
         in_machine = {v["GetAtt"].split(".")[0] for v in getatts.values()}
         # and the state machine may invoke exactly the functions it uses
-        invoke = {p["LambdaInvokePolicy"]["FunctionName"]["Ref"] for p in machine["Policies"] if "LambdaInvokePolicy" in p}
+        invoke = {
+            p["LambdaInvokePolicy"]["FunctionName"]["Ref"] for p in machine["Policies"] if "LambdaInvokePolicy" in p
+        }
         assert invoke == in_machine, logical
         in_machines |= in_machine
     assert "EventBusName" in t["Parameters"]
@@ -148,8 +155,13 @@ def test_every_substitution_has_a_function_and_every_function_is_used():
     # start-deployment and wake-rollout are EventBridge targets: they start or answer executions
     # instead of running in them; reconcile is the schedule's target, starting executions as
     # start-deployment does; the hook functions are invoked by CodeDeploy and by ECS.
-    assert functions - in_machines == {"StartDeploymentFunction", "WakeRolloutFunction", "ReconcileFunction",
-                                       "CodeDeployHookFunction", "EcsHookFunction"}
+    assert functions - in_machines == {
+        "StartDeploymentFunction",
+        "WakeRolloutFunction",
+        "ReconcileFunction",
+        "CodeDeployHookFunction",
+        "EcsHookFunction",
+    }
 
 
 LAMBDA_BINARY = "berth-lambda"
@@ -211,7 +223,9 @@ def build_problems(t: dict, table: list[tuple[str, str]], packages: dict[str, Pa
         if state not in runs:
             problems.append(f"{names[0]}: BERTH_STATE {state} is no state of {LAMBDA_BINARY}'s states! table")
         elif state in crates and len(runs[state]) == 1 and runs[state][0] != crates[state]:
-            problems.append(f"{names[0]}: states! runs {runs[state][0]} for {state}, not functions/{state} ({crates[state]})")
+            problems.append(
+                f"{names[0]}: states! runs {runs[state][0]} for {state}, not functions/{state} ({crates[state]})"
+            )
     for state in sorted(set(runs) - set(states)):
         problems.append(f"states! serves {state}, which no function of the template uses")
     for crate in sorted(set(crates) - set(states)):
@@ -249,10 +263,13 @@ def test_the_build_contract_fails_on_a_wrong_binary_state_or_table():
     ]
     twice = copy.deepcopy(t)
     variables(twice, "SummarizeFunction")["BERTH_STATE"] = "rollback"
-    assert "RollbackFunction and SummarizeFunction all have BERTH_STATE rollback" in build_problems(twice, table, packages)
+    assert "RollbackFunction and SummarizeFunction all have BERTH_STATE rollback" in build_problems(
+        twice, table, packages
+    )
     swapped = [(s, "rollback" if s == "summarize" else c) for s, c in table]
     assert build_problems(t, swapped, packages) == [
-        "SummarizeFunction: states! runs rollback for summarize, not functions/summarize (summarize)"]
+        "SummarizeFunction: states! runs rollback for summarize, not functions/summarize (summarize)"
+    ]
     assert build_problems(t, table + [("summarize", "summarize")], packages) == ["states! lists summarize 2 times"]
 
 
@@ -282,7 +299,8 @@ def test_every_lambda_error_is_retried_or_caught_at_every_task():
         for e in retried | caught:
             # Sandbox.Timedout: what Step Functions names a Lambda killed at its timeout today
             assert e.startswith(("States.", "Lambda.")) or e in names or e == "Sandbox.Timedout", (
-                f"{state_name}: unknown error name {e}")
+                f"{state_name}: unknown error name {e}"
+            )
         # States.ALL must come last (ASL rule; also what makes the specific catches reachable)
         catches = state.get("Catch", [])
         for c in catches[:-1]:
@@ -320,7 +338,8 @@ def test_wait_loops_read_their_interval_from_the_input():
             # SecondsPath, or TimestampPath for a wait until an instant a state computed (a freeze
             # window's end): either way read from the input, never a literal
             assert "SecondsPath" in state or "TimestampPath" in state, (
-                f"{name} must use SecondsPath (or TimestampPath) so tests and users can set the pace")
+                f"{name} must use SecondsPath (or TimestampPath) so tests and users can set the pace"
+            )
 
 
 def test_execution_error_names_match_the_rust_contract():
@@ -332,7 +351,9 @@ def test_execution_error_names_match_the_rust_contract():
 
 
 def test_no_mutating_action_has_a_star_resource():
-    mutating = re.compile(r"^(ecs:(Register|Update|Tag|Create|Delete|Deregister|Run|Start|Stop)|iam:|states:Start|codedeploy:(Create|Stop|Put))")
+    mutating = re.compile(
+        r"^(ecs:(Register|Update|Tag|Create|Delete|Deregister|Run|Start|Stop)|iam:|states:Start|codedeploy:(Create|Stop|Put))"
+    )
     allowed_star = {"logs:", "xray:"}  # AWS requires '*' for vended-log delivery and X-Ray
     # Actions AWS authorizes on no resource type (e.g. codedeploy:StopDeployment,
     # PutLifecycleEventHookExecutionStatus) must be on '*': AWS denies them on any ARN. Read from
@@ -351,7 +372,11 @@ def test_no_mutating_action_has_a_star_resource():
             for st in policy.get("Statement", []) if isinstance(policy, dict) else []:
                 actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
                 if st["Resource"] == "*":
-                    bad = [a for a in actions if mutating.match(a) and not a.startswith(tuple(allowed_star)) and not only_star(a)]
+                    bad = [
+                        a
+                        for a in actions
+                        if mutating.match(a) and not a.startswith(tuple(allowed_star)) and not only_star(a)
+                    ]
                     assert not bad, f"{name} {st.get('Sid')}: {bad} on '*'"
                 if "iam:PassRole" in actions:
                     assert st["Condition"]["StringEquals"]["iam:PassedToService"] == "ecs-tasks.amazonaws.com"

@@ -4,6 +4,7 @@ failure notification, log groups with retention, the execution log group kept on
 Facts about resources SAM generates (the EcrPush rule, the functions' roles) are checked on the
 template as SAM's own translator (samtranslator, installed with aws-sam-cli) expands it.
 """
+
 from __future__ import annotations
 
 import copy
@@ -55,7 +56,9 @@ def translated():
     text = TEMPLATE_PATH.read_text()
     text = text.replace("CodeUri: ./", "CodeUri: s3://bucket/code.zip")
     for machine in ("deploy", "service"):
-        text = text.replace(f"DefinitionUri: statemachine/{machine}.asl.json", f"DefinitionUri: s3://bucket/{machine}.asl.json")
+        text = text.replace(
+            f"DefinitionUri: statemachine/{machine}.asl.json", f"DefinitionUri: s3://bucket/{machine}.asl.json"
+        )
 
     class NoManagedPolicies:
         def load(self):
@@ -94,6 +97,7 @@ def ref(v):
 
 # ------------------------------------------------------------------------ parameters
 
+
 def test_cluster_name_must_be_an_ecs_cluster_name(t):
     p = t["Parameters"]["ClusterName"]
     assert "Default" not in p
@@ -107,10 +111,19 @@ def test_task_role_arns_must_be_role_arns_and_at_least_one(t):
     p = t["Parameters"]["TaskRoleArns"]
     assert p["Type"] == "CommaDelimitedList" and "Default" not in p
     # CloudFormation applies a CommaDelimitedList's AllowedPattern to each member.
-    ok = ["arn:aws:iam::123456789012:role/web-task", "arn:aws:iam::123456789012:role/service-role/ecsTaskExecutionRole",
-          "arn:aws-cn:iam::123456789012:role/app-*"]
-    bad = ["", " ", "web-task", "arn:aws:iam::123456789012:user/deployer", "arn:aws:iam::12345:role/x",
-           "arn:aws:iam::123456789012:role/"]
+    ok = [
+        "arn:aws:iam::123456789012:role/web-task",
+        "arn:aws:iam::123456789012:role/service-role/ecsTaskExecutionRole",
+        "arn:aws-cn:iam::123456789012:role/app-*",
+    ]
+    bad = [
+        "",
+        " ",
+        "web-task",
+        "arn:aws:iam::123456789012:user/deployer",
+        "arn:aws:iam::12345:role/x",
+        "arn:aws:iam::123456789012:role/",
+    ]
     assert all(re.fullmatch(p["AllowedPattern"], v) for v in ok)
     assert not any(re.fullmatch(p["AllowedPattern"], v) for v in bad)
     # ... and a rule refuses an empty member (an empty value is [""]).
@@ -118,7 +131,9 @@ def test_task_role_arns_must_be_role_arns_and_at_least_one(t):
     assert {"Fn::Not": [{"Fn::Contains": [{"Ref": "TaskRoleArns"}, ""]}]} in asserts
 
 
-@pytest.mark.parametrize("name", ["ServiceNames", "TaskDefinitionFamilies", "CodeDeployApplications", "CodeDeployDeploymentGroups"])
+@pytest.mark.parametrize(
+    "name", ["ServiceNames", "TaskDefinitionFamilies", "CodeDeployApplications", "CodeDeployDeploymentGroups"]
+)
 def test_iam_name_patterns_cannot_escape_their_arn(t, name):
     """A pattern parameter lands inside an ARN: ':' or '/' would widen the grant."""
     pattern = t["Parameters"][name]["AllowedPattern"]
@@ -144,7 +159,11 @@ def test_codedeploy_writes_are_scoped_by_parameters_defaulting_to_the_console_na
                         assert not arn.endswith(("deploymentgroup:*", "application:*")), (logical, arn)
                     # with the parameters left empty: the ECS console's names for the cluster
                     defaults = resolve(_with_defaults(t), st["Resource"])
-                    kind = "deploymentgroup:AppECS-prod-*/DgpECS-prod-*" if action.endswith("CreateDeployment") else "application:AppECS-prod-*"
+                    kind = (
+                        "deploymentgroup:AppECS-prod-*/DgpECS-prod-*"
+                        if action.endswith("CreateDeployment")
+                        else "application:AppECS-prod-*"
+                    )
                     assert any(a.endswith(kind) for a in defaults), (logical, defaults)
     assert {a for _, a in seen} == {"codedeploy:CreateDeployment", "codedeploy:RegisterApplicationRevision"}
 
@@ -170,6 +189,7 @@ def _with_defaults(t):
 
 # ------------------------------------------------------------------------ the ECR rule's DLQ
 
+
 def test_the_ecr_push_rule_has_a_dead_letter_queue_it_may_write_to(translated):
     r = translated["Resources"]
     rule = r["StartDeploymentFunctionEcrPush"]
@@ -181,8 +201,11 @@ def test_the_ecr_push_rule_has_a_dead_letter_queue_it_may_write_to(translated):
     queue = r["EventDeadLetterQueue"]
     assert queue["Type"] == "AWS::SQS::Queue"
     assert queue["Properties"]["MessageRetentionPeriod"] == 1209600
-    policies = [p for p in by_type(translated, "AWS::SQS::QueuePolicy").values()
-                if {"Ref": "EventDeadLetterQueue"} in p["Properties"]["Queues"]]
+    policies = [
+        p
+        for p in by_type(translated, "AWS::SQS::QueuePolicy").values()
+        if {"Ref": "EventDeadLetterQueue"} in p["Properties"]["Queues"]
+    ]
     (policy,) = policies
     (st,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert st["Effect"] == "Allow" and st["Principal"] == {"Service": "events.amazonaws.com"}
@@ -201,6 +224,7 @@ def test_the_dead_letter_queue_is_watched(t):
 
 
 # ------------------------------------------------------------------------ failure notification
+
 
 def test_failed_timed_out_and_aborted_executions_of_this_machine_notify_the_topic(t):
     from moto.events.models import EventPattern
@@ -246,6 +270,7 @@ def test_the_topic_accepts_the_rule_and_the_alarm_and_is_an_output(t):
 
 # ------------------------------------------------------------------------ logs
 
+
 def test_every_function_logs_to_its_own_declared_group_with_retention(t, translated):
     groups = set()
     for logical, fn in functions(t).items():
@@ -277,11 +302,15 @@ def test_function_roles_hold_nothing_but_their_inline_statements_and_basic_loggi
         if res["Type"] != "AWS::Lambda::Function":
             continue
         role = translated["Resources"][get_att(res["Properties"]["Role"])[0]]["Properties"]
-        assert role["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"] or \
-            role["ManagedPolicyArns"] == [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}], logical
+        assert role["ManagedPolicyArns"] == [
+            "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+        ] or role["ManagedPolicyArns"] == [
+            {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}
+        ], logical
 
 
 # ------------------------------------------------------------------------ the reconciliation sweep
+
 
 def test_the_sweep_interval_is_whole_minutes_or_zero_for_off(t):
     p = t["Parameters"]["ReconcileMinutes"]
@@ -310,7 +339,8 @@ def test_the_schedule_invokes_the_sweep_with_a_role_that_can_do_only_that(t):
     assert [s["Principal"] for s in trust] == [{"Service": "scheduler.amazonaws.com"}]
     granted = [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
     assert [(s["Action"], get_att(s["Resource"])) for s in granted] == [
-        ("lambda:InvokeFunction", ("ReconcileFunction", "Arn"))]
+        ("lambda:InvokeFunction", ("ReconcileFunction", "Arn"))
+    ]
 
 
 def test_the_sweep_deploys_what_the_push_rule_would(t):
@@ -331,11 +361,22 @@ def test_the_sweep_deploys_what_the_push_rule_would(t):
 # rule through which Step Functions learns that it ended).
 INTEGRATION_ACTIONS = {
     "arn:aws:states:::ecs:runTask.sync": {
-        "ecs:RunTask", "ecs:StopTask", "ecs:DescribeTasks", "iam:PassRole",
-        "events:PutTargets", "events:PutRule", "events:DescribeRule"},
+        "ecs:RunTask",
+        "ecs:StopTask",
+        "ecs:DescribeTasks",
+        "iam:PassRole",
+        "events:PutTargets",
+        "events:PutRule",
+        "events:DescribeRule",
+    },
     "arn:aws:states:::states:startExecution.sync:2": {
-        "states:StartExecution", "states:DescribeExecution", "states:StopExecution",
-        "events:PutTargets", "events:PutRule", "events:DescribeRule"},
+        "states:StartExecution",
+        "states:DescribeExecution",
+        "states:StopExecution",
+        "events:PutTargets",
+        "events:PutRule",
+        "events:DescribeRule",
+    },
     "arn:aws:states:::events:putEvents.waitForTaskToken": {"events:PutEvents"},
     "arn:aws:states:::aws-sdk:ecs:describeServices": {"ecs:DescribeServices"},
     "arn:aws:states:::lambda:invoke.waitForTaskToken": {"lambda:InvokeFunction"},
@@ -383,6 +424,10 @@ def test_each_state_machine_role_grants_what_its_integrations_need(translated, m
         missing = INTEGRATION_ACTIONS[resource] - granted
         assert not missing, f"{machine}: {resource} needs {sorted(missing)}"
         if resource in MANAGED_RULES:
-            rule = [s for s in statements if "events:PutRule" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
-                    and MANAGED_RULES[resource] in json.dumps(s["Resource"])]
+            rule = [
+                s
+                for s in statements
+                if "events:PutRule" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+                and MANAGED_RULES[resource] in json.dumps(s["Resource"])
+            ]
             assert rule, f"{machine}: {resource} needs its managed rule {MANAGED_RULES[resource]}"

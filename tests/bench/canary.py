@@ -50,31 +50,55 @@ SCENARIOS = {
 
 
 def spec(metric: str, stat: str, tg: str = CANARY_TG) -> dict:
-    return {"namespace": "AWS/ApplicationELB", "metricName": metric, "stat": stat,
-            "dimensions": {"TargetGroup": tg, "LoadBalancer": LB}}
+    return {
+        "namespace": "AWS/ApplicationELB",
+        "metricName": metric,
+        "stat": stat,
+        "dimensions": {"TargetGroup": tg, "LoadBalancer": LB},
+    }
 
 
 def rate_metric() -> dict:
-    return {"name": RATE, "expression": "100 * FILL(errors, 0) / requests",
-            "metrics": {"errors": spec("HTTPCode_Target_5XX_Count", "Sum"), "requests": spec("RequestCount", "Sum")}}
+    return {
+        "name": RATE,
+        "expression": "100 * FILL(errors, 0) / requests",
+        "metrics": {"errors": spec("HTTPCode_Target_5XX_Count", "Sum"), "requests": spec("RequestCount", "Sum")},
+    }
 
 
 def configs(confidence: float, tolerance: float = 0.2, window_minutes: int = 10) -> dict:
-    threshold = {"bakeSeconds": 600, "intervalSeconds": 60, "windowSeconds": 300, "metrics": [
-        {**rate_metric(), "threshold": 1.0},
-        {"name": P99, "metric": spec("TargetResponseTime", "p99"), "threshold": 1.0},
-    ]}
-    analysis = {"bakeSeconds": 600, "intervalSeconds": 60, "windowSeconds": 60 * window_minutes,
-                "analysis": {"baseline": {"source": "dimensions", "dimensions": {"TargetGroup": BASELINE_TG}},
-                             "confidence": confidence},
-                "metrics": [
-                    {**rate_metric(), "compare": {"direction": "increase", "minShift": 0.5, "critical": True}},
-                    {"name": P99, "metric": spec("TargetResponseTime", "p99"), "compare": {"direction": "increase", "tolerance": tolerance}},
-                ]}
+    threshold = {
+        "bakeSeconds": 600,
+        "intervalSeconds": 60,
+        "windowSeconds": 300,
+        "metrics": [
+            {**rate_metric(), "threshold": 1.0},
+            {"name": P99, "metric": spec("TargetResponseTime", "p99"), "threshold": 1.0},
+        ],
+    }
+    analysis = {
+        "bakeSeconds": 600,
+        "intervalSeconds": 60,
+        "windowSeconds": 60 * window_minutes,
+        "analysis": {
+            "baseline": {"source": "dimensions", "dimensions": {"TargetGroup": BASELINE_TG}},
+            "confidence": confidence,
+        },
+        "metrics": [
+            {**rate_metric(), "compare": {"direction": "increase", "minShift": 0.5, "critical": True}},
+            {
+                "name": P99,
+                "metric": spec("TargetResponseTime", "p99"),
+                "compare": {"direction": "increase", "tolerance": tolerance},
+            },
+        ],
+    }
     return {"threshold": threshold, "analysis": analysis}
 
 
-def bake_samples(seed: int, profile: Profile, before_minutes: int, requests_per_minute: float = 3000.0) -> tuple[dict, dict]:
+def bake_samples(
+    seed: int, profile: Profile, before_minutes: int, requests_per_minute: float = 3000.0
+) -> tuple[dict, dict]:
     """Per-minute samples of one bake: slot -> {rate, p99} for each target group."""
     noise = Noise(seed=seed, requests_per_minute=requests_per_minute)
     base, canary = {}, {}
@@ -95,14 +119,16 @@ def evaluations(base: dict, canary: dict, window_minutes: int) -> list[dict]:
     for k in range(1, BAKE_MINUTES + 1):
         # windows of 300 s (thresholds, today's default) and window_minutes (the analysis)
         t_first, a_first = k - 5, k - window_minutes
-        out.append({
-            "bakeOver": k == BAKE_MINUTES,
-            # thresholds read the canary's last 300 s; the analysis its last 600 s (one line per
-            # evaluation: the canary samples differ by window, so each mode gets its own line below)
-            "threshold": {RATE: values(canary, "rate", t_first, k - 1), P99: values(canary, "p99", t_first, k - 1)},
-            "canary": {RATE: values(canary, "rate", a_first, k - 1), P99: values(canary, "p99", a_first, k - 1)},
-            "baseline": {RATE: values(base, "rate", a_first, k - 1), P99: values(base, "p99", a_first, k - 1)},
-        })
+        out.append(
+            {
+                "bakeOver": k == BAKE_MINUTES,
+                # thresholds read the canary's last 300 s; the analysis its last 600 s (one line per
+                # evaluation: the canary samples differ by window, so each mode gets its own line below)
+                "threshold": {RATE: values(canary, "rate", t_first, k - 1), P99: values(canary, "p99", t_first, k - 1)},
+                "canary": {RATE: values(canary, "rate", a_first, k - 1), P99: values(canary, "p99", a_first, k - 1)},
+                "baseline": {RATE: values(base, "rate", a_first, k - 1), P99: values(base, "p99", a_first, k - 1)},
+            }
+        )
     return out
 
 
@@ -121,8 +147,12 @@ def judge(binary: Path, modes: dict, lines: list[dict]) -> list[dict]:
     out = subprocess.run([str(binary)], input="\n".join(feed) + "\n", capture_output=True, text=True, check=True)
     answers = [json.loads(x) for x in out.stdout.splitlines()]
     return [
-        {"threshold": t["threshold"], "analysis": a["analysis"], "thresholdDetail": t["thresholdDetail"],
-         "analysisDetail": a["analysisDetail"]}
+        {
+            "threshold": t["threshold"],
+            "analysis": a["analysis"],
+            "thresholdDetail": t["thresholdDetail"],
+            "analysisDetail": a["analysisDetail"],
+        }
         for t, a in zip(answers[0::2], answers[1::2])
     ]
 
@@ -135,23 +165,40 @@ def outcome(decisions: list[dict], mode: str) -> tuple[str, int | None, str]:
     return "CONTINUE", None, decisions[-1][f"{mode}Detail"]
 
 
-def run(bakes: int, seed: int, confidence: float, tolerance: float = 0.2, window_minutes: int = 10,
-        binary: Path | None = None, log=print, requests_per_minute: float = 3000.0) -> dict:
+def run(
+    bakes: int,
+    seed: int,
+    confidence: float,
+    tolerance: float = 0.2,
+    window_minutes: int = 10,
+    binary: Path | None = None,
+    log=print,
+    requests_per_minute: float = 3000.0,
+) -> dict:
     binary = binary or build_judge()
     modes = configs(confidence, tolerance, window_minutes)
-    report: dict = {"bakes": bakes, "seed": seed, "confidence": confidence, "tolerance": tolerance,
-                    "windowMinutes": window_minutes, "requestsPerMinute": requests_per_minute, "scenarios": {}}
+    report: dict = {
+        "bakes": bakes,
+        "seed": seed,
+        "confidence": confidence,
+        "tolerance": tolerance,
+        "windowMinutes": window_minutes,
+        "requestsPerMinute": requests_per_minute,
+        "scenarios": {},
+    }
     for index, (name, profile) in enumerate(SCENARIOS.items()):
         lines, spans = [], []
         for i in range(bakes):
-            base, canary = bake_samples(seed * 1_000_003 + index * 100_000 + i, profile, window_minutes, requests_per_minute)
+            base, canary = bake_samples(
+                seed * 1_000_003 + index * 100_000 + i, profile, window_minutes, requests_per_minute
+            )
             ev = evaluations(base, canary, window_minutes)
             spans.append((len(lines), len(ev)))
             lines.extend(ev)
         decisions = judge(binary, modes, lines)
         per_mode = {}
         for mode in ("threshold", "analysis"):
-            results = [outcome(decisions[s:s + n], mode) for s, n in spans]
+            results = [outcome(decisions[s : s + n], mode) for s, n in spans]
             rolled = [m for d, m, _ in results if d == "ROLLBACK"]
             entry = {"rolledBack": len(rolled), "rate": len(rolled) / bakes}
             if name == "healthy":
@@ -187,7 +234,14 @@ def render(report: dict) -> str:
     for name in ("p99 +30%", "2% 5xx"):
         for label, fmt in (
             ("rolled back", lambda e: pct(e["rate"])),
-            ("minutes to detect (median / p90)", lambda e: f"{e['minutes']['median']} / {e['minutes']['p90']}" if e["minutes"]["median"] is not None else "never"),
+            (
+                "minutes to detect (median / p90)",
+                lambda e: (
+                    f"{e['minutes']['median']} / {e['minutes']['p90']}"
+                    if e["minutes"]["median"] is not None
+                    else "never"
+                ),
+            ),
             ("caught within 3 intervals", lambda e: pct(e["within3"])),
         ):
             rows.append(f"| {name}: {label} | {fmt(s[name]['threshold'])} | {fmt(s[name]['analysis'])} |")
@@ -204,15 +258,31 @@ def main(argv=None) -> int:
     ap.add_argument("--bakes", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--confidence", type=float, default=0.99)
-    ap.add_argument("--tolerance", type=float, default=0.2, help="the p99's compare.tolerance (0.1 rolls back ~3 %% of healthy canaries)")
+    ap.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.2,
+        help="the p99's compare.tolerance (0.1 rolls back ~3 %% of healthy canaries)",
+    )
     ap.add_argument("--window-minutes", type=int, default=10, help="the analysis's windowSeconds / 60")
-    ap.add_argument("--requests-per-minute", type=float, default=3000.0,
-                    help="the service's traffic (the canary takes 10 %%); the canary's per-minute p99 is as precise as its requests allow")
+    ap.add_argument(
+        "--requests-per-minute",
+        type=float,
+        default=3000.0,
+        help="the service's traffic (the canary takes 10 %%); the canary's per-minute p99 is as precise as its requests allow",
+    )
     ap.add_argument("--json", type=Path, help="also write the report as JSON here")
     args = ap.parse_args(argv)
     t0 = time.monotonic()
-    report = run(args.bakes, args.seed, args.confidence, args.tolerance, args.window_minutes,
-                 log=lambda m: print(m, file=sys.stderr, flush=True), requests_per_minute=args.requests_per_minute)
+    report = run(
+        args.bakes,
+        args.seed,
+        args.confidence,
+        args.tolerance,
+        args.window_minutes,
+        log=lambda m: print(m, file=sys.stderr, flush=True),
+        requests_per_minute=args.requests_per_minute,
+    )
     report["seconds"] = round(time.monotonic() - t0, 1)
     print(render(report))
     if args.json:

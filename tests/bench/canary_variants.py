@@ -110,8 +110,7 @@ def mann_whitney_greater(x: np.ndarray, y: np.ndarray) -> float:
     return min(1.0, max(0.0, 0.5 * math.erfc(z / math.sqrt(2))))
 
 
-def classify(canary, baseline, alpha: float, tolerance: float, min_shift: float,
-             brunner_munzel: bool = False) -> str:
+def classify(canary, baseline, alpha: float, tolerance: float, min_shift: float, brunner_munzel: bool = False) -> str:
     """canary::judge_comparison for direction `increase`, minDataPoints 3."""
     canary, baseline = canary[np.isfinite(canary)], baseline[np.isfinite(baseline)]
     if len(canary) < 3 or len(baseline) < 3:
@@ -135,11 +134,11 @@ def rolled_back_at(base, canary, before: int, v: Variant) -> int | None:
     high_before = False
     for k in range(1, BAKE_MINUTES + 1):
         first = k - v.baseline_minutes
-        rate = classify(canary[:k, RATE], base[first + before:k + before, RATE], v.alpha, 0.1, 0.5)
+        rate = classify(canary[:k, RATE], base[first + before : k + before, RATE], v.alpha, 0.1, 0.5)
         p99_canary = canary[:k, P99]
-        p99_base = base[first + before:k + before, P99]
+        p99_base = base[first + before : k + before, P99]
         if v.paired:
-            same_minute = base[before:k + before, P99]
+            same_minute = base[before : k + before, P99]
             p99_canary = p99_canary * np.nanmedian(p99_base) / same_minute
         p99 = classify(p99_canary, p99_base, v.alpha, 0.2, 0.0, v.brunner_munzel)
         if rate == "HIGH":  # critical
@@ -168,7 +167,7 @@ def ideal_at_third(data: dict, false_rollbacks: float, paired: bool, before: int
         base, canary = data[name]
         x = np.log(canary[:, :3, P99])
         if paired:
-            x = x - np.log(base[:, before:before + 3, P99])
+            x = x - np.log(base[:, before : before + 3, P99])
         means[name] = x.mean(axis=1)
     line = np.quantile(means["healthy"], 1 - false_rollbacks)
     return float(np.mean(means["p99 +30%"] > line))
@@ -185,12 +184,18 @@ def main(argv=None) -> int:
     if args.ideal:
         for s in args.seeds:
             for paired in (False, True):
-                caught = ", ".join(f"{100 * ideal_at_third(data[s], fr, paired, 10):.1f} % at {100 * fr:.1f} %"
-                                   for fr in (0.003, 0.005, 0.01))
-                print(f"seed {s}, {'paired' if paired else 'unpaired'}: +30 % p99 caught at the 3rd interval: {caught} false rollbacks")
+                caught = ", ".join(
+                    f"{100 * ideal_at_third(data[s], fr, paired, 10):.1f} % at {100 * fr:.1f} %"
+                    for fr in (0.003, 0.005, 0.01)
+                )
+                print(
+                    f"seed {s}, {'paired' if paired else 'unpaired'}: +30 % p99 caught at the 3rd interval: {caught} false rollbacks"
+                )
         return 0
-    print(f"{args.bakes} bakes per scenario and seed; each cell: false rollbacks / p99 +30 % within 3 "
-          "intervals / 2 % 5xx within 3 intervals")
+    print(
+        f"{args.bakes} bakes per scenario and seed; each cell: false rollbacks / p99 +30 % within 3 "
+        "intervals / 2 % 5xx within 3 intervals"
+    )
     print()
     print("| variant | " + " | ".join(f"seed {s}" for s in args.seeds) + " |")
     print("|---|" + "---|" * len(args.seeds))
@@ -198,8 +203,10 @@ def main(argv=None) -> int:
         cells = []
         for s in args.seeds:
             r = measure(data[s], before, v)
-            cells.append(f"{100 * r['healthy']['rate']:.1f} / {100 * r['p99 +30%']['within3']:.1f} / "
-                         f"{100 * r['2% 5xx']['within3']:.1f}")
+            cells.append(
+                f"{100 * r['healthy']['rate']:.1f} / {100 * r['p99 +30%']['within3']:.1f} / "
+                f"{100 * r['2% 5xx']['within3']:.1f}"
+            )
         print(f"| {v.label} | " + " | ".join(cells) + " |", flush=True)
     return 0
 

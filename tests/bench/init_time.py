@@ -29,8 +29,18 @@ from tests.e2e.harness import REGION, ROOT, VENV_BIN, free_port, wait_until
 from tests.test_iam_contract import load_template
 
 ARTIFACT = ROOT / "target" / "lambda" / "berth-lambda" / "bootstrap"
-BUILD = [str(VENV_BIN / "cargo-lambda"), "lambda", "build", "--release", "--compiler", "cargo",
-         "--target", "x86_64-unknown-linux-gnu", "-p", "berth-lambda"]
+BUILD = [
+    str(VENV_BIN / "cargo-lambda"),
+    "lambda",
+    "build",
+    "--release",
+    "--compiler",
+    "cargo",
+    "--target",
+    "x86_64-unknown-linux-gnu",
+    "-p",
+    "berth-lambda",
+]
 
 
 class RuntimeApi(http.server.ThreadingHTTPServer):
@@ -58,8 +68,11 @@ class RuntimeApi(http.server.ThreadingHTTPServer):
 
 def states() -> list[str]:
     doc = load_template()
-    return [res["Properties"]["Environment"]["Variables"]["BERTH_STATE"]
-            for res in doc["Resources"].values() if res.get("Type") == "AWS::Serverless::Function"]
+    return [
+        res["Properties"]["Environment"]["Variables"]["BERTH_STATE"]
+        for res in doc["Resources"].values()
+        if res.get("Type") == "AWS::Serverless::Function"
+    ]
 
 
 def init_once(cmd: list[str], env: dict, api: RuntimeApi) -> float:
@@ -86,18 +99,25 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--no-build", action="store_true", help="use the artifact already in target/lambda")
-    ap.add_argument("--baseline", type=Path, metavar="DIR",
-                    help="also time per-state binaries DIR/<state>/bootstrap (cargo-lambda's layout, as "
-                         "berth built one binary per function before berth-lambda), in a column of their own")
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="also time per-state binaries DIR/<state>/bootstrap (cargo-lambda's layout, as "
+        "berth built one binary per function before berth-lambda), in a column of their own",
+    )
     args = ap.parse_args(argv)
     if not args.no_build:
         print("building the release artifact:", " ".join(BUILD[1:]), flush=True)
         subprocess.run(BUILD, cwd=ROOT, check=True)
 
     ready = Path(os.environ.get("TMPDIR", "/tmp")) / f"berth-bench-{os.getpid()}.port"
-    standin = subprocess.Popen([str(VENV_BIN / "python"), "-m", "tests.standin.server", "--port", "0",
-                                "--ready-file", str(ready)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.STDOUT)
+    standin = subprocess.Popen(
+        [str(VENV_BIN / "python"), "-m", "tests.standin.server", "--port", "0", "--ready-file", str(ready)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     api = RuntimeApi()
     threading.Thread(target=api.serve_forever, daemon=True).start()
     try:
@@ -105,10 +125,13 @@ def main(argv: list[str] | None = None) -> int:
         base = {
             "PATH": os.environ.get("PATH", ""),
             "AWS_ENDPOINT_URL": f"http://127.0.0.1:{ready.read_text().strip()}",
-            "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.server_address[1]}",
-            "AWS_LAMBDA_FUNCTION_VERSION": "1", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+            "AWS_LAMBDA_FUNCTION_VERSION": "1",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
             "BERTH_STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:123456789012:stateMachine:berth-deploy",
         }
         peer = [str(VENV_BIN / "python"), str(ROOT / "tests" / "bench" / "boto3_peer.py")]
@@ -122,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
             column = ""
             if args.baseline:
                 old = args.baseline / state / "bootstrap"
-                column = f" {fmt([init_once([str(old)], env, api) for _ in range(args.runs)]) if old.exists() else '-':>16}"
+                column = (
+                    f" {fmt([init_once([str(old)], env, api) for _ in range(args.runs)]) if old.exists() else '-':>16}"
+                )
             theirs = [init_once(peer, env, api) for _ in range(max(3, args.runs // 3))]
             medians.append(statistics.median(ours))
             print(f"{state:<20} {fmt(ours):>16}{column} {fmt(theirs):>16}", flush=True)

@@ -96,6 +96,7 @@ class BenchStack(Stack):
 
 # ---------------------------------------------------------------------- counting calls
 
+
 class OwnCalls:
     """The benchmark's own AWS calls (boto3 clients of the default session), keyed as the stand-in
     counts them (`ecs:DescribeServices`), so they can be subtracted. Lambda invokes are not its own:
@@ -134,13 +135,13 @@ def read_counts(stack: Stack, own: OwnCalls) -> dict[str, int]:
 
 # ---------------------------------------------------------------------- the simulated rollout
 
+
 def ticks_for(stack: Stack, seconds: float) -> int:
     """Simulator ticks a new task stays PENDING so that the rollout takes about `seconds`."""
     return max(0, round(seconds / stack.tick_seconds) - 6)
 
 
-def make_services(stack: Stack, names: list[str], repository: str, desired: int = 2,
-                  cluster: str = "prod") -> None:
+def make_services(stack: Stack, names: list[str], repository: str, desired: int = 2, cluster: str = "prod") -> None:
     """Services on the rolling controller (circuit breaker on), one VPC and cluster for all, a task
     definition family each, tagged for berth; waits until every one runs its first revision."""
     ecs = stack.client("ecs")
@@ -149,18 +150,29 @@ def make_services(stack: Stack, names: list[str], repository: str, desired: int 
     for name in names:
         td = stack.cluster_and_task_definition(cluster, name, image(repository, OLD))
         ecs.create_service(
-            cluster=cluster, serviceName=name, taskDefinition=td, desiredCount=desired, launchType="FARGATE",
+            cluster=cluster,
+            serviceName=name,
+            taskDefinition=td,
+            desiredCount=desired,
+            launchType="FARGATE",
             networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [sg]}},
-            deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True},
-                                     "maximumPercent": 200, "minimumHealthyPercent": 100},
+            deploymentConfiguration={
+                "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+                "maximumPercent": 200,
+                "minimumHealthyPercent": 100,
+            },
             tags=[{"key": "berth:repository", "value": repository}, {"key": "berth:container", "value": "app"}],
         )
     wanted = set(names)
 
     def all_steady():
-        done = {s["service"] for s in stack.control("state", method="GET")["services"]
-                if s["service"] in wanted and len(s["deployments"]) == 1
-                and s["deployments"][0].get("rolloutState") == "COMPLETED"}
+        done = {
+            s["service"]
+            for s in stack.control("state", method="GET")["services"]
+            if s["service"] in wanted
+            and len(s["deployments"]) == 1
+            and s["deployments"][0].get("rolloutState") == "COMPLETED"
+        }
         return done == wanted
 
     wait_until(all_steady, 60 + len(names), f"{len(names)} service(s) to start")
@@ -179,7 +191,9 @@ def completion(stack: Stack, service: str, old_td: str | None) -> dict | None:
 
 
 def task_definition_of(stack: Stack, service: str) -> str:
-    return next(s["taskDefinition"] for s in stack.control("state", method="GET")["services"] if s["service"] == service)
+    return next(
+        s["taskDefinition"] for s in stack.control("state", method="GET")["services"] if s["service"] == service
+    )
 
 
 def prepare(stack: Stack, own: OwnCalls, service: str, rollout_seconds: float) -> str:
@@ -211,8 +225,13 @@ def count_history(events: list[dict]) -> dict:
             loop_events += 1
     polls = sum(1 for e in transitions if e["stateEnteredEventDetails"]["name"] == "WatchRollout")
     loop_transitions = sum(1 for e in transitions if e["stateEnteredEventDetails"]["name"] in POLL_STATES)
-    return {"transitions": len(transitions), "events": len(events), "polls": polls,
-            "loop_transitions": loop_transitions, "loop_events": loop_events}
+    return {
+        "transitions": len(transitions),
+        "events": len(events),
+        "polls": polls,
+        "loop_transitions": loop_transitions,
+        "loop_events": loop_events,
+    }
 
 
 def verdict_time(events: list[dict]) -> float | None:
@@ -276,8 +295,15 @@ def peer_run(stack: Stack, own: OwnCalls, rollout_seconds: float, timeout: float
     service = "peer"
     old_td = prepare(stack, own, service, rollout_seconds)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update({"AWS_ENDPOINT_URL": stack.url, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
-                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": stack.url,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+    )
     cmd = [ecs_cmd, "deploy", "prod", service, "--image", "app", image(service, NEW), "--timeout", str(int(timeout))]
     t0 = time.time()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -293,8 +319,13 @@ def peer_run(stack: Stack, own: OwnCalls, rollout_seconds: float, timeout: float
     sim = sim or completion(stack, service, old_td)
     if sim is None:
         raise RuntimeError(f"ecs-deploy succeeded before the simulator completed the rollout:\n{out[-3000:]}")
-    return {"rollout": sim["completed"] - sim["started"], "lag": exited - sim["completed"],
-            "lag_end": exited - sim["completed"], "duration": exited - t0, "calls": calls}
+    return {
+        "rollout": sim["completed"] - sim["started"],
+        "lag": exited - sim["completed"],
+        "lag_end": exited - sim["completed"],
+        "duration": exited - t0,
+        "calls": calls,
+    }
 
 
 def fan_out_run(stack: Stack, own: OwnCalls, services: int, timeout: float) -> dict:
@@ -324,8 +355,9 @@ def fan_out_run(stack: Stack, own: OwnCalls, services: int, timeout: float) -> d
         if time.monotonic() > deadline:
             raise TimeoutError(f"{arn} still running after {timeout:.0f}s")
         time.sleep(2)
-    throttled = {api: c["throttled"] for api, c in stack.control("throttle", method="GET")["calls"].items()
-                 if c["throttled"]}
+    throttled = {
+        api: c["throttled"] for api, c in stack.control("throttle", method="GET")["calls"].items() if c["throttled"]
+    }
     stack.control("throttle", {})
     calls = read_counts(stack, own)
     events = history(stack, arn)
@@ -336,30 +368,49 @@ def fan_out_run(stack: Stack, own: OwnCalls, services: int, timeout: float) -> d
         if d and d.get("name") == "DeployEachService":
             outcomes = [r.get("outcome") for r in json.loads(d["output"]).get("results", [])]
     # Each service's report as its execution ends (the Map's result holds one per service).
-    ends = [len(e["stateExitedEventDetails"].get("output") or "") for e in events
-            if e["type"].endswith("StateExited") and e["stateExitedEventDetails"]["name"] == "DeployService"]
+    ends = [
+        len(e["stateExitedEventDetails"].get("output") or "")
+        for e in events
+        if e["type"].endswith("StateExited") and e["stateExitedEventDetails"]["name"] == "DeployService"
+    ]
     per_execution: dict[str, int] = {}
     for e in events:
         per_execution[e["execution"]] = per_execution.get(e["execution"], 0) + 1
     wanted = set(names)
-    running_new = sum(1 for s in stack.control("state", method="GET")["services"]
-                      if s["service"] in wanted and s["taskDefinition"].endswith(":2")
-                      and [d.get("rolloutState") for d in s["deployments"]] == ["COMPLETED"])
+    running_new = sum(
+        1
+        for s in stack.control("state", method="GET")["services"]
+        if s["service"] in wanted
+        and s["taskDefinition"].endswith(":2")
+        and [d.get("rolloutState") for d in s["deployments"]] == ["COMPLETED"]
+    )
     duration = epoch(desc["stopDate"]) - epoch(desc["startDate"])
     ecs_calls = sum(n for api, n in calls.items() if api.startswith("ecs:"))
     rates = [(b[1] - a[1]) / (b[0] - a[0]) for a, b in zip(samples, samples[1:]) if b[0] > a[0]]
-    return {"services": services, "status": desc["status"], "deployed": outcomes.count("DEPLOYED"),
-            "has_results": bool(outcomes),
-            "error": desc.get("error"), "cause": desc.get("cause"), "running_new": running_new,
-            "result_bytes": med(ends) if ends else 0.0,
-            "parent_events": per_execution.get(arn, 0),
-            "child_events_max": max((v for k, v in per_execution.items() if k != arn), default=0),
-            "setup": setup, "duration": duration, "calls": calls, "ecs_calls": ecs_calls, "throttled": throttled,
-            "ecs_rate": ecs_calls / duration if duration else 0.0, "ecs_peak": max(rates, default=0.0),
-            **counted}
+    return {
+        "services": services,
+        "status": desc["status"],
+        "deployed": outcomes.count("DEPLOYED"),
+        "has_results": bool(outcomes),
+        "error": desc.get("error"),
+        "cause": desc.get("cause"),
+        "running_new": running_new,
+        "result_bytes": med(ends) if ends else 0.0,
+        "parent_events": per_execution.get(arn, 0),
+        "child_events_max": max((v for k, v in per_execution.items() if k != arn), default=0),
+        "setup": setup,
+        "duration": duration,
+        "calls": calls,
+        "ecs_calls": ecs_calls,
+        "throttled": throttled,
+        "ecs_rate": ecs_calls / duration if duration else 0.0,
+        "ecs_peak": max(rates, default=0.0),
+        **counted,
+    }
 
 
 # ---------------------------------------------------------------------- report
+
 
 def med(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
@@ -378,8 +429,10 @@ def extrapolate(run: dict, rollout_seconds: float, poll: int = FALLBACK_SECONDS)
     polls = 1 + math.floor(rollout_seconds / poll)
     per_t = run["loop_transitions"] / run["polls"]
     per_e = run["loop_events"] / run["polls"]
-    return (run["transitions"] - run["loop_transitions"] + polls * per_t,
-            run["events"] - run["loop_events"] + polls * per_e)
+    return (
+        run["transitions"] - run["loop_transitions"] + polls * per_t,
+        run["events"] - run["loop_events"] + polls * per_e,
+    )
 
 
 def typical(runs: list[dict]) -> dict | None:
@@ -403,24 +456,35 @@ def report(args, berth: list[dict], peer: list[dict], fan: dict | None, out=prin
     ours, theirs = typical(berth), typical(peer)
     rollout = med([r["rollout"] for r in berth + peer])
     out("")
-    out(f"rollout: one service, 2 tasks, simulated rolling rollouts of {rollout:.1f} s (median; "
+    out(
+        f"rollout: one service, 2 tasks, simulated rolling rollouts of {rollout:.1f} s (median; "
         f"{args.rollout_seconds:g} s + i/N of the poll interval in run i of N); "
         f"{len(berth)} berth run(s), {len(peer)} ecs-deploy run(s); berth polls every {poll} s"
-        f"{' (its default)' if poll == DEFAULT_POLL_SECONDS else ''}, ecs-deploy every 1 s (its default)")
+        f"{' (its default)' if poll == DEFAULT_POLL_SECONDS else ''}, ecs-deploy every 1 s (its default)"
+    )
     out(f"{'median over the runs':<44} {'berth':>22} {'ecs-deploy':>22}")
 
     def row(label, fn):
         cell = lambda t: "-" if t is None else num(fn(t))  # noqa: E731
         out(f"{label:<44} {cell(ours):>22} {cell(theirs):>22}")
 
-    out(f"{'detection lag (min-max)':<44} {spread([r['lag'] for r in berth]):>22} {spread([r['lag'] for r in peer]):>22}")
-    out(f"{'rollout end to execution/process end':<44} {spread([r['lag_end'] for r in berth]):>22} "
-        f"{spread([r['lag_end'] for r in peer]):>22}")
-    out(f"{'wall time of the deploy':<44} {spread([r['duration'] for r in berth]):>22} "
-        f"{spread([r['duration'] for r in peer]):>22}")
+    out(
+        f"{'detection lag (min-max)':<44} {spread([r['lag'] for r in berth]):>22} {spread([r['lag'] for r in peer]):>22}"
+    )
+    out(
+        f"{'rollout end to execution/process end':<44} {spread([r['lag_end'] for r in berth]):>22} "
+        f"{spread([r['lag_end'] for r in peer]):>22}"
+    )
+    out(
+        f"{'wall time of the deploy':<44} {spread([r['duration'] for r in berth]):>22} "
+        f"{spread([r['duration'] for r in peer]):>22}"
+    )
     if ours:
-        for label, key in (("state transitions", "transitions"), ("history events", "events"),
-                           ("rollout polls (CheckRollout)", "polls")):
+        for label, key in (
+            ("state transitions", "transitions"),
+            ("history events", "events"),
+            ("rollout polls (CheckRollout)", "polls"),
+        ):
             out(f"{label:<44} {num(ours[key]):>22} {'-':>22}")
     row("Lambda invokes", lambda t: t["calls"].get("lambda:InvokeFunction", 0))
     apis = sorted({api for t in (ours, theirs) if t for api in t["calls"] if api != "lambda:InvokeFunction"})
@@ -433,57 +497,91 @@ def report(args, berth: list[dict], peer: list[dict], fan: dict | None, out=prin
         t10, e10 = extrapolate(ours, 600)
         t30, e30 = extrapolate(ours, 1800)
         per_t, per_e = ours["loop_transitions"] / ours["polls"], ours["loop_events"] / ours["polls"]
-        out(f"\nper watch loop: {per_t:.0f} transitions, {per_e:.0f} history events, 1 Lambda invoke; ECS's event "
+        out(
+            f"\nper watch loop: {per_t:.0f} transitions, {per_e:.0f} history events, 1 Lambda invoke; ECS's event "
             f"answers the watch, a fallback poll every {FALLBACK_SECONDS} s otherwise: a 10-minute rollout takes "
             f"{t10:.0f} transitions and {e10:.0f} history events (goal: <= {GOAL_TRANSITIONS_10_MIN} transitions), "
-            f"a 30-minute one {t30:.0f} and {e30:.0f}")
-        headline.update(lag=med([r["lag"] for r in berth]), transitions=ours["transitions"], events=ours["events"],
-                        transitions_10_min=t10, events_10_min=e10, events_30_min=e30)
+            f"a 30-minute one {t30:.0f} and {e30:.0f}"
+        )
+        headline.update(
+            lag=med([r["lag"] for r in berth]),
+            transitions=ours["transitions"],
+            events=ours["events"],
+            transitions_10_min=t10,
+            events_10_min=e10,
+            events_30_min=e30,
+        )
     if peer:
         headline["peer_lag"] = med([r["lag"] for r in peer])
     if fan:
         n = fan["services"]
         per_service = fan["events"] / n
-        out(f"\nfan-out: one push of a repository that {n} services run (Map MaxConcurrency 40, one service "
+        out(
+            f"\nfan-out: one push of a repository that {n} services run (Map MaxConcurrency 40, one service "
             f"execution each), the simulator's quickest rollout, poll {poll} s, "
-            f"{args.instances} process(es) per Lambda function")
-        outcomes = (f"{fan['deployed']}/{n} DEPLOYED in the Map's result" if fan["has_results"]
-                    else "no Map result (no per-service outcome)")
-        out(f"  execution {fan['status']} after {fan['duration']:.1f} s, {outcomes} "
-            f"(services set up in {fan['setup']:.1f} s beforehand)")
+            f"{args.instances} process(es) per Lambda function"
+        )
+        outcomes = (
+            f"{fan['deployed']}/{n} DEPLOYED in the Map's result"
+            if fan["has_results"]
+            else "no Map result (no per-service outcome)"
+        )
+        out(
+            f"  execution {fan['status']} after {fan['duration']:.1f} s, {outcomes} "
+            f"(services set up in {fan['setup']:.1f} s beforehand)"
+        )
         if fan["status"] != "SUCCEEDED":
             out(f"  {fan['error']}: {(fan['cause'] or '')[:600]}")
         out(f"  services running the new revision afterwards (simulator): {fan['running_new']}/{n}")
         if fan["result_bytes"]:
-            out(f"  each service's report in the Map's result: {fan['result_bytes']:.0f} B (at most "
+            out(
+                f"  each service's report in the Map's result: {fan['result_bytes']:.0f} B (at most "
                 f"{REPORT_LIMIT} B of sentence), so the result passes Step Functions' 256 KiB at about "
-                f"{PAYLOAD_LIMIT / fan['result_bytes']:,.0f} services (goal: {GOAL_SERVICES})")
-        out(f"  history events: the deployment's execution {fan['parent_events']:,} of {HISTORY_LIMIT:,} "
+                f"{PAYLOAD_LIMIT / fan['result_bytes']:,.0f} services (goal: {GOAL_SERVICES})"
+            )
+        out(
+            f"  history events: the deployment's execution {fan['parent_events']:,} of {HISTORY_LIMIT:,} "
             f"({fan['parent_events'] / n:.1f} per service: {GOAL_SERVICES} services need about "
             f"{fan['parent_events'] / n * GOAL_SERVICES:,.0f}); each service's own execution at most "
-            f"{fan['child_events_max']:,} of {HISTORY_LIMIT:,}")
-        out(f"  state transitions {fan['transitions']:,}, rollout polls {fan['polls']}, "
-            f"Lambda invokes {fan['calls'].get('lambda:InvokeFunction', 0):,}")
-        out(f"  ECS calls {fan['ecs_calls']:,}: {fan['ecs_rate']:.1f}/s on average, {fan['ecs_peak']:.1f}/s at the "
-            f"peak (2 s windows)")
-        out(f"  ECS throttled as AWS documents it (token buckets, burst / per second: "
+            f"{fan['child_events_max']:,} of {HISTORY_LIMIT:,}"
+        )
+        out(
+            f"  state transitions {fan['transitions']:,}, rollout polls {fan['polls']}, "
+            f"Lambda invokes {fan['calls'].get('lambda:InvokeFunction', 0):,}"
+        )
+        out(
+            f"  ECS calls {fan['ecs_calls']:,}: {fan['ecs_rate']:.1f}/s on average, {fan['ecs_peak']:.1f}/s at the "
+            f"peak (2 s windows)"
+        )
+        out(
+            f"  ECS throttled as AWS documents it (token buckets, burst / per second: "
             f"{', '.join(f'{k[4:]} {b[0]} / {b[1]}' for k, b in ECS_BUCKETS.items())}); calls the buckets refused, "
-            f"which berth retried: {sum(fan['throttled'].values()):,}")
+            f"which berth retried: {sum(fan['throttled'].values()):,}"
+        )
         for api, count in sorted(fan["calls"].items()):
             if api.startswith(("ecs:", "states:")) and count:
                 refused = fan["throttled"].get(api, 0)
-                out(f"    {api:<36} {count:>7,} ({count / fan['duration']:.1f}/s on average)"
-                    + (f", {refused:,} throttled" if refused else ""))
+                out(
+                    f"    {api:<36} {count:>7,} ({count / fan['duration']:.1f}/s on average)"
+                    + (f", {refused:,} throttled" if refused else "")
+                )
         if ours:
             # A service's rollout adds to its own execution's history only; the deployment's holds
             # a fixed number of events per service whatever the rollout's length.
             fits = int(HISTORY_LIMIT // (fan["parent_events"] / n))
-            out(f"  with 30-minute rollouts each service's execution holds about {e30:.0f} events; the deployment's "
+            out(
+                f"  with 30-minute rollouts each service's execution holds about {e30:.0f} events; the deployment's "
                 f"holds {fan['parent_events'] / n:.1f} per service whatever the length, so one push fits about "
-                f"{fits:,} services (goal: {GOAL_SERVICES})")
+                f"{fits:,} services (goal: {GOAL_SERVICES})"
+            )
             headline["services_30_min"] = fits
-        headline.update(fan_events=fan["events"], fan_services=n, fan_events_500=per_service * GOAL_SERVICES,
-                        fan_status=fan["status"], fan_result_bytes=fan["result_bytes"])
+        headline.update(
+            fan_events=fan["events"],
+            fan_services=n,
+            fan_events_500=per_service * GOAL_SERVICES,
+            fan_status=fan["status"],
+            fan_result_bytes=fan["result_bytes"],
+        )
     return headline
 
 
@@ -491,31 +589,51 @@ def main(argv: list[str] | None = None, log=print) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=5, help="rollouts per tool (medians over them); default 5")
     ap.add_argument("--services", type=int, default=100, help="services of the fan-out push; default 100")
-    ap.add_argument("--rollout-seconds", type=float, default=30.0,
-                    help="how long ECS's simulated rollout takes at least (run i of N: + i/N of the poll "
-                         "interval); default 30")
-    ap.add_argument("--poll-seconds", type=int, default=DEFAULT_POLL_SECONDS,
-                    help=f"berth's poll interval; default {DEFAULT_POLL_SECONDS} (the template's)")
+    ap.add_argument(
+        "--rollout-seconds",
+        type=float,
+        default=30.0,
+        help="how long ECS's simulated rollout takes at least (run i of N: + i/N of the poll interval); default 30",
+    )
+    ap.add_argument(
+        "--poll-seconds",
+        type=int,
+        default=DEFAULT_POLL_SECONDS,
+        help=f"berth's poll interval; default {DEFAULT_POLL_SECONDS} (the template's)",
+    )
     ap.add_argument("--build", choices=BUILDS, default="release", help="berth-lambda build; default release")
     ap.add_argument("--built", action="store_true", help="berth-lambda is already built: don't build it")
     ap.add_argument("--quick", action="store_true", help="2 runs, a 10 s rollout, 20 services")
     ap.add_argument("--no-peer", action="store_true", help="skip ecs-deploy")
     ap.add_argument("--no-fan-out", action="store_true", help="skip the fan-out run")
-    ap.add_argument("--instances", type=int, default=4,
-                    help="processes serving each Lambda function at once (Lambda's concurrent execution "
-                         "environments; 1 queues each function's invocations, and the queueing counts against "
-                         "their timeout); default 4")
-    ap.add_argument("--fan-out-timeout", type=float, default=None,
-                    help="seconds the fan-out may take; default the larger of 75 s per wave of 40 and 5 s per service "
-                         "(the one-process stand-in deploys about 20 services a minute on 2 loaded cores)")
+    ap.add_argument(
+        "--instances",
+        type=int,
+        default=4,
+        help="processes serving each Lambda function at once (Lambda's concurrent execution "
+        "environments; 1 queues each function's invocations, and the queueing counts against "
+        "their timeout); default 4",
+    )
+    ap.add_argument(
+        "--fan-out-timeout",
+        type=float,
+        default=None,
+        help="seconds the fan-out may take; default the larger of 75 s per wave of 40 and 5 s per service "
+        "(the one-process stand-in deploys about 20 services a minute on 2 loaded cores)",
+    )
     args = ap.parse_args(argv)
     if args.quick:
-        args.runs, args.rollout_seconds, args.services = min(args.runs, 2), min(args.rollout_seconds, 10.0), min(args.services, 20)
+        args.runs, args.rollout_seconds, args.services = (
+            min(args.runs, 2),
+            min(args.rollout_seconds, 10.0),
+            min(args.services, 20),
+        )
     timeout = args.rollout_seconds + 5 * args.poll_seconds + 120
     ecs_cmd = None if args.no_peer else ensure_peer(log)
     own = OwnCalls()
-    stack = BenchStack(log=log, build=args.build, built=args.built, poll_seconds=args.poll_seconds,
-                       instances=args.instances).start()
+    stack = BenchStack(
+        log=log, build=args.build, built=args.built, poll_seconds=args.poll_seconds, instances=args.instances
+    ).start()
     try:
         berth, peer, fan = [], [], None
         for i in range(args.runs):
@@ -525,16 +643,22 @@ def main(argv: list[str] | None = None, log=print) -> dict:
             seconds = args.rollout_seconds + args.poll_seconds * i / args.runs
             r = berth_run(stack, own, seconds, timeout)
             berth.append(r)
-            log(f"berth run {i + 1}/{args.runs}: rollout {r['rollout']:.1f} s, lag {r['lag']:.1f} s, "
-                f"{r['transitions']} transitions, {r['events']} events")
+            log(
+                f"berth run {i + 1}/{args.runs}: rollout {r['rollout']:.1f} s, lag {r['lag']:.1f} s, "
+                f"{r['transitions']} transitions, {r['events']} events"
+            )
             if ecs_cmd:
                 p = peer_run(stack, own, seconds, timeout, ecs_cmd)
                 peer.append(p)
                 log(f"ecs-deploy run {i + 1}/{args.runs}: rollout {p['rollout']:.1f} s, lag {p['lag']:.1f} s")
         if not args.no_fan_out:
             waves = math.ceil(args.services / 40)
-            fan = fan_out_run(stack, own, args.services,
-                              args.fan_out_timeout or max(waves * (3 * args.poll_seconds + 30) + 120, 5 * args.services))
+            fan = fan_out_run(
+                stack,
+                own,
+                args.services,
+                args.fan_out_timeout or max(waves * (3 * args.poll_seconds + 30) + 120, 5 * args.services),
+            )
             log(f"fan-out: {fan['services']} services, {fan['status']} in {fan['duration']:.1f} s")
         return report(args, berth, peer, fan, out=log)
     finally:

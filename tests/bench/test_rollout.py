@@ -14,8 +14,22 @@ def test_the_rollout_benchmark_measures_both_tools_and_a_fan_out(request):
     if build == "release":
         request.getfixturevalue("release_artifact")  # built once per session (tests/conftest.py)
     lines: list[str] = []
-    headline = rollout.main(["--build", build, "--built", "--runs", "1", "--rollout-seconds", "2",
-                             "--poll-seconds", "1", "--services", "3"], log=lines.append)
+    headline = rollout.main(
+        [
+            "--build",
+            build,
+            "--built",
+            "--runs",
+            "1",
+            "--rollout-seconds",
+            "2",
+            "--poll-seconds",
+            "1",
+            "--services",
+            "3",
+        ],
+        log=lines.append,
+    )
     text = "\n".join(lines)
     # berth's verdict comes after ECS's completion, within a poll and the Lambdas' time
     assert 0 <= headline["lag"] < 5, text
@@ -23,7 +37,15 @@ def test_the_rollout_benchmark_measures_both_tools_and_a_fan_out(request):
     # the execution's history is read: Plan, the per-service states, at least one poll loop
     assert headline["transitions"] > 10 and headline["events"] > headline["transitions"], text
     assert headline["transitions_10_min"] > headline["transitions"], text
-    for label in ("detection lag", "state transitions", "history events", "Lambda invokes",
-                  "ecs:RegisterTaskDefinition", "ecs:UpdateService", "fan-out", "of 25,000"):
+    for label in (
+        "detection lag",
+        "state transitions",
+        "history events",
+        "Lambda invokes",
+        "ecs:RegisterTaskDefinition",
+        "ecs:UpdateService",
+        "fan-out",
+        "of 25,000",
+    ):
         assert label in text, f"{label!r} missing from the report:\n{text}"
     assert headline["fan_status"] == "SUCCEEDED" and headline["fan_services"] == 3, text

@@ -25,8 +25,13 @@ def stack(request):
     # A 30 s fallback poll (the template's is 300 s): a scenario whose ECS event is lost by design
     # (the Lambda runtime gone) still ends in minutes; test_scale asserts the events do the work.
     # Two processes per function: Lambda runs a function's invocations side by side.
-    s = Stack(log=lambda line: print(f"[e2e] {line}", flush=True), build=build, built=build == "release",
-              fallback_seconds=30, instances=2).start()
+    s = Stack(
+        log=lambda line: print(f"[e2e] {line}", flush=True),
+        build=build,
+        built=build == "release",
+        fallback_seconds=30,
+        instances=2,
+    ).start()
     try:
         yield s
     finally:

@@ -52,8 +52,10 @@ def main() -> int:
             say(f"   (berth watch exited {code})")
             running = {d for _, _, d in stack.running_images(svc)}
             td = stack.describe(svc)["taskDefinition"].split("/")[-1]
-            say(f"   => {done['status']} in {time.monotonic() - t0:.1f}s; service runs {td} "
-                f"with digest {', '.join(d[:19] + '…' for d in running)}")
+            say(
+                f"   => {done['status']} in {time.monotonic() - t0:.1f}s; service runs {td} "
+                f"with digest {', '.join(d[:19] + '…' for d in running)}"
+            )
             results.append((title, done, td, running, code))
 
         say("\n== what the operator sees afterwards")

@@ -68,8 +68,18 @@ def port_open(url: str) -> bool:
 # The release artifact, built as `sam build` builds it (cargo-lambda's release flags and the
 # workspace's release profile: panic = "unwind", fat LTO), for this machine's architecture so it
 # runs here; `sam build` differs only in `--arm64`.
-RELEASE_BUILD = [str(VENV_BIN / "cargo-lambda"), "lambda", "build", "--release", "--compiler", "cargo",
-                 "--target", f"{platform.machine()}-unknown-linux-gnu", "-p", "berth-lambda"]
+RELEASE_BUILD = [
+    str(VENV_BIN / "cargo-lambda"),
+    "lambda",
+    "build",
+    "--release",
+    "--compiler",
+    "cargo",
+    "--target",
+    f"{platform.machine()}-unknown-linux-gnu",
+    "-p",
+    "berth-lambda",
+]
 DEBUG_BUILD = ["cargo", "build", "-p", "berth-lambda", "--quiet"]
 BUILDS = ("release", "debug")
 
@@ -126,9 +136,17 @@ class Stack:
     apart by binary name: each function gets its own emulator, invoked as its default function
     `_`, and the stand-in routes each function name to its emulator (`--lambda-urls`)."""
 
-    def __init__(self, log=print, tick_seconds: float = 0.1, poll_seconds: int = 1, build: str = "debug",
-                 built: bool = False, fallback_seconds: int | None = None, wake: bool = True,
-                 instances: int = 1):
+    def __init__(
+        self,
+        log=print,
+        tick_seconds: float = 0.1,
+        poll_seconds: int = 1,
+        build: str = "debug",
+        built: bool = False,
+        fallback_seconds: int | None = None,
+        wake: bool = True,
+        instances: int = 1,
+    ):
         """`build`: which berth-lambda runs ("release": the artifact `sam build` builds, or "debug");
         `built`: it is already built (the test session's `release_artifact` fixture), don't build;
         `fallback_seconds`: BERTH_FALLBACK_POLL_SECONDS (default: the template's); `wake`: ECS's
@@ -192,11 +210,24 @@ class Stack:
 
         ready = self.tmp / "standin.port"
         self.log("starting the AWS stand-in (moto + ECS simulator)")
-        self.procs.append(self._spawn(
-            [str(VENV_BIN / "python"), "-m", "tests.standin.server", "--port", "0", "--ready-file", str(ready),
-             "--lambda-urls", str(urls), "--tick-seconds", str(self.tick_seconds)],
-            "standin.log",
-        ))
+        self.procs.append(
+            self._spawn(
+                [
+                    str(VENV_BIN / "python"),
+                    "-m",
+                    "tests.standin.server",
+                    "--port",
+                    "0",
+                    "--ready-file",
+                    str(ready),
+                    "--lambda-urls",
+                    str(urls),
+                    "--tick-seconds",
+                    str(self.tick_seconds),
+                ],
+                "standin.log",
+            )
+        )
         # The emulators need nothing from the stand-in: they start while it imports moto.
         self.log(f"starting {len(self.functions)} Lambda runtime emulators (cargo lambda watch --only-lambda-apis)")
         self._spawn_emulators()
@@ -206,8 +237,10 @@ class Stack:
         self.log(f"starting {self.instances} berth-lambda per function (BERTH_STATE from template.yaml)")
         self._finish_lambda_runtime()
         self.create_state_machine()
-        self.log(f"stack up in {time.monotonic() - t0:.1f}s: stand-in {self.url}, "
-                 f"{len(self.lambda_urls)} functions under cargo lambda watch, logs in {self.tmp}")
+        self.log(
+            f"stack up in {time.monotonic() - t0:.1f}s: stand-in {self.url}, "
+            f"{len(self.lambda_urls)} functions under cargo lambda watch, logs in {self.tmp}"
+        )
         return self
 
     def lambda_env(self) -> dict:
@@ -239,12 +272,14 @@ class Stack:
         env.update(fn["environment"])
         env.update(self.lambda_env())
         env.update(self.env_overrides.get(state, {}))
-        env.update({
-            "AWS_LAMBDA_RUNTIME_API": f"{self.lambda_urls[state]}{RUNTIME_EMULATOR_PATH}",
-            "AWS_LAMBDA_FUNCTION_NAME": state,
-            "AWS_LAMBDA_FUNCTION_VERSION": "1",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn["memory"]),
-        })
+        env.update(
+            {
+                "AWS_LAMBDA_RUNTIME_API": f"{self.lambda_urls[state]}{RUNTIME_EMULATOR_PATH}",
+                "AWS_LAMBDA_FUNCTION_NAME": state,
+                "AWS_LAMBDA_FUNCTION_VERSION": "1",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn["memory"]),
+            }
+        )
         assert env["BERTH_STATE"] == state, (state, env["BERTH_STATE"])
         return env
 
@@ -269,12 +304,24 @@ class Stack:
                 # --only-lambda-apis: the emulator starts no function; invocations of its default
                 # function `_` go to whatever polls its bare Runtime API (our berth-lambda).
                 proc = self._spawn(
-                    [str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "--only-lambda-apis",
-                     "--invoke-address", "127.0.0.1", "--invoke-port", port, "--ignore-changes", "--quiet",
-                     "--manifest-path", str(ROOT / "Cargo.toml")],
+                    [
+                        str(VENV_BIN / "cargo-lambda"),
+                        "lambda",
+                        "watch",
+                        "--only-lambda-apis",
+                        "--invoke-address",
+                        "127.0.0.1",
+                        "--invoke-port",
+                        port,
+                        "--ignore-changes",
+                        "--quiet",
+                        "--manifest-path",
+                        str(ROOT / "Cargo.toml"),
+                    ],
                     f"emulator-{state}.log",
                     env={**os.environ, "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}"},
-                    mode="a", cwd=cwd,
+                    mode="a",
+                    cwd=cwd,
                 )
                 self.emulators[state] = proc
                 self.procs.append(proc)
@@ -296,7 +343,9 @@ class Stack:
 
     def _spawn_function(self, state: str, instance: int, binary: Path | None = None) -> None:
         # every instance appends to the function's one log, as its log group gathers every stream
-        proc = self._spawn([str(binary or lambda_binary(self.build))], f"lambda-{state}.log", env=self.function_env(state), mode="a")
+        proc = self._spawn(
+            [str(binary or lambda_binary(self.build))], f"lambda-{state}.log", env=self.function_env(state), mode="a"
+        )
         self.function_procs[(state, instance)] = proc
         self._spawned_at[(state, instance)] = time.monotonic()
         self.procs.append(proc)
@@ -313,8 +362,10 @@ class Stack:
                     if proc.poll() is None or time.monotonic() - self._spawned_at[(state, instance)] < 1:
                         continue
                     with open(self.tmp / f"lambda-{state}.log", "a") as out:
-                        out.write(f"[harness] berth-lambda ({state}, instance {instance}) exited with status "
-                                  f"{proc.returncode}; starting it again\n")
+                        out.write(
+                            f"[harness] berth-lambda ({state}, instance {instance}) exited with status "
+                            f"{proc.returncode}; starting it again\n"
+                        )
                     self.procs.remove(proc)
                     self._spawn_function(state, instance)
 
@@ -390,8 +441,13 @@ class Stack:
     # ------------------------------------------------------------------ AWS clients
 
     def client(self, service: str):
-        return boto3.client(service, endpoint_url=self.url, region_name=REGION,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     def control(self, route: str, doc=None, method: str = "POST"):
         r = requests.request(method, f"{self.url}/_berth/{route}", json=doc, timeout=30)
@@ -411,8 +467,9 @@ class Stack:
             for key, value in parameter_substitutions(logical).items():
                 definition = definition.replace("${%s}" % key, value)
             if arn not in existing:
-                sfn.create_state_machine(name=name, definition=definition,
-                                         roleArn=f"arn:aws:iam::{ACCOUNT}:role/{name}")
+                sfn.create_state_machine(
+                    name=name, definition=definition, roleArn=f"arn:aws:iam::{ACCOUNT}:role/{name}"
+                )
         self._route_ecs_events()
 
     def _route_ecs_events(self) -> None:
@@ -436,8 +493,10 @@ class Stack:
         (the runtime down) is retried as EventBridge retries a Lambda target: with growing delays,
         up to the rule's MaximumRetryAttempts."""
         sqs = self.client("sqs")
-        attempts = max(e["Properties"].get("RetryPolicy", {}).get("MaximumRetryAttempts", 185)
-                       for e in template()["Resources"]["WakeRolloutFunction"]["Properties"]["Events"].values())
+        attempts = max(
+            e["Properties"].get("RetryPolicy", {}).get("MaximumRetryAttempts", 185)
+            for e in template()["Resources"]["WakeRolloutFunction"]["Properties"]["Events"].values()
+        )
         retry: list[tuple[float, int, dict]] = []  # (when, attempt, event)
         from concurrent.futures import ThreadPoolExecutor
 
@@ -459,14 +518,16 @@ class Stack:
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
                     batch.append((0, json.loads(m["Body"])))
                 # EventBridge invokes a Lambda target for many events at once: so does the harness.
-                futures = [(attempt, event, pool.submit(self.invoke, "wake-rollout", event)) for attempt, event in batch]
+                futures = [
+                    (attempt, event, pool.submit(self.invoke, "wake-rollout", event)) for attempt, event in batch
+                ]
                 for attempt, event, future in futures:
                     try:
                         answer = future.result()
                     except Exception as e:  # noqa: BLE001 - retried as EventBridge would
                         answer = {"error": str(e), "attempt": attempt}
                         if attempt < attempts:
-                            retry.append((time.monotonic() + min(2 ** attempt, 30), attempt + 1, event))
+                            retry.append((time.monotonic() + min(2**attempt, 30), attempt + 1, event))
                     self.woken.append(answer)
                     log.write(json.dumps({"event": event.get("detail"), "answer": answer}) + "\n")
                     log.flush()
@@ -518,10 +579,14 @@ class Stack:
         except ecr.exceptions.RepositoryAlreadyExistsException:
             pass
         # One manifest per digest (moto keys images by manifest).
-        manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                               "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 2,
-                                          "digest": digest},
-                               "layers": []})
+        manifest = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 2, "digest": digest},
+                "layers": [],
+            }
+        )
         kwargs = {"imageTag": tag} if tag else {}
         ecr.put_image(repositoryName=repository, imageManifest=manifest, imageDigest=digest, **kwargs)
         return ecr.describe_images(repositoryName=repository, imageIds=[{"imageDigest": digest}])["imageDetails"][0]
@@ -553,7 +618,9 @@ class Stack:
         # The console names an execution with a UUID when you give none; moto names them all
         # "None" (so a second unnamed start collides), hence always a name here.
         name = name or str(uuid.uuid4())
-        return sfn.start_execution(stateMachineArn=STATE_MACHINE_ARN, name=name, input=json.dumps(request))["executionArn"]
+        return sfn.start_execution(stateMachineArn=STATE_MACHINE_ARN, name=name, input=json.dumps(request))[
+            "executionArn"
+        ]
 
     def executions(self) -> list[dict]:
         return self.client("stepfunctions").list_executions(stateMachineArn=STATE_MACHINE_ARN)["executions"]
@@ -591,7 +658,9 @@ class Stack:
 
     def children(self, arn: str) -> list[str]:
         """The service executions an execution started (DeployService's TaskSubmitted), in order."""
-        return children_of(self.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"])
+        return children_of(
+            self.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        )
 
     def history(self, arn: str) -> list[dict]:
         """An execution's history followed by each of its service executions' (their events keep
@@ -601,7 +670,9 @@ class Stack:
         def of(execution: str) -> list[dict]:
             out, token = [], None
             while True:
-                page = sfn.get_execution_history(executionArn=execution, maxResults=1000, **({"nextToken": token} if token else {}))
+                page = sfn.get_execution_history(
+                    executionArn=execution, maxResults=1000, **({"nextToken": token} if token else {})
+                )
                 out += [{**e, "execution": execution} for e in page["events"]]
                 token = page.get("nextToken")
                 if not token:
@@ -627,17 +698,37 @@ class Stack:
         ecs.create_cluster(clusterName=cluster)
         app = {"name": "app", "image": image, "essential": True, "portMappings": [{"containerPort": 8080}]}
         if logs:
-            app["logConfiguration"] = {"logDriver": "awslogs", "options": {
-                "awslogs-group": f"/ecs/{family}", "awslogs-region": REGION, "awslogs-stream-prefix": family}}
+            app["logConfiguration"] = {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": f"/ecs/{family}",
+                    "awslogs-region": REGION,
+                    "awslogs-stream-prefix": family,
+                },
+            }
         return ecs.register_task_definition(
-            family=family, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+            family=family,
+            networkMode="awsvpc",
+            requiresCompatibilities=["FARGATE"],
+            cpu="256",
+            memory="512",
             executionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole",
             containerDefinitions=[app],
         )["taskDefinition"]["taskDefinitionArn"]
 
-    def make_service(self, name: str, image: str, *, cluster: str = "prod", desired: int = 2,
-                     repository: str | None = None, tags: dict | None = None, with_lb: bool = True,
-                     breaker: bool = True, logs: bool = False) -> dict:
+    def make_service(
+        self,
+        name: str,
+        image: str,
+        *,
+        cluster: str = "prod",
+        desired: int = 2,
+        repository: str | None = None,
+        tags: dict | None = None,
+        with_lb: bool = True,
+        breaker: bool = True,
+        logs: bool = False,
+    ) -> dict:
         """VPC, subnet, SG and target group (moto's create_service needs them), a cluster, a task
         definition running `image` (`logs`: to CloudWatch Logs), and a Fargate service tagged for
         berth; waits until stable."""
@@ -646,35 +737,60 @@ class Stack:
         td = self.cluster_and_task_definition(cluster, name, image, logs=logs)
         all_tags = {"berth:repository": repository or name, "berth:container": "app", **(tags or {})}
         kwargs = dict(
-            cluster=cluster, serviceName=name, taskDefinition=td, desiredCount=desired, launchType="FARGATE",
+            cluster=cluster,
+            serviceName=name,
+            taskDefinition=td,
+            desiredCount=desired,
+            launchType="FARGATE",
             networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [sg]}},
-            deploymentConfiguration={"deploymentCircuitBreaker": {"enable": breaker, "rollback": breaker},
-                                     "maximumPercent": 200, "minimumHealthyPercent": 100},
+            deploymentConfiguration={
+                "deploymentCircuitBreaker": {"enable": breaker, "rollback": breaker},
+                "maximumPercent": 200,
+                "minimumHealthyPercent": 100,
+            },
             tags=[{"key": k, "value": v} for k, v in all_tags.items()],
         )
         tg = None
         if with_lb:
             tg = elb.create_target_group(Name=name, Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip")[
-                "TargetGroups"][0]["TargetGroupArn"]
+                "TargetGroups"
+            ][0]["TargetGroupArn"]
             kwargs["loadBalancers"] = [{"targetGroupArn": tg, "containerName": "app", "containerPort": 8080}]
         ecs.create_service(**kwargs)
         svc = {"cluster": cluster, "service": name, "task_definition": td, "target_group": tg}
         wait_until(lambda: self.steady(svc), 30, f"service {name} to start")
         return svc
 
-    def make_bluegreen_service(self, name: str, image: str, *, cluster: str = "prod", desired: int = 2,
-                               config: str = "CodeDeployDefault.ECSAllAtOnce", tags: dict | None = None,
-                               application: str | None = None, deployment_group: str | None = None) -> dict:
+    def make_bluegreen_service(
+        self,
+        name: str,
+        image: str,
+        *,
+        cluster: str = "prod",
+        desired: int = 2,
+        config: str = "CodeDeployDefault.ECSAllAtOnce",
+        tags: dict | None = None,
+        application: str | None = None,
+        deployment_group: str | None = None,
+    ) -> dict:
         """A service on the CODE_DEPLOY controller behind a blue and a green target group, and its
         CodeDeploy application and deployment group (the ECS console's names unless given), with
         auto-rollback on failure and on a stop, as the console sets it up."""
         ecs, elb, cd = (self.client(c) for c in ("ecs", "elbv2", "codedeploy"))
         vpc, subnet, sg = self.network(name)
-        tgs = {c: elb.create_target_group(Name=f"{name}-{c}", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip")[
-            "TargetGroups"][0]["TargetGroupArn"] for c in ("blue", "green")}
+        tgs = {
+            c: elb.create_target_group(Name=f"{name}-{c}", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip")[
+                "TargetGroups"
+            ][0]["TargetGroupArn"]
+            for c in ("blue", "green")
+        }
         td = self.cluster_and_task_definition(cluster, name, image)
         kwargs = dict(
-            cluster=cluster, serviceName=name, taskDefinition=td, desiredCount=desired, launchType="FARGATE",
+            cluster=cluster,
+            serviceName=name,
+            taskDefinition=td,
+            desiredCount=desired,
+            launchType="FARGATE",
             deploymentController={"type": "CODE_DEPLOY"},
             networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [sg]}},
             loadBalancers=[{"targetGroupArn": tgs["blue"], "containerName": "app", "containerPort": 8080}],
@@ -687,7 +803,9 @@ class Stack:
         listener = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener/app/{name}/0123456789abcdef"
         cd.create_application(applicationName=app, computePlatform="ECS")
         cd.create_deployment_group(
-            applicationName=app, deploymentGroupName=group, deploymentConfigName=config,
+            applicationName=app,
+            deploymentGroupName=group,
+            deploymentConfigName=config,
             serviceRoleArn=f"arn:aws:iam::{ACCOUNT}:role/ecsCodeDeployRole",
             ecsServices=[{"clusterName": cluster, "serviceName": name}],
             deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
@@ -696,14 +814,24 @@ class Stack:
                 "terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE", "terminationWaitTimeInMinutes": 0},
                 "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"},
             },
-            loadBalancerInfo={"targetGroupPairInfoList": [{
-                "targetGroups": [{"name": f"{name}-blue"}, {"name": f"{name}-green"}],
-                "prodTrafficRoute": {"listenerArns": [f"{listener}/1111111111111111"]},
-                "testTrafficRoute": {"listenerArns": [f"{listener}/2222222222222222"]},
-            }]},
+            loadBalancerInfo={
+                "targetGroupPairInfoList": [
+                    {
+                        "targetGroups": [{"name": f"{name}-blue"}, {"name": f"{name}-green"}],
+                        "prodTrafficRoute": {"listenerArns": [f"{listener}/1111111111111111"]},
+                        "testTrafficRoute": {"listenerArns": [f"{listener}/2222222222222222"]},
+                    }
+                ]
+            },
         )
-        svc = {"cluster": cluster, "service": name, "task_definition": td, "target_groups": tgs,
-               "application": app, "deployment_group": group}
+        svc = {
+            "cluster": cluster,
+            "service": name,
+            "task_definition": td,
+            "target_groups": tgs,
+            "application": app,
+            "deployment_group": group,
+        }
         wait_until(lambda: self.listener(svc, "prod").get("taskDefinition") == td, 30, f"service {name} to serve")
         return svc
 
@@ -718,8 +846,12 @@ class Stack:
 
     def set_checks(self, svc: dict, config: dict) -> None:
         """The codedeploy-hook configuration of a service, where the hook reads it (SSM)."""
-        self.client("ssm").put_parameter(Name=f"/berth/checks/{svc['cluster']}/{svc['service']}",
-                                         Value=json.dumps(config), Type="String", Overwrite=True)
+        self.client("ssm").put_parameter(
+            Name=f"/berth/checks/{svc['cluster']}/{svc['service']}",
+            Value=json.dumps(config),
+            Type="String",
+            Overwrite=True,
+        )
 
     def wait_steady(self, svc: dict, timeout: float = 60) -> dict:
         return wait_until(lambda: self.steady(svc), timeout, f"service {svc['service']} to be steady")
@@ -730,7 +862,11 @@ class Stack:
     def steady(self, svc: dict) -> dict | None:
         s = self.describe(svc)
         deps = s["deployments"]
-        ok = len(deps) == 1 and deps[0].get("rolloutState") == "COMPLETED" and deps[0]["runningCount"] == s["desiredCount"]
+        ok = (
+            len(deps) == 1
+            and deps[0].get("rolloutState") == "COMPLETED"
+            and deps[0]["runningCount"] == s["desiredCount"]
+        )
         return s if ok else None
 
     def running_images(self, svc: dict) -> list[tuple[str, str, str]]:
@@ -740,13 +876,16 @@ class Stack:
         if not arns:
             return []
         tasks = ecs.describe_tasks(cluster=svc["cluster"], tasks=arns)["tasks"]
-        return sorted((t["taskDefinitionArn"], c["image"], c.get("imageDigest", "")) for t in tasks for c in t["containers"])
+        return sorted(
+            (t["taskDefinitionArn"], c["image"], c.get("imageDigest", "")) for t in tasks for c in t["containers"]
+        )
 
     def task_definition_arns(self, family: str) -> list[str]:
         return self.client("ecs").list_task_definitions(familyPrefix=family)["taskDefinitionArns"]
 
 
 # ---------------------------------------------------------------------- template and events
+
 
 class _CfnLoader(yaml.SafeLoader):
     pass
@@ -792,8 +931,11 @@ def lambda_functions() -> dict:
         assert state not in out, f"{logical} and {out[state]['logical']} both have BERTH_STATE {state}"
         props = res["Properties"]
         env = {**literal(glob.get("Environment", {}).get("Variables")), **literal(props["Environment"]["Variables"])}
-        out[state] = {"logical": logical, "environment": env,
-                      "memory": int(props.get("MemorySize", glob.get("MemorySize", 128)))}
+        out[state] = {
+            "logical": logical,
+            "environment": env,
+            "memory": int(props.get("MemorySize", glob.get("MemorySize", 128))),
+        }
     return out
 
 
@@ -822,8 +964,11 @@ def parameter_substitutions(machine: str = "DeployStateMachine") -> dict:
 def ecs_rule_patterns() -> dict:
     """The template's rules that invoke wake-rollout (event name -> pattern), for this account."""
     events = template()["Resources"]["WakeRolloutFunction"]["Properties"]["Events"]
-    return {name: {k: ([ACCOUNT] if k == "account" else v) for k, v in e["Properties"]["Pattern"].items()}
-            for name, e in events.items() if e["Type"] == "EventBridgeRule"}
+    return {
+        name: {k: ([ACCOUNT] if k == "account" else v) for k, v in e["Properties"]["Pattern"].items()}
+        for name, e in events.items()
+        if e["Type"] == "EventBridgeRule"
+    }
 
 
 def ecr_rule_pattern(repositories: list[str] | None = None, tag_pattern: str = "*") -> dict:
@@ -833,10 +978,14 @@ def ecr_rule_pattern(repositories: list[str] | None = None, tag_pattern: str = "
 
     def resolve(v):
         if isinstance(v, dict) and len(v) == 1:
-            (k, arg), = v.items()
+            ((k, arg),) = v.items()
             if k == "Ref":
-                return {"AWS::AccountId": ACCOUNT, "Repositories": repositories or [], "TagPattern": tag_pattern,
-                        "AWS::NoValue": None}[arg]
+                return {
+                    "AWS::AccountId": ACCOUNT,
+                    "Repositories": repositories or [],
+                    "TagPattern": tag_pattern,
+                    "AWS::NoValue": None,
+                }[arg]
             if k == "If":
                 cond, yes, no = arg
                 on = {"HasRepositories": bool(repositories), "HasTagPattern": tag_pattern != "*"}[cond]
@@ -851,7 +1000,9 @@ def ecr_rule_pattern(repositories: list[str] | None = None, tag_pattern: str = "
     return resolve(fn)
 
 
-def ecr_push_event(repository: str, digest: str, tag: str = "latest", action: str = "PUSH", result: str = "SUCCESS") -> dict:
+def ecr_push_event(
+    repository: str, digest: str, tag: str = "latest", action: str = "PUSH", result: str = "SUCCESS"
+) -> dict:
     """An ECR Image Action event as EventBridge delivers it (AWS ECR user guide, 'Amazon ECR events')."""
     import uuid
 
@@ -892,13 +1043,18 @@ def reconcile_schedule(minutes: str | None = None) -> dict | None:
     value = str(param["Default"]) if minutes is None else str(minutes)
     if not re.fullmatch(param["AllowedPattern"], value):
         raise ValueError(f"CloudFormation refuses ReconcileMinutes={value!r}: {param['ConstraintDescription']}")
-    params = {"ReconcileMinutes": value, "AWS::StackName": STACK_NAME, "AWS::AccountId": ACCOUNT,
-              "AWS::Region": REGION, "AWS::Partition": "aws"}
+    params = {
+        "ReconcileMinutes": value,
+        "AWS::StackName": STACK_NAME,
+        "AWS::AccountId": ACCOUNT,
+        "AWS::Region": REGION,
+        "AWS::Partition": "aws",
+    }
     resources = t["Resources"]
 
     def resolve(v):
         if isinstance(v, dict) and len(v) == 1:
-            (k, arg), = v.items()
+            ((k, arg),) = v.items()
             if k == "Ref":
                 return params[arg]
             if k == "Not":
@@ -971,24 +1127,41 @@ def summarize_state(name: str, out) -> str | None:
         return None
     svc = out.get("service", "")
     pick = {
-        "Plan": lambda: f"plan: {len(out['plan']['deployments'])} service(s) "
-                        f"{[d['service'] for d in out['plan']['deployments']]}" + (f" skipped: {out['plan'].get('skipped')}" if out['plan'].get('skipped') else ""),
+        "Plan": lambda: (
+            f"plan: {len(out['plan']['deployments'])} service(s) "
+            f"{[d['service'] for d in out['plan']['deployments']]}"
+            + (f" skipped: {out['plan'].get('skipped')}" if out["plan"].get("skipped") else "")
+        ),
         "CheckFreeze": lambda: f"[{svc}] freeze {out['freezeCheck']['decision']}: {out['freezeCheck']['detail']}",
-        "CheckScan": lambda: f"[{svc}] image scan {out['scanResult']['verdict']}: "
-                             f"{out['scanResult'].get('reason') or out['scanResult'].get('status')}",
+        "CheckScan": lambda: (
+            f"[{svc}] image scan {out['scanResult']['verdict']}: "
+            f"{out['scanResult'].get('reason') or out['scanResult'].get('status')}"
+        ),
         "AcquireTurn": lambda: f"[{svc}] turn {out['turn']['decision']}: {out['turn']['detail']}",
-        "RegisterRevision": lambda: f"[{svc}] registered {out['register']['taskDefinitionArn'].split('/')[-1]} "
-                                    f"image {out['register']['image'].split('/')[-1][:40]} (previous {out['register']['previousTaskDefinitionArn'].split('/')[-1]})",
+        "RegisterRevision": lambda: (
+            f"[{svc}] registered {out['register']['taskDefinitionArn'].split('/')[-1]} "
+            f"image {out['register']['image'].split('/')[-1][:40]} (previous {out['register']['previousTaskDefinitionArn'].split('/')[-1]})"
+        ),
         "UpdateService": lambda: f"[{svc}] rollout {out['update']['ecsDeploymentId']} started",
-        "JudgeMigration": lambda: f"[{svc}] migration task {out['migrationTask']['taskArn'].split('/')[-1]} passed (exit 0)",
-        "StopOldTasks": lambda: f"[{svc}] stop-then-start: {out['stopping']['running']} old task(s) may still run"
-                                f"{' (none: starting the new revision)' if out['stopping']['drained'] else ''}",
-        "StopFailedTasks": lambda: f"[{svc}] stop-then-start rollback: {out['rollbackStop']['running']} new task(s) may still run"
-                                   f"{' (none: starting the previous revision)' if out['rollbackStop']['drained'] else ''}",
+        "JudgeMigration": lambda: (
+            f"[{svc}] migration task {out['migrationTask']['taskArn'].split('/')[-1]} passed (exit 0)"
+        ),
+        "StopOldTasks": lambda: (
+            f"[{svc}] stop-then-start: {out['stopping']['running']} old task(s) may still run"
+            f"{' (none: starting the new revision)' if out['stopping']['drained'] else ''}"
+        ),
+        "StopFailedTasks": lambda: (
+            f"[{svc}] stop-then-start rollback: {out['rollbackStop']['running']} new task(s) may still run"
+            f"{' (none: starting the previous revision)' if out['rollbackStop']['drained'] else ''}"
+        ),
         "WatchRollout": lambda: f"[{svc}] stability {out['stability']['status']}: {out['stability']['detail']}",
-        "EvaluateCanary": lambda: f"[{svc}] canary {out['canaryResult']['verdict']} -> {out['canaryResult']['decision']}: {out['canaryResult']['detail'][:200]}",
+        "EvaluateCanary": lambda: (
+            f"[{svc}] canary {out['canaryResult']['verdict']} -> {out['canaryResult']['decision']}: {out['canaryResult']['detail'][:200]}"
+        ),
         "Rollback": lambda: f"[{svc}] ROLLBACK: {out['rollback']['detail']}",
-        "WatchRollback": lambda: f"[{svc}] rollback stability {out['rollbackStability']['status']}: {out['rollbackStability']['detail']}",
+        "WatchRollback": lambda: (
+            f"[{svc}] rollback stability {out['rollbackStability']['status']}: {out['rollbackStability']['detail']}"
+        ),
         "Summarize": lambda: f"summary {out['summary']['status']}: {out['summary']['cause']}",
     }.get(name)
     if not pick:
@@ -1000,6 +1173,7 @@ def summarize_state(name: str, out) -> str | None:
 
 
 # ---------------------------------------------------------------------- bad input and fuzzing helpers
+
 
 def berth_error_names(include_execution: bool = False) -> set[str]:
     """berth's error names (`ErrorName` in shared/src/error.rs, and with `include_execution` also
@@ -1018,8 +1192,12 @@ def invoke_raw(stack: "Stack", function: str, body: bytes, timeout: float = 60) 
     default function `_`, which that function's berth-lambda serves). Returns (HTTP status, parsed
     JSON answer or the raw text). cargo lambda answers a handler error with HTTP 500 and
     `{errorType, errorMessage}`; a result with 200."""
-    r = requests.post(f"{stack.lambda_urls[function]}/2015-03-31/functions/{DEFAULT_FUNCTION}/invocations", data=body,
-                      headers={"Content-Type": "application/json"}, timeout=timeout)
+    r = requests.post(
+        f"{stack.lambda_urls[function]}/2015-03-31/functions/{DEFAULT_FUNCTION}/invocations",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        timeout=timeout,
+    )
     try:
         return r.status_code, r.json()
     except ValueError:
@@ -1044,14 +1222,18 @@ def aws_snapshot(stack: "Stack", tags: bool = True) -> dict:
     for cluster in ecs.list_clusters()["clusterArns"]:
         arns = [a for page in ecs.get_paginator("list_services").paginate(cluster=cluster) for a in page["serviceArns"]]
         for i in range(0, len(arns), 10):
-            for s in ecs.describe_services(cluster=cluster, services=arns[i:i + 10], include=["TAGS"])["services"]:
+            for s in ecs.describe_services(cluster=cluster, services=arns[i : i + 10], include=["TAGS"])["services"]:
                 snap["services"][s["serviceArn"]] = {
                     "status": s.get("status"),
                     "taskDefinition": s.get("taskDefinition"),
                     "desiredCount": s.get("desiredCount"),
-                    "deployments": [{"id": d["id"], "status": d.get("status"), "taskDefinition": d.get("taskDefinition")}
-                                    for d in s.get("deployments", [])],
-                    "taskSets": sorted((t["id"], t.get("taskDefinition"), t.get("status")) for t in s.get("taskSets", [])),
+                    "deployments": [
+                        {"id": d["id"], "status": d.get("status"), "taskDefinition": d.get("taskDefinition")}
+                        for d in s.get("deployments", [])
+                    ],
+                    "taskSets": sorted(
+                        (t["id"], t.get("taskDefinition"), t.get("status")) for t in s.get("taskSets", [])
+                    ),
                     "tags": sorted((t["key"], t["value"]) for t in s.get("tags", [])),
                     "events": len(s.get("events", [])),
                 }
@@ -1093,14 +1275,26 @@ def aws_changes(before: dict, after: dict, strict: bool = True) -> list[str]:
         for d in new:
             out.append(f"service {name}: new deployment {d['id']} of {d['taskDefinition']}")
         if b["tags"] != a["tags"] or b["desiredCount"] != a["desiredCount"]:
-            out.append(f"service {name}: tags/desiredCount {b['tags']}/{b['desiredCount']} -> {a['tags']}/{a['desiredCount']}")
+            out.append(
+                f"service {name}: tags/desiredCount {b['tags']}/{b['desiredCount']} -> {a['tags']}/{a['desiredCount']}"
+            )
         new_sets = sorted({t[0] for t in a["taskSets"]} - {t[0] for t in b["taskSets"]})
         if new_sets:
             out.append(f"service {name}: new task sets {new_sets}")
-        if strict and not new and (b["deployments"] != a["deployments"] or b["events"] != a["events"]
-                                   or b["taskSets"] != a["taskSets"] or b["status"] != a["status"]):
-            out.append(f"service {name}: deployments/events {b['deployments']} ({b['events']} events) -> "
-                       f"{a['deployments']} ({a['events']} events)")
+        if (
+            strict
+            and not new
+            and (
+                b["deployments"] != a["deployments"]
+                or b["events"] != a["events"]
+                or b["taskSets"] != a["taskSets"]
+                or b["status"] != a["status"]
+            )
+        ):
+            out.append(
+                f"service {name}: deployments/events {b['deployments']} ({b['events']} events) -> "
+                f"{a['deployments']} ({a['events']} events)"
+            )
     cb, ca = before["codedeploy"], after["codedeploy"]
     for d in sorted(set(ca) - set(cb)):
         out.append(f"CodeDeploy deployment created: {d} ({ca[d]})")

@@ -26,8 +26,9 @@ def image(digest: str) -> str:
 
 def start_gated(cli, *extra: str) -> str:
     """`berth deploy --approval --no-wait`: the execution's name."""
-    done = cli("deploy", "--cluster", "prod", "--service", "web", "--image", image(NEW), "--no-wait",
-               "--approval", *extra)
+    done = cli(
+        "deploy", "--cluster", "prod", "--service", "web", "--image", image(NEW), "--no-wait", "--approval", *extra
+    )
     assert done.returncode == DONE, done.stderr
     return done.stdout.strip().rsplit(":", 1)[-1]
 
@@ -52,8 +53,10 @@ def queue_for_approval_events(berth) -> str:
     events, sqs = berth.client("events"), berth.client("sqs")
     queue = sqs.create_queue(QueueName="berth-approval-events")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="berth-approval", EventPattern=json.dumps(
-        {"source": ["berth"], "detail": {"phase": ["AWAITING_APPROVAL"]}}))
+    events.put_rule(
+        Name="berth-approval",
+        EventPattern=json.dumps({"source": ["berth"], "detail": {"phase": ["AWAITING_APPROVAL"]}}),
+    )
     events.put_targets(Rule="berth-approval", Targets=[{"Id": "q", "Arn": arn}])
     return queue
 
@@ -82,8 +85,11 @@ def test_approve_lets_the_deployment_go_on(berth, cli):
     # WHEN approved by the execution's name
     done = cli("approve", name, "--reason", "release 42")
     assert done.returncode == DONE, done.stderr
-    assert re.match(rf"approved prod/web <- {re.escape(image(NEW))} by \S+: release 42; the deployment goes on: "
-                    rf"berth watch {name}$", done.stdout.strip()), done.stdout
+    assert re.match(
+        rf"approved prod/web <- {re.escape(image(NEW))} by \S+: release 42; the deployment goes on: "
+        rf"berth watch {name}$",
+        done.stdout.strip(),
+    ), done.stdout
 
     # THEN it deploys, and its progress shows the gate and the answer
     watched = cli("watch", name, "--refresh-seconds", "0.3")
@@ -116,8 +122,9 @@ def test_reject_ends_not_approved_with_nothing_changed(berth, cli):
     assert watched.returncode == REFUSED, watched.stderr
     verdict = json.loads(watched.stdout)
     assert verdict["error"] == "NotApproved", verdict
-    assert re.search(r"prod/web: not started, nothing changed: NotApproved rejected by \S+: not during the sale",
-                     verdict["cause"]), verdict["cause"]
+    assert re.search(
+        r"prod/web: not started, nothing changed: NotApproved rejected by \S+: not during the sale", verdict["cause"]
+    ), verdict["cause"]
     assert verdict["services"] == [{"cluster": "prod", "service": "web", "outcome": "NOT_STARTED"}]
     # AND nothing was registered or changed: same revisions, same service
     assert [c for c in aws_changes(before, aws_snapshot(berth)) if not c.startswith("execution started")] == []
@@ -128,8 +135,19 @@ def test_a_gate_nobody_answers_times_out_not_approved(berth, cli):
     berth.make_service("web", image(OLD))
     before = aws_snapshot(berth)
     # WHEN the gate waits 2 s and nobody answers (deploy follows it to its end)
-    done = cli("deploy", "--cluster", "prod", "--service", "web", "--image", image(NEW),
-               "--approval-timeout-seconds", "2", "--refresh-seconds", "0.3")
+    done = cli(
+        "deploy",
+        "--cluster",
+        "prod",
+        "--service",
+        "web",
+        "--image",
+        image(NEW),
+        "--approval-timeout-seconds",
+        "2",
+        "--refresh-seconds",
+        "0.3",
+    )
     # THEN it ends NotApproved, refused, with the timeout in the cause, and nothing changed
     assert done.returncode == REFUSED, done.stderr
     progress = lines(done.stderr)

@@ -14,8 +14,18 @@ from __future__ import annotations
 import json
 import time
 
-from .harness import (ACCOUNT, REGION, REGISTRY, STATE_MACHINE, STATE_MACHINE_ARN, aws_changes, aws_snapshot,
-                      berth_error_names, digest_of, wait_until)
+from .harness import (
+    ACCOUNT,
+    REGION,
+    REGISTRY,
+    STATE_MACHINE,
+    STATE_MACHINE_ARN,
+    aws_changes,
+    aws_snapshot,
+    berth_error_names,
+    digest_of,
+    wait_until,
+)
 
 OLD = digest_of("web v1")
 NEW = digest_of("web v2")
@@ -49,10 +59,16 @@ def valid_request() -> dict:
             "windowSeconds": 120,
             "onInconclusive": "promote",
             "metrics": [
-                {"name": "5xx rate %", "expression": "100 * FILL(errors, 0) / requests",
-                 "metrics": {"errors": spec("HTTPCode_Target_5XX_Count"), "requests": spec("RequestCount")},
-                 "threshold": 5, "comparison": "GreaterThanThreshold", "minDataPoints": 1,
-                 "datapointsToFail": 1, "period": 60},
+                {
+                    "name": "5xx rate %",
+                    "expression": "100 * FILL(errors, 0) / requests",
+                    "metrics": {"errors": spec("HTTPCode_Target_5XX_Count"), "requests": spec("RequestCount")},
+                    "threshold": 5,
+                    "comparison": "GreaterThanThreshold",
+                    "minDataPoints": 1,
+                    "datapointsToFail": 1,
+                    "period": 60,
+                },
                 {"name": "p99 latency", "metric": spec("TargetResponseTime", "p99"), "threshold": 1.0},
             ],
             "alarms": [ALARM],
@@ -106,18 +122,53 @@ CASES = [
     # typos and unknown keys at every level: a check silently dropped, or for `comparision`
     # inverted, is worse than a refusal
     ("top-level typo imgae", with_("image", rename="imgae"), INVALID, "imgae"),
-    ("top-level typo forceNewDeploymnet", with_("forceNewDeployment", True, rename="forceNewDeploymnet"), INVALID, "forceNewDeploymnet"),
+    (
+        "top-level typo forceNewDeploymnet",
+        with_("forceNewDeployment", True, rename="forceNewDeploymnet"),
+        INVALID,
+        "forceNewDeploymnet",
+    ),
     ("unknown top-level key hooks", {**valid_request(), "hooks": {"AfterAllowTraffic": {}}}, INVALID, "hooks"),
     ("canary typo bakeSecond", with_("canary.bakeSeconds", rename="bakeSecond"), INVALID, "bakeSecond"),
     ("canary typo onInconclusve", with_("canary.onInconclusive", rename="onInconclusve"), INVALID, "onInconclusve"),
-    ("canary unknown key alarm", {**valid_request(), "canary": {**valid_request()["canary"], "alarm": "other"}}, INVALID, "alarm"),
+    (
+        "canary unknown key alarm",
+        {**valid_request(), "canary": {**valid_request()["canary"], "alarm": "other"}},
+        INVALID,
+        "alarm",
+    ),
     ("metric typo comparision", with_("canary.metrics.1.comparision", "LessThanThreshold"), INVALID, "comparision"),
-    ("metric typo datapointToFail", with_("canary.metrics.0.datapointsToFail", rename="datapointToFail"), INVALID, "datapointToFail"),
-    ("metric spec typo dimension", with_("canary.metrics.1.metric.dimensions", rename="dimension"), INVALID, "dimension"),
-    ("metric-math spec typo dimension", with_("canary.metrics.0.metrics.errors.dimensions", rename="dimension"), INVALID, "dimension"),
+    (
+        "metric typo datapointToFail",
+        with_("canary.metrics.0.datapointsToFail", rename="datapointToFail"),
+        INVALID,
+        "datapointToFail",
+    ),
+    (
+        "metric spec typo dimension",
+        with_("canary.metrics.1.metric.dimensions", rename="dimension"),
+        INVALID,
+        "dimension",
+    ),
+    (
+        "metric-math spec typo dimension",
+        with_("canary.metrics.0.metrics.errors.dimensions", rename="dimension"),
+        INVALID,
+        "dimension",
+    ),
     # everything a canary needs, checked at Plan
-    ("bad expression syntax", with_("canary.metrics.0.expression", "100 * (FILL(errors, 0) / requests"), INVALID, "expression"),
-    ("expression names an unknown id", with_("canary.metrics.0.expression", "100 * FILL(errrors, 0) / requests"), INVALID, "errrors"),
+    (
+        "bad expression syntax",
+        with_("canary.metrics.0.expression", "100 * (FILL(errors, 0) / requests"),
+        INVALID,
+        "expression",
+    ),
+    (
+        "expression names an unknown id",
+        with_("canary.metrics.0.expression", "100 * FILL(errrors, 0) / requests"),
+        INVALID,
+        "errrors",
+    ),
     ("stat p999x", with_("canary.metrics.1.metric.stat", "p999x"), INVALID, "p999x"),
     ("period 7", with_("canary.metrics.0.period", 7), INVALID, "period"),
     ("alarm that does not exist", with_("canary.alarms", [ALARM, "no-such-alarm"]), INVALID, "no-such-alarm"),
@@ -134,7 +185,12 @@ CASES = [
     ("threshold 1e999", raw(with_("canary.metrics.1.threshold", "@1e999@"), "@1e999@", "1e999"), INVALID, None),
     ("timeoutSeconds 1e999", raw(with_("timeoutSeconds", "@1e999@"), "@1e999@", "1e999"), INVALID, None),
     # digests: lowercase hex only (OCI)
-    ("uppercase sha256 digest", with_("image", f"{REGISTRY}/web@sha256:{NEW.split(':')[1].upper()}"), IMAGE_ERRORS, None),
+    (
+        "uppercase sha256 digest",
+        with_("image", f"{REGISTRY}/web@sha256:{NEW.split(':')[1].upper()}"),
+        IMAGE_ERRORS,
+        None,
+    ),
     # not a request at all
     ("non-object []", [], INVALID, None),
     ("non-object string", "x", INVALID, None),
@@ -156,10 +212,17 @@ def make_services(berth, names: list[str], image: str) -> None:
     for name in names:
         td = berth.cluster_and_task_definition("prod", name, image)
         ecs.create_service(
-            cluster="prod", serviceName=name, taskDefinition=td, desiredCount=1, launchType="FARGATE",
+            cluster="prod",
+            serviceName=name,
+            taskDefinition=td,
+            desiredCount=1,
+            launchType="FARGATE",
             networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [sg]}},
-            deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True},
-                                     "maximumPercent": 200, "minimumHealthyPercent": 100},
+            deploymentConfiguration={
+                "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+                "maximumPercent": 200,
+                "minimumHealthyPercent": 100,
+            },
             tags=[{"key": "berth:repository", "value": "web"}, {"key": "berth:container", "value": "app"}],
         )
     wait_until(lambda: all(berth.steady({"cluster": "prod", "service": n}) for n in names), 60, "the services to start")
@@ -180,16 +243,31 @@ def test_malformed_console_inputs_fail_at_plan_and_change_nothing(berth):
     services = [f"bad-{i:02d}" for i in range(len(CASES))]
     make_services(berth, services, f"{REGISTRY}/web@{OLD}")
     cw = berth.client("cloudwatch")
-    cw.put_metric_alarm(AlarmName=ALARM, MetricName="HTTPCode_Target_5XX_Count", Namespace="AWS/ApplicationELB",
-                        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=5,
-                        ComparisonOperator="GreaterThanThreshold")
+    cw.put_metric_alarm(
+        AlarmName=ALARM,
+        MetricName="HTTPCode_Target_5XX_Count",
+        Namespace="AWS/ApplicationELB",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=5,
+        ComparisonOperator="GreaterThanThreshold",
+    )
     cw.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="e2e")
     names = berth_error_names()
 
     # GIVEN a request Plan accepts (so each case below is refused for its one defect)
-    ok = berth.invoke("plan-deployment", {"request": for_service(valid_request(), services[0]), "execution": {
-        "id": f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{STATE_MACHINE}:control", "name": "control",
-        "startTime": "2026-11-29T00:00:00Z"}})
+    ok = berth.invoke(
+        "plan-deployment",
+        {
+            "request": for_service(valid_request(), services[0]),
+            "execution": {
+                "id": f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{STATE_MACHINE}:control",
+                "name": "control",
+                "startTime": "2026-11-29T00:00:00Z",
+            },
+        },
+    )
     assert [d["service"] for d in ok["deployments"]] == [services[0]], ok
     before = aws_snapshot(berth)
     assert len(before["services"]) == len(CASES)
@@ -238,8 +316,10 @@ def test_malformed_console_inputs_fail_at_plan_and_change_nothing(berth):
         if status != "FAILED":
             problems.append(f"status {status}")
         if error not in accepted:
-            problems.append(f"error {error!r}, expected {sorted(accepted)}"
-                            + ("" if error in names else " (not a berth error name)"))
+            problems.append(
+                f"error {error!r}, expected {sorted(accepted)}"
+                + ("" if error in names else " (not a berth error name)")
+            )
         if mention and mention not in cause:
             problems.append(f"cause does not name {mention!r}")
         past_plan = sorted(states - {"Plan", "InvalidRequest"})
@@ -247,7 +327,9 @@ def test_malformed_console_inputs_fail_at_plan_and_change_nothing(berth):
             problems.append(f"got past Plan: {past_plan}")
         mine = [c for c in changes if f"/{service}:" in c or f"/{service} " in c or f"prod/{service}" in c]
         if mine:
-            problems.append("changed ECS: " + "; ".join(c.replace("arn:aws:ecs:us-east-1:123456789012:", "") for c in mine))
+            problems.append(
+                "changed ECS: " + "; ".join(c.replace("arn:aws:ecs:us-east-1:123456789012:", "") for c in mine)
+            )
         if problems:
             wrong.append(f"- {case}: {'; '.join(problems)}; cause: {cause[:300]!r}")
     print(f"{len(CASES)} malformed inputs ended in {elapsed:.1f}s; {len(wrong)} wrong; {len(changes)} AWS change(s)")

@@ -37,8 +37,11 @@ def deploy(berth, svc: dict, digest: str, **extra) -> dict:
 def codedeploy_record(berth, done: dict) -> dict:
     """The simulator's record of the CodeDeploy deployment berth created in this execution."""
     events = berth.history(done["executionArn"])
-    ids = [json.loads(e["stateExitedEventDetails"]["output"])["update"]["codeDeploy"]["deploymentId"]
-           for e in events if e["type"].endswith("StateExited") and e["stateExitedEventDetails"]["name"] == "UpdateService"]
+    ids = [
+        json.loads(e["stateExitedEventDetails"]["output"])["update"]["codeDeploy"]["deploymentId"]
+        for e in events
+        if e["type"].endswith("StateExited") and e["stateExitedEventDetails"]["name"] == "UpdateService"
+    ]
     assert len(ids) == 1, ids
     return requests.get(f"{berth.url}/_berth/codedeploy/{ids[0]}", timeout=10).json()
 
@@ -52,10 +55,19 @@ def bg(berth):
 def test_bg_1_all_at_once_good_image_succeeds_and_green_serves(bg):
     berth = bg
     svc = berth.make_bluegreen_service("web", image(OLD))
-    berth.set_checks(svc, {"hooks": {
-        "AfterAllowTestTraffic": {"probes": [{"name": "test-listener", "url": f"{berth.url}/_berth/listener/prod/web/test/health"}]},
-        "AfterAllowTraffic": {"probes": [{"name": "prod-listener", "url": f"{berth.url}/_berth/listener/prod/web/prod/health"}]},
-    }})
+    berth.set_checks(
+        svc,
+        {
+            "hooks": {
+                "AfterAllowTestTraffic": {
+                    "probes": [{"name": "test-listener", "url": f"{berth.url}/_berth/listener/prod/web/test/health"}]
+                },
+                "AfterAllowTraffic": {
+                    "probes": [{"name": "prod-listener", "url": f"{berth.url}/_berth/listener/prod/web/prod/health"}]
+                },
+            }
+        },
+    )
     done = deploy(berth, svc, NEW)
     assert done["status"] == "SUCCEEDED", done
 
@@ -67,8 +79,12 @@ def test_bg_1_all_at_once_good_image_succeeds_and_green_serves(bg):
 
     record = codedeploy_record(berth, done)
     assert record["status"] == "Succeeded"
-    hooks = {e["lifecycleEventName"]: e["status"] for e in record["target"]["lifecycleEvents"]
-             if e["lifecycleEventName"] in ("BeforeInstall", "AfterInstall", "AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic")}
+    hooks = {
+        e["lifecycleEventName"]: e["status"]
+        for e in record["target"]["lifecycleEvents"]
+        if e["lifecycleEventName"]
+        in ("BeforeInstall", "AfterInstall", "AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic")
+    }
     assert hooks == dict.fromkeys(hooks, "Succeeded") and len(hooks) == 5, hooks
     # the real hook Lambda ran and answered for each (it records its verdict where check-stability reads it)
     verdict = json.loads(berth.client("ssm").get_parameter(Name="/berth/hook-verdicts/prod/web")["Parameter"]["Value"])
@@ -81,11 +97,29 @@ def test_bg_2_canary_whose_test_listener_probe_fails_is_rolled_back_and_the_caus
     berth = bg
     # named deployment group (service tags), a canary config
     svc = berth.make_bluegreen_service(
-        "web", image(OLD), config="CodeDeployDefault.ECSCanary10Percent5Minutes",
-        application="shop", deployment_group="web-canary",
-        tags={"berth:codedeploy-application": "shop", "berth:codedeploy-deployment-group": "web-canary"})
-    berth.set_checks(svc, {"hooks": {"AfterAllowTestTraffic": {"probes": [
-        {"name": "green-health", "url": f"{berth.url}/_berth/listener/prod/web/test/health", "expectStatus": 200}]}}})
+        "web",
+        image(OLD),
+        config="CodeDeployDefault.ECSCanary10Percent5Minutes",
+        application="shop",
+        deployment_group="web-canary",
+        tags={"berth:codedeploy-application": "shop", "berth:codedeploy-deployment-group": "web-canary"},
+    )
+    berth.set_checks(
+        svc,
+        {
+            "hooks": {
+                "AfterAllowTestTraffic": {
+                    "probes": [
+                        {
+                            "name": "green-health",
+                            "url": f"{berth.url}/_berth/listener/prod/web/test/health",
+                            "expectStatus": 200,
+                        }
+                    ]
+                }
+            }
+        },
+    )
     behave(berth, NEW, "probe-503")
     done = deploy(berth, svc, NEW)
     assert done["status"] == "FAILED" and done["error"] == "DeploymentRolledBack", done
@@ -108,9 +142,18 @@ def test_bg_3_berths_canary_failing_mid_shift_stops_the_deployment_with_auto_rol
     green_tg = "targetgroup/" + svc["target_groups"]["green"].split(":targetgroup/")[1]
     dims = {"TargetGroup": green_tg, "LoadBalancer": "app/berth-local/0123456789abcdef"}
     spec = lambda name: {"namespace": "AWS/ApplicationELB", "metricName": name, "dimensions": dims, "stat": "Sum"}  # noqa: E731
-    canary = {"bakeSeconds": 60, "intervalSeconds": 1, "metrics": [{
-        "name": "green 5xx rate %", "expression": "100 * FILL(errors, 0) / requests",
-        "metrics": {"errors": spec("HTTPCode_Target_5XX_Count"), "requests": spec("RequestCount")}, "threshold": 5}]}
+    canary = {
+        "bakeSeconds": 60,
+        "intervalSeconds": 1,
+        "metrics": [
+            {
+                "name": "green 5xx rate %",
+                "expression": "100 * FILL(errors, 0) / requests",
+                "metrics": {"errors": spec("HTTPCode_Target_5XX_Count"), "requests": spec("RequestCount")},
+                "threshold": 5,
+            }
+        ],
+    }
     done = deploy(berth, svc, NEW, canary=canary)
     assert done["status"] == "FAILED" and done["error"] == "DeploymentRolledBack", done
     assert "green 5xx rate" in done["cause"], done["cause"]
@@ -120,9 +163,11 @@ def test_bg_3_berths_canary_failing_mid_shift_stops_the_deployment_with_auto_rol
     assert any(t["listener"] == "prod" and t["green"] > 0 for t in record["traffic"]), "green had production traffic"
     assert berth.listener(svc, "prod")["taskDefinition"] == svc["task_definition"], "blue serves again"
     assert berth.describe(svc)["taskDefinition"] == svc["task_definition"]
-    rolled = [json.loads(e["stateExitedEventDetails"]["output"])["rollback"]
-              for e in berth.history(done["executionArn"])
-              if e["type"].endswith("StateExited") and e["stateExitedEventDetails"]["name"] == "Rollback"]
+    rolled = [
+        json.loads(e["stateExitedEventDetails"]["output"])["rollback"]
+        for e in berth.history(done["executionArn"])
+        if e["type"].endswith("StateExited") and e["stateExitedEventDetails"]["name"] == "Rollback"
+    ]
     assert "auto-rollback" in rolled[0]["detail"], rolled
 
 
@@ -130,8 +175,24 @@ def test_bg_4_a_check_that_hangs_is_reported_failed_at_the_hooks_deadline_not_le
     berth = bg
     svc = berth.make_bluegreen_service("web", image(OLD))
     # the probe hangs 30 s; the service's checks may take 2 s; CodeDeploy would wait 60 s for a status
-    berth.set_checks(svc, {"deadlineSeconds": 2, "hooks": {"AfterAllowTestTraffic": {"probes": [
-        {"name": "slow-health", "url": f"{berth.url}/_berth/listener/prod/web/test/health", "latencyBudgetMs": 20000, "requests": 1}]}}})
+    berth.set_checks(
+        svc,
+        {
+            "deadlineSeconds": 2,
+            "hooks": {
+                "AfterAllowTestTraffic": {
+                    "probes": [
+                        {
+                            "name": "slow-health",
+                            "url": f"{berth.url}/_berth/listener/prod/web/test/health",
+                            "latencyBudgetMs": 20000,
+                            "requests": 1,
+                        }
+                    ]
+                }
+            },
+        },
+    )
     behave(berth, NEW, "probe-hang")
     done = deploy(berth, svc, NEW)
     assert done["status"] == "FAILED" and done["error"] == "DeploymentRolledBack", done

@@ -22,25 +22,49 @@ def image(digest: str) -> str:
 
 
 def spec(svc: dict, metric: str, stat: str) -> dict:
-    return {"namespace": "AWS/ApplicationELB", "metricName": metric, "stat": stat,
-            "dimensions": {"TargetGroup": svc["target_group"].split(":")[-1], "LoadBalancer": LB}}
+    return {
+        "namespace": "AWS/ApplicationELB",
+        "metricName": metric,
+        "stat": stat,
+        "dimensions": {"TargetGroup": svc["target_group"].split(":")[-1], "LoadBalancer": LB},
+    }
 
 
 def rate(svc: dict, **compare) -> dict:
-    return {"name": "5xx rate %", "expression": "100 * FILL(errors, 0) / requests", "period": 1,
-            "metrics": {"errors": spec(svc, "HTTPCode_Target_5XX_Count", "Sum"), "requests": spec(svc, "RequestCount", "Sum")},
-            "compare": {"direction": "increase", "critical": True, "minShift": 0.5, **compare}}
+    return {
+        "name": "5xx rate %",
+        "expression": "100 * FILL(errors, 0) / requests",
+        "period": 1,
+        "metrics": {
+            "errors": spec(svc, "HTTPCode_Target_5XX_Count", "Sum"),
+            "requests": spec(svc, "RequestCount", "Sum"),
+        },
+        "compare": {"direction": "increase", "critical": True, "minShift": 0.5, **compare},
+    }
 
 
 def p99(svc: dict, **compare) -> dict:
-    return {"name": "p99 latency s", "metric": spec(svc, "TargetResponseTime", "p99"), "period": 1,
-            "compare": {"direction": "increase", "tolerance": 0.2, **compare}}
+    return {
+        "name": "p99 latency s",
+        "metric": spec(svc, "TargetResponseTime", "p99"),
+        "period": 1,
+        "compare": {"direction": "increase", "tolerance": 0.2, **compare},
+    }
 
 
 def request(digest: str, metrics: list[dict], bake: int = 6) -> dict:
-    return {"cluster": "prod", "service": "web", "image": image(digest),
-            "canary": {"bakeSeconds": bake, "intervalSeconds": 2, "windowSeconds": 10,
-                       "analysis": {"baseline": {"source": "beforeDeploy"}}, "metrics": metrics}}
+    return {
+        "cluster": "prod",
+        "service": "web",
+        "image": image(digest),
+        "canary": {
+            "bakeSeconds": bake,
+            "intervalSeconds": 2,
+            "windowSeconds": 10,
+            "analysis": {"baseline": {"source": "beforeDeploy"}},
+            "metrics": metrics,
+        },
+    }
 
 
 def service_with_history(berth, noise: bool = False) -> dict:
@@ -97,8 +121,12 @@ def test_a_healthy_image_is_promoted(berth):
 def test_an_empty_metric_is_inconclusive_and_rolls_back_at_the_end_of_the_bake(berth):
     svc = service_with_history(berth)
     # a metric the ALB never wrote: no data on either side, half of the metrics
-    empty = {"name": "ELB 5xx", "metric": spec(svc, "HTTPCode_ELB_5XX_Count", "Sum"), "period": 1,
-             "compare": {"direction": "increase"}}
+    empty = {
+        "name": "ELB 5xx",
+        "metric": spec(svc, "HTTPCode_ELB_5XX_Count", "Sum"),
+        "period": 1,
+        "compare": {"direction": "increase"},
+    }
     arn = berth.start_execution(request(NEW, [p99(svc), empty]))
     done = berth.wait_execution(arn)
     assert done["status"] == "FAILED" and done["error"] == "DeploymentRolledBack", done
@@ -133,17 +161,41 @@ def bluegreen_request(svc: dict, digest: str) -> dict:
     the bake after it still has blue's samples (blue serves nothing once green has all traffic)."""
     tg = {c: "targetgroup/" + arn.split(":targetgroup/")[1] for c, arn in svc["target_groups"].items()}
     dims = {"TargetGroup": tg["green"], "LoadBalancer": LB}
-    green = lambda metric, stat: {"namespace": "AWS/ApplicationELB", "metricName": metric, "stat": stat, "dimensions": dims}  # noqa: E731
-    return {"cluster": svc["cluster"], "service": svc["service"], "image": image(digest),
-            "canary": {"bakeSeconds": 4, "intervalSeconds": 1, "windowSeconds": 20,
-                       "analysis": {"baseline": {"source": "dimensions", "dimensions": {"TargetGroup": tg["blue"]}}},
-                       "metrics": [
-                           {"name": "green 5xx rate %", "expression": "100 * FILL(errors, 0) / requests", "period": 1,
-                            "metrics": {"errors": green("HTTPCode_Target_5XX_Count", "Sum"), "requests": green("RequestCount", "Sum")},
-                            "compare": {"direction": "increase", "critical": True, "minShift": 0.5}},
-                           {"name": "green p99 latency s", "metric": green("TargetResponseTime", "p99"), "period": 1,
-                            "compare": {"direction": "increase", "tolerance": 0.2}},
-                       ]}}
+    green = lambda metric, stat: {
+        "namespace": "AWS/ApplicationELB",
+        "metricName": metric,
+        "stat": stat,
+        "dimensions": dims,
+    }  # noqa: E731
+    return {
+        "cluster": svc["cluster"],
+        "service": svc["service"],
+        "image": image(digest),
+        "canary": {
+            "bakeSeconds": 4,
+            "intervalSeconds": 1,
+            "windowSeconds": 20,
+            "analysis": {"baseline": {"source": "dimensions", "dimensions": {"TargetGroup": tg["blue"]}}},
+            "metrics": [
+                {
+                    "name": "green 5xx rate %",
+                    "expression": "100 * FILL(errors, 0) / requests",
+                    "period": 1,
+                    "metrics": {
+                        "errors": green("HTTPCode_Target_5XX_Count", "Sum"),
+                        "requests": green("RequestCount", "Sum"),
+                    },
+                    "compare": {"direction": "increase", "critical": True, "minShift": 0.5},
+                },
+                {
+                    "name": "green p99 latency s",
+                    "metric": green("TargetResponseTime", "p99"),
+                    "period": 1,
+                    "compare": {"direction": "increase", "tolerance": 0.2},
+                },
+            ],
+        },
+    }
 
 
 def bluegreen_service(berth) -> dict:
@@ -174,8 +226,9 @@ def test_a_healthy_codedeploy_canary_is_promoted_against_blue(berth):
     svc = bluegreen_service(berth)
     arn = berth.start_execution(bluegreen_request(svc, NEW))
     done = berth.wait_execution(arn, timeout=240)
-    results = [o["canaryResult"] for o in history_outputs(berth, arn, "EvaluateShift")] + \
-        [o["canaryResult"] for o in history_outputs(berth, arn, "EvaluateCanary")]
+    results = [o["canaryResult"] for o in history_outputs(berth, arn, "EvaluateShift")] + [
+        o["canaryResult"] for o in history_outputs(berth, arn, "EvaluateCanary")
+    ]
     assert done["status"] == "SUCCEEDED", (done, [r["detail"] for r in results])
     assert results[-1]["decision"] == "PROMOTE" and results[-1]["analysis"]["outcome"] == "PASS", results[-1]
     evidence = {c["name"]: c["analysis"] for c in results[-1]["checks"]}
@@ -191,27 +244,57 @@ def test_an_ecs_native_canary_answering_5xx_is_rolled_back_against_the_old_revis
     svc = berth.make_service("web", image(OLD), breaker=False)
     elb = berth.client("elbv2")
     vpc = elb.describe_target_groups(TargetGroupArns=[svc["target_group"]])["TargetGroups"][0]["VpcId"]
-    green_tg = elb.create_target_group(Name="web-green", Protocol="HTTP", Port=8080, VpcId=vpc,
-                                       TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+    green_tg = elb.create_target_group(Name="web-green", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip")[
+        "TargetGroups"
+    ][0]["TargetGroupArn"]
     berth.client("ecs").update_service(
-        cluster="prod", service="web",
-        loadBalancers=[{"targetGroupArn": svc["target_group"], "containerName": "app", "containerPort": 8080,
-                        "advancedConfiguration": {
-                            "alternateTargetGroupArn": green_tg,
-                            "productionListenerRule": "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/0123456789abcdef/1111111111111111/2222222222222222",
-                            "roleArn": "arn:aws:iam::123456789012:role/ecsInfrastructureRoleForLoadBalancers"}}],
-        deploymentConfiguration={"strategy": "CANARY", "bakeTimeInMinutes": 1, "lifecycleHooks": [],
-                                 "canaryConfiguration": {"canaryPercent": 10, "canaryBakeTimeInMinutes": 10}})
+        cluster="prod",
+        service="web",
+        loadBalancers=[
+            {
+                "targetGroupArn": svc["target_group"],
+                "containerName": "app",
+                "containerPort": 8080,
+                "advancedConfiguration": {
+                    "alternateTargetGroupArn": green_tg,
+                    "productionListenerRule": "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/0123456789abcdef/1111111111111111/2222222222222222",
+                    "roleArn": "arn:aws:iam::123456789012:role/ecsInfrastructureRoleForLoadBalancers",
+                },
+            }
+        ],
+        deploymentConfiguration={
+            "strategy": "CANARY",
+            "bakeTimeInMinutes": 1,
+            "lifecycleHooks": [],
+            "canaryConfiguration": {"canaryPercent": 10, "canaryBakeTimeInMinutes": 10},
+        },
+    )
     behave(berth, NEW, "canary-5xx")
     blue, green = (arn.split(":")[-1] for arn in (svc["target_group"], green_tg))
     dims = {"TargetGroup": green, "LoadBalancer": LB}
     spec_ = lambda metric: {"namespace": "AWS/ApplicationELB", "metricName": metric, "stat": "Sum", "dimensions": dims}  # noqa: E731
-    arn = berth.start_execution({"cluster": "prod", "service": "web", "image": image(NEW), "canary": {
-        "bakeSeconds": 4, "intervalSeconds": 1, "windowSeconds": 20,
-        "analysis": {"baseline": {"source": "dimensions", "dimensions": {"TargetGroup": blue}}},
-        "metrics": [{"name": "new revision 5xx rate %", "expression": "100 * FILL(errors, 0) / requests", "period": 1,
-                     "metrics": {"errors": spec_("HTTPCode_Target_5XX_Count"), "requests": spec_("RequestCount")},
-                     "compare": {"direction": "increase", "critical": True, "minShift": 0.5}}]}})
+    arn = berth.start_execution(
+        {
+            "cluster": "prod",
+            "service": "web",
+            "image": image(NEW),
+            "canary": {
+                "bakeSeconds": 4,
+                "intervalSeconds": 1,
+                "windowSeconds": 20,
+                "analysis": {"baseline": {"source": "dimensions", "dimensions": {"TargetGroup": blue}}},
+                "metrics": [
+                    {
+                        "name": "new revision 5xx rate %",
+                        "expression": "100 * FILL(errors, 0) / requests",
+                        "period": 1,
+                        "metrics": {"errors": spec_("HTTPCode_Target_5XX_Count"), "requests": spec_("RequestCount")},
+                        "compare": {"direction": "increase", "critical": True, "minShift": 0.5},
+                    }
+                ],
+            },
+        }
+    )
     done = berth.wait_execution(arn, timeout=180)
     assert done["status"] == "FAILED" and done["error"] == "DeploymentRolledBack", done
     cause = done["cause"]

@@ -52,13 +52,16 @@ def cli(berth, berth_binary):
 
 
 def deploy(cli, digest: str, *extra: str) -> subprocess.CompletedProcess:
-    return cli("deploy", "--cluster", "prod", "--service", "web", "--image", image(digest),
-               "--refresh-seconds", "0.3", *extra)
+    return cli(
+        "deploy", "--cluster", "prod", "--service", "web", "--image", image(digest), "--refresh-seconds", "0.3", *extra
+    )
 
 
 def lines(stderr: str) -> list[str]:
     """The progress lines, without their elapsed-time prefix."""
-    return [re.sub(r"^\[\s*[\d.]+s\] ", "", line) for line in stderr.splitlines() if re.match(r"^\[\s*[\d.]+s\] ", line)]
+    return [
+        re.sub(r"^\[\s*[\d.]+s\] ", "", line) for line in stderr.splitlines() if re.match(r"^\[\s*[\d.]+s\] ", line)
+    ]
 
 
 def test_deploy_of_a_good_image_follows_each_state_and_exits_0(berth, cli):
@@ -68,8 +71,10 @@ def test_deploy_of_a_good_image_follows_each_state_and_exits_0(berth, cli):
     progress = lines(done.stderr)
     assert progress[0].startswith("plan (console): prod/web <- web@sha256:"), progress
     assert "web: turn GO: " in "\n".join(progress)
-    assert any(p.startswith("web: registered web:2 running web@" + NEW[:19]) and p.endswith("(previous web:1)")
-               for p in progress), progress
+    assert any(
+        p.startswith("web: registered web:2 running web@" + NEW[:19]) and p.endswith("(previous web:1)")
+        for p in progress
+    ), progress
     assert any(p.startswith("web: rollout of web:2 started") for p in progress), progress
     assert any(re.match(r"web: rollout COMPLETED: 2/2 running", p) for p in progress), progress
     assert "web: DEPLOYED" in progress and "execution SUCCEEDED" in progress
@@ -104,16 +109,27 @@ def test_bad_input_is_refused_with_exit_5_and_changes_nothing(berth, cli, tmp_pa
     assert bad_image.returncode == REFUSED, bad_image.stderr
     assert "InvalidImage" in bad_image.stderr and bad_image.stdout == ""
     canary = tmp_path / "canary.json"
-    canary.write_text(json.dumps({"bakeSeconds": 60, "metrics": [{
-        "name": "5xx", "threshold": 1, "comparision": "LessThanThreshold",
-        "metric": {"namespace": "AWS/ApplicationELB", "metricName": "HTTPCode_Target_5XX_Count"}}]}))
+    canary.write_text(
+        json.dumps(
+            {
+                "bakeSeconds": 60,
+                "metrics": [
+                    {
+                        "name": "5xx",
+                        "threshold": 1,
+                        "comparision": "LessThanThreshold",
+                        "metric": {"namespace": "AWS/ApplicationELB", "metricName": "HTTPCode_Target_5XX_Count"},
+                    }
+                ],
+            }
+        )
+    )
     typo = deploy(cli, NEW, "--canary", str(canary))
     assert typo.returncode == REFUSED, typo.stderr
     assert "request at canary.metrics[0].comparision: unknown field `comparision`" in typo.stderr, typo.stderr
     assert aws_changes(before, aws_snapshot(berth)) == [], "nothing started, nothing changed"
     # refused by Plan (the CLI cannot know the service is missing): the same exit code
-    missing = cli("deploy", "--cluster", "prod", "--service", "nope", "--image", image(NEW),
-                  "--refresh-seconds", "0.3")
+    missing = cli("deploy", "--cluster", "prod", "--service", "nope", "--image", image(NEW), "--refresh-seconds", "0.3")
     assert missing.returncode == REFUSED, missing.stderr
     assert "error: ServiceNotFound\ncause: service nope not found in cluster prod" in missing.stdout, missing.stdout
     changes = aws_changes(before, aws_snapshot(berth))
@@ -158,7 +174,10 @@ def test_history_lists_three_deployments_newest_first_and_status_shows_what_runs
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
     assert [(r["trigger"], r["outcome"]) for r in rows] == [
-        ("push", "DEPLOYED"), ("hand", "ROLLED_BACK"), ("hand", "DEPLOYED")], rows
+        ("push", "DEPLOYED"),
+        ("hand", "ROLLED_BACK"),
+        ("hand", "DEPLOYED"),
+    ], rows
     assert "HealthChecksFailing" in rows[1]["cause"], rows[1]
     assert rows[0]["image"] == f"web:v1@{OLD}" and rows[2]["image"] == image(NEW)
     assert all(r["durationSeconds"] > 0 for r in rows)
@@ -202,8 +221,10 @@ def test_history_lists_three_deployments_newest_first_and_status_shows_what_runs
     keep = ("family", "containerDefinitions", "networkMode", "requiresCompatibilities", "cpu", "memory")
     gone = ecs.register_task_definition(
         **{k: td[k] for k in keep if k in td},
-        tags=[{"key": "berth:deployment-id", "value": "expired-run/prod/web"},
-              {"key": "berth:previous-task-definition", "value": s["taskDefinition"]}],
+        tags=[
+            {"key": "berth:deployment-id", "value": "expired-run/prod/web"},
+            {"key": "berth:previous-task-definition", "value": s["taskDefinition"]},
+        ],
     )["taskDefinition"]["taskDefinitionArn"]
     rows = json.loads(cli("history", "web", "--cluster", "prod", "--output", "json").stdout)
     expired = [r for r in rows if r["name"] == "expired-run"]
@@ -216,12 +237,18 @@ def test_history_lists_three_deployments_newest_first_and_status_shows_what_runs
 
 def test_the_state_machine_is_found_in_the_stack_outputs(berth, cli):
     cfn = berth.client("cloudformation")
-    cfn.create_stack(StackName="berth-local", TemplateBody=json.dumps({
-        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
-        "Outputs": {"StateMachineArn": {"Value": STATE_MACHINE_ARN}},
-    }))
-    done = cli("history", "web", "--cluster", "prod", "--stack", "berth-local",
-               env_overrides={"BERTH_STATE_MACHINE_ARN": None})
+    cfn.create_stack(
+        StackName="berth-local",
+        TemplateBody=json.dumps(
+            {
+                "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+                "Outputs": {"StateMachineArn": {"Value": STATE_MACHINE_ARN}},
+            }
+        ),
+    )
+    done = cli(
+        "history", "web", "--cluster", "prod", "--stack", "berth-local", env_overrides={"BERTH_STATE_MACHINE_ARN": None}
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "no berth deployments of this service\n"
     missing = cli("history", "web", "--cluster", "prod", env_overrides={"BERTH_STATE_MACHINE_ARN": None})
@@ -237,15 +264,32 @@ def test_deploy_with_a_canary_analysis_shows_its_evidence_and_status_the_cause(b
     time.sleep(11)
     berth.control("images", {"image": BAD, "behaviour": "canary-bad"})
     tg = svc["target_group"].split(":")[-1]
-    spec = lambda m: {"namespace": "AWS/ApplicationELB", "metricName": m, "stat": "Sum",  # noqa: E731
-                      "dimensions": {"TargetGroup": tg, "LoadBalancer": "app/berth-local/0123456789abcdef"}}
+    spec = lambda m: {
+        "namespace": "AWS/ApplicationELB",
+        "metricName": m,
+        "stat": "Sum",  # noqa: E731
+        "dimensions": {"TargetGroup": tg, "LoadBalancer": "app/berth-local/0123456789abcdef"},
+    }
     canary = tmp_path / "canary.json"
-    canary.write_text(json.dumps({"bakeSeconds": 6, "intervalSeconds": 2, "windowSeconds": 10,
-                                  "analysis": {"baseline": {"source": "beforeDeploy"}},
-                                  "metrics": [{"name": "5xx rate %", "expression": "100 * FILL(errors, 0) / requests",
-                                               "period": 1, "metrics": {"errors": spec("HTTPCode_Target_5XX_Count"),
-                                                                        "requests": spec("RequestCount")},
-                                               "compare": {"direction": "increase", "critical": True, "minShift": 0.5}}]}))
+    canary.write_text(
+        json.dumps(
+            {
+                "bakeSeconds": 6,
+                "intervalSeconds": 2,
+                "windowSeconds": 10,
+                "analysis": {"baseline": {"source": "beforeDeploy"}},
+                "metrics": [
+                    {
+                        "name": "5xx rate %",
+                        "expression": "100 * FILL(errors, 0) / requests",
+                        "period": 1,
+                        "metrics": {"errors": spec("HTTPCode_Target_5XX_Count"), "requests": spec("RequestCount")},
+                        "compare": {"direction": "increase", "critical": True, "minShift": 0.5},
+                    }
+                ],
+            }
+        )
+    )
     # WHEN it is planned, THEN the plan names the analysis and the compared metric
     planned = cli("plan", "--cluster", "prod", "--service", "web", "--image", image(BAD), "--canary", str(canary))
     assert planned.returncode == 0, planned.stderr
@@ -256,7 +300,9 @@ def test_deploy_with_a_canary_analysis_shows_its_evidence_and_status_the_cause(b
     done = deploy(cli, BAD, "--canary", str(canary))
     assert done.returncode == ROLLED_BACK, done.stderr
     canary_lines = [x for x in lines(done.stderr) if x.startswith("web: canary FAIL -> ROLLBACK")]
-    assert canary_lines and "analysis FAIL score " in canary_lines[-1] and "[5xx rate % HIGH p=" in canary_lines[-1], canary_lines
+    assert canary_lines and "analysis FAIL score " in canary_lines[-1] and "[5xx rate % HIGH p=" in canary_lines[-1], (
+        canary_lines
+    )
     status = cli("status", "web", "--cluster", "prod")
     assert status.returncode == 0, status.stderr
     assert "5xx rate % HIGH [critical]: canary median" in status.stdout, status.stdout
@@ -269,18 +315,38 @@ def test_release_ships_two_services_in_waves_and_refuses_a_misspelt_file(berth, 
     before = aws_snapshot(berth)
     # a misspelt release file is refused before anything starts
     typo = tmp_path / "typo.json"
-    typo.write_text(json.dumps({"release": {"name": "shop", "services": [
-        {"cluster": "prod", "service": "api", "image": image(NEW, "shop")},
-        {"cluster": "prod", "service": "worker", "imgae": image(NEW, "shop"), "wave": 2}]}}))
+    typo.write_text(
+        json.dumps(
+            {
+                "release": {
+                    "name": "shop",
+                    "services": [
+                        {"cluster": "prod", "service": "api", "image": image(NEW, "shop")},
+                        {"cluster": "prod", "service": "worker", "imgae": image(NEW, "shop"), "wave": 2},
+                    ],
+                }
+            }
+        )
+    )
     refused = cli("release", str(typo))
     assert refused.returncode == REFUSED, refused.stderr
     assert "release.services[1]" in refused.stderr and "imgae" in refused.stderr, refused.stderr
     assert aws_changes(before, aws_snapshot(berth)) == [], "nothing started, nothing changed"
     # WHEN the release is started from its file
     good = tmp_path / "release.json"
-    good.write_text(json.dumps({"release": {"name": "shop", "services": [
-        {"cluster": "prod", "service": "api", "image": image(NEW, "shop")},
-        {"cluster": "prod", "service": "worker", "image": image(NEW, "shop"), "wave": 2}]}}))
+    good.write_text(
+        json.dumps(
+            {
+                "release": {
+                    "name": "shop",
+                    "services": [
+                        {"cluster": "prod", "service": "api", "image": image(NEW, "shop")},
+                        {"cluster": "prod", "service": "worker", "image": image(NEW, "shop"), "wave": 2},
+                    ],
+                }
+            }
+        )
+    )
     done = cli("release", str(good), "--refresh-seconds", "0.3")
     # THEN both ship, the worker after the API, followed live
     assert done.returncode == DEPLOYED, done.stderr

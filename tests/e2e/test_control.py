@@ -21,16 +21,30 @@ DEPLOYED, FAILED, ROLLED_BACK, REFUSED = 0, 1, 3, 5
 
 def start(cli, digest: str, *extra: str) -> str:
     """`berth deploy --no-wait`: the execution's ARN."""
-    done = cli("deploy", "--cluster", "prod", "--service", "web", "--image", image(digest),
-               "--poll-interval-seconds", "1", "--no-wait", *extra)
+    done = cli(
+        "deploy",
+        "--cluster",
+        "prod",
+        "--service",
+        "web",
+        "--image",
+        image(digest),
+        "--poll-interval-seconds",
+        "1",
+        "--no-wait",
+        *extra,
+    )
     assert done.returncode == DEPLOYED, done.stderr
     return done.stdout.strip()
 
 
 def outputs(berth, arn: str, state: str) -> list[dict]:
     events = berth.history(arn)
-    return [json.loads(e["stateExitedEventDetails"]["output"]) for e in events
-            if e["type"].endswith("StateExited") and e["stateExitedEventDetails"]["name"] == state]
+    return [
+        json.loads(e["stateExitedEventDetails"]["output"])
+        for e in events
+        if e["type"].endswith("StateExited") and e["stateExitedEventDetails"]["name"] == state
+    ]
 
 
 def wait_for_state(berth, arn: str, state: str, timeout: float = 60) -> list[dict]:
@@ -44,8 +58,9 @@ def wait_for_state(berth, arn: str, state: str, timeout: float = 60) -> list[dic
 
 
 def control_tag(berth, svc: dict) -> str | None:
-    s = berth.client("ecs").describe_services(cluster=svc["cluster"], services=[svc["service"]],
-                                              include=["TAGS"])["services"][0]
+    s = berth.client("ecs").describe_services(cluster=svc["cluster"], services=[svc["service"]], include=["TAGS"])[
+        "services"
+    ][0]
     return next((t["value"] for t in s.get("tags", []) if t["key"] == "berth:control"), None)
 
 
@@ -65,8 +80,10 @@ def test_abort_before_the_turn_changes_nothing_and_mid_rollout_rolls_back_to_the
     assert queued.returncode == REFUSED, queued.stderr
     assert "tagged berth:control=abort:" in queued.stderr
     assert "error: DeploymentNotStarted" in queued.stdout, queued.stdout
-    assert "not started, nothing changed: Aborted aborted by hand (berth abort) before its turn to deploy prod/web" \
-        in queued.stdout, queued.stdout
+    assert (
+        "not started, nothing changed: Aborted aborted by hand (berth abort) before its turn to deploy prod/web"
+        in queued.stdout
+    ), queued.stdout
     assert control_tag(berth, svc) is None, "the tag is removed once the execution ended"
     assert len(berth.task_definition_arns("web")) == 2, "web:1 and the slow rollout's web:2 only"
 
@@ -78,8 +95,9 @@ def test_abort_before_the_turn_changes_nothing_and_mid_rollout_rolls_back_to_the
     assert report["action"] == "abort" and report["tagged"] == ["prod/web"] and report["tagRemoved"], report
     verdict = report["verdict"]
     assert verdict["executionArn"] == a and verdict["error"] == "DeploymentRolledBack", verdict
-    assert "rollout FAILED (Aborted): aborted by hand (berth abort) during the rollout of web:2" in verdict["cause"], \
+    assert "rollout FAILED (Aborted): aborted by hand (berth abort) during the rollout of web:2" in verdict["cause"], (
         verdict["cause"]
+    )
     assert "now running web:1" in verdict["cause"], verdict["cause"]
     assert watch_checks(berth, a)[-1]["reason"] == "Aborted"
     # the service is back on its previous revision and digest, with no tag left
@@ -96,9 +114,16 @@ def test_abort_before_the_turn_changes_nothing_and_mid_rollout_rolls_back_to_the
 def test_promote_ends_a_long_bake_early_and_the_canary_result_says_by_hand(berth, cli, tmp_path):
     svc = berth.make_service("web", image(OLD))
     cw = berth.client("cloudwatch")
-    cw.put_metric_alarm(AlarmName="web-5xx", Namespace="AWS/ApplicationELB", MetricName="HTTPCode_Target_5XX_Count",
-                        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=10,
-                        ComparisonOperator="GreaterThanThreshold")
+    cw.put_metric_alarm(
+        AlarmName="web-5xx",
+        Namespace="AWS/ApplicationELB",
+        MetricName="HTTPCode_Target_5XX_Count",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=10,
+        ComparisonOperator="GreaterThanThreshold",
+    )
     cw.set_alarm_state(AlarmName="web-5xx", StateValue="OK", StateReason="quiet")
     canary = tmp_path / "canary.json"
     canary.write_text(json.dumps({"bakeSeconds": 600, "intervalSeconds": 1, "alarms": ["web-5xx"]}))
@@ -131,8 +156,9 @@ def test_promote_ends_a_long_bake_early_and_the_canary_result_says_by_hand(berth
     wait_for_state(berth, plain, "Plan")
     nothing = cli("promote", plain.rsplit(":", 1)[-1])
     assert nothing.returncode == FAILED
-    assert "nothing to promote: execution " in nothing.stderr and "without a canary bake" in nothing.stderr, \
+    assert "nothing to promote: execution " in nothing.stderr and "without a canary bake" in nothing.stderr, (
         nothing.stderr
+    )
     assert control_tag(berth, svc) is None
     berth.wait_execution(plain)
 
@@ -141,8 +167,14 @@ def test_abort_at_the_approval_gate_rejects_it_and_changes_nothing(berth, cli):
     svc = berth.make_service("web", image(OLD))
     # GIVEN a deployment waiting at its approval gate
     arn = start(cli, NEW, "--approval", "--approval-timeout-seconds", "120")
-    wait_until(lambda: any(e.get("taskScheduledEventDetails", {}).get("resource", "").startswith("putEvents")
-                           for e in berth.history(arn)), 60, "the approval gate")
+    wait_until(
+        lambda: any(
+            e.get("taskScheduledEventDetails", {}).get("resource", "").startswith("putEvents")
+            for e in berth.history(arn)
+        ),
+        60,
+        "the approval gate",
+    )
     # WHEN it is aborted THEN the CLI rejects the gate: NOT_STARTED, nothing registered (exit 5)
     done = cli("abort", arn.rsplit(":", 1)[-1], "--refresh-seconds", "0.3", "--output", "json")
     assert done.returncode == REFUSED, done.stderr

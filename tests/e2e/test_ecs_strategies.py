@@ -30,15 +30,27 @@ def canary(svc: dict) -> dict:
     tg = "targetgroup/" + svc["target_group"].split(":targetgroup/")[1]
     dims = {"TargetGroup": tg, "LoadBalancer": "app/berth-local/0123456789abcdef"}
     spec = lambda name: {"namespace": "AWS/ApplicationELB", "metricName": name, "dimensions": dims, "stat": "Sum"}  # noqa: E731
-    return {"bakeSeconds": 12, "intervalSeconds": 1, "windowSeconds": 30, "metrics": [{
-        "name": "target 5xx rate %", "expression": "100 * FILL(errors, 0) / requests", "period": 5,
-        "minDataPoints": 2, "metrics": {"errors": spec("HTTPCode_Target_5XX_Count"), "requests": spec("RequestCount")},
-        "threshold": 5}]}
+    return {
+        "bakeSeconds": 12,
+        "intervalSeconds": 1,
+        "windowSeconds": 30,
+        "metrics": [
+            {
+                "name": "target 5xx rate %",
+                "expression": "100 * FILL(errors, 0) / requests",
+                "period": 5,
+                "minDataPoints": 2,
+                "metrics": {"errors": spec("HTTPCode_Target_5XX_Count"), "requests": spec("RequestCount")},
+                "threshold": 5,
+            }
+        ],
+    }
 
 
 def deploy(berth, svc: dict, digest: str, **extra) -> str:
-    return berth.start_execution({"cluster": svc["cluster"], "service": svc["service"], "image": image(digest),
-                                  "canary": canary(svc), **extra})
+    return berth.start_execution(
+        {"cluster": svc["cluster"], "service": svc["service"], "image": image(digest), "canary": canary(svc), **extra}
+    )
 
 
 def native_service(berth, strategy: dict, *, hooks: list | None = None, minute_seconds: float = 1.0) -> dict:
@@ -46,8 +58,9 @@ def native_service(berth, strategy: dict, *, hooks: list | None = None, minute_s
     next deployment runs in lifecycle stages. A stand-in minute is `minute_seconds` seconds."""
     berth.control("config", {"ecs_minute_seconds": minute_seconds})
     svc = berth.make_service("web", image(OLD), breaker=False)
-    berth.client("ecs").update_service(cluster="prod", service="web", deploymentConfiguration={
-        **strategy, "lifecycleHooks": hooks or []})
+    berth.client("ecs").update_service(
+        cluster="prod", service="web", deploymentConfiguration={**strategy, "lifecycleHooks": hooks or []}
+    )
     return svc
 
 
@@ -61,9 +74,15 @@ def polls(berth, arn: str) -> list[dict]:
 
 
 def test_a_linear_rollout_of_a_good_image_completes_with_every_step_seen(berth):
-    svc = native_service(berth, {"strategy": "LINEAR", "bakeTimeInMinutes": 1,
-                                 "linearConfiguration": {"stepPercent": 25, "stepBakeTimeInMinutes": 1}},
-                         minute_seconds=4)
+    svc = native_service(
+        berth,
+        {
+            "strategy": "LINEAR",
+            "bakeTimeInMinutes": 1,
+            "linearConfiguration": {"stepPercent": 25, "stepBakeTimeInMinutes": 1},
+        },
+        minute_seconds=4,
+    )
     arn = deploy(berth, svc, NEW)
     done = berth.wait_execution(arn, timeout=180)
     assert done["status"] == "SUCCEEDED", done.get("cause")
@@ -76,7 +95,10 @@ def test_a_linear_rollout_of_a_good_image_completes_with_every_step_seen(berth):
     assert shift == sorted(shift), shift
     assert any(s.get("lifecycleStage") == "BAKE_TIME" for s in sds), [s.get("lifecycleStage") for s in sds]
     step = next(c for c in checks if c["serviceDeployment"].get("productionTrafficWeight") == 50)
-    assert "ECS LINEAR at PRODUCTION_TRAFFIC_SHIFT, new revision on 50% of production and 100% of test traffic" in step["detail"], step
+    assert (
+        "ECS LINEAR at PRODUCTION_TRAFFIC_SHIFT, new revision on 50% of production and 100% of test traffic"
+        in step["detail"]
+    ), step
     assert step["greenTrafficWeight"] == 50, "routes to the canary evaluation"
     # berth's canary ran while the new revision took production traffic, and passed
     shifts = [o["canaryResult"] for o in history_outputs(berth, arn, "EvaluateShift")]
@@ -87,9 +109,15 @@ def test_a_linear_rollout_of_a_good_image_completes_with_every_step_seen(berth):
 
 
 def test_a_canary_whose_berth_canary_fails_mid_shift_is_rolled_back_by_stop_service_deployment(berth):
-    svc = native_service(berth, {"strategy": "CANARY", "bakeTimeInMinutes": 1,
-                                 "canaryConfiguration": {"canaryPercent": 10, "canaryBakeTimeInMinutes": 10}},
-                         minute_seconds=3)
+    svc = native_service(
+        berth,
+        {
+            "strategy": "CANARY",
+            "bakeTimeInMinutes": 1,
+            "canaryConfiguration": {"canaryPercent": 10, "canaryBakeTimeInMinutes": 10},
+        },
+        minute_seconds=3,
+    )
     berth.control("images", {"image": NEW, "behaviour": "canary-bad"})
     arn = deploy(berth, svc, NEW)
     done = berth.wait_execution(arn, timeout=180)
@@ -97,12 +125,18 @@ def test_a_canary_whose_berth_canary_fails_mid_shift_is_rolled_back_by_stop_serv
     assert "canary FAIL" in done["cause"] and "rolled back by StopServiceDeployment" in done["cause"], done["cause"]
 
     # the verdict came while ECS held the canary at 10 %
-    (last_shift,) = [o for o in history_outputs(berth, arn, "EvaluateShift") if o["canaryResult"]["decision"] == "ROLLBACK"]
-    assert last_shift["stability"]["serviceDeployment"]["lifecycleStage"] == "PRODUCTION_TRAFFIC_SHIFT", last_shift["stability"]
+    (last_shift,) = [
+        o for o in history_outputs(berth, arn, "EvaluateShift") if o["canaryResult"]["decision"] == "ROLLBACK"
+    ]
+    assert last_shift["stability"]["serviceDeployment"]["lifecycleStage"] == "PRODUCTION_TRAFFIC_SHIFT", last_shift[
+        "stability"
+    ]
     assert last_shift["stability"]["serviceDeployment"]["productionTrafficWeight"] == 10
     (rollback,) = [o["rollback"] for o in history_outputs(berth, arn, "Rollback")]
     assert rollback["rollout"]["rolledBackBy"] == "StopServiceDeployment", rollback
-    assert rollback["detail"].startswith("rolled back by StopServiceDeployment: ECS CANARY service deployment"), rollback
+    assert rollback["detail"].startswith("rolled back by StopServiceDeployment: ECS CANARY service deployment"), (
+        rollback
+    )
     sd = service_deployment(berth, rollback["rollout"]["serviceDeploymentArn"])
     assert sd["status"] == "ROLLBACK_SUCCESSFUL" and "StopServiceDeployment" in sd["statusReason"], sd
     back = watch_checks(berth, arn, "WatchRollback")[-1]
@@ -114,23 +148,33 @@ def test_a_canary_whose_berth_canary_fails_mid_shift_is_rolled_back_by_stop_serv
 
 def waiting_for_approval(berth, arn: str) -> dict:
     """The first WatchRollout that shows the deployment held in the PAUSE hook."""
+
     def held():
         return next((c for c in polls(berth, arn) if c["serviceDeployment"].get("awaitingHookId")), None)
+
     return wait_until(held, 60, "the deployment waiting in its PAUSE hook")
 
 
 @pytest.mark.parametrize("answer", ["approve", "reject"])
 def test_a_blue_green_deployment_paused_for_approval_continues_on_approve_and_rolls_back_on_reject(berth, cli, answer):
-    pause = {"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
-             "timeoutConfiguration": {"timeoutInMinutes": 60, "action": "ROLLBACK"}}
+    pause = {
+        "targetType": "PAUSE",
+        "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+        "timeoutConfiguration": {"timeoutInMinutes": 60, "action": "ROLLBACK"},
+    }
     svc = native_service(berth, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1}, hooks=[pause], minute_seconds=2)
     arn = deploy(berth, svc, NEW)
     name = arn.rsplit(":", 1)[1]
 
     held = waiting_for_approval(berth, arn)
     assert held["status"] == "IN_PROGRESS", held
-    assert held["detail"].startswith(f"waiting for approval at POST_TEST_TRAFFIC_SHIFT: berth approve {name} | berth reject {name}"), held
-    assert held["serviceDeployment"]["productionTrafficWeight"] == 0 and held["serviceDeployment"]["testTrafficWeight"] == 100
+    assert held["detail"].startswith(
+        f"waiting for approval at POST_TEST_TRAFFIC_SHIFT: berth approve {name} | berth reject {name}"
+    ), held
+    assert (
+        held["serviceDeployment"]["productionTrafficWeight"] == 0
+        and held["serviceDeployment"]["testTrafficWeight"] == 100
+    )
     assert berth.listener(svc, "prod")["taskDefinition"] == svc["task_definition"], "blue serves while it waits"
 
     done = cli(answer, name)
@@ -151,23 +195,35 @@ def test_a_blue_green_deployment_paused_for_approval_continues_on_approve_and_ro
         assert service_deployment(berth, held["serviceDeployment"]["arn"])["status"] == "SUCCESSFUL"
     else:
         assert finished["status"] == "FAILED" and finished["error"] == "DeploymentRolledBack", finished
-        assert "ContinueServiceDeployment" in finished["cause"] and "rolled back by ECS" in finished["cause"], finished["cause"]
+        assert "ContinueServiceDeployment" in finished["cause"] and "rolled back by ECS" in finished["cause"], finished[
+            "cause"
+        ]
         assert service_deployment(berth, held["serviceDeployment"]["arn"])["status"] == "ROLLBACK_SUCCESSFUL"
         assert berth.wait_steady(svc)["taskDefinition"] == svc["task_definition"]
 
 
 def test_berth_abort_of_a_native_deployment_mid_shift_uses_stop_service_deployment_too(berth, cli):
-    svc = native_service(berth, {"strategy": "LINEAR", "bakeTimeInMinutes": 1,
-                                 "linearConfiguration": {"stepPercent": 50, "stepBakeTimeInMinutes": 10}},
-                         minute_seconds=3)
+    svc = native_service(
+        berth,
+        {
+            "strategy": "LINEAR",
+            "bakeTimeInMinutes": 1,
+            "linearConfiguration": {"stepPercent": 50, "stepBakeTimeInMinutes": 10},
+        },
+        minute_seconds=3,
+    )
     arn = berth.start_execution({"cluster": "prod", "service": "web", "image": image(NEW)})
-    wait_until(lambda: any(c["serviceDeployment"].get("productionTrafficWeight") == 50 for c in polls(berth, arn)),
-               60, "the first step at 50 %")
+    wait_until(
+        lambda: any(c["serviceDeployment"].get("productionTrafficWeight") == 50 for c in polls(berth, arn)),
+        60,
+        "the first step at 50 %",
+    )
     done = cli("abort", "web", "--cluster", "prod", "--refresh-seconds", "0.3")
     assert done.returncode == 3, done.stderr  # rolled back
     finished = berth.wait_execution(arn)
-    assert "rollout FAILED (Aborted)" in finished["cause"] and "rolled back by StopServiceDeployment" in finished["cause"], \
-        finished["cause"]
+    assert (
+        "rollout FAILED (Aborted)" in finished["cause"] and "rolled back by StopServiceDeployment" in finished["cause"]
+    ), finished["cause"]
     (rollback,) = [o["rollback"] for o in history_outputs(berth, arn, "Rollback")]
     assert service_deployment(berth, rollback["rollout"]["serviceDeploymentArn"])["status"] == "ROLLBACK_SUCCESSFUL"
     assert berth.wait_steady(svc)["taskDefinition"] == svc["task_definition"]

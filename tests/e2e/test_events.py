@@ -109,7 +109,9 @@ def test_a_good_deploy_publishes_started_deploying_finished_and_the_failure_rule
     assert failures.drain() == [], "the failures-only rule routed a success"
 
 
-def test_a_failing_image_publishes_rolling_back_and_finished_with_a_cause_which_the_failure_rule_routes(berth, captured):
+def test_a_failing_image_publishes_rolling_back_and_finished_with_a_cause_which_the_failure_rule_routes(
+    berth, captured
+):
     every, failures = captured
     svc = berth.make_service("web", f"{REGISTRY}/web@{OLD}")
     berth.control("images", {"image": NEW, "behaviour": "crashloop"})

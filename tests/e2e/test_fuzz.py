@@ -44,8 +44,20 @@ from datetime import datetime
 
 import requests
 
-from .harness import (ACCOUNT, REGION, REGISTRY, ROOT, STATE_MACHINE, aws_changes, aws_snapshot, berth_error_names,
-                      digest_of, ecr_push_event, function_substitutions, invoke_raw)
+from .harness import (
+    ACCOUNT,
+    REGION,
+    REGISTRY,
+    ROOT,
+    STATE_MACHINE,
+    aws_changes,
+    aws_snapshot,
+    berth_error_names,
+    digest_of,
+    ecr_push_event,
+    function_substitutions,
+    invoke_raw,
+)
 
 SEED = int(os.environ.get("BERTH_FUZZ_SEED", "5"))
 COUNT = int(os.environ.get("BERTH_FUZZ_COUNT", "1600"))
@@ -57,9 +69,20 @@ OLD = digest_of("fuzz v1")
 NEW = digest_of("fuzz v2")
 ALARM = "web-5xx"
 DIMS = {"TargetGroup": "targetgroup/web/0123456789abcdef", "LoadBalancer": "app/berth-local/0123456789abcdef"}
-HANDLERS = ["plan-deployment", "acquire-turn", "register-revision", "update-service", "check-stability",
-            "evaluate-canary", "rollback", "summarize", "start-deployment", "codedeploy-hook", "ecs-hook",
-            "check-gates"]
+HANDLERS = [
+    "plan-deployment",
+    "acquire-turn",
+    "register-revision",
+    "update-service",
+    "check-stability",
+    "evaluate-canary",
+    "rollback",
+    "summarize",
+    "start-deployment",
+    "codedeploy-hook",
+    "ecs-hook",
+    "check-gates",
+]
 # What a successful answer of each handler carries.
 RESULT_KEYS = {
     "plan-deployment": {"source", "deployments"},
@@ -79,17 +102,43 @@ RESULT_KEYS = {
 
 
 # The README's schema where berth refuses unknown fields.
-REQUEST_KEYS = {"cluster", "service", "container", "image", "forceNewDeployment", "timeoutSeconds",
-                "pollIntervalSeconds", "rollbackTimeoutSeconds", "canary"}
+REQUEST_KEYS = {
+    "cluster",
+    "service",
+    "container",
+    "image",
+    "forceNewDeployment",
+    "timeoutSeconds",
+    "pollIntervalSeconds",
+    "rollbackTimeoutSeconds",
+    "canary",
+}
 CANARY_KEYS = {"bakeSeconds", "intervalSeconds", "windowSeconds", "onInconclusive", "metrics", "alarms"}
-CHECK_KEYS = {"name", "metric", "expression", "metrics", "threshold", "comparison", "minDataPoints",
-              "datapointsToFail", "period"}
+CHECK_KEYS = {
+    "name",
+    "metric",
+    "expression",
+    "metrics",
+    "threshold",
+    "comparison",
+    "minDataPoints",
+    "datapointsToFail",
+    "period",
+}
 SPEC_KEYS = {"namespace", "metricName", "dimensions", "stat"}
 HOOK_CONFIG_KEYS = {"deadlineSeconds", "hooks", "berthState"}
 CHECK_SET_KEYS = {"probes", "canary"}
 PROBE_KEYS = {"name", "url", "expectStatus", "latencyBudgetMs", "requests"}
-ECS_STAGES = {"RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
-              "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"}
+ECS_STAGES = {
+    "RECONCILE_SERVICE",
+    "PRE_SCALE_UP",
+    "POST_SCALE_UP",
+    "TEST_TRAFFIC_SHIFT",
+    "POST_TEST_TRAFFIC_SHIFT",
+    "PRE_PRODUCTION_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT",
+    "POST_PRODUCTION_TRAFFIC_SHIFT",
+}
 # No documented range reaches 10^9 (31 years in seconds): the rules' bound where none is declared.
 MAX_SECONDS = 10**9
 
@@ -127,20 +176,32 @@ def documented_limits() -> dict[str, tuple[int, int]]:
     capped at 10^9 - 1: any sensible range is inside it. Fields without a declared range get
     [low, 10^9)."""
     text = (ROOT / "shared" / "src" / "model.rs").read_text()
-    declared = {name: (int(lo.replace("_", "")), int(hi.replace("_", "")))
-                for name, lo, hi in re.findall(r"pub const (\w+): RangeInclusive<\w+> = ([\d_]+)..=([\d_]+);", text)}
-    fields = {"timeoutSeconds": ("TIMEOUT_SECONDS", 1), "rollbackTimeoutSeconds": ("TIMEOUT_SECONDS", 1),
-              "pollIntervalSeconds": ("POLL_INTERVAL_SECONDS", 1), "bakeSeconds": ("BAKE_SECONDS", 0),
-              "intervalSeconds": ("INTERVAL_SECONDS", 1), "windowSeconds": ("WINDOW_SECONDS", 1),
-              "deadlineSeconds": ("HOOK_DEADLINE_SECONDS", 1), "minDataPoints": ("DATA_POINTS", 1),
-              "datapointsToFail": ("DATA_POINTS", 1)}
+    declared = {
+        name: (int(lo.replace("_", "")), int(hi.replace("_", "")))
+        for name, lo, hi in re.findall(r"pub const (\w+): RangeInclusive<\w+> = ([\d_]+)..=([\d_]+);", text)
+    }
+    fields = {
+        "timeoutSeconds": ("TIMEOUT_SECONDS", 1),
+        "rollbackTimeoutSeconds": ("TIMEOUT_SECONDS", 1),
+        "pollIntervalSeconds": ("POLL_INTERVAL_SECONDS", 1),
+        "bakeSeconds": ("BAKE_SECONDS", 0),
+        "intervalSeconds": ("INTERVAL_SECONDS", 1),
+        "windowSeconds": ("WINDOW_SECONDS", 1),
+        "deadlineSeconds": ("HOOK_DEADLINE_SECONDS", 1),
+        "minDataPoints": ("DATA_POINTS", 1),
+        "datapointsToFail": ("DATA_POINTS", 1),
+    }
     out = {}
     for f, (const, low) in fields.items():
         lo, hi = declared.get(const, (low, MAX_SECONDS - 1))
         out[f] = (lo, min(hi, MAX_SECONDS - 1))
     # lengths, only where declared
-    for f, const in (("cluster", "NAME_CHARS"), ("service", "NAME_CHARS"), ("container", "NAME_CHARS"),
-                     ("image", "IMAGE_CHARS")):
+    for f, const in (
+        ("cluster", "NAME_CHARS"),
+        ("service", "NAME_CHARS"),
+        ("container", "NAME_CHARS"),
+        ("image", "IMAGE_CHARS"),
+    ):
         m = re.search(r"pub const %s: usize = ([\d_]+);" % const, text)
         if m:
             out[f"{f}.length"] = (0, int(m.group(1).replace("_", "")))
@@ -152,6 +213,7 @@ MERGED = merged_by_the_asl()
 
 
 # ---------------------------------------------------------------------- raw JSON text
+
 
 class Raw:
     """Raw JSON text standing in a document where a string placeholder is, for what json.dumps
@@ -176,6 +238,7 @@ def deep_text(levels: int) -> str:
 
 
 # ---------------------------------------------------------------------- paths in a document
+
 
 def walk(doc, path=()):
     """(path, value) of every node below the root."""
@@ -234,8 +297,9 @@ DIGEST = re.compile(r"@(sha256|sha512):([^@]*)$", re.I)
 def invalid_stat(s) -> bool:
     """Certainly not a CloudWatch statistic (the rule only ever demands refusals, so it is lenient
     where CloudWatch's own spelling rules are unclear, e.g. `P99` or `sum`)."""
-    return isinstance(s, str) and not (s.lower() in {x.lower() for x in STATS} or PERCENTILE.match(s.lower())
-                                       or RANGE_STAT.match(s.upper()))
+    return isinstance(s, str) and not (
+        s.lower() in {x.lower() for x in STATS} or PERCENTILE.match(s.lower()) or RANGE_STAT.match(s.upper())
+    )
 
 
 def valid_period(p) -> bool:
@@ -295,14 +359,24 @@ def canary_problems(c, alarms: set[str] | None) -> list[str]:
     if not isinstance(c, dict):
         return []
     out = [f"unknown canary field {k!r}" for k in c if k not in CANARY_KEYS]
-    out += [p for p in (seconds_problem(c, "bakeSeconds", 0), seconds_problem(c, "intervalSeconds", 1),
-                        seconds_problem(c, "windowSeconds", 1)) if p]
+    out += [
+        p
+        for p in (
+            seconds_problem(c, "bakeSeconds", 0),
+            seconds_problem(c, "intervalSeconds", 1),
+            seconds_problem(c, "windowSeconds", 1),
+        )
+        if p
+    ]
     for i, m in enumerate(c.get("metrics") if isinstance(c.get("metrics"), list) else []):
         if not isinstance(m, dict):
             continue
         out += [f"metrics[{i}]: unknown field {k!r}" for k in m if k not in CHECK_KEYS]
-        out += [f"metrics[{i}]: {p}" for p in (seconds_problem(m, "minDataPoints", 1),
-                                                 seconds_problem(m, "datapointsToFail", 1)) if p]
+        out += [
+            f"metrics[{i}]: {p}"
+            for p in (seconds_problem(m, "minDataPoints", 1), seconds_problem(m, "datapointsToFail", 1))
+            if p
+        ]
         if "period" in m and not valid_period(m["period"]):
             out.append(f"metrics[{i}]: period {str(m['period'])[:30]!r}")
         window, period = c.get("windowSeconds", 300), m.get("period", 60)
@@ -330,8 +404,11 @@ def request_problems(r, alarms: set[str]) -> list[str]:
     if not isinstance(r, dict):
         return []
     out = [f"unknown request field {k!r}" for k in r if k not in REQUEST_KEYS]
-    out += [p for p in (seconds_problem(r, k, 1)
-                        for k in ("timeoutSeconds", "pollIntervalSeconds", "rollbackTimeoutSeconds")) if p]
+    out += [
+        p
+        for p in (seconds_problem(r, k, 1) for k in ("timeoutSeconds", "pollIntervalSeconds", "rollbackTimeoutSeconds"))
+        if p
+    ]
     if digest_problem(r.get("image")):
         out.append(digest_problem(r.get("image")))
     for f in ("cluster", "service", "container", "image"):
@@ -361,6 +438,7 @@ def hook_config_problems(d) -> list[str]:
 
 
 # ---------------------------------------------------------------------- bases
+
 
 @dataclass
 class Base:
@@ -394,12 +472,21 @@ def spec(metric: str, stat: str = "Sum") -> dict:
 
 def canary_config() -> dict:
     return {
-        "bakeSeconds": 60, "intervalSeconds": 10, "windowSeconds": 300, "onInconclusive": "rollback",
+        "bakeSeconds": 60,
+        "intervalSeconds": 10,
+        "windowSeconds": 300,
+        "onInconclusive": "rollback",
         "metrics": [
-            {"name": "5xx rate %", "expression": "100 * FILL(errors, 0) / requests",
-             "metrics": {"errors": spec("HTTPCode_Target_5XX_Count"), "requests": spec("RequestCount")},
-             "threshold": 5.0, "comparison": "GreaterThanThreshold", "minDataPoints": 1, "datapointsToFail": 1,
-             "period": 60},
+            {
+                "name": "5xx rate %",
+                "expression": "100 * FILL(errors, 0) / requests",
+                "metrics": {"errors": spec("HTTPCode_Target_5XX_Count"), "requests": spec("RequestCount")},
+                "threshold": 5.0,
+                "comparison": "GreaterThanThreshold",
+                "minDataPoints": 1,
+                "datapointsToFail": 1,
+                "period": 60,
+            },
             {"name": "p99 latency", "metric": spec("TargetResponseTime", "p99"), "threshold": 1.0},
         ],
         "alarms": [ALARM],
@@ -420,16 +507,34 @@ def build_bases(berth) -> list[Base]:
     """A live deployment of `web` by hand, state by state, whose real inputs become the bases."""
     svc = berth.make_service("web", image(OLD))
     cw = berth.client("cloudwatch")
-    cw.put_metric_alarm(AlarmName=ALARM, MetricName="HTTPCode_Target_5XX_Count", Namespace="AWS/ApplicationELB",
-                        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=5,
-                        ComparisonOperator="GreaterThanThreshold")
+    cw.put_metric_alarm(
+        AlarmName=ALARM,
+        MetricName="HTTPCode_Target_5XX_Count",
+        Namespace="AWS/ApplicationELB",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=5,
+        ComparisonOperator="GreaterThanThreshold",
+    )
     cw.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="fuzz")
     alarms = {ALARM}
-    execution = {"id": f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{STATE_MACHINE}:fuzz-1", "name": "fuzz-1",
-                 "startTime": "2026-11-29T00:00:00Z"}
-    request = {"cluster": "prod", "service": "web", "container": "app", "image": image(NEW),
-               "forceNewDeployment": False, "timeoutSeconds": 120, "pollIntervalSeconds": 1,
-               "rollbackTimeoutSeconds": 120, "canary": canary_config()}
+    execution = {
+        "id": f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{STATE_MACHINE}:fuzz-1",
+        "name": "fuzz-1",
+        "startTime": "2026-11-29T00:00:00Z",
+    }
+    request = {
+        "cluster": "prod",
+        "service": "web",
+        "container": "app",
+        "image": image(NEW),
+        "forceNewDeployment": False,
+        "timeoutSeconds": 120,
+        "pollIntervalSeconds": 1,
+        "rollbackTimeoutSeconds": 120,
+        "canary": canary_config(),
+    }
     plan_console = {"request": request, "execution": execution}
     plan = call(berth, "plan-deployment", plan_console)
     # Plan writes what every item shares once (plan.common): the Map merges it back, so does this
@@ -449,17 +554,37 @@ def build_bases(berth) -> list[Base]:
     canary_first = {**doc, "canary": canary_config()}
     canary_result = call(berth, "evaluate-canary", canary_first)
     canary_next = {**canary_first, "canaryResult": canary_result}
-    rollback = {**doc, "canaryResult": canary_result,
-                "error": {"Error": "States.TaskFailed", "Cause": "canary FAIL"}, "rollbackTimeoutSeconds": 120}
-    summarize = {"results": [
-        {"cluster": "prod", "service": "web", "outcome": "DEPLOYED", "detail": doc},
-        {"cluster": "prod", "service": "api", "outcome": "ROLLED_BACK",
-         "detail": {**doc, "error": {"Error": "DeploymentRolledBack", "Cause": "canary FAIL"}}},
-    ]}
-    codedeploy_check = {"cluster": "prod", "service": "web", "rollout": {
-        **update, "ecsDeploymentId": "d-FUZZ00001",
-        "codeDeploy": {"application": "AppECS-prod-web", "deploymentGroup": "DgpECS-prod-web",
-                       "deploymentId": "d-FUZZ00001", "rollback": False}}}
+    rollback = {
+        **doc,
+        "canaryResult": canary_result,
+        "error": {"Error": "States.TaskFailed", "Cause": "canary FAIL"},
+        "rollbackTimeoutSeconds": 120,
+    }
+    summarize = {
+        "results": [
+            {"cluster": "prod", "service": "web", "outcome": "DEPLOYED", "detail": doc},
+            {
+                "cluster": "prod",
+                "service": "api",
+                "outcome": "ROLLED_BACK",
+                "detail": {**doc, "error": {"Error": "DeploymentRolledBack", "Cause": "canary FAIL"}},
+            },
+        ]
+    }
+    codedeploy_check = {
+        "cluster": "prod",
+        "service": "web",
+        "rollout": {
+            **update,
+            "ecsDeploymentId": "d-FUZZ00001",
+            "codeDeploy": {
+                "application": "AppECS-prod-web",
+                "deploymentGroup": "DgpECS-prod-web",
+                "deploymentId": "d-FUZZ00001",
+                "rollback": False,
+            },
+        },
+    }
     prefix = f"arn:aws:ecs:{REGION}:{ACCOUNT}"
     green = f"{prefix}:service-revision/prod/web/2637021523716452836"
     blue = f"{prefix}:service-revision/prod/web/4980306466373577095"
@@ -467,19 +592,40 @@ def build_bases(berth) -> list[Base]:
         "executionId": "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111",
         "lifecycleStage": "POST_PRODUCTION_TRAFFIC_SHIFT",
         "resourceArn": f"{prefix}:service-deployment/prod/web/Jx3gHK0LuZSSIN3ZqAnYn",
-        "executionDetails": {"serviceArn": f"{prefix}:service/prod/web", "targetServiceRevisionArn": green,
-                             "testTrafficWeights": {}, "productionTrafficWeights": {green: 100.0, blue: 0.0}},
-        "hookDetails": {"deadlineSeconds": 20, "hooks": {"POST_PRODUCTION_TRAFFIC_SHIFT": {
-            "probes": [{"name": "health", "url": f"{berth.url}/_berth/health", "expectStatus": 200,
-                        "latencyBudgetMs": 2000, "requests": 1}],
-            "canary": canary_config()}}},
+        "executionDetails": {
+            "serviceArn": f"{prefix}:service/prod/web",
+            "targetServiceRevisionArn": green,
+            "testTrafficWeights": {},
+            "productionTrafficWeights": {green: 100.0, blue: 0.0},
+        },
+        "hookDetails": {
+            "deadlineSeconds": 20,
+            "hooks": {
+                "POST_PRODUCTION_TRAFFIC_SHIFT": {
+                    "probes": [
+                        {
+                            "name": "health",
+                            "url": f"{berth.url}/_berth/health",
+                            "expectStatus": 200,
+                            "latencyBudgetMs": 2000,
+                            "requests": 1,
+                        }
+                    ],
+                    "canary": canary_config(),
+                }
+            },
+        },
     }
     ecs_hook_details = copy.deepcopy(ecs_hook["executionDetails"])
 
     def ecs_hook_rules(d):
         # a rollback is answered before the configuration is read: only forward shifts must refuse
-        if not isinstance(d, dict) or d.get("executionDetails") != ecs_hook_details \
-                or d.get("lifecycleStage") != ecs_hook["lifecycleStage"] or d.get("executionId") != ecs_hook["executionId"]:
+        if (
+            not isinstance(d, dict)
+            or d.get("executionDetails") != ecs_hook_details
+            or d.get("lifecycleStage") != ecs_hook["lifecycleStage"]
+            or d.get("executionId") != ecs_hook["executionId"]
+        ):
             return []
         return hook_config_problems(d.get("hookDetails"))
 
@@ -491,50 +637,137 @@ def build_bases(berth) -> list[Base]:
         return []
 
     # the release gates (check-gates): a weekend freeze in Berlin and a scan with one LOW finding
-    berth.control("scan-findings", {"repository": "web", "digest": NEW, "tag": "v2",
-                                    "findings": [{"id": "CVE-2026-0009", "severity": "LOW", "package": "zlib"}]})
-    freeze = [{"source": "service web tag berth:freeze", "timeZone": "Europe/Berlin",
-               "windows": ["Fri 18:00 - Mon 06:00", "2026-12-24T00:00 - 2027-01-02T00:00"], "onFreeze": "wait"}]
+    berth.control(
+        "scan-findings",
+        {
+            "repository": "web",
+            "digest": NEW,
+            "tag": "v2",
+            "findings": [{"id": "CVE-2026-0009", "severity": "LOW", "package": "zlib"}],
+        },
+    )
+    freeze = [
+        {
+            "source": "service web tag berth:freeze",
+            "timeZone": "Europe/Berlin",
+            "windows": ["Fri 18:00 - Mon 06:00", "2026-12-24T00:00 - 2027-01-02T00:00"],
+            "onFreeze": "wait",
+        }
+    ]
     gates = [
-        Base("check-gates (freeze)", "check-gates",
-             {"gate": "freeze", "document": {**item, "freeze": freeze,
-                                             "overrideFreeze": {"reason": "fuzz", "by": "fuzz"}}},
-             focus=(("gate",), ("document", "cluster"), ("document", "service"), ("document", "freeze"),
-                    ("document", "overrideFreeze"))),
-        Base("check-gates (scan)", "check-gates",
-             {"gate": "scan", "document": {**item, "scan": {"threshold": "HIGH", "onNoScan": "refuse",
-                                                            "maxWaitSeconds": 60}}},
-             focus=(("gate",), ("document", "image"), ("document", "scan"), ("document", "scanResult"),
-                    ("document", "pollIntervalSeconds"))),
+        Base(
+            "check-gates (freeze)",
+            "check-gates",
+            {
+                "gate": "freeze",
+                "document": {**item, "freeze": freeze, "overrideFreeze": {"reason": "fuzz", "by": "fuzz"}},
+            },
+            focus=(
+                ("gate",),
+                ("document", "cluster"),
+                ("document", "service"),
+                ("document", "freeze"),
+                ("document", "overrideFreeze"),
+            ),
+        ),
+        Base(
+            "check-gates (scan)",
+            "check-gates",
+            {
+                "gate": "scan",
+                "document": {**item, "scan": {"threshold": "HIGH", "onNoScan": "refuse", "maxWaitSeconds": 60}},
+            },
+            focus=(
+                ("gate",),
+                ("document", "image"),
+                ("document", "scan"),
+                ("document", "scanResult"),
+                ("document", "pollIntervalSeconds"),
+            ),
+        ),
     ]
     bases = gates + [
-        Base("plan-deployment (console)", "plan-deployment", plan_console,
-             rules=lambda d: request_problems(d.get("request"), alarms) if isinstance(d, dict) else []),
-        Base("plan-deployment (ECR push)", "plan-deployment",
-             {"request": ecr_push_event("web", NEW, "v2"), "execution": execution}, rules=push_rules, skip_ok=True),
+        Base(
+            "plan-deployment (console)",
+            "plan-deployment",
+            plan_console,
+            rules=lambda d: request_problems(d.get("request"), alarms) if isinstance(d, dict) else [],
+        ),
+        Base(
+            "plan-deployment (ECR push)",
+            "plan-deployment",
+            {"request": ecr_push_event("web", NEW, "v2"), "execution": execution},
+            rules=push_rules,
+            skip_ok=True,
+        ),
         Base("acquire-turn", "acquire-turn", item, focus=tuple((k,) for k in item if k != "canary")),
         Base("check-stability (ECS)", "check-stability", check),
         Base("check-stability (CodeDeploy)", "check-stability", codedeploy_check),
-        Base("evaluate-canary (first)", "evaluate-canary", canary_first,
-             rules=lambda d: canary_problems(d.get("canary"), None) if isinstance(d, dict) else [],
-             focus=(("canary",),)),
-        Base("evaluate-canary (next)", "evaluate-canary", canary_next,
-             rules=lambda d: canary_problems(d.get("canary"), None) if isinstance(d, dict) else [],
-             focus=(("canaryResult",), ("canary", "bakeSeconds"))),
-        Base("summarize", "summarize", summarize,
-             focus=tuple(("results", "*", k) for k in ("cluster", "service", "outcome")) + (("results", "*", "detail", "error"),)),
-        Base("ecs-hook", "ecs-hook", ecs_hook, rules=ecs_hook_rules, slow=(("hookDetails", "hooks", "*", "probes", "*", "requests"),)),
-        Base("register-revision", "register-revision", doc_without(doc, "register", "update", "stability"),
-             rules=lambda d: [digest_problem(d.get("image"))] if isinstance(d, dict) and digest_problem(d.get("image")) else [],
-             focus=tuple((k,) for k in ("deploymentId", "cluster", "service", "container", "image"))),
-        Base("update-service", "update-service", doc_without(doc, "update", "stability"),
-             focus=tuple((k,) for k in ("deploymentId", "cluster", "service", "register", "forceNewDeployment", "timeoutSeconds"))),
-        Base("rollback", "rollback", rollback,
-             focus=tuple((k,) for k in ("deploymentId", "cluster", "service", "register", "update", "rollbackTimeoutSeconds"))),
-        Base("codedeploy-hook", "codedeploy-hook",
-             {"DeploymentId": "d-FUZZ00001", "LifecycleEventHookExecutionId": "4d8a2d0c-fuzz-hook-execution"}),
-        Base("start-deployment", "start-deployment", ecr_push_event("fuzz-unmapped", digest_of("fuzz push"), "v1"),
-             rules=push_rules, skip_ok=True),
+        Base(
+            "evaluate-canary (first)",
+            "evaluate-canary",
+            canary_first,
+            rules=lambda d: canary_problems(d.get("canary"), None) if isinstance(d, dict) else [],
+            focus=(("canary",),),
+        ),
+        Base(
+            "evaluate-canary (next)",
+            "evaluate-canary",
+            canary_next,
+            rules=lambda d: canary_problems(d.get("canary"), None) if isinstance(d, dict) else [],
+            focus=(("canaryResult",), ("canary", "bakeSeconds")),
+        ),
+        Base(
+            "summarize",
+            "summarize",
+            summarize,
+            focus=tuple(("results", "*", k) for k in ("cluster", "service", "outcome"))
+            + (("results", "*", "detail", "error"),),
+        ),
+        Base(
+            "ecs-hook",
+            "ecs-hook",
+            ecs_hook,
+            rules=ecs_hook_rules,
+            slow=(("hookDetails", "hooks", "*", "probes", "*", "requests"),),
+        ),
+        Base(
+            "register-revision",
+            "register-revision",
+            doc_without(doc, "register", "update", "stability"),
+            rules=lambda d: (
+                [digest_problem(d.get("image"))] if isinstance(d, dict) and digest_problem(d.get("image")) else []
+            ),
+            focus=tuple((k,) for k in ("deploymentId", "cluster", "service", "container", "image")),
+        ),
+        Base(
+            "update-service",
+            "update-service",
+            doc_without(doc, "update", "stability"),
+            focus=tuple(
+                (k,) for k in ("deploymentId", "cluster", "service", "register", "forceNewDeployment", "timeoutSeconds")
+            ),
+        ),
+        Base(
+            "rollback",
+            "rollback",
+            rollback,
+            focus=tuple(
+                (k,) for k in ("deploymentId", "cluster", "service", "register", "update", "rollbackTimeoutSeconds")
+            ),
+        ),
+        Base(
+            "codedeploy-hook",
+            "codedeploy-hook",
+            {"DeploymentId": "d-FUZZ00001", "LifecycleEventHookExecutionId": "4d8a2d0c-fuzz-hook-execution"},
+        ),
+        Base(
+            "start-deployment",
+            "start-deployment",
+            ecr_push_event("fuzz-unmapped", digest_of("fuzz push"), "v1"),
+            rules=push_rules,
+            skip_ok=True,
+        ),
     ]
     for b in bases:
         assert not b.problems(b.doc), (b.name, b.problems(b.doc))
@@ -547,10 +780,30 @@ def doc_without(doc: dict, *keys: str) -> dict:
 
 # ---------------------------------------------------------------------- mutations
 
-EDGE_NUMBERS = [0, -1, 2**31, 2**53 + 1, 2**63 - 1, 2**63, 2**64 - 1, 2**64, 10**9, 10**12, -(2**63) - 1, 1.5,
-                -0.0, 1e308, 0.1]
-RAW_NUMBERS = [("1e999", True), ("-1e999", True), ("1e-999", False), ("123456789012345678901234567890", False),
-               ("1E400", True)]
+EDGE_NUMBERS = [
+    0,
+    -1,
+    2**31,
+    2**53 + 1,
+    2**63 - 1,
+    2**63,
+    2**64 - 1,
+    2**64,
+    10**9,
+    10**12,
+    -(2**63) - 1,
+    1.5,
+    -0.0,
+    1e308,
+    0.1,
+]
+RAW_NUMBERS = [
+    ("1e999", True),
+    ("-1e999", True),
+    ("1e-999", False),
+    ("123456789012345678901234567890", False),
+    ("1E400", True),
+]
 TYPE_VALUES = [None, True, False, "x", "", 0, -1, 1.5, [], {}, [1, 2], {"a": 1}]
 STRINGS = ["", " ", "\u0000", "é", "😀", "null", "true", "1", "${x}", "../../x", "a" * 300, "\ud7ff", "\t\n"]
 
@@ -560,14 +813,14 @@ def typo(rng: random.Random, key: str) -> str:
         kind = rng.randrange(6)
         i = rng.randrange(len(key)) if key else 0
         if kind == 0 and len(key) > 1:
-            k = key[:i] + key[i + 1:]
+            k = key[:i] + key[i + 1 :]
         elif kind == 1 and len(key) > 1:
             i = min(i, len(key) - 2)
-            k = key[:i] + key[i + 1] + key[i] + key[i + 2:]
+            k = key[:i] + key[i + 1] + key[i] + key[i + 2 :]
         elif kind == 2:
-            k = key[:i] + key[i:i + 1] * 2 + key[i + 1:]
+            k = key[:i] + key[i : i + 1] * 2 + key[i + 1 :]
         elif kind == 3:
-            k = key[:i] + key[i:i + 1].swapcase() + key[i + 1:]
+            k = key[:i] + key[i : i + 1].swapcase() + key[i + 1 :]
         elif kind == 4:
             k = key[:-1] if key.endswith("s") else key + "s"
         else:
@@ -625,8 +878,20 @@ class Mutator:
     def unknown(self):
         objects = [()] + [p for p, v in self.nodes(lambda p, v: isinstance(v, dict))]
         p = self.rng.choice(objects)
-        key = self.rng.choice(["x", "extra", "Cluster", "comparision", "hook", "dimension", "bakeSecond",
-                               "onInconclusve", "__proto__", "é"]) + ("" if self.rng.random() < 0.5 else str(self.rng.randrange(99)))
+        key = self.rng.choice(
+            [
+                "x",
+                "extra",
+                "Cluster",
+                "comparision",
+                "hook",
+                "dimension",
+                "bakeSecond",
+                "onInconclusve",
+                "__proto__",
+                "é",
+            ]
+        ) + ("" if self.rng.random() < 0.5 else str(self.rng.randrange(99)))
         get(self.doc, p)[key] = self.rng.choice([1, "x", None, {}, []])
         self.notes.append(f"add {fmt(p + (key,))}")
         return True
@@ -643,8 +908,11 @@ class Mutator:
         return True
 
     def number(self, path=None, value=None):
-        nodes = [path] if path else [p for p, v in self.nodes(lambda p, v: is_int(v) or isinstance(v, float))
-                                     if not self.slow(p)]
+        nodes = (
+            [path]
+            if path
+            else [p for p, v in self.nodes(lambda p, v: is_int(v) or isinstance(v, float)) if not self.slow(p)]
+        )
         if not nodes:
             return False
         p = self.rng.choice(nodes)
@@ -680,9 +948,11 @@ class Mutator:
         old = get(self.doc, p)
         m = re.search(r"sha256:([0-9a-f]{64})", old)
         hexpart = m.group(1)
-        new = self.rng.choice([hexpart.upper(), hexpart[:63], hexpart + "0", "g" * 64, hexpart[:32].upper() + hexpart[32:]])
+        new = self.rng.choice(
+            [hexpart.upper(), hexpart[:63], hexpart + "0", "g" * 64, hexpart[:32].upper() + hexpart[32:]]
+        )
         algo = self.rng.choice(["sha256", "sha256", "SHA256"])
-        put(self.doc, p, old[:m.start()] + f"{algo}:{new}" + old[m.end():])
+        put(self.doc, p, old[: m.start()] + f"{algo}:{new}" + old[m.end() :])
         self.notes.append(f"{fmt(p)}: digest {algo}:{new[:12]}…")
         return True
 
@@ -708,8 +978,11 @@ class Mutator:
 
     def case(self) -> Case:
         body = encode(self.doc, self.raws)
-        must = [r.text[:20] + (" (deep)" if r.text.startswith("[") else "") for r in self.raws
-                if r.refused and r.text.encode() in body]
+        must = [
+            r.text[:20] + (" (deep)" if r.text.startswith("[") else "")
+            for r in self.raws
+            if r.refused and r.text.encode() in body
+        ]
         must += self.base.problems(self.doc)
         return Case(self.base, "; ".join(self.notes), body, must)
 
@@ -723,12 +996,21 @@ def short(v) -> str:
     return s if len(s) <= 40 else s[:30] + f"…({len(s)} chars)"
 
 
-RANDOM_KINDS = [("drop", 14), ("misspell", 14), ("unknown", 8), ("retype", 14), ("number", 16), ("string", 14),
-                ("digest", 5), ("deep", 3), ("oversize", 2)]
+RANDOM_KINDS = [
+    ("drop", 14),
+    ("misspell", 14),
+    ("unknown", 8),
+    ("retype", 14),
+    ("number", 16),
+    ("string", 14),
+    ("digest", 5),
+    ("deep", 3),
+    ("oversize", 2),
+]
 
 
 def in_focus(base: Base, path) -> bool:
-    return not base.focus or any(len(f) <= len(path) and match(f, path[:len(f)]) for f in base.focus)
+    return not base.focus or any(len(f) <= len(path) and match(f, path[: len(f)]) for f in base.focus)
 
 
 def targeted(base: Base, rng: random.Random) -> list[Case]:
@@ -738,9 +1020,16 @@ def targeted(base: Base, rng: random.Random) -> list[Case]:
     body = json.dumps(base.doc).encode()
     for root in ([], "x", 42, None, True, [base.doc], 1.5):
         cases.append(Case(base, f"root {short(root)}", json.dumps(root).encode(), ["not an object"]))
-    for what, raw in [("empty body", b""), ("truncated", body[: len(body) // 2]), ("trailing comma", body[:-1] + b",}"),
-                      ("single quotes", body.replace(b'"', b"'")), ("NaN", b"NaN"), ("bytes ff fe", b"\xff\xfe" + body),
-                      ("BOM", b"\xef\xbb\xbf" + body), ("unterminated string", b'{"a": "x')]:
+    for what, raw in [
+        ("empty body", b""),
+        ("truncated", body[: len(body) // 2]),
+        ("trailing comma", body[:-1] + b",}"),
+        ("single quotes", body.replace(b'"', b"'")),
+        ("NaN", b"NaN"),
+        ("bytes ff fe", b"\xff\xfe" + body),
+        ("BOM", b"\xef\xbb\xbf" + body),
+        ("unterminated string", b'{"a": "x'),
+    ]:
         cases.append(Case(base, f"invalid JSON: {what}", raw, ["not JSON"]))
     # lambda_runtime reads the body's first JSON value and ignores what follows (AWS's Invoke API
     # refuses such a body before any function runs): a berth error or a valid result, either is fine
@@ -813,7 +1102,9 @@ def targeted(base: Base, rng: random.Random) -> list[Case]:
         if not in_focus(base, p):
             continue
         # the issue's own typos, in the canary and in each metric check
-        if isinstance(v, dict) and (p[-1] == "canary" or (len(p) >= 2 and p[-2] == "metrics" and isinstance(p[-1], int))):
+        if isinstance(v, dict) and (
+            p[-1] == "canary" or (len(p) >= 2 and p[-2] == "metrics" and isinstance(p[-1], int))
+        ):
             for k in ("comparision", "bakeSecond", "onInconclusve", "dimension"):
                 m = Mutator(base, rng)
                 get(m.doc, p)[k] = 1
@@ -854,6 +1145,7 @@ def random_case(base: Base, rng: random.Random) -> Case:
 
 # ---------------------------------------------------------------------- judging answers
 
+
 def parse_time(s) -> datetime | None:
     try:
         return datetime.fromisoformat(str(s).replace("Z", "+00:00"))
@@ -878,8 +1170,9 @@ def result_problems(function: str, result) -> list[str]:
     if function == "ecs-hook":
         if result.get("hookStatus") not in ("SUCCEEDED", "FAILED", "IN_PROGRESS"):
             out.append(f"hookStatus {result.get('hookStatus')!r}")
-        if result.get("hookStatus") == "IN_PROGRESS" and not (is_int(result.get("callBackDelay"))
-                                                               and 1 <= result["callBackDelay"] < MAX_SECONDS):
+        if result.get("hookStatus") == "IN_PROGRESS" and not (
+            is_int(result.get("callBackDelay")) and 1 <= result["callBackDelay"] < MAX_SECONDS
+        ):
             out.append(f"callBackDelay {result.get('callBackDelay')!r}")
     return out
 
@@ -927,10 +1220,15 @@ def judge(case: Case, status: int, answer, names: set[str]) -> list[str]:
     # only what the state machine reads is held to its limit (the hooks answer CodeDeploy and ECS,
     # start-deployment answers EventBridge)
     merges = MERGED.get(f, (False, False))[0 if status == 200 else 1]
-    if f in MERGED and len(case.body) <= STEP_FUNCTIONS_LIMIT \
-            and (len(case.body) if merges else 0) + size > STEP_FUNCTIONS_LIMIT:
-        out.append(f"input {len(case.body)} B + {'result' if status == 200 else 'error'} {size} B exceed "
-                   f"Step Functions' {STEP_FUNCTIONS_LIMIT} B (States.DataLimitExceeded)")
+    if (
+        f in MERGED
+        and len(case.body) <= STEP_FUNCTIONS_LIMIT
+        and (len(case.body) if merges else 0) + size > STEP_FUNCTIONS_LIMIT
+    ):
+        out.append(
+            f"input {len(case.body)} B + {'result' if status == 200 else 'error'} {size} B exceed "
+            f"Step Functions' {STEP_FUNCTIONS_LIMIT} B (States.DataLimitExceeded)"
+        )
     return out
 
 
@@ -995,10 +1293,22 @@ def test_every_handler_answers_mutated_input_with_a_result_or_a_berth_error_and_
             for p in problems:
                 tally.violations.append((base.name, case.what or "(as is)", p, describe_answer(status, answer)))
             if log:
-                log.write(json.dumps({"base": base.name, "input": case.what, "bytes": len(case.body),
-                                      "mustRefuse": case.must_refuse, "status": status,
-                                      "answer": describe_answer(status, answer), "changes": changes if mutating else None,
-                                      "problems": problems, "seconds": round(took, 3)}) + "\n")
+                log.write(
+                    json.dumps(
+                        {
+                            "base": base.name,
+                            "input": case.what,
+                            "bytes": len(case.body),
+                            "mustRefuse": case.must_refuse,
+                            "status": status,
+                            "answer": describe_answer(status, answer),
+                            "changes": changes if mutating else None,
+                            "problems": problems,
+                            "seconds": round(took, 3),
+                        }
+                    )
+                    + "\n"
+                )
         if not mutating:
             changes = aws_changes(batch_before, aws_snapshot(berth, tags=False), strict=True)
             for c in changes:
@@ -1008,14 +1318,17 @@ def test_every_handler_answers_mutated_input_with_a_result_or_a_berth_error_and_
     if log:
         log.close()
 
-    lines = [f"fuzz: seed {SEED}, {total} inputs ({n_targeted} targeted + {total - n_targeted} random) "
-             f"in {elapsed:.1f}s"]
+    lines = [
+        f"fuzz: seed {SEED}, {total} inputs ({n_targeted} targeted + {total - n_targeted} random) in {elapsed:.1f}s"
+    ]
     lines.append(f"{'handler':<20}{'calls':>6}{'ok':>6}{'ok+chg':>7}{'viol.':>7}{'secs':>7}{'max s':>7}  errors")
     for f in HANDLERS:
         t = tallies[f]
         errs = ", ".join(f"{k} {v}" for k, v in t.errors.most_common())
-        lines.append(f"{f:<20}{t.calls:>6}{t.ok:>6}{t.changed:>7}{len(t.violations):>7}{t.seconds:>7.1f}"
-                     f"{t.slowest[0]:>7.2f}  {errs}")
+        lines.append(
+            f"{f:<20}{t.calls:>6}{t.ok:>6}{t.changed:>7}{len(t.violations):>7}{t.seconds:>7.1f}"
+            f"{t.slowest[0]:>7.2f}  {errs}"
+        )
     slow = max((tallies[f].slowest for f in HANDLERS), default=(0.0, ""))
     lines.append(f"slowest call: {slow[0]:.2f}s ({slow[1]})")
     violations = [v for f in HANDLERS for v in tallies[f].violations]
@@ -1026,7 +1339,9 @@ def test_every_handler_answers_mutated_input_with_a_result_or_a_berth_error_and_
     report = []
     for (base, _), items in sorted(grouped.items()):
         what, problem, answer = items[0]
-        report.append(f"- [{base}] x{len(items)} {problem[:300]}\n    e.g. input: {what[:200]}\n    answer: {answer[:300]}")
+        report.append(
+            f"- [{base}] x{len(items)} {problem[:300]}\n    e.g. input: {what[:200]}\n    answer: {answer[:300]}"
+        )
     with capsys.disabled():
         print("\n" + "\n".join(lines), flush=True)
         if report:
@@ -1037,8 +1352,13 @@ def test_every_handler_answers_mutated_input_with_a_result_or_a_berth_error_and_
 
 def test_update_service_retried_with_force_after_the_rollout_completed_starts_no_second_deployment(berth):
     svc = berth.make_service("web", image(OLD))
-    item = {"deploymentId": "retry/prod/web", "cluster": "prod", "service": "web", "container": "app",
-            "image": image(NEW)}
+    item = {
+        "deploymentId": "retry/prod/web",
+        "cluster": "prod",
+        "service": "web",
+        "container": "app",
+        "image": image(NEW),
+    }
     register = call(berth, "register-revision", item)
     update_input = {**item, "register": register, "forceNewDeployment": True, "timeoutSeconds": 120}
     first = call(berth, "update-service", update_input)

@@ -33,8 +33,12 @@ def one_off_tasks(berth) -> list[dict]:
 
 
 def migration_states(berth, arn: str) -> list[dict]:
-    return [json.loads(e["stateExitedEventDetails"]["output"])["migrationTask"] for e in berth.history(arn)
-            if e["type"] == "TaskStateExited" and e["stateExitedEventDetails"]["name"] in ("PrepareMigration", "JudgeMigration")]
+    return [
+        json.loads(e["stateExitedEventDetails"]["output"])["migrationTask"]
+        for e in berth.history(arn)
+        if e["type"] == "TaskStateExited"
+        and e["stateExitedEventDetails"]["name"] in ("PrepareMigration", "JudgeMigration")
+    ]
 
 
 def deploy(berth, migration: dict) -> str:
@@ -66,8 +70,11 @@ def test_a_passing_migration_runs_before_the_rollout_from_the_service_tags(berth
     states = migration_states(berth, started["executionArn"])
     assert [s["done"] for s in states] == [False, True], states
     assert states[-1]["status"] == "STOPPED" and states[-1]["taskArn"] == task["taskArn"], states
-    run = [e for e in berth.history(started["executionArn"]) if e["type"] == "TaskScheduled"
-           and e["taskScheduledEventDetails"]["resource"] == "runTask.sync"]
+    run = [
+        e
+        for e in berth.history(started["executionArn"])
+        if e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"]["resource"] == "runTask.sync"
+    ]
     assert len(run) == 1 and run[0]["taskScheduledEventDetails"]["resourceType"] == "ecs", run
 
 
@@ -86,8 +93,11 @@ def test_a_failing_migration_refuses_the_deploy_and_leaves_the_service_untouched
     assert f"CloudWatch Logs group /ecs/web, stream web/app/{task_id}" in cause, cause
     assert berth.outcomes(arn)[0]["outcome"] == "NOT_STARTED"
     # nothing but the registered revision (and the execution) is new: the service is untouched
-    changes = [c for c in aws_changes(before, aws_snapshot(berth, tags=False))
-               if not c.startswith(("task definition registered", "execution"))]
+    changes = [
+        c
+        for c in aws_changes(before, aws_snapshot(berth, tags=False))
+        if not c.startswith(("task definition registered", "execution"))
+    ]
     assert changes == [], changes
     assert berth.describe(svc)["taskDefinition"] == svc["task_definition"]
 

@@ -60,7 +60,9 @@ def test_a_push_with_no_event_is_deployed_by_the_sweep_under_the_push_s_executio
     [web] = answer["services"]
     assert (web["outcome"], web["executionName"]) == ("started", name), answer["summary"]
     assert web["detail"].startswith(f"deploying {REGISTRY}/web:v2@{NEW}"), web["detail"]
-    assert answer["summary"].splitlines()[1].startswith(f"prod/web (web): started {name}: deploying "), answer["summary"]
+    assert answer["summary"].splitlines()[1].startswith(f"prod/web (web): started {name}: deploying "), answer[
+        "summary"
+    ]
     arn = STATE_MACHINE_ARN.replace(":stateMachine:", ":execution:") + f":{name}"
     done = berth.wait_execution(arn)
     assert done["status"] == "SUCCEEDED", done
@@ -112,7 +114,7 @@ def test_a_service_running_a_newer_image_than_the_newest_matching_tag_is_not_dow
     assert answer["tagPattern"] == "release-*"
     web = by_service["web"]
     assert web["outcome"] == "skipped", answer["summary"]
-    assert "after the newest image matching \"release-*\"" in web["detail"] and "not downgrading" in web["detail"], web
+    assert 'after the newest image matching "release-*"' in web["detail"] and "not downgrading" in web["detail"], web
     canary = by_service["web-canary"]
     assert canary["outcome"] == "skipped" and "not in the repository" in canary["detail"], canary
     assert berth.executions() == []
@@ -135,15 +137,22 @@ def test_bad_configuration_is_refused_loudly_before_anything_runs(berth, stack):
     # ... which is why the template writes the singular for 1: Scheduler refuses the plural.
     with pytest.raises(Exception, match="ValidationException"):
         berth.client("scheduler").create_schedule(
-            Name="plural", ScheduleExpression="rate(1 minutes)", FlexibleTimeWindow={"Mode": "OFF"},
-            Target={"Arn": "arn:aws:lambda:us-east-1:123456789012:function:reconcile",
-                    "RoleArn": "arn:aws:iam::123456789012:role/x"})
+            Name="plural",
+            ScheduleExpression="rate(1 minutes)",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            Target={
+                "Arn": "arn:aws:lambda:us-east-1:123456789012:function:reconcile",
+                "RoleArn": "arn:aws:iam::123456789012:role/x",
+            },
+        )
     # A tag pattern EventBridge would refuse fails the function's cold start, naming the variable
     # (Lambda reports Runtime.ExitError with this line), before any sweep runs.
     env = {**stack.function_env("reconcile"), "BERTH_TAG_PATTERN": "release-**"}
     out = subprocess.run([str(lambda_binary(stack.build))], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode != 0, out
-    assert 'BERTH_TAG_PATTERN="release-**" is not an EventBridge wildcard pattern: consecutive wildcards' in out.stderr, out.stderr
+    assert (
+        'BERTH_TAG_PATTERN="release-**" is not an EventBridge wildcard pattern: consecutive wildcards' in out.stderr
+    ), out.stderr
 
 
 def test_two_services_of_one_repository_are_deployed_by_one_execution(berth):
@@ -158,7 +167,9 @@ def test_two_services_of_one_repository_are_deployed_by_one_execution(berth):
     # THEN one execution (the push's) was started, and the second service found it started
     name = push_name("web", NEW)
     assert sorted((s["outcome"], s["executionName"]) for s in answer["services"]) == [
-        ("already-started", name), ("started", name)], answer["summary"]
+        ("already-started", name),
+        ("started", name),
+    ], answer["summary"]
     arn = STATE_MACHINE_ARN.replace(":stateMachine:", ":execution:") + f":{name}"
     assert berth.wait_execution(arn)["status"] == "SUCCEEDED"
     # AND it deployed both, as the push would have

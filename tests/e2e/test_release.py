@@ -30,17 +30,29 @@ def test_a_release_ships_wave_by_wave(berth):
         assert {d for _, _, d in berth.running_images(svc)} == {NEW}
     # the worker's execution started only after the API's had ended
     sfn = berth.client("stepfunctions")
-    children = {sfn.describe_execution(executionArn=c)["name"].split("-")[0]: sfn.describe_execution(executionArn=c)
-                for c in berth.children(started["executionArn"])}
+    children = {
+        sfn.describe_execution(executionArn=c)["name"].split("-")[0]: sfn.describe_execution(executionArn=c)
+        for c in berth.children(started["executionArn"])
+    }
     assert children["worker"]["startDate"] >= children["api"]["stopDate"], children
 
 
 def test_a_failing_worker_rolls_the_api_back_too(berth):
     # GIVEN the API (wave 1) and a worker (wave 2) whose canary fails on the new image
     api = berth.make_service("api", image(OLD), repository="shop", tags=release_tags(1))
-    worker = berth.make_service("worker", image(OLD), repository="shop", tags=release_tags(
-        2, **{"berth:bake-seconds": "60", "berth:load-balancer": "app/berth-local/0123456789abcdef",
-              "berth:max-5xx-percent": "5"}))
+    worker = berth.make_service(
+        "worker",
+        image(OLD),
+        repository="shop",
+        tags=release_tags(
+            2,
+            **{
+                "berth:bake-seconds": "60",
+                "berth:load-balancer": "app/berth-local/0123456789abcdef",
+                "berth:max-5xx-percent": "5",
+            },
+        ),
+    )
     berth.control("images", {"image": NEW, "behaviour": "canary-bad"})
     # WHEN the shared repository gets a push
     started = berth.deliver_ecr_event(ecr_push_event("shop", NEW, "v2"))
@@ -74,9 +86,17 @@ def test_a_release_by_request_is_all_or_nothing_too(berth):
     bad = digest_of("shop worker v2 crashes")
     berth.control("images", {"image": bad, "behaviour": "crashloop"})
     # WHEN one request ships both, the worker after the API
-    arn = berth.start_execution({"release": {"name": "shop", "services": [
-        {"cluster": "prod", "service": "api", "image": image(NEW)},
-        {"cluster": "prod", "service": "worker", "image": image(bad), "wave": 2}]}})
+    arn = berth.start_execution(
+        {
+            "release": {
+                "name": "shop",
+                "services": [
+                    {"cluster": "prod", "service": "api", "image": image(NEW)},
+                    {"cluster": "prod", "service": "worker", "image": image(bad), "wave": 2},
+                ],
+            }
+        }
+    )
     done = berth.wait_execution(arn, timeout=300)
     # THEN the worker's failure takes the API back too
     assert done["status"] == "FAILED" and done["error"] == "DeploymentRolledBack", done
@@ -89,10 +109,24 @@ def test_a_release_by_request_is_all_or_nothing_too(berth):
 
 def test_a_misspelt_release_request_changes_nothing(berth):
     svc = berth.make_service("api", image(OLD), repository="shop")
-    for request in ({"release": {"name": "shop", "servcies": []}},
-                    {"release": {"name": "shop", "services": [{"cluster": "prod", "service": "api", "image": image(NEW), "wave": 11}]}},
-                    {"release": {"name": "shop", "services": [{"cluster": "prod", "service": "api", "image": image(NEW), "wave": 1},
-                                                              {"cluster": "prod", "service": "api", "image": image(NEW)}]}}):
+    for request in (
+        {"release": {"name": "shop", "servcies": []}},
+        {
+            "release": {
+                "name": "shop",
+                "services": [{"cluster": "prod", "service": "api", "image": image(NEW), "wave": 11}],
+            }
+        },
+        {
+            "release": {
+                "name": "shop",
+                "services": [
+                    {"cluster": "prod", "service": "api", "image": image(NEW), "wave": 1},
+                    {"cluster": "prod", "service": "api", "image": image(NEW)},
+                ],
+            }
+        },
+    ):
         done = berth.wait_execution(berth.start_execution(request))
         assert done["status"] == "FAILED" and "release" in done["cause"], done
     assert berth.describe(svc)["taskDefinition"] == svc["task_definition"]

@@ -50,8 +50,7 @@ def service_output(berth, arn: str, state: str) -> dict | None:
 
 
 def entered(berth, arn: str, state: str) -> int:
-    return sum(1 for e in berth.history(arn)
-               if (e.get("stateEnteredEventDetails") or {}).get("name") == state)
+    return sum(1 for e in berth.history(arn) if (e.get("stateEnteredEventDetails") or {}).get("name") == state)
 
 
 def unchanged(berth, svc: dict, before: dict) -> None:
@@ -64,14 +63,25 @@ def unchanged(berth, svc: dict, before: dict) -> None:
 
 # ------------------------------------------------------------------ the scan gate
 
+
 def test_a_critical_finding_refuses_the_push_with_nothing_changed(berth):
     svc = berth.make_service("web", image(OLD), tags={"berth:scan": "CRITICAL"})
-    scan(berth, NEW, findings=[
-        {"id": "CVE-2026-0001", "severity": "CRITICAL", "package": "openssl", "version": "3.0.1",
-         "fixedIn": "3.0.2", "score": 9.8},
-        {"id": "CVE-2026-0002", "severity": "HIGH", "package": "zlib"},
-        {"id": "CVE-2026-0003", "severity": "LOW", "package": "curl"},
-    ])
+    scan(
+        berth,
+        NEW,
+        findings=[
+            {
+                "id": "CVE-2026-0001",
+                "severity": "CRITICAL",
+                "package": "openssl",
+                "version": "3.0.1",
+                "fixedIn": "3.0.2",
+                "score": 9.8,
+            },
+            {"id": "CVE-2026-0002", "severity": "HIGH", "package": "zlib"},
+            {"id": "CVE-2026-0003", "severity": "LOW", "package": "curl"},
+        ],
+    )
     before, service = aws_snapshot(berth), berth.describe(svc)
     revisions = berth.task_definition_arns("web")
 
@@ -93,8 +103,13 @@ def test_a_critical_finding_refuses_the_push_with_nothing_changed(berth):
 def test_a_scan_in_progress_that_completes_clean_deploys(berth):
     svc = berth.make_service("web", image(OLD), tags={"berth:scan": "HIGH"})
     # the first two DescribeImageScanFindings say IN_PROGRESS, then COMPLETE with a MEDIUM finding
-    scan(berth, NEW, status="IN_PROGRESS", completeAfterCalls=2,
-         findings=[{"id": "CVE-2026-0004", "severity": "MEDIUM", "package": "bash"}])
+    scan(
+        berth,
+        NEW,
+        status="IN_PROGRESS",
+        completeAfterCalls=2,
+        findings=[{"id": "CVE-2026-0004", "severity": "MEDIUM", "package": "bash"}],
+    )
 
     arn = push(berth, NEW)
     done = berth.wait_execution(arn)
@@ -150,6 +165,7 @@ def test_a_typo_in_a_gate_tag_is_refused_before_any_change(berth):
 
 # ------------------------------------------------------------------ freeze windows
 
+
 def window_ending_soon(min_wait: float = 4) -> tuple[str, datetime]:
     """An absolute window (UTC, whole minutes as the format has them) holding now and ending at
     the next minute that is at least `min_wait` s away: the window and its end."""
@@ -168,8 +184,9 @@ def all_day_window() -> str:
 
 def test_a_push_inside_a_freeze_window_waits_and_deploys_after_it(berth):
     window, end = window_ending_soon()
-    svc = berth.make_service("web", image(OLD), tags={
-        "berth:freeze": f"Sun 00:00 - Sun 00:01 / {window}", "berth:freeze-time-zone": "UTC"})
+    svc = berth.make_service(
+        "web", image(OLD), tags={"berth:freeze": f"Sun 00:00 - Sun 00:01 / {window}", "berth:freeze-time-zone": "UTC"}
+    )
     service = berth.describe(svc)
 
     arn = push(berth, NEW)
@@ -186,43 +203,77 @@ def test_a_push_inside_a_freeze_window_waits_and_deploys_after_it(berth):
     assert done["stopDate"] >= end
     assert {d for _, _, d in berth.running_images(svc)} == {NEW}
     assert entered(berth, arn, "WaitForThaw") >= 1
-    checks = [json.loads(e["stateExitedEventDetails"]["output"])["freezeCheck"]
-              for e in berth.history(arn)
-              if (e.get("stateExitedEventDetails") or {}).get("name") == "CheckFreeze"]
+    checks = [
+        json.loads(e["stateExitedEventDetails"]["output"])["freezeCheck"]
+        for e in berth.history(arn)
+        if (e.get("stateExitedEventDetails") or {}).get("name") == "CheckFreeze"
+    ]
     assert checks[0]["decision"] == "WAIT" and checks[0]["until"] == end.strftime("%Y-%m-%dT%H:%M:%SZ"), checks
     assert checks[0]["window"] == window
     assert checks[-1]["decision"] == "OPEN", checks
 
 
 def test_a_push_inside_a_refusing_window_ends_frozen_with_nothing_changed(berth):
-    svc = berth.make_service("web", image(OLD), tags={
-        "berth:freeze": all_day_window(), "berth:freeze-time-zone": "UTC", "berth:freeze-action": "refuse"})
+    svc = berth.make_service(
+        "web",
+        image(OLD),
+        tags={"berth:freeze": all_day_window(), "berth:freeze-time-zone": "UTC", "berth:freeze-action": "refuse"},
+    )
     before, service = aws_snapshot(berth), berth.describe(svc)
 
     done = berth.wait_execution(push(berth, NEW))
 
     assert (done["status"], done["error"]) == ("FAILED", "Frozen"), done
-    assert "not started, nothing changed: Frozen prod/web: frozen by service web tag berth:freeze" in done["cause"], done["cause"]
+    assert "not started, nothing changed: Frozen prod/web: frozen by service web tag berth:freeze" in done["cause"], (
+        done["cause"]
+    )
     assert "--override-freeze" in done["cause"]
     assert only_executions_started(before, aws_snapshot(berth)) == []
     unchanged(berth, svc, service)
 
 
 def test_the_cli_override_deploys_inside_a_window_and_is_on_the_record(berth, cli):
-    svc = berth.make_service("web", image(OLD), tags={
-        "berth:freeze": all_day_window(), "berth:freeze-time-zone": "UTC", "berth:freeze-action": "refuse"})
+    svc = berth.make_service(
+        "web",
+        image(OLD),
+        tags={"berth:freeze": all_day_window(), "berth:freeze-time-zone": "UTC", "berth:freeze-action": "refuse"},
+    )
 
     # WITHOUT the flag: refused, Frozen (the refused exit code)
-    refused = cli("deploy", "--cluster", "prod", "--service", "web", "--image", image(NEW),
-                  "--refresh-seconds", "0.3", "--output", "json")
+    refused = cli(
+        "deploy",
+        "--cluster",
+        "prod",
+        "--service",
+        "web",
+        "--image",
+        image(NEW),
+        "--refresh-seconds",
+        "0.3",
+        "--output",
+        "json",
+    )
     assert refused.returncode == REFUSED, refused.stderr
     assert json.loads(refused.stdout)["error"] == "Frozen"
     assert {d for _, _, d in berth.running_images(svc)} == {OLD}
 
     # WITH it: deployed, the reason in the execution's input and the service's freezeCheck
-    done = cli("deploy", "--cluster", "prod", "--service", "web", "--image", image(NEW),
-               "--override-freeze", "hotfix INC-42", "--refresh-seconds", "0.3", "--output", "json",
-               env_overrides={"USER": "alice"})
+    done = cli(
+        "deploy",
+        "--cluster",
+        "prod",
+        "--service",
+        "web",
+        "--image",
+        image(NEW),
+        "--override-freeze",
+        "hotfix INC-42",
+        "--refresh-seconds",
+        "0.3",
+        "--output",
+        "json",
+        env_overrides={"USER": "alice"},
+    )
     assert done.returncode == DONE, done.stderr
     verdict = json.loads(done.stdout)
     arn = verdict["executionArn"]
@@ -236,6 +287,9 @@ def test_the_cli_override_deploys_inside_a_window_and_is_on_the_record(berth, cl
     assert "freeze overridden by alice: hotfix INC-42" in outcome["cause"], outcome
     # AND the CLI's progress shows it (berth watch prints the same lines)
     progress = lines(done.stderr)
-    assert any(p.startswith("web: freeze OVERRIDDEN: prod/web: frozen by service web tag berth:freeze")
-               and p.endswith("overridden by alice: hotfix INC-42") for p in progress), progress
+    assert any(
+        p.startswith("web: freeze OVERRIDDEN: prod/web: frozen by service web tag berth:freeze")
+        and p.endswith("overridden by alice: hotfix INC-42")
+        for p in progress
+    ), progress
     assert {d for _, _, d in berth.running_images(svc)} == {NEW}

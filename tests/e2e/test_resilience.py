@@ -38,8 +38,11 @@ def failures(events: list[dict]) -> list[tuple[str, str, str]]:
     for e in events:
         if e["type"].endswith("StateEntered"):
             state = e["stateEnteredEventDetails"]["name"]
-        d = e.get("lambdaFunctionFailedEventDetails") or e.get("taskFailedEventDetails") \
+        d = (
+            e.get("lambdaFunctionFailedEventDetails")
+            or e.get("taskFailedEventDetails")
             or e.get("lambdaFunctionTimedOutEventDetails")
+        )
         if d:
             out.append((state, d.get("error", ""), d.get("cause", "")))
     return out
@@ -97,9 +100,14 @@ def run_throttled(berth, name: str, svc: dict, arn: str, t0: float) -> None:
     seen = sum(v["calls"] for v in ecs_calls.values())
     throttled = sum(v["throttled"] for v in ecs_calls.values())
     timeouts = berth.control("lambda-timeouts", method="GET")["timedOut"]
-    report(name, done, took, fails,
-           f"ECS calls {seen}, throttled {throttled} ({100 * throttled / max(seen, 1):.0f}%); "
-           f"Lambda timeouts {timeouts}; {json.dumps(ecs_calls)}")
+    report(
+        name,
+        done,
+        took,
+        fails,
+        f"ECS calls {seen}, throttled {throttled} ({100 * throttled / max(seen, 1):.0f}%); "
+        f"Lambda timeouts {timeouts}; {json.dumps(ecs_calls)}",
+    )
     assert throttled > 0, ecs_calls
     # No state was killed by its Lambda's timeout (each handler answers within its budget) ...
     assert not [f for f in fails if f[1] in ("Sandbox.Timedout", "States.Timeout")], fails
@@ -175,8 +183,13 @@ def test_b_the_lambda_runtime_killed_mid_rollout_and_back_only_after_the_executi
     events = history(berth, arn)
     fails = failures(events)
     steady = berth.wait_steady(svc, timeout=120)
-    report("runtime gone for good", done, took, fails,
-           f"afterwards ECS finished the rollout by itself: the service runs {steady['taskDefinition'].split('/')[-1]}")
+    report(
+        "runtime gone for good",
+        done,
+        took,
+        fails,
+        f"afterwards ECS finished the rollout by itself: the service runs {steady['taskDefinition'].split('/')[-1]}",
+    )
     assert done["status"] == "FAILED", done
     assert {error for _, error, _ in fails} == {"Lambda.ServiceException"}, fails
     assert done["error"] == "Lambda.ServiceException", done
@@ -189,13 +202,18 @@ def test_b_the_lambda_runtime_killed_mid_rollout_and_back_only_after_the_executi
     states = [state for state, _, _ in fails]
     assert "Summarize" in states and "Rollback" in states, states
     # The rollout was left running (berth could not act): its Map result says ROLLBACK_FAILED.
-    results = [json.loads(e["stateExitedEventDetails"]["output"]) for e in events
-               if e["type"].endswith("StateExited") and e["stateExitedEventDetails"]["name"] == "RollbackFailed"]
+    results = [
+        json.loads(e["stateExitedEventDetails"]["output"])
+        for e in events
+        if e["type"].endswith("StateExited") and e["stateExitedEventDetails"]["name"] == "RollbackFailed"
+    ]
     assert results and results[0]["outcome"] == "ROLLBACK_FAILED", results
 
 
 def entered(events: list[dict], state: str) -> int:
-    return sum(1 for e in events if e["type"].endswith("StateEntered") and e["stateEnteredEventDetails"]["name"] == state)
+    return sum(
+        1 for e in events if e["type"].endswith("StateEntered") and e["stateEnteredEventDetails"]["name"] == state
+    )
 
 
 def test_c_a_check_that_cannot_be_made_mid_rollout_is_made_again_before_the_deadline(berth):
@@ -209,8 +227,11 @@ def test_c_a_check_that_cannot_be_made_mid_rollout_is_made_again_before_the_dead
     berth.restart_function("wake-rollout", refused)
     t0 = time.monotonic()
     try:
-        wait_until(lambda: entered(history(berth, arn), "WaitToLookAgain") >= 1, 180,
-                   "the watch to look again after checks it could not make")
+        wait_until(
+            lambda: entered(history(berth, arn), "WaitToLookAgain") >= 1,
+            180,
+            "the watch to look again after checks it could not make",
+        )
     finally:
         berth.restart_function("check-stability")
         berth.restart_function("wake-rollout")
@@ -241,9 +262,19 @@ def test_c_a_function_serves_invocations_side_by_side_as_lambda_does(berth):
     threading.Thread(target=lambda: [held.append(silent.accept()) for _ in range(16)], daemon=True).start()
     berth.restart_function("check-stability", {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{silent.getsockname()[1]}"})
     lam = berth.client("lambda")
-    payload = json.dumps({"cluster": "prod", "service": "web", "rollout": {
-        "ecsDeploymentId": "ecs-svc/1", "taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2",
-        "startedAt": "2026-11-30T12:00:00Z", "deadline": "2030-01-01T00:00:00Z", "desiredCount": 2}})
+    payload = json.dumps(
+        {
+            "cluster": "prod",
+            "service": "web",
+            "rollout": {
+                "ecsDeploymentId": "ecs-svc/1",
+                "taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2",
+                "startedAt": "2026-11-30T12:00:00Z",
+                "deadline": "2030-01-01T00:00:00Z",
+                "desiredCount": 2,
+            },
+        }
+    )
     took: list[float] = []
 
     def invoke() -> None:

@@ -48,7 +48,10 @@ def test_rollback_by_hand_returns_to_the_previous_revision_and_digest(berth, cli
 
     rows = json.loads(cli("history", "web", "--cluster", "prod", "--limit", "3", "--output", "json").stdout)
     assert [(r["trigger"], r["outcome"], r["image"]) for r in rows] == [
-        ("rollback", "DEPLOYED", "web:1"), ("rollback", "DEPLOYED", "web:3"), ("hand", "DEPLOYED", image(D4))], rows
+        ("rollback", "DEPLOYED", "web:1"),
+        ("rollback", "DEPLOYED", "web:3"),
+        ("hand", "DEPLOYED", image(D4)),
+    ], rows
     # the revision each one deployed: the one a rollback names, the one a deploy registered
     assert [r["revision"] for r in rows] == [revision[1], revision[3], revision[4]], rows
     table = cli("history", "web", "--cluster", "prod", "--limit", "3").stdout.splitlines()

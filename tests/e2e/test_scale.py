@@ -17,8 +17,13 @@ from .test_scenarios import NEW, OLD, image, push
 
 
 def entered(events: list[dict], state: str, execution: str | None = None) -> int:
-    return sum(1 for e in events if (d := e.get("stateEnteredEventDetails")) and d["name"] == state
-               and (execution is None or e["execution"] == execution))
+    return sum(
+        1
+        for e in events
+        if (d := e.get("stateEnteredEventDetails"))
+        and d["name"] == state
+        and (execution is None or e["execution"] == execution)
+    )
 
 
 def test_ecs_deployment_event_answers_the_waiting_rollout(berth):
@@ -34,6 +39,7 @@ def test_ecs_deployment_event_answers_the_waiting_rollout(berth):
     events = berth.history(arn)
     assert entered(events, "WatchRollout") == 1
     assert not [e for e in events if e["type"] == "TaskTimedOut"]
+
     # (the forwarder records an answer when the invocation returns, which may be after the
     # execution has ended: wake-rollout may still be listing for another event)
     def answered():
@@ -41,8 +47,11 @@ def test_ecs_deployment_event_answers_the_waiting_rollout(berth):
         return seen if seen and seen[-1][1] == "COMPLETED" else None
 
     wait_until(answered, 10, f"wake-rollout's COMPLETED answer: {berth.woken}")
-    own = [json.loads(e["taskSubmittedEventDetails"]["output"])["Payload"]["status"]
-           for e in events if e["type"] == "TaskSubmitted" and e["taskSubmittedEventDetails"]["resource"].startswith("invoke")]
+    own = [
+        json.loads(e["taskSubmittedEventDetails"]["output"])["Payload"]["status"]
+        for e in events
+        if e["type"] == "TaskSubmitted" and e["taskSubmittedEventDetails"]["resource"].startswith("invoke")
+    ]
     assert own == ["IN_PROGRESS"], own
 
 
@@ -83,8 +92,13 @@ def deaf(request):
     build = os.environ.get("BERTH_E2E_BUILD", "release")
     if build == "release":
         request.getfixturevalue("release_artifact")  # built once per session (tests/conftest.py)
-    s = Stack(log=lambda line: print(f"[e2e deaf] {line}", flush=True), build=build, built=build == "release",
-              fallback_seconds=2, wake=False).start()
+    s = Stack(
+        log=lambda line: print(f"[e2e deaf] {line}", flush=True),
+        build=build,
+        built=build == "release",
+        fallback_seconds=2,
+        wake=False,
+    ).start()
     try:
         yield s
     finally:

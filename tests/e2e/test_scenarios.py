@@ -54,8 +54,11 @@ def watch_checks(berth, arn: str, state: str = "WatchRollout") -> list[dict]:
 
 def history_outputs(berth, arn: str, state: str) -> list[dict]:
     events = berth.history(arn)
-    return [json.loads(e["stateExitedEventDetails"]["output"]) for e in events
-            if e["type"].endswith("StateExited") and e["stateExitedEventDetails"]["name"] == state]
+    return [
+        json.loads(e["stateExitedEventDetails"]["output"])
+        for e in events
+        if e["type"].endswith("StateExited") and e["stateExitedEventDetails"]["name"] == state
+    ]
 
 
 def test_1_good_image_is_deployed_pinned_by_digest(berth):
@@ -77,7 +80,8 @@ def test_2_crash_loop_trips_the_breaker_and_berth_reports_failure_on_the_exact_p
     svc = berth.make_service("web", image("web", OLD))
     # a revision registered out of band since: "revision - 1" would pick it, berth must not
     out_of_band = berth.client("ecs").register_task_definition(
-        family="web", containerDefinitions=[{"name": "app", "image": image("web", digest_of("hotfix")), "memory": 512}],
+        family="web",
+        containerDefinitions=[{"name": "app", "image": image("web", digest_of("hotfix")), "memory": 512}],
     )["taskDefinition"]["taskDefinitionArn"]
     behave(berth, NEW, "crashloop")
     arn = push(berth, "web", NEW)
@@ -119,11 +123,15 @@ def test_3_tasks_failing_health_checks_are_detected_and_the_tag_is_rolled_back_t
 
 
 def test_4_failing_canary_metrics_during_the_bake_roll_back(berth):
-    svc = berth.make_service("web", image("web", OLD), tags={
-        "berth:bake-seconds": "60",
-        "berth:load-balancer": "app/berth-local/0123456789abcdef",
-        "berth:max-5xx-percent": "5",
-    })
+    svc = berth.make_service(
+        "web",
+        image("web", OLD),
+        tags={
+            "berth:bake-seconds": "60",
+            "berth:load-balancer": "app/berth-local/0123456789abcdef",
+            "berth:max-5xx-percent": "5",
+        },
+    )
     behave(berth, NEW, "canary-bad")
     arn = push(berth, "web", NEW)
     done = berth.wait_execution(arn)
@@ -180,7 +188,11 @@ def test_7_bad_input_fails_clearly_and_changes_no_service(berth):
         ({"cluster": "prod", "service": "nope", "image": image("web", NEW)}, "ServiceNotFound", "nope"),
         ({"cluster": "prod", "service": "web", "image": "web::v2"}, "InvalidImage", "web::v2"),
         ({"cluster": "prod", "image": image("web", NEW)}, "InvalidInput", "service"),
-        ({"cluster": "prod", "service": "web", "image": image("web", NEW), "container": "api"}, "ContainerNotFound", "api"),
+        (
+            {"cluster": "prod", "service": "web", "image": image("web", NEW), "container": "api"},
+            "ContainerNotFound",
+            "api",
+        ),
         ({"cluster": "prod", "service": "web", "imgae": "typo"}, "InvalidInput", "imgae"),
     ]
     for request, error, mentioned in cases:

@@ -79,11 +79,14 @@ def test_a_deployment_ecs_rolls_back_is_reported_from_rollback_successful_with_t
     last = checks[-1]
     assert last["status"] == "FAILED" and last["reason"] == "RolledBack", last
     assert last["serviceDeployment"] == {
-        "arn": sd_arn, "status": "ROLLBACK_SUCCESSFUL", "statusReason": sd["statusReason"],
+        "arn": sd_arn,
+        "status": "ROLLBACK_SUCCESSFUL",
+        "statusReason": sd["statusReason"],
         "restoredRevisionArn": restored,
     }, last
     assert last["detail"].startswith(
-        f"ECS rolled back service deployment {sd_arn.rsplit('/', 1)[1]} (ROLLBACK_SUCCESSFUL): "), last
+        f"ECS rolled back service deployment {sd_arn.rsplit('/', 1)[1]} (ROLLBACK_SUCCESSFUL): "
+    ), last
     assert "circuit breaker TRIGGERED" in last["detail"], last
     assert last["detail"].endswith(f"restored service revision {restored.rsplit('/', 1)[1]} (web:1)"), last
     assert all(c["status"] == "IN_PROGRESS" for c in checks[:-1]), "berth never declared it over before ECS"

@@ -23,8 +23,12 @@ def overlap(berth, a: str, b: str) -> dict:
 
 
 def stops(berth, arn: str) -> list[dict]:
-    return [json.loads(e["stateExitedEventDetails"]["output"])["stopping"] for e in berth.history(arn)
-            if e["type"] == "TaskStateExited" and e["stateExitedEventDetails"]["name"] in ("RecordDesiredCount", "StopOldTasks")]
+    return [
+        json.loads(e["stateExitedEventDetails"]["output"])["stopping"]
+        for e in berth.history(arn)
+        if e["type"] == "TaskStateExited"
+        and e["stateExitedEventDetails"]["name"] in ("RecordDesiredCount", "StopOldTasks")
+    ]
 
 
 def test_old_and_new_tasks_never_run_together_and_the_count_is_restored(berth):
@@ -67,16 +71,27 @@ def test_a_failing_new_revision_is_rolled_back_at_the_recorded_count(berth):
 
 
 def rollback_stops(berth, arn: str) -> list[dict]:
-    return [json.loads(e["stateExitedEventDetails"]["output"])["rollbackStop"] for e in berth.history(arn)
-            if e["type"] == "TaskStateExited" and e["stateExitedEventDetails"]["name"] == "StopFailedTasks"]
+    return [
+        json.loads(e["stateExitedEventDetails"]["output"])["rollbackStop"]
+        for e in berth.history(arn)
+        if e["type"] == "TaskStateExited" and e["stateExitedEventDetails"]["name"] == "StopFailedTasks"
+    ]
 
 
 def test_berths_own_rollback_stops_the_new_tasks_before_the_old_revision_starts_again(berth):
     # GIVEN a stop-then-start service with a canary, and an image whose tasks run healthy but answer
     # 5xx: its rollout completes (all of web:2 runs), then the canary rolls it back
-    svc = berth.make_service("web", image(OLD), desired=3, tags={
-        "berth:stop-then-start": "true", "berth:bake-seconds": "60",
-        "berth:load-balancer": "app/berth-local/0123456789abcdef", "berth:max-5xx-percent": "5"})
+    svc = berth.make_service(
+        "web",
+        image(OLD),
+        desired=3,
+        tags={
+            "berth:stop-then-start": "true",
+            "berth:bake-seconds": "60",
+            "berth:load-balancer": "app/berth-local/0123456789abcdef",
+            "berth:max-5xx-percent": "5",
+        },
+    )
     berth.control("images", {"image": NEW, "behaviour": "canary-bad"})
     # WHEN it is pushed
     arn = berth.deliver_ecr_event(ecr_push_event("web", NEW, "v2"))["executionArn"]
@@ -101,7 +116,9 @@ def test_a_misspelt_tag_is_refused_with_nothing_changed(berth):
     started = berth.deliver_ecr_event(ecr_push_event("web", NEW, "v2"))
     done = berth.wait_execution(started["executionArn"])
     assert done["status"] == "FAILED", done
-    assert "berth:stop-then-start" in done["cause"] and "InvalidInput" in (done.get("error") or "") + done["cause"], done
+    assert "berth:stop-then-start" in done["cause"] and "InvalidInput" in (done.get("error") or "") + done["cause"], (
+        done
+    )
     changes = [c for c in aws_changes(before, aws_snapshot(berth, tags=False)) if not c.startswith("execution")]
     assert changes == [], changes
     s = berth.describe(svc)

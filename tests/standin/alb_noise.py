@@ -68,8 +68,14 @@ def load_factor(noise: Noise, slot: int) -> float:
     return float(math.exp(_rng(noise.seed, "load", slot).normal(0.0, noise.load_sigma)))
 
 
-def requests_in(noise: Noise, target_group: str, slot: int, share: float, slot_seconds: float = 60.0,
-                profiles: list[tuple[Profile, float]] | None = None):
+def requests_in(
+    noise: Noise,
+    target_group: str,
+    slot: int,
+    share: float,
+    slot_seconds: float = 60.0,
+    profiles: list[tuple[Profile, float]] | None = None,
+):
     """One slot of one target group's traffic: (requests, errors, latencies as a numpy array).
     `share` is the target group's part of the service's traffic (0-1); `profiles` splits it between
     revisions [(profile, fraction)] (default: all healthy)."""

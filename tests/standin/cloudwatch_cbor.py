@@ -434,7 +434,10 @@ def handle(operation: str, body: bytes, region: str, account: str, moto_json_cal
         status, headers, raw = moto_json_call(operation, cbor_to_json(params))
         doc = json.loads(raw or b"{}") if raw else {}
         if status >= 400:
-            code = headers.get("x-amzn-query-error", "").split(";")[0] or str(doc.get("__type", "InternalFailure")).split("#")[-1]
+            code = (
+                headers.get("x-amzn-query-error", "").split(";")[0]
+                or str(doc.get("__type", "InternalFailure")).split("#")[-1]
+            )
             fault = "Receiver" if status >= 500 else "Sender"
             raise CloudWatchError(code, doc.get("message") or doc.get("Message") or "error", status, fault)
         return 200, ok_headers, encode_output(operation, doc)

@@ -283,7 +283,9 @@ class CodeDeploySim:
         if not dep_id:
             raise ApiError("DeploymentIdRequiredException", "Deployment ID is required")
         if not DEPLOYMENT_ID.match(dep_id):
-            raise ApiError("InvalidDeploymentIdException", f"Specified DeploymentId is not in the valid format: {dep_id}")
+            raise ApiError(
+                "InvalidDeploymentIdException", f"Specified DeploymentId is not in the valid format: {dep_id}"
+            )
         d = self.deployments.get(dep_id)
         if d is None:
             raise ApiError("DeploymentDoesNotExistException", f"The deployment {dep_id} could not be found.")
@@ -300,7 +302,9 @@ class CodeDeploySim:
             }
         c = self.configs.get((region, name))
         if c is None:
-            raise ApiError("DeploymentConfigDoesNotExistException", f"No deployment configuration found for name: {name}")
+            raise ApiError(
+                "DeploymentConfigDoesNotExistException", f"No deployment configuration found for name: {name}"
+            )
         return c
 
     @staticmethod
@@ -331,7 +335,10 @@ class CodeDeploySim:
     def op_CreateApplication(self, p: dict, region: str) -> dict:
         name = self.need(p, "applicationName", "ApplicationNameRequiredException", "Application name")
         if (region, name) in self.apps:
-            raise ApiError("ApplicationAlreadyExistsException", f"The application {name} already exists with the IAM user or AWS account.")
+            raise ApiError(
+                "ApplicationAlreadyExistsException",
+                f"The application {name} already exists with the IAM user or AWS account.",
+            )
         platform = p.get("computePlatform", "Server")
         if platform not in ("Server", "Lambda", "ECS"):
             raise ApiError("InvalidComputePlatformException", f"Invalid compute platform: {platform}")
@@ -375,7 +382,10 @@ class CodeDeploySim:
     def op_CreateDeploymentConfig(self, p: dict, region: str) -> dict:
         name = self.need(p, "deploymentConfigName", "DeploymentConfigNameRequiredException", "Deployment config name")
         if name in BUILTIN_CONFIGS or (region, name) in self.configs:
-            raise ApiError("DeploymentConfigAlreadyExistsException", f"A deployment configuration with the name {name} already exists.")
+            raise ApiError(
+                "DeploymentConfigAlreadyExistsException",
+                f"A deployment configuration with the name {name} already exists.",
+            )
         platform = p.get("computePlatform", "Server")
         trc = p.get("trafficRoutingConfig") or {"type": "AllAtOnce"}
         self.parse_routing(trc, "InvalidTrafficRoutingConfigurationException")
@@ -454,11 +464,17 @@ class CodeDeploySim:
             )
         pairs = ((g.get("loadBalancerInfo") or {}).get("targetGroupPairInfoList")) or []
         if len(pairs) != 1:
-            raise ApiError("InvalidLoadBalancerInfoException", "An ECS deployment group needs exactly one targetGroupPairInfoList entry.")
+            raise ApiError(
+                "InvalidLoadBalancerInfoException",
+                "An ECS deployment group needs exactly one targetGroupPairInfoList entry.",
+            )
         pair = pairs[0]
         tgs = pair.get("targetGroups") or []
         if len(tgs) != 2 or not all(t.get("name") for t in tgs):
-            raise ApiError("InvalidTargetGroupPairException", "targetGroupPairInfoList[0].targetGroups needs exactly two target groups by name.")
+            raise ApiError(
+                "InvalidTargetGroupPairException",
+                "targetGroupPairInfoList[0].targetGroups needs exactly two target groups by name.",
+            )
         if not (pair.get("prodTrafficRoute") or {}).get("listenerArns"):
             raise ApiError("InvalidTargetGroupPairException", "prodTrafficRoute.listenerArns is required.")
         if not g.get("blueGreenDeploymentConfiguration"):
@@ -490,7 +506,9 @@ class CodeDeploySim:
 
     def op_UpdateDeploymentGroup(self, p: dict, region: str) -> dict:
         app_name = self.need(p, "applicationName", "ApplicationNameRequiredException", "Application name")
-        current = self.need(p, "currentDeploymentGroupName", "DeploymentGroupNameRequiredException", "Deployment group name")
+        current = self.need(
+            p, "currentDeploymentGroupName", "DeploymentGroupNameRequiredException", "Deployment group name"
+        )
         self.app(region, app_name)
         g = dict(self.group(region, app_name, current))
         for k, v in p.items():
@@ -522,7 +540,8 @@ class CodeDeploySim:
             "autoScalingGroups": [],
             "serviceRoleArn": g.get("serviceRoleArn"),
             "triggerConfigurations": g.get("triggerConfigurations") or [],
-            "alarmConfiguration": g.get("alarmConfiguration") or {"enabled": False, "ignorePollAlarmFailure": False, "alarms": []},
+            "alarmConfiguration": g.get("alarmConfiguration")
+            or {"enabled": False, "ignorePollAlarmFailure": False, "alarms": []},
             "autoRollbackConfiguration": g.get("autoRollbackConfiguration") or {"enabled": False, "events": []},
             "deploymentStyle": g.get("deploymentStyle"),
             "outdatedInstancesStrategy": g.get("outdatedInstancesStrategy") or "UPDATE",
@@ -532,7 +551,11 @@ class CodeDeploySim:
             "ecsServices": g.get("ecsServices") or [],
             "terminationHookEnabled": False,
         }
-        mine = [d for d in self.deployments.values() if d.region == region and d.application == g["applicationName"] and d.group == g["deploymentGroupName"]]
+        mine = [
+            d
+            for d in self.deployments.values()
+            if d.region == region and d.application == g["applicationName"] and d.group == g["deploymentGroupName"]
+        ]
         if mine:
             last = max(mine, key=lambda d: d.create_time)
             info["lastAttemptedDeployment"] = self.last_info(last)
@@ -605,7 +628,12 @@ class CodeDeploySim:
         if str(version) not in ("0.0", "0"):
             raise bad(f"version must be 0.0 (got {version!r})")
         resources = doc.get(keys.get("resources", "Resources"))
-        if not isinstance(resources, list) or len(resources) != 1 or not isinstance(resources[0], dict) or len(resources[0]) != 1:
+        if (
+            not isinstance(resources, list)
+            or len(resources) != 1
+            or not isinstance(resources[0], dict)
+            or len(resources[0]) != 1
+        ):
             raise bad("Resources must be a list with exactly one single-key map")
         target = next(iter(resources[0].values()))
         if not isinstance(target, dict):
@@ -620,7 +648,9 @@ class CodeDeploySim:
             raise bad(f"TaskDefinition must be a task definition ARN with a revision (got {td_ref!r})")
         td = self.task_definition(region, td_ref)
         if td is None:
-            raise ApiError("InvalidRevisionException", f"The task definition {td_ref} does not exist (not registered in ECS).")
+            raise ApiError(
+                "InvalidRevisionException", f"The task definition {td_ref} does not exist (not registered in ECS)."
+            )
         lbi = props.get("LoadBalancerInfo") or {}
         cname, cport = lbi.get("ContainerName"), lbi.get("ContainerPort")
         if not cname or cport is None:
@@ -635,7 +665,7 @@ class CodeDeploySim:
         for h in hooks_raw:
             if not isinstance(h, dict) or len(h) != 1:
                 raise bad("each Hooks entry must be a single-key map {LifecycleEvent: function}")
-            (ev, fn), = h.items()
+            ((ev, fn),) = h.items()
             if ev not in HOOK_EVENTS:
                 raise bad(f"{ev} is not an ECS lifecycle hook (allowed: {', '.join(HOOK_EVENTS)})")
             if not isinstance(fn, str) or not fn:
@@ -647,7 +677,9 @@ class CodeDeploySim:
 
     def op_CreateDeployment(self, p: dict, region: str) -> dict:
         app_name = self.need(p, "applicationName", "ApplicationNameRequiredException", "Application name")
-        group_name = self.need(p, "deploymentGroupName", "DeploymentGroupNameRequiredException", "Deployment group name")
+        group_name = self.need(
+            p, "deploymentGroupName", "DeploymentGroupNameRequiredException", "Deployment group name"
+        )
         app = self.app(region, app_name)
         g = self.group(region, app_name, group_name)
         if app["computePlatform"] != "ECS":
@@ -671,7 +703,11 @@ class CodeDeploySim:
         if s is None:
             raise ApiError("InvalidECSServiceException", f"The ECS service {cluster}/{service} does not exist.")
         spec = self.parse_appspec(region, rev["appSpecContent"]["content"])
-        active = [d for d in self.deployments.values() if d.region == region and d.application == app_name and d.group == group_name and d.active]
+        active = [
+            d
+            for d in self.deployments.values()
+            if d.region == region and d.application == app_name and d.group == group_name and d.active
+        ]
         if active:
             raise ApiError(
                 "DeploymentLimitExceededException",
@@ -682,14 +718,20 @@ class CodeDeploySim:
             "revisionType": "AppSpecContent",
             "appSpecContent": {"content": content, "sha256": hashlib.sha256(content.encode()).hexdigest()},
         }
-        arc = p.get("autoRollbackConfiguration") or g.get("autoRollbackConfiguration") or {"enabled": False, "events": []}
+        arc = (
+            p.get("autoRollbackConfiguration") or g.get("autoRollbackConfiguration") or {"enabled": False, "events": []}
+        )
         tgs = [t["name"] for t in g["loadBalancerInfo"]["targetGroupPairInfoList"][0]["targetGroups"]]
         tr = self.traffic_state(region, cluster, service)
         blue_tg = tr.get("prodTargetGroup") or tgs[0]
         green_tg = tgs[1] if blue_tg == tgs[0] else tgs[0]
         bg = g.get("blueGreenDeploymentConfiguration") or {}
         term = bg.get("terminateBlueInstancesOnDeploymentSuccess") or {}
-        wait = float(term.get("terminationWaitTimeInMinutes", 0) or 0) if term.get("action", "TERMINATE") == "TERMINATE" else 0.0
+        wait = (
+            float(term.get("terminationWaitTimeInMinutes", 0) or 0)
+            if term.get("action", "TERMINATE") == "TERMINATE"
+            else 0.0
+        )
         dep_id = new_deployment_id()
         while dep_id in self.deployments:
             dep_id = new_deployment_id()
@@ -766,7 +808,9 @@ class CodeDeploySim:
         out = []
         for i in ids:
             if not DEPLOYMENT_ID.match(i):
-                raise ApiError("InvalidDeploymentIdException", f"Specified DeploymentId is not in the valid format: {i}")
+                raise ApiError(
+                    "InvalidDeploymentIdException", f"Specified DeploymentId is not in the valid format: {i}"
+                )
             if i in self.deployments:
                 out.append(self.deployment_info(self.deployments[i]))
         return {"deploymentsInfo": out}
@@ -774,9 +818,14 @@ class CodeDeploySim:
     def op_ListDeployments(self, p: dict, region: str) -> dict:
         app_name, group_name = p.get("applicationName"), p.get("deploymentGroupName")
         if app_name and not group_name:
-            raise ApiError("DeploymentGroupNameRequiredException", "Deployment group name is required when an application name is given")
+            raise ApiError(
+                "DeploymentGroupNameRequiredException",
+                "Deployment group name is required when an application name is given",
+            )
         if group_name and not app_name:
-            raise ApiError("ApplicationNameRequiredException", "Application name is required when a deployment group name is given")
+            raise ApiError(
+                "ApplicationNameRequiredException", "Application name is required when a deployment group name is given"
+            )
         if app_name:
             self.app(region, app_name)
             self.group(region, app_name, group_name)
@@ -836,7 +885,9 @@ class CodeDeploySim:
                 continue
             counts = ecs_sim.task_set_counts(self.ecs_backend(d.region), d.cluster, d.service, ts_id) if ts_id else None
             desired, pending, running = counts or (0, 0, 0)
-            primary = (label == "Blue") != (d.status == "Succeeded" or (d.traffic_started and weights.get("green", 0) == 100))
+            primary = (label == "Blue") != (
+                d.status == "Succeeded" or (d.traffic_started and weights.get("green", 0) == 100)
+            )
             out.append(
                 {
                     "identifer": ts_id or "",
@@ -865,7 +916,10 @@ class CodeDeploySim:
         if not tid:
             raise ApiError("DeploymentTargetIdRequiredException", "A deployment target ID is required.")
         if tid != self.target_id(d):
-            raise ApiError("DeploymentTargetDoesNotExistException", f"The deployment target {tid} does not exist in deployment {d.id}.")
+            raise ApiError(
+                "DeploymentTargetDoesNotExistException",
+                f"The deployment target {tid} does not exist in deployment {d.id}.",
+            )
         return {"deploymentTarget": {"deploymentTargetType": "ECSTarget", "ecsTarget": self.ecs_target(d)}}
 
     def op_BatchGetDeploymentTargets(self, p: dict, region: str) -> dict:
@@ -876,8 +930,13 @@ class CodeDeploySim:
             raise ApiError("DeploymentTargetIdRequiredException", "A deployment target ID is required.")
         for tid in ids:
             if tid != self.target_id(d):
-                raise ApiError("DeploymentTargetDoesNotExistException", f"The deployment target {tid} does not exist in deployment {d.id}.")
-        return {"deploymentTargets": [{"deploymentTargetType": "ECSTarget", "ecsTarget": self.ecs_target(d)} for _ in ids]}
+                raise ApiError(
+                    "DeploymentTargetDoesNotExistException",
+                    f"The deployment target {tid} does not exist in deployment {d.id}.",
+                )
+        return {
+            "deploymentTargets": [{"deploymentTargetType": "ECSTarget", "ecsTarget": self.ecs_target(d)} for _ in ids]
+        }
 
     def op_StopDeployment(self, p: dict, region: str) -> dict:
         d = self.deployment(p)
@@ -959,7 +1018,15 @@ class CodeDeploySim:
         else:
             tr["test"] = d.green_td if green_pct >= 50 else d.blue_td
             value = tr["test"]
-        entry = {"at": now(), "deploymentId": d.id, "listener": listener, "blue": 100 - green_pct, "green": green_pct, "routes": value, "reason": reason}
+        entry = {
+            "at": now(),
+            "deploymentId": d.id,
+            "listener": listener,
+            "blue": 100 - green_pct,
+            "green": green_pct,
+            "routes": value,
+            "reason": reason,
+        }
         d.traffic_log.append(entry)
         tr["history"].append(entry)
         del tr["history"][:-200]
@@ -1047,7 +1114,9 @@ class CodeDeploySim:
                 # Blue task set termination wait: the deployment stays InProgress (and can still be
                 # stopped and rolled back) until it ends.
                 if d.termination_wait_minutes:
-                    self.wait(d, self.minutes(d.termination_wait_minutes), lambda: getattr(d, "skip_termination_wait", False))
+                    self.wait(
+                        d, self.minutes(d.termination_wait_minutes), lambda: getattr(d, "skip_termination_wait", False)
+                    )
                 self.succeed(d)
         except _Stopped:
             with self.lock:
@@ -1085,7 +1154,12 @@ class CodeDeploySim:
                 "ECS_UPDATE_ERROR",
                 "The deployment timed out while waiting for the replacement task set to become healthy. "
                 f"This time out period is {timeout:g} seconds (stand-in; real CodeDeploy: 60 minutes).",
-                {"errorCode": "UnknownError", "scriptName": "", "message": "The replacement task set did not become healthy in time.", "logTail": ""},
+                {
+                    "errorCode": "UnknownError",
+                    "scriptName": "",
+                    "message": "The replacement task set did not become healthy in time.",
+                    "logTail": "",
+                },
             )
 
     def allow_traffic(self, d: Deployment) -> None:
@@ -1123,7 +1197,12 @@ class CodeDeploySim:
         url = f"http://127.0.0.1:{self.port}/2015-03-31/functions/{urllib.parse.quote(fn, safe='')}/invocations"
         invoke_error = None
         try:
-            r = requests.post(url, data=payload, headers={"X-Amz-Invocation-Type": "Event", "Content-Type": "application/json"}, timeout=30)
+            r = requests.post(
+                url,
+                data=payload,
+                headers={"X-Amz-Invocation-Type": "Event", "Content-Type": "application/json"},
+                timeout=30,
+            )
             invoke_status = r.status_code
             if r.status_code not in (200, 202):
                 invoke_error = f"Lambda Invoke answered HTTP {r.status_code}: {r.text[:300]}"
@@ -1161,7 +1240,9 @@ class CodeDeploySim:
                     f"The deployment failed because the {name} lifecycle hook timed out. {msg}",
                     {"errorCode": "ScriptTimedOut", "scriptName": fn, "message": msg, "logTail": ""},
                 )
-            log.update(status=ex["status"], reportedAt=ex["reportedAt"], seconds=round(ex["reportedAt"] - ex["invokedAt"], 3))
+            log.update(
+                status=ex["status"], reportedAt=ex["reportedAt"], seconds=round(ex["reportedAt"] - ex["invokedAt"], 3)
+            )
             if ex["status"] == "Failed":
                 msg = f"The {name} lifecycle hook function {fn} reported Failed."
                 raise _EventFailed(
@@ -1180,7 +1261,13 @@ class CodeDeploySim:
 
     def succeed(self, d: Deployment) -> None:
         self.set_traffic(d, "prod", 100, "deployment succeeded")
-        ecs_sim.remove_task_set(self.ecs_backend(d.region), d.cluster, d.service, d.blue_task_set, "Task set terminated by CodeDeploy (original task set)")
+        ecs_sim.remove_task_set(
+            self.ecs_backend(d.region),
+            d.cluster,
+            d.service,
+            d.blue_task_set,
+            "Task set terminated by CodeDeploy (original task set)",
+        )
         d.status = "Succeeded"
         d.target_status = "Succeeded"
         d.complete_time = now()
@@ -1204,13 +1291,22 @@ class CodeDeploySim:
                 d,
                 event,
                 "Failed",
-                {"errorCode": "UnknownError", "scriptName": d.hooks.get(event, ""), "message": "The deployment was stopped while this lifecycle event was in progress.", "logTail": ""},
+                {
+                    "errorCode": "UnknownError",
+                    "scriptName": d.hooks.get(event, ""),
+                    "message": "The deployment was stopped while this lifecycle event was in progress.",
+                    "logTail": "",
+                },
             )
         self.skip_rest(d)
         for ex in self.executions.values():
             if ex["deploymentId"] == d.id and ex["status"] == "InProgress":
                 ex["status"] = "Stopped"
-        d.error = {"code": "MANUAL_STOP", "message": "The deployment was stopped by the user (StopDeployment)" + (" and rolled back." if d.stop_rollback else ".")}
+        d.error = {
+            "code": "MANUAL_STOP",
+            "message": "The deployment was stopped by the user (StopDeployment)"
+            + (" and rolled back." if d.stop_rollback else "."),
+        }
         d.target_status = "Failed"
         if d.stop_rollback:
             self.rollback(d, "stopped by the user")
@@ -1228,7 +1324,9 @@ class CodeDeploySim:
         tr["prodTargetGroup"] = d.blue_tg
         backend = self.ecs_backend(d.region)
         ecs_sim.promote_task_set(backend, d.cluster, d.service, d.blue_task_set)
-        ecs_sim.remove_task_set(backend, d.cluster, d.service, d.green_task_set, "Task set terminated by CodeDeploy (rollback)")
+        ecs_sim.remove_task_set(
+            backend, d.cluster, d.service, d.green_task_set, "Task set terminated by CodeDeploy (rollback)"
+        )
         rb_id = new_deployment_id()
         while rb_id in self.deployments:
             rb_id = new_deployment_id()
@@ -1241,7 +1339,10 @@ class CodeDeploySim:
                             "Type": "AWS::ECS::Service",
                             "Properties": {
                                 "TaskDefinition": d.blue_td,
-                                "LoadBalancerInfo": {"ContainerName": d.container_name, "ContainerPort": d.container_port},
+                                "LoadBalancerInfo": {
+                                    "ContainerName": d.container_name,
+                                    "ContainerPort": d.container_port,
+                                },
                             },
                         }
                     }
@@ -1255,7 +1356,10 @@ class CodeDeploySim:
             group=d.group,
             config_name=d.config_name,
             description=f"Rollback of deployment {d.id}",
-            revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": content, "sha256": hashlib.sha256(content.encode()).hexdigest()}},
+            revision={
+                "revisionType": "AppSpecContent",
+                "appSpecContent": {"content": content, "sha256": hashlib.sha256(content.encode()).hexdigest()},
+            },
             creator="codeDeployRollback",
             cluster=d.cluster,
             service=d.service,
@@ -1277,10 +1381,26 @@ class CodeDeploySim:
         rb.target_updated = t
         for e in rb.events:
             e.update(status="Succeeded", startTime=t, endTime=t)
-        rb.rollback_info = {"rollbackTriggeringDeploymentId": d.id, "rollbackMessage": f"Deployment {rb_id} is a rollback of deployment {d.id}."}
-        rb.traffic_log.append({"at": t, "deploymentId": rb_id, "listener": "prod", "blue": 0, "green": 100, "routes": {d.blue_td: 100}, "reason": f"rollback of {d.id}"})
+        rb.rollback_info = {
+            "rollbackTriggeringDeploymentId": d.id,
+            "rollbackMessage": f"Deployment {rb_id} is a rollback of deployment {d.id}.",
+        }
+        rb.traffic_log.append(
+            {
+                "at": t,
+                "deploymentId": rb_id,
+                "listener": "prod",
+                "blue": 0,
+                "green": 100,
+                "routes": {d.blue_td: 100},
+                "reason": f"rollback of {d.id}",
+            }
+        )
         self.deployments[rb_id] = rb
-        d.rollback_info = {"rollbackDeploymentId": rb_id, "rollbackMessage": f"Deployment {d.id} was {why}; rolled back by deployment {rb_id}."}
+        d.rollback_info = {
+            "rollbackDeploymentId": rb_id,
+            "rollbackMessage": f"Deployment {d.id} was {why}; rolled back by deployment {rb_id}.",
+        }
 
     # ------------------------------------------------------------ ALB metrics of CODE_DEPLOY services
 
@@ -1295,7 +1415,11 @@ class CodeDeploySim:
             (
                 x
                 for x in self.deployments.values()
-                if x.active and x.region == backend.region_name and x.cluster == service.cluster_name and x.service == service.name and x.green_task_set
+                if x.active
+                and x.region == backend.region_name
+                and x.cluster == service.cluster_name
+                and x.service == service.name
+                and x.green_task_set
             ),
             None,
         )
@@ -1310,7 +1434,11 @@ class CodeDeploySim:
             tg = getattr(ts, "sim_tg_arn", None)
             if not tg:
                 continue
-            mine = [t for t in tasks if t.started_by == ts.id and t.desired_status == "RUNNING" and t.last_status == "RUNNING"]
+            mine = [
+                t
+                for t in tasks
+                if t.started_by == ts.id and t.desired_status == "RUNNING" and t.last_status == "RUNNING"
+            ]
             in_service = [t for t in mine if t.sim_registered]
             unhealthy = [t for t in mine if not t.sim_healthy]
             if sim.metric_noise is not None:
@@ -1319,7 +1447,11 @@ class CodeDeploySim:
                 requests, errors, latencies = sim.noisy_traffic(tg, in_service, share)
                 sim.put_tg_metrics(backend, tg, len(in_service), len(unhealthy), requests, errors, latencies)
                 continue
-            bad_share = sum(1 for t in in_service if t.sim_behaviour["behaviour"] == "canary-bad") / len(in_service) if in_service else 0.0
+            bad_share = (
+                sum(1 for t in in_service if t.sim_behaviour["behaviour"] == "canary-bad") / len(in_service)
+                if in_service
+                else 0.0
+            )
             # Fractions carry over to the next tick, so small per-tick volumes keep exact long-run rates.
             acc = self.metric_carry.setdefault(tg, [0.0, 0.0])
             acc[0] += total * weights.get(ts.id, 0) / 100 if in_service else 0.0
@@ -1419,7 +1551,9 @@ class CodeDeploySim:
 
     # ------------------------------------------------------------ listener probe
 
-    def probe(self, cluster: str, service: str, listener: str, region: str | None = None, pick: str | None = None) -> tuple[int, dict, float]:
+    def probe(
+        self, cluster: str, service: str, listener: str, region: str | None = None, pick: str | None = None
+    ) -> tuple[int, dict, float]:
         """What the ALB listener would answer. -> (status, json body, seconds to hang before answering)."""
         if listener not in ("prod", "test"):
             return 404, {"error": f"listener must be prod or test, not {listener!r}"}, 0.0
@@ -1446,16 +1580,30 @@ class CodeDeploySim:
                 # ECS rolling controller: the listener's target group holds the registered tasks of
                 # every deployment; deterministic round robin over them.
                 tasks = sorted(
-                    (t for t in ecs_sim.SIM.tasks_of(backend, s) if t.desired_status == "RUNNING" and t.last_status == "RUNNING" and (t.sim_registered or not ecs_sim.SIM.target_groups(s))),
+                    (
+                        t
+                        for t in ecs_sim.SIM.tasks_of(backend, s)
+                        if t.desired_status == "RUNNING"
+                        and t.last_status == "RUNNING"
+                        and (t.sim_registered or not ecs_sim.SIM.target_groups(s))
+                    ),
                     key=lambda t: t.created_at,
                 )
                 if not tasks:
-                    return 503, {"error": "503 Service Temporarily Unavailable: no registered targets", "listener": listener}, 0.0
+                    return (
+                        503,
+                        {"error": "503 Service Temporarily Unavailable: no registered targets", "listener": listener},
+                        0.0,
+                    )
                 td = tasks[n % len(tasks)].task_definition_arn
             if not td:
-                return 503, {"error": "503 Service Temporarily Unavailable: the listener routes nowhere", "listener": listener}, 0.0
+                return (
+                    503,
+                    {"error": "503 Service Temporarily Unavailable: the listener routes nowhere", "listener": listener},
+                    0.0,
+                )
             tdef = self.task_definition(r, td)
-            image = (tdef.container_definitions[0].get("image", "") if tdef and tdef.container_definitions else "")
+            image = tdef.container_definitions[0].get("image", "") if tdef and tdef.container_definitions else ""
             b = ecs_sim.SIM.behaviour_for(image, ecs_sim.SIM.digest_for(image))["behaviour"]
             body = {"taskDefinition": td, "image": image, "listener": listener, "behaviour": b}
             if b == "probe-503" or b in ("crashloop", "unhealthy-lb"):

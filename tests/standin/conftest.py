@@ -115,9 +115,21 @@ def running_standin(*args: str):
     ready = os.path.join(tmp, "port")
     log = open(os.path.join(tmp, "server.log"), "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.standin.server", "--port", "0", "--ready-file", ready,
-         "--tick-seconds", "0.05", *args],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "tests.standin.server",
+            "--port",
+            "0",
+            "--ready-file",
+            ready,
+            "--tick-seconds",
+            "0.05",
+            *args,
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 60
     while not os.path.exists(ready):
@@ -163,8 +175,11 @@ class Standin:
 
     def client(self, service: str):
         return boto3.client(
-            service, endpoint_url=self.url, region_name=REGION,
-            aws_access_key_id="test", aws_secret_access_key="test",
+            service,
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
         )
 
     def control(self, route: str, doc=None, method: str = "POST"):
@@ -197,7 +212,11 @@ def one_off_task_definition(standin, image: str, name: str, cidr: str = "10.1", 
     sg = ec2.create_security_group(GroupName=f"{name}-sg", Description="x", VpcId=vpc)["GroupId"]
     ecs.create_cluster(clusterName="prod")
     td = ecs.register_task_definition(
-        family=name, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+        family=name,
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
         containerDefinitions=[{"name": name, "image": image, "essential": True, **container}],
     )["taskDefinition"]["taskDefinitionArn"]
     return td, subnet, sg
@@ -221,25 +240,35 @@ def make_service(
     sg = ec2.create_security_group(GroupName=f"{name}-sg", Description="x", VpcId=vpc)["GroupId"]
     tg = None
     if with_lb:
-        tg = elb.create_target_group(Name=name, Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")[
-            "TargetGroups"
-        ][0]["TargetGroupArn"]
+        tg = elb.create_target_group(Name=name, Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")["TargetGroups"][
+            0
+        ]["TargetGroupArn"]
     ecs.create_cluster(clusterName=cluster)
     tds = []
     for image in images:
         tds.append(
             ecs.register_task_definition(
-                family=name, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
-                containerDefinitions=[{"name": name, "image": image, "essential": True,
-                                       "portMappings": [{"containerPort": 80}]}],
+                family=name,
+                networkMode="awsvpc",
+                requiresCompatibilities=["FARGATE"],
+                cpu="256",
+                memory="512",
+                containerDefinitions=[
+                    {"name": name, "image": image, "essential": True, "portMappings": [{"containerPort": 80}]}
+                ],
             )["taskDefinition"]["taskDefinitionArn"]
         )
     kwargs = dict(
-        cluster=cluster, serviceName=name, taskDefinition=tds[0], desiredCount=desired, launchType="FARGATE",
+        cluster=cluster,
+        serviceName=name,
+        taskDefinition=tds[0],
+        desiredCount=desired,
+        launchType="FARGATE",
         networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [sg]}},
         deploymentConfiguration={
             "deploymentCircuitBreaker": breaker or {"enable": True, "rollback": True},
-            "maximumPercent": 200, "minimumHealthyPercent": 100,
+            "maximumPercent": 200,
+            "minimumHealthyPercent": 100,
         },
     )
     if tg:

@@ -40,8 +40,19 @@ from moto.ecr.exceptions import InvalidParameterException, ScanNotFoundException
 
 DEFAULT_ACCOUNT = "123456789012"
 # imageScanStatus.status values (botocore's ScanStatus) a test may choose, plus NONE (never scanned).
-STATUSES = ("COMPLETE", "ACTIVE", "IN_PROGRESS", "PENDING", "FAILED", "UNSUPPORTED_IMAGE",
-            "FINDINGS_UNAVAILABLE", "SCAN_ELIGIBILITY_EXPIRED", "LIMIT_EXCEEDED", "IMAGE_ARCHIVED", "NONE")
+STATUSES = (
+    "COMPLETE",
+    "ACTIVE",
+    "IN_PROGRESS",
+    "PENDING",
+    "FAILED",
+    "UNSUPPORTED_IMAGE",
+    "FINDINGS_UNAVAILABLE",
+    "SCAN_ELIGIBILITY_EXPIRED",
+    "LIMIT_EXCEEDED",
+    "IMAGE_ARCHIVED",
+    "NONE",
+)
 RUNNING = ("IN_PROGRESS", "PENDING")
 SEVERITIES = ("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL", "UNDEFINED", "UNTRIAGED")
 TYPES = ("BASIC", "ENHANCED")
@@ -53,7 +64,10 @@ DESCRIPTIONS = {
     ("BASIC", "IN_PROGRESS"): None,
     ("ENHANCED", "PENDING"): None,
     ("BASIC", "FAILED"): "Scan failed.",
-    ("BASIC", "UNSUPPORTED_IMAGE"): "UnsupportedImageError: The operating system and/or package manager are not supported.",
+    (
+        "BASIC",
+        "UNSUPPORTED_IMAGE",
+    ): "UnsupportedImageError: The operating system and/or package manager are not supported.",
 }
 DEFAULT_PAGE = 100
 
@@ -88,8 +102,20 @@ class Scans:
 
     @staticmethod
     def _spec(it: dict) -> dict:
-        allowed = {"repository", "digest", "tag", "type", "status", "description", "completeAfterCalls",
-                   "completeAfterSeconds", "findings", "severityCounts", "region", "account"}
+        allowed = {
+            "repository",
+            "digest",
+            "tag",
+            "type",
+            "status",
+            "description",
+            "completeAfterCalls",
+            "completeAfterSeconds",
+            "findings",
+            "severityCounts",
+            "region",
+            "account",
+        }
         unknown = set(it) - allowed
         if unknown:
             raise ValueError(f"unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
@@ -147,15 +173,24 @@ class Scans:
         if status == "NONE":
             raise ScanNotFoundException(
                 image_id=f"{{imageDigest:'{image_id.get('imageDigest') or 'null'}', imageTag:'{image_id.get('imageTag') or 'null'}'}}",
-                repository_name=spec["repository"], registry_id=registry_id,
+                repository_name=spec["repository"],
+                registry_id=registry_id,
             )
         out: dict[str, Any] = {
             "registryId": registry_id,
             "repositoryName": spec["repository"],
-            "imageId": {k: v for k, v in {"imageDigest": spec["digest"], "imageTag": image_id.get("imageTag") or spec["tag"]}.items() if v},
+            "imageId": {
+                k: v
+                for k, v in {"imageDigest": spec["digest"], "imageTag": image_id.get("imageTag") or spec["tag"]}.items()
+                if v
+            },
             "imageScanStatus": {"status": status},
         }
-        description = spec["description"] if spec["description"] is not None and status == spec["status"] else DESCRIPTIONS.get((spec["type"], status))
+        description = (
+            spec["description"]
+            if spec["description"] is not None and status == spec["status"]
+            else DESCRIPTIONS.get((spec["type"], status))
+        )
         if description:
             out["imageScanStatus"]["description"] = description
         if status not in ("COMPLETE", "ACTIVE"):
@@ -164,9 +199,11 @@ class Scans:
         if not 1 <= page <= 1000:
             raise InvalidParameterException("maxResults must be between 1 and 1000.")
         start = decode_token(token, spec["digest"]) if token else 0
-        chosen = spec["findings"][start:start + page]
+        chosen = spec["findings"][start : start + page]
         findings: dict[str, Any] = {
-            "findingSeverityCounts": spec["severityCounts"] if spec["severityCounts"] is not None else counts(spec["findings"]),
+            "findingSeverityCounts": spec["severityCounts"]
+            if spec["severityCounts"] is not None
+            else counts(spec["findings"]),
         }
         if spec["type"] == "BASIC":
             findings["imageScanCompletedAt"] = spec["completedAt"]
@@ -190,7 +227,8 @@ def current_status(spec: dict) -> str:
         return status
     calls, seconds = spec["completeAfterCalls"], spec["completeAfterSeconds"]
     done = (calls is not None and spec["calls"] > calls) or (
-        seconds is not None and time.monotonic() - spec["configuredAt"] >= seconds)
+        seconds is not None and time.monotonic() - spec["configuredAt"] >= seconds
+    )
     if done:
         if not spec["completed"]:
             spec["completed"] = True
@@ -207,8 +245,10 @@ def counts(findings: list[dict]) -> dict[str, int]:
 
 
 def basic_finding(f: dict) -> dict:
-    attrs = [{"key": "package_version", "value": str(f.get("version", "1.0"))},
-             {"key": "package_name", "value": f.get("package", "unknown")}]
+    attrs = [
+        {"key": "package_version", "value": str(f.get("version", "1.0"))},
+        {"key": "package_name", "value": f.get("package", "unknown")},
+    ]
     if f.get("score") is not None:
         attrs.append({"key": "CVSS3_SCORE", "value": str(f["score"])})
     out = {
@@ -225,7 +265,11 @@ def basic_finding(f: dict) -> dict:
 def enhanced_finding(f: dict, spec: dict) -> dict:
     """An Amazon Inspector finding as ECR's enhancedFindings carries it."""
     now = spec["completedAt"]
-    package = {"name": f.get("package", "unknown"), "version": str(f.get("version", "1.0")), "packageManager": f.get("packageManager", "OS")}
+    package = {
+        "name": f.get("package", "unknown"),
+        "version": str(f.get("version", "1.0")),
+        "packageManager": f.get("packageManager", "OS"),
+    }
     if f.get("fixedIn"):
         package["fixedInVersion"] = f["fixedIn"]
     finding_id = base64.b32encode(f"{spec['digest']}/{f['id']}".encode()).decode().rstrip("=").lower()[:32]
@@ -244,13 +288,25 @@ def enhanced_finding(f: dict, spec: dict) -> dict:
             "vendorSeverity": f["severity"],
             "vulnerablePackages": [package],
         },
-        "remediation": {"recommendation": {"text": f"Upgrade {package['name']}" + (f" to {f['fixedIn']}" if f.get("fixedIn") else "")}},
-        "resources": [{
-            "id": f"arn:aws:ecr:{spec['region']}:{spec['account']}:repository/{spec['repository']}/{spec['digest']}",
-            "type": "AWS_ECR_CONTAINER_IMAGE",
-            "details": {"awsEcrContainerImage": {"imageHash": spec["digest"], "repositoryName": spec["repository"],
-                                                 "registry": spec["account"], **({"imageTags": [spec["tag"]]} if spec["tag"] else {})}},
-        }],
+        "remediation": {
+            "recommendation": {
+                "text": f"Upgrade {package['name']}" + (f" to {f['fixedIn']}" if f.get("fixedIn") else "")
+            }
+        },
+        "resources": [
+            {
+                "id": f"arn:aws:ecr:{spec['region']}:{spec['account']}:repository/{spec['repository']}/{spec['digest']}",
+                "type": "AWS_ECR_CONTAINER_IMAGE",
+                "details": {
+                    "awsEcrContainerImage": {
+                        "imageHash": spec["digest"],
+                        "repositoryName": spec["repository"],
+                        "registry": spec["account"],
+                        **({"imageTags": [spec["tag"]]} if spec["tag"] else {}),
+                    }
+                },
+            }
+        ],
         "severity": f["severity"],
         "status": f.get("status", "ACTIVE"),
         "title": f"{f['id']} - {package['name']}",
@@ -259,7 +315,14 @@ def enhanced_finding(f: dict, spec: dict) -> dict:
     }
     if f.get("score") is not None:
         out["score"] = float(f["score"])
-        out["packageVulnerabilityDetails"]["cvss"] = [{"baseScore": float(f["score"]), "scoringVector": f.get("vector", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"), "source": "NVD", "version": "3.1"}]
+        out["packageVulnerabilityDetails"]["cvss"] = [
+            {
+                "baseScore": float(f["score"]),
+                "scoringVector": f.get("vector", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+                "source": "NVD",
+                "version": "3.1",
+            }
+        ]
     return out
 
 
@@ -285,8 +348,18 @@ def ensure_image(spec: dict) -> None:
     repo = backend.repositories[spec["repository"]]
     image = next((i for i in repo.images if i.get_image_digest() == spec["digest"]), None)
     if image is None:
-        manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                               "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "digest": spec["digest"], "size": 1}, "layers": []})
+        manifest = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {
+                    "mediaType": "application/vnd.docker.container.image.v1+json",
+                    "digest": spec["digest"],
+                    "size": 1,
+                },
+                "layers": [],
+            }
+        )
         backend.put_image(spec["repository"], manifest, spec["tag"], None, spec["digest"])
     elif spec["tag"] and spec["tag"] not in image.image_tags:
         backend.put_image(spec["repository"], image.image_manifest, spec["tag"], None, spec["digest"])
@@ -310,7 +383,9 @@ def _describe_image_scan_findings(self):
     spec = SCANS.spec_for(backend.account_id, backend.region_name, repo.name, image.get_image_digest())
     if spec is None:
         return _ORIGINAL["describe"](self)
-    return ActionResult(SCANS.answer(spec, repo.registry_id, image_id, self._get_param("maxResults"), self._get_param("nextToken")))
+    return ActionResult(
+        SCANS.answer(spec, repo.registry_id, image_id, self._get_param("maxResults"), self._get_param("nextToken"))
+    )
 
 
 def install() -> None:

@@ -55,7 +55,9 @@ def _revision_id() -> str:
 
 
 def _arn(backend, kind: str, service, ident: str) -> str:
-    return f"arn:aws:ecs:{backend.region_name}:{backend.account_id}:{kind}/{service.cluster_name}/{service.name}/{ident}"
+    return (
+        f"arn:aws:ecs:{backend.region_name}:{backend.account_id}:{kind}/{service.cluster_name}/{service.name}/{ident}"
+    )
 
 
 def records(service) -> list[dict]:
@@ -117,12 +119,17 @@ def emit_task_stopped(task) -> None:
         "stoppedReason": task.stopped_reason,
         "stopCode": task.stop_code,
         "launchType": task.launch_type,
-        "containers": [{"name": c.get("name"), "lastStatus": "STOPPED", "exitCode": c.get("exitCode")}
-                       for c in task.containers],
+        "containers": [
+            {"name": c.get("name"), "lastStatus": "STOPPED", "exitCode": c.get("exitCode")} for c in task.containers
+        ],
         "version": 4,
     }
-    entry = {"Source": "aws.ecs", "DetailType": "ECS Task State Change", "Detail": json.dumps(detail),
-             "Resources": [task.task_arn]}
+    entry = {
+        "Source": "aws.ecs",
+        "DetailType": "ECS Task State Change",
+        "Detail": json.dumps(detail),
+        "Resources": [task.task_arn],
+    }
     try:
         from moto.events.models import events_backends
 
@@ -163,13 +170,18 @@ class Tracker:
             "clusterArn": service.cluster_arn,
             "taskDefinition": td.arn,
             "launchType": service.launch_type or "FARGATE",
-            "platformVersion": service.platform_version or ("1.4.0" if (service.launch_type or "FARGATE") == "FARGATE" else None),
+            "platformVersion": service.platform_version
+            or ("1.4.0" if (service.launch_type or "FARGATE") == "FARGATE" else None),
             "platformFamily": "Linux" if (service.launch_type or "FARGATE") == "FARGATE" else None,
             "loadBalancers": [dict(lb) for lb in (service.load_balancers or [])],
             "serviceRegistries": list(service.service_registries or []),
             "networkConfiguration": service.network_configuration or None,
             "containerImages": [
-                {"containerName": c.get("name"), "imageDigest": SIM.digest_for(c.get("image", "")), "image": c.get("image")}
+                {
+                    "containerName": c.get("name"),
+                    "imageDigest": SIM.digest_for(c.get("image", "")),
+                    "image": c.get("image"),
+                }
                 for c in td.container_definitions
             ],
             "guardDutyEnabled": False,
@@ -262,7 +274,14 @@ class Tracker:
                 rec["status"] = "IN_PROGRESS"
                 rec["startedAt"] = rec["updatedAt"] = now
                 if target is not None:
-                    emit(backend, service, "SERVICE_DEPLOYMENT_IN_PROGRESS", target["id"], target.get("rolloutStateReason") or "", now)
+                    emit(
+                        backend,
+                        service,
+                        "SERVICE_DEPLOYMENT_IN_PROGRESS",
+                        target["id"],
+                        target.get("rolloutStateReason") or "",
+                        now,
+                    )
             elif rec["status"] == "ROLLBACK_REQUESTED" and SIM.ticks > rec["_requested_tick"]:
                 rec["status"] = "ROLLBACK_IN_PROGRESS"
                 rec["updatedAt"] = now
@@ -272,12 +291,26 @@ class Tracker:
                 if rec["alarms"]["status"] == "MONITORING":
                     rec["alarms"]["status"] = "MONITORING_COMPLETE"
                 self._finish(rec, service, "SUCCESSFUL", now)
-                emit(backend, service, "SERVICE_DEPLOYMENT_COMPLETED", target["id"], target.get("rolloutStateReason") or "", now)
+                emit(
+                    backend,
+                    service,
+                    "SERVICE_DEPLOYMENT_COMPLETED",
+                    target["id"],
+                    target.get("rolloutStateReason") or "",
+                    now,
+                )
             elif rec["status"] == "ROLLBACK_IN_PROGRESS":
                 rb = _find_dep(service, rec["_rollback_dep"])
                 if rb is not None and rb.get("rolloutState") == "COMPLETED":
                     self._finish(rec, service, "ROLLBACK_SUCCESSFUL", now)
-                    emit(backend, service, "SERVICE_DEPLOYMENT_COMPLETED", rb["id"], rb.get("rolloutStateReason") or "", now)
+                    emit(
+                        backend,
+                        service,
+                        "SERVICE_DEPLOYMENT_COMPLETED",
+                        rb["id"],
+                        rb.get("rolloutStateReason") or "",
+                        now,
+                    )
         self._current_revisions(service)
 
     # -- StopServiceDeployment
@@ -312,15 +345,22 @@ class Tracker:
                 d["updatedAt"] = now
         td = service.sim_revisions[target_rev]["taskDefinition"]
         rollback_dep = make_deployment(service, new_deployment_id(), td, now)
-        rollback_dep["rolloutStateReason"] = f"ECS deployment {rec['_target_dep']} stopped by StopServiceDeployment: rolling back."
+        rollback_dep["rolloutStateReason"] = (
+            f"ECS deployment {rec['_target_dep']} stopped by StopServiceDeployment: rolling back."
+        )
         service.deployments.insert(0, rollback_dep)
         service.task_definition = td
-        SIM.event(service, f"(service {service.name}) rolling back service deployment {rec['serviceDeploymentArn'].rsplit('/', 1)[1]} (StopServiceDeployment).")
+        SIM.event(
+            service,
+            f"(service {service.name}) rolling back service deployment {rec['serviceDeploymentArn'].rsplit('/', 1)[1]} (StopServiceDeployment).",
+        )
         self._start_rollback(backend, service, rec, rollback_dep, target_rev, MANUAL_ROLLBACK_REASON, now)
 
     # -- helpers
 
-    def _start_rollback(self, backend, service, rec, rollback_dep: dict, revision: str | None, reason: str, now) -> None:
+    def _start_rollback(
+        self, backend, service, rec, rollback_dep: dict, revision: str | None, reason: str, now
+    ) -> None:
         rollback_dep["sim_revision"] = revision
         rec["status"] = "ROLLBACK_REQUESTED"
         rec["statusReason"] = reason
@@ -328,7 +368,14 @@ class Tracker:
         rec["rollback"] = {"reason": reason, "startedAt": now, "serviceRevisionArn": revision}
         rec["_rollback_dep"] = rollback_dep["id"]
         rec["_requested_tick"] = SIM.ticks  # ROLLBACK_REQUESTED is seen for one tick at least
-        emit(backend, service, "SERVICE_DEPLOYMENT_IN_PROGRESS", rollback_dep["id"], rollback_dep.get("rolloutStateReason") or reason, now)
+        emit(
+            backend,
+            service,
+            "SERVICE_DEPLOYMENT_IN_PROGRESS",
+            rollback_dep["id"],
+            rollback_dep.get("rolloutStateReason") or reason,
+            now,
+        )
 
     def _record_of(self, service, dep_id: str) -> dict | None:
         for rec in reversed(records(service)):
@@ -337,7 +384,10 @@ class Tracker:
         return None
 
     def _finish(self, rec: dict, service, status: str, now, reason: str | None = None, stopped: bool = False) -> None:
-        rec["_counts"] = {arn: self._revision_counts(service, arn, rec) for arn in [*rec["sourceServiceRevisions"], rec["targetServiceRevision"]]}
+        rec["_counts"] = {
+            arn: self._revision_counts(service, arn, rec)
+            for arn in [*rec["sourceServiceRevisions"], rec["targetServiceRevision"]]
+        }
         rec["status"] = status
         rec["updatedAt"] = rec["finishedAt"] = now
         if stopped:
@@ -377,7 +427,9 @@ class Tracker:
             arn = d.get("sim_revision")
             if not arn:
                 continue
-            row = out.setdefault(arn, {"arn": arn, "requestedTaskCount": 0, "runningTaskCount": 0, "pendingTaskCount": 0})
+            row = out.setdefault(
+                arn, {"arn": arn, "requestedTaskCount": 0, "runningTaskCount": 0, "pendingTaskCount": 0}
+            )
             if d["status"] == "PRIMARY":
                 row["requestedTaskCount"] = service.desired_count
             row["runningTaskCount"] += d.get("runningCount", 0)
@@ -394,7 +446,16 @@ class Tracker:
         return out
 
     def brief(self, rec: dict) -> dict:
-        keys = ("serviceDeploymentArn", "serviceArn", "clusterArn", "startedAt", "createdAt", "finishedAt", "status", "statusReason")
+        keys = (
+            "serviceDeploymentArn",
+            "serviceArn",
+            "clusterArn",
+            "startedAt",
+            "createdAt",
+            "finishedAt",
+            "status",
+            "statusReason",
+        )
         out = {k: rec[k] for k in keys if rec.get(k) is not None}
         out["targetServiceRevisionArn"] = rec["targetServiceRevision"]
         return out

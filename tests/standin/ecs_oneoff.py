@@ -57,8 +57,10 @@ class OneOffTask(SimTask):
 
 def pull_error_reason(image: str) -> str:
     # Fargate platform 1.4's wording for a tag or digest the registry does not have.
-    return (f"CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref "
-            f"{image}: {image}: not found")
+    return (
+        f"CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref "
+        f"{image}: {image}: not found"
+    )
 
 
 class OneOffRunner:
@@ -105,8 +107,14 @@ class OneOffRunner:
             if key in self.behaviours:
                 return {**self.behaviours[key], "image_key": key}
         sim = SIM.behaviour_for(image, digest)
-        out = {"behaviour": "exit", "exitCode": 0, "runTicks": DEFAULT_RUN_TICKS, "pendingTicks": 0, "reason": None,
-               "image_key": sim.get("image_key")}
+        out = {
+            "behaviour": "exit",
+            "exitCode": 0,
+            "runTicks": DEFAULT_RUN_TICKS,
+            "pendingTicks": 0,
+            "reason": None,
+            "image_key": sim.get("image_key"),
+        }
         if sim["behaviour"] == "crashloop":
             out.update(exitCode=1, runTicks=0)
         elif sim["behaviour"] == "slow":
@@ -115,8 +123,21 @@ class OneOffRunner:
 
     # ------------------------------------------------------------ RunTask / StopTask
 
-    def run_task(self, backend, cluster_str, task_definition_str, count, overrides, started_by, tags, launch_type,
-                 network_configuration, group, platform_version, capacity_provider_strategy) -> list[OneOffTask]:
+    def run_task(
+        self,
+        backend,
+        cluster_str,
+        task_definition_str,
+        count,
+        overrides,
+        started_by,
+        tags,
+        launch_type,
+        network_configuration,
+        group,
+        platform_version,
+        capacity_provider_strategy,
+    ) -> list[OneOffTask]:
         cluster = backend._get_cluster(cluster_str)
         task_def = backend.describe_task_definition(task_definition_str)
         count = 1 if count is None else int(count)
@@ -125,16 +146,26 @@ class OneOffRunner:
         if task_def.network_mode == "awsvpc":
             subnets = ((network_configuration or {}).get("awsvpcConfiguration") or {}).get("subnets") or []
             if not subnets:
-                raise InvalidParameterException("Network Configuration must be provided when networkMode 'awsvpc' is specified.")
+                raise InvalidParameterException(
+                    "Network Configuration must be provided when networkMode 'awsvpc' is specified."
+                )
             check_subnets(backend, subnets)
         names = [c.get("name") for c in task_def.container_definitions]
         for o in (overrides or {}).get("containerOverrides") or []:
             if o.get("name") not in names:
-                raise InvalidParameterException(f"Override for container named {o.get('name')} is not a container in the TaskDefinition.")
-        provider = (capacity_provider_strategy or [{}])[0].get("capacityProvider") if capacity_provider_strategy else None
+                raise InvalidParameterException(
+                    f"Override for container named {o.get('name')} is not a container in the TaskDefinition."
+                )
+        provider = (
+            (capacity_provider_strategy or [{}])[0].get("capacityProvider") if capacity_provider_strategy else None
+        )
         owner = SimpleNamespace(
-            name=None, cluster_name=cluster.name, cluster_arn=cluster.arn, launch_type=launch_type or ("FARGATE" if not provider else None),
-            platform_version=platform_version, network_configuration=network_configuration,
+            name=None,
+            cluster_name=cluster.name,
+            cluster_arn=cluster.arn,
+            launch_type=launch_type or ("FARGATE" if not provider else None),
+            platform_version=platform_version,
+            network_configuration=network_configuration,
         )
         tasks = []
         with SIM.lock, self.lock:
@@ -142,8 +173,10 @@ class OneOffRunner:
                 containers, behaviour = self.containers(backend, cluster.name, task_def, overrides)
                 task = OneOffTask(backend, owner, {"id": started_by or ""}, task_def, containers, behaviour)
                 task.group = group or f"family:{task_def.family}"
-                task.overrides = {"containerOverrides": list((overrides or {}).get("containerOverrides") or []),
-                                  "inferenceAcceleratorOverrides": []}
+                task.overrides = {
+                    "containerOverrides": list((overrides or {}).get("containerOverrides") or []),
+                    "inferenceAcceleratorOverrides": [],
+                }
                 for k in ("cpu", "memory", "taskRoleArn", "executionRoleArn", "ephemeralStorage"):
                     if (overrides or {}).get(k) is not None:
                         task.overrides[k] = overrides[k]
@@ -182,7 +215,12 @@ class OneOffRunner:
             if by_name.get(cdef.get("name"), {}).get("command"):
                 c["_command"] = by_name[cdef["name"]]["command"]
             containers.append(c)
-        return containers, behaviour or {"behaviour": "exit", "exitCode": 0, "runTicks": DEFAULT_RUN_TICKS, "pendingTicks": 0}
+        return containers, behaviour or {
+            "behaviour": "exit",
+            "exitCode": 0,
+            "runTicks": DEFAULT_RUN_TICKS,
+            "pendingTicks": 0,
+        }
 
     def stop_task(self, backend, task: OneOffTask, reason: str | None) -> OneOffTask:
         with SIM.lock:
@@ -238,8 +276,12 @@ class OneOffRunner:
                 c["runtimeId"] = f"{t.id}-{abs(hash(c['name'])) % 10**10}"
         elif t.last_status == "RUNNING":
             if b["behaviour"] == "exit" and t.sim_ticks >= b.get("runTicks", DEFAULT_RUN_TICKS):
-                SIM.begin_stop(t, b.get("reason") or "Essential container in task exited", "EssentialContainerExited",
-                               exit_code=b.get("exitCode", 0))
+                SIM.begin_stop(
+                    t,
+                    b.get("reason") or "Essential container in task exited",
+                    "EssentialContainerExited",
+                    exit_code=b.get("exitCode", 0),
+                )
                 for c in t.containers:  # the process has exited; the task is still being torn down
                     c["lastStatus"] = "STOPPED"
 
@@ -250,8 +292,11 @@ class OneOffRunner:
         for backend in list(ecs_sim.iter_ecs_backends()):
             for cluster, cluster_tasks in list(backend.tasks.items()):
                 for t in list(cluster_tasks.values()):
-                    if (isinstance(t, SimTask) and t.last_status in ALIVE
-                            and any(c.get("lastStatus") == "RUNNING" for c in t.containers)):
+                    if (
+                        isinstance(t, SimTask)
+                        and t.last_status in ALIVE
+                        and any(c.get("lastStatus") == "RUNNING" for c in t.containers)
+                    ):
                         alive.setdefault(f"{backend.region_name}/{cluster}/{t.group}", set()).add(t.task_definition_arn)
         picture = {k: sorted(v) for k, v in sorted(alive.items())}
         last = self.history[-1] if self.history else None
@@ -261,16 +306,29 @@ class OneOffRunner:
             self.history.append({"fromTick": tick, "toTick": tick, "at": utcnow().isoformat(), "alive": picture})
             del self.history[:-MAX_HISTORY]
 
-    def history_view(self, cluster: str | None = None, groups: list[str] | None = None, region: str | None = None) -> list[dict]:
+    def history_view(
+        self, cluster: str | None = None, groups: list[str] | None = None, region: str | None = None
+    ) -> list[dict]:
         """The runs, each with only the keys asked for (region/cluster/group), merged runs kept apart."""
+
         def wanted(key: str) -> bool:
             k_region, k_cluster, k_group = key.split("/", 2)
-            return ((region is None or k_region == region) and (cluster is None or k_cluster == cluster)
-                    and (groups is None or k_group in groups))
+            return (
+                (region is None or k_region == region)
+                and (cluster is None or k_cluster == cluster)
+                and (groups is None or k_group in groups)
+            )
 
         with self.lock:
-            return [{"fromTick": r["fromTick"], "toTick": r["toTick"], "at": r["at"],
-                     "alive": {k: v for k, v in r["alive"].items() if wanted(k)}} for r in self.history]
+            return [
+                {
+                    "fromTick": r["fromTick"],
+                    "toTick": r["toTick"],
+                    "at": r["at"],
+                    "alive": {k: v for k, v in r["alive"].items() if wanted(k)},
+                }
+                for r in self.history
+            ]
 
     def overlaps(self, cluster: str, groups: list[str], a: str, b: str, region: str | None = None) -> dict:
         """The tick runs in which a task of `a` and a task of `b` were both alive in `groups` of
@@ -283,8 +341,13 @@ class OneOffRunner:
             if na in tds and nb in tds:
                 hits.append([r["fromTick"], r["toTick"]])
         recorded = [runs[0]["fromTick"], runs[-1]["toTick"]] if runs else None
-        return {"overlapped": bool(hits), "ticks": hits, "recordedTicks": recorded,
-                "taskDefinitions": [na, nb], "groups": groups}
+        return {
+            "overlapped": bool(hits),
+            "ticks": hits,
+            "recordedTicks": recorded,
+            "taskDefinitions": [na, nb],
+            "groups": groups,
+        }
 
 
 def short_td(td: str) -> str:
@@ -315,16 +378,52 @@ RUNNER = OneOffRunner()
 _ORIGINALS: dict[str, Any] = {}
 
 
-def _patched_run_task(self, cluster_str, task_definition_str, count, overrides, started_by, tags, launch_type,
-                      networking_configuration=None, group=None, platform_version=None, capacity_provider_strategy=None):
+def _patched_run_task(
+    self,
+    cluster_str,
+    task_definition_str,
+    count,
+    overrides,
+    started_by,
+    tags,
+    launch_type,
+    networking_configuration=None,
+    group=None,
+    platform_version=None,
+    capacity_provider_strategy=None,
+):
     provider = (capacity_provider_strategy or [{}])[0].get("capacityProvider") if capacity_provider_strategy else None
     if launch_type == "FARGATE" or (not launch_type and provider in FARGATE_PROVIDERS):
         if launch_type and capacity_provider_strategy:
             raise InvalidParameterException("Specify either Launch Type or Capacity Provider Strategy, but not both.")
-        return RUNNER.run_task(self, cluster_str, task_definition_str, count, overrides, started_by, tags, launch_type,
-                               networking_configuration, group, platform_version, capacity_provider_strategy)
-    return _ORIGINALS["run_task"](self, cluster_str, task_definition_str, count, overrides, started_by, tags, launch_type,
-                                  networking_configuration, group, platform_version, capacity_provider_strategy)
+        return RUNNER.run_task(
+            self,
+            cluster_str,
+            task_definition_str,
+            count,
+            overrides,
+            started_by,
+            tags,
+            launch_type,
+            networking_configuration,
+            group,
+            platform_version,
+            capacity_provider_strategy,
+        )
+    return _ORIGINALS["run_task"](
+        self,
+        cluster_str,
+        task_definition_str,
+        count,
+        overrides,
+        started_by,
+        tags,
+        launch_type,
+        networking_configuration,
+        group,
+        platform_version,
+        capacity_provider_strategy,
+    )
 
 
 def _patched_stop_task(self, cluster_str, task_str, reason):

@@ -30,7 +30,17 @@ from moto.ecs.exceptions import InvalidParameterException, ServiceNotFoundExcept
 DEFAULT_LOAD_BALANCER = "app/berth-local/0123456789abcdef"
 # probe-503 / probe-hang only change what the listener probe route answers (codedeploy_sim.probe);
 # for the ECS simulator they are healthy.
-BEHAVIOURS = ("healthy", "crashloop", "unhealthy-lb", "slow", "canary-bad", "canary-slow", "canary-5xx", "probe-503", "probe-hang")
+BEHAVIOURS = (
+    "healthy",
+    "crashloop",
+    "unhealthy-lb",
+    "slow",
+    "canary-bad",
+    "canary-slow",
+    "canary-5xx",
+    "probe-503",
+    "probe-hang",
+)
 # What each behaviour does to the requests its tasks serve: (latency factor, 5xx share; None = the
 # service's own, 0 without metric_noise). canary-slow and canary-5xx are the bench's scenarios
 # (p99 +30 %, 2 % 5xx: scripts/bench-canary), canary-bad the blunt one.
@@ -436,7 +446,12 @@ class Simulator:
                             service,
                             f"(service {service.name}) (task {t.id}) failed ELB health checks in (target-group {tg_text})",
                         )
-                        self.begin_stop(t, f"Task failed ELB health checks in (target-group {tg_text})", "ServiceSchedulerInitiated", exit_code=143)
+                        self.begin_stop(
+                            t,
+                            f"Task failed ELB health checks in (target-group {tg_text})",
+                            "ServiceSchedulerInitiated",
+                            exit_code=143,
+                        )
                     continue
                 if not t.sim_healthy and t.sim_ticks >= self.health_ticks:
                     t.sim_healthy = True
@@ -468,7 +483,9 @@ class Simulator:
         newly_registered = len(self.advance_tasks(service, tasks, lambda t: by_id.get(t.started_by), lambda t: tgs))
         if newly_registered:
             for tg in tgs:
-                self.event(service, f"(service {service.name}) registered {newly_registered} targets in (target-group {tg})")
+                self.event(
+                    service, f"(service {service.name}) registered {newly_registered} targets in (target-group {tg})"
+                )
 
         # 2. circuit breaker on the PRIMARY deployment
         cfg = getattr(service, "deployment_configuration", None) or {}
@@ -529,12 +546,22 @@ class Simulator:
                 if not any(t.started_by == d["id"] and t.last_status != "STOPPED" for t in tasks):
                     service.deployments.remove(d)
         service.running_count = sum(1 for t in tasks if t.desired_status == "RUNNING" and t.last_status == "RUNNING")
-        service.pending_count = sum(1 for t in tasks if t.desired_status == "RUNNING" and t.last_status in PENDING_STATES)
+        service.pending_count = sum(
+            1 for t in tasks if t.desired_status == "RUNNING" and t.last_status in PENDING_STATES
+        )
 
         if (
             primary.get("rolloutState") == "IN_PROGRESS"
             and not any(t.started_by != primary["id"] and t.last_status != "STOPPED" for t in tasks)
-            and sum(1 for t in tasks if t.started_by == primary["id"] and t.desired_status == "RUNNING" and t.last_status == "RUNNING" and t.sim_healthy) == desired
+            and sum(
+                1
+                for t in tasks
+                if t.started_by == primary["id"]
+                and t.desired_status == "RUNNING"
+                and t.last_status == "RUNNING"
+                and t.sim_healthy
+            )
+            == desired
             and not any(t.last_status != "STOPPED" and t.desired_status == "STOPPED" for t in tasks)
         ):
             service.deployments[:] = [primary]
@@ -557,12 +584,19 @@ class Simulator:
             return
         registered = [t for t in tasks if t.sim_registered]
         for t in tasks:
-            self.begin_stop(t, f"Scaling activity initiated by (deployment {primary['id']})", "ServiceSchedulerInitiated", exit_code=0)
+            self.begin_stop(
+                t,
+                f"Scaling activity initiated by (deployment {primary['id']})",
+                "ServiceSchedulerInitiated",
+                exit_code=0,
+            )
         ids = " ".join(f"(task {t.id})" for t in tasks)
         if registered:
             self.event(service, f"(service {service.name}) has begun draining connections on {len(registered)} tasks.")
             for tg in tgs:
-                self.event(service, f"(service {service.name}) deregistered {len(registered)} targets in (target-group {tg})")
+                self.event(
+                    service, f"(service {service.name}) deregistered {len(registered)} targets in (target-group {tg})"
+                )
         self.event(service, f"(service {service.name}) has stopped {len(tasks)} running tasks: {ids}.")
 
     def trip_breaker(self, backend, service, primary: dict, rollback: bool) -> None:
@@ -570,7 +604,9 @@ class Simulator:
         primary["rolloutState"] = "FAILED"
         primary["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
         primary["updatedAt"] = now
-        self.event(service, f"(service {service.name}) deployment {primary['id']} deployment failed: tasks failed to start.")
+        self.event(
+            service, f"(service {service.name}) deployment {primary['id']} deployment failed: tasks failed to start."
+        )
         last = getattr(service, "sim_last_completed", None)
         if not rollback or last is None:
             if self.deployment_listener is not None:
@@ -599,7 +635,9 @@ class Simulator:
             ts = sets.get(t.started_by)
             return [ts.sim_tg_arn] if ts is not None and getattr(ts, "sim_tg_arn", None) else []
 
-        newly = self.advance_tasks(service, tasks, lambda t: getattr(sets.get(t.started_by), "sim_counts", None), tgs_of)
+        newly = self.advance_tasks(
+            service, tasks, lambda t: getattr(sets.get(t.started_by), "sim_counts", None), tgs_of
+        )
         by_tg: dict[str, int] = {}
         for t in newly:
             for tg in tgs_of(t):
@@ -610,13 +648,17 @@ class Simulator:
         for ts in service.task_sets:
             scale = float((ts.scale or {}).get("value", 100.0))
             desired = math.ceil(service.desired_count * scale / 100)
-            live = [t for t in self.tasks_of(backend, service) if t.started_by == ts.id and t.desired_status == "RUNNING"]
+            live = [
+                t for t in self.tasks_of(backend, service) if t.started_by == ts.id and t.desired_status == "RUNNING"
+            ]
             if len(live) < desired:
                 self.launch(backend, service, {"id": ts.id, "taskDefinition": ts.task_definition}, desired - len(live))
             elif len(live) > desired:
                 surplus = sorted(live, key=lambda t: (t.sim_healthy, t.created_at))[: len(live) - desired]
                 self.stop_tasks(service, surplus, {"id": ts.id}, tgs_of(surplus[0]))
-            mine = [t for t in self.tasks_of(backend, service) if t.started_by == ts.id and t.desired_status == "RUNNING"]
+            mine = [
+                t for t in self.tasks_of(backend, service) if t.started_by == ts.id and t.desired_status == "RUNNING"
+            ]
             running = sum(1 for t in mine if t.last_status == "RUNNING")
             pending = sum(1 for t in mine if t.last_status in PENDING_STATES)
             steady = running == desired and all(t.sim_healthy for t in mine if t.last_status == "RUNNING")
@@ -629,15 +671,21 @@ class Simulator:
                 ts.stabilityStatusAt = now
         tasks = self.tasks_of(backend, service)
         service.running_count = sum(1 for t in tasks if t.desired_status == "RUNNING" and t.last_status == "RUNNING")
-        service.pending_count = sum(1 for t in tasks if t.desired_status == "RUNNING" and t.last_status in PENDING_STATES)
+        service.pending_count = sum(
+            1 for t in tasks if t.desired_status == "RUNNING" and t.last_status in PENDING_STATES
+        )
         if self.task_set_metrics_hook is not None:
             self.task_set_metrics_hook(backend, service, tasks)
 
     # ------------------------------------------------------------ CloudWatch feed
 
     def feed_metrics(self, backend, service, tasks: list[SimTask], tgs: list[str]) -> None:
-        in_service = [t for t in tasks if t.desired_status == "RUNNING" and t.last_status == "RUNNING" and t.sim_registered]
-        unhealthy = [t for t in tasks if t.desired_status == "RUNNING" and t.last_status == "RUNNING" and not t.sim_healthy]
+        in_service = [
+            t for t in tasks if t.desired_status == "RUNNING" and t.last_status == "RUNNING" and t.sim_registered
+        ]
+        unhealthy = [
+            t for t in tasks if t.desired_status == "RUNNING" and t.last_status == "RUNNING" and not t.sim_healthy
+        ]
         if self.metric_noise is not None:
             for tg_arn in tgs:
                 requests, errors, latencies = self.noisy_traffic(tg_arn, in_service, 1.0)
@@ -665,7 +713,11 @@ class Simulator:
         share of the traffic)}: ECS blue/green with an alternate target group): seeded noisy
         traffic, or the flat default with `requests_per_task x desiredCount x share` requests."""
         for tg_arn, (deployment_ids, share) in split.items():
-            mine = [t for t in tasks if t.started_by in deployment_ids and t.desired_status == "RUNNING" and t.last_status == "RUNNING"]
+            mine = [
+                t
+                for t in tasks
+                if t.started_by in deployment_ids and t.desired_status == "RUNNING" and t.last_status == "RUNNING"
+            ]
             in_service = [t for t in mine if t.sim_registered]
             unhealthy = [t for t in mine if not t.sim_healthy]
             if self.metric_noise is not None:
@@ -698,11 +750,14 @@ class Simulator:
         for behaviour, n in sorted(counts.items()):
             factor, errors = TRAFFIC_PROFILES.get(behaviour, (1.0, None))
             profiles.append((Profile(latency_factor=factor, error_rate=errors), n / len(in_service)))
-        requests, errors, lat = requests_in(self.metric_noise, tg_arn.split(":")[-1], self.ticks, share,
-                                            self.tick_seconds, profiles)
+        requests, errors, lat = requests_in(
+            self.metric_noise, tg_arn.split(":")[-1], self.ticks, share, self.tick_seconds, profiles
+        )
         return requests, errors, [float(x) for x in lat]
 
-    def put_tg_metrics(self, backend, tg_arn: str, healthy: int, unhealthy: int, requests: int, errors: int, latencies: list[float]) -> None:
+    def put_tg_metrics(
+        self, backend, tg_arn: str, healthy: int, unhealthy: int, requests: int, errors: int, latencies: list[float]
+    ) -> None:
         """One tick of AWS/ApplicationELB datapoints for one target group (no RequestCount without requests)."""
         from moto.cloudwatch.models import cloudwatch_backends
 
@@ -720,7 +775,9 @@ class Simulator:
             if errors or not self.omit_zero_counts:
                 data.append({"MetricName": "HTTPCode_Target_5XX_Count", "Value": float(errors), "Unit": "Count"})
             if requests - errors or not self.omit_zero_counts:
-                data.append({"MetricName": "HTTPCode_Target_2XX_Count", "Value": float(requests - errors), "Unit": "Count"})
+                data.append(
+                    {"MetricName": "HTTPCode_Target_2XX_Count", "Value": float(requests - errors), "Unit": "Count"}
+                )
             data.append({"MetricName": "TargetResponseTime", "Values": latencies, "Unit": "Seconds"})
         for d in data:
             d["Dimensions"] = dims
@@ -748,7 +805,11 @@ class Simulator:
                             "taskDefinition": service.task_definition,
                             "deploymentConfiguration": getattr(service, "deployment_configuration", None),
                             "deployments": [
-                                {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in d.items() if k != "networkConfiguration"}
+                                {
+                                    k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                                    for k, v in d.items()
+                                    if k != "networkConfiguration"
+                                }
                                 for d in service.deployments
                             ],
                             "taskSets": [
@@ -879,7 +940,9 @@ def new_task_set(backend, service, td_arn: str, status: str, tg_arn: str | None,
         platform_version=service.platform_version,
     )
     ts.id = new_deployment_id()
-    ts.task_set_arn = f"arn:aws:ecs:{backend.region_name}:{backend.account_id}:task-set/{service.cluster_name}/{service.name}/{ts.id}"
+    ts.task_set_arn = (
+        f"arn:aws:ecs:{backend.region_name}:{backend.account_id}:task-set/{service.cluster_name}/{service.name}/{ts.id}"
+    )
     ts.status = status
     ts.service_arn = service.arn
     ts.cluster_arn = service.cluster_arn
@@ -951,7 +1014,9 @@ def remove_task_set(backend, cluster: str, service: str, ts_id: str | None, reas
     if live:
         for t in live:
             SIM.begin_stop(t, reason, "ServiceSchedulerInitiated", exit_code=0)
-        SIM.event(s, f"(service {s.name}) has stopped {len(live)} running tasks: {' '.join(f'(task {t.id})' for t in live)}.")
+        SIM.event(
+            s, f"(service {s.name}) has stopped {len(live)} running tasks: {' '.join(f'(task {t.id})' for t in live)}."
+        )
 
 
 # ---------------------------------------------------------------- moto patches
@@ -968,7 +1033,9 @@ def _patched_create_service_response(self):
     if service is None:
         service = self.ecs_backend._get_service(self._get_param("cluster", "default"), self._get_param("serviceName"))
     with SIM.lock:
-        service.deployment_configuration = merge_deployment_configuration(None, self._get_param("deploymentConfiguration"))
+        service.deployment_configuration = merge_deployment_configuration(
+            None, self._get_param("deploymentConfiguration")
+        )
         service.health_check_grace_period_seconds = self._get_param("healthCheckGracePeriodSeconds")
         service.created_at = utcnow()
         service.created_by = f"arn:aws:iam::{self.ecs_backend.account_id}:role/berth-standin"
@@ -1054,7 +1121,9 @@ def _patched_update_service(self, service_properties: dict[str, Any]):
     return service
 
 
-def _patched_list_tasks(self, cluster_str=None, container_instance=None, family=None, started_by=None, service_name=None, desiredStatus=None):
+def _patched_list_tasks(
+    self, cluster_str=None, container_instance=None, family=None, started_by=None, service_name=None, desiredStatus=None
+):
     """ListTasks: filter by serviceName (moto ignores it) and default desiredStatus to RUNNING as ECS does."""
     tasks = _ORIGINALS["list_tasks"](self, cluster_str, container_instance, family, started_by, None, desiredStatus)
     if service_name:

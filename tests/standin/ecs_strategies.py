@@ -38,7 +38,9 @@ class Hook:
     def __init__(self, cfg: dict, stage: str, hook_stage: str):
         self.cfg = cfg
         self.stage = stage  # the deployment's lifecycleStage while it runs
-        self.hook_stage = hook_stage  # what the payload says (PRE_PRODUCTION_TRAFFIC_SHIFT has no lifecycleStage of its own)
+        self.hook_stage = (
+            hook_stage  # what the payload says (PRE_PRODUCTION_TRAFFIC_SHIFT has no lifecycleStage of its own)
+        )
         self.hook_id = str(uuid.uuid4())
         self.execution_id = str(uuid.uuid4())
         self.target_type = cfg.get("targetType") or "AWS_LAMBDA"
@@ -75,7 +77,10 @@ class Run:
         sources = rec["sourceServiceRevisions"]
         self.blue_rev = last if last in sources else sources[0]
         self.blue_ids = [d["id"] for d in service.deployments if d is not dep]
-        self.blue_id = next((d["id"] for d in service.deployments if d is not dep and d.get("sim_revision") == self.blue_rev), self.blue_ids[0])
+        self.blue_id = next(
+            (d["id"] for d in service.deployments if d is not dep and d.get("sim_revision") == self.blue_rev),
+            self.blue_ids[0],
+        )
         self.prod = {self.blue_rev: 100.0, self.green_rev: 0.0}
         self.test = {self.blue_rev: 100.0, self.green_rev: 0.0}
         self.steps = plan(strategy, cfg, len(sources) > 1)
@@ -116,7 +121,9 @@ def plan(strategy: str, cfg: dict, reconcile: bool) -> list[dict]:
     else:
         shifts, bake = [100.0], 0.0
     for n, pct in enumerate(shifts):
-        steps.append({"stage": "PRODUCTION_TRAFFIC_SHIFT", "prod": pct, "bakeMinutes": bake if n < len(shifts) - 1 else 0.0})
+        steps.append(
+            {"stage": "PRODUCTION_TRAFFIC_SHIFT", "prod": pct, "bakeMinutes": bake if n < len(shifts) - 1 else 0.0}
+        )
     steps += [
         {"stage": "POST_PRODUCTION_TRAFFIC_SHIFT"},
         {"stage": "BAKE_TIME", "bakeMinutes": float(cfg.get("bakeTimeInMinutes") or 0), "hooks": False},
@@ -169,7 +176,11 @@ class Runner:
                 SIM.event(service, f"(service {service.name}) registered {newly} targets in (target-group {tg})")
         green = by_id.get(run.green_id)
         if green is not None and not run.rolling_back:
-            live = [t for t in SIM.tasks_of(backend, service) if t.started_by == green["id"] and t.desired_status == "RUNNING"]
+            live = [
+                t
+                for t in SIM.tasks_of(backend, service)
+                if t.started_by == green["id"] and t.desired_status == "RUNNING"
+            ]
             if len(live) < service.desired_count:
                 SIM.launch(backend, service, green, service.desired_count - len(live))
         if run.rolling_back:
@@ -184,7 +195,12 @@ class Runner:
             else:
                 SIM.feed_metrics(backend, service, SIM.tasks_of(backend, service), tgs)
         TRACKER.sync(backend, service)
-        if getattr(service, "sim_strategy", None) is run and run.rec["status"] not in ("PENDING", "IN_PROGRESS", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"):
+        if getattr(service, "sim_strategy", None) is run and run.rec["status"] not in (
+            "PENDING",
+            "IN_PROGRESS",
+            "ROLLBACK_REQUESTED",
+            "ROLLBACK_IN_PROGRESS",
+        ):
             service.sim_strategy = None
             service.sim_listener_weights = None
 
@@ -213,7 +229,9 @@ class Runner:
             if (running, pending) != (d.get("runningCount"), d.get("pendingCount")):
                 d["runningCount"], d["pendingCount"], d["updatedAt"] = running, pending, now
         service.running_count = sum(1 for t in tasks if t.desired_status == "RUNNING" and t.last_status == "RUNNING")
-        service.pending_count = sum(1 for t in tasks if t.desired_status == "RUNNING" and t.last_status in PENDING_STATES)
+        service.pending_count = sum(
+            1 for t in tasks if t.desired_status == "RUNNING" and t.last_status in PENDING_STATES
+        )
 
     def advance(self, backend, service, run: Run) -> None:
         if run.rec["status"] == "PENDING":
@@ -241,9 +259,21 @@ class Runner:
         run.hooks = []
         run.rec["lifecycleStage"] = step["stage"]
         run.rec["updatedAt"] = utcnow()
-        run.log.append({"stage": step["stage"], "hookStage": hook_stage, "prod": dict(run.prod), "test": dict(run.test), "at": time.time()})
+        run.log.append(
+            {
+                "stage": step["stage"],
+                "hookStage": hook_stage,
+                "prod": dict(run.prod),
+                "test": dict(run.test),
+                "at": time.time(),
+            }
+        )
         if step["stage"] == "CLEAN_UP":
-            blue = [t for t in SIM.tasks_of(backend, service) if t.started_by != run.green_id and t.desired_status == "RUNNING"]
+            blue = [
+                t
+                for t in SIM.tasks_of(backend, service)
+                if t.started_by != run.green_id and t.desired_status == "RUNNING"
+            ]
             if blue:
                 SIM.stop_tasks(service, blue, {"id": run.green_id}, SIM.target_groups(service))
         self.publish(service, run)
@@ -256,11 +286,19 @@ class Runner:
         if step.get("bakeMinutes") and time.monotonic() - run.entered_at < step["bakeMinutes"] * minute:
             return False
         if step.get("wait") == "scale_up":
-            healthy = [t for t in SIM.tasks_of(backend, service) if t.started_by == run.green_id and t.desired_status == "RUNNING"
-                       and t.last_status == "RUNNING" and t.sim_healthy]
+            healthy = [
+                t
+                for t in SIM.tasks_of(backend, service)
+                if t.started_by == run.green_id
+                and t.desired_status == "RUNNING"
+                and t.last_status == "RUNNING"
+                and t.sim_healthy
+            ]
             return len(healthy) >= service.desired_count
         if step.get("wait") == "clean_up":
-            return not any(t.started_by != run.green_id and t.last_status != "STOPPED" for t in SIM.tasks_of(backend, service))
+            return not any(
+                t.started_by != run.green_id and t.last_status != "STOPPED" for t in SIM.tasks_of(backend, service)
+            )
         return True
 
     # ------------------------------------------------------------ hooks
@@ -291,7 +329,12 @@ class Runner:
                 if hook.status == "SUCCEEDED":
                     continue
                 if hook.status == "FAILED":
-                    self.rollback(backend, service, run, hook.reason or f"Lifecycle hook {hook.hook_id} at {hook.hook_stage}: ROLLBACK.")
+                    self.rollback(
+                        backend,
+                        service,
+                        run,
+                        hook.reason or f"Lifecycle hook {hook.hook_id} at {hook.hook_stage}: ROLLBACK.",
+                    )
                 return False
             if hook.result is not None:
                 ok, answer = hook.result
@@ -315,7 +358,12 @@ class Runner:
                     hook.status = "FAILED"
                     why = f"answered {json.dumps(answer)[:300]}" if ok else str(answer)
                     self.note(run, hook, f"FAILED: {why}")
-                    self.rollback(backend, service, run, f"Lifecycle hook {hook.hook_id} ({hook.cfg.get('hookTargetArn')}) at {hook.hook_stage} failed: {why}")
+                    self.rollback(
+                        backend,
+                        service,
+                        run,
+                        f"Lifecycle hook {hook.hook_id} ({hook.cfg.get('hookTargetArn')}) at {hook.hook_stage} failed: {why}",
+                    )
                     return False
             if not hook.calling and hook.status == "IN_PROGRESS" and now >= hook.next_call:
                 self.call(service, run, hook)
@@ -381,13 +429,24 @@ class Runner:
         threading.Thread(target=invoke, name=f"ecs-hook-{hook.hook_id[:8]}", daemon=True).start()
 
     def note(self, run: Run, hook: Hook, what: str) -> None:
-        run.log.append({"hookId": hook.hook_id, "hookStage": hook.hook_stage, "target": hook.cfg.get("hookTargetArn"),
-                        "type": hook.target_type, "outcome": what, "invocations": hook.invocations, "at": time.time()})
+        run.log.append(
+            {
+                "hookId": hook.hook_id,
+                "hookStage": hook.hook_stage,
+                "target": hook.cfg.get("hookTargetArn"),
+                "type": hook.target_type,
+                "outcome": what,
+                "invocations": hook.invocations,
+                "at": time.time(),
+            }
+        )
 
     def continue_hook(self, backend, service, run: Run, hook_id: str, action: str) -> None:
         hook = next((h for h in run.hooks if h.hook_id == hook_id), None)
         if hook is None:
-            raise InvalidParameterException(f"The hook {hook_id} is not a hook of this service deployment's current stage.")
+            raise InvalidParameterException(
+                f"The hook {hook_id} is not a hook of this service deployment's current stage."
+            )
         if hook.target_type != "PAUSE" or hook.status != "AWAITING_ACTION":
             raise EcsClientException(f"The hook {hook_id} is {hook.status}, not AWAITING_ACTION.")
         if action == "ROLLBACK":
@@ -429,7 +488,9 @@ class Runner:
             d["status"] = "ACTIVE"
         blue["status"] = "PRIMARY"
         blue["rolloutState"] = "IN_PROGRESS"
-        blue["rolloutStateReason"] = f"ECS deployment {run.green_id} rolling back to deploymentId {blue['id']}: {reason}"
+        blue["rolloutStateReason"] = (
+            f"ECS deployment {run.green_id} rolling back to deploymentId {blue['id']}: {reason}"
+        )
         blue["updatedAt"] = now
         if green is not None:
             green["rolloutState"] = "FAILED"
@@ -502,15 +563,20 @@ def validate(cfg: dict | None) -> None:
     cfg = cfg or {}
     strategy = cfg.get("strategy")
     if strategy is not None and strategy not in ("ROLLING", *STRATEGIES):
-        raise InvalidParameterException(f"Invalid deployment strategy {strategy}: ROLLING, BLUE_GREEN, LINEAR or CANARY.")
+        raise InvalidParameterException(
+            f"Invalid deployment strategy {strategy}: ROLLING, BLUE_GREEN, LINEAR or CANARY."
+        )
     lin = cfg.get("linearConfiguration") or {}
     if "stepPercent" in lin and not 3.0 <= float(lin["stepPercent"]) <= 100.0:
         raise InvalidParameterException("linearConfiguration.stepPercent must be between 3.0 and 100.0.")
     can = cfg.get("canaryConfiguration") or {}
     if "canaryPercent" in can and not 0.1 <= float(can["canaryPercent"]) <= 100.0:
         raise InvalidParameterException("canaryConfiguration.canaryPercent must be between 0.1 and 100.0.")
-    for key, value in (("bakeTimeInMinutes", cfg.get("bakeTimeInMinutes")), ("stepBakeTimeInMinutes", lin.get("stepBakeTimeInMinutes")),
-                       ("canaryBakeTimeInMinutes", can.get("canaryBakeTimeInMinutes"))):
+    for key, value in (
+        ("bakeTimeInMinutes", cfg.get("bakeTimeInMinutes")),
+        ("stepBakeTimeInMinutes", lin.get("stepBakeTimeInMinutes")),
+        ("canaryBakeTimeInMinutes", can.get("canaryBakeTimeInMinutes")),
+    ):
         if value is not None and not 0 <= int(value) <= 1440:
             raise InvalidParameterException(f"{key} must be between 0 and 1440.")
     for h in cfg.get("lifecycleHooks") or []:
@@ -521,7 +587,9 @@ def validate(cfg: dict | None) -> None:
         if kind == "AWS_LAMBDA" and not h.get("hookTargetArn"):
             raise InvalidParameterException("An AWS_LAMBDA lifecycle hook needs a hookTargetArn.")
         if kind == "PAUSE" and {"TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"} & set(stages):
-            raise InvalidParameterException("A PAUSE lifecycle hook cannot run at TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT.")
+            raise InvalidParameterException(
+                "A PAUSE lifecycle hook cannot run at TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT."
+            )
 
 
 RUNNER = Runner()
@@ -543,7 +611,9 @@ def continue_service_deployment(self):
             raise ServiceDeploymentNotFoundException()
         run = getattr(svc, "sim_strategy", None)
         if run is None or run.rec is not rec:
-            raise EcsClientException(f"The service deployment {arn} is {rec['status']}: it has no hook awaiting action.")
+            raise EcsClientException(
+                f"The service deployment {arn} is {rec['status']}: it has no hook awaiting action."
+            )
         RUNNER.continue_hook(self.ecs_backend, svc, run, hook_id, action)
     return ActionResult({"serviceDeploymentArn": arn})
 

@@ -63,7 +63,9 @@ def timeouts_from_template(path: str | Path) -> tuple[dict[str, float], dict[str
         props = res.get("Properties") or {}
         timeout = _number(props.get("Timeout"), parameters)
         if timeout is None:
-            timeout = global_timeout if res["Type"] == "AWS::Serverless::Function" and global_timeout else SAM_DEFAULT_TIMEOUT
+            timeout = (
+                global_timeout if res["Type"] == "AWS::Serverless::Function" and global_timeout else SAM_DEFAULT_TIMEOUT
+            )
         names[logical_id] = timeout
         state = ((props.get("Environment") or {}).get("Variables") or {}).get("BERTH_STATE")
         if isinstance(state, str) and state:

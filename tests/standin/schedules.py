@@ -34,8 +34,12 @@ from typing import Any
 DEFAULT_ACCOUNT = "123456789012"
 # Context attributes Scheduler substitutes in a templated target's Input (Scheduler user guide,
 # "Adding context attributes").
-CONTEXT = ("<aws.scheduler.schedule-arn>", "<aws.scheduler.scheduled-time>", "<aws.scheduler.execution-id>",
-           "<aws.scheduler.attempt-number>")
+CONTEXT = (
+    "<aws.scheduler.schedule-arn>",
+    "<aws.scheduler.scheduled-time>",
+    "<aws.scheduler.execution-id>",
+    "<aws.scheduler.attempt-number>",
+)
 
 
 class FireError(Exception):
@@ -78,7 +82,10 @@ class Schedules:
         except Exception as e:  # noqa: BLE001 - moto raises ResourceNotFound for an unknown group
             raise FireError(404, f"schedule {group}/{doc['name']}: {e}") from None
         if schedule.state != "ENABLED" and not doc.get("force"):
-            raise FireError(409, f"schedule {group}/{schedule.name} is {schedule.state}: Scheduler would not run it (force: true fires it anyway)")
+            raise FireError(
+                409,
+                f"schedule {group}/{schedule.name} is {schedule.state}: Scheduler would not run it (force: true fires it anyway)",
+            )
         invocation_type = doc.get("invocationType", "RequestResponse")
         if invocation_type not in ("RequestResponse", "Event"):
             raise ValueError("invocationType must be RequestResponse or Event")
@@ -87,14 +94,23 @@ class Schedules:
         scheduled = doc.get("scheduledTime") or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         execution_id = str(uuid.uuid4())
         payload = fill_context(target.get("Input"), schedule.arn, scheduled, execution_id)
-        record: dict[str, Any] = {"schedule": schedule.arn, "name": schedule.name, "group": group, "target": arn,
-                                  "input": payload, "scheduledTime": scheduled, "executionId": execution_id}
+        record: dict[str, Any] = {
+            "schedule": schedule.arn,
+            "name": schedule.name,
+            "group": group,
+            "target": arn,
+            "input": payload,
+            "scheduledTime": scheduled,
+            "executionId": execution_id,
+        }
         if ":lambda:" in arn and ":function:" in arn:
             record.update(invoke_lambda(port, arn, payload, invocation_type))
         elif ":states:" in arn and ":stateMachine:" in arn:
             record.update(start_execution(port, region, arn, payload))
         else:
-            raise FireError(400, f"target {arn!r}: the stand-in fires Lambda function and Step Functions state machine targets only")
+            raise FireError(
+                400, f"target {arn!r}: the stand-in fires Lambda function and Step Functions state machine targets only"
+            )
         with self.lock:
             self.fired.append(record)
             del self.fired[:-500]
@@ -239,7 +255,8 @@ def invoke_lambda(port: int, arn: str, payload: str, invocation_type: str) -> di
 
     resp = requests.post(
         f"http://127.0.0.1:{port}/2015-03-31/functions/{urllib.parse.quote(arn, safe='')}/invocations",
-        data=payload.encode(), headers={"X-Amz-Invocation-Type": invocation_type, "Content-Type": "application/json"},
+        data=payload.encode(),
+        headers={"X-Amz-Invocation-Type": invocation_type, "Content-Type": "application/json"},
         timeout=900,
     )
     try:
@@ -252,8 +269,13 @@ def invoke_lambda(port: int, arn: str, payload: str, invocation_type: str) -> di
 def start_execution(port: int, region: str, arn: str, payload: str) -> dict:
     import boto3
 
-    sfn = boto3.client("stepfunctions", endpoint_url=f"http://127.0.0.1:{port}", region_name=region,
-                       aws_access_key_id="test", aws_secret_access_key="test")
+    sfn = boto3.client(
+        "stepfunctions",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name=region,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
     out = sfn.start_execution(stateMachineArn=arn, input=payload)
     return {"status": 200, "executionArn": out["executionArn"]}
 
@@ -264,7 +286,9 @@ def fire_schedule(url: str, name: str, group: str = "default", **options) -> dic
     state machine). Raises RuntimeError with the stand-in's message when it cannot fire."""
     import requests
 
-    r = requests.post(f"{url.rstrip('/')}/_berth/schedules/fire", json={"name": name, "group": group, **options}, timeout=900)
+    r = requests.post(
+        f"{url.rstrip('/')}/_berth/schedules/fire", json={"name": name, "group": group, **options}, timeout=900
+    )
     if r.status_code != 200:
         raise RuntimeError(f"fire {group}/{name}: HTTP {r.status_code}: {r.text}")
     return r.json()

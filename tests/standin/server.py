@@ -89,8 +89,14 @@ def region_from_auth(headers: dict) -> str:
 
 
 class Front:
-    def __init__(self, lambda_url: str | None, port: int, template: str | Path | None = None, timeout_scale: float = 1.0,
-                 lambda_urls: dict[str, str] | None = None):
+    def __init__(
+        self,
+        lambda_url: str | None,
+        port: int,
+        template: str | Path | None = None,
+        timeout_scale: float = 1.0,
+        lambda_urls: dict[str, str] | None = None,
+    ):
         from moto.server import DomainDispatcherApplication, create_backend_app
 
         from . import codedeploy_sim, ecs_sim, sfn_patch
@@ -182,7 +188,9 @@ class Front:
             if target.startswith(CD_TARGET_PREFIX):
                 # CodeDeploy is entirely the simulator's (codedeploy_sim); moto's backend is never used.
                 region = region_from_auth(self.headers_of(environ))
-                return self.respond(start_response, *self.cd.handle(target[len(CD_TARGET_PREFIX):], self.body_of(environ), region))
+                return self.respond(
+                    start_response, *self.cd.handle(target[len(CD_TARGET_PREFIX) :], self.body_of(environ), region)
+                )
             if target == "GraniteServiceVersion20100801.GetMetricData":
                 return self.respond(start_response, *self.json_get_metric_data(environ))
             if target.startswith(ECS_TARGET_PREFIX) or target.startswith(CW_TARGET_PREFIX):
@@ -270,7 +278,12 @@ class Front:
         body = self.body_of(environ)
         inv_type = headers.get("x-amz-invocation-type", "RequestResponse")
         request_id = str(uuid.uuid4())
-        record: dict[str, Any] = {"function": name, "invocationType": inv_type, "at": time.time(), "requestId": request_id}
+        record: dict[str, Any] = {
+            "function": name,
+            "invocationType": inv_type,
+            "at": time.time(),
+            "requestId": request_id,
+        }
         payload_error = None
         try:
             record["payload"] = json.loads(body or b"null")
@@ -303,12 +316,20 @@ class Front:
 
         if payload_error is not None:
             # Lambda refuses a payload that is not JSON before anything runs.
-            return api_error(400, "InvalidRequestContentException", "User",
-                             f"Could not parse request body into json: Could not parse payload into json: {payload_error}")
+            return api_error(
+                400,
+                "InvalidRequestContentException",
+                "User",
+                f"Could not parse request body into json: Could not parse payload into json: {payload_error}",
+            )
         if inv_type not in ("RequestResponse", "Event", "DryRun"):
-            return api_error(400, "InvalidParameterValueException", "User",
-                             f"1 validation error detected: Value '{inv_type}' at 'invocationType' failed to satisfy "
-                             "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]")
+            return api_error(
+                400,
+                "InvalidParameterValueException",
+                "User",
+                f"1 validation error detected: Value '{inv_type}' at 'invocationType' failed to satisfy "
+                "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]",
+            )
         if inv_type == "DryRun":
             return done(204, {}, b"")
         base = {"Content-Type": "application/json", "X-Amz-Executed-Version": "$LATEST"}
@@ -317,8 +338,10 @@ class Front:
             # What Lambda answers when the function runs past its Timeout (provided.al2023 runtimes).
             self.limits.count_timeout()
             record["timedOut"] = True
-            out = {"errorType": "Sandbox.Timedout",
-                   "errorMessage": f"RequestId: {request_id} Error: Task timed out after {seconds:.2f} seconds"}
+            out = {
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": f"RequestId: {request_id} Error: Task timed out after {seconds:.2f} seconds",
+            }
             return done(200, {**base, "X-Amz-Function-Error": "Unhandled"}, json.dumps(out).encode())
 
         stub = self.stubs.get(name)
@@ -340,8 +363,12 @@ class Front:
 
         upstream = self.upstream(name)
         if upstream is None:
-            return api_error(404, "ResourceNotFoundException", "User",
-                             f"Function not found: {name} (stand-in has no --lambda-urls entry, no --lambda-url and no stub)")
+            return api_error(
+                404,
+                "ResourceNotFoundException",
+                "User",
+                f"Function not found: {name} (stand-in has no --lambda-urls entry, no --lambda-url and no stub)",
+            )
         runtime, url = upstream
         fwd_headers = {"Content-Type": headers.get("content-type", "application/json")}
         for h in ("x-amz-client-context", "x-amz-log-type"):
@@ -349,6 +376,7 @@ class Front:
                 fwd_headers[h] = headers[h]
 
         if inv_type == "Event":
+
             def fire():
                 import requests
 
@@ -381,8 +409,12 @@ class Front:
                 why = "the Lambda runtime refused the connection"
             else:
                 why = f"the Lambda runtime failed mid-invocation ({type(outcome).__name__})"
-            return api_error(500, "ServiceException", "Service",
-                             f"Lambda encountered an internal error: {why} (stand-in: runtime emulator at {runtime})")
+            return api_error(
+                500,
+                "ServiceException",
+                "Service",
+                f"Lambda encountered an internal error: {why} (stand-in: runtime emulator at {runtime})",
+            )
         self.limits.mark_warm(name)
         status_code, content_type, out = outcome
         if status_code == 200:
@@ -407,7 +439,10 @@ class Front:
             base = self.lambda_urls[name]
             return base, f"{base}/2015-03-31/functions/{DEFAULT_FUNCTION}/invocations"
         if self.lambda_url:
-            return self.lambda_url, f"{self.lambda_url}/2015-03-31/functions/{urllib.parse.quote(name, safe='')}/invocations"
+            return (
+                self.lambda_url,
+                f"{self.lambda_url}/2015-03-31/functions/{urllib.parse.quote(name, safe='')}/invocations",
+            )
         return None
 
     @staticmethod
@@ -444,7 +479,9 @@ class Front:
         headers = self.headers_of(environ)
         body = self.body_of(environ)
         if service != cloudwatch_cbor.TARGET_PREFIX:
-            err = cloudwatch_cbor.CloudWatchError("UnknownOperationException", f"stand-in: no rpcv2Cbor service {service}", 404)
+            err = cloudwatch_cbor.CloudWatchError(
+                "UnknownOperationException", f"stand-in: no rpcv2Cbor service {service}", 404
+            )
             return cloudwatch_cbor.error_response(err)
         region = region_from_auth(headers)
         auth = headers.get("authorization") or (
@@ -479,11 +516,18 @@ class Front:
         sim = self.sim
         try:
             if route == "/health":
-                return self.json(200, {"ok": True, "port": self.port, "lambdaUrl": self.lambda_url, "lambdaUrls": self.lambda_urls})
+                return self.json(
+                    200, {"ok": True, "port": self.port, "lambdaUrl": self.lambda_url, "lambdaUrls": self.lambda_urls}
+                )
             if route == "/state" and method == "GET":
                 state = sim.snapshot()
                 state["lambdaStubs"] = sorted(self.stubs)
-                state["codedeploy"] = {"settings": dict(self.cd.settings), "deployments": self.cd.summaries(), "errors": self.cd.errors[-5:], "liveThreads": self.cd.live_threads()}
+                state["codedeploy"] = {
+                    "settings": dict(self.cd.settings),
+                    "deployments": self.cd.summaries(),
+                    "errors": self.cd.errors[-5:],
+                    "liveThreads": self.cd.live_threads(),
+                }
                 state["throttle"] = self.throttle.view()
                 state["lambdaTimeouts"] = self.limits.view()
                 return self.json(200, state)
@@ -511,18 +555,25 @@ class Front:
             if route == "/codedeploy" and method == "GET":
                 return self.json(200, {"deployments": self.cd.summaries()})
             if route.startswith("/codedeploy/") and method == "GET":
-                rec = self.cd.record(urllib.parse.unquote(route[len("/codedeploy/"):]))
+                rec = self.cd.record(urllib.parse.unquote(route[len("/codedeploy/") :]))
                 return self.json(200, rec) if rec else self.json(404, {"error": "no such deployment"})
             if route.startswith("/traffic/") and method == "GET":
-                parts = [urllib.parse.unquote(x) for x in route[len("/traffic/"):].split("/")]
-                view = self.cd.traffic_view(parts[0], parts[1], self.query(environ).get("region")) if len(parts) == 2 else None
+                parts = [urllib.parse.unquote(x) for x in route[len("/traffic/") :].split("/")]
+                view = (
+                    self.cd.traffic_view(parts[0], parts[1], self.query(environ).get("region"))
+                    if len(parts) == 2
+                    else None
+                )
                 return self.json(200, view) if view else self.json(404, {"error": f"no ECS service {'/'.join(parts)}"})
             m = LISTENER_PATH.match(route)
             if m and method in ("GET", "HEAD", "POST"):
                 q = self.query(environ)
                 status, out, hang = self.cd.probe(
-                    urllib.parse.unquote(m.group("cluster")), urllib.parse.unquote(m.group("service")),
-                    m.group("listener"), q.get("region"), q.get("pick"),
+                    urllib.parse.unquote(m.group("cluster")),
+                    urllib.parse.unquote(m.group("service")),
+                    m.group("listener"),
+                    q.get("region"),
+                    q.get("pick"),
                 )
                 if hang:
                     time.sleep(hang)
@@ -533,7 +584,9 @@ class Front:
             if route == "/images" and method == "POST":
                 items = doc.get("images", [doc])
                 for it in items:
-                    sim.set_behaviour(it["image"], it.get("behaviour", "healthy"), it.get("slow_ticks"), it.get("digest"))
+                    sim.set_behaviour(
+                        it["image"], it.get("behaviour", "healthy"), it.get("slow_ticks"), it.get("digest")
+                    )
                 return self.json(200, {"behaviours": sim.behaviours, "digests": sim.digests})
             if route == "/digests" and method == "POST":
                 with sim.lock:
@@ -566,7 +619,9 @@ class Front:
                         self.invocations.clear()
                     return self.json(200, {"invocations": list(self.invocations)})
             if route == "/register-lambdas" and method == "POST":
-                return self.json(200, {"functions": self.register_lambdas(doc.get("names", []), doc.get("region", "us-east-1"))})
+                return self.json(
+                    200, {"functions": self.register_lambdas(doc.get("names", []), doc.get("region", "us-east-1"))}
+                )
             out = self.release_control(environ, route, method, doc)
             if out is not None:
                 return out
@@ -636,7 +691,14 @@ class Front:
         )
         iam = boto3.client("iam", **client_args)
         lam = boto3.client("lambda", **client_args)
-        trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+        trust = json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        )
         try:
             role = iam.get_role(RoleName="berth-standin-lambda")["Role"]["Arn"]
         except iam.exceptions.NoSuchEntityException:
@@ -651,8 +713,12 @@ class Front:
             except lam.exceptions.ResourceNotFoundException:
                 arns.append(
                     lam.create_function(
-                        FunctionName=name, Runtime="provided.al2023", Role=role, Handler="bootstrap",
-                        Code={"ZipFile": buf.getvalue()}, Architectures=["arm64"],
+                        FunctionName=name,
+                        Runtime="provided.al2023",
+                        Role=role,
+                        Handler="bootstrap",
+                        Code={"ZipFile": buf.getvalue()},
+                        Architectures=["arm64"],
                     )["FunctionArn"]
                 )
         return arns
@@ -662,19 +728,33 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="berth local AWS stand-in (moto + ECS simulator + Lambda/CBOR routes)")
     ap.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
     ap.add_argument("--port", type=int, default=5055, help="front port; 0 picks a free one")
-    ap.add_argument("--lambda-url", default=os.environ.get("BERTH_LAMBDA_URL"), help="Lambda runtime emulator, e.g. http://127.0.0.1:9000")
-    ap.add_argument("--lambda-urls", default=os.environ.get("BERTH_LAMBDA_URLS"),
-                    help="JSON object (inline or a file) of function name -> its own runtime emulator "
-                         "(`cargo lambda watch --only-lambda-apis`), invoked as its function `_`; "
-                         "names not in it go to --lambda-url")
+    ap.add_argument(
+        "--lambda-url",
+        default=os.environ.get("BERTH_LAMBDA_URL"),
+        help="Lambda runtime emulator, e.g. http://127.0.0.1:9000",
+    )
+    ap.add_argument(
+        "--lambda-urls",
+        default=os.environ.get("BERTH_LAMBDA_URLS"),
+        help="JSON object (inline or a file) of function name -> its own runtime emulator "
+        "(`cargo lambda watch --only-lambda-apis`), invoked as its function `_`; "
+        "names not in it go to --lambda-url",
+    )
     ap.add_argument("--ready-file", help="write the chosen port here once serving")
     ap.add_argument("--tick-seconds", type=float, default=None, help="ECS simulator tick (default 0.25)")
     ap.add_argument("--no-sim", action="store_true", help="do not start the ECS simulator ticker")
     ap.add_argument("--verbose", action="store_true", help="log every request")
-    ap.add_argument("--template", default=os.environ.get("BERTH_TEMPLATE", str(DEFAULT_TEMPLATE)),
-                    help="SAM template whose function Timeouts the Lambda route enforces ('' = none)")
-    ap.add_argument("--lambda-timeout-scale", type=float, default=float(os.environ.get("BERTH_LAMBDA_TIMEOUT_SCALE", "1")),
-                    help="multiply every function timeout (tests; default 1)")
+    ap.add_argument(
+        "--template",
+        default=os.environ.get("BERTH_TEMPLATE", str(DEFAULT_TEMPLATE)),
+        help="SAM template whose function Timeouts the Lambda route enforces ('' = none)",
+    )
+    ap.add_argument(
+        "--lambda-timeout-scale",
+        type=float,
+        default=float(os.environ.get("BERTH_LAMBDA_TIMEOUT_SCALE", "1")),
+        help="multiply every function timeout (tests; default 1)",
+    )
     args = ap.parse_args(argv)
     try:
         lambda_urls = load_lambda_urls(args.lambda_urls)

@@ -128,7 +128,9 @@ def history_page(events: list, reverse: bool, max_results, token, arn: str) -> d
 
     size = int(max_results or 0) or HISTORY_PAGE
     if not 0 < size <= HISTORY_MAX:
-        raise ValidationException(f"1 validation error detected: Value '{size}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to {HISTORY_MAX}")
+        raise ValidationException(
+            f"1 validation error detected: Value '{size}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to {HISTORY_MAX}"
+        )
     start = 0
     if token:
         try:
@@ -138,7 +140,7 @@ def history_page(events: list, reverse: bool, max_results, token, arn: str) -> d
         except Exception:  # noqa: BLE001 - any token we did not write is invalid
             raise InvalidToken("'nextToken' is not valid")
     ordered = list(reversed(events)) if reverse else list(events)
-    page = {"events": ordered[start:start + size]}
+    page = {"events": ordered[start : start + size]}
     if start + size < len(ordered):
         cursor = {"arn": arn, "reverse": reverse, "offset": start + size}
         page["nextToken"] = base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode()
@@ -153,8 +155,15 @@ def install_history_paging() -> None:
     def get_execution_history(self):
         arn = self._get_param("executionArn")
         history = self.stepfunction_backend.get_execution_history(arn)
-        return ActionResult(history_page(history["events"], bool(self._get_param("reverseOrder", False)),
-                                         self._get_param("maxResults"), self._get_param("nextToken"), arn))
+        return ActionResult(
+            history_page(
+                history["events"],
+                bool(self._get_param("reverseOrder", False)),
+                self._get_param("maxResults"),
+                self._get_param("nextToken"),
+                arn,
+            )
+        )
 
     _ORIGINAL["StepFunctionResponse.get_execution_history"] = StepFunctionResponse.get_execution_history
     StepFunctionResponse.get_execution_history = get_execution_history
@@ -169,7 +178,8 @@ def install_task_failure_cause() -> None:
 
     def send_task_failure(self):
         self.stepfunction_backend.send_task_failure(
-            self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause"))
+            self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+        )
         return EmptyResult()
 
     _ORIGINAL["StepFunctionResponse.send_task_failure"] = StepFunctionResponse.send_task_failure
@@ -293,8 +303,9 @@ def _send_in_process(request, **_kwargs):
     if hasattr(body, "read"):
         body = body.read()
     with SIM.lock:
-        resp = Client(_ECS_MOTO_APP[0]).open(url.path or "/", method=request.method, headers=headers,
-                                             data=body or b"", query_string=url.query)
+        resp = Client(_ECS_MOTO_APP[0]).open(
+            url.path or "/", method=request.method, headers=headers, data=body or b"", query_string=url.query
+        )
         status, out_headers, out = resp.status_code, dict(resp.headers), resp.get_data()
     return AWSResponse(request.url, status, out_headers, MockRawResponse(out))
 
@@ -341,14 +352,21 @@ def install_ecs_sync() -> None:
             self._from_boto_response(response, op.output_shape)
 
     def _fail(self, env, error_name, error: str, cause: str):
-        raise FailureEventException(failure_event=FailureEvent(
-            env=env,
-            error_name=error_name,
-            event_type=HistoryEventType.TaskFailed,
-            event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
-                resourceType=self._get_sfn_resource_type(), resource=self._get_sfn_resource(),
-                error=error, cause=cause)),
-        ))
+        raise FailureEventException(
+            failure_event=FailureEvent(
+                env=env,
+                error_name=error_name,
+                event_type=HistoryEventType.TaskFailed,
+                event_details=EventDetails(
+                    taskFailedEventDetails=TaskFailedEventDetails(
+                        resourceType=self._get_sfn_resource_type(),
+                        resource=self._get_sfn_resource(),
+                        error=error,
+                        cause=cause,
+                    )
+                ),
+            )
+        )
 
     original_eval = StateTaskServiceEcs._eval_service_task
 
@@ -363,8 +381,13 @@ def install_ecs_sync() -> None:
         self._normalise_response(answer, service_action_name="run_task")
         answer = json.loads(to_json_str(answer))  # timestamps as moto writes them in events: ISO 8601
         if self.resource.condition is not None and run_task_failed(answer):
-            _fail(self, env, CustomErrorName("AmazonECS.Unknown"), "AmazonECS.Unknown",
-                  to_json_str({"Failures": answer.get("Failures") or [], "Tasks": answer.get("Tasks") or []}))
+            _fail(
+                self,
+                env,
+                CustomErrorName("AmazonECS.Unknown"),
+                "AmazonECS.Unknown",
+                to_json_str({"Failures": answer.get("Failures") or [], "Tasks": answer.get("Tasks") or []}),
+            )
         # AWS: the TaskSubmitted event (and a request-response state's output) is RunTask's answer.
         env.stack.append(answer)
 
@@ -386,14 +409,23 @@ def install_ecs_sync() -> None:
             td = reader.describe_task_definition(taskDefinition=task["TaskDefinitionArn"])["taskDefinition"]
             essential = {c.get("name"): c.get("essential", True) for c in td.get("containerDefinitions") or []}
             if ecs_task_failed(task, essential):
-                _fail(self, env, StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
-                      StatesErrorNameType.StatesTaskFailed.to_name(), to_json_str(task))
+                _fail(
+                    self,
+                    env,
+                    StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
+                    StatesErrorNameType.StatesTaskFailed.to_name(),
+                    to_json_str(task),
+                )
             return task
 
         return paced(_resolver)
 
-    for name, fn in (("_normalise_parameters", _normalise_parameters), ("_normalise_response", _normalise_response),
-                     ("_eval_service_task", _eval_service_task), ("_build_sync_resolver", _build_sync_resolver)):
+    for name, fn in (
+        ("_normalise_parameters", _normalise_parameters),
+        ("_normalise_response", _normalise_response),
+        ("_eval_service_task", _eval_service_task),
+        ("_build_sync_resolver", _build_sync_resolver),
+    ):
         _ORIGINAL[f"StateTaskServiceEcs.{name}"] = getattr(StateTaskServiceEcs, name)
         setattr(StateTaskServiceEcs, name, fn)
 

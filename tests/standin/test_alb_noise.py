@@ -11,19 +11,31 @@ from .conftest import make_service, settled, wait_for
 
 
 def series(standin, svc, seconds: float) -> dict[str, list[float]]:
-    dims = [{"Name": "TargetGroup", "Value": svc["tg"].split(":")[-1]},
-            {"Name": "LoadBalancer", "Value": "app/berth-local/0123456789abcdef"}]
+    dims = [
+        {"Name": "TargetGroup", "Value": svc["tg"].split(":")[-1]},
+        {"Name": "LoadBalancer", "Value": "app/berth-local/0123456789abcdef"},
+    ]
 
     def q(qid, name, stat):
-        return {"Id": qid, "MetricStat": {"Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": name,
-                                                     "Dimensions": dims}, "Period": 1, "Stat": stat}}
+        return {
+            "Id": qid,
+            "MetricStat": {
+                "Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": name, "Dimensions": dims},
+                "Period": 1,
+                "Stat": stat,
+            },
+        }
 
     start = datetime.fromtimestamp(time.time(), tz=timezone.utc)
     time.sleep(seconds)
     out = standin.client("cloudwatch").get_metric_data(
-        MetricDataQueries=[q("e", "HTTPCode_Target_5XX_Count", "Sum"), q("r", "RequestCount", "Sum"),
-                           q("lat", "TargetResponseTime", "p99")],
-        StartTime=start, EndTime=datetime.fromtimestamp(time.time(), tz=timezone.utc),
+        MetricDataQueries=[
+            q("e", "HTTPCode_Target_5XX_Count", "Sum"),
+            q("r", "RequestCount", "Sum"),
+            q("lat", "TargetResponseTime", "p99"),
+        ],
+        StartTime=start,
+        EndTime=datetime.fromtimestamp(time.time(), tz=timezone.utc),
     )
     return {m["Id"]: m["Values"] for m in out["MetricDataResults"]}
 
@@ -54,7 +66,9 @@ def test_noisy_metrics_vary_and_show_what_a_revision_does(standin):
     assert sum(healthy["e"]) <= 0.01 * sum(healthy["r"]), healthy
     # WHEN the canary-5xx revision takes over, THEN about 2 % of its requests are 5xx
     svc["ecs"].update_service(cluster="prod", service="web", taskDefinition=svc["tds"][1])
-    wait_for(lambda: (lambda s: s and s["deployments"][0]["taskDefinition"] == svc["tds"][1])(settled(svc)),
-             what="canary-5xx rollout")
+    wait_for(
+        lambda: (lambda s: s and s["deployments"][0]["taskDefinition"] == svc["tds"][1])(settled(svc)),
+        what="canary-5xx rollout",
+    )
     bad = series(standin, svc, 3.0)
     assert 0.01 < sum(bad["e"]) / sum(bad["r"]) < 0.03, bad

@@ -25,8 +25,14 @@ LISTENERS = {
     "test": "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/0123456789abcdef/2222222222222222",
 }
 ORDER = [
-    "BeforeInstall", "Install", "AfterInstall", "AllowTestTraffic", "AfterAllowTestTraffic",
-    "BeforeAllowTraffic", "AllowTraffic", "AfterAllowTraffic",
+    "BeforeInstall",
+    "Install",
+    "AfterInstall",
+    "AllowTestTraffic",
+    "AfterAllowTestTraffic",
+    "BeforeAllowTraffic",
+    "AllowTraffic",
+    "AfterAllowTraffic",
 ]
 
 
@@ -34,8 +40,14 @@ def error_code(exc: ClientError) -> str:
     return exc.response["Error"]["Code"]
 
 
-def setup_bluegreen(standin, images=("repo/web:v1", "repo/web:v2"), desired=1, config="CodeDeployDefault.ECSAllAtOnce",
-                    auto_rollback=True, termination_wait=0):
+def setup_bluegreen(
+    standin,
+    images=("repo/web:v1", "repo/web:v2"),
+    desired=1,
+    config="CodeDeployDefault.ECSAllAtOnce",
+    auto_rollback=True,
+    termination_wait=0,
+):
     """A CODE_DEPLOY ECS service on revision 1 behind a blue and a green target group, and a CodeDeploy
     ECS application + deployment group for it."""
     ec2, ecs, elb, cd = (standin.client(s) for s in ("ec2", "ecs", "elbv2", "codedeploy"))
@@ -43,56 +55,97 @@ def setup_bluegreen(standin, images=("repo/web:v1", "repo/web:v2"), desired=1, c
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
     sg = ec2.create_security_group(GroupName="web-sg", Description="x", VpcId=vpc)["GroupId"]
     tgs = {
-        n: elb.create_target_group(Name=n, Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+        n: elb.create_target_group(Name=n, Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")["TargetGroups"][0][
+            "TargetGroupArn"
+        ]
         for n in ("web-blue", "web-green")
     }
     ecs.create_cluster(clusterName="prod")
     tds = [
         ecs.register_task_definition(
-            family="web", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
-            containerDefinitions=[{"name": "web", "image": img, "essential": True, "portMappings": [{"containerPort": 80}]}],
+            family="web",
+            networkMode="awsvpc",
+            requiresCompatibilities=["FARGATE"],
+            cpu="256",
+            memory="512",
+            containerDefinitions=[
+                {"name": "web", "image": img, "essential": True, "portMappings": [{"containerPort": 80}]}
+            ],
         )["taskDefinition"]["taskDefinitionArn"]
         for img in images
     ]
     ecs.create_service(
-        cluster="prod", serviceName="web", taskDefinition=tds[0], desiredCount=desired, launchType="FARGATE",
+        cluster="prod",
+        serviceName="web",
+        taskDefinition=tds[0],
+        desiredCount=desired,
+        launchType="FARGATE",
         deploymentController={"type": "CODE_DEPLOY"},
         networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [sg]}},
         loadBalancers=[{"targetGroupArn": tgs["web-blue"], "containerName": "web", "containerPort": 80}],
     )
     cd.create_application(applicationName="web-app", computePlatform="ECS")
     cd.create_deployment_group(
-        applicationName="web-app", deploymentGroupName="web-dg", deploymentConfigName=config,
+        applicationName="web-app",
+        deploymentGroupName="web-dg",
+        deploymentConfigName=config,
         serviceRoleArn="arn:aws:iam::123456789012:role/codedeploy",
         ecsServices=[{"clusterName": "prod", "serviceName": "web"}],
         deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
-        autoRollbackConfiguration={"enabled": auto_rollback, "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST"]},
+        autoRollbackConfiguration={
+            "enabled": auto_rollback,
+            "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST"],
+        },
         blueGreenDeploymentConfiguration={
-            "terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE", "terminationWaitTimeInMinutes": termination_wait},
+            "terminateBlueInstancesOnDeploymentSuccess": {
+                "action": "TERMINATE",
+                "terminationWaitTimeInMinutes": termination_wait,
+            },
             "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"},
         },
-        loadBalancerInfo={"targetGroupPairInfoList": [{
-            "targetGroups": [{"name": "web-blue"}, {"name": "web-green"}],
-            "prodTrafficRoute": {"listenerArns": [LISTENERS["prod"]]},
-            "testTrafficRoute": {"listenerArns": [LISTENERS["test"]]},
-        }]},
+        loadBalancerInfo={
+            "targetGroupPairInfoList": [
+                {
+                    "targetGroups": [{"name": "web-blue"}, {"name": "web-green"}],
+                    "prodTrafficRoute": {"listenerArns": [LISTENERS["prod"]]},
+                    "testTrafficRoute": {"listenerArns": [LISTENERS["test"]]},
+                }
+            ]
+        },
     )
     return {"ecs": ecs, "cd": cd, "tds": tds, "tgs": tgs}
 
 
 def appspec(td: str, hooks: dict | None = None, yaml_form: bool = False) -> str:
     if yaml_form:
-        lines = ["version: 0.0", "Resources:", "  - TargetService:", "      Type: AWS::ECS::Service", "      Properties:",
-                 f"        TaskDefinition: \"{td}\"", "        LoadBalancerInfo:", "          ContainerName: \"web\"",
-                 "          ContainerPort: 80"]
+        lines = [
+            "version: 0.0",
+            "Resources:",
+            "  - TargetService:",
+            "      Type: AWS::ECS::Service",
+            "      Properties:",
+            f'        TaskDefinition: "{td}"',
+            "        LoadBalancerInfo:",
+            '          ContainerName: "web"',
+            "          ContainerPort: 80",
+        ]
         if hooks:
             lines.append("Hooks:")
-            lines += [f"  - {ev}: \"{fn}\"" for ev, fn in hooks.items()]
+            lines += [f'  - {ev}: "{fn}"' for ev, fn in hooks.items()]
         return "\n".join(lines) + "\n"
     doc = {
         "version": 0.0,
-        "Resources": [{"TargetService": {"Type": "AWS::ECS::Service", "Properties": {
-            "TaskDefinition": td, "LoadBalancerInfo": {"ContainerName": "web", "ContainerPort": 80}}}}],
+        "Resources": [
+            {
+                "TargetService": {
+                    "Type": "AWS::ECS::Service",
+                    "Properties": {
+                        "TaskDefinition": td,
+                        "LoadBalancerInfo": {"ContainerName": "web", "ContainerPort": 80},
+                    },
+                }
+            }
+        ],
     }
     if hooks:
         doc["Hooks"] = [{ev: fn} for ev, fn in hooks.items()]
@@ -101,8 +154,11 @@ def appspec(td: str, hooks: dict | None = None, yaml_form: bool = False) -> str:
 
 def deploy(bg, td: str, hooks: dict | None = None, yaml_form: bool = False, **kw) -> str:
     return bg["cd"].create_deployment(
-        applicationName="web-app", deploymentGroupName="web-dg", description="berth test",
-        revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": appspec(td, hooks, yaml_form)}}, **kw,
+        applicationName="web-app",
+        deploymentGroupName="web-dg",
+        description="berth test",
+        revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": appspec(td, hooks, yaml_form)}},
+        **kw,
     )["deploymentId"]
 
 
@@ -111,8 +167,12 @@ def deployment(bg, dep_id: str) -> dict:
 
 
 def finished(bg, dep_id: str, timeout: float = 15.0) -> dict:
-    return wait_for(lambda: (lambda d: d if d["status"] in ("Succeeded", "Failed", "Stopped") else None)(deployment(bg, dep_id)),
-                    timeout=timeout, interval=0.05, what=f"deployment {dep_id} to finish")
+    return wait_for(
+        lambda: (lambda d: d if d["status"] in ("Succeeded", "Failed", "Stopped") else None)(deployment(bg, dep_id)),
+        timeout=timeout,
+        interval=0.05,
+        what=f"deployment {dep_id} to finish",
+    )
 
 
 def target(bg, dep_id: str) -> dict:
@@ -160,7 +220,8 @@ class HookResponder:
                     if answer is None:
                         continue
                     self.cd.put_lifecycle_event_hook_execution_status(
-                        deploymentId=p["DeploymentId"], lifecycleEventHookExecutionId=exec_id, status=answer)
+                        deploymentId=p["DeploymentId"], lifecycleEventHookExecutionId=exec_id, status=answer
+                    )
                     self.reports.append((event, exec_id, answer))
             except Exception as e:  # noqa: BLE001 - surfaced through self.errors
                 self.errors.append(repr(e))
@@ -181,15 +242,26 @@ def test_all_at_once_with_hooks_succeeds_and_green_serves(fast):
     # Before any deployment both listeners route to the service's task definition; its task set runs.
     for listener in ("prod", "test"):
         r = probe(standin, listener)[0]
-        assert r.status_code == 200 and r.json() == {"taskDefinition": blue, "image": "repo/web:v1", "listener": listener, "behaviour": "healthy"}
-    wait_for(lambda: (lambda s: s if s["runningCount"] == 2 else None)(ecs.describe_services(cluster="prod", services=["web"])["services"][0]),
-             what="blue task set to run")
+        assert r.status_code == 200 and r.json() == {
+            "taskDefinition": blue,
+            "image": "repo/web:v1",
+            "listener": listener,
+            "behaviour": "healthy",
+        }
+    wait_for(
+        lambda: (lambda s: s if s["runningCount"] == 2 else None)(
+            ecs.describe_services(cluster="prod", services=["web"])["services"][0]
+        ),
+        what="blue task set to run",
+    )
     group = cd.get_deployment_group(applicationName="web-app", deploymentGroupName="web-dg")["deploymentGroupInfo"]
     assert group["computePlatform"] == "ECS" and group["deploymentConfigName"] == "CodeDeployDefault.ECSAllAtOnce"
     assert group["ecsServices"] == [{"clusterName": "prod", "serviceName": "web"}]
 
     with HookResponder(standin, bg, {}) as hooks:
-        dep_id = deploy(bg, green, {"BeforeInstall": HOOK, "AfterAllowTestTraffic": HOOK_ARN, "AfterAllowTraffic": HOOK})
+        dep_id = deploy(
+            bg, green, {"BeforeInstall": HOOK, "AfterAllowTestTraffic": HOOK_ARN, "AfterAllowTraffic": HOOK}
+        )
         assert re.fullmatch(r"d-[A-Z0-9]{9}", dep_id)
         info = finished(bg, dep_id)
     assert not hooks.errors, hooks.errors
@@ -199,12 +271,18 @@ def test_all_at_once_with_hooks_succeeds_and_green_serves(fast):
     assert info["deploymentOverview"]["Succeeded"] == 1
     assert info["createTime"] <= info["startTime"] <= info["completeTime"]
     assert "errorInformation" not in info and "rollbackInfo" not in info
-    assert info["revision"]["appSpecContent"]["content"] == appspec(green, {"BeforeInstall": HOOK, "AfterAllowTestTraffic": HOOK_ARN, "AfterAllowTraffic": HOOK})
+    assert info["revision"]["appSpecContent"]["content"] == appspec(
+        green, {"BeforeInstall": HOOK, "AfterAllowTestTraffic": HOOK_ARN, "AfterAllowTraffic": HOOK}
+    )
 
     # Hooks ran in lifecycle order, each invoked asynchronously with the real payload shape.
     assert [e for e, _, _ in hooks.reports] == ["BeforeInstall", "AfterAllowTestTraffic", "AfterAllowTraffic"]
-    assert all(p["invocationType"] == "Event" and p["status"] == 202 and set(p) >= {"DeploymentId", "LifecycleEventHookExecutionId"}
-               for p in hooks.payloads)
+    assert all(
+        p["invocationType"] == "Event"
+        and p["status"] == 202
+        and set(p) >= {"DeploymentId", "LifecycleEventHookExecutionId"}
+        for p in hooks.payloads
+    )
     assert len({p["LifecycleEventHookExecutionId"] for p in hooks.payloads}) == 3
 
     assert cd.list_deployment_targets(deploymentId=dep_id)["targetIds"] == ["prod:web"]
@@ -215,7 +293,11 @@ def test_all_at_once_with_hooks_succeeds_and_green_serves(fast):
     starts = [e["startTime"] for e in t["lifecycleEvents"]]
     assert starts == sorted(starts)
     green_set = next(s for s in t["taskSetsInfo"] if s["taskSetLabel"] == "Green")
-    assert green_set["trafficWeight"] == 100.0 and green_set["status"] == "PRIMARY" and green_set["targetGroup"] == {"name": "web-green"}
+    assert (
+        green_set["trafficWeight"] == 100.0
+        and green_set["status"] == "PRIMARY"
+        and green_set["targetGroup"] == {"name": "web-green"}
+    )
 
     for listener in ("prod", "test"):
         r = probe(standin, listener)[0]
@@ -226,7 +308,9 @@ def test_all_at_once_with_hooks_succeeds_and_green_serves(fast):
     assert standin.control("traffic/prod/web", method="GET")["prod"] == {green: 100}
     group = cd.get_deployment_group(applicationName="web-app", deploymentGroupName="web-dg")["deploymentGroupInfo"]
     assert group["lastSuccessfulDeployment"]["deploymentId"] == dep_id
-    assert cd.list_deployments(applicationName="web-app", deploymentGroupName="web-dg", includeOnlyStatuses=["Succeeded"])["deployments"] == [dep_id]
+    assert cd.list_deployments(
+        applicationName="web-app", deploymentGroupName="web-dg", includeOnlyStatuses=["Succeeded"]
+    )["deployments"] == [dep_id]
 
     # The next deployment's original (blue) is the new revision, on the other target group.
     dep2 = deploy(bg, blue, yaml_form=True)
@@ -273,13 +357,19 @@ def test_failed_hook_rolls_back_to_blue(fast):
     # A second report for the finished hook, and an execution id that never existed.
     _, exec_id, _ = hooks.reports[0]
     with pytest.raises(ClientError) as e:
-        cd.put_lifecycle_event_hook_execution_status(deploymentId=dep_id, lifecycleEventHookExecutionId=exec_id, status="Succeeded")
+        cd.put_lifecycle_event_hook_execution_status(
+            deploymentId=dep_id, lifecycleEventHookExecutionId=exec_id, status="Succeeded"
+        )
     assert error_code(e.value) == "LifecycleEventAlreadyCompletedException"
     with pytest.raises(ClientError) as e:
-        cd.put_lifecycle_event_hook_execution_status(deploymentId=dep_id, lifecycleEventHookExecutionId="bogus", status="Succeeded")
+        cd.put_lifecycle_event_hook_execution_status(
+            deploymentId=dep_id, lifecycleEventHookExecutionId="bogus", status="Succeeded"
+        )
     assert error_code(e.value) == "InvalidLifecycleEventHookExecutionIdException"
     with pytest.raises(ClientError) as e:
-        cd.put_lifecycle_event_hook_execution_status(deploymentId=dep_id, lifecycleEventHookExecutionId=exec_id, status="Skipped")
+        cd.put_lifecycle_event_hook_execution_status(
+            deploymentId=dep_id, lifecycleEventHookExecutionId=exec_id, status="Skipped"
+        )
     assert error_code(e.value) == "InvalidLifecycleEventHookExecutionStatusException"
     with pytest.raises(ClientError) as e:
         cd.stop_deployment(deploymentId=dep_id, autoRollbackEnabled=True)
@@ -293,8 +383,13 @@ def test_hook_that_never_reports_times_out(fast):
     blue, green = bg["tds"]
     with HookResponder(standin, bg, {"BeforeAllowTraffic": None}):
         dep_id = deploy(bg, green, {"BeforeAllowTraffic": HOOK})
-        wait_for(lambda: any(e["lifecycleEventName"] == "BeforeAllowTraffic" and e["status"] == "InProgress"
-                             for e in target(bg, dep_id)["lifecycleEvents"]), what="hook in progress")
+        wait_for(
+            lambda: any(
+                e["lifecycleEventName"] == "BeforeAllowTraffic" and e["status"] == "InProgress"
+                for e in target(bg, dep_id)["lifecycleEvents"]
+            ),
+            what="hook in progress",
+        )
         started = time.monotonic()
         info = finished(bg, dep_id)
     assert 0.5 < time.monotonic() - started < 3.0
@@ -377,15 +472,36 @@ def test_create_deployment_errors_and_limit(fast):
     rev = {"revisionType": "AppSpecContent", "appSpecContent": {"content": appspec(green)}}
     cases = [
         (dict(applicationName="nope", deploymentGroupName="web-dg", revision=rev), "ApplicationDoesNotExistException"),
-        (dict(applicationName="web-app", deploymentGroupName="nope", revision=rev), "DeploymentGroupDoesNotExistException"),
-        (dict(applicationName="web-app", deploymentGroupName="web-dg",
-              revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": appspec(green.replace("web:2", "web:9"))}}),
-         "InvalidRevisionException"),
-        (dict(applicationName="web-app", deploymentGroupName="web-dg",
-              revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": appspec(green, {"Install": HOOK})}}),
-         "InvalidRevisionException"),
-        (dict(applicationName="web-app", deploymentGroupName="web-dg", revision=rev, deploymentConfigName="Nope"),
-         "DeploymentConfigDoesNotExistException"),
+        (
+            dict(applicationName="web-app", deploymentGroupName="nope", revision=rev),
+            "DeploymentGroupDoesNotExistException",
+        ),
+        (
+            dict(
+                applicationName="web-app",
+                deploymentGroupName="web-dg",
+                revision={
+                    "revisionType": "AppSpecContent",
+                    "appSpecContent": {"content": appspec(green.replace("web:2", "web:9"))},
+                },
+            ),
+            "InvalidRevisionException",
+        ),
+        (
+            dict(
+                applicationName="web-app",
+                deploymentGroupName="web-dg",
+                revision={
+                    "revisionType": "AppSpecContent",
+                    "appSpecContent": {"content": appspec(green, {"Install": HOOK})},
+                },
+            ),
+            "InvalidRevisionException",
+        ),
+        (
+            dict(applicationName="web-app", deploymentGroupName="web-dg", revision=rev, deploymentConfigName="Nope"),
+            "DeploymentConfigDoesNotExistException",
+        ),
     ]
     for kwargs, code in cases:
         with pytest.raises(ClientError) as e:
@@ -405,8 +521,15 @@ def test_create_deployment_errors_and_limit(fast):
 
 def test_listener_probe_behaviours(fast):
     standin = fast
-    standin.control("images", {"images": [{"image": "repo/web:v503", "behaviour": "probe-503"},
-                                          {"image": "repo/web:vhang", "behaviour": "probe-hang"}]})
+    standin.control(
+        "images",
+        {
+            "images": [
+                {"image": "repo/web:v503", "behaviour": "probe-503"},
+                {"image": "repo/web:vhang", "behaviour": "probe-hang"},
+            ]
+        },
+    )
     bg = setup_bluegreen(standin, images=("repo/web:v503", "repo/web:vhang"))
     r = probe(standin, "prod")[0]
     assert r.status_code == 503 and r.json()["taskDefinition"] == bg["tds"][0]
@@ -419,8 +542,10 @@ def test_listener_probe_behaviours(fast):
     assert requests.get(f"{standin.url}/_berth/listener/prod/nope/prod", timeout=10).status_code == 404
 
 
-@pytest.mark.skipif(not __import__("os").environ.get("BERTH_RUST_CODEDEPLOY_CHECK"),
-                    reason="set BERTH_RUST_CODEDEPLOY_CHECK to a built rust_codedeploy_check binary")
+@pytest.mark.skipif(
+    not __import__("os").environ.get("BERTH_RUST_CODEDEPLOY_CHECK"),
+    reason="set BERTH_RUST_CODEDEPLOY_CHECK to a built rust_codedeploy_check binary",
+)
 def test_rust_sdk_parses_the_answers(fast):
     """Runs rust_codedeploy_check.rs (aws-sdk-codedeploy 1.124 / aws-sdk-ecs 1.157) against prepared deployments."""
     import os
@@ -441,9 +566,20 @@ def test_rust_sdk_parses_the_answers(fast):
         rec = standin.control(f"codedeploy/{dep_id}", method="GET")
         return next((h["executionId"] for h in rec["hookInvocations"] if h["event"] == "AfterAllowTestTraffic"), None)
 
-    env = dict(os.environ, AWS_ENDPOINT_URL=standin.url, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
-               DEP_ID=dep_id, EXEC_ID=wait_for(exec_id, what="hook invocation"), FAILED_ID=failed, GREEN_TD=green, BLUE_TD=blue)
-    out = subprocess.run([os.environ["BERTH_RUST_CODEDEPLOY_CHECK"]], env=env, capture_output=True, text=True, timeout=120)
+    env = dict(
+        os.environ,
+        AWS_ENDPOINT_URL=standin.url,
+        AWS_ACCESS_KEY_ID="test",
+        AWS_SECRET_ACCESS_KEY="test",
+        DEP_ID=dep_id,
+        EXEC_ID=wait_for(exec_id, what="hook invocation"),
+        FAILED_ID=failed,
+        GREEN_TD=green,
+        BLUE_TD=blue,
+    )
+    out = subprocess.run(
+        [os.environ["BERTH_RUST_CODEDEPLOY_CHECK"]], env=env, capture_output=True, text=True, timeout=120
+    )
     print(out.stdout, out.stderr)
     assert out.returncode == 0, out.stderr
     lines = out.stdout
@@ -454,15 +590,21 @@ def test_rust_sdk_parses_the_answers(fast):
     assert 'TARGET Some(EcsTarget) Some("prod:web") Some(InProgress)' in lines
     assert 'EVENT Some("AfterAllowTestTraffic") Some(InProgress)' in lines
     assert 'EVENT Some("AllowTraffic") Some(Pending) start=None' in lines
-    assert re.search(r'TASKSET Some\(Blue\) Some\("PRIMARY"\) Some\("ecs-svc/\d{19}"\) weight=100\.0 tg=Some\("web-blue"\) running=2 desired=2', lines)
-    assert re.search(r'TASKSET Some\(Green\) Some\("ACTIVE"\) Some\("ecs-svc/\d{19}"\) weight=0\.0 tg=Some\("web-green"\) running=2 desired=2', lines)
+    assert re.search(
+        r'TASKSET Some\(Blue\) Some\("PRIMARY"\) Some\("ecs-svc/\d{19}"\) weight=100\.0 tg=Some\("web-blue"\) running=2 desired=2',
+        lines,
+    )
+    assert re.search(
+        r'TASKSET Some\(Green\) Some\("ACTIVE"\) Some\("ecs-svc/\d{19}"\) weight=0\.0 tg=Some\("web-green"\) running=2 desired=2',
+        lines,
+    )
     assert 'HOOK_IN_PROGRESS Some("AfterAllowTestTraffic")' in lines
     assert "LIMIT is_deployment_limit_exceeded_exception=true" in lines
     assert f'LISTED ["{dep_id}"]' in lines
     assert "PUT Some(true)" in lines
     assert "PUT_AGAIN is_lifecycle_event_already_completed_exception=true" in lines
     assert "FINISHED Some(Succeeded)" in lines
-    assert "SERVICE td_is_green=true tasksets=[(Some(\"PRIMARY\"), true, 2)]" in lines
+    assert 'SERVICE td_is_green=true tasksets=[(Some("PRIMARY"), true, 2)]' in lines
     assert "FAILED Some(Failed) code=Some(HookExecutionFailure) msg_has_timed_out=true rollback=Some(11)" in lines
     assert 'DIAG Some("BeforeAllowTraffic") Some(Failed) Some(ScriptTimedOut) Some("berth-codedeploy-hook")' in lines
     assert 'STOP Some(Pending) Some("Stopping Active Deployment")' in lines
@@ -478,21 +620,36 @@ def test_alb_metrics_follow_the_prod_weights_during_a_canary(fast):
     standin = fast
     standin.control("config", {"codedeploy_minute_seconds": 1.0})
     standin.control("images", {"image": "repo/web:bad", "behaviour": "canary-bad"})
-    bg = setup_bluegreen(standin, images=("repo/web:v1", "repo/web:bad"), desired=2,
-                         config="CodeDeployDefault.ECSCanary10Percent5Minutes")
+    bg = setup_bluegreen(
+        standin,
+        images=("repo/web:v1", "repo/web:bad"),
+        desired=2,
+        config="CodeDeployDefault.ECSCanary10Percent5Minutes",
+    )
     dep_id = deploy(bg, bg["tds"][1])
     wait_for(lambda: standin.control("traffic/prod/web", method="GET")["prod"].get(bg["tds"][1]) == 10, what="canary")
     time.sleep(1.0)  # ~20 ticks of metrics at 10 %
     cw = standin.client("cloudwatch")
 
     def sums(tg_name):
-        dims = [{"Name": "TargetGroup", "Value": bg["tgs"][tg_name].split(":")[-1]},
-                {"Name": "LoadBalancer", "Value": "app/berth-local/0123456789abcdef"}]
-        q = lambda i, m: {"Id": i, "MetricStat": {"Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": m, "Dimensions": dims},  # noqa: E731
-                                                  "Period": 60, "Stat": "Sum"}}
+        dims = [
+            {"Name": "TargetGroup", "Value": bg["tgs"][tg_name].split(":")[-1]},
+            {"Name": "LoadBalancer", "Value": "app/berth-local/0123456789abcdef"},
+        ]
+        q = lambda i, m: {
+            "Id": i,
+            "MetricStat": {
+                "Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": m, "Dimensions": dims},  # noqa: E731
+                "Period": 60,
+                "Stat": "Sum",
+            },
+        }
         now = time.time()
-        out = cw.get_metric_data(MetricDataQueries=[q("e", "HTTPCode_Target_5XX_Count"), q("r", "RequestCount")],
-                                 StartTime=now - 600, EndTime=now + 60)["MetricDataResults"]
+        out = cw.get_metric_data(
+            MetricDataQueries=[q("e", "HTTPCode_Target_5XX_Count"), q("r", "RequestCount")],
+            StartTime=now - 600,
+            EndTime=now + 60,
+        )["MetricDataResults"]
         return {r["Id"]: sum(r["Values"]) for r in out}
 
     green, blue = sums("web-green"), sums("web-blue")
@@ -528,6 +685,9 @@ def test_reset_stops_deployment_threads(fast):
         assert standin.state()["codedeploy"]["liveThreads"] == 1
     standin.control("reset")
     assert standin.control("codedeploy", method="GET") == {"deployments": []}
-    state = wait_for(lambda: (lambda st: st if st["codedeploy"]["liveThreads"] == 0 else None)(standin.state()),
-                     timeout=3, what="deployment threads to end")
+    state = wait_for(
+        lambda: (lambda st: st if st["codedeploy"]["liveThreads"] == 0 else None)(standin.state()),
+        timeout=3,
+        what="deployment threads to end",
+    )
     assert state["codedeploy"]["errors"] == [] and state["errors"] == []

@@ -19,11 +19,19 @@ def findings(ecr, digest=DIGEST, repo="web", **kw):
 
 
 def test_basic_scan_answers_in_ecrs_shape_with_counts_from_the_findings(standin):
-    standin.control("scan-findings", {"repository": "web", "digest": DIGEST, "tag": "v2", "findings": [
-        {"id": "CVE-2026-0001", "severity": "CRITICAL", "package": "openssl", "version": "3.0.1", "score": 9.8},
-        {"id": "CVE-2026-0002", "severity": "HIGH", "package": "zlib"},
-        {"id": "CVE-2026-0003", "severity": "HIGH", "package": "curl"},
-    ]})
+    standin.control(
+        "scan-findings",
+        {
+            "repository": "web",
+            "digest": DIGEST,
+            "tag": "v2",
+            "findings": [
+                {"id": "CVE-2026-0001", "severity": "CRITICAL", "package": "openssl", "version": "3.0.1", "score": 9.8},
+                {"id": "CVE-2026-0002", "severity": "HIGH", "package": "zlib"},
+                {"id": "CVE-2026-0003", "severity": "HIGH", "package": "curl"},
+            ],
+        },
+    )
     ecr = standin.client("ecr")
     out = findings(ecr)
     assert out["repositoryName"] == "web" and out["registryId"] == "123456789012"
@@ -46,10 +54,25 @@ def test_basic_scan_answers_in_ecrs_shape_with_counts_from_the_findings(standin)
 
 
 def test_enhanced_scan_answers_inspector_findings(standin):
-    standin.control("scan-findings", {"repository": "web", "digest": DIGEST, "type": "ENHANCED", "findings": [
-        {"id": "CVE-2026-1001", "severity": "CRITICAL", "package": "openssl", "version": "3.0.1", "fixedIn": "3.0.2", "score": 9.1},
-        {"id": "CVE-2026-1002", "severity": "UNTRIAGED", "package": "bash"},
-    ]})
+    standin.control(
+        "scan-findings",
+        {
+            "repository": "web",
+            "digest": DIGEST,
+            "type": "ENHANCED",
+            "findings": [
+                {
+                    "id": "CVE-2026-1001",
+                    "severity": "CRITICAL",
+                    "package": "openssl",
+                    "version": "3.0.1",
+                    "fixedIn": "3.0.2",
+                    "score": 9.1,
+                },
+                {"id": "CVE-2026-1002", "severity": "UNTRIAGED", "package": "bash"},
+            ],
+        },
+    )
     out = findings(standin.client("ecr"))
     assert out["imageScanStatus"] == {"status": "ACTIVE", "description": "Continuous scan is selected for image."}
     f = out["imageScanFindings"]
@@ -61,7 +84,9 @@ def test_enhanced_scan_answers_inspector_findings(standin):
     assert e["findingArn"].startswith("arn:aws:inspector2:us-east-1:123456789012:finding/")
     d = e["packageVulnerabilityDetails"]
     assert d["vulnerabilityId"] == "CVE-2026-1001" and d["source"] == "NVD"
-    assert d["vulnerablePackages"] == [{"name": "openssl", "version": "3.0.1", "fixedInVersion": "3.0.2", "packageManager": "OS"}]
+    assert d["vulnerablePackages"] == [
+        {"name": "openssl", "version": "3.0.1", "fixedInVersion": "3.0.2", "packageManager": "OS"}
+    ]
     assert d["cvss"][0]["baseScore"] == 9.1
     img = e["resources"][0]["details"]["awsEcrContainerImage"]
     assert img["imageHash"] == DIGEST and img["repositoryName"] == "web"
@@ -69,8 +94,16 @@ def test_enhanced_scan_answers_inspector_findings(standin):
 
 
 def test_a_scan_in_progress_turns_complete_after_the_configured_calls(standin):
-    standin.control("scan-findings", {"repository": "web", "digest": DIGEST, "status": "IN_PROGRESS",
-                                      "completeAfterCalls": 2, "findings": [{"id": "CVE-1", "severity": "LOW"}]})
+    standin.control(
+        "scan-findings",
+        {
+            "repository": "web",
+            "digest": DIGEST,
+            "status": "IN_PROGRESS",
+            "completeAfterCalls": 2,
+            "findings": [{"id": "CVE-1", "severity": "LOW"}],
+        },
+    )
     ecr = standin.client("ecr")
     for _ in range(2):
         out = findings(ecr)
@@ -83,8 +116,10 @@ def test_a_scan_in_progress_turns_complete_after_the_configured_calls(standin):
 
 
 def test_a_scan_in_progress_turns_complete_after_the_configured_seconds(standin):
-    standin.control("scan-findings", {"repository": "web", "digest": DIGEST, "type": "ENHANCED", "status": "PENDING",
-                                      "completeAfterSeconds": 0.5})
+    standin.control(
+        "scan-findings",
+        {"repository": "web", "digest": DIGEST, "type": "ENHANCED", "status": "PENDING", "completeAfterSeconds": 0.5},
+    )
     ecr = standin.client("ecr")
     assert findings(ecr)["imageScanStatus"]["status"] == "PENDING"
     time.sleep(0.6)
@@ -94,10 +129,15 @@ def test_a_scan_in_progress_turns_complete_after_the_configured_seconds(standin)
 
 
 def test_failed_and_missing_scans(standin):
-    standin.control("scan-findings", {"scans": [
-        {"repository": "web", "digest": DIGEST, "status": "FAILED"},
-        {"repository": "web", "digest": OTHER, "status": "NONE"},
-    ]})
+    standin.control(
+        "scan-findings",
+        {
+            "scans": [
+                {"repository": "web", "digest": DIGEST, "status": "FAILED"},
+                {"repository": "web", "digest": OTHER, "status": "NONE"},
+            ]
+        },
+    )
     ecr = standin.client("ecr")
     out = findings(ecr)
     assert out["imageScanStatus"]["status"] == "FAILED" and "imageScanFindings" not in out
@@ -115,15 +155,22 @@ def test_failed_and_missing_scans(standin):
 
 
 def test_findings_are_paginated_and_counts_stay_whole(standin):
-    standin.control("scan-findings", {"repository": "web", "digest": DIGEST, "findings": [
-        {"id": f"CVE-2026-{i:04d}", "severity": "MEDIUM"} for i in range(5)]})
+    standin.control(
+        "scan-findings",
+        {
+            "repository": "web",
+            "digest": DIGEST,
+            "findings": [{"id": f"CVE-2026-{i:04d}", "severity": "MEDIUM"} for i in range(5)],
+        },
+    )
     ecr = standin.client("ecr")
     first = findings(ecr, maxResults=2)
     assert [f["name"] for f in first["imageScanFindings"]["findings"]] == ["CVE-2026-0000", "CVE-2026-0001"]
     assert first["imageScanFindings"]["findingSeverityCounts"] == {"MEDIUM": 5}
     names = []
     pages = ecr.get_paginator("describe_image_scan_findings").paginate(
-        repositoryName="web", imageId={"imageDigest": DIGEST}, PaginationConfig={"PageSize": 2})
+        repositoryName="web", imageId={"imageDigest": DIGEST}, PaginationConfig={"PageSize": 2}
+    )
     for page in pages:
         names += [f["name"] for f in page["imageScanFindings"]["findings"]]
     assert names == [f"CVE-2026-{i:04d}" for i in range(5)]
@@ -132,7 +179,11 @@ def test_findings_are_paginated_and_counts_stay_whole(standin):
 def test_unconfigured_images_keep_motos_behaviour(standin):
     ecr = standin.client("ecr")
     ecr.create_repository(repositoryName="api")
-    ecr.put_image(repositoryName="api", imageTag="v1", imageManifest='{"mediaType": "application/vnd.docker.distribution.manifest.v2+json", "schemaVersion": 2}')
+    ecr.put_image(
+        repositoryName="api",
+        imageTag="v1",
+        imageManifest='{"mediaType": "application/vnd.docker.distribution.manifest.v2+json", "schemaVersion": 2}',
+    )
     with pytest.raises(ClientError) as e:
         ecr.describe_image_scan_findings(repositoryName="api", imageId={"imageTag": "v1"})
     assert e.value.response["Error"]["Code"] == "ScanNotFoundException"

@@ -96,7 +96,9 @@ def test_create_and_update_each_make_a_revision_and_a_deployment(paused):
     assert rev1["taskDefinition"] == svc["tds"][0]
     assert rev1["launchType"] == "FARGATE" and rev1["serviceArn"] == s["serviceArn"]
     assert rev1["loadBalancers"] == [{"targetGroupArn": svc["tg"], "containerName": "web", "containerPort": 80}]
-    task = ecs.describe_tasks(cluster="prod", tasks=ecs.list_tasks(cluster="prod", serviceName="web")["taskArns"])["tasks"][0]
+    task = ecs.describe_tasks(cluster="prod", tasks=ecs.list_tasks(cluster="prod", serviceName="web")["taskArns"])[
+        "tasks"
+    ][0]
     assert rev1["containerImages"] == [
         {"containerName": "web", "image": "repo/web:v1", "imageDigest": task["containers"][0]["imageDigest"]}
     ]
@@ -120,7 +122,10 @@ def test_create_and_update_each_make_a_revision_and_a_deployment(paused):
     ecs.update_service(cluster="prod", service="web", forceNewDeployment=True)
     third = deployments(svc)[0]
     assert len(deployments(svc)) == 3
-    assert third["targetServiceRevisionArn"] not in (first["targetServiceRevisionArn"], second["targetServiceRevisionArn"])
+    assert third["targetServiceRevisionArn"] not in (
+        first["targetServiceRevisionArn"],
+        second["targetServiceRevisionArn"],
+    )
 
 
 def test_an_update_during_a_deployment_stops_it(paused):
@@ -139,7 +144,8 @@ def test_an_update_during_a_deployment_stops_it(paused):
     rec = sd(svc, newer["serviceDeploymentArn"])
     # both revisions still running are the sources of the new deployment
     assert {r["arn"] for r in rec["sourceServiceRevisions"]} == {
-        deployments(svc)[2]["targetServiceRevisionArn"], older["targetServiceRevisionArn"]
+        deployments(svc)[2]["targetServiceRevisionArn"],
+        older["targetServiceRevisionArn"],
     }
     done = tick_until(paused, svc, newer["serviceDeploymentArn"], ("SUCCESSFUL",))
     assert revision(svc, done["targetServiceRevision"]["arn"])["taskDefinition"] == svc["tds"][2]
@@ -182,7 +188,9 @@ def test_circuit_breaker_rollback_is_rollback_successful_to_the_source_revision(
 
 def test_circuit_breaker_without_rollback_is_stopped(paused):
     paused.control("images", {"image": "repo/web:bad", "behaviour": "crashloop"})
-    svc = make_service(paused, images=("repo/web:v1", "repo/web:bad"), desired=2, breaker={"enable": True, "rollback": False})
+    svc = make_service(
+        paused, images=("repo/web:v1", "repo/web:bad"), desired=2, breaker={"enable": True, "rollback": False}
+    )
     tick(paused, 15)
     svc["ecs"].update_service(cluster="prod", service="web", taskDefinition="web:2")
     arn = deployments(svc)[0]["serviceDeploymentArn"]
@@ -207,7 +215,9 @@ def test_list_filters_pagination_and_errors(paused):
     # pages of maxResults, by service ARN too
     arn = describe(svc)["serviceArn"]
     page1 = ecs.list_service_deployments(cluster="prod", service=arn, maxResults=2)
-    assert [d["serviceDeploymentArn"] for d in page1["serviceDeployments"]] == [d["serviceDeploymentArn"] for d in every[:2]]
+    assert [d["serviceDeploymentArn"] for d in page1["serviceDeployments"]] == [
+        d["serviceDeploymentArn"] for d in every[:2]
+    ]
     page2 = ecs.list_service_deployments(cluster="prod", service=arn, maxResults=2, nextToken=page1["nextToken"])
     page3 = ecs.list_service_deployments(cluster="prod", service=arn, maxResults=2, nextToken=page2["nextToken"])
     assert [d["serviceDeploymentArn"] for d in page2["serviceDeployments"] + page3["serviceDeployments"]] == [
@@ -215,7 +225,12 @@ def test_list_filters_pagination_and_errors(paused):
     ]
     assert "nextToken" not in page3
 
-    assert [d["status"] for d in deployments(svc, status=["STOPPED", "PENDING"])] == ["PENDING", "STOPPED", "STOPPED", "STOPPED"]
+    assert [d["status"] for d in deployments(svc, status=["STOPPED", "PENDING"])] == [
+        "PENDING",
+        "STOPPED",
+        "STOPPED",
+        "STOPPED",
+    ]
     future = datetime.now(timezone.utc) + timedelta(hours=1)
     assert deployments(svc, createdAt={"after": future}) == []
     assert len(deployments(svc, createdAt={"before": future})) == 5
@@ -225,8 +240,13 @@ def test_list_filters_pagination_and_errors(paused):
             fn(**kw)
         return e.value.response["Error"]["Code"]
 
-    assert code(ecs.list_service_deployments, cluster="prod", service="web", maxResults=101) == "InvalidParameterException"
-    assert code(ecs.list_service_deployments, cluster="prod", service="web", nextToken="garbage") == "InvalidParameterException"
+    assert (
+        code(ecs.list_service_deployments, cluster="prod", service="web", maxResults=101) == "InvalidParameterException"
+    )
+    assert (
+        code(ecs.list_service_deployments, cluster="prod", service="web", nextToken="garbage")
+        == "InvalidParameterException"
+    )
     assert code(ecs.list_service_deployments, cluster="prod", service="nope") == "ServiceNotFoundException"
     assert code(ecs.list_service_deployments, cluster="nope", service="web") == "ClusterNotFoundException"
 
@@ -247,12 +267,15 @@ def code_of(fn, **kw):
 
 def test_stop_service_deployment_rolls_back_to_the_source_revision(paused):
     paused.control("images", {"image": "repo/web:slow", "behaviour": "slow", "slow_ticks": 50})
-    svc = make_service(paused, images=("repo/web:v1", "repo/web:slow"), desired=2,
-                       breaker={"enable": False, "rollback": False})
+    svc = make_service(
+        paused, images=("repo/web:v1", "repo/web:slow"), desired=2, breaker={"enable": False, "rollback": False}
+    )
     ecs = svc["ecs"]
     tick(paused, 15)
     first = deployments(svc)[0]
-    code, _ = code_of(ecs.stop_service_deployment, serviceDeploymentArn=first["serviceDeploymentArn"], stopType="ROLLBACK")
+    code, _ = code_of(
+        ecs.stop_service_deployment, serviceDeploymentArn=first["serviceDeploymentArn"], stopType="ROLLBACK"
+    )
     assert code == "ConflictException"  # SUCCESSFUL: nothing to stop
 
     ecs.update_service(cluster="prod", service="web", taskDefinition="web:2")
@@ -264,7 +287,9 @@ def test_stop_service_deployment_rolls_back_to_the_source_revision(paused):
     assert out["serviceDeploymentArn"] == arn
     rec = sd(svc, arn)
     assert rec["status"] == "ROLLBACK_REQUESTED"
-    assert rec["statusReason"] == "Service deployment rolled back by StopServiceDeployment." == rec["rollback"]["reason"]
+    assert (
+        rec["statusReason"] == "Service deployment rolled back by StopServiceDeployment." == rec["rollback"]["reason"]
+    )
     assert rec["rollback"]["serviceRevisionArn"] == first["targetServiceRevisionArn"]
     s = describe(svc)
     assert s["taskDefinition"] == svc["tds"][0]
@@ -292,9 +317,9 @@ def test_stop_service_deployment_errors(paused):
     assert code_of(ecs.stop_service_deployment, serviceDeploymentArn=arn)[0] == "InvalidParameterException"
     missing = arn[:-3] + "zzz"
     assert code_of(ecs.stop_service_deployment, serviceDeploymentArn=missing)[0] == "ServiceDeploymentNotFoundException"
-    assert code_of(ecs.stop_service_deployment, serviceDeploymentArn="arn:aws:ecs:us-east-1:123456789012:service/prod/web")[0] == (
-        "ServiceDeploymentNotFoundException"
-    )
+    assert code_of(
+        ecs.stop_service_deployment, serviceDeploymentArn="arn:aws:ecs:us-east-1:123456789012:service/prod/web"
+    )[0] == ("ServiceDeploymentNotFoundException")
 
 
 def sqs_rule(standin, name, pattern):
@@ -320,7 +345,9 @@ def sqs_rule(standin, name, pattern):
 
 def test_deployment_state_change_events_reach_an_sqs_rule(paused):
     every = sqs_rule(paused, "ecs-deployments", {"source": ["aws.ecs"], "detail-type": ["ECS Deployment State Change"]})
-    failures = sqs_rule(paused, "ecs-failures", {"source": ["aws.ecs"], "detail": {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]}})
+    failures = sqs_rule(
+        paused, "ecs-failures", {"source": ["aws.ecs"], "detail": {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]}}
+    )
     other = sqs_rule(paused, "other-source", {"source": ["berth"]})
     paused.control("images", {"image": "repo/web:bad", "behaviour": "crashloop"})
     svc = make_service(paused, images=("repo/web:v1", "repo/web:bad"), desired=2)
@@ -340,13 +367,20 @@ def test_deployment_state_change_events_reach_an_sqs_rule(paused):
         assert e["resources"] == [service_arn] and e["region"] == "us-east-1" and e["version"] == "0"
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", e["time"])
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", e["detail"]["updatedAt"])
-    assert [(e["detail"]["eventType"], e["detail"]["eventName"], e["detail"]["deploymentId"], e["detail"]["reason"]) for e in got] == [
+    assert [
+        (e["detail"]["eventType"], e["detail"]["eventName"], e["detail"]["deploymentId"], e["detail"]["reason"])
+        for e in got
+    ] == [
         ("INFO", "SERVICE_DEPLOYMENT_IN_PROGRESS", first_id, f"ECS deployment {first_id} in progress."),
         ("INFO", "SERVICE_DEPLOYMENT_COMPLETED", first_id, f"ECS deployment {first_id} completed."),
         ("INFO", "SERVICE_DEPLOYMENT_IN_PROGRESS", bad_id, f"ECS deployment {bad_id} in progress."),
         ("ERROR", "SERVICE_DEPLOYMENT_FAILED", bad_id, "ECS deployment circuit breaker: tasks failed to start."),
-        ("INFO", "SERVICE_DEPLOYMENT_IN_PROGRESS", rollback_id,
-         f"ECS deployment circuit breaker: rolling back to deploymentId {first_id}."),
+        (
+            "INFO",
+            "SERVICE_DEPLOYMENT_IN_PROGRESS",
+            rollback_id,
+            f"ECS deployment circuit breaker: rolling back to deploymentId {first_id}.",
+        ),
         ("INFO", "SERVICE_DEPLOYMENT_COMPLETED", rollback_id, f"ECS deployment {rollback_id} completed."),
     ]
     assert [e["detail"]["deploymentId"] for e in failures()] == [bad_id]
@@ -357,8 +391,11 @@ def test_deployment_state_change_events_reach_an_sqs_rule(paused):
 def test_a_stopped_service_task_is_an_ecs_task_state_change_event(paused):
     """Tasks failing ELB health checks stop without any deployment state change: ECS still sends
     "ECS Task State Change" for each (what berth's wake-rollout listens to besides deployments)."""
-    stopped = sqs_rule(paused, "ecs-tasks", {"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"],
-                                             "detail": {"lastStatus": ["STOPPED"]}})
+    stopped = sqs_rule(
+        paused,
+        "ecs-tasks",
+        {"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"], "detail": {"lastStatus": ["STOPPED"]}},
+    )
     paused.control("images", {"image": "repo/web:sick", "behaviour": "unhealthy-lb"})
     svc = make_service(paused, images=("repo/web:v1", "repo/web:sick"), desired=2)
     tick(paused, 15)
@@ -372,9 +409,10 @@ def test_a_stopped_service_task_is_an_ecs_task_state_change_event(paused):
             break
     assert got, "no task of the unhealthy revision was stopped"
     e = got[0]
-    assert e["detail-type"] == "ECS Task State Change" and e["resources"][0].startswith("arn:aws:ecs:us-east-1:123456789012:task/prod/")
+    assert e["detail-type"] == "ECS Task State Change" and e["resources"][0].startswith(
+        "arn:aws:ecs:us-east-1:123456789012:task/prod/"
+    )
     d = e["detail"]
     assert d["group"] == "service:web" and d["clusterArn"].endswith(":cluster/prod")
     assert d["lastStatus"] == "STOPPED" and d["taskDefinitionArn"].endswith("task-definition/web:2")
     assert "ELB health checks" in d["stoppedReason"], d
-

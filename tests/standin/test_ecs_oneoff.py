@@ -8,8 +8,10 @@ from botocore.exceptions import ClientError
 
 from .conftest import describe, make_service, one_off_task_definition, settled, wait_for
 
-LOGS = {"logDriver": "awslogs", "options": {"awslogs-group": "/berth/migrate", "awslogs-region": "us-east-1",
-                                            "awslogs-stream-prefix": "migrate"}}
+LOGS = {
+    "logDriver": "awslogs",
+    "options": {"awslogs-group": "/berth/migrate", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "migrate"},
+}
 
 
 def paused(standin):
@@ -53,8 +55,13 @@ def statuses_until_stopped(standin, ecs, arn, limit=40):
 def test_awsvpc_run_task_with_a_command_override_runs_and_exits_0(standin):
     paused(standin)
     ecs, td, net = setup_task(standin)
-    [t] = run(ecs, td, net, startedBy="berth-migrate",
-              overrides={"containerOverrides": [{"name": "migrate", "command": ["migrate", "up", "--to", "42"]}]})
+    [t] = run(
+        ecs,
+        td,
+        net,
+        startedBy="berth-migrate",
+        overrides={"containerOverrides": [{"name": "migrate", "command": ["migrate", "up", "--to", "42"]}]},
+    )
     assert t["lastStatus"] == "PROVISIONING" and t["desiredStatus"] == "RUNNING"
     assert t["group"] == "family:migrate" and t["startedBy"] == "berth-migrate"
     assert t["launchType"] == "FARGATE" and t["taskDefinitionArn"] == td
@@ -66,11 +73,15 @@ def test_awsvpc_run_task_with_a_command_override_runs_and_exits_0(standin):
     assert done["containers"][0]["exitCode"] == 0 and done["containers"][0]["lastStatus"] == "STOPPED"
     assert {"startedAt", "stoppedAt", "pullStartedAt", "pullStoppedAt"} <= done.keys()
     # The log configuration a caller needs to find the task's logs is the task definition's.
-    cdef = ecs.describe_task_definition(taskDefinition=done["taskDefinitionArn"])["taskDefinition"]["containerDefinitions"][0]
+    cdef = ecs.describe_task_definition(taskDefinition=done["taskDefinitionArn"])["taskDefinition"][
+        "containerDefinitions"
+    ][0]
     assert cdef["logConfiguration"] == LOGS
     # ListTasks finds it by family and startedBy, STOPPED.
     assert ecs.list_tasks(cluster="prod", family="migrate", desiredStatus="STOPPED")["taskArns"] == [t["taskArn"]]
-    assert ecs.list_tasks(cluster="prod", startedBy="berth-migrate", desiredStatus="STOPPED")["taskArns"] == [t["taskArn"]]
+    assert ecs.list_tasks(cluster="prod", startedBy="berth-migrate", desiredStatus="STOPPED")["taskArns"] == [
+        t["taskArn"]
+    ]
 
 
 def test_the_running_ticker_finishes_one_off_tasks(standin):
@@ -158,14 +169,24 @@ def test_several_tasks_and_a_custom_group(standin):
     assert {t["group"] for t in tasks} == {"berth:migrate"}
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda kw: kw.pop("networkConfiguration"), "Network Configuration must be provided when networkMode 'awsvpc' is specified."),
-    (lambda kw: kw.update(overrides={"containerOverrides": [{"name": "web", "command": ["x"]}]}),
-     "Override for container named web is not a container in the TaskDefinition."),
-    (lambda kw: kw.update(networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-0000000000"]}}),
-     "Error retrieving subnet information for [subnet-0000000000]"),
-    (lambda kw: kw.update(count=11), "count must be between 1 and 10."),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            lambda kw: kw.pop("networkConfiguration"),
+            "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
+        ),
+        (
+            lambda kw: kw.update(overrides={"containerOverrides": [{"name": "web", "command": ["x"]}]}),
+            "Override for container named web is not a container in the TaskDefinition.",
+        ),
+        (
+            lambda kw: kw.update(networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-0000000000"]}}),
+            "Error retrieving subnet information for [subnet-0000000000]",
+        ),
+        (lambda kw: kw.update(count=11), "count must be between 1 and 10."),
+    ],
+)
 def test_bad_run_task_requests_are_refused_like_ecs(standin, change, message):
     ecs, td, net = setup_task(standin)
     kw = dict(cluster="prod", taskDefinition=td, launchType="FARGATE", networkConfiguration=net)
@@ -194,7 +215,9 @@ def roll(standin, svc, td, limit=200):
 
 
 def overlap(standin, svc):
-    return standin.control("task-history/overlap", {"cluster": "prod", "service": "web", "taskDefinitions": svc["tds"][:2]})
+    return standin.control(
+        "task-history/overlap", {"cluster": "prod", "service": "web", "taskDefinitions": svc["tds"][:2]}
+    )
 
 
 def test_a_rolling_update_runs_both_revisions_together_and_the_record_shows_it(standin):
@@ -216,8 +239,9 @@ def test_a_rolling_update_runs_both_revisions_together_and_the_record_shows_it(s
 def test_stop_then_start_never_runs_both_revisions_together(standin):
     paused(standin)
     svc = make_service(standin, images=("repo/web:v1", "repo/web:v2"), desired=2)
-    svc["ecs"].update_service(cluster="prod", service="web",
-                              deploymentConfiguration={"minimumHealthyPercent": 0, "maximumPercent": 100})
+    svc["ecs"].update_service(
+        cluster="prod", service="web", deploymentConfiguration={"minimumHealthyPercent": 0, "maximumPercent": 100}
+    )
     for _ in range(100):
         tick(standin)
         if settled(svc):
@@ -230,12 +254,19 @@ def test_stop_then_start_never_runs_both_revisions_together(standin):
     pictures = [r["alive"].get("us-east-1/prod/service:web", []) for r in runs]
     assert [svc["tds"][0]] in pictures and [svc["tds"][1]] in pictures
     # A one-off task of revision 2 while revision 1 served counts when its group is asked for too.
-    assert standin.control("task-history/overlap", {"cluster": "prod", "groups": ["service:web", "family:web"],
-                                                    "taskDefinitions": ["web:1", "web:2"]})["overlapped"] is False
+    assert (
+        standin.control(
+            "task-history/overlap",
+            {"cluster": "prod", "groups": ["service:web", "family:web"], "taskDefinitions": ["web:1", "web:2"]},
+        )["overlapped"]
+        is False
+    )
 
 
-@pytest.mark.skipif(not __import__("os").environ.get("BERTH_RUST_ONEOFF_CHECK"),
-                    reason="set BERTH_RUST_ONEOFF_CHECK to a built rust_oneoff_check binary")
+@pytest.mark.skipif(
+    not __import__("os").environ.get("BERTH_RUST_ONEOFF_CHECK"),
+    reason="set BERTH_RUST_ONEOFF_CHECK to a built rust_oneoff_check binary",
+)
 def test_rust_sdk_runs_reads_and_stops_one_off_tasks(standin):
     """Runs rust_oneoff_check.rs (aws-sdk-ecs 1.157) against the ticking stand-in."""
     import os
@@ -246,27 +277,53 @@ def test_rust_sdk_runs_reads_and_stops_one_off_tasks(standin):
 
     def task_def(image):
         return ecs.register_task_definition(
-            family="migrate", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+            family="migrate",
+            networkMode="awsvpc",
+            requiresCompatibilities=["FARGATE"],
+            cpu="256",
+            memory="512",
             containerDefinitions=[{"name": "migrate", "image": image, "essential": True}],
         )["taskDefinition"]["taskDefinitionArn"]
 
-    standin.control("task-behaviours", {"images": [
-        {"image": "repo/fails:v1", "exitCode": 3},
-        {"image": "repo/missing:v1", "behaviour": "pull-error"},
-        {"image": "repo/hangs:v1", "behaviour": "hang"},
-    ]})
-    env = dict(os.environ, AWS_ENDPOINT_URL=standin.url, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
-               TASK_DEF=td, SUBNET=subnet, SG=sg, FAIL_DEF=task_def("repo/fails:v1"),
-               PULL_DEF=task_def("repo/missing:v1"), HANG_DEF=task_def("repo/hangs:v1"))
+    standin.control(
+        "task-behaviours",
+        {
+            "images": [
+                {"image": "repo/fails:v1", "exitCode": 3},
+                {"image": "repo/missing:v1", "behaviour": "pull-error"},
+                {"image": "repo/hangs:v1", "behaviour": "hang"},
+            ]
+        },
+    )
+    env = dict(
+        os.environ,
+        AWS_ENDPOINT_URL=standin.url,
+        AWS_ACCESS_KEY_ID="test",
+        AWS_SECRET_ACCESS_KEY="test",
+        TASK_DEF=td,
+        SUBNET=subnet,
+        SG=sg,
+        FAIL_DEF=task_def("repo/fails:v1"),
+        PULL_DEF=task_def("repo/missing:v1"),
+        HANG_DEF=task_def("repo/hangs:v1"),
+    )
     out = subprocess.run([os.environ["BERTH_RUST_ONEOFF_CHECK"]], env=env, capture_output=True, text=True, timeout=120)
     print(out.stdout, out.stderr)
     assert out.returncode == 0, out.stderr
     lines = out.stdout
     assert 'RUN Some("PROVISIONING") Some("family:migrate") Some(Fargate) Some(["migrate", "up"])' in lines
-    assert 'EXIT0 Some(EssentialContainerExited) Some("STOPPED") reason_prefix=Some("Essential container in task exited") exit=Some(0)' in lines
-    assert 'EXIT3 Some(EssentialContainerExited) Some("STOPPED") reason_prefix=Some("Essential container in task exited") exit=Some(3)' in lines
-    assert ('PULL Some(TaskFailedToStart) Some("STOPPED") reason_prefix=Some("CannotPullContainerError") exit=None '
-            'container_reason_prefix=Some("CannotPullContainerError") started=false stopped=true') in lines
+    assert (
+        'EXIT0 Some(EssentialContainerExited) Some("STOPPED") reason_prefix=Some("Essential container in task exited") exit=Some(0)'
+        in lines
+    )
+    assert (
+        'EXIT3 Some(EssentialContainerExited) Some("STOPPED") reason_prefix=Some("Essential container in task exited") exit=Some(3)'
+        in lines
+    )
+    assert (
+        'PULL Some(TaskFailedToStart) Some("STOPPED") reason_prefix=Some("CannotPullContainerError") exit=None '
+        'container_reason_prefix=Some("CannotPullContainerError") started=false stopped=true'
+    ) in lines
     assert 'STOP Some(UserInitiated) Some("STOPPED") Some("berth: migration timed out")' in lines
     assert 'HANG Some(UserInitiated) Some("STOPPED") reason_prefix=Some("berth") exit=Some(143)' in lines
     assert 'LOGS Awslogs Some("/berth/migrate")' in lines

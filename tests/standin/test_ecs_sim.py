@@ -98,7 +98,9 @@ def test_pinned_digest_and_tag_map(standin):
     svc = make_service(standin, images=(f"repo/web@{digest}",), desired=1)
     wait_for(lambda: settled(svc), what="rollout")
     ecs = svc["ecs"]
-    t = ecs.describe_tasks(cluster="prod", tasks=ecs.list_tasks(cluster="prod", serviceName="web")["taskArns"])["tasks"][0]
+    t = ecs.describe_tasks(cluster="prod", tasks=ecs.list_tasks(cluster="prod", serviceName="web")["taskArns"])[
+        "tasks"
+    ][0]
     assert t["containers"][0]["imageDigest"] == digest
 
 
@@ -140,12 +142,15 @@ def test_crashloop_trips_breaker_and_rolls_back_to_old_revision(standin):
 
 def test_crashloop_without_breaker_keeps_replacing(standin):
     standin.control("images", {"image": "repo/web:bad", "behaviour": "crashloop"})
-    svc = make_service(standin, images=("repo/web:v1", "repo/web:bad"), desired=1,
-                       breaker={"enable": False, "rollback": False})
+    svc = make_service(
+        standin, images=("repo/web:v1", "repo/web:bad"), desired=1, breaker={"enable": False, "rollback": False}
+    )
     wait_for(lambda: settled(svc), what="initial deployment")
     svc["ecs"].update_service(cluster="prod", service="web", taskDefinition=svc["tds"][1])
-    s = wait_for(lambda: (lambda s: s if s["deployments"][0]["failedTasks"] >= 6 else None)(describe(svc)),
-                 what="failures to pile up")
+    s = wait_for(
+        lambda: (lambda s: s if s["deployments"][0]["failedTasks"] >= 6 else None)(describe(svc)),
+        what="failures to pile up",
+    )
     assert s["deployments"][0]["rolloutState"] == "IN_PROGRESS"
     assert len(s["deployments"]) == 2  # old deployment still serving
     assert s["runningCount"] == 1
@@ -172,9 +177,15 @@ def test_unhealthy_lb_stops_tasks_but_failed_tasks_stays_zero(standin):
     assert primary["rolloutState"] == "IN_PROGRESS"
     assert s["runningCount"] >= 2  # old tasks keep serving (minimumHealthyPercent 100)
     msg = next(e["message"] for e in s["events"] if "failed ELB health checks" in e["message"])
-    assert re.fullmatch(rf"\(service web\) \(task \w+\) failed ELB health checks in \(target-group {re.escape(tg)}\)", msg)
+    assert re.fullmatch(
+        rf"\(service web\) \(task \w+\) failed ELB health checks in \(target-group {re.escape(tg)}\)", msg
+    )
     stopped = ecs.list_tasks(cluster="prod", serviceName="web", desiredStatus="STOPPED")["taskArns"]
-    reasons = {t["stoppedReason"] for t in ecs.describe_tasks(cluster="prod", tasks=stopped)["tasks"] if t["startedBy"] == new_id}
+    reasons = {
+        t["stoppedReason"]
+        for t in ecs.describe_tasks(cluster="prod", tasks=stopped)["tasks"]
+        if t["startedBy"] == new_id
+    }
     assert f"Task failed ELB health checks in (target-group {tg})" in reasons
 
 

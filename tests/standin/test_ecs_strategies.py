@@ -51,8 +51,13 @@ def start(standin, strategy_cfg: dict, hooks=(), images=("repo/web:v1", "repo/we
 
 
 def hook(name, stages, details=None, **kw):
-    h = {"targetType": "AWS_LAMBDA", "hookTargetArn": FN + name, "roleArn": "arn:aws:iam::123456789012:role/hooks",
-         "lifecycleStages": list(stages), **kw}
+    h = {
+        "targetType": "AWS_LAMBDA",
+        "hookTargetArn": FN + name,
+        "roleArn": "arn:aws:iam::123456789012:role/hooks",
+        "lifecycleStages": list(stages),
+        **kw,
+    }
     if details is not None:
         h["hookDetails"] = details
     return h
@@ -65,7 +70,12 @@ def run_until(standin, ecs, arn, done, limit=200):
     for _ in range(limit):
         rec = sd(ecs, arn)
         tgt = rec["targetServiceRevision"]
-        row = (rec["status"], rec.get("lifecycleStage"), tgt.get("requestedProductionTrafficWeight"), tgt.get("requestedTestTrafficWeight"))
+        row = (
+            rec["status"],
+            rec.get("lifecycleStage"),
+            tgt.get("requestedProductionTrafficWeight"),
+            tgt.get("requestedTestTrafficWeight"),
+        )
         if not timeline or timeline[-1] != row:
             timeline.append(row)
         if done(rec):
@@ -85,12 +95,22 @@ def test_plans_of_the_three_strategies():
 
     bg = plan("BLUE_GREEN", {"bakeTimeInMinutes": 5}, reconcile=False)
     assert [s["stage"] for s in bg] == [
-        "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
-        "PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP",
+        "PRE_SCALE_UP",
+        "SCALE_UP",
+        "POST_SCALE_UP",
+        "TEST_TRAFFIC_SHIFT",
+        "POST_TEST_TRAFFIC_SHIFT",
+        "PRODUCTION_TRAFFIC_SHIFT",
+        "PRODUCTION_TRAFFIC_SHIFT",
+        "POST_PRODUCTION_TRAFFIC_SHIFT",
+        "BAKE_TIME",
+        "CLEAN_UP",
     ]
     assert bg[5]["hookStage"] == "PRE_PRODUCTION_TRAFFIC_SHIFT" and shifts(bg) == [100.0]
     assert bg[-2]["bakeMinutes"] == 5.0
-    canary = plan("CANARY", {"canaryConfiguration": {"canaryPercent": 5.0, "canaryBakeTimeInMinutes": 3}}, reconcile=True)
+    canary = plan(
+        "CANARY", {"canaryConfiguration": {"canaryPercent": 5.0, "canaryBakeTimeInMinutes": 3}}, reconcile=True
+    )
     assert canary[0]["stage"] == "RECONCILE_SERVICE"
     assert shifts(canary) == [5.0, 100.0]
     assert [s["bakeMinutes"] for s in canary if "prod" in s] == [3.0, 0.0]
@@ -101,10 +121,22 @@ def test_plans_of_the_three_strategies():
 
 def test_blue_green_goes_through_every_stage_with_hooks_and_weights(paused):
     stub(paused, "bg-hook", {"hookStatus": "SUCCEEDED"})
-    svc, arn, blue = start(paused, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 2}, hooks=[
-        hook("bg-hook", ["POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "PRE_PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"],
-             details={"checks": ["health"]}),
-    ])
+    svc, arn, blue = start(
+        paused,
+        {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 2},
+        hooks=[
+            hook(
+                "bg-hook",
+                [
+                    "POST_SCALE_UP",
+                    "TEST_TRAFFIC_SHIFT",
+                    "PRE_PRODUCTION_TRAFFIC_SHIFT",
+                    "POST_PRODUCTION_TRAFFIC_SHIFT",
+                ],
+                details={"checks": ["health"]},
+            ),
+        ],
+    )
     ecs = svc["ecs"]
     bake_started = None
 
@@ -115,16 +147,25 @@ def test_blue_green_goes_through_every_stage_with_hooks_and_weights(paused):
             # blue and green both run at full size during the bake
             s = describe(svc)
             assert s["runningCount"] == 4 and len(s["deployments"]) == 2
-            assert {r["arn"]: r["requestedTaskCount"] for r in [*rec["sourceServiceRevisions"], rec["targetServiceRevision"]]} == {
-                blue: 2, rec["targetServiceRevision"]["arn"]: 2}
+            assert {
+                r["arn"]: r["requestedTaskCount"]
+                for r in [*rec["sourceServiceRevisions"], rec["targetServiceRevision"]]
+            } == {blue: 2, rec["targetServiceRevision"]["arn"]: 2}
         return finished(rec)
 
     rec, timeline = run_until(paused, ecs, arn, done)
     assert rec["status"] == "SUCCESSFUL", timeline
     stages = [row[1] for row in timeline if row[1]]
     assert list(dict.fromkeys(stages)) == [
-        "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
-        "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP",
+        "PRE_SCALE_UP",
+        "SCALE_UP",
+        "POST_SCALE_UP",
+        "TEST_TRAFFIC_SHIFT",
+        "POST_TEST_TRAFFIC_SHIFT",
+        "PRODUCTION_TRAFFIC_SHIFT",
+        "POST_PRODUCTION_TRAFFIC_SHIFT",
+        "BAKE_TIME",
+        "CLEAN_UP",
     ]
     weights = {row[1]: (row[2], row[3]) for row in timeline if row[1]}
     assert weights["POST_SCALE_UP"] == (0.0, 0.0)
@@ -136,13 +177,19 @@ def test_blue_green_goes_through_every_stage_with_hooks_and_weights(paused):
 
     calls = invocations(paused, "bg-hook")
     assert [c["payload"]["lifecycleStage"] for c in calls] == [
-        "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "PRE_PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"]
+        "POST_SCALE_UP",
+        "TEST_TRAFFIC_SHIFT",
+        "PRE_PRODUCTION_TRAFFIC_SHIFT",
+        "POST_PRODUCTION_TRAFFIC_SHIFT",
+    ]
     p = calls[1]["payload"]
     green = rec["targetServiceRevision"]["arn"]
     assert p["resourceArn"] == arn and p["hookDetails"] == {"checks": ["health"]}
     assert p["executionDetails"] == {
-        "serviceArn": describe(svc)["serviceArn"], "targetServiceRevisionArn": green,
-        "testTrafficWeights": {blue: 0.0, green: 100.0}, "productionTrafficWeights": {blue: 100.0, green: 0.0},
+        "serviceArn": describe(svc)["serviceArn"],
+        "targetServiceRevisionArn": green,
+        "testTrafficWeights": {blue: 0.0, green: 100.0},
+        "productionTrafficWeights": {blue: 100.0, green: 0.0},
     }
     assert p["targetServiceRevisionArn"] == green and p["productionTrafficWeights"] == {blue: 100.0, green: 0.0}
     assert calls[3]["payload"]["productionTrafficWeights"] == {blue: 0.0, green: 100.0}
@@ -151,16 +198,27 @@ def test_blue_green_goes_through_every_stage_with_hooks_and_weights(paused):
     s = describe(svc)
     assert len(s["deployments"]) == 1 and s["deployments"][0]["rolloutState"] == "COMPLETED"
     assert s["taskDefinition"] == svc["tds"][1] and s["runningCount"] == 2
-    stopped = ecs.describe_tasks(cluster="prod", tasks=ecs.list_tasks(cluster="prod", serviceName="web", desiredStatus="STOPPED")["taskArns"])["tasks"]
+    stopped = ecs.describe_tasks(
+        cluster="prod", tasks=ecs.list_tasks(cluster="prod", serviceName="web", desiredStatus="STOPPED")["taskArns"]
+    )["tasks"]
     assert {t["taskDefinitionArn"] for t in stopped} == {svc["tds"][0]}
     assert [e["detail"]["eventName"] for e in paused.state()["deploymentEvents"]][-2:] == [
-        "SERVICE_DEPLOYMENT_IN_PROGRESS", "SERVICE_DEPLOYMENT_COMPLETED"]
+        "SERVICE_DEPLOYMENT_IN_PROGRESS",
+        "SERVICE_DEPLOYMENT_COMPLETED",
+    ]
 
 
-@pytest.mark.parametrize("strategy,cfg,expected", [
-    ("CANARY", {"canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 1}}, [0.0, 10.0, 100.0]),
-    ("LINEAR", {"linearConfiguration": {"stepPercent": 25.0, "stepBakeTimeInMinutes": 1}}, [0.0, 25.0, 50.0, 75.0, 100.0]),
-])
+@pytest.mark.parametrize(
+    "strategy,cfg,expected",
+    [
+        ("CANARY", {"canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 1}}, [0.0, 10.0, 100.0]),
+        (
+            "LINEAR",
+            {"linearConfiguration": {"stepPercent": 25.0, "stepBakeTimeInMinutes": 1}},
+            [0.0, 25.0, 50.0, 75.0, 100.0],
+        ),
+    ],
+)
 def test_canary_and_linear_shift_production_traffic_in_steps_with_bakes(paused, strategy, cfg, expected):
     svc, arn, blue = start(paused, {"strategy": strategy, **cfg})
     ecs = svc["ecs"]
@@ -170,7 +228,9 @@ def test_canary_and_linear_shift_production_traffic_in_steps_with_bakes(paused, 
         w = rec["targetServiceRevision"].get("requestedProductionTrafficWeight")
         if rec.get("lifecycleStage") == "PRODUCTION_TRAFFIC_SHIFT" and w == expected[1] and not seen_probe:
             # the listener probe splits production traffic by the same weights
-            answers = [requests.get(f"{paused.url}/_berth/listener/prod/web/prod").json()["taskDefinition"] for _ in range(100)]
+            answers = [
+                requests.get(f"{paused.url}/_berth/listener/prod/web/prod").json()["taskDefinition"] for _ in range(100)
+            ]
             seen_probe.update({td: answers.count(td) for td in set(answers)})
             assert requests.get(f"{paused.url}/_berth/listener/prod/web/test").json()["taskDefinition"] == svc["tds"][1]
         return finished(rec)
@@ -184,19 +244,29 @@ def test_canary_and_linear_shift_production_traffic_in_steps_with_bakes(paused, 
 
 def test_in_progress_hooks_are_called_again_with_their_details_and_failed_rolls_back(paused):
     stub(paused, "slow-hook", {"hookStatus": "IN_PROGRESS", "callBackDelay": 1, "hookDetails": {"round": 1}})
-    svc, arn, blue = start(paused, {"strategy": "BLUE_GREEN"}, hooks=[hook("slow-hook", ["POST_TEST_TRAFFIC_SHIFT"], details={"round": 0})])
+    svc, arn, blue = start(
+        paused, {"strategy": "BLUE_GREEN"}, hooks=[hook("slow-hook", ["POST_TEST_TRAFFIC_SHIFT"], details={"round": 0})]
+    )
     ecs = svc["ecs"]
     rec, _ = run_until(paused, ecs, arn, lambda r: len(invocations(paused, "slow-hook")) >= 3)
     assert rec["lifecycleStage"] == "POST_TEST_TRAFFIC_SHIFT"
     [detail] = rec["lifecycleHookDetails"]
-    assert detail["status"] == "IN_PROGRESS" and detail["targetType"] == "AWS_LAMBDA" and detail["targetArn"] == FN + "slow-hook"
+    assert (
+        detail["status"] == "IN_PROGRESS"
+        and detail["targetType"] == "AWS_LAMBDA"
+        and detail["targetArn"] == FN + "slow-hook"
+    )
     calls = invocations(paused, "slow-hook")
     assert [c["payload"]["hookDetails"] for c in calls[:3]] == [{"round": 0}, {"round": 1}, {"round": 1}]
     assert len({c["payload"]["executionId"] for c in calls}) == 1  # one execution, called again
 
     stub(paused, "slow-hook", {"hookStatus": "FAILED"})
     rec, timeline = run_until(paused, ecs, arn, finished)
-    assert list(dict.fromkeys(row[0] for row in timeline))[-3:] == ["ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL"], timeline
+    assert list(dict.fromkeys(row[0] for row in timeline))[-3:] == [
+        "ROLLBACK_REQUESTED",
+        "ROLLBACK_IN_PROGRESS",
+        "ROLLBACK_SUCCESSFUL",
+    ], timeline
     assert rec["status"] == "ROLLBACK_SUCCESSFUL"
     assert "slow-hook" in rec["statusReason"] and "POST_TEST_TRAFFIC_SHIFT" in rec["statusReason"]
     assert rec["rollback"]["serviceRevisionArn"] == blue
@@ -205,7 +275,9 @@ def test_in_progress_hooks_are_called_again_with_their_details_and_failed_rolls_
     s = describe(svc)
     assert len(s["deployments"]) == 1 and s["deployments"][0]["taskDefinition"] == svc["tds"][0]
     assert s["deployments"][0]["rolloutState"] == "COMPLETED" and s["taskDefinition"] == svc["tds"][0]
-    running = ecs.describe_tasks(cluster="prod", tasks=ecs.list_tasks(cluster="prod", serviceName="web")["taskArns"])["tasks"]
+    running = ecs.describe_tasks(cluster="prod", tasks=ecs.list_tasks(cluster="prod", serviceName="web")["taskArns"])[
+        "tasks"
+    ]
     assert {t["taskDefinitionArn"] for t in running} == {svc["tds"][0]} and len(running) == 2
     names = [e["detail"]["eventName"] for e in paused.state()["deploymentEvents"]]
     assert names[-3:] == ["SERVICE_DEPLOYMENT_FAILED", "SERVICE_DEPLOYMENT_IN_PROGRESS", "SERVICE_DEPLOYMENT_COMPLETED"]
@@ -219,10 +291,16 @@ def test_a_hook_whose_invoke_fails_rolls_back(paused):
 
 
 def test_pause_hook_waits_for_continue_service_deployment(paused):
-    pause = {"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"], "timeoutConfiguration": {"timeoutInMinutes": 600}}
+    pause = {
+        "targetType": "PAUSE",
+        "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+        "timeoutConfiguration": {"timeoutInMinutes": 600},
+    }
     svc, arn, _ = start(paused, {"strategy": "BLUE_GREEN"}, hooks=[pause])
     ecs = svc["ecs"]
-    rec, _ = run_until(paused, ecs, arn, lambda r: any(h["status"] == "AWAITING_ACTION" for h in r.get("lifecycleHookDetails", [])))
+    rec, _ = run_until(
+        paused, ecs, arn, lambda r: any(h["status"] == "AWAITING_ACTION" for h in r.get("lifecycleHookDetails", []))
+    )
     [h] = rec["lifecycleHookDetails"]
     assert h["targetType"] == "PAUSE" and h["timeoutAction"] == "ROLLBACK" and "expiresAt" in h
     paused.control("tick", {"count": 20})
@@ -231,7 +309,12 @@ def test_pause_hook_waits_for_continue_service_deployment(paused):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         ecs.continue_service_deployment(serviceDeploymentArn=arn, hookId="not-a-hook", action="CONTINUE")
     assert e.value.response["Error"]["Code"] == "InvalidParameterException"
-    assert ecs.continue_service_deployment(serviceDeploymentArn=arn, hookId=h["hookId"], action="CONTINUE")["serviceDeploymentArn"] == arn
+    assert (
+        ecs.continue_service_deployment(serviceDeploymentArn=arn, hookId=h["hookId"], action="CONTINUE")[
+            "serviceDeploymentArn"
+        ]
+        == arn
+    )
     with pytest.raises(botocore.exceptions.ClientError) as e:
         ecs.continue_service_deployment(serviceDeploymentArn=arn, hookId=h["hookId"], action="CONTINUE")
     assert e.value.response["Error"]["Code"] == "ClientException"
@@ -249,30 +332,50 @@ def test_pause_hook_rollback_and_timeout(paused):
     pause = {"targetType": "PAUSE", "lifecycleStages": ["POST_SCALE_UP"]}
     svc, arn, blue = start(paused, {"strategy": "CANARY"}, hooks=[pause])
     ecs = svc["ecs"]
-    rec, _ = run_until(paused, ecs, arn, lambda r: any(h["status"] == "AWAITING_ACTION" for h in r.get("lifecycleHookDetails", [])))
-    ecs.continue_service_deployment(serviceDeploymentArn=arn, hookId=rec["lifecycleHookDetails"][0]["hookId"], action="ROLLBACK")
+    rec, _ = run_until(
+        paused, ecs, arn, lambda r: any(h["status"] == "AWAITING_ACTION" for h in r.get("lifecycleHookDetails", []))
+    )
+    ecs.continue_service_deployment(
+        serviceDeploymentArn=arn, hookId=rec["lifecycleHookDetails"][0]["hookId"], action="ROLLBACK"
+    )
     rec, _ = run_until(paused, ecs, arn, finished)
     assert rec["status"] == "ROLLBACK_SUCCESSFUL" and "ContinueServiceDeployment" in rec["statusReason"]
     assert describe(svc)["taskDefinition"] == svc["tds"][0]
 
     # A PAUSE hook whose timeout passes takes its timeoutAction (CONTINUE here).
-    ecs.update_service(cluster="prod", service="web", taskDefinition="web:2", deploymentConfiguration={
-        "strategy": "BLUE_GREEN",
-        "lifecycleHooks": [{"targetType": "PAUSE", "lifecycleStages": ["POST_SCALE_UP"],
-                            "timeoutConfiguration": {"timeoutInMinutes": 1, "action": "CONTINUE"}}]})
+    ecs.update_service(
+        cluster="prod",
+        service="web",
+        taskDefinition="web:2",
+        deploymentConfiguration={
+            "strategy": "BLUE_GREEN",
+            "lifecycleHooks": [
+                {
+                    "targetType": "PAUSE",
+                    "lifecycleStages": ["POST_SCALE_UP"],
+                    "timeoutConfiguration": {"timeoutInMinutes": 1, "action": "CONTINUE"},
+                }
+            ],
+        },
+    )
     arn2 = ecs.list_service_deployments(cluster="prod", service="web")["serviceDeployments"][0]["serviceDeploymentArn"]
     rec, _ = run_until(paused, ecs, arn2, finished)
     assert rec["status"] == "SUCCESSFUL"
 
 
 def test_stop_service_deployment_rolls_a_canary_back(paused):
-    svc, arn, blue = start(paused, {"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 20.0, "canaryBakeTimeInMinutes": 600}})
+    svc, arn, blue = start(
+        paused, {"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 20.0, "canaryBakeTimeInMinutes": 600}}
+    )
     ecs = svc["ecs"]
     run_until(paused, ecs, arn, lambda r: r["targetServiceRevision"].get("requestedProductionTrafficWeight") == 20.0)
     ecs.stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")
     rec, timeline = run_until(paused, ecs, arn, finished)
     assert [row[0] for row in timeline][0] == "ROLLBACK_REQUESTED"
-    assert rec["status"] == "ROLLBACK_SUCCESSFUL" and rec["statusReason"] == "Service deployment rolled back by StopServiceDeployment."
+    assert (
+        rec["status"] == "ROLLBACK_SUCCESSFUL"
+        and rec["statusReason"] == "Service deployment rolled back by StopServiceDeployment."
+    )
     assert rec["rollback"]["serviceRevisionArn"] == blue
     assert describe(svc)["taskDefinition"] == svc["tds"][0]
     assert len(ecs.list_service_deployments(cluster="prod", service="web")["serviceDeployments"]) == 2
@@ -286,8 +389,14 @@ def test_invalid_strategy_configurations_are_refused(paused):
         {"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 2.0}},
         {"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 0.05}},
         {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1441},
-        {"strategy": "BLUE_GREEN", "lifecycleHooks": [{"targetType": "PAUSE", "lifecycleStages": ["PRODUCTION_TRAFFIC_SHIFT"]}]},
-        {"strategy": "BLUE_GREEN", "lifecycleHooks": [{"targetType": "AWS_LAMBDA", "lifecycleStages": ["POST_SCALE_UP"]}]},
+        {
+            "strategy": "BLUE_GREEN",
+            "lifecycleHooks": [{"targetType": "PAUSE", "lifecycleStages": ["PRODUCTION_TRAFFIC_SHIFT"]}],
+        },
+        {
+            "strategy": "BLUE_GREEN",
+            "lifecycleHooks": [{"targetType": "AWS_LAMBDA", "lifecycleStages": ["POST_SCALE_UP"]}],
+        },
     ]
     for cfg in bad:
         with pytest.raises(botocore.exceptions.ClientError) as e:
@@ -304,16 +413,39 @@ def test_with_an_alternate_target_group_each_revision_has_its_own_metrics(paused
     ecs, elb = svc["ecs"], standin.client("elbv2")
     vpc = elb.describe_target_groups(TargetGroupArns=[svc["tg"]])["TargetGroups"][0]["VpcId"]
     green = elb.create_target_group(Name="web-green", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")[
-        "TargetGroups"][0]["TargetGroupArn"]
-    ecs.register_task_definition(family="web", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256",
-                                 memory="512", containerDefinitions=[{"name": "web", "image": "repo/web:v2", "essential": True}])
+        "TargetGroups"
+    ][0]["TargetGroupArn"]
+    ecs.register_task_definition(
+        family="web",
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "web", "image": "repo/web:v2", "essential": True}],
+    )
     standin.control("tick", {"count": 12})
-    ecs.update_service(cluster="prod", service="web", taskDefinition="web:2", loadBalancers=[{
-        "targetGroupArn": svc["tg"], "containerName": "web", "containerPort": 80, "advancedConfiguration": {
-            "alternateTargetGroupArn": green, "productionListenerRule": "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/w/1/2/3",
-            "roleArn": "arn:aws:iam::123456789012:role/r"}}],
-        deploymentConfiguration={"strategy": "CANARY", "lifecycleHooks": [],
-                                 "canaryConfiguration": {"canaryPercent": 10, "canaryBakeTimeInMinutes": 10}})
+    ecs.update_service(
+        cluster="prod",
+        service="web",
+        taskDefinition="web:2",
+        loadBalancers=[
+            {
+                "targetGroupArn": svc["tg"],
+                "containerName": "web",
+                "containerPort": 80,
+                "advancedConfiguration": {
+                    "alternateTargetGroupArn": green,
+                    "productionListenerRule": "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/w/1/2/3",
+                    "roleArn": "arn:aws:iam::123456789012:role/r",
+                },
+            }
+        ],
+        deploymentConfiguration={
+            "strategy": "CANARY",
+            "lifecycleHooks": [],
+            "canaryConfiguration": {"canaryPercent": 10, "canaryBakeTimeInMinutes": 10},
+        },
+    )
     arn = ecs.list_service_deployments(cluster="prod", service="web")["serviceDeployments"][0]["serviceDeploymentArn"]
     for _ in range(60):
         standin.control("tick", {"count": 1})
@@ -327,11 +459,24 @@ def test_with_an_alternate_target_group_each_revision_has_its_own_metrics(paused
     end = datetime.fromtimestamp(time.time() + 1, tz=timezone.utc)
 
     def requests(tg):
-        dims = [{"Name": "TargetGroup", "Value": tg.split(":")[-1]},
-                {"Name": "LoadBalancer", "Value": "app/berth-local/0123456789abcdef"}]
-        out = standin.client("cloudwatch").get_metric_data(MetricDataQueries=[{"Id": "r", "MetricStat": {
-            "Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": "RequestCount", "Dimensions": dims},
-            "Period": 60, "Stat": "Sum"}}], StartTime=start, EndTime=end)
+        dims = [
+            {"Name": "TargetGroup", "Value": tg.split(":")[-1]},
+            {"Name": "LoadBalancer", "Value": "app/berth-local/0123456789abcdef"},
+        ]
+        out = standin.client("cloudwatch").get_metric_data(
+            MetricDataQueries=[
+                {
+                    "Id": "r",
+                    "MetricStat": {
+                        "Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": "RequestCount", "Dimensions": dims},
+                        "Period": 60,
+                        "Stat": "Sum",
+                    },
+                }
+            ],
+            StartTime=start,
+            EndTime=end,
+        )
         return sum(out["MetricDataResults"][0]["Values"])
 
     # THEN the old revision's target group has ~90 % of the requests and the new one's ~10 %

@@ -36,8 +36,9 @@ def migration(td, subnet, sg, **state):
             "TaskDefinition": td,
             "LaunchType": "FARGATE",
             "Group": GROUP,
-            "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": [subnet], "SecurityGroups": [sg],
-                                                             "AssignPublicIp": "DISABLED"}},
+            "NetworkConfiguration": {
+                "AwsvpcConfiguration": {"Subnets": [subnet], "SecurityGroups": [sg], "AssignPublicIp": "DISABLED"}
+            },
             "Overrides": {"ContainerOverrides": [{"Name": "migrate", "Command": COMMAND}]},
         },
         "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}],
@@ -55,8 +56,12 @@ def start(standin, definition, name="migrate", payload=None) -> str:
 
 def finish(standin, arn, timeout=25.0):
     sfn = standin.client("stepfunctions")
-    done = wait_for(lambda: (lambda d: d if d["status"] != "RUNNING" else None)(sfn.describe_execution(executionArn=arn)),
-                    timeout=timeout, interval=0.1, what="execution")
+    done = wait_for(
+        lambda: (lambda d: d if d["status"] != "RUNNING" else None)(sfn.describe_execution(executionArn=arn)),
+        timeout=timeout,
+        interval=0.1,
+        what="execution",
+    )
     return done, sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
 
 
@@ -133,13 +138,24 @@ def test_an_image_that_cannot_be_pulled_is_states_task_failed(standin):
     assert "ExitCode" not in container and container["Reason"].startswith("CannotPullContainerError")
 
 
-@pytest.mark.parametrize("containers, essential, failed", [
-    ([{"Name": "app", "ExitCode": 0}], {"app": True}, False),
-    ([{"Name": "app", "ExitCode": 1}], {"app": True}, True),
-    ([{"Name": "app"}], {"app": True}, True),  # never ran
-    ([{"Name": "app", "ExitCode": 0}, {"Name": "log-router", "ExitCode": 137}], {"app": True, "log-router": False}, False),
-    ([{"Name": "app", "ExitCode": 0}, {"Name": "init", "ExitCode": 2}], {"app": True}, True),  # essential by default
-])
+@pytest.mark.parametrize(
+    "containers, essential, failed",
+    [
+        ([{"Name": "app", "ExitCode": 0}], {"app": True}, False),
+        ([{"Name": "app", "ExitCode": 1}], {"app": True}, True),
+        ([{"Name": "app"}], {"app": True}, True),  # never ran
+        (
+            [{"Name": "app", "ExitCode": 0}, {"Name": "log-router", "ExitCode": 137}],
+            {"app": True, "log-router": False},
+            False,
+        ),
+        (
+            [{"Name": "app", "ExitCode": 0}, {"Name": "init", "ExitCode": 2}],
+            {"app": True},
+            True,
+        ),  # essential by default
+    ],
+)
 def test_which_stopped_tasks_fail_the_state(containers, essential, failed):
     from .sfn_patch import ecs_task_failed
 
@@ -153,7 +169,9 @@ def register_small_ec2_instance(standin):
     """An EC2 instance registered in cluster `prod` (moto gives it 4096 CPU units and 7482 MiB)."""
     ec2, ecs = standin.client("ec2"), standin.client("ecs")
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro")["Instances"][0]["InstanceId"]
+    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro")["Instances"][0][
+        "InstanceId"
+    ]
     ecs.register_container_instance(cluster="prod", instanceIdentityDocument=json.dumps({"instanceId": instance}))
 
 
@@ -166,14 +184,23 @@ def test_run_task_answering_without_a_task_is_amazon_ecs_unknown(standin):
     register_small_ec2_instance(standin)
     ecs = standin.client("ecs")
     big = ecs.register_task_definition(
-        family="migrate-big", requiresCompatibilities=["EC2"],
+        family="migrate-big",
+        requiresCompatibilities=["EC2"],
         containerDefinitions=[{"name": "migrate", "image": "repo/migrate:v2", "essential": True, "memory": 16384}],
     )["taskDefinition"]["taskDefinitionArn"]
-    definition = {"StartAt": "Migrate", "States": {
-        "Migrate": {"Type": "Task", "Resource": "arn:aws:states:::ecs:runTask.sync",
-                    "Parameters": {"Cluster": "prod", "TaskDefinition": big, "LaunchType": "EC2", "Group": GROUP},
-                    "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}], "End": True},
-        "Failed": {"Type": "Pass", "End": True}}}
+    definition = {
+        "StartAt": "Migrate",
+        "States": {
+            "Migrate": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::ecs:runTask.sync",
+                "Parameters": {"Cluster": "prod", "TaskDefinition": big, "LaunchType": "EC2", "Group": GROUP},
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}],
+                "End": True,
+            },
+            "Failed": {"Type": "Pass", "End": True},
+        },
+    }
     out, events = run(standin, definition)
     error, cause = caught(out)
     assert error == "AmazonECS.Unknown"
@@ -214,8 +241,14 @@ def test_the_wait_reads_the_task_at_most_once_a_second():
         return {"LastStatus": "STOPPED"} if reads[-1] >= 3.0 else None
 
     env = SimpleNamespace(is_running=lambda: True)
-    out = StateTaskServiceCallback._eval_sync(None, env=env, sync_resolver=paced(describe), timeout_seconds=None,
-                                              callback_endpoint=None, heartbeat_endpoint=None)
+    out = StateTaskServiceCallback._eval_sync(
+        None,
+        env=env,
+        sync_resolver=paced(describe),
+        timeout_seconds=None,
+        callback_endpoint=None,
+        heartbeat_endpoint=None,
+    )
     assert out == {"LastStatus": "STOPPED"}
     assert len(reads) <= 4 and reads[-1] >= 3.0, reads
     assert reads[0] >= 1.0 and all(b - a >= 1.0 for a, b in zip(reads, reads[1:])), reads
@@ -278,7 +311,9 @@ def test_a_task_past_the_state_timeout_is_states_timeout_and_keeps_running(stand
     assert 2.0 <= time.monotonic() - t0 < 8
     error, _ = caught(out)
     assert error == "States.Timeout"
-    assert [e["type"] for e in events if e["type"].startswith("Task") and "State" not in e["type"]][-1] == "TaskTimedOut"
+    assert [e["type"] for e in events if e["type"].startswith("Task") and "State" not in e["type"]][
+        -1
+    ] == "TaskTimedOut"
     ecs = standin.client("ecs")
     [task_arn] = ecs.list_tasks(cluster="prod")["taskArns"]
     time.sleep(0.5)

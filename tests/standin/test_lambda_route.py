@@ -60,7 +60,12 @@ def test_step_functions_interpreter_reaches_lambda_route(standin):
     definition = {
         "StartAt": "Plan",
         "States": {
-            "Plan": {"Type": "Task", "Resource": ARN.format("plan-deployment"), "ResultPath": "$.plan", "Next": "Invoke"},
+            "Plan": {
+                "Type": "Task",
+                "Resource": ARN.format("plan-deployment"),
+                "ResultPath": "$.plan",
+                "Next": "Invoke",
+            },
             "Invoke": {
                 "Type": "Task",
                 "Resource": "arn:aws:states:::lambda:invoke",
@@ -71,11 +76,15 @@ def test_step_functions_interpreter_reaches_lambda_route(standin):
             "Caught": {"Type": "Pass", "End": True},
         },
     }
-    sm = sfn.create_state_machine(name="t", definition=json.dumps(definition),
-                                  roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
+    sm = sfn.create_state_machine(
+        name="t", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/sfn"
+    )["stateMachineArn"]
     ex = sfn.start_execution(stateMachineArn=sm, name="run-1", input=json.dumps({"x": 1}))["executionArn"]
-    done = wait_for(lambda: (lambda d: d if d["status"] != "RUNNING" else None)(sfn.describe_execution(executionArn=ex)),
-                    timeout=30, what="execution")
+    done = wait_for(
+        lambda: (lambda d: d if d["status"] != "RUNNING" else None)(sfn.describe_execution(executionArn=ex)),
+        timeout=30,
+        what="execution",
+    )
     assert done["status"] == "SUCCEEDED", done
     out = json.loads(done["output"])
     assert out["plan"] == {"function": "plan-deployment", "echo": {"x": 1}}
@@ -90,18 +99,27 @@ TIMED_OUT = re.compile(r"^RequestId: ([0-9a-f-]{36}) Error: Task timed out after
 
 
 def lambda_client(standin, retries: int = 1):
-    return boto3.client("lambda", endpoint_url=standin.url, region_name=REGION, aws_access_key_id="test",
-                        aws_secret_access_key="test",
-                        config=Config(retries={"total_max_attempts": retries, "mode": "standard"}, read_timeout=30))
+    return boto3.client(
+        "lambda",
+        endpoint_url=standin.url,
+        region_name=REGION,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"total_max_attempts": retries, "mode": "standard"}, read_timeout=30),
+    )
 
 
 def run_state_machine(standin, name: str, definition: dict, timeout: float = 60) -> tuple[dict, list[dict]]:
     sfn = standin.client("stepfunctions")
-    sm = sfn.create_state_machine(name=name, definition=json.dumps(definition),
-                                  roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
+    sm = sfn.create_state_machine(
+        name=name, definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/sfn"
+    )["stateMachineArn"]
     ex = sfn.start_execution(stateMachineArn=sm, name=f"{name}-run", input="{}")["executionArn"]
-    done = wait_for(lambda: (lambda d: d if d["status"] != "RUNNING" else None)(sfn.describe_execution(executionArn=ex)),
-                    timeout=timeout, what="execution")
+    done = wait_for(
+        lambda: (lambda d: d if d["status"] != "RUNNING" else None)(sfn.describe_execution(executionArn=ex)),
+        timeout=timeout,
+        what="execution",
+    )
     return done, sfn.get_execution_history(executionArn=ex)["events"]
 
 
@@ -150,7 +168,10 @@ def test_the_first_invocation_after_the_runtime_started_is_not_timed_as_lambda_i
     standin.control("lambda-timeouts", {"timeouts": {"sleeps": 0.3}, "cold": True})
     lam = lambda_client(standin)
     assert "FunctionError" not in lam.invoke(FunctionName="sleeps", Payload=b'{"seconds": 0.6}')
-    assert json.loads(lam.invoke(FunctionName="sleeps", Payload=b'{"seconds": 0.6}')["Payload"].read())["errorType"] == "Sandbox.Timedout"
+    assert (
+        json.loads(lam.invoke(FunctionName="sleeps", Payload=b'{"seconds": 0.6}')["Payload"].read())["errorType"]
+        == "Sandbox.Timedout"
+    )
     # and tests can time cold starts too
     standin.control("lambda-timeouts", {"untimedColdStarts": False, "cold": True})
     assert lam.invoke(FunctionName="sleeps", Payload=b'{"seconds": 0.6}')["FunctionError"] == "Unhandled"
@@ -166,11 +187,19 @@ def test_a_stub_slower_than_its_timeout_times_out(standin):
 def test_step_functions_names_a_lambda_timeout_sandbox_timedout(standin):
     standin.control("lambda-timeouts", {"timeouts": {"sleeps": 0.5}})
     lambda_client(standin).invoke(FunctionName="sleeps", Payload=b'{"seconds": 0}')
-    definition = {"StartAt": "Sleep", "States": {
-        "Sleep": {"Type": "Task", "Resource": ARN.format("sleeps"), "Parameters": {"seconds": 3},
-                  "Catch": [{"ErrorEquals": ["Sandbox.Timedout"], "ResultPath": "$.error", "Next": "Caught"}],
-                  "End": True},
-        "Caught": {"Type": "Pass", "End": True}}}
+    definition = {
+        "StartAt": "Sleep",
+        "States": {
+            "Sleep": {
+                "Type": "Task",
+                "Resource": ARN.format("sleeps"),
+                "Parameters": {"seconds": 3},
+                "Catch": [{"ErrorEquals": ["Sandbox.Timedout"], "ResultPath": "$.error", "Next": "Caught"}],
+                "End": True,
+            },
+            "Caught": {"Type": "Pass", "End": True},
+        },
+    }
     done, events = run_state_machine(standin, "timeouts", definition)
     assert done["status"] == "SUCCEEDED", done
     failed = [e["lambdaFunctionFailedEventDetails"] for e in events if e["type"] == "LambdaFunctionFailed"]
@@ -197,11 +226,18 @@ def test_a_runtime_that_drops_the_call_is_a_500_service_exception(standin):
 
 
 def test_step_functions_names_an_unreachable_lambda_lambda_service_exception(standin, runtime_down):
-    definition = {"StartAt": "Plan", "States": {
-        "Plan": {"Type": "Task", "Resource": ARN.format("plan-deployment"),
-                 "Catch": [{"ErrorEquals": ["Lambda.ServiceException"], "ResultPath": "$.error", "Next": "Caught"}],
-                 "End": True},
-        "Caught": {"Type": "Pass", "End": True}}}
+    definition = {
+        "StartAt": "Plan",
+        "States": {
+            "Plan": {
+                "Type": "Task",
+                "Resource": ARN.format("plan-deployment"),
+                "Catch": [{"ErrorEquals": ["Lambda.ServiceException"], "ResultPath": "$.error", "Next": "Caught"}],
+                "End": True,
+            },
+            "Caught": {"Type": "Pass", "End": True},
+        },
+    }
     done, events = run_state_machine(standin, "unreachable", definition)
     assert done["status"] == "SUCCEEDED", done
     assert json.loads(done["output"])["error"]["Error"] == "Lambda.ServiceException"
@@ -212,11 +248,24 @@ def test_step_functions_names_an_unreachable_lambda_lambda_service_exception(sta
 
 def test_step_functions_retries_through_an_outage_of_the_runtime(standin, runtime_down):
     threading.Timer(2.0, runtime_down.start).start()
-    definition = {"StartAt": "Plan", "States": {
-        "Plan": {"Type": "Task", "Resource": ARN.format("plan-deployment"),
-                 "Retry": [{"ErrorEquals": ["Lambda.ServiceException"], "IntervalSeconds": 1, "BackoffRate": 1.5,
-                            "MaxAttempts": 6}],
-                 "End": True}}}
+    definition = {
+        "StartAt": "Plan",
+        "States": {
+            "Plan": {
+                "Type": "Task",
+                "Resource": ARN.format("plan-deployment"),
+                "Retry": [
+                    {
+                        "ErrorEquals": ["Lambda.ServiceException"],
+                        "IntervalSeconds": 1,
+                        "BackoffRate": 1.5,
+                        "MaxAttempts": 6,
+                    }
+                ],
+                "End": True,
+            }
+        },
+    }
     done, events = run_state_machine(standin, "outage", definition)
     assert done["status"] == "SUCCEEDED", done
     assert json.loads(done["output"]) == {"function": "plan-deployment", "echo": {}}
@@ -241,11 +290,18 @@ def test_aws_sdk_tasks_take_and_answer_pascal_case_as_aws_does(standin):
     PascalCase parameters in, PascalCase fields out (sfn_patch)."""
     ecs = standin.client("ecs")
     ecs.create_cluster(clusterName="prod")
-    definition = {"StartAt": "Describe", "States": {
-        "Describe": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:ecs:describeClusters",
-                     "Parameters": {"Clusters": ["prod"], "Include": ["SETTINGS"]},
-                     "ResultSelector": {"names.$": "$.Clusters[*].ClusterName", "statuses.$": "$.Clusters[*].Status"},
-                     "End": True}}}
+    definition = {
+        "StartAt": "Describe",
+        "States": {
+            "Describe": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:ecs:describeClusters",
+                "Parameters": {"Clusters": ["prod"], "Include": ["SETTINGS"]},
+                "ResultSelector": {"names.$": "$.Clusters[*].ClusterName", "statuses.$": "$.Clusters[*].Status"},
+                "End": True,
+            }
+        },
+    }
     done, _ = run_state_machine(standin, "sdk-casing", definition)
     assert done["status"] == "SUCCEEDED", done
     assert json.loads(done["output"]) == {"names": ["prod"], "statuses": ["ACTIVE"]}
@@ -257,12 +313,21 @@ def test_a_child_execution_runs_and_answers_as_aws_does(standin):
     (sfn_patch)."""
     sfn = standin.client("stepfunctions")
     child = {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "Parameters": {"got.$": "$.n"}, "End": True}}}
-    arn = sfn.create_state_machine(name="child", definition=json.dumps(child),
-                                   roleArn="arn:aws:iam::123456789012:role/x")["stateMachineArn"]
-    definition = {"StartAt": "Start", "States": {
-        "Start": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
-                  "Parameters": {"StateMachineArn": arn, "Name": "child-1", "Input": {"n": 7}},
-                  "OutputPath": "$.Output", "End": True}}}
+    arn = sfn.create_state_machine(
+        name="child", definition=json.dumps(child), roleArn="arn:aws:iam::123456789012:role/x"
+    )["stateMachineArn"]
+    definition = {
+        "StartAt": "Start",
+        "States": {
+            "Start": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                "Parameters": {"StateMachineArn": arn, "Name": "child-1", "Input": {"n": 7}},
+                "OutputPath": "$.Output",
+                "End": True,
+            }
+        },
+    }
     done, events = run_state_machine(standin, "parent", definition)
     assert done["status"] == "SUCCEEDED", done
     assert json.loads(done["output"]) == {"got": 7}
@@ -275,9 +340,13 @@ def test_a_child_execution_runs_and_answers_as_aws_does(standin):
 def test_execution_history_pages_and_orders_as_step_functions_does(standin):
     """GetExecutionHistory: newest first under reverseOrder, pages of maxResults (default 100),
     a nextToken for this execution and order only (sfn_patch)."""
-    definition = {"StartAt": "P0", "States": {
-        **{f"P{i}": {"Type": "Pass", "Next": f"P{i + 1}"} for i in range(60)},
-        "P60": {"Type": "Pass", "End": True}}}
+    definition = {
+        "StartAt": "P0",
+        "States": {
+            **{f"P{i}": {"Type": "Pass", "Next": f"P{i + 1}"} for i in range(60)},
+            "P60": {"Type": "Pass", "End": True},
+        },
+    }
     done, _ = run_state_machine(standin, "paging", definition)
     sfn = standin.client("stepfunctions")
     arn = done["executionArn"]
@@ -302,7 +371,6 @@ def test_execution_history_pages_and_orders_as_step_functions_does(standin):
         sfn.get_execution_history(executionArn=arn, nextToken="garbage")
 
 
-
 def test_state_entered_time_is_written_and_compared_as_step_functions_does(standin):
     """berth's watch compares `$$.State.EnteredTime` with a rollout's deadline (TimestampLessThanPath)
     when a check could not be made (sfn_patch, "Timestamps")."""
@@ -312,24 +380,47 @@ def test_state_entered_time_is_written_and_compared_as_step_functions_does(stand
     cause = '{"errorType":"Sandbox.Timedout","errorMessage":"Task timed out after {60} seconds"}'
 
     def looks(deadline: str) -> dict:
-        definition = {"StartAt": "Noticed", "States": {
-            "Noticed": {"Type": "Pass", "Parameters": {"at.$": "$$.State.EnteredTime"},
-                        "ResultPath": "$.unanswered", "Next": "BeforeDeadline"},
-            "BeforeDeadline": {"Type": "Choice", "Choices": [
-                {"Variable": "$.unanswered.at", "TimestampLessThanPath": "$.deadline", "Next": "Again"}],
-                "Default": "Past"},
-            "Again": {"Type": "Pass", "Result": "again", "ResultPath": "$.verdict", "End": True},
-            "Past": {"Type": "Pass", "Parameters": {
-                "verdict": "past",
-                "Cause.$": "States.Format('no check before its deadline {}; the last attempt: {}', $.deadline, $.cause)"},
-                "ResultPath": "$.error", "End": True}}}
+        definition = {
+            "StartAt": "Noticed",
+            "States": {
+                "Noticed": {
+                    "Type": "Pass",
+                    "Parameters": {"at.$": "$$.State.EnteredTime"},
+                    "ResultPath": "$.unanswered",
+                    "Next": "BeforeDeadline",
+                },
+                "BeforeDeadline": {
+                    "Type": "Choice",
+                    "Choices": [
+                        {"Variable": "$.unanswered.at", "TimestampLessThanPath": "$.deadline", "Next": "Again"}
+                    ],
+                    "Default": "Past",
+                },
+                "Again": {"Type": "Pass", "Result": "again", "ResultPath": "$.verdict", "End": True},
+                "Past": {
+                    "Type": "Pass",
+                    "Parameters": {
+                        "verdict": "past",
+                        "Cause.$": "States.Format('no check before its deadline {}; the last attempt: {}', $.deadline, $.cause)",
+                    },
+                    "ResultPath": "$.error",
+                    "End": True,
+                },
+            },
+        }
         sfn = standin.client("stepfunctions")
         name = f"entered-{len(deadline)}-{deadline[-3:-1]}"
-        sm = sfn.create_state_machine(name=name, definition=json.dumps(definition),
-                                      roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
-        ex = sfn.start_execution(stateMachineArn=sm, input=json.dumps({"deadline": deadline, "cause": cause}))["executionArn"]
-        done = wait_for(lambda: (lambda d: d if d["status"] != "RUNNING" else None)(sfn.describe_execution(executionArn=ex)),
-                        timeout=30, what="execution")
+        sm = sfn.create_state_machine(
+            name=name, definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/sfn"
+        )["stateMachineArn"]
+        ex = sfn.start_execution(stateMachineArn=sm, input=json.dumps({"deadline": deadline, "cause": cause}))[
+            "executionArn"
+        ]
+        done = wait_for(
+            lambda: (lambda d: d if d["status"] != "RUNNING" else None)(sfn.describe_execution(executionArn=ex)),
+            timeout=30,
+            what="execution",
+        )
         assert done["status"] == "SUCCEEDED", done
         return json.loads(done["output"])
 
@@ -341,17 +432,30 @@ def test_state_entered_time_is_written_and_compared_as_step_functions_does(stand
     assert past["error"]["Cause"] == f"no check before its deadline {gone}; the last attempt: {cause}", past
 
 
-@pytest.mark.parametrize("text, ok", [
-    ("2026-11-30T12:00:00Z", True), ("2026-11-30T12:00:00.5Z", True), ("2026-11-30T12:00:00.123456789Z", True),
-    ("2026-11-30T12:00:00+01:00", True), ("2026-11-30t12:00:00Z", False), ("2026-11-30 12:00:00Z", False),
-    ("2026-11-30T12:00:00", False), ("2026-13-30T12:00:00Z", False), ("t", False), (7, False)])
+@pytest.mark.parametrize(
+    "text, ok",
+    [
+        ("2026-11-30T12:00:00Z", True),
+        ("2026-11-30T12:00:00.5Z", True),
+        ("2026-11-30T12:00:00.123456789Z", True),
+        ("2026-11-30T12:00:00+01:00", True),
+        ("2026-11-30t12:00:00Z", False),
+        ("2026-11-30 12:00:00Z", False),
+        ("2026-11-30T12:00:00", False),
+        ("2026-13-30T12:00:00Z", False),
+        ("t", False),
+        (7, False),
+    ],
+)
 def test_timestamps_parse_as_step_functions_reads_them(text, ok):
     from .sfn_patch import parse_timestamp
+
     assert (parse_timestamp(text) is not None) == ok
 
 
 def test_fractions_and_offsets_compare_by_instant():
     from .sfn_patch import entered_time, parse_timestamp
+
     assert parse_timestamp("2026-11-30T12:00:00.5Z") < parse_timestamp("2026-11-30T12:00:00.6Z")
     assert parse_timestamp("2026-11-30T13:00:00+01:00") == parse_timestamp("2026-11-30T12:00:00Z")
     t = datetime.datetime(2026, 11, 30, 12, 0, 0, 987654, tzinfo=datetime.timezone.utc)

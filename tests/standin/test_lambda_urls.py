@@ -56,9 +56,11 @@ def closed_port() -> int:
 def routed(fake_runtime, tmp_path_factory):
     plan, stability = emulator(), emulator()
     dead = f"http://127.0.0.1:{closed_port()}"
-    urls = {"plan-deployment": f"http://127.0.0.1:{plan.server_port}",
-            "check-stability": f"http://127.0.0.1:{stability.server_port}/",  # a trailing / is fine
-            "ecs-hook": dead}
+    urls = {
+        "plan-deployment": f"http://127.0.0.1:{plan.server_port}",
+        "check-stability": f"http://127.0.0.1:{stability.server_port}/",  # a trailing / is fine
+        "ecs-hook": dead,
+    }
     path = tmp_path_factory.mktemp("lambda-urls") / "urls.json"
     path.write_text(json.dumps(urls))
     with running_standin("--lambda-urls", str(path), "--lambda-url", fake_runtime) as url:
@@ -69,21 +71,36 @@ def routed(fake_runtime, tmp_path_factory):
 
 
 def lambda_client(standin):
-    return boto3.client("lambda", endpoint_url=standin.url, region_name=REGION, aws_access_key_id="test",
-                        aws_secret_access_key="test", config=Config(retries={"max_attempts": 1}))
+    return boto3.client(
+        "lambda",
+        endpoint_url=standin.url,
+        region_name=REGION,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 1}),
+    )
 
 
 def test_each_function_goes_to_its_own_emulator_as_its_default_function(routed):
     standin, plan, stability, _ = routed
     lam = lambda_client(standin)
-    for name, httpd in (("plan-deployment", plan), ("arn:aws:lambda:us-east-1:123456789012:function:check-stability:$LATEST", stability)):
+    for name, httpd in (
+        ("plan-deployment", plan),
+        ("arn:aws:lambda:us-east-1:123456789012:function:check-stability:$LATEST", stability),
+    ):
         out = lam.invoke(FunctionName=name, Payload=json.dumps({"n": 1}))
         assert out["StatusCode"] == 200 and "FunctionError" not in out
         assert json.loads(out["Payload"].read()) == {
-            "served": httpd.server_port, "path": "/2015-03-31/functions/_/invocations", "echo": {"n": 1}}
+            "served": httpd.server_port,
+            "path": "/2015-03-31/functions/_/invocations",
+            "echo": {"n": 1},
+        }
     assert [p for p, _ in plan.calls] == ["/2015-03-31/functions/_/invocations"]
     assert [p for p, _ in stability.calls] == ["/2015-03-31/functions/_/invocations"]
-    assert standin.control("health", method="GET")["lambdaUrls"]["plan-deployment"] == f"http://127.0.0.1:{plan.server_port}"
+    assert (
+        standin.control("health", method="GET")["lambdaUrls"]["plan-deployment"]
+        == f"http://127.0.0.1:{plan.server_port}"
+    )
 
 
 def test_a_name_not_in_the_map_goes_to_the_one_emulator_by_name(routed):
@@ -98,7 +115,10 @@ def test_a_handler_error_of_a_mapped_function_is_200_with_function_error(routed)
     standin, plan, _, _ = routed
     out = lambda_client(standin).invoke(FunctionName="plan-deployment", Payload=b'{"fail": true}')
     assert out["StatusCode"] == 200 and out["FunctionError"] == "Unhandled"
-    assert json.loads(out["Payload"].read()) == {"errorType": "BerthTestError", "errorMessage": f"failed at {plan.server_port}"}
+    assert json.loads(out["Payload"].read()) == {
+        "errorType": "BerthTestError",
+        "errorMessage": f"failed at {plan.server_port}",
+    }
 
 
 def test_an_asynchronous_invocation_reaches_the_functions_own_emulator(routed):
@@ -106,8 +126,11 @@ def test_an_asynchronous_invocation_reaches_the_functions_own_emulator(routed):
     standin, _, stability, _ = routed
     out = lambda_client(standin).invoke(FunctionName="check-stability", InvocationType="Event", Payload=b'{"async": 1}')
     assert out["StatusCode"] == 202
-    wait_for(lambda: ("/2015-03-31/functions/_/invocations", {"async": 1}) in stability.calls, timeout=10,
-             what="the Event invocation at check-stability's emulator")
+    wait_for(
+        lambda: ("/2015-03-31/functions/_/invocations", {"async": 1}) in stability.calls,
+        timeout=10,
+        what="the Event invocation at check-stability's emulator",
+    )
 
 
 def test_a_mapped_emulator_that_is_down_is_a_service_exception_for_that_function_only(routed):
@@ -124,7 +147,12 @@ def test_a_mapped_emulator_that_is_down_is_a_service_exception_for_that_function
 def test_a_map_that_is_not_a_json_object_of_urls_is_refused_at_start_up():
     for bad in ('["http://127.0.0.1:1"]', '{"plan-deployment": 9000}', "/nonexistent/urls.json"):
         t0 = time.monotonic()
-        out = subprocess.run([sys.executable, "-m", "tests.standin.server", "--port", "0", "--lambda-urls", bad],
-                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-m", "tests.standin.server", "--port", "0", "--lambda-urls", bad],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert out.returncode == 2 and "--lambda-urls" in out.stderr, (bad, out.returncode, out.stderr)
         assert time.monotonic() - t0 < 30

@@ -11,7 +11,8 @@ from botocore.exceptions import ClientError
 def register(ecs, family: str, n: int) -> list[str]:
     return [
         ecs.register_task_definition(
-            family=family, containerDefinitions=[{"name": "app", "image": f"repo/{family}:{i}", "memory": 128}],
+            family=family,
+            containerDefinitions=[{"name": "app", "image": f"repo/{family}:{i}", "memory": 128}],
         )["taskDefinition"]["taskDefinitionArn"]
         for i in range(n)
     ]
@@ -38,7 +39,12 @@ def test_default_is_every_active_revision_by_family_then_revision_ascending(ecs)
 
 
 def test_family_prefix_is_the_full_family_name_not_a_prefix(ecs):
-    assert names(ecs.list_task_definitions(familyPrefix="web")["taskDefinitionArns"]) == ["web:1", "web:3", "web:4", "web:5"]
+    assert names(ecs.list_task_definitions(familyPrefix="web")["taskDefinitionArns"]) == [
+        "web:1",
+        "web:3",
+        "web:4",
+        "web:5",
+    ]
     assert ecs.list_task_definitions(familyPrefix="we")["taskDefinitionArns"] == []
 
 
@@ -103,7 +109,11 @@ def test_each_revision_says_when_it_was_registered(ecs):
     """ECS's TaskDefinition.registeredAt (botocore's service model); moto 5.2.5 omits it."""
     first = ecs.describe_task_definition(taskDefinition="web:1")["taskDefinition"]["registeredAt"]
     new = ecs.register_task_definition(
-        family="web", containerDefinitions=[{"name": "app", "image": "repo/web:new", "memory": 128}],
+        family="web",
+        containerDefinitions=[{"name": "app", "image": "repo/web:new", "memory": 128}],
     )["taskDefinition"]
     assert new["registeredAt"] >= first
-    assert ecs.describe_task_definition(taskDefinition=new["taskDefinitionArn"])["taskDefinition"]["registeredAt"] == new["registeredAt"]
+    assert (
+        ecs.describe_task_definition(taskDefinition=new["taskDefinitionArn"])["taskDefinition"]["registeredAt"]
+        == new["registeredAt"]
+    )

@@ -13,12 +13,26 @@ FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:start-deployment"
 
 
 def create(scheduler, name="nightly", target=None, **kw):
-    target = target or {"Arn": FUNCTION, "RoleArn": ROLE,
-                        "Input": json.dumps({"source": "berth.schedule", "at": "<aws.scheduler.scheduled-time>",
-                                             "schedule": "<aws.scheduler.schedule-arn>", "service": "web"})}
-    return scheduler.create_schedule(Name=name, ScheduleExpression=kw.pop("expr", "cron(0 2 * * ? *)"),
-                                     ScheduleExpressionTimezone="Europe/Berlin", FlexibleTimeWindow={"Mode": "OFF"},
-                                     Target=target, **kw)["ScheduleArn"]
+    target = target or {
+        "Arn": FUNCTION,
+        "RoleArn": ROLE,
+        "Input": json.dumps(
+            {
+                "source": "berth.schedule",
+                "at": "<aws.scheduler.scheduled-time>",
+                "schedule": "<aws.scheduler.schedule-arn>",
+                "service": "web",
+            }
+        ),
+    }
+    return scheduler.create_schedule(
+        Name=name,
+        ScheduleExpression=kw.pop("expr", "cron(0 2 * * ? *)"),
+        ScheduleExpressionTimezone="Europe/Berlin",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target=target,
+        **kw,
+    )["ScheduleArn"]
 
 
 def test_moto_keeps_schedules(standin):
@@ -37,8 +51,12 @@ def test_firing_invokes_the_target_lambda_through_the_lambda_route_with_context_
     standin.control("lambda-invocations", method="DELETE")
     out = fire_schedule(standin.url, "nightly", scheduledTime="2026-12-01T01:00:00Z")
     assert out["status"] == 200 and out["functionError"] is None
-    sent = {"source": "berth.schedule", "at": "2026-12-01T01:00:00Z",
-            "schedule": "arn:aws:scheduler:us-east-1:123456789012:schedule/default/nightly", "service": "web"}
+    sent = {
+        "source": "berth.schedule",
+        "at": "2026-12-01T01:00:00Z",
+        "schedule": "arn:aws:scheduler:us-east-1:123456789012:schedule/default/nightly",
+        "service": "web",
+    }
     # The fake runtime (conftest) echoes what it was invoked with, by name.
     assert out["response"] == {"function": "start-deployment", "echo": sent}
     [inv] = standin.control("lambda-invocations", method="GET")["invocations"]
@@ -55,7 +73,11 @@ def test_an_asynchronous_firing_as_scheduler_does_it(standin):
 
 
 def test_a_function_error_comes_back_as_lambda_answers_it(standin):
-    create(standin.client("scheduler"), name="fails", target={"Arn": FUNCTION.replace("start-deployment", "fails"), "RoleArn": ROLE})
+    create(
+        standin.client("scheduler"),
+        name="fails",
+        target={"Arn": FUNCTION.replace("start-deployment", "fails"), "RoleArn": ROLE},
+    )
     out = fire_schedule(standin.url, "fails")
     assert out["functionError"] == "Unhandled" and out["response"]["errorType"] == "BerthTestError"
     assert out["input"] == "{}"
@@ -65,7 +87,11 @@ def test_a_state_machine_target_starts_an_execution(standin):
     sfn = standin.client("stepfunctions")
     definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
     sm = sfn.create_state_machine(name="berth-deploy", definition=definition, roleArn=ROLE)["stateMachineArn"]
-    create(standin.client("scheduler"), name="release", target={"Arn": sm, "RoleArn": ROLE, "Input": '{"services": ["web"]}'})
+    create(
+        standin.client("scheduler"),
+        name="release",
+        target={"Arn": sm, "RoleArn": ROLE, "Input": '{"services": ["web"]}'},
+    )
     out = fire_schedule(standin.url, "release")
     desc = sfn.describe_execution(executionArn=out["executionArn"])
     assert desc["stateMachineArn"] == sm and json.loads(desc["input"]) == {"services": ["web"]}
@@ -83,7 +109,9 @@ def test_schedules_in_a_group_and_disabled_ones(standin):
 
 
 def test_unsupported_targets_and_bad_requests_are_refused(standin):
-    create(standin.client("scheduler"), name="sqs", target={"Arn": "arn:aws:sqs:us-east-1:123456789012:q", "RoleArn": ROLE})
+    create(
+        standin.client("scheduler"), name="sqs", target={"Arn": "arn:aws:sqs:us-east-1:123456789012:q", "RoleArn": ROLE}
+    )
     with pytest.raises(RuntimeError, match="HTTP 400"):
         fire_schedule(standin.url, "sqs")
     with pytest.raises(RuntimeError, match="HTTP 400"):
@@ -92,21 +120,48 @@ def test_unsupported_targets_and_bad_requests_are_refused(standin):
         fire_schedule(standin.url, "missing")
 
 
-@pytest.mark.parametrize("expr", [
-    "at(2026-12-01T02:00:00)", "rate(1 minute)", "rate(5 minutes)", "rate(1 day)", "rate(12 hours)",
-    "cron(0 2 * * ? *)", "cron(0/15 9-17 ? * MON-FRI *)", "cron(0 3 L * ? 2026)", "cron(30 1 ? * 6#3 *)",
-    "cron(0 0 1,15 JAN,JUL ? *)",
-])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "at(2026-12-01T02:00:00)",
+        "rate(1 minute)",
+        "rate(5 minutes)",
+        "rate(1 day)",
+        "rate(12 hours)",
+        "cron(0 2 * * ? *)",
+        "cron(0/15 9-17 ? * MON-FRI *)",
+        "cron(0 3 L * ? 2026)",
+        "cron(30 1 ? * 6#3 *)",
+        "cron(0 0 1,15 JAN,JUL ? *)",
+    ],
+)
 def test_valid_expressions_are_accepted(standin, expr):
     create(standin.client("scheduler"), expr=expr)
 
 
-@pytest.mark.parametrize("expr", [
-    "at(2026-12-01 02:00:00)", "at(2026-02-30T02:00:00)", "at(2026-12-01T02:00)",
-    "rate(1 minutes)", "rate(5 minute)", "rate(0 minutes)", "rate(5 weeks)", "rate(5  minutes)",
-    "cron(0 2 * * * *)", "cron(0 2 ? * ? *)", "cron(0 2 * *)", "cron(60 2 * * ? *)", "cron(0 24 * * ? *)",
-    "cron(0 2 * FOO ? *)", "cron(0 2 ? * MON-FUN *)", "cron(0  2 * * ? *)", "every day", "",
-])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "at(2026-12-01 02:00:00)",
+        "at(2026-02-30T02:00:00)",
+        "at(2026-12-01T02:00)",
+        "rate(1 minutes)",
+        "rate(5 minute)",
+        "rate(0 minutes)",
+        "rate(5 weeks)",
+        "rate(5  minutes)",
+        "cron(0 2 * * * *)",
+        "cron(0 2 ? * ? *)",
+        "cron(0 2 * *)",
+        "cron(60 2 * * ? *)",
+        "cron(0 24 * * ? *)",
+        "cron(0 2 * FOO ? *)",
+        "cron(0 2 ? * MON-FUN *)",
+        "cron(0  2 * * ? *)",
+        "every day",
+        "",
+    ],
+)
 def test_invalid_expressions_are_refused_as_scheduler_does(standin, expr):
     from botocore.exceptions import ClientError, ParamValidationError
 
@@ -124,7 +179,10 @@ def test_time_zone_window_and_group_are_checked(standin):
     target = {"Arn": FUNCTION, "RoleArn": ROLE}
     base = dict(Name="x", ScheduleExpression="rate(1 day)", Target=target)
     cases = [
-        (dict(base, ScheduleExpressionTimezone="Europe/Berlim", FlexibleTimeWindow={"Mode": "OFF"}), "ValidationException"),
+        (
+            dict(base, ScheduleExpressionTimezone="Europe/Berlim", FlexibleTimeWindow={"Mode": "OFF"}),
+            "ValidationException",
+        ),
         (dict(base, FlexibleTimeWindow={"Mode": "FLEXIBLE"}), "ValidationException"),
         (dict(base, FlexibleTimeWindow={"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 1441}), "ValidationException"),
         (dict(base, FlexibleTimeWindow={"Mode": "OFF"}, GroupName="nope"), "ResourceNotFoundException"),

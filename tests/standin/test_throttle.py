@@ -19,8 +19,14 @@ NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 
 def client(standin, service: str):
-    return boto3.client(service, endpoint_url=standin.url, region_name=REGION, aws_access_key_id="test",
-                        aws_secret_access_key="test", config=NO_RETRY)
+    return boto3.client(
+        service,
+        endpoint_url=standin.url,
+        region_name=REGION,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=NO_RETRY,
+    )
 
 
 def error_of(call) -> tuple[str, str, int]:
@@ -34,11 +40,19 @@ def test_ecs_throttled_call_is_400_throttling_exception_rate_exceeded_and_others
     ecs = client(standin, "ecs")
     standin.control("throttle", {"ecs:DescribeServices": 1.0})
     assert error_of(lambda: ecs.describe_services(cluster="default", services=["web"])) == (
-        "ThrottlingException", "Rate exceeded", 400)
+        "ThrottlingException",
+        "Rate exceeded",
+        400,
+    )
     ecs.list_clusters()  # not throttled
-    raw = requests.post(standin.url + "/", data=b"{}", headers={
-        "X-Amz-Target": "AmazonEC2ContainerServiceV20141113.DescribeServices",
-        "Content-Type": "application/x-amz-json-1.1"})
+    raw = requests.post(
+        standin.url + "/",
+        data=b"{}",
+        headers={
+            "X-Amz-Target": "AmazonEC2ContainerServiceV20141113.DescribeServices",
+            "Content-Type": "application/x-amz-json-1.1",
+        },
+    )
     assert raw.status_code == 400 and raw.json() == {"__type": "ThrottlingException", "message": "Rate exceeded"}
     assert raw.headers["x-amzn-RequestId"]
     calls = standin.state()["throttle"]["calls"]
@@ -111,8 +125,12 @@ def test_a_bucket_throttles_on_the_wire_and_bad_buckets_are_refused(standin):
     ecs.list_task_definitions()
     assert error_of(lambda: ecs.list_task_definitions()) == ("ThrottlingException", "Rate exceeded", 400)
     ecs.list_clusters()
-    for doc in ({"buckets": {"ecs:*": [1, 1]}}, {"buckets": {"ecs:ListTaskDefinitions": [0, 1]}},
-                {"buckets": {"ecs:ListTaskDefinitions": 5}}, {"buckets": {"ecs:ListTaskDefinitions": [1, "x"]}}):
+    for doc in (
+        {"buckets": {"ecs:*": [1, 1]}},
+        {"buckets": {"ecs:ListTaskDefinitions": [0, 1]}},
+        {"buckets": {"ecs:ListTaskDefinitions": 5}},
+        {"buckets": {"ecs:ListTaskDefinitions": [1, "x"]}},
+    ):
         r = requests.post(f"{standin.url}/_berth/throttle", json=doc, timeout=10)
         assert r.status_code == 400, doc
     standin.control("reset")
@@ -122,14 +140,22 @@ def test_reset_clears_rules_and_counts(standin):
     standin.control("throttle", {"ecs:*": 1.0})
     standin.control("reset")
     client(standin, "ecs").list_clusters()
-    assert standin.state()["throttle"] == {"rules": {}, "seed": 0, "buckets": {},
-                                           "calls": {"ecs:ListClusters": {"calls": 1, "throttled": 0}}}
+    assert standin.state()["throttle"] == {
+        "rules": {},
+        "seed": 0,
+        "buckets": {},
+        "calls": {"ecs:ListClusters": {"calls": 1, "throttled": 0}},
+    }
 
 
 def test_codedeploy_throttling_exception(standin):
     standin.control("throttle", {"codedeploy:GetDeployment": 1.0})
     cd = client(standin, "codedeploy")
-    assert error_of(lambda: cd.get_deployment(deploymentId="d-ABCDEFGHI")) == ("ThrottlingException", "Rate exceeded", 400)
+    assert error_of(lambda: cd.get_deployment(deploymentId="d-ABCDEFGHI")) == (
+        "ThrottlingException",
+        "Rate exceeded",
+        400,
+    )
 
 
 def test_cloudwatch_throttling_over_json_and_rpcv2cbor_is_the_query_code_throttling(standin, monkeypatch):
@@ -146,13 +172,23 @@ def test_cloudwatch_throttling_over_json_and_rpcv2cbor_is_the_query_code_throttl
 
 def test_cloudwatch_query_protocol_throttling(standin):
     standin.control("throttle", {"cloudwatch:ListMetrics": 1.0})
-    r = requests.post(standin.url + "/", data={"Action": "ListMetrics", "Version": "2010-08-01"}, headers={
-        "Authorization": "AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/monitoring/aws4_request, SignedHeaders=host, Signature=0"})
+    r = requests.post(
+        standin.url + "/",
+        data={"Action": "ListMetrics", "Version": "2010-08-01"},
+        headers={
+            "Authorization": "AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/monitoring/aws4_request, SignedHeaders=host, Signature=0"
+        },
+    )
     assert r.status_code == 400 and "<Code>Throttling</Code>" in r.text and "<Message>Rate exceeded</Message>" in r.text
     # an unthrottled query call still reaches moto with its body intact
     standin.control("throttle", {"cloudwatch:ListMetrics": 0})
-    r = requests.post(standin.url + "/", data={"Action": "ListMetrics", "Version": "2010-08-01"}, headers={
-        "Authorization": "AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/monitoring/aws4_request, SignedHeaders=host, Signature=0"})
+    r = requests.post(
+        standin.url + "/",
+        data={"Action": "ListMetrics", "Version": "2010-08-01"},
+        headers={
+            "Authorization": "AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/monitoring/aws4_request, SignedHeaders=host, Signature=0"
+        },
+    )
     assert r.status_code == 200 and "ListMetricsResponse" in r.text
 
 
@@ -170,17 +206,31 @@ def test_step_functions_sees_a_throttled_lambda_as_lambda_too_many_requests(stan
     """Through moto's interpreter (and sfn_patch): the Retry on Lambda.TooManyRequestsException runs."""
     standin.control("throttle", {"lambda:InvokeFunction": 1.0})
     sfn = standin.client("stepfunctions")
-    definition = {"StartAt": "Call", "States": {"Call": {
-        "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:plan-deployment",
-        "Retry": [{"ErrorEquals": ["Lambda.TooManyRequestsException"], "IntervalSeconds": 1, "MaxAttempts": 1}],
-        "End": True}}}
-    sm = sfn.create_state_machine(name="thr", definition=json.dumps(definition),
-                                  roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
+    definition = {
+        "StartAt": "Call",
+        "States": {
+            "Call": {
+                "Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:123456789012:function:plan-deployment",
+                "Retry": [{"ErrorEquals": ["Lambda.TooManyRequestsException"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+                "End": True,
+            }
+        },
+    }
+    sm = sfn.create_state_machine(
+        name="thr", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/sfn"
+    )["stateMachineArn"]
     ex = sfn.start_execution(stateMachineArn=sm, name="t1", input="{}")["executionArn"]
-    done = wait_for(lambda: (lambda d: d if d["status"] != "RUNNING" else None)(sfn.describe_execution(executionArn=ex)),
-                    timeout=30, what="execution")
+    done = wait_for(
+        lambda: (lambda d: d if d["status"] != "RUNNING" else None)(sfn.describe_execution(executionArn=ex)),
+        timeout=30,
+        what="execution",
+    )
     assert done["status"] == "FAILED" and done["error"] == "Lambda.TooManyRequestsException", done
-    failures = [e["lambdaFunctionFailedEventDetails"] for e in sfn.get_execution_history(executionArn=ex)["events"]
-                if e["type"] == "LambdaFunctionFailed"]
+    failures = [
+        e["lambdaFunctionFailedEventDetails"]
+        for e in sfn.get_execution_history(executionArn=ex)["events"]
+        if e["type"] == "LambdaFunctionFailed"
+    ]
     assert len(failures) == 2, "one attempt and one retry"
     assert "Status Code: 429; Error Code: TooManyRequestsException" in failures[0]["cause"]

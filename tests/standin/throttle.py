@@ -70,7 +70,9 @@ class Throttler:
         for key, spec in dict(doc.get("buckets", {})).items():
             if not isinstance(key, str) or not re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9]+", key):
                 raise ValueError(f"bucket key {key!r}: use 'service:Operation'")
-            if not (isinstance(spec, list) and len(spec) == 2 and all(isinstance(x, (int, float)) and x > 0 for x in spec)):
+            if not (
+                isinstance(spec, list) and len(spec) == 2 and all(isinstance(x, (int, float)) and x > 0 for x in spec)
+            ):
                 raise ValueError(f"bucket {key}: {spec!r} is not [burst, per second], both above 0")
             burst, rate = float(spec[0]), float(spec[1])
             buckets[key] = [burst, rate, burst, self.clock()]
@@ -92,9 +94,12 @@ class Throttler:
 
     def view(self) -> dict:
         with self.lock:
-            return {"rules": dict(self.rules), "seed": self.seed,
-                    "buckets": {k: b[:2] for k, b in sorted(self.buckets.items())},
-                    "calls": {k: dict(v) for k, v in sorted(self.calls.items())}}
+            return {
+                "rules": dict(self.rules),
+                "seed": self.seed,
+                "buckets": {k: b[:2] for k, b in sorted(self.buckets.items())},
+                "calls": {k: dict(v) for k, v in sorted(self.calls.items())},
+            }
 
     # ------------------------------------------------------------ decisions
 
@@ -162,12 +167,18 @@ def throttled_response(api: str, protocol: str, environ) -> tuple[int, dict, byt
     if protocol == "lambda":
         # Lambda Invoke: 429 TooManyRequestsException (Type/message/Reason members, botocore's model).
         body = {"Reason": "ConcurrentInvocationLimitExceeded", "Type": "User", "message": "Rate Exceeded."}
-        headers = {"Content-Type": "application/json", "x-amzn-ErrorType": "TooManyRequestsException", "x-amzn-RequestId": request_id}
+        headers = {
+            "Content-Type": "application/json",
+            "x-amzn-ErrorType": "TooManyRequestsException",
+            "x-amzn-RequestId": request_id,
+        }
         return 429, headers, json.dumps(body).encode()
     if protocol == "cbor":
         from . import cloudwatch_cbor
 
-        status, headers, out = cloudwatch_cbor.error_response(cloudwatch_cbor.CloudWatchError("Throttling", "Rate exceeded", 400, "Sender"))
+        status, headers, out = cloudwatch_cbor.error_response(
+            cloudwatch_cbor.CloudWatchError("Throttling", "Rate exceeded", 400, "Sender")
+        )
         headers["x-amzn-requestid"] = request_id
         return status, headers, out
     if protocol == "json":
