@@ -43,6 +43,8 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+from . import clock
+
 DEFAULT_ACCOUNT = "123456789012"
 LAMBDA_INVOKE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 CBOR_PATH = re.compile(r"^/service/(?P<service>[^/]+)/operation/(?P<op>[^/]+)/?$")
@@ -149,6 +151,7 @@ class Front:
             self.scans.reset()
             self.oneoff.reset()
             self.schedules.reset()
+            clock.reset()
             with self.inv_lock:
                 self.invocations.clear()
             self.configure_moto()
@@ -548,10 +551,12 @@ class Front:
                 return self.json(200, {"ok": True})
             if route == "/config":
                 if method == "POST":
+                    if "time_scale" in doc:
+                        clock.set_scale(doc["time_scale"])
                     out = sim.configure(doc)
                     out.update(self.cd.configure(doc))
-                    return self.json(200, out)
-                return self.json(200, {**sim.settings(), **self.cd.settings})
+                    return self.json(200, out | {"time_scale": clock.scale()})
+                return self.json(200, {**sim.settings(), **self.cd.settings, "time_scale": clock.scale()})
             if route == "/codedeploy" and method == "GET":
                 return self.json(200, {"deployments": self.cd.summaries()})
             if route.startswith("/codedeploy/") and method == "GET":
@@ -755,7 +760,18 @@ def main(argv: list[str] | None = None) -> int:
         default=float(os.environ.get("BERTH_LAMBDA_TIMEOUT_SCALE", "1")),
         help="multiply every function timeout (tests; default 1)",
     )
+    ap.add_argument(
+        "--time-scale",
+        type=float,
+        default=float(os.environ.get("BERTH_TIME_SCALE", "1")),
+        help="simulated seconds per wall second for Step Functions' waits, retries and waiting "
+        "tasks' timeouts (README, 'Simulated time'; default 1)",
+    )
     args = ap.parse_args(argv)
+    try:
+        clock.set_scale(args.time_scale, at_start=True)
+    except ValueError as e:
+        ap.error(f"--time-scale: {e}")
     try:
         lambda_urls = load_lambda_urls(args.lambda_urls)
     except (OSError, ValueError) as e:

@@ -29,6 +29,10 @@
    task that STOPPED with an essential container that exited non-zero or never ran fails it with
    `States.TaskFailed`, the Cause the task's description as JSON; the wait reads the task
    in-process (never throttled, never counted), at most once a second per task.
+8. Simulated time (`install_time_scale`, `clock.py`): a Wait state's `Seconds`/`SecondsPath`, a
+   Retry's interval and the timeout of a Task that waits (`.waitForTaskToken`, `.sync`, `.sync:2`)
+   last `1/clock.scale()` of their seconds in wall time. moto waited them in wall time (and
+   rounded a Wait's elapsed time down to whole seconds, so a fractional wait would never end).
 
 A Task whose `Resource` is a Lambda function ARN (`StateTaskLambda`, what berth's ASL uses) names
 every error answer of the Lambda Invoke API `Exception`, whatever Lambda said. Step Functions names
@@ -41,6 +45,9 @@ from __future__ import annotations
 
 import datetime
 import re
+import threading
+import time
+import types
 
 _ORIGINAL: dict = {}
 
@@ -430,6 +437,69 @@ def install_ecs_sync() -> None:
         setattr(StateTaskServiceEcs, name, fn)
 
 
+_LOCAL = threading.local()
+
+
+def _waits_on_simulation(state) -> bool:
+    """A Task whose end is a callback, an ECS task or a child execution: simulated, not computed."""
+    resource = getattr(state, "resource", None)
+    return getattr(resource, "condition", None) is not None
+
+
+def install_time_scale() -> None:
+    """Waits and Retry intervals, and waiting Tasks' timeouts, in the stand-in's simulated time."""
+    if "time_scale" in _ORIGINAL:
+        return
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import Timeout
+    from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.seconds import Seconds
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.seconds_path import SecondsPath
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+    from . import clock
+
+    _ORIGINAL["time_scale"] = True
+
+    # The Retrier's only use of `time` is its sleep between attempts.
+    retrier_decl.time = types.SimpleNamespace(sleep=clock.sleep)  # type: ignore[assignment]
+
+    original_wait_interval = WaitFunction._wait_interval
+
+    def _wait_interval(self, env, wait_seconds):
+        if not isinstance(self, (Seconds, SecondsPath)):
+            return original_wait_interval(self, env, wait_seconds)  # a Timestamp: a wall-clock instant
+        deadline = time.monotonic() + clock.wall(wait_seconds)
+        while env.is_running():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            env.program_state_event.wait(left)
+
+    WaitFunction._wait_interval = _wait_interval
+
+    original_timeout = Timeout._eval_body
+
+    def _timeout_eval_body(self, env):
+        original_timeout(self, env)
+        if getattr(_LOCAL, "simulated", False):
+            env.stack.append(clock.wall(env.stack.pop()))
+
+    Timeout._eval_body = _timeout_eval_body
+
+    original_with_timeout = ExecutionState._evaluate_with_timeout
+
+    def _evaluate_with_timeout(self, env):
+        # The flag is read by the Timeout evaluated first thing, on this thread.
+        _LOCAL.simulated = _waits_on_simulation(self)
+        try:
+            return original_with_timeout(self, env)
+        finally:
+            _LOCAL.simulated = False
+
+    ExecutionState._evaluate_with_timeout = _evaluate_with_timeout
+
+
 def install() -> None:
     if _ORIGINAL:
         return
@@ -439,6 +509,7 @@ def install() -> None:
     install_history_paging()
     install_task_failure_cause()
     install_ecs_sync()
+    install_time_scale()
     from botocore.exceptions import ClientError
     from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails
     from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
