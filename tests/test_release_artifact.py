@@ -6,35 +6,23 @@ scenarios run that same release artifact: tests/e2e/conftest.py.)"""
 
 from __future__ import annotations
 
-import platform
 import subprocess
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-VENV_BIN = ROOT / ".berth" / "venv" / "bin"
-TRIPLE = f"{platform.machine()}-unknown-linux-gnu"
+import pytest
+from e2e.harness import RELEASE_BUILD, ROOT
+
+# Both need the release build (scripts/test --quick leaves them out).
+pytestmark = pytest.mark.release
 
 
 def test_a_panicking_check_is_reported_failed_in_the_release_build():
     # GIVEN the guard's example built by cargo-lambda in release mode (its flags, not ours); the
     # host triple with the local linker, since the flags, not the architecture, decide the panic
     # strategy
+    # (the test run's one release build, tests/e2e/harness.py: berth-lambda and this example
+    # together, so nothing is compiled twice; `-v` for cargo-lambda's account of its flags)
     build = subprocess.run(
-        [
-            str(VENV_BIN / "cargo-lambda"),
-            "lambda",
-            "build",
-            "--release",
-            "--compiler",
-            "cargo",
-            "--target",
-            TRIPLE,
-            "-p",
-            "berth-guard",
-            "--example",
-            "panicking_check",
-            "-v",
-        ],
+        [*RELEASE_BUILD, "-v"],
         cwd=ROOT,
         capture_output=True,
         text=True,

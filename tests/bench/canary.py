@@ -35,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.e2e.harness import DEV_BUILD  # noqa: E402
 from tests.standin.alb_noise import Noise, Profile, minute  # noqa: E402
 
 CANARY_TG = "targetgroup/web-green/0123456789abcdef"
@@ -133,7 +134,8 @@ def evaluations(base: dict, canary: dict, window_minutes: int) -> list[dict]:
 
 
 def build_judge() -> Path:
-    subprocess.run(["cargo", "build", "-q", "-p", "berth", "--example", "canary_bench"], cwd=ROOT, check=True)
+    # The test run's one dev build (tests/e2e/harness.py, DEV_BUILD): a no-op once scripts/test built it.
+    subprocess.run(DEV_BUILD, cwd=ROOT, check=True)
     return ROOT / "target" / "debug" / "examples" / "canary_bench"
 
 

@@ -25,22 +25,12 @@ import time
 import zipfile
 from pathlib import Path
 
-from tests.e2e.harness import REGION, ROOT, VENV_BIN, free_port, wait_until
+from tests.e2e.harness import REGION, RELEASE_BUILD, ROOT, VENV_BIN, free_port, wait_until
 from tests.test_iam_contract import load_template
 
 ARTIFACT = ROOT / "target" / "lambda" / "berth-lambda" / "bootstrap"
-BUILD = [
-    str(VENV_BIN / "cargo-lambda"),
-    "lambda",
-    "build",
-    "--release",
-    "--compiler",
-    "cargo",
-    "--target",
-    "x86_64-unknown-linux-gnu",
-    "-p",
-    "berth-lambda",
-]
+# The test run's release build (tests/e2e/harness.py): the same artifact, the same compiled dependencies.
+BUILD = RELEASE_BUILD
 
 
 class RuntimeApi(http.server.ThreadingHTTPServer):

@@ -15,6 +15,9 @@ import pytest
 from .harness import Stack
 
 TIMES: dict[str, float] = {}
+# Simulated seconds per wall second for Step Functions' waits, retries and waiting tasks' timeouts
+# (tests/standin/README.md, "Simulated time"). The scenarios' assertions are in simulated time.
+TIME_SCALE = float(os.environ.get("BERTH_TIME_SCALE", "1"))
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +34,7 @@ def stack(request):
         built=build == "release",
         fallback_seconds=30,
         instances=2,
+        time_scale=TIME_SCALE,
     ).start()
     try:
         yield s

@@ -66,8 +66,11 @@ def port_open(url: str) -> bool:
 
 
 # The release artifact, built as `sam build` builds it (cargo-lambda's release flags and the
-# workspace's release profile: panic = "unwind", fat LTO), for this machine's architecture so it
-# runs here; `sam build` differs only in `--arm64`.
+# workspace's release profile: panic = "unwind"), for this machine's architecture so it runs here;
+# `sam build` differs only in `--arm64`. The guard's panicking example (tests/test_release_artifact.py)
+# is built by the same command, so the two share one feature resolution and one set of compiled
+# dependencies: a second command with other packages would compile them again. scripts/test runs
+# it once before pytest (`python -m tests.e2e.harness build-release`); every later call is a no-op.
 RELEASE_BUILD = [
     str(VENV_BIN / "cargo-lambda"),
     "lambda",
@@ -79,8 +82,17 @@ RELEASE_BUILD = [
     f"{platform.machine()}-unknown-linux-gnu",
     "-p",
     "berth-lambda",
+    "-p",
+    "berth-guard",
+    "--bins",
+    "--example",
+    "panicking_check",
 ]
-DEBUG_BUILD = ["cargo", "build", "-p", "berth-lambda", "--quiet"]
+# The one dev build of a test run (scripts/test): every crate, target and example of the workspace
+# with its features unified, so the CLI, the debug Lambda and the benches' examples are all in it. A
+# narrower `cargo build -p X` resolves other features and compiles the SDK crates a second time.
+DEV_BUILD = ["cargo", "build", "--workspace", "--all-targets", "--quiet"]
+DEBUG_BUILD = DEV_BUILD
 BUILDS = ("release", "debug")
 
 
@@ -146,6 +158,7 @@ class Stack:
         fallback_seconds: int | None = None,
         wake: bool = True,
         instances: int = 1,
+        time_scale: float = 1.0,
     ):
         """`build`: which berth-lambda runs ("release": the artifact `sam build` builds, or "debug");
         `built`: it is already built (the test session's `release_artifact` fixture), don't build;
@@ -153,7 +166,8 @@ class Stack:
         deployment events reach wake-rollout (False: as if every event were lost); `instances`: how
         many processes serve each function at once (Lambda runs up to the account's concurrency; 1
         queues a function's invocations one behind another, and their queueing counts against
-        their timeout)."""
+        their timeout); `time_scale`: simulated seconds per wall second for Step Functions' waits,
+        retries and waiting tasks' timeouts (tests/standin/README.md, "Simulated time")."""
         if build not in BUILDS:
             raise ValueError(f"build must be one of {BUILDS}, not {build!r}")
         if not 1 <= instances <= 16:
@@ -165,6 +179,7 @@ class Stack:
         self.tick_seconds = tick_seconds
         self.poll_seconds = poll_seconds
         self.fallback_seconds = fallback_seconds
+        self.time_scale = time_scale
         self.wake = wake
         self.tmp = Path(tempfile.mkdtemp(prefix="berth-e2e-"))
         self.procs: list[subprocess.Popen] = []
@@ -224,6 +239,8 @@ class Stack:
                     str(urls),
                     "--tick-seconds",
                     str(self.tick_seconds),
+                    "--time-scale",
+                    str(self.time_scale),
                 ],
                 "standin.log",
             )
@@ -1308,3 +1325,10 @@ def aws_changes(before: dict, after: dict, strict: bool = True) -> list[str]:
     for arn in sorted(set(after["executions"]) - set(before["executions"])):
         out.append(f"execution started: {arn}")
     return out
+
+
+if __name__ == "__main__":
+    # `python -m tests.e2e.harness build-release`: scripts/test's release phase.
+    if sys.argv[1:] != ["build-release"]:
+        sys.exit("usage: python -m tests.e2e.harness build-release")
+    print(build_lambda_binary("release"))

@@ -12,7 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from .harness import REGISTRY, ROOT, STATE_MACHINE_ARN, aws_changes, aws_snapshot, digest_of, ecr_push_event
+from .harness import (
+    DEV_BUILD,
+    REGISTRY,
+    ROOT,
+    STATE_MACHINE_ARN,
+    aws_changes,
+    aws_snapshot,
+    digest_of,
+    ecr_push_event,
+)
 
 OLD = digest_of("cli v1")
 NEW = digest_of("cli v2")
@@ -28,8 +37,9 @@ def image(digest: str, repo: str = "web") -> str:
 
 @pytest.fixture(scope="session")
 def berth_binary() -> Path:
-    """The CLI, built once per session (debug: it is not what the Lambdas run)."""
-    subprocess.run(["cargo", "build", "-p", "berth-cli", "--quiet"], cwd=ROOT, check=True)
+    """The CLI (debug: it is not what the Lambdas run), from the test run's one dev build (a no-op
+    once scripts/test has built it)."""
+    subprocess.run(DEV_BUILD, cwd=ROOT, check=True)
     target = Path(os.environ.get("CARGO_TARGET_DIR") or "target")
     return (target if target.is_absolute() else ROOT / target) / "debug" / "berth"
 

@@ -12,6 +12,7 @@ import re
 
 import pytest
 
+from .conftest import TIME_SCALE
 from .harness import SERVICE_STATE_MACHINE_ARN, Stack, wait_until
 from .test_scenarios import NEW, OLD, image, push
 
@@ -98,6 +99,7 @@ def deaf(request):
         built=build == "release",
         fallback_seconds=2,
         wake=False,
+        time_scale=TIME_SCALE,
     ).start()
     try:
         yield s
