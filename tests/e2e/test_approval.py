@@ -9,6 +9,7 @@ import json
 import re
 
 import jsonschema
+import pytest
 
 from .harness import REGISTRY, ROOT, STATE_MACHINE_ARN, aws_changes, aws_snapshot, wait_until
 from .test_cli import berth_binary, cli, digest_of, lines  # noqa: F401 (fixtures)
@@ -104,6 +105,7 @@ def test_approve_lets_the_deployment_go_on(berth, cli):
     assert again.returncode == FAILED and "nothing waits for approval" in again.stderr, again.stderr
 
 
+@pytest.mark.quick
 def test_reject_ends_not_approved_with_nothing_changed(berth, cli):
     svc = berth.make_service("web", image(OLD))
     before = aws_snapshot(berth)

@@ -52,6 +52,7 @@ def bg(berth):
     return berth
 
 
+@pytest.mark.quick
 def test_bg_1_all_at_once_good_image_succeeds_and_green_serves(bg):
     berth = bg
     svc = berth.make_bluegreen_service("web", image(OLD))

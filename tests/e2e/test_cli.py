@@ -111,6 +111,7 @@ def test_a_crash_looping_image_is_rolled_back_and_exits_3_with_the_cause(berth, 
     assert {d for _, _, d in berth.running_images(svc)} == {OLD}
 
 
+@pytest.mark.quick
 def test_bad_input_is_refused_with_exit_5_and_changes_nothing(berth, cli, tmp_path):
     berth.make_service("web", image(OLD))
     before = aws_snapshot(berth)

@@ -10,6 +10,8 @@ import json
 import time
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from .harness import REGISTRY, aws_changes, aws_snapshot, digest_of, ecr_push_event
 from .test_cli import berth_binary, cli, lines  # noqa: F401 (fixtures)
 
@@ -151,6 +153,7 @@ def test_no_scan_is_allowed_when_the_service_says_so(berth):
     assert reason.endswith("ECR has no scan of this image; allowed (onNoScan: allow)"), reason
 
 
+@pytest.mark.quick
 def test_a_typo_in_a_gate_tag_is_refused_before_any_change(berth):
     svc = berth.make_service("web", image(OLD), tags={"berth:scan": "SEVERE"})
     before, service = aws_snapshot(berth), berth.describe(svc)

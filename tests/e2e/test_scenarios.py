@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import threading
 
+import pytest
+
 from .harness import REGISTRY, digest_of, ecr_push_event
 
 OLD = digest_of("web v1")
@@ -61,6 +63,7 @@ def history_outputs(berth, arn: str, state: str) -> list[dict]:
     ]
 
 
+@pytest.mark.quick
 def test_1_good_image_is_deployed_pinned_by_digest(berth):
     svc = berth.make_service("web", image("web", OLD))
     arn = push(berth, "web", NEW, "v2")
@@ -76,6 +79,7 @@ def test_1_good_image_is_deployed_pinned_by_digest(berth):
     assert berth.outcomes(arn)[0]["outcome"] == "DEPLOYED"
 
 
+@pytest.mark.quick
 def test_2_crash_loop_trips_the_breaker_and_berth_reports_failure_on_the_exact_previous_revision(berth):
     svc = berth.make_service("web", image("web", OLD))
     # a revision registered out of band since: "revision - 1" would pick it, berth must not
@@ -122,6 +126,7 @@ def test_3_tasks_failing_health_checks_are_detected_and_the_tag_is_rolled_back_t
     assert {d for _, _, d in berth.running_images(svc)} == {OLD}
 
 
+@pytest.mark.quick
 def test_4_failing_canary_metrics_during_the_bake_roll_back(berth):
     svc = berth.make_service(
         "web",
@@ -180,6 +185,7 @@ def test_6_two_quick_pushes_are_serialised_and_the_newest_image_wins(berth):
     assert td["containerDefinitions"][0]["image"] == image("web", second)
 
 
+@pytest.mark.quick
 def test_7_bad_input_fails_clearly_and_changes_no_service(berth):
     svc = berth.make_service("web", image("web", OLD))
     before = berth.describe(svc)
