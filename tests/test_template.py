@@ -13,7 +13,6 @@ import os
 import re
 
 import pytest
-
 from test_iam_contract import PSEUDO, TEMPLATE_PATH, intrinsic, load_template, resolve
 
 STATUS_CHANGE = {

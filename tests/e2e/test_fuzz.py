@@ -31,6 +31,7 @@ counts are printed at the end.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -202,7 +203,7 @@ def documented_limits() -> dict[str, tuple[int, int]]:
         ("container", "NAME_CHARS"),
         ("image", "IMAGE_CHARS"),
     ):
-        m = re.search(r"pub const %s: usize = ([\d_]+);" % const, text)
+        m = re.search(rf"pub const {const}: usize = ([\d_]+);", text)
         if m:
             out[f"{f}.length"] = (0, int(m.group(1).replace("_", "")))
     return out
@@ -278,7 +279,7 @@ def rename(doc, path, new_key):
 
 
 def match(pattern, path) -> bool:
-    return len(pattern) == len(path) and all(p == "*" or p == q for p, q in zip(pattern, path))
+    return len(pattern) == len(path) and all(p == "*" or p == q for p, q in zip(pattern, path, strict=True))
 
 
 def is_int(v) -> bool:
@@ -349,7 +350,7 @@ def digest_problem(image) -> str | None:
         return None
     algo, hexpart = m.group(1), m.group(2)
     size = 64 if algo.lower() == "sha256" else 128
-    if algo != algo.lower() or not re.fullmatch(r"[0-9a-f]{%d}" % size, hexpart):
+    if algo != algo.lower() or not re.fullmatch(rf"[0-9a-f]{{{size}}}", hexpart):
         return f"digest {algo}:{hexpart[:20]}… is not lowercase hex"
     return None
 
@@ -1093,7 +1094,7 @@ def targeted(base: Base, rng: random.Random) -> list[Case]:
             m.notes.append(f"{fmt(p)} += 'no-such-alarm'")
             cases.append(m.case())
     # every key whose misspelling the rules refuse (strict objects, metric ids), misspelt
-    for p, v in walk(base.doc):
+    for p, _ in walk(base.doc):
         if isinstance(p[-1], str) and in_focus(base, p) and _misspelling_refused(base, p):
             m = Mutator(base, rng)
             if m.misspell(p):
@@ -1258,65 +1259,63 @@ def test_every_handler_answers_mutated_input_with_a_result_or_a_berth_error_and_
     assert total >= min(COUNT, 1000), total
 
     tallies: dict[str, Tally] = defaultdict(Tally)
-    log = open(LOG, "w") if LOG else None
-    t0 = time.monotonic()
-    # read-only handlers first, with ECS steady: any change at all during their batch is theirs
-    ordered = sorted(bases, key=lambda b: b.function in MUTATING)
-    for base in ordered:
-        tally = tallies[base.function]
-        mutating = base.function in MUTATING
-        batch_before = aws_snapshot(berth, tags=False)
-        before = batch_before
-        started = time.monotonic()
-        for case in plan[base.name]:
-            t_call = time.monotonic()
-            try:
-                status, answer = invoke_raw(berth, base.function, case.body, timeout=CALL_TIMEOUT)
-            except requests.RequestException as e:
-                status, answer = 0, f"{type(e).__name__}: {e}"
-            took = time.monotonic() - t_call
-            if took > tally.slowest[0]:
-                tally.slowest = (took, f"{base.name}: {case.what[:80] or '(as is)'}")
-            tally.calls += 1
-            if status == 200:
-                tally.ok += 1
-            else:
-                tally.errors[answer.get("errorType") if isinstance(answer, dict) else f"HTTP {status}"] += 1
-            problems = judge(case, status, answer, names)
-            if mutating:
-                after = aws_snapshot(berth, tags=False)
-                changes = aws_changes(before, after, strict=False)
-                if status != 200 and changes:
-                    problems.append("error after changing AWS: " + "; ".join(changes)[:400])
-                tally.changed += status == 200 and bool(changes)
-                before = after
-            for p in problems:
-                tally.violations.append((base.name, case.what or "(as is)", p, describe_answer(status, answer)))
-            if log:
-                log.write(
-                    json.dumps(
-                        {
-                            "base": base.name,
-                            "input": case.what,
-                            "bytes": len(case.body),
-                            "mustRefuse": case.must_refuse,
-                            "status": status,
-                            "answer": describe_answer(status, answer),
-                            "changes": changes if mutating else None,
-                            "problems": problems,
-                            "seconds": round(took, 3),
-                        }
+    with open(LOG, "w") if LOG else contextlib.nullcontext() as log:
+        t0 = time.monotonic()
+        # read-only handlers first, with ECS steady: any change at all during their batch is theirs
+        ordered = sorted(bases, key=lambda b: b.function in MUTATING)
+        for base in ordered:
+            tally = tallies[base.function]
+            mutating = base.function in MUTATING
+            batch_before = aws_snapshot(berth, tags=False)
+            before = batch_before
+            started = time.monotonic()
+            for case in plan[base.name]:
+                t_call = time.monotonic()
+                try:
+                    status, answer = invoke_raw(berth, base.function, case.body, timeout=CALL_TIMEOUT)
+                except requests.RequestException as e:
+                    status, answer = 0, f"{type(e).__name__}: {e}"
+                took = time.monotonic() - t_call
+                if took > tally.slowest[0]:
+                    tally.slowest = (took, f"{base.name}: {case.what[:80] or '(as is)'}")
+                tally.calls += 1
+                if status == 200:
+                    tally.ok += 1
+                else:
+                    tally.errors[answer.get("errorType") if isinstance(answer, dict) else f"HTTP {status}"] += 1
+                problems = judge(case, status, answer, names)
+                if mutating:
+                    after = aws_snapshot(berth, tags=False)
+                    changes = aws_changes(before, after, strict=False)
+                    if status != 200 and changes:
+                        problems.append("error after changing AWS: " + "; ".join(changes)[:400])
+                    tally.changed += status == 200 and bool(changes)
+                    before = after
+                for p in problems:
+                    tally.violations.append((base.name, case.what or "(as is)", p, describe_answer(status, answer)))
+                if log:
+                    log.write(
+                        json.dumps(
+                            {
+                                "base": base.name,
+                                "input": case.what,
+                                "bytes": len(case.body),
+                                "mustRefuse": case.must_refuse,
+                                "status": status,
+                                "answer": describe_answer(status, answer),
+                                "changes": changes if mutating else None,
+                                "problems": problems,
+                                "seconds": round(took, 3),
+                            }
+                        )
+                        + "\n"
                     )
-                    + "\n"
-                )
-        if not mutating:
-            changes = aws_changes(batch_before, aws_snapshot(berth, tags=False), strict=True)
-            for c in changes:
-                tally.violations.append((base.name, "(the batch)", f"a read-only handler changed AWS: {c}", ""))
-        tally.seconds += time.monotonic() - started
-    elapsed = time.monotonic() - t0
-    if log:
-        log.close()
+            if not mutating:
+                changes = aws_changes(batch_before, aws_snapshot(berth, tags=False), strict=True)
+                for c in changes:
+                    tally.violations.append((base.name, "(the batch)", f"a read-only handler changed AWS: {c}", ""))
+            tally.seconds += time.monotonic() - started
+        elapsed = time.monotonic() - t0
 
     lines = [
         f"fuzz: seed {SEED}, {total} inputs ({n_targeted} targeted + {total - n_targeted} random) in {elapsed:.1f}s"

@@ -24,8 +24,9 @@ import base64
 import json
 import math
 import re
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import botocore.session
 import cbor2
@@ -59,7 +60,7 @@ class CloudWatchError(Exception):
 def to_epoch(value: Any) -> float:
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value.timestamp()
     if isinstance(value, (int, float)):
         return float(value)
@@ -424,7 +425,7 @@ def handle(operation: str, body: bytes, region: str, account: str, moto_json_cal
         try:
             service_model().operation_model(operation)
         except Exception:
-            raise CloudWatchError("UnknownOperationException", f"Unknown operation {operation}", 404)
+            raise CloudWatchError("UnknownOperationException", f"Unknown operation {operation}", 404) from None
         params = cbor2.loads(body) if body else {}
         if not isinstance(params, dict):
             raise CloudWatchError("SerializationException", "body is not a CBOR map")

@@ -95,15 +95,17 @@ class ApiError(Exception):
         self.status = status
 
 
-class _Stopped(Exception):
+class _Stopped(Exception):  # noqa: N818 - a control-flow signal, not an error
     """StopDeployment was called while the driver was waiting."""
 
 
-class _Aborted(Exception):
+class _Aborted(Exception):  # noqa: N818 - a control-flow signal, not an error
     """The stand-in was reset: the driver leaves without touching anything."""
 
 
-class _EventFailed(Exception):
+class _LifecycleEventError(Exception):
+    """A lifecycle event failed: its error code, message and diagnostics, as CodeDeploy reports them."""
+
     def __init__(self, code: str, message: str, diagnostics: dict | None = None):
         super().__init__(message)
         self.code = code
@@ -244,8 +246,8 @@ class CodeDeploySim:
         try:
             try:
                 params = json.loads(body) if body else {}
-            except ValueError:
-                raise ApiError("SerializationException", "request body is not JSON")
+            except ValueError as e:
+                raise ApiError("SerializationException", "request body is not JSON") from e
             if not isinstance(params, dict):
                 raise ApiError("SerializationException", "request body must be a JSON object")
             fn = getattr(self, "op_" + op, None)
@@ -460,7 +462,8 @@ class CodeDeploySim:
         if (s.deployment_controller or {}).get("type") != "CODE_DEPLOY":
             raise ApiError(
                 "InvalidECSServiceException",
-                f"Deployment group's ECS service {svc['clusterName']}/{svc['serviceName']} must be configured for a CODE_DEPLOY deployment controller.",
+                f"Deployment group's ECS service {svc['clusterName']}/{svc['serviceName']} "
+                "must be configured for a CODE_DEPLOY deployment controller.",
             )
         pairs = ((g.get("loadBalancerInfo") or {}).get("targetGroupPairInfoList")) or []
         if len(pairs) != 1:
@@ -620,7 +623,7 @@ class CodeDeploySim:
             try:
                 doc = yaml.safe_load(content)
             except yaml.YAMLError as e:
-                raise bad(f"neither JSON nor YAML ({e})")
+                raise bad(f"neither JSON nor YAML ({e})") from e
         if not isinstance(doc, dict):
             raise bad("the top level must be a map")
         keys = {k.lower(): k for k in doc}
@@ -877,9 +880,9 @@ class CodeDeploySim:
     def task_sets_info(self, d: Deployment) -> list[dict]:
         weights = self.prod_weights_of(d)
         out = []
-        for label, td, ts_id, tg in (
-            ("Blue", d.blue_td, d.blue_task_set, d.blue_tg),
-            ("Green", d.green_td, d.green_task_set, d.green_tg),
+        for label, ts_id, tg in (
+            ("Blue", d.blue_task_set, d.blue_tg),
+            ("Green", d.green_task_set, d.green_tg),
         ):
             if label == "Green" and not d.green_task_set:
                 continue
@@ -1122,7 +1125,7 @@ class CodeDeploySim:
             with self.lock:
                 self.alive(d)
                 self.stopped(d, current)
-        except _EventFailed as f:
+        except _LifecycleEventError as f:
             with self.lock:
                 self.alive(d)
                 self.end_event(d, current, "Failed", f.diagnostics)
@@ -1150,7 +1153,7 @@ class CodeDeploySim:
             return counts is not None and counts[2] >= counts[0]
 
         if not self.wait(d, timeout, ready):
-            raise _EventFailed(
+            raise _LifecycleEventError(
                 "ECS_UPDATE_ERROR",
                 "The deployment timed out while waiting for the replacement task set to become healthy. "
                 f"This time out period is {timeout:g} seconds (stand-in; real CodeDeploy: 60 minutes).",
@@ -1216,9 +1219,10 @@ class CodeDeploySim:
                 ex["status"] = "Failed"
                 ex["reportedAt"] = now()
                 log.update(status="InvokeFailed", error=invoke_error)
-                raise _EventFailed(
+                raise _LifecycleEventError(
                     "INVALID_LAMBDA_FUNCTION",
-                    f"The deployment failed because the {name} lifecycle hook function {fn} could not be invoked: {invoke_error}",
+                    f"The deployment failed because the {name} lifecycle hook function {fn} "
+                    f"could not be invoked: {invoke_error}",
                     {"errorCode": "UnknownError", "scriptName": fn, "message": invoke_error, "logTail": ""},
                 )
             timeout = self.settings["hook_timeout_seconds"]
@@ -1235,7 +1239,7 @@ class CodeDeploySim:
                     f"The {name} lifecycle hook function {fn} did not report a status with "
                     f"PutLifecycleEventHookExecutionStatus within {timeout:g} seconds: the hook timed out."
                 )
-                raise _EventFailed(
+                raise _LifecycleEventError(
                     "HOOK_EXECUTION_FAILURE",
                     f"The deployment failed because the {name} lifecycle hook timed out. {msg}",
                     {"errorCode": "ScriptTimedOut", "scriptName": fn, "message": msg, "logTail": ""},
@@ -1245,7 +1249,7 @@ class CodeDeploySim:
             )
             if ex["status"] == "Failed":
                 msg = f"The {name} lifecycle hook function {fn} reported Failed."
-                raise _EventFailed(
+                raise _LifecycleEventError(
                     "HOOK_EXECUTION_FAILURE",
                     f"The deployment failed because a lifecycle hook {name} failed. {msg}",
                     {"errorCode": "ScriptFailed", "scriptName": fn, "message": msg, "logTail": ""},

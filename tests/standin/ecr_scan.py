@@ -172,7 +172,8 @@ class Scans:
             status = current_status(spec)
         if status == "NONE":
             raise ScanNotFoundException(
-                image_id=f"{{imageDigest:'{image_id.get('imageDigest') or 'null'}', imageTag:'{image_id.get('imageTag') or 'null'}'}}",
+                image_id=f"{{imageDigest:'{image_id.get('imageDigest') or 'null'}', "
+                f"imageTag:'{image_id.get('imageTag') or 'null'}'}}",
                 repository_name=spec["repository"],
                 registry_id=registry_id,
             )
@@ -295,7 +296,9 @@ def enhanced_finding(f: dict, spec: dict) -> dict:
         },
         "resources": [
             {
-                "id": f"arn:aws:ecr:{spec['region']}:{spec['account']}:repository/{spec['repository']}/{spec['digest']}",
+                "id": (
+                    f"arn:aws:ecr:{spec['region']}:{spec['account']}:repository/{spec['repository']}/{spec['digest']}"
+                ),
                 "type": "AWS_ECR_CONTAINER_IMAGE",
                 "details": {
                     "awsEcrContainerImage": {

@@ -266,10 +266,14 @@ class Tracker:
             if rec["status"] not in IN_FLIGHT:
                 continue
             target = _find_dep(service, rec["_target_dep"])
-            if target is not None and rec["deploymentCircuitBreaker"]["status"] == "MONITORING":
-                if rec["deploymentCircuitBreaker"]["failureCount"] != target.get("failedTasks", 0):
-                    rec["deploymentCircuitBreaker"]["failureCount"] = target.get("failedTasks", 0)
-                    rec["updatedAt"] = now
+            breaker = rec["deploymentCircuitBreaker"]
+            if (
+                target is not None
+                and breaker["status"] == "MONITORING"
+                and breaker["failureCount"] != target.get("failedTasks", 0)
+            ):
+                breaker["failureCount"] = target.get("failedTasks", 0)
+                rec["updatedAt"] = now
             if rec["status"] == "PENDING":
                 rec["status"] = "IN_PROGRESS"
                 rec["startedAt"] = rec["updatedAt"] = now
@@ -330,7 +334,8 @@ class Tracker:
         sources = rec["sourceServiceRevisions"]
         if not sources:
             raise InvalidParameterException(
-                "The service deployment has no source service revision to roll back to (the service's first deployment)."
+                "The service deployment has no source service revision to roll back to "
+                "(the service's first deployment)."
             )
         last = getattr(service, "sim_last_completed_revision", None)
         target_rev = last if last in sources else sources[0]
@@ -352,7 +357,8 @@ class Tracker:
         service.task_definition = td
         SIM.event(
             service,
-            f"(service {service.name}) rolling back service deployment {rec['serviceDeploymentArn'].rsplit('/', 1)[1]} (StopServiceDeployment).",
+            f"(service {service.name}) rolling back service deployment "
+            f"{rec['serviceDeploymentArn'].rsplit('/', 1)[1]} (StopServiceDeployment).",
         )
         self._start_rollback(backend, service, rec, rollback_dep, target_rev, MANUAL_ROLLBACK_REASON, now)
 

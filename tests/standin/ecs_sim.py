@@ -333,7 +333,10 @@ class Simulator:
                     behaviour = b
                 containers.append(
                     {
-                        "containerArn": f"arn:aws:ecs:{backend.region_name}:{backend.account_id}:container/{service.cluster_name}/{uuid.uuid4().hex}",
+                        "containerArn": (
+                            f"arn:aws:ecs:{backend.region_name}:{backend.account_id}:container/"
+                            f"{service.cluster_name}/{uuid.uuid4().hex}"
+                        ),
                         "name": cdef.get("name"),
                         "image": image,
                         "imageDigest": digest,
@@ -430,7 +433,8 @@ class Simulator:
                             self.event(
                                 service,
                                 f"(service {service.name}) is unable to consistently start tasks successfully. "
-                                "For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.",
+                                "For more information, see the Troubleshooting section of the "
+                                "Amazon ECS Developer Guide.",
                             )
                     continue
                 t.last_status = "RUNNING"
@@ -444,7 +448,8 @@ class Simulator:
                     if t.sim_ticks >= self.unhealthy_after_ticks:
                         self.event(
                             service,
-                            f"(service {service.name}) (task {t.id}) failed ELB health checks in (target-group {tg_text})",
+                            f"(service {service.name}) (task {t.id}) "
+                            f"failed ELB health checks in (target-group {tg_text})",
                         )
                         self.begin_stop(
                             t,
@@ -476,7 +481,6 @@ class Simulator:
             return
         by_id = {d["id"]: d for d in deployments}
         tgs = self.target_groups(service)
-        tg_text = tgs[0] if tgs else None
         tasks = self.tasks_of(backend, service)
 
         # 1. advance every task one step
@@ -540,11 +544,14 @@ class Simulator:
             pending = sum(1 for t in mine if t.last_status in PENDING_STATES)
             if (running, pending) != (d.get("runningCount"), d.get("pendingCount")):
                 d["runningCount"], d["pendingCount"], d["updatedAt"] = running, pending, now
-            if d["status"] != "PRIMARY" and d.get("rolloutState") != "FAILED":
-                # A drained old deployment goes away; a FAILED one stays visible (ACTIVE) until the
-                # rollback deployment completes, as ECS shows it.
-                if not any(t.started_by == d["id"] and t.last_status != "STOPPED" for t in tasks):
-                    service.deployments.remove(d)
+            # A drained old deployment goes away; a FAILED one stays visible (ACTIVE) until the
+            # rollback deployment completes, as ECS shows it.
+            if (
+                d["status"] != "PRIMARY"
+                and d.get("rolloutState") != "FAILED"
+                and not any(t.started_by == d["id"] and t.last_status != "STOPPED" for t in tasks)
+            ):
+                service.deployments.remove(d)
         service.running_count = sum(1 for t in tasks if t.desired_status == "RUNNING" and t.last_status == "RUNNING")
         service.pending_count = sum(
             1 for t in tasks if t.desired_status == "RUNNING" and t.last_status in PENDING_STATES
@@ -1122,7 +1129,13 @@ def _patched_update_service(self, service_properties: dict[str, Any]):
 
 
 def _patched_list_tasks(
-    self, cluster_str=None, container_instance=None, family=None, started_by=None, service_name=None, desiredStatus=None
+    self,
+    cluster_str=None,
+    container_instance=None,
+    family=None,
+    started_by=None,
+    service_name=None,
+    desiredStatus=None,  # noqa: N803 - moto's own parameter name
 ):
     """ListTasks: filter by serviceName (moto ignores it) and default desiredStatus to RUNNING as ECS does."""
     tasks = _ORIGINALS["list_tasks"](self, cluster_str, container_instance, family, started_by, None, desiredStatus)
@@ -1209,10 +1222,7 @@ def _patched_list_task_definitions_response(self):
         after = _list_task_definitions_cursor(token, query)
         # A cursor (the last key returned), not an offset: revisions registered between pages
         # neither repeat nor shift the next page.
-        if sort == "ASC":
-            rows = [r for r in rows if (r[0], r[1]) > after]
-        else:
-            rows = [r for r in rows if (r[0], r[1]) < after]
+        rows = [r for r in rows if ((r[0], r[1]) > after if sort == "ASC" else (r[0], r[1]) < after)]
     out: dict[str, Any] = {"taskDefinitionArns": [arn for _, _, arn in rows[:page]]}
     if len(rows) > page:
         last = rows[page - 1]

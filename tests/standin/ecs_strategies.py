@@ -362,7 +362,8 @@ class Runner:
                         backend,
                         service,
                         run,
-                        f"Lifecycle hook {hook.hook_id} ({hook.cfg.get('hookTargetArn')}) at {hook.hook_stage} failed: {why}",
+                        f"Lifecycle hook {hook.hook_id} ({hook.cfg.get('hookTargetArn')}) "
+                        f"at {hook.hook_stage} failed: {why}",
                     )
                     return False
             if not hook.calling and hook.status == "IN_PROGRESS" and now >= hook.next_call:

@@ -31,6 +31,7 @@ Any awsJson/rpcv2Cbor/query API and Lambda Invoke can be throttled on demand (PO
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -420,10 +421,8 @@ class Front:
         if status_code == 200:
             return done(200, base, out)
         parsed = None
-        try:
+        with contextlib.suppress(ValueError):
             parsed = json.loads(out)
-        except ValueError:
-            pass
         if status_code >= 500 and isinstance(parsed, dict) and ("errorType" in parsed or "errorMessage" in parsed):
             # cargo-lambda: handler error = HTTP 500 {errorType, errorMessage}; AWS: 200 + header.
             return done(200, {**base, "X-Amz-Function-Error": "Unhandled"}, out)
@@ -485,7 +484,8 @@ class Front:
             return cloudwatch_cbor.error_response(err)
         region = region_from_auth(headers)
         auth = headers.get("authorization") or (
-            f"AWS4-HMAC-SHA256 Credential=test/20250101/{region}/monitoring/aws4_request, SignedHeaders=host, Signature=0"
+            f"AWS4-HMAC-SHA256 Credential=test/20250101/{region}/monitoring/aws4_request, "
+            "SignedHeaders=host, Signature=0"
         )
 
         def moto_call(operation: str, params: dict):

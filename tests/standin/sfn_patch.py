@@ -129,7 +129,8 @@ def history_page(events: list, reverse: bool, max_results, token, arn: str) -> d
     size = int(max_results or 0) or HISTORY_PAGE
     if not 0 < size <= HISTORY_MAX:
         raise ValidationException(
-            f"1 validation error detected: Value '{size}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to {HISTORY_MAX}"
+            f"1 validation error detected: Value '{size}' at 'maxResults' failed to satisfy constraint: "
+            f"Member must have value less than or equal to {HISTORY_MAX}"
         )
     start = 0
     if token:
@@ -138,7 +139,7 @@ def history_page(events: list, reverse: bool, max_results, token, arn: str) -> d
             assert cursor["arn"] == arn and cursor["reverse"] == reverse
             start = int(cursor["offset"])
         except Exception:  # noqa: BLE001 - any token we did not write is invalid
-            raise InvalidToken("'nextToken' is not valid")
+            raise InvalidToken("'nextToken' is not valid") from None
     ordered = list(reversed(events)) if reverse else list(events)
     page = {"events": ordered[start : start + size]}
     if start + size < len(ordered):
@@ -173,8 +174,8 @@ def install_task_failure_cause() -> None:
     """3. SendTaskFailure: moto's response handler reads `error` and drops `cause`, which its own
     interpreter takes (`send_task_failure(task_token, error, cause)`); Step Functions puts the cause
     into the TaskFailed event and the caught error (berth reject's "rejected by …: reason")."""
-    from moto.stepfunctions.responses import StepFunctionResponse
     from moto.core.responses import EmptyResult
+    from moto.stepfunctions.responses import StepFunctionResponse
 
     def send_task_failure(self):
         self.stepfunction_backend.send_task_failure(
@@ -206,7 +207,7 @@ def parse_timestamp(value) -> datetime.datetime | None:
 
 def entered_time(now: datetime.datetime) -> str:
     """`$$.State.EnteredTime` as Step Functions writes it: UTC, milliseconds, Z."""
-    utc = now.astimezone(datetime.timezone.utc)
+    utc = now.astimezone(datetime.UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 

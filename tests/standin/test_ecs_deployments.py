@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import botocore.exceptions
 import pytest
@@ -231,7 +231,7 @@ def test_list_filters_pagination_and_errors(paused):
         "STOPPED",
         "STOPPED",
     ]
-    future = datetime.now(timezone.utc) + timedelta(hours=1)
+    future = datetime.now(UTC) + timedelta(hours=1)
     assert deployments(svc, createdAt={"after": future}) == []
     assert len(deployments(svc, createdAt={"before": future})) == 5
 

@@ -6,6 +6,7 @@ The ticker is paused; hook invocations run in threads, so the helpers tick and b
 from __future__ import annotations
 
 import time
+from datetime import UTC
 
 import botocore.exceptions
 import pytest
@@ -435,7 +436,9 @@ def test_with_an_alternate_target_group_each_revision_has_its_own_metrics(paused
                 "containerPort": 80,
                 "advancedConfiguration": {
                     "alternateTargetGroupArn": green,
-                    "productionListenerRule": "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/w/1/2/3",
+                    "productionListenerRule": (
+                        "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/w/1/2/3"
+                    ),
                     "roleArn": "arn:aws:iam::123456789012:role/r",
                 },
             }
@@ -452,11 +455,11 @@ def test_with_an_alternate_target_group_each_revision_has_its_own_metrics(paused
         if sd(ecs, arn).get("lifecycleStage") == "PRODUCTION_TRAFFIC_SHIFT":
             break
     # WHEN ECS holds the canary at 10 %
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    start = datetime.fromtimestamp(time.time() - 0.01, tz=timezone.utc)
+    start = datetime.fromtimestamp(time.time() - 0.01, tz=UTC)
     standin.control("tick", {"count": 10})
-    end = datetime.fromtimestamp(time.time() + 1, tz=timezone.utc)
+    end = datetime.fromtimestamp(time.time() + 1, tz=UTC)
 
     def requests(tg):
         dims = [

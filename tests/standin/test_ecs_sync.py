@@ -7,6 +7,8 @@ the throttle."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import time
 from types import SimpleNamespace
@@ -75,10 +77,8 @@ def caught(out) -> tuple[str, dict | str]:
     """(Error, Cause parsed as JSON where it is JSON) of the error the Catch put at $.error."""
     assert "error" in out, f"the state did not fail: {json.dumps(out)[:400]}"
     cause = out["error"]["Cause"]
-    try:
+    with contextlib.suppress(ValueError):
         cause = json.loads(cause)
-    except ValueError:
-        pass
     return out["error"]["Error"], cause
 
 
@@ -251,7 +251,7 @@ def test_the_wait_reads_the_task_at_most_once_a_second():
     )
     assert out == {"LastStatus": "STOPPED"}
     assert len(reads) <= 4 and reads[-1] >= 3.0, reads
-    assert reads[0] >= 1.0 and all(b - a >= 1.0 for a, b in zip(reads, reads[1:])), reads
+    assert reads[0] >= 1.0 and all(b - a >= 1.0 for a, b in itertools.pairwise(reads)), reads
 
 
 def test_the_wait_is_neither_counted_nor_refused_by_the_throttle(standin):

@@ -176,7 +176,10 @@ def test_cloudwatch_query_protocol_throttling(standin):
         standin.url + "/",
         data={"Action": "ListMetrics", "Version": "2010-08-01"},
         headers={
-            "Authorization": "AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/monitoring/aws4_request, SignedHeaders=host, Signature=0"
+            "Authorization": (
+                "AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/monitoring/aws4_request, "
+                "SignedHeaders=host, Signature=0"
+            )
         },
     )
     assert r.status_code == 400 and "<Code>Throttling</Code>" in r.text and "<Message>Rate exceeded</Message>" in r.text
@@ -186,7 +189,10 @@ def test_cloudwatch_query_protocol_throttling(standin):
         standin.url + "/",
         data={"Action": "ListMetrics", "Version": "2010-08-01"},
         headers={
-            "Authorization": "AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/monitoring/aws4_request, SignedHeaders=host, Signature=0"
+            "Authorization": (
+                "AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/monitoring/aws4_request, "
+                "SignedHeaders=host, Signature=0"
+            )
         },
     )
     assert r.status_code == 200 and "ListMetricsResponse" in r.text
