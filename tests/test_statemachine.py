@@ -10,7 +10,7 @@ import pytest
 
 # From the IAM contract: load_template, the one CloudFormation-aware YAML loader; lambda_states,
 # berth-lambda's states! table as the contract reads it; authorization_data, AWS's IAM data.
-from test_iam_contract import authorization_data, lambda_states, load_template
+from .test_iam_contract import authorization_data, lambda_states, load_template
 
 ROOT = Path(__file__).resolve().parent.parent
 ASL_PATH = ROOT / "statemachine" / "deploy.asl.json"
@@ -213,9 +213,9 @@ def build_problems(t: dict, table: list[tuple[str, str]], packages: dict[str, Pa
     runs: dict[str, list[str]] = {}
     for state, crate in table:
         runs.setdefault(state, []).append(crate)
-    for state, crate in runs.items():
-        if len(crate) > 1:
-            problems.append(f"states! lists {state} {len(crate)} times")
+    for state, listed in runs.items():
+        if len(listed) > 1:
+            problems.append(f"states! lists {state} {len(listed)} times")
     for state, names in sorted(states.items()):
         if len(names) > 1:
             problems.append(f"{' and '.join(sorted(names))} all have BERTH_STATE {state}")
