@@ -274,6 +274,7 @@ class Workspace:
             rel = file.relative_to(src).with_suffix("").parts
             if "tests" in rel or (rel and rel[-1] == "tests"):
                 continue  # `mod tests;` files: test code
+            path: tuple[str, ...]
             if rel in (("main",), ("lib",)):
                 path = ()
             elif rel[-1] == "mod":
@@ -475,7 +476,8 @@ class Workspace:
         `crate` reaches (a binary's `main`, a function crate's `serve`)."""
         starts = self.free.get((crate, (), entry))
         assert starts, f"{crate}: no fn {entry}"
-        todo, seen, found = list(starts), {id(s) for s in starts}, {}
+        todo, seen = list(starts), {id(s) for s in starts}
+        found: dict[str, list[str]] = {}
         while todo:
             fn = todo.pop()
             sdk, free, method_names = self.calls(fn)
@@ -586,7 +588,7 @@ PSEUDO = {
 }
 # Example values for parameters without a usable default; each must satisfy its parameter's own
 # AllowedPattern (test_parameter_examples_are_valid), so the shapes checked are installable ones.
-PARAMETER_EXAMPLES = {
+PARAMETER_EXAMPLES: dict[str, str | list[str]] = {
     "ClusterName": "prod",
     "TaskRoleArns": ["arn:aws:iam::123456789012:role/web-task", "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"],
     "CodeDeployApplications": "web-*",
@@ -717,7 +719,7 @@ def functions(template: dict) -> dict[str, dict]:
     """state -> {"logical": id, "binary": name, "grants": [Grant]} for every
     AWS::Serverless::Function. Every function runs the same binary (`Metadata.BuildProperties.Binary`,
     berth-lambda); its `Environment.Variables.BERTH_STATE` picks the state it serves."""
-    out = {}
+    out: dict[str, dict] = {}
     for logical, res in template["Resources"].items():
         if res.get("Type") != "AWS::Serverless::Function":
             continue

@@ -29,7 +29,8 @@ CLIENTS = {
 
 def main() -> None:
     session = boto3.session.Session()
-    clients = {name: session.client(name) for name in CLIENTS[os.environ["BERTH_STATE"]]}
+    # boto3-stubs types client() per literal service name; these are given at run time.
+    clients = {name: session.client(name) for name in CLIENTS[os.environ["BERTH_STATE"]]}  # type: ignore[call-overload]
     if "ecs" in clients:
         # as berth's warm-up: failures are the real call's to report
         with contextlib.suppress(Exception):

@@ -31,6 +31,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -187,7 +188,8 @@ def run(
         "scenarios": {},
     }
     for index, (name, profile) in enumerate(SCENARIOS.items()):
-        lines, spans = [], []
+        lines: list[dict] = []
+        spans: list[tuple[int, int]] = []  # (first evaluation, evaluations) per bake
         for i in range(bakes):
             base, canary = bake_samples(
                 seed * 1_000_003 + index * 100_000 + i, profile, window_minutes, requests_per_minute
@@ -199,8 +201,8 @@ def run(
         per_mode = {}
         for mode in ("threshold", "analysis"):
             results = [outcome(decisions[s : s + n], mode) for s, n in spans]
-            rolled = [m for d, m, _ in results if d == "ROLLBACK"]
-            entry = {"rolledBack": len(rolled), "rate": len(rolled) / bakes}
+            rolled = [m for d, m, _ in results if d == "ROLLBACK" and m is not None]  # a decision has its minute
+            entry: dict[str, Any] = {"rolledBack": len(rolled), "rate": len(rolled) / bakes}
             if name == "healthy":
                 entry["example"] = next((detail for d, _, detail in results if d == "ROLLBACK"), None)
             else:

@@ -44,7 +44,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import boto3
 
@@ -107,7 +109,9 @@ class OwnCalls:
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
         boto3.setup_default_session()
-        boto3.DEFAULT_SESSION.events.register("before-call", self._count)
+        assert boto3.DEFAULT_SESSION is not None
+        self.session = boto3.DEFAULT_SESSION
+        self.session.events.register("before-call", self._count)
 
     def _count(self, model, **_kwargs) -> None:
         service = model.service_model.signing_name
@@ -121,7 +125,7 @@ class OwnCalls:
         self.counts.clear()
 
     def close(self) -> None:
-        boto3.DEFAULT_SESSION.events.unregister("before-call", self._count)
+        self.session.events.unregister("before-call", self._count)
 
 
 def reset_counts(stack: Stack, own: OwnCalls) -> None:
@@ -314,6 +318,7 @@ def peer_run(stack: Stack, own: OwnCalls, rollout_seconds: float, timeout: float
         sim = sim or completion(stack, service, old_td)
         time.sleep(0.05)
     exited = time.time()
+    assert proc.stdout is not None  # stdout=PIPE
     out = proc.stdout.read()
     calls = read_counts(stack, own)
     if proc.returncode != 0:
@@ -414,7 +419,7 @@ def fan_out_run(stack: Stack, own: OwnCalls, services: int, timeout: float) -> d
 # ---------------------------------------------------------------------- report
 
 
-def med(values: list[float]) -> float:
+def med(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
@@ -442,7 +447,7 @@ def typical(runs: list[dict]) -> dict | None:
     if not runs:
         return None
     keys = ("transitions", "events", "polls", "loop_transitions", "loop_events")
-    out = {k: med([r[k] for r in runs]) for k in keys if k in runs[0]}
+    out: dict[str, Any] = {k: med([r[k] for r in runs]) for k in keys if k in runs[0]}
     apis = {api for r in runs for api in r["calls"]}
     out["calls"] = {api: med([r["calls"].get(api, 0) for r in runs]) for api in sorted(apis)}
     return out

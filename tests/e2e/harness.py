@@ -437,7 +437,8 @@ class Stack:
     # ------------------------------------------------------------------ AWS clients
 
     def client(self, service: str):
-        return boto3.client(
+        # boto3-stubs types client() per literal service name; this one is given at run time.
+        return boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=self.url,
             region_name=REGION,
@@ -917,7 +918,7 @@ def lambda_functions() -> dict:
     def literal(variables: dict | None) -> dict:
         return {k: str(v) for k, v in (variables or {}).items() if isinstance(v, (str, int, float))}
 
-    out = {}
+    out: dict[str, dict] = {}
     for logical, res in t["Resources"].items():
         if res["Type"] != "AWS::Serverless::Function":
             continue
@@ -1210,7 +1211,7 @@ def aws_snapshot(stack: Stack, tags: bool = True) -> dict:
     for status in ("ACTIVE", "INACTIVE"):
         for page in ecs.get_paginator("list_task_definitions").paginate(status=status):
             for arn in page["taskDefinitionArns"]:
-                entry = {"status": status}
+                entry: dict[str, object] = {"status": status}
                 if tags:
                     out = ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
                     entry["tags"] = sorted((t["key"], t["value"]) for t in out.get("tags", []))

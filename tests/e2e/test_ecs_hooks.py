@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 PREFIX = "arn:aws:ecs:us-east-1:123456789012"
 BLUE = f"{PREFIX}:service-revision/prod/web/4980306466373577095"
@@ -143,7 +144,7 @@ def test_ecs_hook_judges_a_canary_analysis_against_the_old_revisions_target_grou
             ],
         )
     green = {"TargetGroup": "targetgroup/web-green/1", "LoadBalancer": "app/web/1"}
-    canary = {
+    canary: dict[str, Any] = {
         "bakeSeconds": 0,
         "windowSeconds": 30,
         "analysis": {"baseline": {"source": "dimensions", "dimensions": {"TargetGroup": "targetgroup/web-blue/1"}}},

@@ -39,13 +39,14 @@ def only_executions_started(before: dict, after: dict) -> list[str]:
     return [c for c in aws_changes(before, after) if not c.startswith("execution started")]
 
 
-def service_output(berth, arn: str, state: str) -> dict | None:
+def service_output(berth, arn: str, state: str) -> dict:
     """The last output a state of the service's execution left (its document after that state)."""
     out = None
     for e in berth.history(arn):
         d = e.get("stateExitedEventDetails")
         if d and d["name"] == state:
             out = json.loads(d["output"])
+    assert out is not None, f"{state} never exited in {arn}"
     return out
 
 

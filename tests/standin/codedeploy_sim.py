@@ -169,7 +169,7 @@ class Deployment:
         self.rollback_info: dict | None = None
         self.target_status = "Pending"
         self.target_updated = self.create_time
-        self.events = [{"lifecycleEventName": n, "status": "Pending"} for n in LIFECYCLE]
+        self.events: list[dict[str, Any]] = [{"lifecycleEventName": n, "status": "Pending"} for n in LIFECYCLE]
         self.hook_log: list[dict] = []
         self.traffic_log: list[dict] = []
         self.stop_requested = False
@@ -181,6 +181,7 @@ class Deployment:
         self.blue_tg: str | None = kw.get("blue_tg")
         self.green_tg: str | None = kw.get("green_tg")
         self.traffic_started = False
+        self.skip_termination_wait = False  # ContinueDeployment(TERMINATION_WAIT) ends the wait
         self.internal_error: str | None = None
 
     def event(self, name: str) -> dict:
@@ -587,7 +588,7 @@ class CodeDeploySim:
                 missing.append(n)
             else:
                 infos.append(self.group_info(region, g))
-        out = {"deploymentGroupsInfo": infos}
+        out: dict[str, Any] = {"deploymentGroupsInfo": infos}
         if missing:
             out["errorMessage"] = f"Deployment groups not found: {', '.join(missing)}"
         return out
@@ -769,7 +770,7 @@ class CodeDeploySim:
         overview = {"Pending": 0, "InProgress": 0, "Succeeded": 0, "Failed": 0, "Skipped": 0, "Ready": 0}
         if d.target_status in overview:
             overview[d.target_status] += 1
-        info = {
+        info: dict[str, Any] = {
             "applicationName": d.application,
             "deploymentGroupName": d.group,
             "deploymentConfigName": d.config_name,
@@ -829,7 +830,7 @@ class CodeDeploySim:
             raise ApiError(
                 "ApplicationNameRequiredException", "Application name is required when a deployment group name is given"
             )
-        if app_name:
+        if app_name and group_name:  # both or neither (checked above)
             self.app(region, app_name)
             self.group(region, app_name, group_name)
         statuses = p.get("includeOnlyStatuses") or []
@@ -965,7 +966,7 @@ class CodeDeploySim:
         if wt == "READY_WAIT" and d.status != "Ready":
             raise ApiError("DeploymentIsNotInReadyStateException", f"The deployment {d.id} is not in the Ready state.")
         # TERMINATION_WAIT: end the blue termination wait now.
-        d.skip_termination_wait = True  # type: ignore[attr-defined]
+        d.skip_termination_wait = True
         self.cond.notify_all()
         return {}
 
@@ -1117,15 +1118,14 @@ class CodeDeploySim:
                 # Blue task set termination wait: the deployment stays InProgress (and can still be
                 # stopped and rolled back) until it ends.
                 if d.termination_wait_minutes:
-                    self.wait(
-                        d, self.minutes(d.termination_wait_minutes), lambda: getattr(d, "skip_termination_wait", False)
-                    )
+                    self.wait(d, self.minutes(d.termination_wait_minutes), lambda: d.skip_termination_wait)
                 self.succeed(d)
         except _Stopped:
             with self.lock:
                 self.alive(d)
                 self.stopped(d, current)
         except _LifecycleEventError as f:
+            assert current is not None, "only a lifecycle event's hook or action fails one"
             with self.lock:
                 self.alive(d)
                 self.end_event(d, current, "Failed", f.diagnostics)
@@ -1192,7 +1192,13 @@ class CodeDeploySim:
         exec_id = new_execution_id()
         with self.lock:
             self.alive(d)
-            ex = {"deploymentId": d.id, "event": name, "function": fn, "status": "InProgress", "invokedAt": now()}
+            ex: dict[str, Any] = {
+                "deploymentId": d.id,
+                "event": name,
+                "function": fn,
+                "status": "InProgress",
+                "invokedAt": now(),
+            }
             self.executions[exec_id] = ex
             log = {"event": name, "function": fn, "executionId": exec_id, "invokedAt": ex["invokedAt"]}
             d.hook_log.append(log)

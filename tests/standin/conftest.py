@@ -172,7 +172,8 @@ class Standin:
         self.url = url
 
     def client(self, service: str):
-        return boto3.client(
+        # boto3-stubs types client() per literal service name; this one is given at run time.
+        return boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=self.url,
             region_name=REGION,

@@ -347,7 +347,8 @@ def ensure_image(spec: dict) -> None:
     """The repository and an image with the spec's digest (and tag) in moto's ECR."""
     backend = ecr_models.ecr_backends[spec["account"]][spec["region"]]
     if spec["repository"] not in backend.repositories:
-        backend.create_repository(spec["repository"], None, None, {"scanOnPush": True}, "MUTABLE", [])
+        # {} encryption configuration: moto's default, as for none
+        backend.create_repository(spec["repository"], None, {}, {"scanOnPush": True}, "MUTABLE", [])
     repo = backend.repositories[spec["repository"]]
     image = next((i for i in repo.images if i.get_image_digest() == spec["digest"]), None)
     if image is None:
@@ -395,4 +396,5 @@ def install() -> None:
     if _ORIGINAL:
         return
     _ORIGINAL["describe"] = ecr_responses.ECRResponse.describe_image_scan_findings
-    ecr_responses.ECRResponse.describe_image_scan_findings = _describe_image_scan_findings
+    # Monkeypatching moto (the stand-in's purpose): mypy flags assigning to a method (method-assign).
+    ecr_responses.ECRResponse.describe_image_scan_findings = _describe_image_scan_findings  # type: ignore[method-assign]

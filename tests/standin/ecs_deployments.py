@@ -18,7 +18,7 @@ import base64
 import json
 import random
 import string
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moto.core.utils import utcnow
 from moto.ecs import responses as ecs_responses
@@ -26,6 +26,9 @@ from moto.ecs.exceptions import ECSException, InvalidParameterException
 
 from . import ecs_sim
 from .ecs_sim import SIM, breaker_threshold, make_deployment, new_deployment_id
+
+if TYPE_CHECKING:  # ecs_strategies imports this module
+    from .ecs_strategies import Runner
 
 IN_FLIGHT = ("PENDING", "IN_PROGRESS", "STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS")
 FINISHED = ("SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
@@ -148,7 +151,7 @@ class Tracker:
 
     def __init__(self) -> None:
         self.events: list[dict] = []  # last 200 emitted events, for /_berth/state
-        self.strategy_runner = None  # ecs_strategies.RUNNER: BLUE_GREEN / LINEAR / CANARY runs
+        self.strategy_runner: Runner | None = None  # ecs_strategies.RUNNER: BLUE_GREEN / LINEAR / CANARY runs
 
     def reset(self) -> None:
         self.events.clear()
@@ -618,11 +621,14 @@ def install() -> None:
         return
     _INSTALLED = True
     SIM.deployment_listener = TRACKER
-    cls = ecs_responses.EC2ContainerServiceResponse
-    cls.list_service_deployments = list_service_deployments
-    cls.describe_service_deployments = describe_service_deployments
-    cls.describe_service_revisions = describe_service_revisions
-    cls.stop_service_deployment = stop_service_deployment
+    # Operations moto's ECS does not have: added to its response class, which dispatches by name.
+    for name, operation in {
+        "list_service_deployments": list_service_deployments,
+        "describe_service_deployments": describe_service_deployments,
+        "describe_service_revisions": describe_service_revisions,
+        "stop_service_deployment": stop_service_deployment,
+    }.items():
+        setattr(ecs_responses.EC2ContainerServiceResponse, name, operation)
 
 
 __all__ = ["TRACKER", "install", "records", "ecs_sim"]

@@ -448,6 +448,7 @@ def install() -> None:
     ecs_sim.install()
     _ORIGINALS["run_task"] = ecs_models.EC2ContainerServiceBackend.run_task
     _ORIGINALS["stop_task"] = ecs_models.EC2ContainerServiceBackend.stop_task
-    ecs_models.EC2ContainerServiceBackend.run_task = _patched_run_task
-    ecs_models.EC2ContainerServiceBackend.stop_task = _patched_stop_task
+    # Monkeypatching moto (the stand-in's purpose): mypy flags assigning to a method (method-assign).
+    ecs_models.EC2ContainerServiceBackend.run_task = _patched_run_task  # type: ignore[method-assign]
+    ecs_models.EC2ContainerServiceBackend.stop_task = _patched_stop_task  # type: ignore[method-assign]
     SIM.tick_hooks.append(RUNNER.tick)

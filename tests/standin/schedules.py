@@ -131,7 +131,14 @@ _MONTHS = {
 }
 _DAYS = {d: i + 1 for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}
 # (low, high, names) per cron field: minutes hours day-of-month month day-of-week year
-_FIELDS = ((0, 59, {}), (0, 23, {}), (1, 31, {}), (1, 12, _MONTHS), (1, 7, _DAYS), (1970, 2199, {}))
+_FIELDS: tuple[tuple[int, int, dict[str, int]], ...] = (
+    (0, 59, {}),
+    (0, 23, {}),
+    (1, 31, {}),
+    (1, 12, _MONTHS),
+    (1, 7, _DAYS),
+    (1970, 2199, {}),
+)
 
 
 def _cron_value(text: str, field: int) -> bool:
@@ -236,8 +243,9 @@ def install() -> None:
         return
     _ORIGINALS["create"] = EventBridgeSchedulerBackend.create_schedule
     _ORIGINALS["update"] = EventBridgeSchedulerBackend.update_schedule
-    EventBridgeSchedulerBackend.create_schedule = _create_schedule
-    EventBridgeSchedulerBackend.update_schedule = _update_schedule
+    # Monkeypatching moto (mypy: method-assign); moto calls these with keywords only, as **kw takes them.
+    EventBridgeSchedulerBackend.create_schedule = _create_schedule  # type: ignore[method-assign,assignment]
+    EventBridgeSchedulerBackend.update_schedule = _update_schedule  # type: ignore[method-assign,assignment]
 
 
 def fill_context(text: str | None, schedule_arn: str, scheduled: str, execution_id: str) -> str:

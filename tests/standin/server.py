@@ -213,8 +213,7 @@ class Front:
             return None
         if LAMBDA_INVOKE.match(path):
             api, protocol = "lambda:InvokeFunction", "lambda"
-        elif CBOR_PATH.match(path):
-            m = CBOR_PATH.match(path)
+        elif m := CBOR_PATH.match(path):
             api, protocol = throttle.cbor_api(m.group("service"), m.group("op")), "cbor"
         else:
             body = None
@@ -396,6 +395,7 @@ class Front:
         if outcome is None:
             # Past the function's Timeout. The runtime emulator keeps running the invocation
             # (README): the function counts as cold again, as Lambda replaces a timed-out sandbox.
+            assert limit is not None, "only a timed invocation times out"
             self.limits.mark_cold(name)
             return timed_out(limit)
         if isinstance(outcome, Exception):
@@ -622,9 +622,9 @@ class Front:
                 return self.json(
                     200, {"functions": self.register_lambdas(doc.get("names", []), doc.get("region", "us-east-1"))}
                 )
-            out = self.release_control(environ, route, method, doc)
-            if out is not None:
-                return out
+            answer = self.release_control(environ, route, method, doc)
+            if answer is not None:
+                return answer
         except (KeyError, ValueError, TypeError) as e:
             return self.json(400, {"error": f"{type(e).__name__}: {e}"})
         return self.json(404, {"error": f"no control route {method} {path}"})
@@ -683,7 +683,7 @@ class Front:
 
         import boto3
 
-        client_args = dict(
+        client_args: dict[str, Any] = dict(
             endpoint_url=f"http://127.0.0.1:{self.port}",
             region_name=region,
             aws_access_key_id="test",

@@ -35,12 +35,17 @@ every error answer of the Lambda Invoke API `Exception`, whatever Lambda said. S
 it `Lambda.<error code>` (`Lambda.ServiceException`, `Lambda.TooManyRequestsException`, ...), as
 moto already does for `arn:aws:states:::lambda:invoke` (`StateTaskServiceLambda`). Without this, no
 `Retry` on `Lambda.*` can ever match locally.
+
+Each patch assigns to a moto method (or class), which mypy refuses: those assignments carry a
+`# type: ignore[method-assign]` (`misc` for the class, `assignment` where the replacement's
+signature is not moto's).
 """
 
 from __future__ import annotations
 
 import datetime
 import re
+from typing import Any
 
 _ORIGINAL: dict = {}
 
@@ -77,8 +82,8 @@ def install_aws_sdk_casing() -> None:
 
     _ORIGINAL["StateTaskServiceAwsSdk._normalise_parameters"] = StateTaskServiceAwsSdk._normalise_parameters
     _ORIGINAL["StateTaskServiceAwsSdk._normalise_response"] = StateTaskServiceAwsSdk._normalise_response
-    StateTaskServiceAwsSdk._normalise_parameters = _normalise_parameters
-    StateTaskServiceAwsSdk._normalise_response = _normalise_response
+    StateTaskServiceAwsSdk._normalise_parameters = _normalise_parameters  # type: ignore[method-assign]
+    StateTaskServiceAwsSdk._normalise_response = _normalise_response  # type: ignore[method-assign]
 
 
 def _sfn_operation(action: str):
@@ -109,8 +114,8 @@ def install_sfn_casing() -> None:
 
     _ORIGINAL["StateTaskServiceSfn._normalise_parameters"] = original
     _ORIGINAL["StateTaskServiceSfn._normalise_response"] = StateTaskServiceSfn._normalise_response
-    StateTaskServiceSfn._normalise_parameters = _normalise_parameters
-    StateTaskServiceSfn._normalise_response = _normalise_response
+    StateTaskServiceSfn._normalise_parameters = _normalise_parameters  # type: ignore[method-assign]
+    StateTaskServiceSfn._normalise_response = _normalise_response  # type: ignore[method-assign]
 
 
 HISTORY_PAGE = 100  # GetExecutionHistory's default maxResults (Step Functions API reference)
@@ -141,7 +146,7 @@ def history_page(events: list, reverse: bool, max_results, token, arn: str) -> d
         except Exception:  # noqa: BLE001 - any token we did not write is invalid
             raise InvalidToken("'nextToken' is not valid") from None
     ordered = list(reversed(events)) if reverse else list(events)
-    page = {"events": ordered[start : start + size]}
+    page: dict[str, Any] = {"events": ordered[start : start + size]}
     if start + size < len(ordered):
         cursor = {"arn": arn, "reverse": reverse, "offset": start + size}
         page["nextToken"] = base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode()
@@ -167,7 +172,7 @@ def install_history_paging() -> None:
         )
 
     _ORIGINAL["StepFunctionResponse.get_execution_history"] = StepFunctionResponse.get_execution_history
-    StepFunctionResponse.get_execution_history = get_execution_history
+    StepFunctionResponse.get_execution_history = get_execution_history  # type: ignore[method-assign]
 
 
 def install_task_failure_cause() -> None:
@@ -184,7 +189,7 @@ def install_task_failure_cause() -> None:
         return EmptyResult()
 
     _ORIGINAL["StepFunctionResponse.send_task_failure"] = StepFunctionResponse.send_task_failure
-    StepFunctionResponse.send_task_failure = send_task_failure
+    StepFunctionResponse.send_task_failure = send_task_failure  # type: ignore[method-assign]
 
 
 # RFC 3339 as Step Functions reads it: an uppercase T between date and time, fractional seconds
@@ -218,7 +223,7 @@ def install_timestamps() -> None:
     )
 
     _ORIGINAL["IsTimestamp.string_to_timestamp"] = IsTimestamp.string_to_timestamp
-    IsTimestamp.string_to_timestamp = staticmethod(parse_timestamp)
+    IsTimestamp.string_to_timestamp = staticmethod(parse_timestamp)  # type: ignore[method-assign,assignment]
     original = state_module.StateData
     _ORIGINAL["state.StateData"] = original
 
@@ -227,7 +232,7 @@ def install_timestamps() -> None:
             fields["EnteredTime"] = entered_time(datetime.datetime.fromisoformat(fields["EnteredTime"]))
         return original(**fields)
 
-    state_module.StateData = state_data
+    state_module.StateData = state_data  # type: ignore[misc,assignment]
 
 
 # ---------------------------------------------------------------- 7. ecs:runTask(.sync)
@@ -308,7 +313,8 @@ def _send_in_process(request, **_kwargs):
             url.path or "/", method=request.method, headers=headers, data=body or b"", query_string=url.query
         )
         status, out_headers, out = resp.status_code, dict(resp.headers), resp.get_data()
-    return AWSResponse(request.url, status, out_headers, MockRawResponse(out))
+    # botocore keeps any mapping of headers (HeadersDict); its stubs ask for an HTTPHeaders.
+    return AWSResponse(request.url, status, out_headers, MockRawResponse(out))  # type: ignore[arg-type]
 
 
 def ecs_reader(region: str, state_credentials=None):
@@ -358,7 +364,8 @@ def install_ecs_sync() -> None:
                 env=env,
                 error_name=error_name,
                 event_type=HistoryEventType.TaskFailed,
-                event_details=EventDetails(
+                # moto declares EventDetails total (every key) yet builds it, as here, with one key
+                event_details=EventDetails(  # type: ignore[typeddict-item]
                     taskFailedEventDetails=TaskFailedEventDetails(
                         resourceType=self._get_sfn_resource_type(),
                         resource=self._get_sfn_resource(),
@@ -376,7 +383,10 @@ def install_ecs_sync() -> None:
             return original_eval(self, env, resource_runtime_part, normalised_parameters, state_credentials)
         # RunTask itself is a call Step Functions makes with the state machine's role: through the
         # front like any other (the throttle may refuse it, as ECS may).
-        ecs = boto_client_for(region=resource_runtime_part.region, service="ecs", state_credentials=state_credentials)
+        # A botocore client: its operations (run_task) are made at run time, unknown to mypy.
+        ecs: Any = boto_client_for(
+            region=resource_runtime_part.region, service="ecs", state_credentials=state_credentials
+        )
         answer = ecs.run_task(**normalised_parameters)
         answer.pop("ResponseMetadata", None)
         self._normalise_response(answer, service_action_name="run_task")
@@ -457,10 +467,11 @@ def install() -> None:
                 env=env,
                 error_name=CustomErrorName(error),
                 event_type=HistoryEventType.LambdaFunctionFailed,
-                event_details=EventDetails(
+                # moto declares EventDetails total (every key) yet builds it, as here, with one key
+                event_details=EventDetails(  # type: ignore[typeddict-item]
                     lambdaFunctionFailedEventDetails=LambdaFunctionFailedEventDetails(error=error, cause=cause)
                 ),
             )
         return original(self, env, ex)
 
-    StateTaskLambda._from_error = _from_error
+    StateTaskLambda._from_error = _from_error  # type: ignore[method-assign]

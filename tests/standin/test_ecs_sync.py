@@ -12,6 +12,7 @@ import itertools
 import json
 import time
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -132,6 +133,7 @@ def test_an_image_that_cannot_be_pulled_is_states_task_failed(standin):
     out, _ = run(standin, migration(td, subnet, sg))
     error, cause = caught(out)
     assert error == "States.TaskFailed"
+    assert isinstance(cause, dict), cause  # the task's description, as JSON
     assert cause["StopCode"] == "TaskFailedToStart"
     assert "CannotPullContainerError" in cause["StoppedReason"]
     container = cause["Containers"][0]
@@ -241,7 +243,10 @@ def test_the_wait_reads_the_task_at_most_once_a_second():
         return {"LastStatus": "STOPPED"} if reads[-1] >= 3.0 else None
 
     env = SimpleNamespace(is_running=lambda: True)
-    out = StateTaskServiceCallback._eval_sync(
+    # moto's method alone, with None for the state and a stand-in for its environment (it reads
+    # only env.is_running): not the types it declares.
+    eval_sync: Any = StateTaskServiceCallback._eval_sync
+    out = eval_sync(
         None,
         env=env,
         sync_resolver=paced(describe),

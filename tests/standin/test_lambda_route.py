@@ -459,7 +459,12 @@ def test_timestamps_parse_as_step_functions_reads_them(text, ok):
 def test_fractions_and_offsets_compare_by_instant():
     from .sfn_patch import entered_time, parse_timestamp
 
-    assert parse_timestamp("2026-11-30T12:00:00.5Z") < parse_timestamp("2026-11-30T12:00:00.6Z")
+    def instant(text: str) -> datetime.datetime:
+        parsed = parse_timestamp(text)
+        assert parsed is not None, text
+        return parsed
+
+    assert instant("2026-11-30T12:00:00.5Z") < instant("2026-11-30T12:00:00.6Z")
     assert parse_timestamp("2026-11-30T13:00:00+01:00") == parse_timestamp("2026-11-30T12:00:00Z")
     t = datetime.datetime(2026, 11, 30, 12, 0, 0, 987654, tzinfo=datetime.UTC)
     assert entered_time(t) == "2026-11-30T12:00:00.987Z"

@@ -19,7 +19,8 @@ NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 
 def client(standin, service: str):
-    return boto3.client(
+    # boto3-stubs types client() per literal service name; this one is given at run time.
+    return boto3.client(  # type: ignore[call-overload]
         service,
         endpoint_url=standin.url,
         region_name=REGION,
