@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.harness import build_lambda_binary
+from .e2e.harness import build_lambda_binary
 
 
 def pytest_configure(config):

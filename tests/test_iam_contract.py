@@ -45,13 +45,12 @@ TABLE_PATH = ROOT / ".berth" / "iam-contract.md"
 # in the code but missing here fails loudly (Workspace._load_module).
 SDK_CRATES = {
     "aws_sdk_ecs": ("ecs", "ecs"),
+    # also the reconciliation sweep's image listing (functions/reconcile)
     "aws_sdk_ecr": ("ecr", "ecr"),
     "aws_sdk_codedeploy": ("codedeploy", "codedeploy"),
     "aws_sdk_cloudwatch": ("cloudwatch", "cloudwatch"),
     "aws_sdk_sfn": ("stepfunctions", "states"),
     "aws_sdk_ssm": ("ssm", "ssm"),
-    # the reconciliation sweep's image listing (functions/reconcile)
-    "aws_sdk_ecr": ("ecr", "ecr"),
     # berth's deployment events (shared/src/events.rs)
     "aws_sdk_eventbridge": ("events", "events"),
     # the berth CLI's (cli/, not a Lambda: no role of the template runs it)
@@ -63,9 +62,8 @@ def authorization_data() -> dict:
     """AWS's Service Authorization Reference as cfn-lint bundles it:
     {prefix: {"Actions": {lowercase action: {"Resources": [type, ...]} or {}},
               "Resources": {type: {"ARNFormats": [...]}}}}."""
-    import cfnlint.data.AdditionalSpecs as specs
-
-    return json.loads(importlib_resources.files(specs).joinpath("Policies.json").read_text())
+    policies = importlib_resources.files("cfnlint.data.AdditionalSpecs").joinpath("Policies.json")
+    return json.loads(policies.read_text())
 
 
 def snake_case(operation: str) -> str:
@@ -75,7 +73,7 @@ def snake_case(operation: str) -> str:
     return s.lower()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sdk_operations() -> dict[str, dict[str, str]]:
     """crate -> {rust method name: "prefix:Operation"}, from botocore's service models."""
     import botocore.session
@@ -166,10 +164,7 @@ def drop_test_items(no_comments: str, code: str) -> str:
     out = list(code)
     for m in TEST_ONLY_ATTR.finditer(no_comments):
         semi, brace = code.find(";", m.end()), code.find("{", m.end())
-        if semi >= 0 and (brace < 0 or semi < brace):
-            end = semi + 1
-        else:
-            end = matching_brace(code, brace)
+        end = semi + 1 if semi >= 0 and (brace < 0 or semi < brace) else matching_brace(code, brace)
         for k in range(m.start(), end):
             if out[k] != "\n":
                 out[k] = " "
@@ -279,6 +274,7 @@ class Workspace:
             rel = file.relative_to(src).with_suffix("").parts
             if "tests" in rel or (rel and rel[-1] == "tests"):
                 continue  # `mod tests;` files: test code
+            path: tuple[str, ...]
             if rel in (("main",), ("lib",)):
                 path = ()
             elif rel[-1] == "mod":
@@ -480,7 +476,8 @@ class Workspace:
         `crate` reaches (a binary's `main`, a function crate's `serve`)."""
         starts = self.free.get((crate, (), entry))
         assert starts, f"{crate}: no fn {entry}"
-        todo, seen, found = list(starts), {id(s) for s in starts}, {}
+        todo, seen = list(starts), {id(s) for s in starts}
+        found: dict[str, list[str]] = {}
         while todo:
             fn = todo.pop()
             sdk, free, method_names = self.calls(fn)
@@ -591,7 +588,7 @@ PSEUDO = {
 }
 # Example values for parameters without a usable default; each must satisfy its parameter's own
 # AllowedPattern (test_parameter_examples_are_valid), so the shapes checked are installable ones.
-PARAMETER_EXAMPLES = {
+PARAMETER_EXAMPLES: dict[str, str | list[str]] = {
     "ClusterName": "prod",
     "TaskRoleArns": ["arn:aws:iam::123456789012:role/web-task", "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"],
     "CodeDeployApplications": "web-*",
@@ -684,12 +681,16 @@ def label(written) -> str:
     if k == "Ref" and not isinstance(arg, str):
         return str(arg)
     if k == "Sub":
+
+        def inner(x) -> str:
+            """A substituted value: a Ref as `${Name}`, anything else as label() shows it."""
+            return f"${{{intrinsic(x)[1]}}}" if intrinsic(x)[0] == "Ref" else label(x)
+
         text, extra = (arg, {}) if isinstance(arg, str) else arg
         for name, value in extra.items():
             vk, varg = intrinsic(value)
-            inner = lambda x: "${%s}" % intrinsic(x)[1] if intrinsic(x)[0] == "Ref" else label(x)
             shown = "{" + " or ".join(inner(x) for x in varg[1:]) + "}" if vk == "If" else inner(value)
-            text = text.replace("${%s}" % name, shown)
+            text = text.replace(f"${{{name}}}", shown)
         return re.sub(r"^arn:\$\{AWS::Partition\}:[a-z0-9-]+:(\$\{AWS::Region\})?:(\$\{AWS::AccountId\})?:", "", text)
     if k == "Ref":
         return f"!Ref {arg}"
@@ -718,7 +719,7 @@ def functions(template: dict) -> dict[str, dict]:
     """state -> {"logical": id, "binary": name, "grants": [Grant]} for every
     AWS::Serverless::Function. Every function runs the same binary (`Metadata.BuildProperties.Binary`,
     berth-lambda); its `Environment.Variables.BERTH_STATE` picks the state it serves."""
-    out = {}
+    out: dict[str, dict] = {}
     for logical, res in template["Resources"].items():
         if res.get("Type") != "AWS::Serverless::Function":
             continue
@@ -744,7 +745,7 @@ def lambda_states(main_rs: Path) -> list[tuple[str, str]]:
     return pairs
 
 
-def function_sdk_calls(template: dict, workspace: "Workspace") -> dict[str, dict[str, list[str]]]:
+def function_sdk_calls(template: dict, workspace: Workspace) -> dict[str, dict[str, list[str]]]:
     """state -> IAM action -> sites, for every function of the template: what its binary's `main`
     reaches (it runs in every function, before the state is chosen) and what the `serve` of the
     crate the binary's `states!` table names for the function's BERTH_STATE reaches."""
@@ -871,7 +872,7 @@ def check(auth: dict, function: str, called: dict[str, list[str]], grants: list[
             )
             continue
         types = data_for(action).get("Resources", []) if data_for(action) is not None else []
-        for written, alternatives, sid in grants_of:
+        for _written, alternatives, sid in grants_of:
             for r in alternatives:
                 if r == "*":
                     continue
@@ -892,7 +893,7 @@ def check(auth: dict, function: str, called: dict[str, list[str]], grants: list[
             rows.append(Row(function, action, "-", "MISSING", needed[action]))
             continue
         types = (data_for(action) or {}).get("Resources", [])
-        for written, alternatives, sid in grants_of:
+        for written, alternatives, _sid in grants_of:
             if alternatives == ["*"]:
                 note = f"* (could be {', '.join(types)})" if types else "* (no resource type: must be *)"
                 rows.append(Row(function, action, note, "OK", needed[action]))

@@ -9,7 +9,8 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from e2e.harness import RELEASE_BUILD, ROOT
+
+from .e2e.harness import RELEASE_BUILD, ROOT
 
 # Both need the release build (scripts/test --quick leaves them out).
 pytestmark = pytest.mark.release

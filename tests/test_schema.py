@@ -35,6 +35,13 @@ def problems(validator: Draft202012Validator, request) -> list[str]:
     return [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in validator.iter_errors(request)]
 
 
+def json_block(section: str) -> str:
+    """The first ```json block of a README section."""
+    m = re.search(r"```json\n(.*?)\n```", section, re.S)
+    assert m, f"no ```json block in {section[:80]!r}"
+    return m.group(1)
+
+
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
 def test_the_examples_are_valid(validator, example):
     assert problems(validator, json.loads(example.read_text())) == []
@@ -43,15 +50,13 @@ def test_the_examples_are_valid(validator, example):
 def test_the_readme_request_is_valid(validator):
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Starting a deployment by hand", 1)[1]
-    block = re.search(r"```json\n(.*?)\n```", section, re.S).group(1)
-    assert problems(validator, json.loads(block)) == []
+    assert problems(validator, json.loads(json_block(section))) == []
 
 
 def test_the_readme_analysis_request_is_valid(validator):
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Statistical canary analysis", 1)[1]
-    block = re.search(r"```json\n(.*?)\n```", section, re.S).group(1)
-    assert problems(validator, json.loads(block)) == []
+    assert problems(validator, json.loads(json_block(section))) == []
 
 
 @pytest.mark.parametrize("case", REFUSED, ids=[c["why"] for c in REFUSED])
@@ -87,7 +92,7 @@ def event_validator() -> Draft202012Validator:
 def test_the_readme_event_is_valid(event_validator):
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Deployment events", 1)[1]
-    event = json.loads(re.search(r"```json\n(.*?)\n```", section, re.S).group(1))
+    event = json.loads(json_block(section))
     assert (event["source"], event["detail-type"]) == ("berth", "berth Deployment State Change")
     assert problems(event_validator, event["detail"]) == []
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from test_iam_contract import lambda_states, load_template  # the one CloudFormation-aware YAML loader;
-# lambda_states: berth-lambda's states! table, as the IAM contract reads it
+# From the IAM contract: load_template, the one CloudFormation-aware YAML loader; lambda_states,
+# berth-lambda's states! table as the contract reads it; authorization_data, AWS's IAM data.
+from .test_iam_contract import authorization_data, lambda_states, load_template
 
 ROOT = Path(__file__).resolve().parent.parent
 ASL_PATH = ROOT / "statemachine" / "deploy.asl.json"
@@ -212,9 +213,9 @@ def build_problems(t: dict, table: list[tuple[str, str]], packages: dict[str, Pa
     runs: dict[str, list[str]] = {}
     for state, crate in table:
         runs.setdefault(state, []).append(crate)
-    for state, crate in runs.items():
-        if len(crate) > 1:
-            problems.append(f"states! lists {state} {len(crate)} times")
+    for state, listed in runs.items():
+        if len(listed) > 1:
+            problems.append(f"states! lists {state} {len(listed)} times")
     for state, names in sorted(states.items()):
         if len(names) > 1:
             problems.append(f"{' and '.join(sorted(names))} all have BERTH_STATE {state}")
@@ -248,7 +249,10 @@ def test_every_function_is_a_crate_built_by_cargo_lambda_for_arm64():
 
 def test_the_build_contract_fails_on_a_wrong_binary_state_or_table():
     t, table, packages = template(), berth_lambda_states(), workspace_packages()
-    variables = lambda t, logical: t["Resources"][logical]["Properties"]["Environment"]["Variables"]
+
+    def variables(doc: dict, logical: str) -> dict:
+        return doc["Resources"][logical]["Properties"]["Environment"]["Variables"]
+
     other = copy.deepcopy(t)
     other["Resources"]["RollbackFunction"]["Metadata"]["BuildProperties"]["Binary"] = "rollback"
     assert build_problems(other, table, packages)[0] == "RollbackFunction: builds Binary 'rollback', not berth-lambda"
@@ -309,7 +313,10 @@ def test_every_lambda_error_is_retried_or_caught_at_every_task():
 
 def test_touching_the_service_routes_failures_to_rollback():
     states = dict(all_states(service_asl()["States"]))
-    catch_all_next = lambda s: next(c["Next"] for c in states[s]["Catch"] if "States.ALL" in c["ErrorEquals"])
+
+    def catch_all_next(s: str) -> str:
+        return next(c["Next"] for c in states[s]["Catch"] if "States.ALL" in c["ErrorEquals"])
+
     # before any change: a clean end
     assert catch_all_next("AcquireTurn") == "NotStarted"
     assert catch_all_next("RegisterRevision") == "NotStarted"
@@ -357,11 +364,8 @@ def test_no_mutating_action_has_a_star_resource():
     allowed_star = {"logs:", "xray:"}  # AWS requires '*' for vended-log delivery and X-Ray
     # Actions AWS authorizes on no resource type (e.g. codedeploy:StopDeployment,
     # PutLifecycleEventHookExecutionStatus) must be on '*': AWS denies them on any ARN. Read from
-    # AWS's authorization data as cfn-lint bundles it (see tests/test_iam_contract.py).
-    import cfnlint.data.AdditionalSpecs as specs
-    from importlib import resources as importlib_resources
-
-    auth = json.loads(importlib_resources.files(specs).joinpath("Policies.json").read_text())
+    # AWS's authorization data as cfn-lint bundles it (tests/test_iam_contract.py).
+    auth = authorization_data()
 
     def only_star(action):
         prefix, op = action.split(":", 1)

@@ -88,7 +88,7 @@ def test_fixture_is_what_scipy_computes():
         FIXTURE.write_text("[\n" + ",\n".join(json.dumps(c) for c in want) + "\n]\n")
     got = json.loads(FIXTURE.read_text())
     assert len(got) == len(want)
-    for i, (g, w) in enumerate(zip(got, want)):
+    for i, (g, w) in enumerate(zip(got, want, strict=True)):
         assert (g["x"], g["y"], g["alternative"]) == (w["x"], w["y"], w["alternative"]), f"pair {i}"
         for key in ("u", "hodges_lehmann", "median_x", "median_y"):
             assert math.isclose(g[key], w[key], rel_tol=0, abs_tol=1e-12), f"pair {i} {key}: {g[key]} vs scipy {w[key]}"

@@ -11,12 +11,13 @@ import copy
 import json
 import os
 import re
+from typing import Any
 
 import pytest
 
-from test_iam_contract import PSEUDO, TEMPLATE_PATH, intrinsic, load_template, resolve
+from .test_iam_contract import PSEUDO, TEMPLATE_PATH, intrinsic, load_template, resolve
 
-STATUS_CHANGE = {
+STATUS_CHANGE: dict[str, Any] = {
     # The event Step Functions sends when an execution ends (Step Functions developer guide,
     # "Step Functions events": Execution Status Change).
     "version": "0",

@@ -3,13 +3,13 @@ revision against old), on the same seeded, noisy ALB samples (tests/standin/alb_
 by berth's own decision code (shared/examples/canary_bench.rs: canary::judge_metric,
 judge_comparison, verdict, decide).
 
-Each simulated bake: a service with 3,000 requests a minute (--requests-per-minute) (p99 ~0.4 s, 0.1 % 5xx); for 10 minutes
-before the deploy the old revision's target group takes all of it, then the canary's target group
-takes 10 % for a 10-minute bake, evaluated every minute (interval 60 s, period 60 s, as CloudWatch's
-ALB metrics come). Scenarios: a healthy canary; a canary whose latency is 30 % higher (p99 +30 %); a
-canary answering 2 % 5xx. Reported per mode: the false-rollback rate (healthy canaries rolled back),
-and for the bad canaries the share rolled back, the minutes to detect (median, 90th percentile) and
-the share caught within 3 intervals.
+Each simulated bake: a service with 3,000 requests a minute (--requests-per-minute) (p99 ~0.4 s,
+0.1 % 5xx); for 10 minutes before the deploy the old revision's target group takes all of it, then
+the canary's target group takes 10 % for a 10-minute bake, evaluated every minute (interval 60 s,
+period 60 s, as CloudWatch's ALB metrics come). Scenarios: a healthy canary; a canary whose latency
+is 30 % higher (p99 +30 %); a canary answering 2 % 5xx. Reported per mode: the false-rollback rate
+(healthy canaries rolled back), and for the bad canaries the share rolled back, the minutes to
+detect (median, 90th percentile) and the share caught within 3 intervals.
 
 Thresholds are those a service gets from its tags today (berth:max-5xx-percent 1, berth:max-p99-seconds
 1, window 300 s, one breaching data point fails). The analysis compares the canary's target group
@@ -31,6 +31,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -155,7 +156,7 @@ def judge(binary: Path, modes: dict, lines: list[dict]) -> list[dict]:
             "thresholdDetail": t["thresholdDetail"],
             "analysisDetail": a["analysisDetail"],
         }
-        for t, a in zip(answers[0::2], answers[1::2])
+        for t, a in zip(answers[0::2], answers[1::2], strict=True)
     ]
 
 
@@ -189,7 +190,8 @@ def run(
         "scenarios": {},
     }
     for index, (name, profile) in enumerate(SCENARIOS.items()):
-        lines, spans = [], []
+        lines: list[dict] = []
+        spans: list[tuple[int, int]] = []  # (first evaluation, evaluations) per bake
         for i in range(bakes):
             base, canary = bake_samples(
                 seed * 1_000_003 + index * 100_000 + i, profile, window_minutes, requests_per_minute
@@ -201,8 +203,8 @@ def run(
         per_mode = {}
         for mode in ("threshold", "analysis"):
             results = [outcome(decisions[s : s + n], mode) for s, n in spans]
-            rolled = [m for d, m, _ in results if d == "ROLLBACK"]
-            entry = {"rolledBack": len(rolled), "rate": len(rolled) / bakes}
+            rolled = [m for d, m, _ in results if d == "ROLLBACK" and m is not None]  # a decision has its minute
+            entry: dict[str, Any] = {"rolledBack": len(rolled), "rate": len(rolled) / bakes}
             if name == "healthy":
                 entry["example"] = next((detail for d, _, detail in results if d == "ROLLBACK"), None)
             else:
@@ -226,12 +228,14 @@ def render(report: dict) -> str:
     s = report["scenarios"]
     rows = [
         f"canary judgement over {report['bakes']} simulated bakes per scenario (seed {report['seed']}, "
-        f"analysis confidence {report['confidence']}, p99 tolerance {report['tolerance']}, window {report['windowMinutes']} min), "
+        f"analysis confidence {report['confidence']}, p99 tolerance {report['tolerance']}, "
+        f"window {report['windowMinutes']} min), "
         f"10 % of {report.get('requestsPerMinute', 3000.0):,.0f} req/min on the canary, 1-minute interval",
         "",
         "| | today's thresholds (5xx > 1 %, p99 > 1 s) | statistical analysis (vs old revision) |",
         "|---|---|---|",
-        f"| healthy canary: false rollbacks | {pct(s['healthy']['threshold']['rate'])} | {pct(s['healthy']['analysis']['rate'])} |",
+        f"| healthy canary: false rollbacks | {pct(s['healthy']['threshold']['rate'])} "
+        f"| {pct(s['healthy']['analysis']['rate'])} |",
     ]
     for name in ("p99 +30%", "2% 5xx"):
         for label, fmt in (
@@ -271,7 +275,8 @@ def main(argv=None) -> int:
         "--requests-per-minute",
         type=float,
         default=3000.0,
-        help="the service's traffic (the canary takes 10 %%); the canary's per-minute p99 is as precise as its requests allow",
+        help="the service's traffic (the canary takes 10 %%); "
+        "the canary's per-minute p99 is as precise as its requests allow",
     )
     ap.add_argument("--json", type=Path, help="also write the report as JSON here")
     args = ap.parse_args(argv)

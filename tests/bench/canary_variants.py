@@ -189,7 +189,8 @@ def main(argv=None) -> int:
                     for fr in (0.003, 0.005, 0.01)
                 )
                 print(
-                    f"seed {s}, {'paired' if paired else 'unpaired'}: +30 % p99 caught at the 3rd interval: {caught} false rollbacks"
+                    f"seed {s}, {'paired' if paired else 'unpaired'}: "
+                    f"+30 % p99 caught at the 3rd interval: {caught} false rollbacks"
                 )
         return 0
     print(

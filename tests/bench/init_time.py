@@ -69,6 +69,7 @@ def init_once(cmd: list[str], env: dict, api: RuntimeApi) -> float:
     api.asked.clear()
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None  # stderr=PIPE
     try:
         if not api.asked.wait(30):
             raise SystemExit(f"{cmd[0]} never asked for an invocation: {proc.stderr.read().decode()[-2000:]}")

@@ -18,8 +18,9 @@ finishes at every phase of berth's polls, as real rollouts do):
 
 Detection lag is the time from the simulator's rollout completion (the deployment turning
 COMPLETED, read from the stand-in's state) to each tool's verdict: berth's WatchRollout state
-answering COMPLETED (its history event; woken by ECS's deployment event through wake-rollout), ecs-deploy's process exit. Transitions are the states
-entered in berth's execution history (what Step Functions bills), history events all its events.
+answering COMPLETED (its history event; woken by ECS's deployment event through wake-rollout),
+ecs-deploy's process exit. Transitions are the states entered in berth's execution history (what
+Step Functions bills), history events all its events.
 AWS calls are counted at the stand-in by API (its throttle layer counts every call,
 tests/standin/throttle.py), less the calls the benchmark makes itself. Lambda invokes are
 `lambda:InvokeFunction` calls: the state machine's Tasks and EventBridge's start-deployment.
@@ -35,6 +36,7 @@ Numbers are wall-clock on a shared machine: noisy while something else builds.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -42,7 +44,9 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import boto3
 
@@ -79,7 +83,7 @@ def epoch(value) -> float:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.timestamp()
 
 
@@ -105,7 +109,9 @@ class OwnCalls:
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
         boto3.setup_default_session()
-        boto3.DEFAULT_SESSION.events.register("before-call", self._count)
+        assert boto3.DEFAULT_SESSION is not None
+        self.session = boto3.DEFAULT_SESSION
+        self.session.events.register("before-call", self._count)
 
     def _count(self, model, **_kwargs) -> None:
         service = model.service_model.signing_name
@@ -119,7 +125,7 @@ class OwnCalls:
         self.counts.clear()
 
     def close(self) -> None:
-        boto3.DEFAULT_SESSION.events.unregister("before-call", self._count)
+        self.session.events.unregister("before-call", self._count)
 
 
 def reset_counts(stack: Stack, own: OwnCalls) -> None:
@@ -312,6 +318,7 @@ def peer_run(stack: Stack, own: OwnCalls, rollout_seconds: float, timeout: float
         sim = sim or completion(stack, service, old_td)
         time.sleep(0.05)
     exited = time.time()
+    assert proc.stdout is not None  # stdout=PIPE
     out = proc.stdout.read()
     calls = read_counts(stack, own)
     if proc.returncode != 0:
@@ -386,7 +393,7 @@ def fan_out_run(stack: Stack, own: OwnCalls, services: int, timeout: float) -> d
     )
     duration = epoch(desc["stopDate"]) - epoch(desc["startDate"])
     ecs_calls = sum(n for api, n in calls.items() if api.startswith("ecs:"))
-    rates = [(b[1] - a[1]) / (b[0] - a[0]) for a, b in zip(samples, samples[1:]) if b[0] > a[0]]
+    rates = [(b[1] - a[1]) / (b[0] - a[0]) for a, b in itertools.pairwise(samples) if b[0] > a[0]]
     return {
         "services": services,
         "status": desc["status"],
@@ -412,7 +419,7 @@ def fan_out_run(stack: Stack, own: OwnCalls, services: int, timeout: float) -> d
 # ---------------------------------------------------------------------- report
 
 
-def med(values: list[float]) -> float:
+def med(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
@@ -440,7 +447,7 @@ def typical(runs: list[dict]) -> dict | None:
     if not runs:
         return None
     keys = ("transitions", "events", "polls", "loop_transitions", "loop_events")
-    out = {k: med([r[k] for r in runs]) for k in keys if k in runs[0]}
+    out: dict[str, Any] = {k: med([r[k] for r in runs]) for k in keys if k in runs[0]}
     apis = {api for r in runs for api in r["calls"]}
     out["calls"] = {api: med([r["calls"].get(api, 0) for r in runs]) for api in sorted(apis)}
     return out
@@ -469,7 +476,8 @@ def report(args, berth: list[dict], peer: list[dict], fan: dict | None, out=prin
         out(f"{label:<44} {cell(ours):>22} {cell(theirs):>22}")
 
     out(
-        f"{'detection lag (min-max)':<44} {spread([r['lag'] for r in berth]):>22} {spread([r['lag'] for r in peer]):>22}"
+        f"{'detection lag (min-max)':<44} {spread([r['lag'] for r in berth]):>22} "
+        f"{spread([r['lag'] for r in peer]):>22}"
     )
     out(
         f"{'rollout end to execution/process end':<44} {spread([r['lag_end'] for r in berth]):>22} "

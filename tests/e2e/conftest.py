@@ -1,5 +1,6 @@
 """One local stack (stand-in + Lambda runtime + state machine) for every end-to-end scenario,
-reset before each one. Scenario wall times are printed at the end (`-s` not needed).
+reset before each one, and the `berth` CLI fixtures (`cli`, `berth_binary`) the CLI-driven
+scenarios share. Scenario wall times are printed at the end (`-s` not needed).
 
 The scenarios run the release artifact, built as `sam build` builds it (harness.RELEASE_BUILD):
 what runs in AWS is what they prove. `BERTH_E2E_BUILD=debug` runs the debug build instead, for a
@@ -8,11 +9,13 @@ quicker edit-and-rerun loop."""
 from __future__ import annotations
 
 import os
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
-from .harness import Stack
+from .harness import DEV_BUILD, ROOT, STATE_MACHINE_ARN, Stack
 
 TIMES: dict[str, float] = {}
 # Simulated seconds per wall second for Step Functions' waits, retries and waiting tasks' timeouts
@@ -48,6 +51,32 @@ def berth(stack, request):
     t0 = time.monotonic()
     yield stack
     TIMES[request.node.name] = time.monotonic() - t0
+
+
+@pytest.fixture(scope="session")
+def berth_binary() -> Path:
+    """The CLI (debug: it is not what the Lambdas run), from the test run's one dev build (a no-op
+    once scripts/test has built it)."""
+    subprocess.run(DEV_BUILD, cwd=ROOT, check=True)
+    target = Path(os.environ.get("CARGO_TARGET_DIR") or "target")
+    return (target if target.is_absolute() else ROOT / target) / "debug" / "berth"
+
+
+@pytest.fixture
+def cli(berth, berth_binary):
+    """Run `berth ARGS...` against the stack; returns the CompletedProcess (text)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BERTH_"))}
+    env.update({k: v for k, v in berth.lambda_env().items() if k.startswith("AWS_")})
+    env["BERTH_STATE_MACHINE_ARN"] = STATE_MACHINE_ARN
+
+    def run(*args: str, timeout: float = 240, env_overrides: dict | None = None) -> subprocess.CompletedProcess:
+        e = {**env, **(env_overrides or {})}
+        e = {k: v for k, v in e.items() if v is not None}
+        done = subprocess.run([str(berth_binary), *args], env=e, capture_output=True, text=True, timeout=timeout)
+        print(f"$ berth {' '.join(args)}  -> {done.returncode}\n{done.stderr}{done.stdout}")
+        return done
+
+    return run
 
 
 def pytest_terminal_summary(terminalreporter):

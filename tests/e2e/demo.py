@@ -46,6 +46,7 @@ def main() -> int:
             say(f"\n== {title}: ECR Image Action event -> EventBridge rule -> start-deployment")
             t0 = time.monotonic()
             started = stack.deliver_ecr_event(ecr_push_event("web", digest, tag))
+            assert started is not None, "the template's EventBridge rule did not match the push"
             say(f"   start-deployment: {started['detail']} (execution {started.get('executionName')})")
             code = berth_cli(stack, "watch", started["executionArn"], "--refresh-seconds", "0.5")
             done = stack.wait_execution(started["executionArn"], timeout=300)

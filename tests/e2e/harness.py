@@ -8,6 +8,7 @@ The product reaches the stand-in only through AWS_ENDPOINT_URL.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -200,7 +201,7 @@ class Stack:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> "Stack":
+    def start(self) -> Stack:
         """Build berth-lambda, start the stand-in and the Lambda runtime, create the state machine.
         On failure, whatever was started is stopped before the error propagates."""
         try:
@@ -209,7 +210,7 @@ class Stack:
             self.stop()
             raise
 
-    def _start(self) -> "Stack":
+    def _start(self) -> Stack:
         t0 = time.monotonic()
         if not self.built:
             build_lambda_binary(self.build, self.log)
@@ -219,7 +220,9 @@ class Stack:
             port = free_port()
             if port not in ports:
                 ports.append(port)
-        self.lambda_urls = {state: f"http://127.0.0.1:{port}" for state, port in zip(self.functions, ports)}
+        self.lambda_urls = {
+            state: f"http://127.0.0.1:{port}" for state, port in zip(self.functions, ports, strict=True)
+        }
         urls = self.tmp / "lambda-urls.json"
         urls.write_text(json.dumps(self.lambda_urls, indent=1))
 
@@ -397,10 +400,8 @@ class Stack:
                 self.env_overrides.pop(state, None)
             for instance in range(self.instances):
                 proc = self.function_procs[(state, instance)]
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 proc.wait(10)
                 self.procs.remove(proc)
                 self._spawn_function(state, instance)
@@ -412,10 +413,8 @@ class Stack:
             self._runtime_up = False
             procs = list(self.emulators.values()) + list(self.function_procs.values())
             for proc in procs:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             for proc in procs:
                 proc.wait(10)
                 self.procs.remove(proc)
@@ -433,10 +432,8 @@ class Stack:
             self._runtime_up = False
         for p in reversed(self.procs):
             if p.poll() is None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(p.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
         for p in self.procs:
             try:
                 p.wait(10)
@@ -458,7 +455,8 @@ class Stack:
     # ------------------------------------------------------------------ AWS clients
 
     def client(self, service: str):
-        return boto3.client(
+        # boto3-stubs types client() per literal service name; this one is given at run time.
+        return boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=self.url,
             region_name=REGION,
@@ -480,9 +478,9 @@ class Stack:
         for logical, (name, arn, file) in MACHINES.items():
             definition = (ROOT / "statemachine" / file).read_text()
             for key, binary in function_substitutions(logical).items():
-                definition = definition.replace("${%s}" % key, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{binary}")
+                definition = definition.replace(f"${{{key}}}", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{binary}")
             for key, value in parameter_substitutions(logical).items():
-                definition = definition.replace("${%s}" % key, value)
+                definition = definition.replace(f"${{{key}}}", value)
             if arn not in existing:
                 sfn.create_state_machine(
                     name=name, definition=definition, roleArn=f"arn:aws:iam::{ACCOUNT}:role/{name}"
@@ -591,10 +589,8 @@ class Stack:
         a push EventBridge never delivered. Returns DescribeImages' entry (imagePushedAt: moto's
         whole seconds, so images meant to be ordered in time are pushed a second apart)."""
         ecr = self.client("ecr")
-        try:
+        with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
             ecr.create_repository(repositoryName=repository)
-        except ecr.exceptions.RepositoryAlreadyExistsException:
-            pass
         # One manifest per digest (moto keys images by manifest).
         manifest = json.dumps(
             {
@@ -940,7 +936,7 @@ def lambda_functions() -> dict:
     def literal(variables: dict | None) -> dict:
         return {k: str(v) for k, v in (variables or {}).items() if isinstance(v, (str, int, float))}
 
-    out = {}
+    out: dict[str, dict] = {}
     for logical, res in t["Resources"].items():
         if res["Type"] != "AWS::Serverless::Function":
             continue
@@ -1157,7 +1153,8 @@ def summarize_state(name: str, out) -> str | None:
         "AcquireTurn": lambda: f"[{svc}] turn {out['turn']['decision']}: {out['turn']['detail']}",
         "RegisterRevision": lambda: (
             f"[{svc}] registered {out['register']['taskDefinitionArn'].split('/')[-1]} "
-            f"image {out['register']['image'].split('/')[-1][:40]} (previous {out['register']['previousTaskDefinitionArn'].split('/')[-1]})"
+            f"image {out['register']['image'].split('/')[-1][:40]} "
+            f"(previous {out['register']['previousTaskDefinitionArn'].split('/')[-1]})"
         ),
         "UpdateService": lambda: f"[{svc}] rollout {out['update']['ecsDeploymentId']} started",
         "JudgeMigration": lambda: (
@@ -1173,7 +1170,8 @@ def summarize_state(name: str, out) -> str | None:
         ),
         "WatchRollout": lambda: f"[{svc}] stability {out['stability']['status']}: {out['stability']['detail']}",
         "EvaluateCanary": lambda: (
-            f"[{svc}] canary {out['canaryResult']['verdict']} -> {out['canaryResult']['decision']}: {out['canaryResult']['detail'][:200]}"
+            f"[{svc}] canary {out['canaryResult']['verdict']} -> {out['canaryResult']['decision']}: "
+            f"{out['canaryResult']['detail'][:200]}"
         ),
         "Rollback": lambda: f"[{svc}] ROLLBACK: {out['rollback']['detail']}",
         "WatchRollback": lambda: (
@@ -1204,7 +1202,7 @@ def berth_error_names(include_execution: bool = False) -> set[str]:
     return out
 
 
-def invoke_raw(stack: "Stack", function: str, body: bytes, timeout: float = 60) -> tuple[int, object]:
+def invoke_raw(stack: Stack, function: str, body: bytes, timeout: float = 60) -> tuple[int, object]:
     """POST `body` as it is (any bytes) to the Invoke API of `function`'s runtime emulator (its
     default function `_`, which that function's berth-lambda serves). Returns (HTTP status, parsed
     JSON answer or the raw text). cargo lambda answers a handler error with HTTP 500 and
@@ -1221,7 +1219,7 @@ def invoke_raw(stack: "Stack", function: str, body: bytes, timeout: float = 60) 
         return r.status_code, r.text
 
 
-def aws_snapshot(stack: "Stack", tags: bool = True) -> dict:
+def aws_snapshot(stack: Stack, tags: bool = True) -> dict:
     """Everything in the stand-in a berth Lambda could change: task definitions (ACTIVE and
     INACTIVE, with their tags when `tags`), every service (task definition, desired count,
     deployments, task sets, tags, number of events), CodeDeploy deployments, SSM parameters and the
@@ -1231,7 +1229,7 @@ def aws_snapshot(stack: "Stack", tags: bool = True) -> dict:
     for status in ("ACTIVE", "INACTIVE"):
         for page in ecs.get_paginator("list_task_definitions").paginate(status=status):
             for arn in page["taskDefinitionArns"]:
-                entry = {"status": status}
+                entry: dict[str, object] = {"status": status}
                 if tags:
                     out = ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
                     entry["tags"] = sorted((t["key"], t["value"]) for t in out.get("tags", []))

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from .harness import REGISTRY, ROOT, STATE_MACHINE_ARN, aws_changes, aws_snapshot, wait_until
-from .test_cli import berth_binary, cli, digest_of, lines  # noqa: F401 (fixtures)
+from .test_cli import digest_of, lines
 
 OLD = digest_of("gate v1")
 NEW = digest_of("gate v2")
@@ -36,7 +36,6 @@ def start_gated(cli, *extra: str) -> str:
 
 def at_the_gate(berth, name: str) -> dict:
     """Wait until the execution sits at AwaitApproval; the gate's event detail (its parameters)."""
-    sfn = berth.client("stepfunctions")
     arn = f"{STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:{name}"
 
     def scheduled():

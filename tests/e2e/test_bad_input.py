@@ -11,6 +11,7 @@ defect only, so a refusal is the refusal of that defect.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 
@@ -276,7 +277,7 @@ def test_malformed_console_inputs_fail_at_plan_and_change_nothing(berth):
     sfn = berth.client("stepfunctions")
     started = {}
     t0 = time.monotonic()
-    for (case, request, _, _), service in zip(CASES, services):
+    for (case, request, _, _), service in zip(CASES, services, strict=True):
         request = for_service(request, service)
         text = request if isinstance(request, Raw) else json.dumps(request)
         started[case] = sfn.start_execution(stateMachineArn=STATE_MACHINE_ARN, name=service, input=text)["executionArn"]
@@ -292,10 +293,8 @@ def test_malformed_console_inputs_fail_at_plan_and_change_nothing(berth):
     for case, arn in started.items():
         if case not in done:
             done[case] = {"status": "RUNNING", "error": None, "cause": f"still RUNNING after {DEADLINE_SECONDS} s"}
-            try:
+            with contextlib.suppress(Exception):  # best effort; the next test resets the stand-in
                 sfn.stop_execution(executionArn=arn, error="BadInputTest", cause="test deadline")
-            except Exception:  # noqa: BLE001 - best effort; the next test resets the stand-in
-                pass
 
     # AND nothing changed anywhere (one more ECS tick first: a rollout started by a case would show)
     time.sleep(1)
@@ -305,7 +304,7 @@ def test_malformed_console_inputs_fail_at_plan_and_change_nothing(berth):
 
     # THEN each failed at Plan with a berth error naming the defect, and left its service alone
     wrong = []
-    for (case, _, accepted, mention), service in zip(CASES, services):
+    for (case, _, accepted, mention), service in zip(CASES, services, strict=True):
         d = done[case]
         status, error, cause = d["status"], d.get("error"), d.get("cause") or ""
         states = set()

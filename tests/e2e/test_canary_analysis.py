@@ -161,12 +161,10 @@ def bluegreen_request(svc: dict, digest: str) -> dict:
     the bake after it still has blue's samples (blue serves nothing once green has all traffic)."""
     tg = {c: "targetgroup/" + arn.split(":targetgroup/")[1] for c, arn in svc["target_groups"].items()}
     dims = {"TargetGroup": tg["green"], "LoadBalancer": LB}
-    green = lambda metric, stat: {
-        "namespace": "AWS/ApplicationELB",
-        "metricName": metric,
-        "stat": stat,
-        "dimensions": dims,
-    }  # noqa: E731
+
+    def green(metric: str, stat: str) -> dict:
+        return {"namespace": "AWS/ApplicationELB", "metricName": metric, "stat": stat, "dimensions": dims}
+
     return {
         "cluster": svc["cluster"],
         "service": svc["service"],
@@ -257,7 +255,10 @@ def test_an_ecs_native_canary_answering_5xx_is_rolled_back_against_the_old_revis
                 "containerPort": 8080,
                 "advancedConfiguration": {
                     "alternateTargetGroupArn": green_tg,
-                    "productionListenerRule": "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/0123456789abcdef/1111111111111111/2222222222222222",
+                    "productionListenerRule": (
+                        "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/"
+                        "0123456789abcdef/1111111111111111/2222222222222222"
+                    ),
                     "roleArn": "arn:aws:iam::123456789012:role/ecsInfrastructureRoleForLoadBalancers",
                 },
             }

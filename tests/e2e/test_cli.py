@@ -5,23 +5,12 @@ environment, as it would reach AWS."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from .harness import (
-    DEV_BUILD,
-    REGISTRY,
-    ROOT,
-    STATE_MACHINE_ARN,
-    aws_changes,
-    aws_snapshot,
-    digest_of,
-    ecr_push_event,
-)
+from .harness import REGISTRY, STATE_MACHINE_ARN, aws_changes, aws_snapshot, digest_of, ecr_push_event
 
 OLD = digest_of("cli v1")
 NEW = digest_of("cli v2")
@@ -33,32 +22,6 @@ DEPLOYED, ROLLED_BACK, REFUSED = 0, 3, 5
 
 def image(digest: str, repo: str = "web") -> str:
     return f"{REGISTRY}/{repo}@{digest}"
-
-
-@pytest.fixture(scope="session")
-def berth_binary() -> Path:
-    """The CLI (debug: it is not what the Lambdas run), from the test run's one dev build (a no-op
-    once scripts/test has built it)."""
-    subprocess.run(DEV_BUILD, cwd=ROOT, check=True)
-    target = Path(os.environ.get("CARGO_TARGET_DIR") or "target")
-    return (target if target.is_absolute() else ROOT / target) / "debug" / "berth"
-
-
-@pytest.fixture
-def cli(berth, berth_binary):
-    """Run `berth ARGS...` against the stack; returns the CompletedProcess (text)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BERTH_"))}
-    env.update({k: v for k, v in berth.lambda_env().items() if k.startswith("AWS_")})
-    env["BERTH_STATE_MACHINE_ARN"] = STATE_MACHINE_ARN
-
-    def run(*args: str, timeout: float = 240, env_overrides: dict | None = None) -> subprocess.CompletedProcess:
-        e = {**env, **(env_overrides or {})}
-        e = {k: v for k, v in e.items() if v is not None}
-        done = subprocess.run([str(berth_binary), *args], env=e, capture_output=True, text=True, timeout=timeout)
-        print(f"$ berth {' '.join(args)}  -> {done.returncode}\n{done.stderr}{done.stdout}")
-        return done
-
-    return run
 
 
 def deploy(cli, digest: str, *extra: str) -> subprocess.CompletedProcess:
@@ -220,7 +183,10 @@ def test_history_lists_three_deployments_newest_first_and_status_shows_what_runs
     # Every service of the cluster, or the ones named.
     both = cli("status", "--cluster", "prod")
     assert both.returncode == 0, both.stderr
-    assert [l.split(" runs ")[0] for l in both.stdout.splitlines() if " runs " in l] == ["prod/api", "prod/web"]
+    assert [line.split(" runs ")[0] for line in both.stdout.splitlines() if " runs " in line] == [
+        "prod/api",
+        "prod/web",
+    ]
     docs = json.loads(cli("status", "web", "api", "--cluster", "prod", "--output", "json").stdout)
     assert [d["service"] for d in docs] == ["web", "api"]
     assert docs[1]["lastDeployment"]["outcome"] == "DEPLOYED"
@@ -275,12 +241,15 @@ def test_deploy_with_a_canary_analysis_shows_its_evidence_and_status_the_cause(b
     time.sleep(11)
     berth.control("images", {"image": BAD, "behaviour": "canary-bad"})
     tg = svc["target_group"].split(":")[-1]
-    spec = lambda m: {
-        "namespace": "AWS/ApplicationELB",
-        "metricName": m,
-        "stat": "Sum",  # noqa: E731
-        "dimensions": {"TargetGroup": tg, "LoadBalancer": "app/berth-local/0123456789abcdef"},
-    }
+
+    def spec(m: str) -> dict:
+        return {
+            "namespace": "AWS/ApplicationELB",
+            "metricName": m,
+            "stat": "Sum",
+            "dimensions": {"TargetGroup": tg, "LoadBalancer": "app/berth-local/0123456789abcdef"},
+        }
+
     canary = tmp_path / "canary.json"
     canary.write_text(
         json.dumps(

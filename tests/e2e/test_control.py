@@ -8,7 +8,7 @@ import json
 import time
 
 from .harness import digest_of, wait_until
-from .test_cli import berth_binary, cli, image  # noqa: F401  (fixtures shared with the CLI's scenarios)
+from .test_cli import image
 from .test_scenarios import watch_checks
 
 OLD = digest_of("control v1")

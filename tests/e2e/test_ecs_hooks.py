@@ -9,6 +9,8 @@ deployments"). The checks are real: HTTP probes against the stand-in, CloudWatch
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
+from typing import Any
 
 PREFIX = "arn:aws:ecs:us-east-1:123456789012"
 BLUE = f"{PREFIX}:service-revision/prod/web/4980306466373577095"
@@ -124,8 +126,6 @@ def test_ecs_hook_with_broken_hook_details_fails_with_a_reason(berth):
 
 def test_ecs_hook_judges_a_canary_analysis_against_the_old_revisions_target_group(berth):
     # GIVEN 20 s of per-second p99 on both target groups: green 40 % slower than blue
-    from datetime import datetime, timezone
-
     cw = berth.client("cloudwatch")
     now = int(time.time())
     for tg, p99 in (("targetgroup/web-green/1", 0.35), ("targetgroup/web-blue/1", 0.25)):
@@ -137,14 +137,14 @@ def test_ecs_hook_judges_a_canary_analysis_against_the_old_revisions_target_grou
                     "MetricName": "TargetResponseTime",
                     "Dimensions": dims,
                     "Unit": "Seconds",
-                    "Timestamp": datetime.fromtimestamp(now - s, tz=timezone.utc),
+                    "Timestamp": datetime.fromtimestamp(now - s, tz=UTC),
                     "Values": [p99 * (1 + 0.01 * (s % 5))],
                 }
                 for s in range(1, 21)
             ],
         )
     green = {"TargetGroup": "targetgroup/web-green/1", "LoadBalancer": "app/web/1"}
-    canary = {
+    canary: dict[str, Any] = {
         "bakeSeconds": 0,
         "windowSeconds": 30,
         "analysis": {"baseline": {"source": "dimensions", "dimensions": {"TargetGroup": "targetgroup/web-blue/1"}}},

@@ -14,7 +14,6 @@ from __future__ import annotations
 import pytest
 
 from .harness import REGISTRY, digest_of, wait_until
-from .test_cli import berth_binary, cli  # noqa: F401 (fixtures)
 from .test_scenarios import history_outputs, watch_checks
 
 OLD = digest_of("web v1")

@@ -31,6 +31,7 @@ counts are printed at the end.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -39,6 +40,7 @@ import random
 import re
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -202,7 +204,7 @@ def documented_limits() -> dict[str, tuple[int, int]]:
         ("container", "NAME_CHARS"),
         ("image", "IMAGE_CHARS"),
     ):
-        m = re.search(r"pub const %s: usize = ([\d_]+);" % const, text)
+        m = re.search(rf"pub const {const}: usize = ([\d_]+);", text)
         if m:
             out[f"{f}.length"] = (0, int(m.group(1).replace("_", "")))
     return out
@@ -278,7 +280,7 @@ def rename(doc, path, new_key):
 
 
 def match(pattern, path) -> bool:
-    return len(pattern) == len(path) and all(p == "*" or p == q for p, q in zip(pattern, path))
+    return len(pattern) == len(path) and all(p == "*" or p == q for p, q in zip(pattern, path, strict=True))
 
 
 def is_int(v) -> bool:
@@ -349,9 +351,19 @@ def digest_problem(image) -> str | None:
         return None
     algo, hexpart = m.group(1), m.group(2)
     size = 64 if algo.lower() == "sha256" else 128
-    if algo != algo.lower() or not re.fullmatch(r"[0-9a-f]{%d}" % size, hexpart):
+    if algo != algo.lower() or not re.fullmatch(rf"[0-9a-f]{{{size}}}", hexpart):
         return f"digest {algo}:{hexpart[:20]}… is not lowercase hex"
     return None
+
+
+def as_list(value) -> list:
+    """`value` if it is a list, else [] (a field of another type has no items to check)."""
+    return value if isinstance(value, list) else []
+
+
+def as_dict(value) -> dict:
+    """`value` if it is an object, else {}."""
+    return value if isinstance(value, dict) else {}
 
 
 def canary_problems(c, alarms: set[str] | None) -> list[str]:
@@ -368,7 +380,7 @@ def canary_problems(c, alarms: set[str] | None) -> list[str]:
         )
         if p
     ]
-    for i, m in enumerate(c.get("metrics") if isinstance(c.get("metrics"), list) else []):
+    for i, m in enumerate(as_list(c.get("metrics"))):
         if not isinstance(m, dict):
             continue
         out += [f"metrics[{i}]: unknown field {k!r}" for k in m if k not in CHECK_KEYS]
@@ -385,7 +397,7 @@ def canary_problems(c, alarms: set[str] | None) -> list[str]:
         specs = []
         if isinstance(m.get("metric"), dict):
             specs.append(("metric", m["metric"]))
-        ids = m.get("metrics") if isinstance(m.get("metrics"), dict) else {}
+        ids = as_dict(m.get("metrics"))
         specs += [(f"metrics.{k}", v) for k, v in ids.items() if isinstance(v, dict)]
         for where, spec in specs:
             out += [f"metrics[{i}].{where}: unknown field {k!r}" for k in spec if k not in SPEC_KEYS]
@@ -409,8 +421,8 @@ def request_problems(r, alarms: set[str]) -> list[str]:
         for p in (seconds_problem(r, k, 1) for k in ("timeoutSeconds", "pollIntervalSeconds", "rollbackTimeoutSeconds"))
         if p
     ]
-    if digest_problem(r.get("image")):
-        out.append(digest_problem(r.get("image")))
+    if problem := digest_problem(r.get("image")):
+        out.append(problem)
     for f in ("cluster", "service", "container", "image"):
         limit = LIMITS.get(f"{f}.length")
         if limit and isinstance(r.get(f), str) and len(r[f]) > limit[1]:
@@ -424,13 +436,13 @@ def hook_config_problems(d) -> list[str]:
     out = [f"unknown hookDetails field {k!r}" for k in d if k not in HOOK_CONFIG_KEYS]
     p = seconds_problem(d, "deadlineSeconds", 1)
     out += [p] if p else []
-    hooks = d.get("hooks") if isinstance(d.get("hooks"), dict) else {}
+    hooks = as_dict(d.get("hooks"))
     out += [f"unknown stage {k!r}" for k in hooks if k not in ECS_STAGES]
     for stage, s in hooks.items():
         if not isinstance(s, dict):
             continue
         out += [f"{stage}: unknown field {k!r}" for k in s if k not in CHECK_SET_KEYS]
-        for j, probe in enumerate(s.get("probes") if isinstance(s.get("probes"), list) else []):
+        for j, probe in enumerate(as_list(s.get("probes"))):
             if isinstance(probe, dict):
                 out += [f"{stage}: probes[{j}]: unknown field {k!r}" for k in probe if k not in PROBE_KEYS]
         out += [f"{stage}: {p}" for p in canary_problems(s.get("canary"), None)]
@@ -447,7 +459,7 @@ class Base:
     doc: dict
     # doc -> reasons berth must refuse it (beyond the generic ones); "skip" answers (a push that
     # deploys nothing) count as a refusal when `skip_ok`.
-    rules: object = None
+    rules: Callable[[dict], list[str]] | None = None
     skip_ok: bool = False
     # paths whose numbers are not mutated to huge values (the checks would legitimately run that long)
     slow: tuple = ()
@@ -735,9 +747,7 @@ def build_bases(berth) -> list[Base]:
             "register-revision",
             "register-revision",
             doc_without(doc, "register", "update", "stability"),
-            rules=lambda d: (
-                [digest_problem(d.get("image"))] if isinstance(d, dict) and digest_problem(d.get("image")) else []
-            ),
+            rules=lambda d: [p for p in [digest_problem(d.get("image"))] if p] if isinstance(d, dict) else [],
             focus=tuple((k,) for k in ("deploymentId", "cluster", "service", "container", "image")),
         ),
         Base(
@@ -947,6 +957,7 @@ class Mutator:
         p = self.rng.choice(nodes)
         old = get(self.doc, p)
         m = re.search(r"sha256:([0-9a-f]{64})", old)
+        assert m, old  # nodes holds the strings with a digest
         hexpart = m.group(1)
         new = self.rng.choice(
             [hexpart.upper(), hexpart[:63], hexpart + "0", "g" * 64, hexpart[:32].upper() + hexpart[32:]]
@@ -1067,9 +1078,9 @@ def targeted(base: Base, rng: random.Random) -> list[Case]:
             m = Mutator(base, rng)
             m.number(p, m.raw("1e999", True))
             cases.append(m.case())
-        if isinstance(v, str) and re.search(r"sha256:[0-9a-f]{64}", v):
+        if isinstance(v, str) and (digest := re.search(r"sha256:([0-9a-f]{64})", v)):
             m = Mutator(base, rng)
-            hexpart = re.search(r"sha256:([0-9a-f]{64})", v).group(1)
+            hexpart = digest.group(1)
             m.string(p, v.replace(hexpart, hexpart.upper()))
             cases.append(m.case())
         if p[-1] == "stat":
@@ -1093,7 +1104,7 @@ def targeted(base: Base, rng: random.Random) -> list[Case]:
             m.notes.append(f"{fmt(p)} += 'no-such-alarm'")
             cases.append(m.case())
     # every key whose misspelling the rules refuse (strict objects, metric ids), misspelt
-    for p, v in walk(base.doc):
+    for p, _ in walk(base.doc):
         if isinstance(p[-1], str) and in_focus(base, p) and _misspelling_refused(base, p):
             m = Mutator(base, rng)
             if m.misspell(p):
@@ -1159,9 +1170,11 @@ def result_problems(function: str, result) -> list[str]:
     missing = RESULT_KEYS[function] - set(result)
     out = [f"result lacks {sorted(missing)}"] if missing else []
     pairs = {"update-service": [("startedAt", "deadline")], "evaluate-canary": [("bakeStartedAt", "bakeEndsAt")]}
+    checked = [(result, a, b) for a, b in pairs.get(function, [])]
     rollout = result.get("rollout") if function == "rollback" else None
-    for a, b in pairs.get(function, []) + ([("startedAt", "deadline")] if isinstance(rollout, dict) else []):
-        src = rollout if function == "rollback" else result
+    if isinstance(rollout, dict):
+        checked.append((rollout, "startedAt", "deadline"))
+    for src, a, b in checked:
         ta, tb = parse_time(src.get(a)), parse_time(src.get(b))
         if ta is None or tb is None:
             out.append(f"{a}/{b} not RFC 3339: {src.get(a)!r} / {src.get(b)!r}")
@@ -1258,65 +1271,63 @@ def test_every_handler_answers_mutated_input_with_a_result_or_a_berth_error_and_
     assert total >= min(COUNT, 1000), total
 
     tallies: dict[str, Tally] = defaultdict(Tally)
-    log = open(LOG, "w") if LOG else None
-    t0 = time.monotonic()
-    # read-only handlers first, with ECS steady: any change at all during their batch is theirs
-    ordered = sorted(bases, key=lambda b: b.function in MUTATING)
-    for base in ordered:
-        tally = tallies[base.function]
-        mutating = base.function in MUTATING
-        batch_before = aws_snapshot(berth, tags=False)
-        before = batch_before
-        started = time.monotonic()
-        for case in plan[base.name]:
-            t_call = time.monotonic()
-            try:
-                status, answer = invoke_raw(berth, base.function, case.body, timeout=CALL_TIMEOUT)
-            except requests.RequestException as e:
-                status, answer = 0, f"{type(e).__name__}: {e}"
-            took = time.monotonic() - t_call
-            if took > tally.slowest[0]:
-                tally.slowest = (took, f"{base.name}: {case.what[:80] or '(as is)'}")
-            tally.calls += 1
-            if status == 200:
-                tally.ok += 1
-            else:
-                tally.errors[answer.get("errorType") if isinstance(answer, dict) else f"HTTP {status}"] += 1
-            problems = judge(case, status, answer, names)
-            if mutating:
-                after = aws_snapshot(berth, tags=False)
-                changes = aws_changes(before, after, strict=False)
-                if status != 200 and changes:
-                    problems.append("error after changing AWS: " + "; ".join(changes)[:400])
-                tally.changed += status == 200 and bool(changes)
-                before = after
-            for p in problems:
-                tally.violations.append((base.name, case.what or "(as is)", p, describe_answer(status, answer)))
-            if log:
-                log.write(
-                    json.dumps(
-                        {
-                            "base": base.name,
-                            "input": case.what,
-                            "bytes": len(case.body),
-                            "mustRefuse": case.must_refuse,
-                            "status": status,
-                            "answer": describe_answer(status, answer),
-                            "changes": changes if mutating else None,
-                            "problems": problems,
-                            "seconds": round(took, 3),
-                        }
+    with open(LOG, "w") if LOG else contextlib.nullcontext() as log:
+        t0 = time.monotonic()
+        # read-only handlers first, with ECS steady: any change at all during their batch is theirs
+        ordered = sorted(bases, key=lambda b: b.function in MUTATING)
+        for base in ordered:
+            tally = tallies[base.function]
+            mutating = base.function in MUTATING
+            batch_before = aws_snapshot(berth, tags=False)
+            before = batch_before
+            started = time.monotonic()
+            for case in plan[base.name]:
+                t_call = time.monotonic()
+                try:
+                    status, answer = invoke_raw(berth, base.function, case.body, timeout=CALL_TIMEOUT)
+                except requests.RequestException as e:
+                    status, answer = 0, f"{type(e).__name__}: {e}"
+                took = time.monotonic() - t_call
+                if took > tally.slowest[0]:
+                    tally.slowest = (took, f"{base.name}: {case.what[:80] or '(as is)'}")
+                tally.calls += 1
+                if status == 200:
+                    tally.ok += 1
+                else:
+                    tally.errors[answer.get("errorType") if isinstance(answer, dict) else f"HTTP {status}"] += 1
+                problems = judge(case, status, answer, names)
+                if mutating:
+                    after = aws_snapshot(berth, tags=False)
+                    changes = aws_changes(before, after, strict=False)
+                    if status != 200 and changes:
+                        problems.append("error after changing AWS: " + "; ".join(changes)[:400])
+                    tally.changed += status == 200 and bool(changes)
+                    before = after
+                for p in problems:
+                    tally.violations.append((base.name, case.what or "(as is)", p, describe_answer(status, answer)))
+                if log:
+                    log.write(
+                        json.dumps(
+                            {
+                                "base": base.name,
+                                "input": case.what,
+                                "bytes": len(case.body),
+                                "mustRefuse": case.must_refuse,
+                                "status": status,
+                                "answer": describe_answer(status, answer),
+                                "changes": changes if mutating else None,
+                                "problems": problems,
+                                "seconds": round(took, 3),
+                            }
+                        )
+                        + "\n"
                     )
-                    + "\n"
-                )
-        if not mutating:
-            changes = aws_changes(batch_before, aws_snapshot(berth, tags=False), strict=True)
-            for c in changes:
-                tally.violations.append((base.name, "(the batch)", f"a read-only handler changed AWS: {c}", ""))
-        tally.seconds += time.monotonic() - started
-    elapsed = time.monotonic() - t0
-    if log:
-        log.close()
+            if not mutating:
+                changes = aws_changes(batch_before, aws_snapshot(berth, tags=False), strict=True)
+                for c in changes:
+                    tally.violations.append((base.name, "(the batch)", f"a read-only handler changed AWS: {c}", ""))
+            tally.seconds += time.monotonic() - started
+        elapsed = time.monotonic() - t0
 
     lines = [
         f"fuzz: seed {SEED}, {total} inputs ({n_targeted} targeted + {total - n_targeted} random) in {elapsed:.1f}s"

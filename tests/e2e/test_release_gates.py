@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from .harness import REGISTRY, aws_changes, aws_snapshot, digest_of, ecr_push_event
-from .test_cli import berth_binary, cli, lines  # noqa: F401 (fixtures)
+from .test_cli import lines
 
 OLD = digest_of("gates v1")
 NEW = digest_of("gates v2")
@@ -41,13 +41,14 @@ def only_executions_started(before: dict, after: dict) -> list[str]:
     return [c for c in aws_changes(before, after) if not c.startswith("execution started")]
 
 
-def service_output(berth, arn: str, state: str) -> dict | None:
+def service_output(berth, arn: str, state: str) -> dict:
     """The last output a state of the service's execution left (its document after that state)."""
     out = None
     for e in berth.history(arn):
         d = e.get("stateExitedEventDetails")
         if d and d["name"] == state:
             out = json.loads(d["output"])
+    assert out is not None, f"{state} never exited in {arn}"
     return out
 
 
@@ -172,7 +173,7 @@ def test_a_typo_in_a_gate_tag_is_refused_before_any_change(berth):
 def window_ending_soon(min_wait: float = 4) -> tuple[str, datetime]:
     """An absolute window (UTC, whole minutes as the format has them) holding now and ending at
     the next minute that is at least `min_wait` s away: the window and its end."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     end = (now + timedelta(seconds=min_wait)).replace(second=0, microsecond=0) + timedelta(minutes=1)
     start = now.replace(second=0, microsecond=0) - timedelta(minutes=5)
     fmt = "%Y-%m-%dT%H:%M"
@@ -180,7 +181,7 @@ def window_ending_soon(min_wait: float = 4) -> tuple[str, datetime]:
 
 
 def all_day_window() -> str:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     fmt = "%Y-%m-%dT%H:%M"
     return f"{(now - timedelta(hours=1)).strftime(fmt)} - {(now + timedelta(hours=1)).strftime(fmt)}"
 
@@ -195,7 +196,7 @@ def test_a_push_inside_a_freeze_window_waits_and_deploys_after_it(berth):
     arn = push(berth, NEW)
     # WHILE the window holds, the deployment waits and nothing is changed
     time.sleep(2)
-    assert datetime.now(timezone.utc) < end
+    assert datetime.now(UTC) < end
     assert berth.client("stepfunctions").describe_execution(executionArn=arn)["status"] == "RUNNING"
     unchanged(berth, svc, service)
 

@@ -32,8 +32,8 @@ def history(berth, arn: str) -> list[dict]:
     return berth.history(arn)
 
 
-def failures(events: list[dict]) -> list[tuple[str, str, str]]:
-    """(state, error, cause) of every failed Lambda attempt, in order."""
+def failures(events: list[dict]) -> list[tuple[str | None, str, str]]:
+    """(state, error, cause) of every failed Lambda attempt, in order (state None: before any)."""
     state, out = None, []
     for e in events:
         if e["type"].endswith("StateEntered"):
@@ -52,8 +52,8 @@ def exited(events: list[dict], state: str) -> bool:
     return any(e["type"].endswith("StateExited") and e["stateExitedEventDetails"]["name"] == state for e in events)
 
 
-def report(name: str, done: dict, took: float, fails: list[tuple[str, str, str]], extra: str = "") -> None:
-    counts: dict[tuple[str, str], int] = {}
+def report(name: str, done: dict, took: float, fails: list[tuple[str | None, str, str]], extra: str = "") -> None:
+    counts: dict[tuple[str | None, str], int] = {}
     for state, error, _ in fails:
         counts[(state, error)] = counts.get((state, error), 0) + 1
     print(f"\n[{name}] {done['status']} in {took:.0f}s {done.get('error', '')}: {done.get('cause', '')}")
@@ -259,7 +259,12 @@ def test_c_a_function_serves_invocations_side_by_side_as_lambda_does(berth):
     silent.bind(("127.0.0.1", 0))
     silent.listen(16)
     held: list = []
-    threading.Thread(target=lambda: [held.append(silent.accept()) for _ in range(16)], daemon=True).start()
+
+    def hold() -> None:
+        for _ in range(16):
+            held.append(silent.accept())
+
+    threading.Thread(target=hold, daemon=True).start()
     berth.restart_function("check-stability", {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{silent.getsockname()[1]}"})
     lam = berth.client("lambda")
     payload = json.dumps(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from .harness import REGISTRY, aws_changes, aws_snapshot, digest_of
-from .test_cli import berth_binary, cli, image, lines  # noqa: F401 (fixtures)
+from .test_cli import image, lines
 
 D1, D2, D3, D4 = (digest_of(f"rollback v{i}") for i in range(1, 5))
 DEPLOYED, REFUSED = 0, 5

@@ -7,7 +7,6 @@ status and cause. The ECS behaviour of an image is chosen through the stand-in's
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 

@@ -38,7 +38,7 @@ class Noise:
     error_rate: float = 0.001
 
     @classmethod
-    def from_doc(cls, doc: dict) -> "Noise":
+    def from_doc(cls, doc: dict) -> Noise:
         known = set(cls.__dataclass_fields__)
         unknown = set(doc) - known
         if unknown:

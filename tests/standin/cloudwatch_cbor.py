@@ -24,8 +24,9 @@ import base64
 import json
 import math
 import re
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import botocore.session
 import cbor2
@@ -59,7 +60,7 @@ class CloudWatchError(Exception):
 def to_epoch(value: Any) -> float:
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value.timestamp()
     if isinstance(value, (int, float)):
         return float(value)
@@ -201,7 +202,7 @@ def metric_stat_series(backend, ms: dict, start: float, end: float, period_overr
     stat = ms["Stat"]
     unit = ms.get("Unit")
     want_dims = _dims_key(metric.get("Dimensions"))
-    buckets: dict[float, tuple[list[float], list[Any]]] = {}
+    buckets: dict[int, tuple[list[float], list[Any]]] = {}  # period start (epoch s) -> data
     for datum in backend.get_all_metrics():
         if datum.namespace != metric.get("Namespace") or datum.name != metric.get("MetricName"):
             continue
@@ -410,9 +411,9 @@ def handle_json_get_metric_data(body: bytes, region: str, account: str) -> tuple
         err = e
     except (ValueError, KeyError, TypeError) as e:
         err = CloudWatchError("ValidationError", f"{type(e).__name__}: {e}")
-    body = {"__type": f"{SHAPE_NAMESPACE}#{error_shape_name(err.code)}", "message": err.message}
+    error = {"__type": f"{SHAPE_NAMESPACE}#{error_shape_name(err.code)}", "message": err.message}
     headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-query-error": f"{err.code};{err.fault}"}
-    return err.status, headers, json.dumps(body).encode()
+    return err.status, headers, json.dumps(error).encode()
 
 
 def handle(operation: str, body: bytes, region: str, account: str, moto_json_call) -> tuple[int, dict, bytes]:
@@ -424,7 +425,7 @@ def handle(operation: str, body: bytes, region: str, account: str, moto_json_cal
         try:
             service_model().operation_model(operation)
         except Exception:
-            raise CloudWatchError("UnknownOperationException", f"Unknown operation {operation}", 404)
+            raise CloudWatchError("UnknownOperationException", f"Unknown operation {operation}", 404) from None
         params = cbor2.loads(body) if body else {}
         if not isinstance(params, dict):
             raise CloudWatchError("SerializationException", "body is not a CBOR map")

@@ -95,15 +95,17 @@ class ApiError(Exception):
         self.status = status
 
 
-class _Stopped(Exception):
+class _Stopped(Exception):  # noqa: N818 - a control-flow signal, not an error
     """StopDeployment was called while the driver was waiting."""
 
 
-class _Aborted(Exception):
+class _Aborted(Exception):  # noqa: N818 - a control-flow signal, not an error
     """The stand-in was reset: the driver leaves without touching anything."""
 
 
-class _EventFailed(Exception):
+class _LifecycleEventError(Exception):
+    """A lifecycle event failed: its error code, message and diagnostics, as CodeDeploy reports them."""
+
     def __init__(self, code: str, message: str, diagnostics: dict | None = None):
         super().__init__(message)
         self.code = code
@@ -167,7 +169,7 @@ class Deployment:
         self.rollback_info: dict | None = None
         self.target_status = "Pending"
         self.target_updated = self.create_time
-        self.events = [{"lifecycleEventName": n, "status": "Pending"} for n in LIFECYCLE]
+        self.events: list[dict[str, Any]] = [{"lifecycleEventName": n, "status": "Pending"} for n in LIFECYCLE]
         self.hook_log: list[dict] = []
         self.traffic_log: list[dict] = []
         self.stop_requested = False
@@ -179,6 +181,7 @@ class Deployment:
         self.blue_tg: str | None = kw.get("blue_tg")
         self.green_tg: str | None = kw.get("green_tg")
         self.traffic_started = False
+        self.skip_termination_wait = False  # ContinueDeployment(TERMINATION_WAIT) ends the wait
         self.internal_error: str | None = None
 
     def event(self, name: str) -> dict:
@@ -244,8 +247,8 @@ class CodeDeploySim:
         try:
             try:
                 params = json.loads(body) if body else {}
-            except ValueError:
-                raise ApiError("SerializationException", "request body is not JSON")
+            except ValueError as e:
+                raise ApiError("SerializationException", "request body is not JSON") from e
             if not isinstance(params, dict):
                 raise ApiError("SerializationException", "request body must be a JSON object")
             fn = getattr(self, "op_" + op, None)
@@ -460,7 +463,8 @@ class CodeDeploySim:
         if (s.deployment_controller or {}).get("type") != "CODE_DEPLOY":
             raise ApiError(
                 "InvalidECSServiceException",
-                f"Deployment group's ECS service {svc['clusterName']}/{svc['serviceName']} must be configured for a CODE_DEPLOY deployment controller.",
+                f"Deployment group's ECS service {svc['clusterName']}/{svc['serviceName']} "
+                "must be configured for a CODE_DEPLOY deployment controller.",
             )
         pairs = ((g.get("loadBalancerInfo") or {}).get("targetGroupPairInfoList")) or []
         if len(pairs) != 1:
@@ -584,7 +588,7 @@ class CodeDeploySim:
                 missing.append(n)
             else:
                 infos.append(self.group_info(region, g))
-        out = {"deploymentGroupsInfo": infos}
+        out: dict[str, Any] = {"deploymentGroupsInfo": infos}
         if missing:
             out["errorMessage"] = f"Deployment groups not found: {', '.join(missing)}"
         return out
@@ -620,7 +624,7 @@ class CodeDeploySim:
             try:
                 doc = yaml.safe_load(content)
             except yaml.YAMLError as e:
-                raise bad(f"neither JSON nor YAML ({e})")
+                raise bad(f"neither JSON nor YAML ({e})") from e
         if not isinstance(doc, dict):
             raise bad("the top level must be a map")
         keys = {k.lower(): k for k in doc}
@@ -766,7 +770,7 @@ class CodeDeploySim:
         overview = {"Pending": 0, "InProgress": 0, "Succeeded": 0, "Failed": 0, "Skipped": 0, "Ready": 0}
         if d.target_status in overview:
             overview[d.target_status] += 1
-        info = {
+        info: dict[str, Any] = {
             "applicationName": d.application,
             "deploymentGroupName": d.group,
             "deploymentConfigName": d.config_name,
@@ -826,7 +830,7 @@ class CodeDeploySim:
             raise ApiError(
                 "ApplicationNameRequiredException", "Application name is required when a deployment group name is given"
             )
-        if app_name:
+        if app_name and group_name:  # both or neither (checked above)
             self.app(region, app_name)
             self.group(region, app_name, group_name)
         statuses = p.get("includeOnlyStatuses") or []
@@ -877,9 +881,9 @@ class CodeDeploySim:
     def task_sets_info(self, d: Deployment) -> list[dict]:
         weights = self.prod_weights_of(d)
         out = []
-        for label, td, ts_id, tg in (
-            ("Blue", d.blue_td, d.blue_task_set, d.blue_tg),
-            ("Green", d.green_td, d.green_task_set, d.green_tg),
+        for label, ts_id, tg in (
+            ("Blue", d.blue_task_set, d.blue_tg),
+            ("Green", d.green_task_set, d.green_tg),
         ):
             if label == "Green" and not d.green_task_set:
                 continue
@@ -962,7 +966,7 @@ class CodeDeploySim:
         if wt == "READY_WAIT" and d.status != "Ready":
             raise ApiError("DeploymentIsNotInReadyStateException", f"The deployment {d.id} is not in the Ready state.")
         # TERMINATION_WAIT: end the blue termination wait now.
-        d.skip_termination_wait = True  # type: ignore[attr-defined]
+        d.skip_termination_wait = True
         self.cond.notify_all()
         return {}
 
@@ -1114,15 +1118,14 @@ class CodeDeploySim:
                 # Blue task set termination wait: the deployment stays InProgress (and can still be
                 # stopped and rolled back) until it ends.
                 if d.termination_wait_minutes:
-                    self.wait(
-                        d, self.minutes(d.termination_wait_minutes), lambda: getattr(d, "skip_termination_wait", False)
-                    )
+                    self.wait(d, self.minutes(d.termination_wait_minutes), lambda: d.skip_termination_wait)
                 self.succeed(d)
         except _Stopped:
             with self.lock:
                 self.alive(d)
                 self.stopped(d, current)
-        except _EventFailed as f:
+        except _LifecycleEventError as f:
+            assert current is not None, "only a lifecycle event's hook or action fails one"
             with self.lock:
                 self.alive(d)
                 self.end_event(d, current, "Failed", f.diagnostics)
@@ -1150,7 +1153,7 @@ class CodeDeploySim:
             return counts is not None and counts[2] >= counts[0]
 
         if not self.wait(d, timeout, ready):
-            raise _EventFailed(
+            raise _LifecycleEventError(
                 "ECS_UPDATE_ERROR",
                 "The deployment timed out while waiting for the replacement task set to become healthy. "
                 f"This time out period is {timeout:g} seconds (stand-in; real CodeDeploy: 60 minutes).",
@@ -1189,7 +1192,13 @@ class CodeDeploySim:
         exec_id = new_execution_id()
         with self.lock:
             self.alive(d)
-            ex = {"deploymentId": d.id, "event": name, "function": fn, "status": "InProgress", "invokedAt": now()}
+            ex: dict[str, Any] = {
+                "deploymentId": d.id,
+                "event": name,
+                "function": fn,
+                "status": "InProgress",
+                "invokedAt": now(),
+            }
             self.executions[exec_id] = ex
             log = {"event": name, "function": fn, "executionId": exec_id, "invokedAt": ex["invokedAt"]}
             d.hook_log.append(log)
@@ -1216,9 +1225,10 @@ class CodeDeploySim:
                 ex["status"] = "Failed"
                 ex["reportedAt"] = now()
                 log.update(status="InvokeFailed", error=invoke_error)
-                raise _EventFailed(
+                raise _LifecycleEventError(
                     "INVALID_LAMBDA_FUNCTION",
-                    f"The deployment failed because the {name} lifecycle hook function {fn} could not be invoked: {invoke_error}",
+                    f"The deployment failed because the {name} lifecycle hook function {fn} "
+                    f"could not be invoked: {invoke_error}",
                     {"errorCode": "UnknownError", "scriptName": fn, "message": invoke_error, "logTail": ""},
                 )
             timeout = self.settings["hook_timeout_seconds"]
@@ -1235,7 +1245,7 @@ class CodeDeploySim:
                     f"The {name} lifecycle hook function {fn} did not report a status with "
                     f"PutLifecycleEventHookExecutionStatus within {timeout:g} seconds: the hook timed out."
                 )
-                raise _EventFailed(
+                raise _LifecycleEventError(
                     "HOOK_EXECUTION_FAILURE",
                     f"The deployment failed because the {name} lifecycle hook timed out. {msg}",
                     {"errorCode": "ScriptTimedOut", "scriptName": fn, "message": msg, "logTail": ""},
@@ -1245,7 +1255,7 @@ class CodeDeploySim:
             )
             if ex["status"] == "Failed":
                 msg = f"The {name} lifecycle hook function {fn} reported Failed."
-                raise _EventFailed(
+                raise _LifecycleEventError(
                     "HOOK_EXECUTION_FAILURE",
                     f"The deployment failed because a lifecycle hook {name} failed. {msg}",
                     {"errorCode": "ScriptFailed", "scriptName": fn, "message": msg, "logTail": ""},

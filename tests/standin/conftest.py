@@ -113,41 +113,39 @@ def running_standin(*args: str):
     """`python -m tests.standin.server --port 0 ... <args>` on a free port; yields its URL."""
     tmp = tempfile.mkdtemp(prefix="berth-standin-")
     ready = os.path.join(tmp, "port")
-    log = open(os.path.join(tmp, "server.log"), "w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.standin.server",
-            "--port",
-            "0",
-            "--ready-file",
-            ready,
-            "--tick-seconds",
-            "0.05",
-            *args,
-        ],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while not os.path.exists(ready):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            log.close()
-            raise RuntimeError("stand-in did not start:\n" + Path(tmp, "server.log").read_text())
-        time.sleep(0.1)
-    url = f"http://127.0.0.1:{Path(ready).read_text().strip()}"
-    try:
-        yield url
-    finally:
-        proc.terminate()
+    with open(os.path.join(tmp, "server.log"), "w") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.standin.server",
+                "--port",
+                "0",
+                "--ready-file",
+                ready,
+                "--tick-seconds",
+                "0.05",
+                *args,
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while not os.path.exists(ready):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError("stand-in did not start:\n" + Path(tmp, "server.log").read_text())
+            time.sleep(0.1)
+        url = f"http://127.0.0.1:{Path(ready).read_text().strip()}"
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 @pytest.fixture(scope="session")
@@ -174,7 +172,8 @@ class Standin:
         self.url = url
 
     def client(self, service: str):
-        return boto3.client(
+        # boto3-stubs types client() per literal service name; this one is given at run time.
+        return boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=self.url,
             region_name=REGION,

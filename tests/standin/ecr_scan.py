@@ -172,7 +172,8 @@ class Scans:
             status = current_status(spec)
         if status == "NONE":
             raise ScanNotFoundException(
-                image_id=f"{{imageDigest:'{image_id.get('imageDigest') or 'null'}', imageTag:'{image_id.get('imageTag') or 'null'}'}}",
+                image_id=f"{{imageDigest:'{image_id.get('imageDigest') or 'null'}', "
+                f"imageTag:'{image_id.get('imageTag') or 'null'}'}}",
                 repository_name=spec["repository"],
                 registry_id=registry_id,
             )
@@ -295,7 +296,9 @@ def enhanced_finding(f: dict, spec: dict) -> dict:
         },
         "resources": [
             {
-                "id": f"arn:aws:ecr:{spec['region']}:{spec['account']}:repository/{spec['repository']}/{spec['digest']}",
+                "id": (
+                    f"arn:aws:ecr:{spec['region']}:{spec['account']}:repository/{spec['repository']}/{spec['digest']}"
+                ),
                 "type": "AWS_ECR_CONTAINER_IMAGE",
                 "details": {
                     "awsEcrContainerImage": {
@@ -344,7 +347,8 @@ def ensure_image(spec: dict) -> None:
     """The repository and an image with the spec's digest (and tag) in moto's ECR."""
     backend = ecr_models.ecr_backends[spec["account"]][spec["region"]]
     if spec["repository"] not in backend.repositories:
-        backend.create_repository(spec["repository"], None, None, {"scanOnPush": True}, "MUTABLE", [])
+        # {} encryption configuration: moto's default, as for none
+        backend.create_repository(spec["repository"], None, {}, {"scanOnPush": True}, "MUTABLE", [])
     repo = backend.repositories[spec["repository"]]
     image = next((i for i in repo.images if i.get_image_digest() == spec["digest"]), None)
     if image is None:
@@ -392,4 +396,5 @@ def install() -> None:
     if _ORIGINAL:
         return
     _ORIGINAL["describe"] = ecr_responses.ECRResponse.describe_image_scan_findings
-    ecr_responses.ECRResponse.describe_image_scan_findings = _describe_image_scan_findings
+    # Monkeypatching moto (the stand-in's purpose): mypy flags assigning to a method (method-assign).
+    ecr_responses.ECRResponse.describe_image_scan_findings = _describe_image_scan_findings  # type: ignore[method-assign]

@@ -18,7 +18,7 @@ import base64
 import json
 import random
 import string
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moto.core.utils import utcnow
 from moto.ecs import responses as ecs_responses
@@ -26,6 +26,9 @@ from moto.ecs.exceptions import ECSException, InvalidParameterException
 
 from . import ecs_sim
 from .ecs_sim import SIM, breaker_threshold, make_deployment, new_deployment_id
+
+if TYPE_CHECKING:  # ecs_strategies imports this module
+    from .ecs_strategies import Runner
 
 IN_FLIGHT = ("PENDING", "IN_PROGRESS", "STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS")
 FINISHED = ("SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
@@ -148,7 +151,7 @@ class Tracker:
 
     def __init__(self) -> None:
         self.events: list[dict] = []  # last 200 emitted events, for /_berth/state
-        self.strategy_runner = None  # ecs_strategies.RUNNER: BLUE_GREEN / LINEAR / CANARY runs
+        self.strategy_runner: Runner | None = None  # ecs_strategies.RUNNER: BLUE_GREEN / LINEAR / CANARY runs
 
     def reset(self) -> None:
         self.events.clear()
@@ -266,10 +269,14 @@ class Tracker:
             if rec["status"] not in IN_FLIGHT:
                 continue
             target = _find_dep(service, rec["_target_dep"])
-            if target is not None and rec["deploymentCircuitBreaker"]["status"] == "MONITORING":
-                if rec["deploymentCircuitBreaker"]["failureCount"] != target.get("failedTasks", 0):
-                    rec["deploymentCircuitBreaker"]["failureCount"] = target.get("failedTasks", 0)
-                    rec["updatedAt"] = now
+            breaker = rec["deploymentCircuitBreaker"]
+            if (
+                target is not None
+                and breaker["status"] == "MONITORING"
+                and breaker["failureCount"] != target.get("failedTasks", 0)
+            ):
+                breaker["failureCount"] = target.get("failedTasks", 0)
+                rec["updatedAt"] = now
             if rec["status"] == "PENDING":
                 rec["status"] = "IN_PROGRESS"
                 rec["startedAt"] = rec["updatedAt"] = now
@@ -330,7 +337,8 @@ class Tracker:
         sources = rec["sourceServiceRevisions"]
         if not sources:
             raise InvalidParameterException(
-                "The service deployment has no source service revision to roll back to (the service's first deployment)."
+                "The service deployment has no source service revision to roll back to "
+                "(the service's first deployment)."
             )
         last = getattr(service, "sim_last_completed_revision", None)
         target_rev = last if last in sources else sources[0]
@@ -352,7 +360,8 @@ class Tracker:
         service.task_definition = td
         SIM.event(
             service,
-            f"(service {service.name}) rolling back service deployment {rec['serviceDeploymentArn'].rsplit('/', 1)[1]} (StopServiceDeployment).",
+            f"(service {service.name}) rolling back service deployment "
+            f"{rec['serviceDeploymentArn'].rsplit('/', 1)[1]} (StopServiceDeployment).",
         )
         self._start_rollback(backend, service, rec, rollback_dep, target_rev, MANUAL_ROLLBACK_REASON, now)
 
@@ -612,11 +621,14 @@ def install() -> None:
         return
     _INSTALLED = True
     SIM.deployment_listener = TRACKER
-    cls = ecs_responses.EC2ContainerServiceResponse
-    cls.list_service_deployments = list_service_deployments
-    cls.describe_service_deployments = describe_service_deployments
-    cls.describe_service_revisions = describe_service_revisions
-    cls.stop_service_deployment = stop_service_deployment
+    # Operations moto's ECS does not have: added to its response class, which dispatches by name.
+    for name, operation in {
+        "list_service_deployments": list_service_deployments,
+        "describe_service_deployments": describe_service_deployments,
+        "describe_service_revisions": describe_service_revisions,
+        "stop_service_deployment": stop_service_deployment,
+    }.items():
+        setattr(ecs_responses.EC2ContainerServiceResponse, name, operation)
 
 
 __all__ = ["TRACKER", "install", "records", "ecs_sim"]

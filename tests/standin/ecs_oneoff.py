@@ -198,7 +198,10 @@ class OneOffRunner:
             if behaviour is None or (behaviour.get("image_key") is None and b.get("image_key") is not None):
                 behaviour = {**b, "image": image}
             c = {
-                "containerArn": f"arn:aws:ecs:{backend.region_name}:{backend.account_id}:container/{cluster_name}/{uuid.uuid4().hex}",
+                "containerArn": (
+                    f"arn:aws:ecs:{backend.region_name}:{backend.account_id}:container/{cluster_name}/"
+                    f"{uuid.uuid4().hex}"
+                ),
                 "name": cdef.get("name"),
                 "image": image,
                 "imageDigest": digest,
@@ -274,16 +277,19 @@ class OneOffRunner:
             for c in t.containers:
                 c["lastStatus"] = "RUNNING"
                 c["runtimeId"] = f"{t.id}-{abs(hash(c['name'])) % 10**10}"
-        elif t.last_status == "RUNNING":
-            if b["behaviour"] == "exit" and t.sim_ticks >= b.get("runTicks", DEFAULT_RUN_TICKS):
-                SIM.begin_stop(
-                    t,
-                    b.get("reason") or "Essential container in task exited",
-                    "EssentialContainerExited",
-                    exit_code=b.get("exitCode", 0),
-                )
-                for c in t.containers:  # the process has exited; the task is still being torn down
-                    c["lastStatus"] = "STOPPED"
+        elif (
+            t.last_status == "RUNNING"
+            and b["behaviour"] == "exit"
+            and t.sim_ticks >= b.get("runTicks", DEFAULT_RUN_TICKS)
+        ):
+            SIM.begin_stop(
+                t,
+                b.get("reason") or "Essential container in task exited",
+                "EssentialContainerExited",
+                exit_code=b.get("exitCode", 0),
+            )
+            for c in t.containers:  # the process has exited; the task is still being torn down
+                c["lastStatus"] = "STOPPED"
 
     # ------------------------------------------------------------ the record
 
@@ -366,7 +372,8 @@ def check_subnets(backend, subnets: list[str]) -> None:
     missing = [s for s in subnets if s not in known]
     if missing:
         raise InvalidParameterException(
-            f"Error retrieving subnet information for [{', '.join(missing)}]: The subnet ID '{missing[0]}' does not exist "
+            f"Error retrieving subnet information for [{', '.join(missing)}]: "
+            f"The subnet ID '{missing[0]}' does not exist "
             "(ErrorCode: InvalidSubnetID.NotFound)"
         )
 
@@ -441,6 +448,7 @@ def install() -> None:
     ecs_sim.install()
     _ORIGINALS["run_task"] = ecs_models.EC2ContainerServiceBackend.run_task
     _ORIGINALS["stop_task"] = ecs_models.EC2ContainerServiceBackend.stop_task
-    ecs_models.EC2ContainerServiceBackend.run_task = _patched_run_task
-    ecs_models.EC2ContainerServiceBackend.stop_task = _patched_stop_task
+    # Monkeypatching moto (the stand-in's purpose): mypy flags assigning to a method (method-assign).
+    ecs_models.EC2ContainerServiceBackend.run_task = _patched_run_task  # type: ignore[method-assign]
+    ecs_models.EC2ContainerServiceBackend.stop_task = _patched_stop_task  # type: ignore[method-assign]
     SIM.tick_hooks.append(RUNNER.tick)

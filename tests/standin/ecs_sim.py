@@ -20,12 +20,19 @@ import random
 import threading
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from moto.core.utils import utcnow
 from moto.ecs import models as ecs_models
 from moto.ecs import responses as ecs_responses
 from moto.ecs.exceptions import InvalidParameterException, ServiceNotFoundException
+
+if TYPE_CHECKING:  # each imports this module; alb_noise needs numpy, imported only when asked for
+    from .alb_noise import Noise
+    from .ecs_deployments import Tracker
+    from .ecs_strategies import Runner
 
 DEFAULT_LOAD_BALANCER = "app/berth-local/0123456789abcdef"
 # probe-503 / probe-hang only change what the listener probe route answers (codedeploy_sim.probe);
@@ -60,6 +67,12 @@ def breaker_threshold(desired: int) -> int:
 class SimTask(ecs_models.Task):
     """A moto Task whose status is plain data (moto's Task advances one state per DescribeTasks)."""
 
+    # Not moto's types: the containers are the API's dicts (moto: one Container object), a task has
+    # no stoppedReason until it stops and no network configuration outside awsvpc.
+    containers: list[dict[str, Any]]  # type: ignore[assignment]
+    stopped_reason: str | None  # type: ignore[assignment]
+    network_configuration: dict[str, Any] | None  # type: ignore[assignment]
+
     def __init__(self, backend, service, deployment: dict, task_def, containers: list[dict], behaviour: dict):
         # Deliberately not calling Task.__init__: it would create an ENI per task and a single
         # container built from the first container definition only.
@@ -81,7 +94,7 @@ class SimTask(ecs_models.Task):
         self.platform_version = service.platform_version or ("1.4.0" if self.launch_type == "FARGATE" else None)
         self.platform_family = "Linux" if self.launch_type == "FARGATE" else None
         self.stopped_reason = None
-        self.stop_code = None
+        self.stop_code: str | None = None
         self.resource_requirements = None
         self.region_name = backend.region_name
         self._account_id = backend.account_id
@@ -96,12 +109,12 @@ class SimTask(ecs_models.Task):
         now = utcnow()
         self.created_at = now
         self.connectivity_at = now
-        self.pull_started_at = None
-        self.pull_stopped_at = None
-        self.started_at = None
-        self.stopping_at = None
-        self.stopped_at = None
-        self.execution_stopped_at = None
+        self.pull_started_at: datetime | None = None
+        self.pull_stopped_at: datetime | None = None
+        self.started_at: datetime | None = None
+        self.stopping_at: datetime | None = None
+        self.stopped_at: datetime | None = None
+        self.execution_stopped_at: datetime | None = None
         self.health_status = "UNKNOWN"
         self.version = 1
         self.containers = containers
@@ -136,7 +149,7 @@ class Simulator:
         self.omit_zero_counts = False  # real ALB omits HTTPCode_* datapoints that would be 0
         # None, or alb_noise.Noise: seeded noisy traffic per target group (POST /_berth/config
         # {"metric_noise": {"seed": 7, ...}}) instead of the flat default
-        self.metric_noise = None
+        self.metric_noise: Noise | None = None
         self.behaviours: dict[str, dict] = {}
         self.digests: dict[str, str] = {}
         self.load_balancers: dict[str, str] = {}  # target group ARN -> LoadBalancer dimension
@@ -148,11 +161,11 @@ class Simulator:
         self._stop = threading.Event()
         # codedeploy_sim installs a function(backend, service, tasks) that feeds ALB metrics of
         # CODE_DEPLOY services according to its listener weights.
-        self.task_set_metrics_hook = None
+        self.task_set_metrics_hook: Callable[[Any, Any, list[SimTask]], None] | None = None
         # ecs_deployments installs its Tracker: service deployments/revisions follow these deployments.
-        self.deployment_listener = None
+        self.deployment_listener: Tracker | None = None
         # ecs_strategies installs its Runner: it ticks services with a BLUE_GREEN/LINEAR/CANARY run in flight.
-        self.strategy_runner = None
+        self.strategy_runner: Runner | None = None
         self.ecs_minute_seconds = 1.0  # real seconds per minute of bake / hook timeouts (strategies)
         # Functions(sim) run at the end of every tick, under the lock (ecs_oneoff: one-off tasks and
         # the per-tick record of live task definitions).
@@ -333,7 +346,10 @@ class Simulator:
                     behaviour = b
                 containers.append(
                     {
-                        "containerArn": f"arn:aws:ecs:{backend.region_name}:{backend.account_id}:container/{service.cluster_name}/{uuid.uuid4().hex}",
+                        "containerArn": (
+                            f"arn:aws:ecs:{backend.region_name}:{backend.account_id}:container/"
+                            f"{service.cluster_name}/{uuid.uuid4().hex}"
+                        ),
                         "name": cdef.get("name"),
                         "image": image,
                         "imageDigest": digest,
@@ -381,7 +397,7 @@ class Simulator:
         for c in task.containers:
             c["lastStatus"] = "STOPPED"
         task.sim_ticks = 0
-        if getattr(self.deployment_listener, "task_stopped", None) is not None:
+        if self.deployment_listener is not None:
             self.deployment_listener.task_stopped(task)
 
     def advance_tasks(self, service, tasks: list[SimTask], owner_of, tgs_of) -> list[SimTask]:
@@ -430,7 +446,8 @@ class Simulator:
                             self.event(
                                 service,
                                 f"(service {service.name}) is unable to consistently start tasks successfully. "
-                                "For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.",
+                                "For more information, see the Troubleshooting section of the "
+                                "Amazon ECS Developer Guide.",
                             )
                     continue
                 t.last_status = "RUNNING"
@@ -444,7 +461,8 @@ class Simulator:
                     if t.sim_ticks >= self.unhealthy_after_ticks:
                         self.event(
                             service,
-                            f"(service {service.name}) (task {t.id}) failed ELB health checks in (target-group {tg_text})",
+                            f"(service {service.name}) (task {t.id}) "
+                            f"failed ELB health checks in (target-group {tg_text})",
                         )
                         self.begin_stop(
                             t,
@@ -476,7 +494,6 @@ class Simulator:
             return
         by_id = {d["id"]: d for d in deployments}
         tgs = self.target_groups(service)
-        tg_text = tgs[0] if tgs else None
         tasks = self.tasks_of(backend, service)
 
         # 1. advance every task one step
@@ -540,11 +557,14 @@ class Simulator:
             pending = sum(1 for t in mine if t.last_status in PENDING_STATES)
             if (running, pending) != (d.get("runningCount"), d.get("pendingCount")):
                 d["runningCount"], d["pendingCount"], d["updatedAt"] = running, pending, now
-            if d["status"] != "PRIMARY" and d.get("rolloutState") != "FAILED":
-                # A drained old deployment goes away; a FAILED one stays visible (ACTIVE) until the
-                # rollback deployment completes, as ECS shows it.
-                if not any(t.started_by == d["id"] and t.last_status != "STOPPED" for t in tasks):
-                    service.deployments.remove(d)
+            # A drained old deployment goes away; a FAILED one stays visible (ACTIVE) until the
+            # rollback deployment completes, as ECS shows it.
+            if (
+                d["status"] != "PRIMARY"
+                and d.get("rolloutState") != "FAILED"
+                and not any(t.started_by == d["id"] and t.last_status != "STOPPED" for t in tasks)
+            ):
+                service.deployments.remove(d)
         service.running_count = sum(1 for t in tasks if t.desired_status == "RUNNING" and t.last_status == "RUNNING")
         service.pending_count = sum(
             1 for t in tasks if t.desired_status == "RUNNING" and t.last_status in PENDING_STATES
@@ -694,7 +714,7 @@ class Simulator:
         rng = random.Random(self.ticks * 7919 + hash(service.name) % 1000)
         requests = 0
         errors = 0
-        latencies: list[float] = []
+        latencies = []
         for t in in_service:
             behaviour = t.sim_behaviour["behaviour"]
             factor, share = TRAFFIC_PROFILES.get(behaviour, (1.0, 0.0))
@@ -741,6 +761,7 @@ class Simulator:
         service's requests, split between its in-service tasks' behaviours."""
         from .alb_noise import Profile, requests_in
 
+        assert self.metric_noise is not None, "noisy traffic is metric_noise's"
         if not in_service:
             return 0, 0, []
         counts: dict[str, int] = {}
@@ -928,8 +949,21 @@ def target_group_arn(backend, name_or_arn: str | None) -> str | None:
     return None
 
 
-def new_task_set(backend, service, td_arn: str, status: str, tg_arn: str | None, started_by: str | None = None):
-    ts = ecs_models.TaskSet(
+class SimTaskSet(ecs_models.TaskSet):
+    """A moto TaskSet with what ECS shows of one (startedBy, counts) and the simulator's own state."""
+
+    started_by: str | None
+    computed_desired_count: int
+    running_count: int
+    pending_count: int
+    sim_tg_arn: str | None  # the target group its tasks register in
+    sim_counts: dict[str, int]
+
+
+def new_task_set(
+    backend, service, td_arn: str, status: str, tg_arn: str | None, started_by: str | None = None
+) -> SimTaskSet:
+    ts = SimTaskSet(
         service.name,
         service.cluster_name,
         td_arn,
@@ -1122,7 +1156,13 @@ def _patched_update_service(self, service_properties: dict[str, Any]):
 
 
 def _patched_list_tasks(
-    self, cluster_str=None, container_instance=None, family=None, started_by=None, service_name=None, desiredStatus=None
+    self,
+    cluster_str=None,
+    container_instance=None,
+    family=None,
+    started_by=None,
+    service_name=None,
+    desiredStatus=None,  # noqa: N803 - moto's own parameter name
 ):
     """ListTasks: filter by serviceName (moto ignores it) and default desiredStatus to RUNNING as ECS does."""
     tasks = _ORIGINALS["list_tasks"](self, cluster_str, container_instance, family, started_by, None, desiredStatus)
@@ -1209,10 +1249,7 @@ def _patched_list_task_definitions_response(self):
         after = _list_task_definitions_cursor(token, query)
         # A cursor (the last key returned), not an offset: revisions registered between pages
         # neither repeat nor shift the next page.
-        if sort == "ASC":
-            rows = [r for r in rows if (r[0], r[1]) > after]
-        else:
-            rows = [r for r in rows if (r[0], r[1]) < after]
+        rows = [r for r in rows if ((r[0], r[1]) > after if sort == "ASC" else (r[0], r[1]) < after)]
     out: dict[str, Any] = {"taskDefinitionArns": [arn for _, _, arn in rows[:page]]}
     if len(rows) > page:
         last = rows[page - 1]
@@ -1234,15 +1271,16 @@ def install() -> None:
 
     ecs_deployments.install()
     ecs_strategies.install()
+    # Monkeypatching moto (the stand-in's purpose): mypy flags assigning to a method (method-assign).
     _ORIGINALS["task_definition_init"] = ecs_models.TaskDefinition.__init__
-    ecs_models.TaskDefinition.__init__ = _patched_task_definition_init
+    ecs_models.TaskDefinition.__init__ = _patched_task_definition_init  # type: ignore[method-assign]
     _ORIGINALS["list_task_definitions_response"] = ecs_responses.EC2ContainerServiceResponse.list_task_definitions
-    ecs_responses.EC2ContainerServiceResponse.list_task_definitions = _patched_list_task_definitions_response
+    ecs_responses.EC2ContainerServiceResponse.list_task_definitions = _patched_list_task_definitions_response  # type: ignore[method-assign]
     _ORIGINALS["create_service_response"] = ecs_responses.EC2ContainerServiceResponse.create_service
     _ORIGINALS["list_tasks"] = ecs_models.EC2ContainerServiceBackend.list_tasks
     _ORIGINALS["delete_service"] = ecs_models.EC2ContainerServiceBackend.delete_service
     _ORIGINALS["update_service"] = ecs_models.EC2ContainerServiceBackend.update_service
-    ecs_responses.EC2ContainerServiceResponse.create_service = _patched_create_service_response
-    ecs_models.EC2ContainerServiceBackend.update_service = _patched_update_service
-    ecs_models.EC2ContainerServiceBackend.list_tasks = _patched_list_tasks
-    ecs_models.EC2ContainerServiceBackend.delete_service = _patched_delete_service
+    ecs_responses.EC2ContainerServiceResponse.create_service = _patched_create_service_response  # type: ignore[method-assign]
+    ecs_models.EC2ContainerServiceBackend.update_service = _patched_update_service  # type: ignore[method-assign]
+    ecs_models.EC2ContainerServiceBackend.list_tasks = _patched_list_tasks  # type: ignore[method-assign]
+    ecs_models.EC2ContainerServiceBackend.delete_service = _patched_delete_service  # type: ignore[method-assign]

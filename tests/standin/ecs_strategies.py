@@ -18,7 +18,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from moto.core.utils import utcnow
 from moto.ecs import responses as ecs_responses
@@ -51,9 +51,9 @@ class Hook:
         self.result: tuple | None = None  # (ok, answer dict | error text), set by the invoking thread
         self.invocations = 0
         self.started = time.monotonic()
-        self.expires = None  # monotonic, from timeoutConfiguration
-        self.expires_at = None  # wall clock, for lifecycleHookDetails
-        self.reason = None
+        self.expires: float | None = None  # monotonic, from timeoutConfiguration
+        self.expires_at: datetime | None = None  # wall clock, for lifecycleHookDetails
+        self.reason: str | None = None
 
     def view(self) -> dict:
         out = {"hookId": self.hook_id, "targetType": self.target_type, "status": self.status}
@@ -166,7 +166,7 @@ class Runner:
     # ------------------------------------------------------------ the tick
 
     def tick(self, backend, service) -> None:
-        run = service.sim_strategy
+        run: Run = service.sim_strategy  # SIM ticks a service here only while it has a run
         tgs = SIM.target_groups(service)
         by_id = {d["id"]: d for d in service.deployments}
         tasks = SIM.tasks_of(backend, service)
@@ -362,7 +362,8 @@ class Runner:
                         backend,
                         service,
                         run,
-                        f"Lifecycle hook {hook.hook_id} ({hook.cfg.get('hookTargetArn')}) at {hook.hook_stage} failed: {why}",
+                        f"Lifecycle hook {hook.hook_id} ({hook.cfg.get('hookTargetArn')}) "
+                        f"at {hook.hook_stage} failed: {why}",
                     )
                     return False
             if not hook.calling and hook.status == "IN_PROGRESS" and now >= hook.next_call:
@@ -546,7 +547,7 @@ class Runner:
         rec["_weights"] = {"prod": dict(run.prod), "test": dict(run.test)}
         rec["lifecycleHookDetails"] = [h.view() for h in run.hooks]
         # what the listener probe (/_berth/listener/...) routes by while the run is in flight
-        prod: dict[str, float] = {}
+        prod: dict[str | None, float] = {}
         for rev, w in run.prod.items():
             td = revision_td(service, rev)
             prod[td] = prod.get(td, 0.0) + w
@@ -630,7 +631,10 @@ def install(port: int | None = None) -> None:
     _INSTALLED = True
     SIM.strategy_runner = RUNNER
     TRACKER.strategy_runner = RUNNER
-    ecs_responses.EC2ContainerServiceResponse.continue_service_deployment = continue_service_deployment
+    # An operation moto's ECS does not have: added to its response class, which dispatches by name
+    # (setattr, B010: mypy refuses assigning an attribute the class does not declare).
+    cls = ecs_responses.EC2ContainerServiceResponse
+    setattr(cls, "continue_service_deployment", continue_service_deployment)  # noqa: B010
 
 
 __all__ = ["RUNNER", "install", "plan"]

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import threading
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 DEFAULT_ACCOUNT = "123456789012"
@@ -84,14 +84,15 @@ class Schedules:
         if schedule.state != "ENABLED" and not doc.get("force"):
             raise FireError(
                 409,
-                f"schedule {group}/{schedule.name} is {schedule.state}: Scheduler would not run it (force: true fires it anyway)",
+                f"schedule {group}/{schedule.name} is {schedule.state}: "
+                "Scheduler would not run it (force: true fires it anyway)",
             )
         invocation_type = doc.get("invocationType", "RequestResponse")
         if invocation_type not in ("RequestResponse", "Event"):
             raise ValueError("invocationType must be RequestResponse or Event")
         target = schedule.target or {}
         arn = target.get("Arn", "")
-        scheduled = doc.get("scheduledTime") or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        scheduled = doc.get("scheduledTime") or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         execution_id = str(uuid.uuid4())
         payload = fill_context(target.get("Input"), schedule.arn, scheduled, execution_id)
         record: dict[str, Any] = {
@@ -125,10 +126,19 @@ SCHEDULES = Schedules()
 _AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
 _RATE = re.compile(r"^rate\(([1-9]\d*) (minute|minutes|hour|hours|day|days)\)$")
 _CRON = re.compile(r"^cron\((.*)\)$")
-_MONTHS = {m: i + 1 for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())}
-_DAYS = {d: i + 1 for i, d in enumerate("SUN MON TUE WED THU FRI SAT".split())}
+_MONTHS = {
+    m: i + 1 for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"])
+}
+_DAYS = {d: i + 1 for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}
 # (low, high, names) per cron field: minutes hours day-of-month month day-of-week year
-_FIELDS = ((0, 59, {}), (0, 23, {}), (1, 31, {}), (1, 12, _MONTHS), (1, 7, _DAYS), (1970, 2199, {}))
+_FIELDS: tuple[tuple[int, int, dict[str, int]], ...] = (
+    (0, 59, {}),
+    (0, 23, {}),
+    (1, 31, {}),
+    (1, 12, _MONTHS),
+    (1, 7, _DAYS),
+    (1970, 2199, {}),
+)
 
 
 def _cron_value(text: str, field: int) -> bool:
@@ -233,8 +243,9 @@ def install() -> None:
         return
     _ORIGINALS["create"] = EventBridgeSchedulerBackend.create_schedule
     _ORIGINALS["update"] = EventBridgeSchedulerBackend.update_schedule
-    EventBridgeSchedulerBackend.create_schedule = _create_schedule
-    EventBridgeSchedulerBackend.update_schedule = _update_schedule
+    # Monkeypatching moto (mypy: method-assign); moto calls these with keywords only, as **kw takes them.
+    EventBridgeSchedulerBackend.create_schedule = _create_schedule  # type: ignore[method-assign,assignment]
+    EventBridgeSchedulerBackend.update_schedule = _update_schedule  # type: ignore[method-assign,assignment]
 
 
 def fill_context(text: str | None, schedule_arn: str, scheduled: str, execution_id: str) -> str:
@@ -242,7 +253,7 @@ def fill_context(text: str | None, schedule_arn: str, scheduled: str, execution_
     (what Scheduler sends a templated target without one is not verified here)."""
     if text is None:
         return "{}"
-    values = dict(zip(CONTEXT, (schedule_arn, scheduled, execution_id, "1")))
+    values = dict(zip(CONTEXT, (schedule_arn, scheduled, execution_id, "1"), strict=True))
     for key, value in values.items():
         text = text.replace(key, value)
     return text

@@ -31,6 +31,7 @@ Any awsJson/rpcv2Cbor/query API and Lambda Invoke can be throttled on demand (PO
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -215,8 +216,7 @@ class Front:
             return None
         if LAMBDA_INVOKE.match(path):
             api, protocol = "lambda:InvokeFunction", "lambda"
-        elif CBOR_PATH.match(path):
-            m = CBOR_PATH.match(path)
+        elif m := CBOR_PATH.match(path):
             api, protocol = throttle.cbor_api(m.group("service"), m.group("op")), "cbor"
         else:
             body = None
@@ -398,6 +398,7 @@ class Front:
         if outcome is None:
             # Past the function's Timeout. The runtime emulator keeps running the invocation
             # (README): the function counts as cold again, as Lambda replaces a timed-out sandbox.
+            assert limit is not None, "only a timed invocation times out"
             self.limits.mark_cold(name)
             return timed_out(limit)
         if isinstance(outcome, Exception):
@@ -423,10 +424,8 @@ class Front:
         if status_code == 200:
             return done(200, base, out)
         parsed = None
-        try:
+        with contextlib.suppress(ValueError):
             parsed = json.loads(out)
-        except ValueError:
-            pass
         if status_code >= 500 and isinstance(parsed, dict) and ("errorType" in parsed or "errorMessage" in parsed):
             # cargo-lambda: handler error = HTTP 500 {errorType, errorMessage}; AWS: 200 + header.
             return done(200, {**base, "X-Amz-Function-Error": "Unhandled"}, out)
@@ -488,7 +487,8 @@ class Front:
             return cloudwatch_cbor.error_response(err)
         region = region_from_auth(headers)
         auth = headers.get("authorization") or (
-            f"AWS4-HMAC-SHA256 Credential=test/20250101/{region}/monitoring/aws4_request, SignedHeaders=host, Signature=0"
+            f"AWS4-HMAC-SHA256 Credential=test/20250101/{region}/monitoring/aws4_request, "
+            "SignedHeaders=host, Signature=0"
         )
 
         def moto_call(operation: str, params: dict):
@@ -627,9 +627,9 @@ class Front:
                 return self.json(
                     200, {"functions": self.register_lambdas(doc.get("names", []), doc.get("region", "us-east-1"))}
                 )
-            out = self.release_control(environ, route, method, doc)
-            if out is not None:
-                return out
+            answer = self.release_control(environ, route, method, doc)
+            if answer is not None:
+                return answer
         except (KeyError, ValueError, TypeError) as e:
             return self.json(400, {"error": f"{type(e).__name__}: {e}"})
         return self.json(404, {"error": f"no control route {method} {path}"})
@@ -688,7 +688,7 @@ class Front:
 
         import boto3
 
-        client_args = dict(
+        client_args: dict[str, Any] = dict(
             endpoint_url=f"http://127.0.0.1:{self.port}",
             region_name=region,
             aws_access_key_id="test",

@@ -39,6 +39,10 @@ every error answer of the Lambda Invoke API `Exception`, whatever Lambda said. S
 it `Lambda.<error code>` (`Lambda.ServiceException`, `Lambda.TooManyRequestsException`, ...), as
 moto already does for `arn:aws:states:::lambda:invoke` (`StateTaskServiceLambda`). Without this, no
 `Retry` on `Lambda.*` can ever match locally.
+
+Each patch assigns to a moto method (or class), which mypy refuses: those assignments carry a
+`# type: ignore[method-assign]` (`misc` for the class, `assignment` where the replacement's
+signature is not moto's).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ import re
 import threading
 import time
 import types
+from typing import Any
 
 _ORIGINAL: dict = {}
 
@@ -84,8 +89,8 @@ def install_aws_sdk_casing() -> None:
 
     _ORIGINAL["StateTaskServiceAwsSdk._normalise_parameters"] = StateTaskServiceAwsSdk._normalise_parameters
     _ORIGINAL["StateTaskServiceAwsSdk._normalise_response"] = StateTaskServiceAwsSdk._normalise_response
-    StateTaskServiceAwsSdk._normalise_parameters = _normalise_parameters
-    StateTaskServiceAwsSdk._normalise_response = _normalise_response
+    StateTaskServiceAwsSdk._normalise_parameters = _normalise_parameters  # type: ignore[method-assign]
+    StateTaskServiceAwsSdk._normalise_response = _normalise_response  # type: ignore[method-assign]
 
 
 def _sfn_operation(action: str):
@@ -116,8 +121,8 @@ def install_sfn_casing() -> None:
 
     _ORIGINAL["StateTaskServiceSfn._normalise_parameters"] = original
     _ORIGINAL["StateTaskServiceSfn._normalise_response"] = StateTaskServiceSfn._normalise_response
-    StateTaskServiceSfn._normalise_parameters = _normalise_parameters
-    StateTaskServiceSfn._normalise_response = _normalise_response
+    StateTaskServiceSfn._normalise_parameters = _normalise_parameters  # type: ignore[method-assign]
+    StateTaskServiceSfn._normalise_response = _normalise_response  # type: ignore[method-assign]
 
 
 HISTORY_PAGE = 100  # GetExecutionHistory's default maxResults (Step Functions API reference)
@@ -136,7 +141,8 @@ def history_page(events: list, reverse: bool, max_results, token, arn: str) -> d
     size = int(max_results or 0) or HISTORY_PAGE
     if not 0 < size <= HISTORY_MAX:
         raise ValidationException(
-            f"1 validation error detected: Value '{size}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to {HISTORY_MAX}"
+            f"1 validation error detected: Value '{size}' at 'maxResults' failed to satisfy constraint: "
+            f"Member must have value less than or equal to {HISTORY_MAX}"
         )
     start = 0
     if token:
@@ -145,9 +151,9 @@ def history_page(events: list, reverse: bool, max_results, token, arn: str) -> d
             assert cursor["arn"] == arn and cursor["reverse"] == reverse
             start = int(cursor["offset"])
         except Exception:  # noqa: BLE001 - any token we did not write is invalid
-            raise InvalidToken("'nextToken' is not valid")
+            raise InvalidToken("'nextToken' is not valid") from None
     ordered = list(reversed(events)) if reverse else list(events)
-    page = {"events": ordered[start : start + size]}
+    page: dict[str, Any] = {"events": ordered[start : start + size]}
     if start + size < len(ordered):
         cursor = {"arn": arn, "reverse": reverse, "offset": start + size}
         page["nextToken"] = base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode()
@@ -173,15 +179,15 @@ def install_history_paging() -> None:
         )
 
     _ORIGINAL["StepFunctionResponse.get_execution_history"] = StepFunctionResponse.get_execution_history
-    StepFunctionResponse.get_execution_history = get_execution_history
+    StepFunctionResponse.get_execution_history = get_execution_history  # type: ignore[method-assign]
 
 
 def install_task_failure_cause() -> None:
     """3. SendTaskFailure: moto's response handler reads `error` and drops `cause`, which its own
     interpreter takes (`send_task_failure(task_token, error, cause)`); Step Functions puts the cause
     into the TaskFailed event and the caught error (berth reject's "rejected by …: reason")."""
-    from moto.stepfunctions.responses import StepFunctionResponse
     from moto.core.responses import EmptyResult
+    from moto.stepfunctions.responses import StepFunctionResponse
 
     def send_task_failure(self):
         self.stepfunction_backend.send_task_failure(
@@ -190,7 +196,7 @@ def install_task_failure_cause() -> None:
         return EmptyResult()
 
     _ORIGINAL["StepFunctionResponse.send_task_failure"] = StepFunctionResponse.send_task_failure
-    StepFunctionResponse.send_task_failure = send_task_failure
+    StepFunctionResponse.send_task_failure = send_task_failure  # type: ignore[method-assign]
 
 
 # RFC 3339 as Step Functions reads it: an uppercase T between date and time, fractional seconds
@@ -213,7 +219,7 @@ def parse_timestamp(value) -> datetime.datetime | None:
 
 def entered_time(now: datetime.datetime) -> str:
     """`$$.State.EnteredTime` as Step Functions writes it: UTC, milliseconds, Z."""
-    utc = now.astimezone(datetime.timezone.utc)
+    utc = now.astimezone(datetime.UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
@@ -224,7 +230,7 @@ def install_timestamps() -> None:
     )
 
     _ORIGINAL["IsTimestamp.string_to_timestamp"] = IsTimestamp.string_to_timestamp
-    IsTimestamp.string_to_timestamp = staticmethod(parse_timestamp)
+    IsTimestamp.string_to_timestamp = staticmethod(parse_timestamp)  # type: ignore[method-assign,assignment]
     original = state_module.StateData
     _ORIGINAL["state.StateData"] = original
 
@@ -233,7 +239,7 @@ def install_timestamps() -> None:
             fields["EnteredTime"] = entered_time(datetime.datetime.fromisoformat(fields["EnteredTime"]))
         return original(**fields)
 
-    state_module.StateData = state_data
+    state_module.StateData = state_data  # type: ignore[misc,assignment]
 
 
 # ---------------------------------------------------------------- 7. ecs:runTask(.sync)
@@ -314,7 +320,8 @@ def _send_in_process(request, **_kwargs):
             url.path or "/", method=request.method, headers=headers, data=body or b"", query_string=url.query
         )
         status, out_headers, out = resp.status_code, dict(resp.headers), resp.get_data()
-    return AWSResponse(request.url, status, out_headers, MockRawResponse(out))
+    # botocore keeps any mapping of headers (HeadersDict); its stubs ask for an HTTPHeaders.
+    return AWSResponse(request.url, status, out_headers, MockRawResponse(out))  # type: ignore[arg-type]
 
 
 def ecs_reader(region: str, state_credentials=None):
@@ -364,7 +371,8 @@ def install_ecs_sync() -> None:
                 env=env,
                 error_name=error_name,
                 event_type=HistoryEventType.TaskFailed,
-                event_details=EventDetails(
+                # moto declares EventDetails total (every key) yet builds it, as here, with one key
+                event_details=EventDetails(  # type: ignore[typeddict-item]
                     taskFailedEventDetails=TaskFailedEventDetails(
                         resourceType=self._get_sfn_resource_type(),
                         resource=self._get_sfn_resource(),
@@ -382,7 +390,10 @@ def install_ecs_sync() -> None:
             return original_eval(self, env, resource_runtime_part, normalised_parameters, state_credentials)
         # RunTask itself is a call Step Functions makes with the state machine's role: through the
         # front like any other (the throttle may refuse it, as ECS may).
-        ecs = boto_client_for(region=resource_runtime_part.region, service="ecs", state_credentials=state_credentials)
+        # A botocore client: its operations (run_task) are made at run time, unknown to mypy.
+        ecs: Any = boto_client_for(
+            region=resource_runtime_part.region, service="ecs", state_credentials=state_credentials
+        )
         answer = ecs.run_task(**normalised_parameters)
         answer.pop("ResponseMetadata", None)
         self._normalise_response(answer, service_action_name="run_task")
@@ -476,7 +487,7 @@ def install_time_scale() -> None:
                 return
             env.program_state_event.wait(left)
 
-    WaitFunction._wait_interval = _wait_interval
+    WaitFunction._wait_interval = _wait_interval  # type: ignore[method-assign]
 
     original_timeout = Timeout._eval_body
 
@@ -485,7 +496,7 @@ def install_time_scale() -> None:
         if getattr(_LOCAL, "simulated", False):
             env.stack.append(clock.wall(env.stack.pop()))
 
-    Timeout._eval_body = _timeout_eval_body
+    Timeout._eval_body = _timeout_eval_body  # type: ignore[method-assign]
 
     original_with_timeout = ExecutionState._evaluate_with_timeout
 
@@ -497,7 +508,7 @@ def install_time_scale() -> None:
         finally:
             _LOCAL.simulated = False
 
-    ExecutionState._evaluate_with_timeout = _evaluate_with_timeout
+    ExecutionState._evaluate_with_timeout = _evaluate_with_timeout  # type: ignore[method-assign]
 
 
 def install() -> None:
@@ -527,10 +538,11 @@ def install() -> None:
                 env=env,
                 error_name=CustomErrorName(error),
                 event_type=HistoryEventType.LambdaFunctionFailed,
-                event_details=EventDetails(
+                # moto declares EventDetails total (every key) yet builds it, as here, with one key
+                event_details=EventDetails(  # type: ignore[typeddict-item]
                     lambdaFunctionFailedEventDetails=LambdaFunctionFailedEventDetails(error=error, cause=cause)
                 ),
             )
         return original(self, env, ex)
 
-    StateTaskLambda._from_error = _from_error
+    StateTaskLambda._from_error = _from_error  # type: ignore[method-assign]

@@ -5,7 +5,7 @@ canary-5xx / canary-slow revision shows its 2 % 5xx / +30 % latency in them."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .conftest import make_service, settled, wait_for
 
@@ -26,7 +26,7 @@ def series(standin, svc, seconds: float) -> dict[str, list[float]]:
             },
         }
 
-    start = datetime.fromtimestamp(time.time(), tz=timezone.utc)
+    start = datetime.fromtimestamp(time.time(), tz=UTC)
     time.sleep(seconds)
     out = standin.client("cloudwatch").get_metric_data(
         MetricDataQueries=[
@@ -35,7 +35,7 @@ def series(standin, svc, seconds: float) -> dict[str, list[float]]:
             q("lat", "TargetResponseTime", "p99"),
         ],
         StartTime=start,
-        EndTime=datetime.fromtimestamp(time.time(), tz=timezone.utc),
+        EndTime=datetime.fromtimestamp(time.time(), tz=UTC),
     )
     return {m["Id"]: m["Values"] for m in out["MetricDataResults"]}
 

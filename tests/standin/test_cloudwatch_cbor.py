@@ -4,7 +4,7 @@ speaks rpcv2Cbor to CloudWatch too)."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import cbor2
 import requests
@@ -81,7 +81,7 @@ def test_put_and_get_metric_data_with_percentiles_and_math(standin):
         {
             "MetricDataQueries": queries,
             "StartTime": cbor2.CBORTag(1, minute - 300),
-            "EndTime": datetime.fromtimestamp(now + 60, tz=timezone.utc),  # cbor2 sends tag 1 too
+            "EndTime": datetime.fromtimestamp(now + 60, tz=UTC),  # cbor2 sends tag 1 too
         },
     )
     assert r.status_code == 200, body
@@ -181,7 +181,7 @@ def test_boto3_alarms_and_metric_data(standin):
     alarms = cw.describe_alarms(AlarmNames=["web-5xx"])["MetricAlarms"]
     assert alarms[0]["StateValue"] == "ALARM" and isinstance(alarms[0]["StateUpdatedTimestamp"], datetime)
     cw.put_metric_data(Namespace="Berth", MetricData=[{"MetricName": "X", "Value": 3.0}])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     out = cw.get_metric_data(
         MetricDataQueries=[
             {
@@ -189,8 +189,8 @@ def test_boto3_alarms_and_metric_data(standin):
                 "MetricStat": {"Metric": {"Namespace": "Berth", "MetricName": "X"}, "Period": 60, "Stat": "Sum"},
             }
         ],
-        StartTime=datetime.fromtimestamp(now.timestamp() - 300, tz=timezone.utc),
-        EndTime=datetime.fromtimestamp(now.timestamp() + 60, tz=timezone.utc),
+        StartTime=datetime.fromtimestamp(now.timestamp() - 300, tz=UTC),
+        EndTime=datetime.fromtimestamp(now.timestamp() + 60, tz=UTC),
     )
     assert out["MetricDataResults"][0]["Values"] == [3.0]
 
@@ -211,7 +211,7 @@ def test_simulator_feeds_alb_metrics_by_behaviour(standin):
         {"Name": "LoadBalancer", "Value": "app/berth-local/0123456789abcdef"},
     ]
     cw = standin.client("cloudwatch")
-    start = datetime.fromtimestamp(time.time(), tz=timezone.utc)  # only datapoints of the bad tasks
+    start = datetime.fromtimestamp(time.time(), tz=UTC)  # only datapoints of the bad tasks
     time.sleep(0.5)
 
     def metric(qid, name, stat):
@@ -232,7 +232,7 @@ def test_simulator_feeds_alb_metrics_by_behaviour(standin):
             {"Id": "rate", "Expression": "100*e/r"},
         ],
         StartTime=start,
-        EndTime=datetime.fromtimestamp(time.time() + 60, tz=timezone.utc),
+        EndTime=datetime.fromtimestamp(time.time() + 60, tz=UTC),
     )
     res = {m["Id"]: m["Values"] for m in out["MetricDataResults"]}
     assert res["r"] and all(v > 0 for v in res["r"])
@@ -286,8 +286,8 @@ def test_botocore_rpcv2cbor_client_round_trip(standin, monkeypatch):
             },
             {"Id": "half", "Expression": "p/2"},
         ],
-        StartTime=datetime.fromtimestamp(now - 300, tz=timezone.utc),
-        EndTime=datetime.fromtimestamp(now + 60, tz=timezone.utc),
+        StartTime=datetime.fromtimestamp(now - 300, tz=UTC),
+        EndTime=datetime.fromtimestamp(now + 60, tz=UTC),
     )
     res = {m["Id"]: m for m in out["MetricDataResults"]}
     assert res["p"]["Values"] == [99.0] and res["half"]["Values"] == [49.5]

@@ -591,11 +591,13 @@ def test_rust_sdk_parses_the_answers(fast):
     assert 'EVENT Some("AfterAllowTestTraffic") Some(InProgress)' in lines
     assert 'EVENT Some("AllowTraffic") Some(Pending) start=None' in lines
     assert re.search(
-        r'TASKSET Some\(Blue\) Some\("PRIMARY"\) Some\("ecs-svc/\d{19}"\) weight=100\.0 tg=Some\("web-blue"\) running=2 desired=2',
+        r'TASKSET Some\(Blue\) Some\("PRIMARY"\) Some\("ecs-svc/\d{19}"\) '
+        r'weight=100\.0 tg=Some\("web-blue"\) running=2 desired=2',
         lines,
     )
     assert re.search(
-        r'TASKSET Some\(Green\) Some\("ACTIVE"\) Some\("ecs-svc/\d{19}"\) weight=0\.0 tg=Some\("web-green"\) running=2 desired=2',
+        r'TASKSET Some\(Green\) Some\("ACTIVE"\) Some\("ecs-svc/\d{19}"\) '
+        r'weight=0\.0 tg=Some\("web-green"\) running=2 desired=2',
         lines,
     )
     assert 'HOOK_IN_PROGRESS Some("AfterAllowTestTraffic")' in lines
@@ -636,14 +638,17 @@ def test_alb_metrics_follow_the_prod_weights_during_a_canary(fast):
             {"Name": "TargetGroup", "Value": bg["tgs"][tg_name].split(":")[-1]},
             {"Name": "LoadBalancer", "Value": "app/berth-local/0123456789abcdef"},
         ]
-        q = lambda i, m: {
-            "Id": i,
-            "MetricStat": {
-                "Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": m, "Dimensions": dims},  # noqa: E731
-                "Period": 60,
-                "Stat": "Sum",
-            },
-        }
+
+        def q(i: str, m: str) -> dict:
+            return {
+                "Id": i,
+                "MetricStat": {
+                    "Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": m, "Dimensions": dims},
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+            }
+
         now = time.time()
         out = cw.get_metric_data(
             MetricDataQueries=[q("e", "HTTPCode_Target_5XX_Count"), q("r", "RequestCount")],

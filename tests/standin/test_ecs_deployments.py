@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import botocore.exceptions
 import pytest
@@ -160,7 +160,7 @@ def test_circuit_breaker_rollback_is_rollback_successful_to_the_source_revision(
     svc["ecs"].update_service(cluster="prod", service="web", taskDefinition="web:2")
     bad = deployments(svc)[0]
     failed_id = primary(svc)["id"]
-    seen = []
+    seen: list[str] = []
     for _ in range(80):
         rec = sd(svc, bad["serviceDeploymentArn"])
         if not seen or seen[-1] != rec["status"]:
@@ -231,7 +231,7 @@ def test_list_filters_pagination_and_errors(paused):
         "STOPPED",
         "STOPPED",
     ]
-    future = datetime.now(timezone.utc) + timedelta(hours=1)
+    future = datetime.now(UTC) + timedelta(hours=1)
     assert deployments(svc, createdAt={"after": future}) == []
     assert len(deployments(svc, createdAt={"before": future})) == 5
 
@@ -331,7 +331,7 @@ def sqs_rule(standin, name, pattern):
     events.put_targets(Rule=name, Targets=[{"Id": "q", "Arn": arn}])
 
     def read():
-        out = []
+        out: list[dict] = []
         while True:
             msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
             if not msgs:

@@ -313,12 +313,12 @@ def test_rust_sdk_runs_reads_and_stops_one_off_tasks(standin):
     lines = out.stdout
     assert 'RUN Some("PROVISIONING") Some("family:migrate") Some(Fargate) Some(["migrate", "up"])' in lines
     assert (
-        'EXIT0 Some(EssentialContainerExited) Some("STOPPED") reason_prefix=Some("Essential container in task exited") exit=Some(0)'
-        in lines
+        'EXIT0 Some(EssentialContainerExited) Some("STOPPED") '
+        'reason_prefix=Some("Essential container in task exited") exit=Some(0)' in lines
     )
     assert (
-        'EXIT3 Some(EssentialContainerExited) Some("STOPPED") reason_prefix=Some("Essential container in task exited") exit=Some(3)'
-        in lines
+        'EXIT3 Some(EssentialContainerExited) Some("STOPPED") '
+        'reason_prefix=Some("Essential container in task exited") exit=Some(3)' in lines
     )
     assert (
         'PULL Some(TaskFailedToStart) Some("STOPPED") reason_prefix=Some("CannotPullContainerError") exit=None '

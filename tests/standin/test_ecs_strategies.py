@@ -6,6 +6,7 @@ The ticker is paused; hook invocations run in threads, so the helpers tick and b
 from __future__ import annotations
 
 import time
+from datetime import UTC
 
 import botocore.exceptions
 import pytest
@@ -66,7 +67,7 @@ def hook(name, stages, details=None, **kw):
 def run_until(standin, ecs, arn, done, limit=200):
     """Tick (with a short sleep for hook threads) until done(record); returns (record, timeline) where
     the timeline lists each distinct (status, lifecycleStage, prod weight of green, test weight of green)."""
-    timeline = []
+    timeline: list[tuple] = []
     for _ in range(limit):
         rec = sd(ecs, arn)
         tgt = rec["targetServiceRevision"]
@@ -138,7 +139,7 @@ def test_blue_green_goes_through_every_stage_with_hooks_and_weights(paused):
         ],
     )
     ecs = svc["ecs"]
-    bake_started = None
+    bake_started: float | None = None
 
     def done(rec):
         nonlocal bake_started
@@ -171,6 +172,7 @@ def test_blue_green_goes_through_every_stage_with_hooks_and_weights(paused):
     assert weights["POST_SCALE_UP"] == (0.0, 0.0)
     assert weights["POST_TEST_TRAFFIC_SHIFT"] == (0.0, 100.0)
     assert weights["POST_PRODUCTION_TRAFFIC_SHIFT"] == (100.0, 100.0)
+    assert bake_started is not None
     assert time.monotonic() - bake_started >= 2 * 0.05  # the bake was honoured
     assert rec["sourceServiceRevisions"][0]["requestedProductionTrafficWeight"] == 0.0
     assert rec["sourceServiceRevisions"][0]["requestedTaskCount"] == 0
@@ -222,7 +224,7 @@ def test_blue_green_goes_through_every_stage_with_hooks_and_weights(paused):
 def test_canary_and_linear_shift_production_traffic_in_steps_with_bakes(paused, strategy, cfg, expected):
     svc, arn, blue = start(paused, {"strategy": strategy, **cfg})
     ecs = svc["ecs"]
-    seen_probe = {}
+    seen_probe: dict[str, int] = {}
 
     def done(rec):
         w = rec["targetServiceRevision"].get("requestedProductionTrafficWeight")
@@ -435,7 +437,9 @@ def test_with_an_alternate_target_group_each_revision_has_its_own_metrics(paused
                 "containerPort": 80,
                 "advancedConfiguration": {
                     "alternateTargetGroupArn": green,
-                    "productionListenerRule": "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/w/1/2/3",
+                    "productionListenerRule": (
+                        "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/w/1/2/3"
+                    ),
                     "roleArn": "arn:aws:iam::123456789012:role/r",
                 },
             }
@@ -452,11 +456,11 @@ def test_with_an_alternate_target_group_each_revision_has_its_own_metrics(paused
         if sd(ecs, arn).get("lifecycleStage") == "PRODUCTION_TRAFFIC_SHIFT":
             break
     # WHEN ECS holds the canary at 10 %
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    start = datetime.fromtimestamp(time.time() - 0.01, tz=timezone.utc)
+    start = datetime.fromtimestamp(time.time() - 0.01, tz=UTC)
     standin.control("tick", {"count": 10})
-    end = datetime.fromtimestamp(time.time() + 1, tz=timezone.utc)
+    end = datetime.fromtimestamp(time.time() + 1, tz=UTC)
 
     def requests(tg):
         dims = [

@@ -7,9 +7,12 @@ the throttle."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import time
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -75,10 +78,8 @@ def caught(out) -> tuple[str, dict | str]:
     """(Error, Cause parsed as JSON where it is JSON) of the error the Catch put at $.error."""
     assert "error" in out, f"the state did not fail: {json.dumps(out)[:400]}"
     cause = out["error"]["Cause"]
-    try:
+    with contextlib.suppress(ValueError):
         cause = json.loads(cause)
-    except ValueError:
-        pass
     return out["error"]["Error"], cause
 
 
@@ -132,6 +133,7 @@ def test_an_image_that_cannot_be_pulled_is_states_task_failed(standin):
     out, _ = run(standin, migration(td, subnet, sg))
     error, cause = caught(out)
     assert error == "States.TaskFailed"
+    assert isinstance(cause, dict), cause  # the task's description, as JSON
     assert cause["StopCode"] == "TaskFailedToStart"
     assert "CannotPullContainerError" in cause["StoppedReason"]
     container = cause["Containers"][0]
@@ -241,7 +243,10 @@ def test_the_wait_reads_the_task_at_most_once_a_second():
         return {"LastStatus": "STOPPED"} if reads[-1] >= 3.0 else None
 
     env = SimpleNamespace(is_running=lambda: True)
-    out = StateTaskServiceCallback._eval_sync(
+    # moto's method alone, with None for the state and a stand-in for its environment (it reads
+    # only env.is_running): not the types it declares.
+    eval_sync: Any = StateTaskServiceCallback._eval_sync
+    out = eval_sync(
         None,
         env=env,
         sync_resolver=paced(describe),
@@ -251,7 +256,7 @@ def test_the_wait_reads_the_task_at_most_once_a_second():
     )
     assert out == {"LastStatus": "STOPPED"}
     assert len(reads) <= 4 and reads[-1] >= 3.0, reads
-    assert reads[0] >= 1.0 and all(b - a >= 1.0 for a, b in zip(reads, reads[1:])), reads
+    assert reads[0] >= 1.0 and all(b - a >= 1.0 for a, b in itertools.pairwise(reads)), reads
 
 
 def test_the_wait_is_neither_counted_nor_refused_by_the_throttle(standin):

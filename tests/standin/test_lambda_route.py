@@ -374,7 +374,7 @@ def test_execution_history_pages_and_orders_as_step_functions_does(standin):
 def test_state_entered_time_is_written_and_compared_as_step_functions_does(standin):
     """berth's watch compares `$$.State.EnteredTime` with a rollout's deadline (TimestampLessThanPath)
     when a check could not be made (sfn_patch, "Timestamps")."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     soon = (now + datetime.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     gone = (now - datetime.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
     cause = '{"errorType":"Sandbox.Timedout","errorMessage":"Task timed out after {60} seconds"}'
@@ -401,7 +401,10 @@ def test_state_entered_time_is_written_and_compared_as_step_functions_does(stand
                     "Type": "Pass",
                     "Parameters": {
                         "verdict": "past",
-                        "Cause.$": "States.Format('no check before its deadline {}; the last attempt: {}', $.deadline, $.cause)",
+                        "Cause.$": (
+                            "States.Format('no check before its deadline {}; the last attempt: {}', "
+                            "$.deadline, $.cause)"
+                        ),
                     },
                     "ResultPath": "$.error",
                     "End": True,
@@ -456,7 +459,12 @@ def test_timestamps_parse_as_step_functions_reads_them(text, ok):
 def test_fractions_and_offsets_compare_by_instant():
     from .sfn_patch import entered_time, parse_timestamp
 
-    assert parse_timestamp("2026-11-30T12:00:00.5Z") < parse_timestamp("2026-11-30T12:00:00.6Z")
+    def instant(text: str) -> datetime.datetime:
+        parsed = parse_timestamp(text)
+        assert parsed is not None, text
+        return parsed
+
+    assert instant("2026-11-30T12:00:00.5Z") < instant("2026-11-30T12:00:00.6Z")
     assert parse_timestamp("2026-11-30T13:00:00+01:00") == parse_timestamp("2026-11-30T12:00:00Z")
-    t = datetime.datetime(2026, 11, 30, 12, 0, 0, 987654, tzinfo=datetime.timezone.utc)
+    t = datetime.datetime(2026, 11, 30, 12, 0, 0, 987654, tzinfo=datetime.UTC)
     assert entered_time(t) == "2026-11-30T12:00:00.987Z"

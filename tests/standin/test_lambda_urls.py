@@ -24,6 +24,8 @@ class Emulator(BaseHTTPRequestHandler):
     """One function's emulator: records what it was sent, answers `{"served": port, "path", "echo"}`,
     or cargo-lambda's handler error (500 + errorType) when the payload says `{"fail": true}`."""
 
+    server: EmulatorServer
+
     def log_message(self, *args):  # quiet
         pass
 
@@ -31,6 +33,7 @@ class Emulator(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         payload = json.loads(body or b"null")
         self.server.calls.append((self.path, payload))
+        out: dict[str, object]
         if isinstance(payload, dict) and payload.get("fail"):
             status, out = 500, {"errorType": "BerthTestError", "errorMessage": f"failed at {self.server.server_port}"}
         else:
@@ -38,10 +41,18 @@ class Emulator(BaseHTTPRequestHandler):
         send_json(self, status, out)
 
 
-def emulator() -> ThreadingHTTPServer:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Emulator)
-    httpd.daemon_threads = True
-    httpd.calls = []
+class EmulatorServer(ThreadingHTTPServer):
+    """One emulator on a free port, with what it was sent: [(path, payload)]."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), Emulator)
+        self.calls: list[tuple[str, object]] = []
+
+
+def emulator() -> EmulatorServer:
+    httpd = EmulatorServer()
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     return httpd
 

@@ -19,7 +19,8 @@ NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 
 def client(standin, service: str):
-    return boto3.client(
+    # boto3-stubs types client() per literal service name; this one is given at run time.
+    return boto3.client(  # type: ignore[call-overload]
         service,
         endpoint_url=standin.url,
         region_name=REGION,
@@ -176,7 +177,10 @@ def test_cloudwatch_query_protocol_throttling(standin):
         standin.url + "/",
         data={"Action": "ListMetrics", "Version": "2010-08-01"},
         headers={
-            "Authorization": "AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/monitoring/aws4_request, SignedHeaders=host, Signature=0"
+            "Authorization": (
+                "AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/monitoring/aws4_request, "
+                "SignedHeaders=host, Signature=0"
+            )
         },
     )
     assert r.status_code == 400 and "<Code>Throttling</Code>" in r.text and "<Message>Rate exceeded</Message>" in r.text
@@ -186,7 +190,10 @@ def test_cloudwatch_query_protocol_throttling(standin):
         standin.url + "/",
         data={"Action": "ListMetrics", "Version": "2010-08-01"},
         headers={
-            "Authorization": "AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/monitoring/aws4_request, SignedHeaders=host, Signature=0"
+            "Authorization": (
+                "AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/monitoring/aws4_request, "
+                "SignedHeaders=host, Signature=0"
+            )
         },
     )
     assert r.status_code == 200 and "ListMetricsResponse" in r.text

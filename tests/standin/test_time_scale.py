@@ -64,7 +64,9 @@ def test_a_retry_interval_lasts_its_simulated_seconds(standin):
             "Fails": {
                 "Type": "Task",
                 "Resource": ARN.format("fails"),
-                "Retry": [{"ErrorEquals": ["BerthTestError"], "IntervalSeconds": 2, "BackoffRate": 2, "MaxAttempts": 2}],
+                "Retry": [
+                    {"ErrorEquals": ["BerthTestError"], "IntervalSeconds": 2, "BackoffRate": 2, "MaxAttempts": 2}
+                ],
                 "End": True,
             }
         },
