@@ -20,7 +20,7 @@ from .harness import DEV_BUILD, ROOT, STATE_MACHINE_ARN, Stack
 TIMES: dict[str, float] = {}
 # Simulated seconds per wall second for Step Functions' waits, retries and waiting tasks' timeouts
 # (tests/standin/README.md, "Simulated time"). The scenarios' assertions are in simulated time.
-TIME_SCALE = float(os.environ.get("BERTH_TIME_SCALE", "1"))
+TIME_SCALE = float(os.environ.get("BERTH_TIME_SCALE", "10"))
 
 
 @pytest.fixture(scope="session")

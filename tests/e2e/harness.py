@@ -547,6 +547,11 @@ class Stack:
                     log.write(json.dumps({"event": event.get("detail"), "answer": answer}) + "\n")
                     log.flush()
 
+    def sleep(self, simulated_seconds: float) -> None:
+        """Let `simulated_seconds` of the stand-in's time pass (Step Functions' waits and retries
+        run at `time_scale`): for a test that holds a stand-in condition (an outage) that long."""
+        time.sleep(simulated_seconds / self.time_scale)
+
     def reset(self) -> None:
         self.control("reset")
         self.control("config", {"tick_seconds": self.tick_seconds})
