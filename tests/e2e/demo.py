@@ -28,7 +28,9 @@ def berth_cli(stack: Stack, *args: str) -> int:
 def main() -> int:
     t_start = time.monotonic()
     say = lambda line: print(line, flush=True)  # noqa: E731
-    stack = Stack(log=lambda line: say(f"  setup: {line}"), tick_seconds=0.25)
+    # scripts/demo has built berth-lambda and the CLI (debug, just those two packages: quicker on a
+    # fresh clone than the test run's whole-workspace build).
+    stack = Stack(log=lambda line: say(f"  setup: {line}"), tick_seconds=0.25, built=True)
     say("== berth local demo: nothing here talks to AWS; ECS, Step Functions and CloudWatch are local stand-ins")
     stack.start()
     try:

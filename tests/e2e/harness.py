@@ -214,6 +214,8 @@ class Stack:
         t0 = time.monotonic()
         if not self.built:
             build_lambda_binary(self.build, self.log)
+        elif not lambda_binary(self.build).exists():
+            raise RuntimeError(f"no {self.build} berth-lambda at {lambda_binary(self.build)}: build it first")
         self.functions = lambda_functions()
         ports: list[int] = []
         while len(ports) < len(self.functions):  # one port per emulator, never the same twice
