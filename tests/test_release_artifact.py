@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from .e2e.harness import RELEASE_BUILD, ROOT
+from .e2e.harness import GUARD_RELEASE_BUILD, ROOT
 
 # Both need the release build (scripts/test --quick leaves them out).
 pytestmark = pytest.mark.release
@@ -20,10 +20,10 @@ def test_a_panicking_check_is_reported_failed_in_the_release_build():
     # GIVEN the guard's example built by cargo-lambda in release mode (its flags, not ours); the
     # host triple with the local linker, since the flags, not the architecture, decide the panic
     # strategy
-    # (the test run's one release build, tests/e2e/harness.py: berth-lambda and this example
-    # together, so nothing is compiled twice; `-v` for cargo-lambda's account of its flags)
+    # (tests/e2e/harness.py's GUARD_RELEASE_BUILD, which scripts/test ran before pytest; `-v` for
+    # cargo-lambda's account of its flags)
     build = subprocess.run(
-        [*RELEASE_BUILD, "-v"],
+        [*GUARD_RELEASE_BUILD, "-v"],
         cwd=ROOT,
         capture_output=True,
         text=True,
