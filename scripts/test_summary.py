@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """scripts/test's closing table: each phase's wall time and the ten slowest tests.
 
-    scripts/test-summary REPORT_DIR
+    python scripts/test_summary.py REPORT_DIR
 
 REPORT_DIR holds phases.tsv (name, seconds, exit code; one line a phase, written by scripts/test)
 and pytest.xml (pytest's JUnit report, when pytest ran)."""
@@ -33,8 +33,14 @@ def main(report: Path) -> int:
             for case in ET.parse(xml).getroot().iter("testcase")
         ]
         print("\n== ten slowest tests (s)")
-        for seconds, name in sorted(cases, reverse=True)[:10]:
-            print(f"{seconds:8.1f}  {name}")
+        for took, test in sorted(cases, reverse=True)[:10]:
+            print(f"{took:8.1f}  {test}")
+        # pytest's own count, again as the last line, so that it closes the run's output
+        suites = list(ET.parse(xml).getroot().iter("testsuite"))
+        ran, failed, errors, skipped = (
+            sum(int(x.get(k, 0)) for x in suites) for k in ("tests", "failures", "errors", "skipped")
+        )
+        print(f"\npytest: {ran - failed - errors - skipped} passed, {failed + errors} failed, {skipped} skipped")
     return 0
 
 
