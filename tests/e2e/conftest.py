@@ -28,8 +28,9 @@ def stack(request):
     build = os.environ.get("BERTH_E2E_BUILD", "release")
     if build == "release":
         request.getfixturevalue("release_artifact")  # built once per session (tests/conftest.py)
-    # A 30 s fallback poll (the template's is 300 s): a scenario whose ECS event is lost by design
-    # (the Lambda runtime gone) still ends in minutes; test_scale asserts the events do the work.
+    # A 30 s fallback poll (the template's is 300 s; 3 s of wall time at scale 10): a scenario whose
+    # ECS event is lost by design (the Lambda runtime gone) still ends in seconds; test_scale asserts
+    # the events do the work, on a stack of its own with the template's poll.
     # Two processes per function: Lambda runs a function's invocations side by side.
     s = Stack(
         log=lambda line: print(f"[e2e] {line}", flush=True),

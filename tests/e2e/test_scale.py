@@ -27,7 +27,31 @@ def entered(events: list[dict], state: str, execution: str | None = None) -> int
     )
 
 
-def test_ecs_deployment_event_answers_the_waiting_rollout(berth):
+@pytest.fixture(scope="module")
+def evented(request):
+    """A stack with the template's 300 s fallback poll (30 s of wall time at scale 10). The shared
+    stack's 30 s poll is 3 s of wall time, shorter than a rollout of 0.1 s ECS ticks, so there the
+    poll sometimes answered the watch before ECS's event (once in three whole runs)."""
+    build = os.environ.get("BERTH_E2E_BUILD", "release")
+    if build == "release":
+        request.getfixturevalue("release_artifact")  # built once per session (tests/conftest.py)
+    s = Stack(
+        log=lambda line: print(f"[e2e evented] {line}", flush=True),
+        build=build,
+        built=build == "release",
+        fallback_seconds=300,
+        instances=2,
+        time_scale=TIME_SCALE,
+    ).start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def test_ecs_deployment_event_answers_the_waiting_rollout(evented):
+    berth = evented
+    berth.reset()
     # GIVEN a service whose rollout ECS reports by events (rolling, circuit breaker on)
     berth.make_service("web", image("web", OLD))
     # WHEN a push deploys it (the fallback poll is the template's 300 s)

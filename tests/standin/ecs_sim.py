@@ -195,18 +195,21 @@ class Simulator:
         self.paused = False
         self.errors.clear()
 
+    # The settings `configure` takes (besides `metric_noise`).
+    SETTINGS = (
+        "tick_seconds",
+        "health_ticks",
+        "unhealthy_after_ticks",
+        "slow_extra_ticks",
+        "requests_per_task",
+        "omit_zero_counts",
+        "ecs_minute_seconds",
+        "paused",
+    )
+
     def configure(self, doc: dict) -> dict:
         with self.lock:
-            for key in (
-                "tick_seconds",
-                "health_ticks",
-                "unhealthy_after_ticks",
-                "slow_extra_ticks",
-                "requests_per_task",
-                "omit_zero_counts",
-                "ecs_minute_seconds",
-                "paused",
-            ):
+            for key in self.SETTINGS:
                 if key in doc:
                     setattr(self, key, type(getattr(self, key))(doc[key]))
             if "metric_noise" in doc:

@@ -551,6 +551,11 @@ class Front:
                 return self.json(200, {"ok": True})
             if route == "/config":
                 if method == "POST":
+                    known = {*sim.SETTINGS, "metric_noise", *self.cd.settings, "time_scale"}
+                    unknown = sorted(set(doc) - known)
+                    if unknown:
+                        # a misspelt setting would otherwise be dropped and the test run without it
+                        raise ValueError(f"unknown config setting(s) {unknown}; known: {sorted(known)}")
                     if "time_scale" in doc:
                         clock.set_scale(doc["time_scale"])
                     out = sim.configure(doc)

@@ -139,3 +139,13 @@ def test_the_scale_is_refused_out_of_range_and_a_reset_restores_the_start_up_sca
     assert standin.control("config", {"time_scale": 7})["time_scale"] == 7
     standin.control("reset")
     assert standin.control("config", method="GET")["time_scale"] == 1
+
+
+def test_a_misspelt_setting_is_refused_and_changes_nothing(standin):
+    def settings():
+        return {k: v for k, v in standin.control("config", method="GET").items() if k != "ticks"}
+
+    before = settings()
+    refused = requests.post(f"{standin.url}/_berth/config", json={"tick_seconds": 0.5, "time_scael": 10}, timeout=10)
+    assert refused.status_code == 400 and "time_scael" in refused.text, refused.text
+    assert settings() == before
