@@ -8,9 +8,11 @@ quicker edit-and-rerun loop."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,27 +25,34 @@ TIMES: dict[str, float] = {}
 TIME_SCALE = float(os.environ.get("BERTH_TIME_SCALE", "10"))
 
 
-@pytest.fixture(scope="session")
-def stack(request):
+@contextlib.contextmanager
+def started_stack(request, label: str, **options) -> Iterator[Stack]:
+    """A stack of the scenarios' build (the release artifact unless BERTH_E2E_BUILD=debug) at the
+    suite's time scale, with `options` for Stack; stopped when the block ends."""
     build = os.environ.get("BERTH_E2E_BUILD", "release")
     if build == "release":
-        request.getfixturevalue("release_artifact")  # built once per session (tests/conftest.py)
-    # A 30 s fallback poll (the template's is 300 s; 3 s of wall time at scale 10): a scenario whose
-    # ECS event is lost by design (the Lambda runtime gone) still ends in seconds; test_scale asserts
-    # the events do the work, on a stack of its own with the template's poll.
-    # Two processes per function: Lambda runs a function's invocations side by side.
+        request.getfixturevalue("release_artifact")  # built once per run (tests/conftest.py)
     s = Stack(
-        log=lambda line: print(f"[e2e] {line}", flush=True),
+        log=lambda line: print(f"[{label}] {line}", flush=True),
         build=build,
         built=build == "release",
-        fallback_seconds=30,
-        instances=2,
         time_scale=TIME_SCALE,
+        **options,
     ).start()
     try:
         yield s
     finally:
         s.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(request):
+    # A 30 s fallback poll (the template's is 300 s; 3 s of wall time at scale 10): a scenario whose
+    # ECS event is lost by design (the Lambda runtime gone) still ends in seconds; test_scale asserts
+    # the events do the work, on a stack of its own with the template's poll.
+    # Two processes per function: Lambda runs a function's invocations side by side.
+    with started_stack(request, "e2e", fallback_seconds=30, instances=2) as s:
+        yield s
 
 
 @pytest.fixture

@@ -7,13 +7,12 @@ Speed is measured by scripts/bench, not here: these assert how the verdict was r
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import pytest
 
-from .conftest import TIME_SCALE
-from .harness import SERVICE_STATE_MACHINE_ARN, Stack, wait_until
+from .conftest import started_stack
+from .harness import SERVICE_STATE_MACHINE_ARN, wait_until
 from .test_scenarios import NEW, OLD, image, push
 
 
@@ -32,21 +31,8 @@ def evented(request):
     """A stack with the template's 300 s fallback poll (30 s of wall time at scale 10). The shared
     stack's 30 s poll is 3 s of wall time, shorter than a rollout of 0.1 s ECS ticks, so there the
     poll sometimes answered the watch before ECS's event (once in three whole runs)."""
-    build = os.environ.get("BERTH_E2E_BUILD", "release")
-    if build == "release":
-        request.getfixturevalue("release_artifact")  # built once per session (tests/conftest.py)
-    s = Stack(
-        log=lambda line: print(f"[e2e evented] {line}", flush=True),
-        build=build,
-        built=build == "release",
-        fallback_seconds=300,
-        instances=2,
-        time_scale=TIME_SCALE,
-    ).start()
-    try:
+    with started_stack(request, "e2e evented", fallback_seconds=300, instances=2) as s:
         yield s
-    finally:
-        s.stop()
 
 
 def test_ecs_deployment_event_answers_the_waiting_rollout(evented):
@@ -114,21 +100,8 @@ def test_each_service_deploys_in_its_own_execution_and_reports_briefly(berth):
 @pytest.fixture(scope="module")
 def deaf(request):
     """A stack whose ECS events never reach berth, with a 2 s fallback poll."""
-    build = os.environ.get("BERTH_E2E_BUILD", "release")
-    if build == "release":
-        request.getfixturevalue("release_artifact")  # built once per session (tests/conftest.py)
-    s = Stack(
-        log=lambda line: print(f"[e2e deaf] {line}", flush=True),
-        build=build,
-        built=build == "release",
-        fallback_seconds=2,
-        wake=False,
-        time_scale=TIME_SCALE,
-    ).start()
-    try:
+    with started_stack(request, "e2e deaf", fallback_seconds=2, wake=False) as s:
         yield s
-    finally:
-        s.stop()
 
 
 def test_without_events_the_fallback_poll_still_reaches_the_verdict(deaf):
