@@ -202,6 +202,10 @@ def bluegreen_service(berth) -> dict:
 
 
 def test_a_codedeploy_canary_answering_2_percent_5xx_is_stopped_mid_shift_against_blue(berth):
+    # Step Functions' waits in wall time (scale 1) here: at scale 10 the shift was evaluated ten
+    # times as often against CodeDeploy's wall-clock shift, and once in eight whole runs the hook's
+    # verdict stopped the deployment while EvaluateShift's last look had no data yet.
+    berth.control("config", {"time_scale": 1})
     svc = bluegreen_service(berth)
     behave(berth, NEW, "canary-5xx")
     arn = berth.start_execution(bluegreen_request(svc, NEW))
