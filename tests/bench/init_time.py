@@ -14,6 +14,7 @@ percentile, and the artifact's size, raw and zipped as SAM zips it (deflate).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.server
 import io
 import os
@@ -23,6 +24,7 @@ import sys
 import threading
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.e2e.harness import REGION, RELEASE_BUILD, ROOT, VENV_BIN, free_port, wait_until
@@ -86,6 +88,43 @@ def zipped_size(path: Path) -> int:
     return len(buf.getvalue())
 
 
+@contextlib.contextmanager
+def standin_and_runtime() -> Iterator[tuple[dict, RuntimeApi]]:
+    """The stand-in (for AWS calls made at init) and a Runtime API that notes first requests; yields
+    the environment a Lambda process starts with there, and the API."""
+    ready = Path(os.environ.get("TMPDIR", "/tmp")) / f"berth-bench-{os.getpid()}.port"
+    standin = subprocess.Popen(
+        [str(VENV_BIN / "python"), "-m", "tests.standin.server", "--port", "0", "--ready-file", str(ready)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    api = RuntimeApi()
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    try:
+        wait_until(lambda: ready.exists() and ready.read_text().strip(), 60, "the stand-in")
+        yield (
+            {
+                "PATH": os.environ.get("PATH", ""),
+                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{ready.read_text().strip()}",
+                "AWS_REGION": REGION,
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.server_address[1]}",
+                "AWS_LAMBDA_FUNCTION_VERSION": "1",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+                "BERTH_STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:123456789012:stateMachine:berth-deploy",
+            },
+            api,
+        )
+    finally:
+        standin.terminate()
+        standin.wait(10)
+        api.shutdown()
+        ready.unlink(missing_ok=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=15)
@@ -102,29 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         print("building the release artifact:", " ".join(BUILD[1:]), flush=True)
         subprocess.run(BUILD, cwd=ROOT, check=True)
 
-    ready = Path(os.environ.get("TMPDIR", "/tmp")) / f"berth-bench-{os.getpid()}.port"
-    standin = subprocess.Popen(
-        [str(VENV_BIN / "python"), "-m", "tests.standin.server", "--port", "0", "--ready-file", str(ready)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    api = RuntimeApi()
-    threading.Thread(target=api.serve_forever, daemon=True).start()
-    try:
-        wait_until(lambda: ready.exists() and ready.read_text().strip(), 60, "the stand-in")
-        base = {
-            "PATH": os.environ.get("PATH", ""),
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{ready.read_text().strip()}",
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.server_address[1]}",
-            "AWS_LAMBDA_FUNCTION_VERSION": "1",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
-            "BERTH_STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:123456789012:stateMachine:berth-deploy",
-        }
+    with standin_and_runtime() as (base, api):
         peer = [str(VENV_BIN / "python"), str(ROOT / "tests" / "bench" / "boto3_peer.py")]
         print(f"\ninit time in ms, median (p90) of {args.runs} starts; AWS calls at init go to the local stand-in")
         baseline = f" {'baseline':>16}" if args.baseline else ""
@@ -148,11 +165,6 @@ def main(argv: list[str] | None = None) -> int:
         for built in sorted((ROOT / ".aws-sam" / "build").glob("*/bootstrap")):
             print(f"sam build {built.parent.name} (arm64): {built.stat().st_size:,} B, {zipped_size(built):,} B zipped")
         return 0
-    finally:
-        standin.terminate()
-        standin.wait(10)
-        api.shutdown()
-        ready.unlink(missing_ok=True)
 
 
 def fmt(samples: list[float]) -> str:

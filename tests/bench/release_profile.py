@@ -19,12 +19,11 @@ import shutil
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
-from tests.bench.init_time import RuntimeApi, init_once, states, zipped_size
-from tests.e2e.harness import REGION, RELEASE_BUILD, ROOT, VENV_BIN, wait_until
+from tests.bench.init_time import init_once, standin_and_runtime, states, zipped_size
+from tests.e2e.harness import RELEASE_BUILD, ROOT
 
 # name -> (lto, codegen-units, opt-level); the first is the workspace's profile as committed.
 CANDIDATES: dict[str, tuple[str, str, str]] = {
@@ -71,30 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         built[name] = (secs, artifact)
         print(f"  {secs:.0f} s", flush=True)
 
-    ready = root / "standin.port"
-    ready.unlink(missing_ok=True)
-    standin = subprocess.Popen(
-        [str(VENV_BIN / "python"), "-m", "tests.standin.server", "--port", "0", "--ready-file", str(ready)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    api = RuntimeApi()
-    threading.Thread(target=api.serve_forever, daemon=True).start()
-    try:
-        wait_until(lambda: ready.exists() and ready.read_text().strip(), 60, "the stand-in")
-        base = {
-            "PATH": os.environ.get("PATH", ""),
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{ready.read_text().strip()}",
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.server_address[1]}",
-            "AWS_LAMBDA_FUNCTION_VERSION": "1",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
-            "BERTH_STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:123456789012:stateMachine:berth-deploy",
-        }
+    with standin_and_runtime() as (base, api):
         print(f"\n{'profile':<14} {'cold build':>10} {'raw':>12} {'zipped':>12} {'init ms, median (p90)':>24}")
         for name, (secs, artifact) in built.items():
             samples = [
@@ -110,10 +86,6 @@ def main(argv: list[str] | None = None) -> int:
             )
         print(f"\n(x86_64, {os.cpu_count()} cores; lto / codegen-units / opt-level in each name)")
         return 0
-    finally:
-        standin.terminate()
-        standin.wait(10)
-        api.shutdown()
 
 
 if __name__ == "__main__":
