@@ -196,8 +196,12 @@ def bluegreen_request(svc: dict, digest: str) -> dict:
     }
 
 
-def bluegreen_service(berth) -> dict:
-    berth.control("config", {"codedeploy_minute_seconds": 3, "hook_timeout_seconds": 60, "metric_noise": NOISE})
+def bluegreen_service(berth, minute_seconds: float = 3) -> dict:
+    """A CodeDeploy service on ECSCanary10Percent5Minutes: the canary shift lasts 5 CodeDeploy
+    minutes of `minute_seconds` each."""
+    berth.control(
+        "config", {"codedeploy_minute_seconds": minute_seconds, "hook_timeout_seconds": 60, "metric_noise": NOISE}
+    )
     return berth.make_bluegreen_service("web", image(OLD), config="CodeDeployDefault.ECSCanary10Percent5Minutes")
 
 
@@ -206,7 +210,11 @@ def test_a_codedeploy_canary_answering_2_percent_5xx_is_stopped_mid_shift_agains
     # times as often against CodeDeploy's wall-clock shift, and once in eight whole runs the hook's
     # verdict stopped the deployment while EvaluateShift's last look had no data yet.
     berth.control("config", {"time_scale": 1})
-    svc = bluegreen_service(berth)
+    # A 30 s shift (6 s minutes): green gains one 1 s sample per second, and the 5xx rate reached
+    # p < 0.01 after 3 to 11 of them in seven runs; a 15 s shift ended once in CI before it did
+    # (the bake then rolled back, so "mid-shift" failed). The scenario ends at the verdict, not the
+    # shift's end, so the longer shift costs wall time only when significance comes late.
+    svc = bluegreen_service(berth, minute_seconds=6)
     behave(berth, NEW, "canary-5xx")
     arn = berth.start_execution(bluegreen_request(svc, NEW))
     done = berth.wait_execution(arn, timeout=240)
