@@ -31,6 +31,7 @@ pub mod stats;
 pub mod stop_start;
 pub mod strategy;
 pub mod summary;
+pub mod tags;
 pub mod taskdef;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

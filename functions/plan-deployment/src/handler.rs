@@ -28,19 +28,7 @@ use berth::taskdef::pick_container;
 use berth::time::{self, DateTime};
 use serde_json::json;
 
-/// Service tags that map an ECR repository to a service (see README, "ECR push trigger").
-pub mod tags {
-    pub const REPOSITORY: &str = "berth:repository";
-    pub const CONTAINER: &str = "berth:container";
-    pub const TIMEOUT_SECONDS: &str = "berth:timeout-seconds";
-    pub const BAKE_SECONDS: &str = "berth:bake-seconds";
-    pub const ALARMS: &str = "berth:alarms";
-    pub const LOAD_BALANCER: &str = "berth:load-balancer";
-    pub const MAX_5XX_PERCENT: &str = "berth:max-5xx-percent";
-    pub const MAX_P99_SECONDS: &str = "berth:max-p99-seconds";
-    pub const CANARY_ANALYSIS: &str = "berth:canary-analysis";
-    pub const APPROVAL: &str = "berth:approval";
-}
+use berth::tags::keys as tags;
 
 /// The clients Plan reads with; it changes nothing.
 pub struct Aws<'a> {
@@ -157,6 +145,7 @@ async fn plan_console(
     // The service, its controller and its container must exist before anything is registered.
     let service = describe_service(ecs, &req.cluster, &req.service).await?;
     require_supported_controller(&service)?;
+    check_tags(&service)?;
     let td = service.task_definition().unwrap_or_default();
     let (td, _) = describe_task_definition(ecs, td).await?;
     let (task_definition, image, repository) = match &deploys {
@@ -292,6 +281,17 @@ async fn plan_push(
     })
 }
 
+/// Every `berth:*` tag of the service against the table (`berth::tags`), before any is read.
+fn check_tags(service: &Service) -> Result<()> {
+    berth::tags::check_service(
+        service.service_name().unwrap_or("?"),
+        service
+            .tags()
+            .iter()
+            .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
+    )
+}
+
 fn tag<'a>(service: &'a Service, key: &str) -> Option<&'a str> {
     service_tag(service, key)
 }
@@ -318,6 +318,7 @@ fn item_for_push(
     now: DateTime,
 ) -> Result<DeploymentItem> {
     let name = service.service_name().unwrap_or_default();
+    check_tags(service)?;
     let timeout = match tag_number::<u64>(service, tags::TIMEOUT_SECONDS)? {
         Some(t) => {
             limits::check(

@@ -18,9 +18,8 @@ use berth::reconcile::{
 use berth::taskdef::pick_container;
 use berth::time::{self, DateTime};
 
-/// The service tags the sweep reads (the same as Plan's for a push).
-pub const REPOSITORY_TAG: &str = "berth:repository";
-pub const CONTAINER_TAG: &str = "berth:container";
+// The service tags the sweep reads (the same as Plan's for a push).
+use berth::tags::keys::{CONTAINER as CONTAINER_TAG, REPOSITORY as REPOSITORY_TAG};
 
 /// What the event payload says the sweep was asked by; anything else in it is ignored.
 pub const FOUND_BY: &str = "reconcile";

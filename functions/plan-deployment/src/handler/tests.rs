@@ -347,6 +347,37 @@ async fn service_tags_configure_the_canary() {
 }
 
 #[tokio::test]
+async fn a_push_to_a_service_with_a_blank_or_misspelt_berth_tag_is_refused() {
+    // GIVEN web tagged as the fixture has it, but one berth:* tag blank or misspelt
+    for (key, value, says) in [
+        (
+            "berth:bake-seconds",
+            "  ",
+            "berth:bake-seconds=\"  \" is empty",
+        ),
+        (
+            "berth:bake-second",
+            "300",
+            "did you mean berth:bake-seconds?",
+        ),
+    ] {
+        let mut tagged: serde_json::Value = serde_json::from_str(TAGGED).unwrap();
+        let tags = tagged["services"][0]["tags"].as_array_mut().unwrap();
+        tags.retain(|t| t["key"] != "berth:bake-seconds");
+        tags.push(json!({"key": key, "value": value}));
+        let body = tagged.to_string();
+        let [lc, ls, _] = discovery();
+        let ds = mock!(Client::describe_services).then_http_response(move || ok_json(&body));
+        // WHEN a push plans it, THEN the whole push is refused, naming the tag
+        let e = plan_with(&[&lc, &ls, &ds], push(json!({})))
+            .await
+            .unwrap_err();
+        assert_eq!(e.name(), ErrorName::InvalidInput);
+        assert!(e.message().contains(says), "{}", e.message());
+    }
+}
+
+#[tokio::test]
 async fn deletes_failures_and_unmapped_repositories_end_without_touching_ecs() {
     for detail in [
         json!({"action-type": "DELETE"}),
