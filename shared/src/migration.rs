@@ -57,6 +57,11 @@ fn default_timeout() -> u64 {
     DEFAULT_TIMEOUT_SECONDS
 }
 
+/// RunTask's `overrides`: "A total of 8192 characters are allowed for overrides. This limit
+/// includes the JSON formatting characters of the override structure."
+/// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html)
+pub const MAX_OVERRIDES_CHARS: usize = 8_192;
+
 impl MigrationConfig {
     /// Refuses a migration that says nothing to run, an empty command word, or a timeout out of
     /// range: a typo must not skip the migration.
@@ -87,6 +92,51 @@ impl MigrationConfig {
             self.timeout_seconds,
             &limits::MIGRATION_TIMEOUT_SECONDS,
         )
+    }
+
+    /// The container of `td` (the migration's task definition, else the new revision) whose
+    /// command is replaced: the migration's `container`, else, in the new revision, the one berth
+    /// deploys (`deployed`).
+    pub fn container_in<'a>(
+        &self,
+        td: &'a aws_sdk_ecs::types::TaskDefinition,
+        deployed: Option<&str>,
+    ) -> Result<&'a aws_sdk_ecs::types::ContainerDefinition> {
+        let wanted = self
+            .container
+            .as_deref()
+            .or(if self.task_definition.is_none() {
+                deployed
+            } else {
+                None
+            });
+        crate::taskdef::pick_container(td, wanted)
+    }
+
+    /// What RunTask overrides for `container`: the command, if any, within ECS's 8192 characters
+    /// of overrides (their JSON as sent); past it RunTask, or Step Functions' 256 KiB before it,
+    /// would refuse the task after the new revision is registered.
+    pub fn overrides(&self, container: &str) -> Result<TaskOverrides> {
+        let container_overrides: Vec<ContainerCommand> = match &self.command {
+            Some(command) => vec![ContainerCommand {
+                name: container.to_owned(),
+                command: command.clone(),
+            }],
+            None => vec![],
+        };
+        let sent = serde_json::json!({"containerOverrides": container_overrides
+            .iter()
+            .map(|c| serde_json::json!({"name": c.name, "command": c.command}))
+            .collect::<Vec<_>>()});
+        let n = sent.to_string().chars().count();
+        if n > MAX_OVERRIDES_CHARS {
+            return Err(Error::invalid_input(format!(
+                "migration.command makes RunTask's overrides {n} characters long; ECS takes at most {MAX_OVERRIDES_CHARS}"
+            )));
+        }
+        Ok(TaskOverrides {
+            container_overrides,
+        })
     }
 
     /// The migration a service's tags ask for (`None`: no migration tag). `tag` reads one tag's
@@ -458,6 +508,69 @@ pub fn failed(service: &str, why: &str, logs: Option<&str>) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_ecs::types::{ContainerDefinition, TaskDefinition};
+
+    fn td(names: &[&str]) -> TaskDefinition {
+        TaskDefinition::builder()
+            .family("web")
+            .set_container_definitions(Some(
+                names
+                    .iter()
+                    .map(|n| ContainerDefinition::builder().name(*n).build())
+                    .collect(),
+            ))
+            .build()
+    }
+
+    fn migration(
+        command: &[&str],
+        container: Option<&str>,
+        task_definition: Option<&str>,
+    ) -> MigrationConfig {
+        MigrationConfig {
+            command: Some(command.iter().map(|w| w.to_string()).collect()),
+            task_definition: task_definition.map(str::to_owned),
+            container: container.map(str::to_owned),
+            timeout_seconds: DEFAULT_TIMEOUT_SECONDS,
+        }
+    }
+
+    #[test]
+    fn the_container_is_the_migration_s_else_the_deployed_one_in_the_new_revision() {
+        let two = td(&["app", "sidecar"]);
+        let m = migration(&["migrate"], None, None);
+        assert_eq!(
+            m.container_in(&two, Some("app")).unwrap().name(),
+            Some("app")
+        );
+        // a container the task definition does not have is refused, before anything runs
+        let e = migration(&["migrate"], Some("db"), None)
+            .container_in(&two, Some("app"))
+            .unwrap_err();
+        assert_eq!(e.name(), crate::error::ErrorName::ContainerNotFound);
+        // the migration's own task definition: the deployed container does not apply
+        let own = migration(&["migrate"], None, Some("web-migrate"));
+        assert_eq!(
+            own.container_in(&td(&["migrate"]), Some("app"))
+                .unwrap()
+                .name(),
+            Some("migrate")
+        );
+    }
+
+    #[test]
+    fn a_command_past_ecs_s_8192_characters_of_overrides_is_refused() {
+        // {"containerOverrides":[{"name":"app","command":["..."]}]} is 54 characters around the word
+        let fits = "x".repeat(MAX_OVERRIDES_CHARS - 54);
+        let o = migration(&[&fits], None, None).overrides("app").unwrap();
+        assert_eq!(o.container_overrides[0].command, vec![fits.clone()]);
+        let over = fits + "x";
+        let e = migration(&[&over], None, None)
+            .overrides("app")
+            .unwrap_err();
+        assert_eq!(e.name(), crate::error::ErrorName::InvalidInput);
+        assert!(e.message().contains("8193 characters"), "{}", e.message());
+    }
 
     fn stopped(containers: Vec<(&str, Option<i32>)>) -> TaskView {
         TaskView {

@@ -166,6 +166,10 @@ async fn plan_console(
         }
     };
 
+    if let Some(m) = &req.migration {
+        check_migration(ecs, &td, req.container.as_deref(), m).await?;
+    }
+
     // The release gates: the request's scan policy, else the service's tags; the freeze
     // calendars of the service and the installation. A rollback by hand goes back to a revision
     // that ran, so only a scan the request asks for holds it up.
@@ -258,14 +262,15 @@ async fn plan_push(
     }
     let mut deployments = Vec::with_capacity(mapped.len());
     for (cluster, service) in mapped {
-        deployments.push(item_for_push(
-            settings,
-            &input.execution,
-            &push,
-            &cluster,
-            &service,
-            now,
-        )?);
+        let item = item_for_push(settings, &input.execution, &push, &cluster, &service, now)?;
+        if let Some(m) = &item.migration {
+            let td = service.task_definition().unwrap_or_default();
+            let (td, _) = describe_task_definition(ecs, td).await?;
+            check_migration(ecs, &td, item.container.as_deref(), m)
+                .await
+                .map_err(|e| prefixed(&item.service, e))?;
+        }
+        deployments.push(item);
     }
     let mut releases: Vec<String> = deployments
         .iter()
@@ -560,6 +565,41 @@ async fn resolve_revision(
         .to_owned();
     let arn = td.task_definition_arn().unwrap_or(revision).to_owned();
     Ok((arn, image))
+}
+
+/// A migration's references, resolved before anything is registered: its task definition (ACTIVE)
+/// or the service's (`current`, which the new revision copies), the container whose command it
+/// replaces, and RunTask's overrides within ECS's size.
+async fn check_migration(
+    ecs: &Client,
+    current: &TaskDefinition,
+    deployed: Option<&str>,
+    migration: &MigrationConfig,
+) -> Result<()> {
+    let at = |e: Error| Error::new(e.name(), format!("migration: {}", e.message()));
+    let own = match &migration.task_definition {
+        Some(t) => {
+            let (td, _) = describe_task_definition(ecs, t).await.map_err(|e| {
+                Error::new(
+                    e.name(),
+                    format!("migration.taskDefinition {t}: {}", e.message()),
+                )
+            })?;
+            if td.status() != Some(&TaskDefinitionStatus::Active) {
+                return Err(Error::new(
+                    ErrorName::TaskDefinitionNotFound,
+                    format!("migration.taskDefinition {t} is not ACTIVE: ECS runs only ACTIVE revisions"),
+                ));
+            }
+            Some(td)
+        }
+        None => None,
+    };
+    let td = own.as_ref().unwrap_or(current);
+    let container = migration.container_in(td, deployed).map_err(at)?;
+    migration
+        .overrides(container.name().unwrap_or_default())
+        .map(|_| ())
 }
 
 fn prefixed(service: &str, e: Error) -> Error {

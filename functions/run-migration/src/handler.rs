@@ -7,12 +7,9 @@ use aws_sdk_ecs::types::{
 use aws_sdk_ecs::Client;
 use berth::ecs::{describe_service, describe_task_definition};
 use berth::error::{Error, Result};
-use berth::migration::{
-    self, ContainerCommand, LogSettings, MigrationConfig, MigrationTask, Ran, RunTaskParameters,
-    TaskOverrides,
-};
+use berth::migration::{self, LogSettings, MigrationConfig, MigrationTask, Ran, RunTaskParameters};
 use berth::model::{parse_input, require, RegistrationRef};
-use berth::taskdef::{pick_container, short_name};
+use berth::taskdef::short_name;
 use serde::Deserialize;
 
 /// The item's fields this state reads.
@@ -59,17 +56,8 @@ pub async fn prepare(ecs: &Client, input: &MigrationInput) -> Result<MigrationTa
         .task_definition_arn()
         .unwrap_or(&task_definition)
         .to_owned();
-    // The container whose command is replaced: the migration's own, else (in the new revision)
-    // the one berth deploys.
-    let wanted = config
-        .container
-        .as_deref()
-        .or(if config.task_definition.is_none() {
-            input.container.as_deref()
-        } else {
-            None
-        });
-    let container = pick_container(&td, wanted)?
+    let container = config
+        .container_in(&td, input.container.as_deref())?
         .name()
         .unwrap_or_default()
         .to_owned();
@@ -87,21 +75,13 @@ pub async fn prepare(ecs: &Client, input: &MigrationInput) -> Result<MigrationTa
                 .into_iter()
                 .collect(),
         });
-    let container_overrides = match &config.command {
-        Some(command) => vec![ContainerCommand {
-            name: container.clone(),
-            command: command.clone(),
-        }],
-        None => vec![],
-    };
+    let overrides = config.overrides(&container)?;
     let run_task = RunTaskParameters {
         cluster: input.cluster.clone(),
         task_definition: td_arn.clone(),
         launch_type: launch_type(&service).to_owned(),
         group: migration::group(&input.deployment_id),
-        overrides: TaskOverrides {
-            container_overrides,
-        },
+        overrides,
         // the service's network, for a task definition that takes one (its own may not)
         network_configuration: service
             .network_configuration()

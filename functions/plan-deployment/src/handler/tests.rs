@@ -761,3 +761,27 @@ async fn a_console_request_carries_its_scan_gate_and_freeze_override() {
         .unwrap_err();
     assert_eq!(e.name(), ErrorName::InvalidInput);
 }
+
+#[tokio::test]
+async fn a_migration_s_container_and_command_size_are_checked_before_anything_is_registered() {
+    let [ds, td] = existing_service();
+    // GIVEN a service whose task definition has the container app
+    let ok = console(json!({"migration": {"command": ["bin/migrate"]}}));
+    let plan = plan_with(&[&ds, &td], ok).await.unwrap();
+    assert!(plan.deployments[0].migration.is_some());
+    // WHEN the migration names a container it does not have, THEN Plan refuses it
+    let bad = console(json!({"migration": {"command": ["bin/migrate"], "container": "db"}}));
+    let e = plan_with(&[&ds, &td], bad).await.unwrap_err();
+    assert_eq!(e.name(), ErrorName::ContainerNotFound, "{e:?}");
+    assert!(e.message().starts_with("migration: "), "{}", e.message());
+    // AND a command past RunTask's 8192 characters of overrides
+    let long = "x".repeat(9000);
+    let e = plan_with(
+        &[&ds, &td],
+        console(json!({"migration": {"command": [long]}})),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.name(), ErrorName::InvalidInput, "{e:?}");
+    assert!(e.message().contains("at most 8192"), "{}", e.message());
+}
