@@ -149,6 +149,33 @@ pub fn service_tag<'a>(service: &'a Service, key: &str) -> Option<&'a str> {
     service_tag_raw(service, key).filter(|v| !v.is_empty())
 }
 
+/// The region and account of an ARN (`arn:PARTITION:SERVICE:REGION:ACCOUNT:...`); `None` for a
+/// name that is not an ARN.
+pub fn arn_home(arn: &str) -> Option<(&str, &str)> {
+    let mut parts = arn.strip_prefix("arn:")?.splitn(5, ':');
+    let (_partition, _service) = (parts.next()?, parts.next()?);
+    Some((parts.next()?, parts.next()?))
+}
+
+/// A name the request gives as an ARN must be in the service's region and account: ECS would
+/// otherwise look the name up here, and act on this account's namesake.
+pub fn require_home(field: &str, given: &str, service: &Service) -> Result<()> {
+    let (Some((region, account)), Some(home)) =
+        (arn_home(given), service.service_arn().and_then(arn_home))
+    else {
+        return Ok(());
+    };
+    if (region, account) != home {
+        return Err(Error::invalid_input(format!(
+            "{field} {given} is in account {account}, region {region}, but service {} is in account {}, region {}: berth acts only there",
+            service.service_name().unwrap_or("?"),
+            home.1,
+            home.0
+        )));
+    }
+    Ok(())
+}
+
 /// A service's tag value, trimmed, an empty one kept: for the settings where a tag set to nothing
 /// is a mistake to refuse, not "off".
 pub fn service_tag_raw<'a>(service: &'a Service, key: &str) -> Option<&'a str> {

@@ -9,8 +9,8 @@ use berth::cloudwatch::require_alarms;
 use berth::config::Settings;
 use berth::ecr::{self, Push};
 use berth::ecs::{
-    describe_service, describe_task_definition, require_supported_controller, service_tag,
-    service_tag_raw, services_tagged,
+    describe_service, describe_task_definition, require_home, require_supported_controller,
+    service_tag, service_tag_raw, services_tagged,
 };
 use berth::error::{Error, ErrorName, Result};
 use berth::gates::{self, FreezeConfig};
@@ -25,6 +25,11 @@ use berth::request::{check_console_request, check_release, Deploys, ReleaseReque
 use berth::scan::ScanPolicy;
 use berth::stop_start::StopThenStart;
 use berth::taskdef::pick_container;
+
+/// The last segment of a cluster or service given by name or ARN (`.../prod` -> `prod`).
+fn short_name(name: &str) -> &str {
+    name.rsplit('/').next().unwrap_or(name)
+}
 use berth::time::{self, DateTime};
 use serde_json::json;
 
@@ -109,10 +114,13 @@ async fn plan_release(
             .deployments
             .pop()
             .ok_or_else(|| Error::invalid_input(format!("release.services[{i}]: plans nothing")))?;
-        if deployments
-            .iter()
-            .any(|d| d.cluster == item.cluster && d.service == item.service)
-        {
+        // Each name is this account's and region's (require_home), so the short names identify
+        // the service however the entry wrote them (cluster name or ARN).
+        let same = |d: &DeploymentItem| {
+            short_name(&d.cluster) == short_name(&item.cluster)
+                && short_name(&d.service) == short_name(&item.service)
+        };
+        if deployments.iter().any(same) {
             return Err(Error::invalid_input(format!(
                 "release.services[{i}]: {}/{} is listed twice (README, \"Release groups\")",
                 item.cluster, item.service
@@ -145,6 +153,8 @@ async fn plan_console(
     // The service, its controller and its container must exist before anything is registered.
     let service = describe_service(ecs, &req.cluster, &req.service).await?;
     require_supported_controller(&service)?;
+    require_home("cluster", &req.cluster, &service)?;
+    require_home("service", &req.service, &service)?;
     check_tags(&service)?;
     let td = service.task_definition().unwrap_or_default();
     let (td, _) = describe_task_definition(ecs, td).await?;
@@ -155,6 +165,7 @@ async fn plan_console(
             (None, req.image.clone().unwrap_or_default(), repository)
         }
         Deploys::Revision(revision) => {
+            require_home("taskDefinition", revision, &service)?;
             let (arn, image) =
                 resolve_revision(ecs, &req.service, &td, revision, req.container.as_deref())
                     .await?;

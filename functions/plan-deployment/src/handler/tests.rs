@@ -785,3 +785,54 @@ async fn a_migration_s_container_and_command_size_are_checked_before_anything_is
     assert_eq!(e.name(), ErrorName::InvalidInput, "{e:?}");
     assert!(e.message().contains("at most 8192"), "{}", e.message());
 }
+
+#[tokio::test]
+async fn an_arn_of_another_account_or_region_is_refused_before_it_reaches_a_namesake() {
+    for (field, value) in [
+        (
+            "taskDefinition",
+            "arn:aws:ecs:eu-west-1:210987654321:task-definition/web:5",
+        ),
+        (
+            "taskDefinition",
+            "arn:aws:ecs:us-west-2:123456789012:task-definition/web:5",
+        ),
+        ("cluster", "arn:aws:ecs:eu-west-1:210987654321:cluster/prod"),
+    ] {
+        // GIVEN this account's web:5 exists and is ACTIVE (what the ARN's namesake would be)
+        let [svc, current, target] = running_and(
+            "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:5",
+            Some(revision_5("web", "ACTIVE")),
+        );
+        let mut request = json!({"image": null, "taskDefinition": "web:5"});
+        request[field] = json!(value);
+        // WHEN a request names another account's or region's ARN, THEN Plan refuses it
+        let e = plan_with(&[&svc, &current, &target], console(request))
+            .await
+            .unwrap_err();
+        assert_eq!(e.name(), ErrorName::InvalidInput, "{}", e.message());
+        assert!(
+            e.message()
+                .starts_with(&format!("{field} {value} is in account")),
+            "{}",
+            e.message()
+        );
+        assert_eq!(target.num_calls(), 0, "the namesake is never read");
+    }
+}
+
+#[tokio::test]
+async fn a_release_naming_one_service_by_cluster_name_and_by_arn_is_refused() {
+    let [ds, td] = existing_service();
+    let entry = |cluster: &str| {
+        json!({"cluster": cluster, "service": "web", "container": "app",
+               "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:v2"})
+    };
+    let request = with_execution(json!({"release": {"name": "r1", "services": [
+        entry("prod"),
+        entry("arn:aws:ecs:eu-west-1:123456789012:cluster/prod"),
+    ]}}));
+    let e = plan_with(&[&ds, &td], request).await.unwrap_err();
+    assert_eq!(e.name(), ErrorName::InvalidInput, "{}", e.message());
+    assert!(e.message().contains("is listed twice"), "{}", e.message());
+}
