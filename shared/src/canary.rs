@@ -467,6 +467,12 @@ pub fn validate(config: &CanaryConfig) -> Result<()> {
             "canary: give at least one entry in \"metrics\" or \"alarms\"",
         ));
     }
+    let dry = |m: &MetricCheck| m.compare.as_ref().is_some_and(|c| c.dry_run);
+    if config.alarms.is_empty() && config.metrics.iter().all(dry) {
+        return Err(Error::invalid_input(
+            "canary: every metric is a dry run (compare.dryRun) and there is no alarm: it could judge nothing; make one metric count or add an alarm",
+        ));
+    }
     limits::check(
         "canary.bakeSeconds",
         config.bake_seconds,
@@ -1177,6 +1183,39 @@ mod tests {
             (v, s.outcome),
             (Verdict::Inconclusive, ScoreOutcome::Inconclusive)
         );
+    }
+
+    #[test]
+    fn a_canary_whose_every_metric_is_a_dry_run_is_refused_unless_an_alarm_counts() {
+        let metric = |dry: bool| {
+            serde_json::json!({"name": format!("m{dry}"), "metric": {"namespace": "N", "metricName": "M", "stat": "Sum"},
+                "compare": {"direction": "increase", "dryRun": dry}})
+        };
+        let config = |metrics: serde_json::Value, alarms: serde_json::Value| -> CanaryConfig {
+            serde_json::from_value(serde_json::json!({"bakeSeconds": 60, "windowSeconds": 600,
+                "analysis": {"baseline": {"source": "beforeDeploy"}}, "metrics": metrics, "alarms": alarms}))
+            .unwrap()
+        };
+        let e = validate(&config(
+            serde_json::json!([metric(true)]),
+            serde_json::json!([]),
+        ))
+        .unwrap_err();
+        assert!(
+            e.message().contains("every metric is a dry run"),
+            "{}",
+            e.message()
+        );
+        validate(&config(
+            serde_json::json!([metric(true), metric(false)]),
+            serde_json::json!([]),
+        ))
+        .unwrap();
+        validate(&config(
+            serde_json::json!([metric(true)]),
+            serde_json::json!(["web-5xx"]),
+        ))
+        .unwrap();
     }
 
     #[test]
