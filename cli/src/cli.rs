@@ -6,6 +6,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
+use berth::model::limits;
+
 use crate::error::{sdk, CliError};
 use crate::exit::Exit;
 use crate::follow::{self, Verdict, Waiting};
@@ -84,7 +86,7 @@ pub struct Deploy {
     #[arg(long)]
     pub approval: bool,
     /// How long the approval gate waits (default 3600); implies `--approval`.
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", value_parser = in_range::<u64>(&limits::APPROVAL_TIMEOUT_SECONDS))]
     pub approval_timeout_seconds: Option<u64>,
     /// Deploy even inside a freeze window, saying why (the request's `overrideFreeze`, with your
     /// user as `by`): recorded in the execution's input and in the service's `freezeCheck`.
@@ -101,20 +103,51 @@ pub struct Deploy {
     pub waiting: WaitArgs,
 }
 
+/// `--refresh-seconds`: from a tenth of a second to a minute.
+pub const REFRESH_SECONDS: (f64, f64) = (0.1, 60.0);
+/// `--max-wait-seconds`: up to a week (the longest approval gate).
+pub const MAX_WAIT_SECONDS: std::ops::RangeInclusive<u64> = 1..=604_800;
+/// `history --limit`.
+pub const HISTORY_LIMIT: std::ops::RangeInclusive<u64> = 1..=1_000;
+
+/// A whole-number option within `range`, refused by clap (exit 2) before any AWS call.
+pub fn in_range<T>(range: &std::ops::RangeInclusive<u64>) -> clap::builder::RangedU64ValueParser<T>
+where
+    T: TryFrom<u64> + Clone + Send + Sync + 'static,
+    <T as TryFrom<u64>>::Error: std::error::Error + Send + Sync + 'static,
+{
+    clap::builder::RangedU64ValueParser::<T>::new().range(*range.start()..=*range.end())
+}
+
+/// `--refresh-seconds`: a finite number of seconds in REFRESH_SECONDS (not NaN, not inf).
+pub fn refresh_seconds(s: &str) -> Result<f64, String> {
+    let (lo, hi) = REFRESH_SECONDS;
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && (lo..=hi).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a number of seconds from {lo} to {hi}"
+        )),
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct WaitArgs {
     /// Stop waiting after this long (exit 6); the execution goes on.
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", value_parser = in_range::<u64>(&MAX_WAIT_SECONDS))]
     pub max_wait_seconds: Option<u64>,
     /// How often the CLI reads the execution.
-    #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0, value_parser = refresh_seconds)]
     pub refresh_seconds: f64,
 }
 
 impl WaitArgs {
     fn waiting(&self) -> Waiting {
         Waiting {
-            poll: Duration::from_secs_f64(self.refresh_seconds.clamp(0.1, 60.0)),
+            // refresh_seconds (the parser) took only a finite number in REFRESH_SECONDS
+            poll: Duration::from_secs_f64(
+                self.refresh_seconds
+                    .clamp(REFRESH_SECONDS.0, REFRESH_SECONDS.1),
+            ),
             max_wait: self.max_wait_seconds.map(Duration::from_secs),
         }
     }
@@ -154,7 +187,7 @@ pub struct HistoryArgs {
     #[command(flatten)]
     pub target: Target,
     /// At most this many deployments.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = in_range::<usize>(&HISTORY_LIMIT))]
     pub limit: usize,
 }
 
@@ -478,3 +511,6 @@ fn deploy_options(d: &Deploy) -> Result<request::DeployOptions, CliError> {
         ..d.request.options(&d.cluster, &d.service, deploys)?
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -33,13 +33,13 @@ pub struct RequestArgs {
     #[arg(long)]
     pub force_new_deployment: bool,
     /// Rollout deadline (the request's `timeoutSeconds`).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::in_range::<u64>(&berth::model::limits::TIMEOUT_SECONDS))]
     pub timeout_seconds: Option<u64>,
     /// Seconds between the state machine's stability checks (the request's `pollIntervalSeconds`).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::in_range::<u64>(&berth::model::limits::POLL_INTERVAL_SECONDS))]
     pub poll_interval_seconds: Option<u64>,
     /// How long the rollback may take to stabilise (the request's `rollbackTimeoutSeconds`).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::in_range::<u64>(&berth::model::limits::TIMEOUT_SECONDS))]
     pub rollback_timeout_seconds: Option<u64>,
     /// A JSON file holding the request's `canary` object (README, "Starting a deployment by hand").
     #[arg(long, value_name = "FILE.json")]
