@@ -35,7 +35,7 @@ const errorNames = JSON.parse(readFileSync(new URL('../../statemachine/error-nam
 const WAITS = ['WaitForOldTasks', 'WaitForFailedTasks', 'WaitForTurn', 'WaitForShift', 'WaitForCanary', 'WaitForThaw', 'WaitForScan', 'WaitToLookAgain', 'WaitToLookAgainAtRollback'];
 const TASKS = ['Plan', 'CheckFreeze', 'CheckScan', 'AcquireTurn', 'AwaitApproval', 'RegisterRevision', 'PrepareMigration', 'RunMigration',
   'RunMigrationWithoutNetwork', 'JudgeMigration', 'RecordDesiredCount', 'StopOldTasks', 'StartNewTasks', 'StopFailedTasks', 'UpdateService', 'WatchRollout', 'EvaluateShift',
-  'EvaluateCanary', 'Rollback', 'WatchRollback', 'Report', 'Summarize', 'DescribeService'];
+  'EvaluateCanary', 'Rollback', 'WatchRollback', 'Report', 'Summarize', 'DescribeService', 'ReadServiceAfterItsExecution'];
 // The watch states invoke check-stability through `lambda:invoke.waitForTaskToken`: their handlers
 // get the Payload, and answer as check-stability's SendTaskSuccess would.
 const WATCHES = ['WatchRollout', 'WatchRollback'];
@@ -115,6 +115,7 @@ async function run(overrides = {}, { items = [item()] } = {}) {
     Rollback: () => ({ taskDefinitionArn: 'td:7', rollout: { ecsDeploymentId: 'ecs-svc/2', taskDefinitionArn: 'td:7', startedAt: 't', deadline: clock.deadline(), desiredCount: 2, watch: WATCH }, detail: 'back' }),
     WatchRollback: () => ({ status: 'COMPLETED', detail: 'back on td:7' }),
     DescribeService: () => { throw new Error('ECS is read only when Summarize cannot run'); },
+    ReadServiceAfterItsExecution: () => { throw new Error('ECS is read only when a service execution ends without a report'); },
     // summarize for one service: its report (the detail kept here for the assertions)
     Report: ({ service: o }) => ({ cluster: o.cluster, service: o.service, outcome: o.outcome, cause: o.outcome,
       error: o.detail.error?.Error, detail: o.detail }),
@@ -137,7 +138,7 @@ async function run(overrides = {}, { items = [item()] } = {}) {
     retryIntervalOverrides: Object.fromEntries([...TASKS, 'DeployService'].map((t) => [t, 0])),
   });
   // DeployService: the service's own execution, its output as `.sync:2` gives it
-  handlers.DeployService = async (input) => {
+  handlers.DeployService = overrides.DeployService ?? (async (input) => {
     const child = new StateMachine(serviceDefinition, { validationOptions: { checkArn: false } });
     const output = await child.run(input.Input, {
       overrides: overridesOf(),
@@ -145,7 +146,7 @@ async function run(overrides = {}, { items = [item()] } = {}) {
         Task: { Token: 'token-1' }, State: clock },
     }).result.catch((e) => { if (process.env.DEBUG_ASL) console.error('child failed', e, e.cause); throw e; });
     return { ExecutionArn: `arn:aws:states:us-east-1:123456789012:execution:berth-service:${input.Name}`, Status: 'SUCCEEDED', Output: output };
-  };
+  });
   const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
   const execution = machine.run({ cluster: 'prod', service: 'web', image: 'i' }, {
     overrides: overridesOf(),
@@ -442,6 +443,32 @@ test('when Summarize cannot run, the cause still says what each service runs, re
   assert.equal(r.error?.name, 'Lambda.ServiceException');
   assert.match(r.error.message, /The summary could not be made \(Lambda.ServiceException: .*runtime unreachable/);
   assert.match(r.error.message, /What each service runs now, read from ECS: .*prod\/web \(ROLLBACK_FAILED\).*task-definition\/web:8.*PRIMARY/);
+});
+
+const ecsSays = (input) => ({
+  Services: [{ ServiceName: input.Services[0], Deployments: [
+    { TaskDefinition: 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:7', Status: 'PRIMARY', RunningCount: 3 }] }],
+});
+
+test('a service execution that ends without a report (a Step Functions error) names what ECS runs, not "unknown"', async () => {
+  const r = await run({
+    DeployService: () => { throw lambdaError('States.DataLimitExceeded', 'the state output exceeded 262144 bytes'); },
+    ReadServiceAfterItsExecution: ecsSays,
+  });
+  assert.equal(r.calls.ReadServiceAfterItsExecution, 1);
+  assert.deepEqual(r.outcomes, ['ROLLBACK_FAILED']);
+  assert.match(r.results[0].detail?.cause ?? r.results[0].cause, /ended States.DataLimitExceeded without a report; ECS says the service runs \["arn:aws:ecs:us-east-1:123456789012:task-definition\/web:7"\] \(\["PRIMARY"\], running \[3\]\)/);
+  assert.doesNotMatch(JSON.stringify(r.results), /what it changed is unknown/);
+});
+
+test('only when ECS cannot be read either is what it changed "unknown"', async () => {
+  const r = await run({
+    DeployService: () => { throw lambdaError('States.DataLimitExceeded'); },
+    ReadServiceAfterItsExecution: () => { throw lambdaError('Ecs.AccessDeniedException'); },
+  });
+  assert.equal(r.calls.ReadServiceAfterItsExecution, 4, 'tried, then retried three times');
+  assert.deepEqual(r.outcomes, ['ROLLBACK_FAILED']);
+  assert.match(JSON.stringify(r.results), /ECS could not be read: what it changed is unknown/);
 });
 
 // berth abort / berth promote: the service's berth:control tag, read by the Lambdas (README, "berth abort").
