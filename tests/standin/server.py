@@ -102,7 +102,7 @@ class Front:
     ):
         from moto.server import DomainDispatcherApplication, create_backend_app
 
-        from . import codedeploy_sim, ecs_sim, sfn_patch
+        from . import aws_limits, codedeploy_sim, ecs_sim, sfn_patch
         from .lambda_limits import LambdaLimits
         from .throttle import Throttler
 
@@ -121,6 +121,7 @@ class Front:
         ecs_sim.install()
         sfn_patch.install()
         self.install_release_pieces()
+        aws_limits.install()  # after sfn_patch and ecs_oneoff: it wraps what they installed
         self.configure_moto()
 
     # ------------------------------------------------------------ moto
