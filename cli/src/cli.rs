@@ -119,6 +119,22 @@ where
     clap::builder::RangedU64ValueParser::<T>::new().range(*range.start()..=*range.end())
 }
 
+/// `--reason`: SendTaskFailure takes a cause of at most 32,768 characters, and the cause reaches
+/// the deployment's events, which keep 4,096 of it: a longer reason would be cut or refused after
+/// the gate was found.
+pub const MAX_REASON_CHARS: usize = 4_096;
+
+/// `--reason`, at most MAX_REASON_CHARS characters.
+pub fn reason(s: &str) -> Result<String, String> {
+    let n = s.chars().count();
+    if n > MAX_REASON_CHARS {
+        return Err(format!(
+            "is {n} characters long, at most {MAX_REASON_CHARS}"
+        ));
+    }
+    Ok(s.to_owned())
+}
+
 /// `--refresh-seconds`: a finite number of seconds in REFRESH_SECONDS (not NaN, not inf).
 pub fn refresh_seconds(s: &str) -> Result<f64, String> {
     let (lo, hi) = REFRESH_SECONDS;
@@ -200,8 +216,8 @@ pub struct AnswerArgs {
     /// Answer the gate of SERVICE in this cluster.
     #[arg(long)]
     pub cluster: Option<String>,
-    /// Why: recorded with the answer (a rejection's cause says it).
-    #[arg(long)]
+    /// Why: recorded with the answer (a rejection's cause says it); at most 4096 characters.
+    #[arg(long, value_parser = reason)]
     pub reason: Option<String>,
 }
 

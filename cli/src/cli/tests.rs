@@ -75,6 +75,24 @@ fn whole_number_options_outside_their_ranges_are_refused() {
     }
 }
 
+#[test]
+fn a_reason_longer_than_the_events_keep_is_refused() {
+    let parse = |reason: &str| {
+        Cli::try_parse_from([
+            "berth",
+            "reject",
+            "web",
+            "--cluster",
+            "prod",
+            "--reason",
+            reason,
+        ])
+    };
+    parse(&"r".repeat(MAX_REASON_CHARS)).unwrap();
+    let e = parse(&"r".repeat(MAX_REASON_CHARS + 1)).unwrap_err();
+    assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation, "{e}");
+}
+
 proptest! {
     #[test]
     fn any_refresh_seconds_parses_to_a_usable_interval_or_is_refused(v in prop_oneof![any::<f64>(), -1.0f64..120.0]) {
