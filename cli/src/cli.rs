@@ -227,6 +227,7 @@ pub struct Clients {
     pub ecs: aws_sdk_ecs::Client,
     pub cfn: aws_sdk_cloudformation::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub ecr: aws_sdk_ecr::Client,
 }
 
 impl Clients {
@@ -236,6 +237,7 @@ impl Clients {
             ecs: aws_sdk_ecs::Client::new(config),
             cfn: aws_sdk_cloudformation::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            ecr: aws_sdk_ecr::Client::new(config),
         }
     }
 }

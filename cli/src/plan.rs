@@ -177,7 +177,15 @@ pub async fn run(
             settings.clusters = vec![cluster.clone()];
         }
     }
-    let report = plan(&aws.ecs, &aws.cloudwatch, &settings, state_machine, request).await?;
+    let report = plan(
+        &aws.ecs,
+        &aws.cloudwatch,
+        &aws.ecr,
+        &settings,
+        state_machine,
+        request,
+    )
+    .await?;
     out.result(&match format {
         crate::cli::Format::Text => render(&report),
         crate::cli::Format::Json => crate::cli::json(&report),
@@ -237,6 +245,7 @@ fn refused_or_failed(e: berth::Error) -> CliError {
 pub async fn plan(
     ecs: &aws_sdk_ecs::Client,
     cloudwatch: &aws_sdk_cloudwatch::Client,
+    ecr: &aws_sdk_ecr::Client,
     settings: &Settings,
     state_machine: &str,
     request: Value,
@@ -253,7 +262,11 @@ pub async fn plan(
             start_time: berth::time::format(now),
         },
     };
-    let aws = plan_deployment::handler::Aws { ecs, cloudwatch };
+    let aws = plan_deployment::handler::Aws {
+        ecs,
+        cloudwatch,
+        ecr,
+    };
     let planned = plan_deployment::handler::plan(&aws, settings, &input, now)
         .await
         .map_err(refused_or_failed)?;

@@ -20,7 +20,7 @@ CLIENTS = {
     "codedeploy-hook": ["codedeploy", "ssm", "cloudwatch"],
     "ecs-hook": ["cloudwatch"],
     "evaluate-canary": ["cloudwatch", "ecs"],
-    "plan-deployment": ["ecs", "cloudwatch"],
+    "plan-deployment": ["ecs", "cloudwatch", "ecr"],
     "reconcile": ["ecr", "stepfunctions", "ecs"],
     "register-revision": ["ecs"],
     "release": [],

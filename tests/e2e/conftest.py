@@ -9,6 +9,7 @@ quicker edit-and-rerun loop."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import time
@@ -80,6 +81,9 @@ def cli(berth, berth_binary):
     env["BERTH_STATE_MACHINE_ARN"] = STATE_MACHINE_ARN
 
     def run(*args: str, timeout: float = 240, env_overrides: dict | None = None) -> subprocess.CompletedProcess:
+        # the images it names pushed, as `berth deploy --image` and a release file expect
+        files = [Path(a) for a in args if a.endswith(".json") and Path(a).is_file()]
+        berth.ensure_images([list(args), *(json.loads(f.read_text()) for f in files)])
         e = {**env, **(env_overrides or {})}
         e = {k: v for k, v in e.items() if v is not None}
         done = subprocess.run([str(berth_binary), *args], env=e, capture_output=True, text=True, timeout=timeout)

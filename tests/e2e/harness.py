@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import signal
 import socket
 import subprocess
@@ -22,6 +23,7 @@ import time
 from pathlib import Path
 
 import boto3
+import botocore.exceptions
 import requests
 import yaml
 
@@ -131,6 +133,23 @@ def wait_until(fn, timeout: float, what: str, interval: float = 0.2):
     raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}")
 
 
+# An image of the stack's own ECR (the registry of the account and region Plan checks images in).
+IMAGE_IN_REGISTRY = re.compile(
+    rf"^{re.escape(REGISTRY)}/(?P<repo>[a-z0-9][a-z0-9._/-]*?)(?::(?P<tag>\w[\w.-]{{0,127}}))?(?:@(?P<digest>sha256:[0-9a-f]{{64}}))?$"
+)
+
+
+def strings(doc) -> list[str]:
+    """Every string in a JSON document (values, not keys)."""
+    if isinstance(doc, str):
+        return [doc]
+    if isinstance(doc, dict):
+        return [s for v in doc.values() for s in strings(v)]
+    if isinstance(doc, (list, tuple)):
+        return [s for v in doc for s in strings(v)]
+    return []
+
+
 def digest_of(label: str) -> str:
     """A valid, stable sha256 digest for a label (images in the tests are named, not built)."""
     import hashlib
@@ -197,6 +216,7 @@ class Stack:
         self._supervisor: threading.Thread | None = None
         self._waker: threading.Thread | None = None
         self.woken: list[dict] = []  # what wake-rollout answered, one entry per ECS event delivered
+        self.images: set[tuple[str, str, str | None]] = set()  # put in ECR by ensure_images since the reset
         self.env_overrides: dict[str, dict] = {}  # state -> variables over its template environment
 
     # ------------------------------------------------------------------ lifecycle
@@ -558,6 +578,7 @@ class Stack:
         self.control("reset")
         self.control("config", {"tick_seconds": self.tick_seconds})
         self.woken.clear()
+        self.images.clear()
         self.create_state_machine()
 
     # ------------------------------------------------------------------ the ECR rule, as the template declares it
@@ -582,6 +603,7 @@ class Stack:
         return self.invoke("start-deployment", event)
 
     def invoke(self, function: str, payload: dict) -> dict:
+        self.ensure_images(payload)
         lam = self.client("lambda")
         out = lam.invoke(FunctionName=function, Payload=json.dumps(payload).encode())
         body = json.loads(out["Payload"].read() or b"null")
@@ -611,6 +633,24 @@ class Stack:
         ecr.put_image(repositoryName=repository, imageManifest=manifest, imageDigest=digest, **kwargs)
         return ecr.describe_images(repositoryName=repository, imageIds=[{"imageDigest": digest}])["imageDetails"][0]
 
+    def ensure_images(self, doc) -> None:
+        """Put every image of the stack's ECR that `doc` names (a request, a payload, CLI arguments)
+        in moto's ECR, as a pushed image: Plan refuses a console request whose image ECR does not
+        have, as it would in AWS. A tag alone gets a digest of its own (digest_of the reference)."""
+        for s in strings(doc):
+            m = IMAGE_IN_REGISTRY.match(s)
+            if not m:
+                continue
+            key = (m["repo"], m["digest"] or digest_of(s), m["tag"])
+            if key in self.images:
+                continue
+            try:
+                self.push_image_silently(*key)
+            except botocore.exceptions.ClientError as e:
+                if "AlreadyExists" not in e.response["Error"]["Code"]:
+                    raise
+            self.images.add(key)
+
     def create_reconcile_schedule(self, minutes: str | None = None) -> dict | None:
         """The template's ReconcileSchedule in moto's Scheduler, as CloudFormation would create it
         for ReconcileMinutes=`minutes` (the stand-in validates the expression as Scheduler does).
@@ -638,6 +678,7 @@ class Stack:
         # The console names an execution with a UUID when you give none; moto names them all
         # "None" (so a second unnamed start collides), hence always a name here.
         name = name or str(uuid.uuid4())
+        self.ensure_images(request)
         return sfn.start_execution(stateMachineArn=STATE_MACHINE_ARN, name=name, input=json.dumps(request))[
             "executionArn"
         ]

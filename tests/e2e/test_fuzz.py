@@ -531,6 +531,8 @@ def build_bases(berth) -> list[Base]:
     )
     cw.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="fuzz")
     alarms = {ALARM}
+    # pushed, as Plan requires of an image of the account's ECR
+    berth.ensure_images([image(OLD), image(NEW)])
     execution = {
         "id": f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{STATE_MACHINE}:fuzz-1",
         "name": "fuzz-1",

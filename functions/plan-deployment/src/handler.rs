@@ -1,6 +1,7 @@
 //! Turn a console request or an ECR push into the list of services to deploy, validating
 //! everything that can be checked before any service is touched.
 
+use aws_sdk_ecr::types::ImageIdentifier;
 use aws_sdk_ecs::types::{Service, TaskDefinition, TaskDefinitionStatus};
 use aws_sdk_ecs::Client;
 use berth::canary;
@@ -39,6 +40,7 @@ use berth::tags::keys as tags;
 pub struct Aws<'a> {
     pub ecs: &'a Client,
     pub cloudwatch: &'a aws_sdk_cloudwatch::Client,
+    pub ecr: &'a aws_sdk_ecr::Client,
 }
 
 pub async fn run(
@@ -66,9 +68,9 @@ pub async fn plan(
     } else if input.request.get("release").is_some() {
         // what can be checked before ECS is read, as `berth release` checks it
         let release = check_release(&input.request)?;
-        plan_release(aws.ecs, settings, input, release, now).await?
+        plan_release(aws, settings, input, release, now).await?
     } else {
-        plan_console(aws.ecs, settings, input, now).await?
+        plan_console(aws, settings, input, now).await?
     };
     // A canary that watches a missing alarm could never fail: refuse it before any change.
     for d in &plan.deployments {
@@ -96,7 +98,7 @@ fn log(plan: &Plan) {
 /// A release by request (`berth::request::check_release_request`): each entry is planned as a
 /// request of its own would be; any entry's mistake refuses the whole release, naming the entry.
 async fn plan_release(
-    ecs: &Client,
+    aws: &Aws<'_>,
     settings: &Settings,
     input: &PlanInput,
     release: ReleaseRequest,
@@ -109,7 +111,7 @@ async fn plan_release(
             request: entry.request,
             execution: input.execution.clone(),
         };
-        let mut plan = plan_console(ecs, settings, &one, now).await.map_err(at)?;
+        let mut plan = plan_console(aws, settings, &one, now).await.map_err(at)?;
         let mut item = plan
             .deployments
             .pop()
@@ -141,11 +143,12 @@ async fn plan_release(
 }
 
 async fn plan_console(
-    ecs: &Client,
+    aws: &Aws<'_>,
     settings: &Settings,
     input: &PlanInput,
     now: DateTime,
 ) -> Result<Plan> {
+    let ecs = aws.ecs;
     let (req, deploys) = check_console_request(
         &input.request,
         ". Expected {\"cluster\", \"service\", \"image\" or \"taskDefinition\", optional \"container\", \"forceNewDeployment\", \"timeoutSeconds\", \"pollIntervalSeconds\", \"rollbackTimeoutSeconds\", \"canary\", \"approval\", \"migration\", \"stopThenStart\", \"scan\", \"overrideFreeze\"} or an ECR Image Action event (README, \"Starting a deployment by hand\")",
@@ -161,6 +164,7 @@ async fn plan_console(
     let (task_definition, image, repository) = match &deploys {
         Deploys::Image(image) => {
             pick_container(&td, req.container.as_deref())?;
+            require_image(aws.ecr, &service, image).await?;
             let repository = image.repository().to_owned();
             (None, req.image.clone().unwrap_or_default(), repository)
         }
@@ -611,6 +615,47 @@ async fn check_migration(
     migration
         .overrides(container.name().unwrap_or_default())
         .map(|_| ())
+}
+
+/// An image of the service's own account's and region's ECR must be there, by digest or tag, or
+/// ECS would fail to pull it after the service moved. An image of any other registry cannot be
+/// read with this installation's role, and is left to ECS.
+async fn require_image(
+    ecr: &aws_sdk_ecr::Client,
+    service: &Service,
+    image: &ImageRef,
+) -> Result<()> {
+    let Some((region, account)) = service.service_arn().and_then(berth::ecs::arn_home) else {
+        return Ok(());
+    };
+    let registry = format!("{account}.dkr.ecr.{region}.amazonaws.com/");
+    let Some(repository) = image.name.strip_prefix(&registry) else {
+        return Ok(());
+    };
+    let id = match (&image.digest, &image.tag) {
+        (Some(d), _) => ImageIdentifier::builder().image_digest(d).build(),
+        (None, t) => ImageIdentifier::builder()
+            .image_tag(t.as_deref().unwrap_or("latest"))
+            .build(),
+    };
+    let read = ecr
+        .describe_images()
+        .repository_name(repository)
+        .image_ids(id)
+        .send()
+        .await;
+    match read {
+        Ok(_) => Ok(()),
+        Err(e) => match e.as_service_error() {
+            Some(s) if s.is_image_not_found_exception() || s.is_repository_not_found_exception() => {
+                Err(Error::new(
+                    ErrorName::InvalidImage,
+                    format!("image {image} is not in ECR (repository {repository} of {registry}): push it first"),
+                ))
+            }
+            _ => Err(Error::from_sdk(&format!("DescribeImages {repository}"), e)),
+        },
+    }
 }
 
 fn prefixed(service: &str, e: Error) -> Error {

@@ -8,9 +8,11 @@ pub async fn serve(config: &aws_config::SdkConfig) -> Result<(), lambda_runtime:
     let settings = berth::config::Settings::from_env()?;
     let ecs = berth::aws::ecs_client(config).await;
     let cloudwatch = aws_sdk_cloudwatch::Client::new(config);
+    let ecr = aws_sdk_ecr::Client::new(config);
     let aws = handler::Aws {
         ecs: &ecs,
         cloudwatch: &cloudwatch,
+        ecr: &ecr,
     };
     berth::lambda::serve("plan-deployment", |payload, _| {
         handler::run(&aws, &settings, payload, berth::time::now())

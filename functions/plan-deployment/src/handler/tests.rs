@@ -71,15 +71,39 @@ fn alarms_exist(names: &'static [&'static str]) -> Rule {
     })
 }
 
+/// ECR has every image but `web:gone` (ImageNotFoundException, as ECR answers).
+fn images_exist() -> Rule {
+    use aws_sdk_ecr::operation::describe_images::DescribeImagesError;
+    use aws_sdk_ecr::types::error::ImageNotFoundException;
+    mock!(aws_sdk_ecr::Client::describe_images)
+        .match_requests(|r| r.image_ids().iter().any(|i| i.image_tag() == Some("gone")))
+        .then_error(|| {
+            DescribeImagesError::ImageNotFoundException(
+                ImageNotFoundException::builder()
+                    .message("The image with imageId {imageTag:'gone'} does not exist within the repository with name 'web'")
+                    .build(),
+            )
+        })
+}
+
+/// ... and every other image is there.
+fn any_image() -> Rule {
+    use aws_sdk_ecr::operation::describe_images::DescribeImagesOutput;
+    mock!(aws_sdk_ecr::Client::describe_images)
+        .then_output(|| DescribeImagesOutput::builder().build())
+}
+
 async fn plan_in(
     rules: &[&Rule],
     settings: &Settings,
     payload: serde_json::Value,
 ) -> berth::Result<Plan> {
     let alarms = alarms_exist(&["web-5xx-high", "web-latency", "web-5xx"]);
+    let (gone, images) = (images_exist(), any_image());
     let aws = Aws {
         ecs: &mock_client!(aws_sdk_ecs, rules),
         cloudwatch: &mock_client!(aws_sdk_cloudwatch, &[&alarms]),
+        ecr: &mock_client!(aws_sdk_ecr, &[&gone, &images]),
     };
     run(&aws, settings, payload, DateTime::from_secs(NOW)).await
 }
@@ -835,4 +859,23 @@ async fn a_release_naming_one_service_by_cluster_name_and_by_arn_is_refused() {
     let e = plan_with(&[&ds, &td], request).await.unwrap_err();
     assert_eq!(e.name(), ErrorName::InvalidInput, "{}", e.message());
     assert!(e.message().contains("is listed twice"), "{}", e.message());
+}
+
+#[tokio::test]
+async fn an_image_missing_from_this_account_s_ecr_is_refused_before_any_change() {
+    let [ds, td] = existing_service();
+    // GIVEN ECR (eu-west-1, 123456789012: the service's) has no web:gone
+    let gone = console(json!({"image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:gone"}));
+    let e = plan_with(&[&ds, &td], gone).await.unwrap_err();
+    assert_eq!(e.name(), ErrorName::InvalidImage, "{}", e.message());
+    assert!(e.message().contains("is not in ECR"), "{}", e.message());
+    // an image of another registry or region is not this role's to read: left to ECS
+    for elsewhere in [
+        "123456789012.dkr.ecr.us-west-2.amazonaws.com/web:gone",
+        "public.ecr.aws/nginx/nginx:gone",
+    ] {
+        plan_with(&[&ds, &td], console(json!({"image": elsewhere})))
+            .await
+            .unwrap_or_else(|e| panic!("{elsewhere}: {e:?}"));
+    }
 }
