@@ -511,6 +511,27 @@ def install_time_scale() -> None:
     ExecutionState._evaluate_with_timeout = _evaluate_with_timeout  # type: ignore[method-assign]
 
 
+def install_quiet_after_timeout() -> None:
+    """A Task whose state timed out records nothing more. moto runs a Task in a thread and, on
+    timeout, records TaskTimedOut and moves on, but the thread goes on (a `.sync` poll notices
+    that its frame ended at its next read) and then records TaskSucceeded for a task that never
+    finished: after TaskTimedOut, under load, as the last Task event. Step Functions records no
+    event for a task after TaskTimedOut."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
+        StateTaskService,
+    )
+
+    original = StateTaskService._after_eval_execution
+    _ORIGINAL["StateTaskService._after_eval_execution"] = original
+
+    def _after_eval_execution(self, env, *args, **kwargs):
+        if not env.is_running():
+            return None
+        return original(self, env, *args, **kwargs)
+
+    StateTaskService._after_eval_execution = _after_eval_execution  # type: ignore[method-assign]
+
+
 def install() -> None:
     if _ORIGINAL:
         return
@@ -521,6 +542,7 @@ def install() -> None:
     install_task_failure_cause()
     install_ecs_sync()
     install_time_scale()
+    install_quiet_after_timeout()
     from botocore.exceptions import ClientError
     from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails
     from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
