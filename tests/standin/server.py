@@ -31,6 +31,7 @@ Any awsJson/rpcv2Cbor/query API and Lambda Invoke can be throttled on demand (PO
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import io
 import json
@@ -56,6 +57,10 @@ LISTENER_PATH = re.compile(r"^/listener/(?P<cluster>[^/]+)/(?P<service>[^/]+)/(?
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 UPSTREAM_TIMEOUT = 900  # seconds; the first `cargo lambda watch` call of a function compiles it
+INVOCATION_LOG = 500  # the last invocations of every function, together (/_berth/lambda-invocations)
+# ... and of each function on its own (?function=NAME): a busy function (a rollout's polls, ECS's
+# events) cannot push another's out of this one
+INVOCATIONS_PER_FUNCTION = 50
 # What a per-function emulator (--lambda-urls) is invoked as: `cargo lambda watch` refuses names
 # that are no binary of the workspace, but serves its default function `_` to whatever polls its
 # bare Runtime API routes (with --only-lambda-apis, the berth-lambda process started for it).
@@ -115,6 +120,7 @@ class Front:
         self.cd.port = port
         self.stubs: dict[str, dict] = {}
         self.invocations: list[dict] = []
+        self.invocations_by_function: dict[str, collections.deque] = {}
         self.inv_lock = threading.Lock()
         self.throttle = Throttler()
         self.limits = LambdaLimits(template, timeout_scale)
@@ -156,6 +162,7 @@ class Front:
             clock.reset()
             with self.inv_lock:
                 self.invocations.clear()
+                self.invocations_by_function.clear()
             self.configure_moto()
 
     def moto_json(self, target: str, params: dict, auth: str) -> tuple[int, dict, bytes]:
@@ -308,7 +315,10 @@ class Front:
                 record["response"] = out.decode("utf-8", "replace")
             with self.inv_lock:
                 self.invocations.append(record)
-                del self.invocations[:-500]
+                del self.invocations[:-INVOCATION_LOG]
+                self.invocations_by_function.setdefault(
+                    name, collections.deque(maxlen=INVOCATIONS_PER_FUNCTION)
+                ).append(record)
             return status, hdrs, out
 
         def api_error(status: int, error_type: str, kind: str, message: str) -> tuple[int, dict, bytes]:
@@ -625,9 +635,15 @@ class Front:
                         self.stubs.clear()
                 return self.json(200, {"stubs": self.stubs})
             if route == "/lambda-invocations":
+                function = self.query(environ).get("function")
                 with self.inv_lock:
                     if method == "DELETE":
                         self.invocations.clear()
+                        self.invocations_by_function.clear()
+                    if function is not None:
+                        # by any name Invoke takes (name, name:qualifier, ARN), as the log keys them
+                        kept = self.invocations_by_function.get(function_name(function), ())
+                        return self.json(200, {"invocations": list(kept)})
                     return self.json(200, {"invocations": list(self.invocations)})
             if route == "/register-lambdas" and method == "POST":
                 return self.json(

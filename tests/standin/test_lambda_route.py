@@ -468,3 +468,20 @@ def test_fractions_and_offsets_compare_by_instant():
     assert parse_timestamp("2026-11-30T13:00:00+01:00") == parse_timestamp("2026-11-30T12:00:00Z")
     t = datetime.datetime(2026, 11, 30, 12, 0, 0, 987654, tzinfo=datetime.UTC)
     assert entered_time(t) == "2026-11-30T12:00:00.987Z"
+
+
+def test_each_functions_last_invocations_are_kept_apart_from_the_shared_log(standin):
+    lam = standin.client("lambda")
+    lam.invoke(FunctionName=ARN.format("plan-deployment"), Payload=json.dumps({"first": True}))
+    for i in range(55):
+        lam.invoke(FunctionName="check-stability", Payload=json.dumps({"poll": i}))
+    # by name or ARN, only that function's, oldest first
+    for name in ("plan-deployment", ARN.format("plan-deployment")):
+        (only,) = standin.control(f"lambda-invocations?function={name}", method="GET")["invocations"]
+        assert only["function"] == "plan-deployment" and only["payload"] == {"first": True}, only
+    # a busy function keeps its last 50
+    polls = standin.control("lambda-invocations?function=check-stability", method="GET")["invocations"]
+    assert [p["payload"]["poll"] for p in polls] == list(range(5, 55))
+    assert standin.control("lambda-invocations?function=nobody", method="GET")["invocations"] == []
+    standin.control("lambda-invocations", method="DELETE")
+    assert standin.control("lambda-invocations?function=check-stability", method="GET")["invocations"] == []
