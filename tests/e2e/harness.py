@@ -9,9 +9,11 @@ The product reaches the stand-in only through AWS_ENDPOINT_URL.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import platform
+import random
 import re
 import signal
 import socket
@@ -54,6 +56,38 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# Ports for the Lambda runtime emulators: below Linux's ephemeral range (32768-60999), so no
+# outgoing connection takes one between its choice and the emulator's bind, and each held under a
+# lock file for the stack's life, so stacks started side by side (pytest -n, several runs) never
+# share one. With free_port alone two stacks once chose the same port, and a state's invocation
+# reached the other stack's ecs-hook.
+EMULATOR_PORTS = range(20000, 32000)
+PORT_LOCKS = Path(tempfile.gettempdir()) / "berth-ports"
+
+
+def reserve_ports(n: int, held: list) -> list[int]:
+    """`n` distinct free ports of EMULATOR_PORTS, each locked (its open lock file appended to
+    `held`; closing it frees the port for other stacks)."""
+    PORT_LOCKS.mkdir(exist_ok=True)
+    rng = random.Random(os.getpid() ^ time.time_ns())
+    ports: list[int] = []
+    while len(ports) < n:
+        port = rng.choice(EMULATOR_PORTS)
+        if port in ports:
+            continue
+        lock = open(PORT_LOCKS / f"{port}.lock", "w")  # noqa: SIM115 - held until the stack stops
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port))
+        except OSError:  # another stack holds it, or something else listens there
+            lock.close()
+            continue
+        held.append(lock)
+        ports.append(port)
+    return ports
 
 
 def port_open(url: str) -> bool:
@@ -203,6 +237,7 @@ class Stack:
         self.wake = wake
         self.tmp = Path(tempfile.mkdtemp(prefix="berth-e2e-"))
         self.procs: list[subprocess.Popen] = []
+        self.port_locks: list = []  # the emulators' ports (reserve_ports), freed by stop()
         self.url = ""
         self.functions: dict[str, dict] = {}  # state -> its template environment (literal values)
         self.lambda_urls: dict[str, str] = {}  # state -> base URL of its runtime emulator
@@ -237,11 +272,7 @@ class Stack:
         elif not lambda_binary(self.build).exists():
             raise RuntimeError(f"no {self.build} berth-lambda at {lambda_binary(self.build)}: build it first")
         self.functions = lambda_functions()
-        ports: list[int] = []
-        while len(ports) < len(self.functions):  # one port per emulator, never the same twice
-            port = free_port()
-            if port not in ports:
-                ports.append(port)
+        ports = reserve_ports(len(self.functions), self.port_locks)
         self.lambda_urls = {
             state: f"http://127.0.0.1:{port}" for state, port in zip(self.functions, ports, strict=True)
         }
@@ -463,6 +494,9 @@ class Stack:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait(10)
         self.procs.clear()
+        for lock in self.port_locks:
+            lock.close()
+        self.port_locks.clear()
 
     def logs(self, name: str | None = None, tail: int = 60) -> str:
         """The last `tail` lines of one log of self.tmp (`standin.log`, `lambda-<state>.log`,
