@@ -1301,11 +1301,12 @@ def invoke_raw(stack: Stack, function: str, body: bytes, timeout: float = 60) ->
         return r.status_code, r.text
 
 
-def aws_snapshot(stack: Stack, tags: bool = True) -> dict:
+def aws_snapshot(stack: Stack, tags: bool = True, ecr: bool = False, children: bool = False) -> dict:
     """Everything in the stand-in a berth Lambda could change: task definitions (ACTIVE and
     INACTIVE, with their tags when `tags`), every service (task definition, desired count,
     deployments, task sets, tags, number of events), CodeDeploy deployments, SSM parameters and the
-    state machine's executions."""
+    state machine's executions; with `ecr`, every ECR repository's images and their tags; with
+    `children`, the service state machine's executions too (one per service an execution deploys)."""
     ecs, ssm, sfn, cd = (stack.client(c) for c in ("ecs", "ssm", "stepfunctions", "codedeploy"))
     snap: dict = {"taskDefinitions": {}, "services": {}, "codedeploy": {}, "ssm": {}, "executions": []}
     for status in ("ACTIVE", "INACTIVE"):
@@ -1342,6 +1343,23 @@ def aws_snapshot(stack: Stack, tags: bool = True) -> dict:
     for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=STATE_MACHINE_ARN):
         snap["executions"] += [e["executionArn"] for e in page["executions"]]
     snap["executions"].sort()
+    if children:
+        snap["serviceExecutions"] = sorted(
+            e["executionArn"]
+            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=SERVICE_STATE_MACHINE_ARN)
+            for e in page["executions"]
+        )
+    if ecr:
+        registry = stack.client("ecr")
+        snap["ecr"] = {}
+        for page in registry.get_paginator("describe_repositories").paginate():
+            for repo in page["repositories"]:
+                name = repo["repositoryName"]
+                snap["ecr"][name] = sorted(
+                    (image["imageDigest"], tuple(sorted(image.get("imageTags", []))))
+                    for images in registry.get_paginator("describe_images").paginate(repositoryName=name)
+                    for image in images["imageDetails"]
+                )
     return snap
 
 
@@ -1350,7 +1368,9 @@ def aws_changes(before: dict, after: dict, strict: bool = True) -> list[str]:
     stand-in's simulators change on their own while an earlier rollout progresses (deployments
     draining, rollout and CodeDeploy statuses, events): it reports only what a berth call makes,
     i.e. new or deregistered revisions, retagged revisions, a service pointed elsewhere, new ECS or
-    CodeDeploy deployments, stopped CodeDeploy deployments, written SSM parameters, new executions."""
+    CodeDeploy deployments, stopped CodeDeploy deployments, written SSM parameters, new executions;
+    and, when both snapshots hold them, new child executions and ECR images pushed, deleted or
+    retagged."""
     out: list[str] = []
     tb, ta = before["taskDefinitions"], after["taskDefinitions"]
     for arn in sorted(set(ta) - set(tb)):
@@ -1404,6 +1424,20 @@ def aws_changes(before: dict, after: dict, strict: bool = True) -> list[str]:
             out.append(f"SSM parameter {name}: version {pb.get(name)} -> {pa.get(name)}")
     for arn in sorted(set(after["executions"]) - set(before["executions"])):
         out.append(f"execution started: {arn}")
+    # what aws_snapshot(children=True, ecr=True) adds, when both snapshots have it
+    if "serviceExecutions" in before and "serviceExecutions" in after:
+        for arn in sorted(set(after["serviceExecutions"]) - set(before["serviceExecutions"])):
+            out.append(f"execution started: {arn}")
+    if "ecr" in before and "ecr" in after:
+        rb, ra = before["ecr"], after["ecr"]
+        for repo in sorted(set(rb) | set(ra)):
+            if repo not in ra or repo not in rb:
+                out.append(f"ECR repository {'created' if repo in ra else 'deleted'}: {repo}")
+                continue
+            ib, ia = dict(rb[repo]), dict(ra[repo])
+            for digest in sorted(set(ib) | set(ia)):
+                if ib.get(digest) != ia.get(digest):
+                    out.append(f"ECR image {repo}@{digest}: tags {ib.get(digest)} -> {ia.get(digest)}")
     return out
 
 

@@ -33,6 +33,13 @@
    Retry's interval and the timeout of a Task that waits (`.waitForTaskToken`, `.sync`, `.sync:2`)
    last `1/clock.scale()` of their seconds in wall time. moto waited them in wall time (and
    rounded a Wait's elapsed time down to whole seconds, so a fractional wait would never end).
+9. Parsing (`install_program_cache`), for speed only: moto parsed the definition again (ANTLR, in
+   Python) for every execution it started: about 90 ms for deploy.asl.json and 190 ms for
+   service.asl.json, half of the stand-in's CPU in a run of many short executions. Now each
+   definition is parsed once and its program shared by the executions of it: the program is not
+   changed by an evaluation (what an execution holds is in its `Environment`), but for each
+   component's `heap_key`, a uid made on first use, which is made for every component before the
+   program is shared.
 
 A Task whose `Resource` is a Lambda function ARN (`StateTaskLambda`, what berth's ASL uses) names
 every error answer of the Lambda Invoke API `Exception`, whatever Lambda said. Step Functions names
@@ -532,6 +539,50 @@ def install_quiet_after_timeout() -> None:
     StateTaskService._after_eval_execution = _after_eval_execution  # type: ignore[method-assign]
 
 
+def _settle_heap_keys(program) -> None:
+    """Make every component's `heap_key` (made on first use) before executions share the program:
+    two executions that made it at once could each key their heap with a different one."""
+    from moto.stepfunctions.parser.asl.component.component import Component
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+
+    seen: set[int] = set()
+    todo: list[Any] = [program]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, EvalComponent):
+            _ = obj.heap_key
+        if isinstance(obj, Component):
+            todo.extend(vars(obj).values())
+        elif isinstance(obj, list | tuple | set | frozenset):
+            todo.extend(obj)
+        elif isinstance(obj, dict):
+            todo.extend(obj.values())
+
+
+def install_program_cache() -> None:
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    original = ExecutionWorker._get_evaluation_entrypoint
+    _ORIGINAL["ExecutionWorker._get_evaluation_entrypoint"] = original
+    programs: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def _get_evaluation_entrypoint(self):
+        definition = self._evaluation_details.state_machine_details.definition
+        with lock:
+            program = programs.get(definition)
+            if program is None:
+                program = original(self)
+                _settle_heap_keys(program)
+                programs[definition] = program
+        return program
+
+    ExecutionWorker._get_evaluation_entrypoint = _get_evaluation_entrypoint  # type: ignore[method-assign]
+
+
 def install() -> None:
     if _ORIGINAL:
         return
@@ -543,6 +594,7 @@ def install() -> None:
     install_ecs_sync()
     install_time_scale()
     install_quiet_after_timeout()
+    install_program_cache()
     from botocore.exceptions import ClientError
     from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails
     from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
