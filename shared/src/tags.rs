@@ -161,7 +161,9 @@ fn check_value(spec: &TagSpec, v: &str) -> std::result::Result<(), String> {
         Kind::Number => v.parse::<f64>().is_ok_and(|x| x.is_finite() && in_range(x)),
         Kind::Enum => spec.values.iter().any(|w| w.eq_ignore_ascii_case(v)),
         Kind::Word => spec.words.iter().any(|w| w.eq_ignore_ascii_case(v)) || integer(v),
-        Kind::Name => !v.chars().any(char::is_whitespace),
+        Kind::Name => v
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@+".contains(c)),
         Kind::List => v.split(',').all(|item| !item.trim().is_empty()),
         Kind::Text => true,
     };
@@ -189,7 +191,7 @@ fn expected(spec: &TagSpec) -> String {
         Kind::Number => format!("a number from {}", range()),
         Kind::Enum => quoted(&spec.values),
         Kind::Word => format!("{} or a whole number from {}", quoted(&spec.words), range()),
-        Kind::Name => "a name without spaces".to_owned(),
+        Kind::Name => "a name of letters, digits and - _ . / : @ +".to_owned(),
         Kind::List => "names separated by commas, none empty".to_owned(),
         Kind::Text => "a value".to_owned(),
     }

@@ -1118,11 +1118,27 @@ def tag_changes(before: dict, after: dict) -> list[str]:
     ]
 
 
+def selects_nothing(run: Run) -> bool:
+    """A broken berth:repository tag (empty, blank, not a name, misspelt key) makes the service one
+    no push selects: the push of its repository deploys nothing (NothingToDeploy), which is the
+    refusal here. A push is refused only for the services it deploys: refusing every push for any
+    service's broken tag would stop every repository's deploys for one typo."""
+    return (
+        run.case.contract == "tags"
+        and run.case.name.startswith("push berth:repository:")
+        and run.status == "SUCCEEDED"
+        and not run.children
+        and set(run.past_plan) <= {"AnythingToDeploy", "NothingToDeploy"}
+    )
+
+
 def outcome(run: Run, names: set[str]) -> str:
     if run.changes:
         return "changed something"
     if run.status == "FAILED" and run.error not in names:
         return "foreign error"
+    if selects_nothing(run):
+        return "refused as required"
     if run.status != "FAILED" or run.past_plan or run.children:
         return "accepted"
     return "refused as required"

@@ -182,7 +182,7 @@ async fn plan_console(
     };
 
     if let Some(m) = &req.migration {
-        check_migration(ecs, &td, req.container.as_deref(), m).await?;
+        check_migration(ecs, &service, &td, req.container.as_deref(), m).await?;
     }
 
     // The release gates: the request's scan policy, else the service's tags; the freeze
@@ -278,12 +278,18 @@ async fn plan_push(
     let mut deployments = Vec::with_capacity(mapped.len());
     for (cluster, service) in mapped {
         let item = item_for_push(settings, &input.execution, &push, &cluster, &service, now)?;
-        if let Some(m) = &item.migration {
+        // The containers the tags name, in the task definition the new revision copies (read only
+        // for a service whose tags name one: a push may deploy hundreds).
+        if item.migration.is_some() || item.container.is_some() {
             let td = service.task_definition().unwrap_or_default();
             let (td, _) = describe_task_definition(ecs, td).await?;
-            check_migration(ecs, &td, item.container.as_deref(), m)
-                .await
-                .map_err(|e| prefixed(&item.service, e))?;
+            let at = |e: Error| prefixed(&item.service, e);
+            pick_container(&td, item.container.as_deref()).map_err(at)?;
+            if let Some(m) = &item.migration {
+                check_migration(ecs, &service, &td, item.container.as_deref(), m)
+                    .await
+                    .map_err(at)?;
+            }
         }
         deployments.push(item);
     }
@@ -587,6 +593,7 @@ async fn resolve_revision(
 /// replaces, and RunTask's overrides within ECS's size.
 async fn check_migration(
     ecs: &Client,
+    service: &Service,
     current: &TaskDefinition,
     deployed: Option<&str>,
     migration: &MigrationConfig,
@@ -594,6 +601,7 @@ async fn check_migration(
     let at = |e: Error| Error::new(e.name(), format!("migration: {}", e.message()));
     let own = match &migration.task_definition {
         Some(t) => {
+            require_home("migration.taskDefinition", t, service)?;
             let (td, _) = describe_task_definition(ecs, t).await.map_err(|e| {
                 Error::new(
                     e.name(),

@@ -176,7 +176,8 @@ fn a_value_of_the_wrong_kind_or_out_of_range_is_refused() {
             vec![(keys::APPROVAL, "yes")],
             "\"required\" or a whole number",
         ),
-        (vec![(keys::CONTAINER, "my app")], "without spaces"),
+        (vec![(keys::CONTAINER, "my app")], "a name of letters"),
+        (vec![(keys::CONTAINER, "app=x")], "a name of letters"),
         (
             vec![(keys::BAKE_SECONDS, "60"), (keys::ALARMS, "a,,b")],
             "none empty",

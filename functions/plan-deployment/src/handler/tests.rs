@@ -100,8 +100,11 @@ async fn plan_in(
 ) -> berth::Result<Plan> {
     let alarms = alarms_exist(&["web-5xx-high", "web-latency", "web-5xx"]);
     let (gone, images) = (images_exist(), any_image());
+    // every service's task definition is the fixture's, unless a test's own rule says otherwise
+    let td = mock!(Client::describe_task_definition).then_http_response(|| ok_json(TASK_DEF));
+    let rules: Vec<&Rule> = rules.iter().copied().chain([&td]).collect();
     let aws = Aws {
-        ecs: &mock_client!(aws_sdk_ecs, rules),
+        ecs: &mock_client!(aws_sdk_ecs, &rules),
         cloudwatch: &mock_client!(aws_sdk_cloudwatch, &[&alarms]),
         ecr: &mock_client!(aws_sdk_ecr, &[&gone, &images]),
     };
