@@ -606,6 +606,12 @@ fn validate_metric(config: &CanaryConfig, c: &MetricCheck) -> Result<()> {
     let name = &c.name;
     let bad = |what: String| Error::invalid_input(format!("canary check {name:?}: {what}"));
     limits::check_len("canary check name", name, limits::NAME_CHARS)?;
+    if name.trim().is_empty() {
+        // the name is how the verdict, the cause and the evidence tell the checks apart
+        return Err(Error::invalid_input(
+            "canary check name is empty: name each metric",
+        ));
+    }
     match (c.threshold, &c.compare) {
         (Some(t), None) if !t.is_finite() => {
             return Err(bad("threshold must be a number".into()));

@@ -105,6 +105,11 @@ impl FreezeOverride {
             &self.reason,
             OVERRIDE_REASON_CHARS,
         )?;
+        if self.by.trim().is_empty() {
+            return Err(Error::invalid_input(
+                "overrideFreeze.by must say who overrides the freeze",
+            ));
+        }
         crate::model::limits::check_len("overrideFreeze.by", &self.by, 255)
     }
 }

@@ -882,3 +882,45 @@ async fn an_image_missing_from_this_account_s_ecr_is_refused_before_any_change()
             .unwrap_or_else(|e| panic!("{elsewhere}: {e:?}"));
     }
 }
+
+#[tokio::test]
+async fn empty_and_blank_values_the_schema_does_not_bound_are_refused() {
+    // the cases tests/e2e/test_malformed.py skips because request.schema.json accepts them
+    let metric = |over: serde_json::Value| {
+        let mut m = json!({"name": "5xx", "metric": {"namespace": "AWS/ApplicationELB", "metricName": "HTTPCode_Target_5XX_Count",
+            "stat": "Sum", "dimensions": {"TargetGroup": "targetgroup/web/0123456789abcdef"}}, "threshold": 1.0});
+        for (k, v) in over.as_object().unwrap() {
+            if k == "stat" {
+                m["metric"]["stat"] = v.clone();
+            } else {
+                m[k] = v.clone();
+            }
+        }
+        json!({"bakeSeconds": 60, "metrics": [m]})
+    };
+    let cases = [
+        json!({"image": "   "}),
+        json!({"canary": metric(json!({"name": ""}))}),
+        json!({"canary": metric(json!({"name": "   "}))}),
+        json!({"canary": metric(json!({"stat": ""}))}),
+        json!({"canary": metric(json!({"stat": "   "}))}),
+        json!({"migration": {}}),
+        json!({"migration": {"command": []}}),
+        json!({"migration": {"command": [""]}}),
+        json!({"migration": {"command": ["   "]}}),
+        json!({"migration": {"taskDefinition": ""}}),
+        json!({"migration": {"taskDefinition": "   "}}),
+        json!({"migration": {"command": ["m"], "container": ""}}),
+        json!({"migration": {"command": ["m"], "container": "   "}}),
+        json!({"overrideFreeze": {"by": "", "reason": "hotfix"}}),
+        json!({"overrideFreeze": {"by": "   ", "reason": "hotfix"}}),
+    ];
+    let mut accepted = vec![];
+    for case in cases {
+        let [ds, td] = existing_service();
+        if plan_with(&[&ds, &td], console(case.clone())).await.is_ok() {
+            accepted.push(case);
+        }
+    }
+    assert!(accepted.is_empty(), "accepted: {accepted:#?}");
+}
