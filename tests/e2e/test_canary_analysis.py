@@ -156,7 +156,7 @@ def test_a_failing_dry_run_metric_is_reported_and_changes_nothing(berth):
 # ---- CodeDeploy canary: green (the canary) against blue (the old revision), over the same window
 
 
-def bluegreen_request(svc: dict, digest: str) -> dict:
+def bluegreen_request(svc: dict, digest: str, window: int = 20) -> dict:
     """The analysis against blue's target group. The window (20 s) reaches back into the shift, so
     the bake after it still has blue's samples (blue serves nothing once green has all traffic)."""
     tg = {c: "targetgroup/" + arn.split(":targetgroup/")[1] for c, arn in svc["target_groups"].items()}
@@ -172,7 +172,7 @@ def bluegreen_request(svc: dict, digest: str) -> dict:
         "canary": {
             "bakeSeconds": 4,
             "intervalSeconds": 1,
-            "windowSeconds": 20,
+            "windowSeconds": window,
             "analysis": {"baseline": {"source": "dimensions", "dimensions": {"TargetGroup": tg["blue"]}}},
             "metrics": [
                 {
@@ -210,20 +210,21 @@ def test_a_codedeploy_canary_answering_2_percent_5xx_is_stopped_mid_shift_agains
     # times as often against CodeDeploy's wall-clock shift, and once in eight whole runs the hook's
     # verdict stopped the deployment while EvaluateShift's last look had no data yet.
     berth.control("config", {"time_scale": 1})
-    # A 30 s shift (6 s minutes): green gains one 1 s sample per second, and the 5xx rate reached
-    # p < 0.01 after 3 to 11 of them in seven runs; a 15 s shift ended once in CI before it did
-    # (the bake then rolled back, so "mid-shift" failed). The scenario ends at the verdict, not the
-    # shift's end, so the longer shift costs wall time only when significance comes late.
-    svc = bluegreen_service(berth, minute_seconds=6)
+    # A 50 s shift (10 s minutes) and a 40 s window: green gains one 1 s sample per second, and the
+    # 5xx rate reached p < 0.01 after 3 to 11 of them in seven runs; a 15 s shift (20 s window)
+    # ended once in CI before it did, and a 30 s one once in a whole run (the bake then rolled
+    # back, so "mid-shift" failed). The scenario ends at the verdict, not the shift's end, so the
+    # longer shift costs wall time only when significance comes late.
+    svc = bluegreen_service(berth, minute_seconds=10)
     behave(berth, NEW, "canary-5xx")
-    arn = berth.start_execution(bluegreen_request(svc, NEW))
+    arn = berth.start_execution(bluegreen_request(svc, NEW, window=40))
     done = berth.wait_execution(arn, timeout=240)
     assert done["status"] == "FAILED" and done["error"] == "DeploymentRolledBack", done
     # which metric reaches significance first depends on how many samples the shift's evaluations
     # saw (the critical 5xx rate, or the p99 that canary-5xx also raises): either fails it
     assert "analysis FAIL" in done["cause"] and "green 5xx rate %" in done["cause"], done["cause"]
     shifts = [o["canaryResult"] for o in history_outputs(berth, arn, "EvaluateShift")]
-    assert shifts and shifts[-1]["decision"] == "ROLLBACK", shifts
+    assert shifts and shifts[-1]["decision"] == "ROLLBACK", [(r["decision"], r["detail"][-220:]) for r in shifts[-4:]]
     evidence = {c["name"]: c["analysis"] for c in shifts[-1]["checks"]}
     assert any(e["classification"] == "HIGH" for e in evidence.values()), evidence
     e = evidence["green 5xx rate %"]
