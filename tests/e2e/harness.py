@@ -685,6 +685,22 @@ class Stack:
                     raise
             self.images.add(key)
 
+    def alarm(self, name: str, state: str = "OK") -> None:
+        """A CloudWatch alarm on a target group's 5xx count (more than 5 a minute), set to `state`
+        (moto never evaluates alarms from data: a test sets the state it needs)."""
+        cw = self.client("cloudwatch")
+        cw.put_metric_alarm(
+            AlarmName=name,
+            MetricName="HTTPCode_Target_5XX_Count",
+            Namespace="AWS/ApplicationELB",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=5,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+        cw.set_alarm_state(AlarmName=name, StateValue=state, StateReason="e2e")
+
     def create_reconcile_schedule(self, minutes: str | None = None) -> dict | None:
         """The template's ReconcileSchedule in moto's Scheduler, as CloudFormation would create it
         for ReconcileMinutes=`minutes` (the stand-in validates the expression as Scheduler does).

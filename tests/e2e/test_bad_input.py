@@ -243,18 +243,7 @@ def test_malformed_console_inputs_fail_at_plan_and_change_nothing(berth):
     assert len(CASES) >= 25
     services = [f"bad-{i:02d}" for i in range(len(CASES))]
     make_services(berth, services, f"{REGISTRY}/web@{OLD}")
-    cw = berth.client("cloudwatch")
-    cw.put_metric_alarm(
-        AlarmName=ALARM,
-        MetricName="HTTPCode_Target_5XX_Count",
-        Namespace="AWS/ApplicationELB",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=5,
-        ComparisonOperator="GreaterThanThreshold",
-    )
-    cw.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="e2e")
+    berth.alarm(ALARM)
     names = berth_error_names()
 
     # GIVEN a request Plan accepts (so each case below is refused for its one defect)

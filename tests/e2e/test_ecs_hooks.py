@@ -33,18 +33,7 @@ def event(stage: str, production: dict, hook_details: dict | None, test: dict | 
 
 
 def alarm(berth, name: str, state: str) -> None:
-    cw = berth.client("cloudwatch")
-    cw.put_metric_alarm(
-        AlarmName=name,
-        MetricName="HTTPCode_Target_5XX_Count",
-        Namespace="AWS/ApplicationELB",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=5,
-        ComparisonOperator="GreaterThanThreshold",
-    )
-    cw.set_alarm_state(AlarmName=name, StateValue=state, StateReason="e2e")
+    berth.alarm(name, state)
 
 
 def test_ecs_hook_answers_in_progress_while_the_canary_bakes_then_succeeded(berth):

@@ -981,18 +981,7 @@ def invoked_outside_step_functions(berth: Stack) -> list[Invocation]:
 
 
 def alarm(berth: Stack) -> None:
-    cw = berth.client("cloudwatch")
-    cw.put_metric_alarm(
-        AlarmName=ALARM,
-        MetricName="HTTPCode_Target_5XX_Count",
-        Namespace="AWS/ApplicationELB",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=5,
-        ComparisonOperator="GreaterThanThreshold",
-    )
-    cw.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="fuzz")
+    berth.alarm(ALARM)
 
 
 def capture(berth: Stack, took: dict[str, float]) -> list[Invocation]:

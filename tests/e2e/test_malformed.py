@@ -1166,18 +1166,7 @@ def set_up(berth, world: World) -> None:
     world.create([DEPLOY_SERVICE, *RELEASE_SERVICES[:2]])
     world.create([ROLLBACK_SERVICE, RELEASE_SERVICES[2]], revisions=2)
     berth.cluster_and_task_definition("prod", MIGRATION_FAMILY, f"{REGISTRY}/web@{OLD}")
-    cw = berth.client("cloudwatch")
-    cw.put_metric_alarm(
-        AlarmName=ALARM,
-        MetricName="HTTPCode_Target_5XX_Count",
-        Namespace="AWS/ApplicationELB",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=5,
-        ComparisonOperator="GreaterThanThreshold",
-    )
-    cw.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="e2e")
+    berth.alarm(ALARM)
 
 
 # ---------------------------------------------------------------------- the tests
