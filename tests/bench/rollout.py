@@ -88,7 +88,7 @@ def epoch(value) -> float:
 
 
 class BenchStack(Stack):
-    """The e2e stack with the template's deadlines (the harness shortens them to 120 s, which a
+    """The e2e stack with the template's deadlines (the harness shortens them to 900 s, which a
     long simulated rollout would exceed)."""
 
     def lambda_env(self) -> dict:

@@ -18,18 +18,20 @@ from pathlib import Path
 
 import pytest
 
-from .harness import DEV_BUILD, ROOT, STATE_MACHINE_ARN, Stack
+from .harness import DEV_BUILD, ROOT, Stack
 
 TIMES: dict[str, float] = {}
-# Simulated seconds per wall second for Step Functions' waits, retries and waiting tasks' timeouts
-# (tests/standin/README.md, "Simulated time"). The scenarios' assertions are in simulated time.
+# Simulated seconds per wall second: the stack's one clock, which the stand-in, every berth-lambda and
+# the CLI read, and Step Functions' waits, retries and waiting tasks' timeouts (tests/standin/README.md,
+# "Simulated time"). The scenarios' bakes, windows and deadlines are in simulated seconds.
 TIME_SCALE = float(os.environ.get("BERTH_TIME_SCALE", "10"))
 
 
 @contextlib.contextmanager
 def started_stack(request, label: str, **options) -> Iterator[Stack]:
     """A stack of the scenarios' build (the release artifact unless BERTH_E2E_BUILD=debug) at the
-    suite's time scale, with `options` for Stack; stopped when the block ends."""
+    suite's time scale (unless `options` names one), with `options` for Stack; stopped when the
+    block ends."""
     build = os.environ.get("BERTH_E2E_BUILD", "release")
     if build == "release":
         request.getfixturevalue("release_artifact")  # built once per run (tests/conftest.py)
@@ -37,8 +39,7 @@ def started_stack(request, label: str, **options) -> Iterator[Stack]:
         log=lambda line: print(f"[{label}] {line}", flush=True),
         build=build,
         built=build == "release",
-        time_scale=TIME_SCALE,
-        **options,
+        **{"time_scale": TIME_SCALE, **options},
     ).start()
     try:
         yield s
@@ -76,15 +77,12 @@ def berth_binary() -> Path:
 @pytest.fixture
 def cli(berth, berth_binary):
     """Run `berth ARGS...` against the stack; returns the CompletedProcess (text)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BERTH_"))}
-    env.update({k: v for k, v in berth.lambda_env().items() if k.startswith("AWS_")})
-    env["BERTH_STATE_MACHINE_ARN"] = STATE_MACHINE_ARN
 
     def run(*args: str, timeout: float = 240, env_overrides: dict | None = None) -> subprocess.CompletedProcess:
         # the images it names pushed, as `berth deploy --image` and a release file expect
         files = [Path(a) for a in args if a.endswith(".json") and Path(a).is_file()]
         berth.ensure_images([list(args), *(json.loads(f.read_text()) for f in files)])
-        e = {**env, **(env_overrides or {})}
+        e = {**berth.cli_env(), **(env_overrides or {})}
         e = {k: v for k, v in e.items() if v is not None}
         done = subprocess.run([str(berth_binary), *args], env=e, capture_output=True, text=True, timeout=timeout)
         print(f"$ berth {' '.join(args)}  -> {done.returncode}\n{done.stderr}{done.stdout}")

@@ -11,18 +11,15 @@ import sys
 import time
 from pathlib import Path
 
-from .harness import REGISTRY, ROOT, STATE_MACHINE_ARN, Stack, digest_of, ecr_push_event
+from .harness import REGISTRY, ROOT, Stack, digest_of, ecr_push_event
 
 CLI = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target") / "debug" / "berth"
 
 
 def berth_cli(stack: Stack, *args: str) -> int:
     """Run the `berth` CLI against the local stack, its output straight to the terminal."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BERTH_"))}
-    env.update({k: v for k, v in stack.lambda_env().items() if k.startswith("AWS_")})
-    env["BERTH_STATE_MACHINE_ARN"] = STATE_MACHINE_ARN
     print(f"   $ berth {' '.join(args)}", flush=True)
-    return subprocess.run([str(CLI), *args], env=env, check=False).returncode
+    return subprocess.run([str(CLI), *args], env=stack.cli_env(), check=False).returncode
 
 
 def main() -> int:

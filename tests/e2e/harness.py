@@ -9,6 +9,7 @@ The product reaches the stand-in only through AWS_ENDPOINT_URL.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import fcntl
 import json
 import os
@@ -28,6 +29,8 @@ import boto3
 import botocore.exceptions
 import requests
 import yaml
+
+from tests.standin.clock import StackClock
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".berth" / "venv" / "bin"
@@ -220,8 +223,10 @@ class Stack:
         deployment events reach wake-rollout (False: as if every event were lost); `instances`: how
         many processes serve each function at once (Lambda runs up to the account's concurrency; 1
         queues a function's invocations one behind another, and their queueing counts against
-        their timeout); `time_scale`: simulated seconds per wall second for Step Functions' waits,
-        retries and waiting tasks' timeouts (tests/standin/README.md, "Simulated time")."""
+        their timeout); `time_scale`: simulated seconds per wall second, for the whole stack: its
+        processes (the stand-in, every berth-lambda, the CLI) share one clock that runs this fast
+        (`self.clock`), and Step Functions' waits, retries and waiting tasks' timeouts last
+        1/time_scale of their seconds (tests/standin/README.md, "Simulated time")."""
         if build not in BUILDS:
             raise ValueError(f"build must be one of {BUILDS}, not {build!r}")
         if not 1 <= instances <= 16:
@@ -234,6 +239,7 @@ class Stack:
         self.poll_seconds = poll_seconds
         self.fallback_seconds = fallback_seconds
         self.time_scale = time_scale
+        self.clock = StackClock(origin=time.time(), scale=time_scale)
         self.wake = wake
         self.tmp = Path(tempfile.mkdtemp(prefix="berth-e2e-"))
         self.procs: list[subprocess.Popen] = []
@@ -299,6 +305,7 @@ class Stack:
                     str(self.time_scale),
                 ],
                 "standin.log",
+                env=self.clock.process_env(),
             )
         )
         # The emulators need nothing from the stand-in: they start while it imports moto.
@@ -328,8 +335,8 @@ class Stack:
             "BERTH_POLL_INTERVAL_SECONDS": str(self.poll_seconds),
             **({"BERTH_FALLBACK_POLL_SECONDS": str(self.fallback_seconds)} if self.fallback_seconds else {}),
             "BERTH_CANARY_INTERVAL_SECONDS": str(self.poll_seconds),
-            "BERTH_TIMEOUT_SECONDS": "120",
-            "BERTH_ROLLBACK_TIMEOUT_SECONDS": "120",
+            "BERTH_TIMEOUT_SECONDS": "900",  # simulated: 90 s of wall time at scale 10
+            "BERTH_ROLLBACK_TIMEOUT_SECONDS": "900",
             # what template.yaml sets: every AppSpec names the hook function
             "BERTH_CODEDEPLOY_HOOK_FUNCTION": "codedeploy-hook",
             "RUST_LOG": "info",
@@ -416,9 +423,8 @@ class Stack:
 
     def _spawn_function(self, state: str, instance: int, binary: Path | None = None) -> None:
         # every instance appends to the function's one log, as its log group gathers every stream
-        proc = self._spawn(
-            [str(binary or lambda_binary(self.build))], f"lambda-{state}.log", env=self.function_env(state), mode="a"
-        )
+        env = self.clock.process_env(self.function_env(state))
+        proc = self._spawn([str(binary or lambda_binary(self.build))], f"lambda-{state}.log", env=env, mode="a")
         self.function_procs[(state, instance)] = proc
         self._spawned_at[(state, instance)] = time.monotonic()
         self.procs.append(proc)
@@ -602,6 +608,19 @@ class Stack:
                     self.woken.append(answer)
                     log.write(json.dumps({"event": event.get("detail"), "answer": answer}) + "\n")
                     log.flush()
+
+    def now(self) -> datetime.datetime:
+        """Simulated now: what the stack's processes read from their clock at this instant."""
+        return self.clock.now_datetime()
+
+    def cli_env(self, env: dict | None = None) -> dict:
+        """The environment to start the `berth` CLI in, now: the caller's own without AWS_*/BERTH_*,
+        the stack's endpoint and state machine, and its clock (computed per process: call it just
+        before starting the CLI)."""
+        env = {k: v for k, v in (os.environ if env is None else env).items() if not k.startswith(("AWS_", "BERTH_"))}
+        env.update({k: v for k, v in self.lambda_env().items() if k.startswith("AWS_")})
+        env["BERTH_STATE_MACHINE_ARN"] = STATE_MACHINE_ARN
+        return self.clock.process_env(env)
 
     def sleep(self, simulated_seconds: float) -> None:
         """Let `simulated_seconds` of the stand-in's time pass (Step Functions' waits and retries

@@ -201,5 +201,8 @@ def test_bg_4_a_check_that_hangs_is_reported_failed_at_the_hooks_deadline_not_le
     record = codedeploy_record(berth, done)
     hook = next(h for h in record["hookInvocations"] if h["event"] == "AfterAllowTestTraffic")
     assert hook["status"] == "Failed", hook
-    assert hook["seconds"] < 10, f"reported after {hook['seconds']} s: the hook's own deadline is 2 s"
+    # The hook's deadline bounds the Lambda's own work (a probe waiting for an answer), which runs
+    # in wall time; CodeDeploy's record is on the stack's clock (tests/standin/README.md).
+    wall = hook["seconds"] / berth.time_scale
+    assert wall < 10, f"reported after {wall:.1f} s of wall time: the hook's own deadline is 2 s"
     assert berth.listener(svc, "prod")["taskDefinition"] == svc["task_definition"]

@@ -6,8 +6,6 @@ rollout did. Each scenario asserts the execution's outcome and the evidence it c
 
 from __future__ import annotations
 
-import time
-
 from .harness import REGISTRY, digest_of
 from .test_scenarios import behave, history_outputs
 
@@ -72,7 +70,7 @@ def service_with_history(berth, noise: bool = False) -> dict:
     if noise:
         berth.control("config", {"metric_noise": NOISE})
     svc = berth.make_service("web", image(OLD))
-    time.sleep(11)
+    berth.sleep(30)  # simulated: the tasks start serving and the 10 s window before the deploy fills
     return svc
 
 
@@ -206,16 +204,13 @@ def bluegreen_service(berth, minute_seconds: float = 3) -> dict:
 
 
 def test_a_codedeploy_canary_answering_2_percent_5xx_is_stopped_mid_shift_against_blue(berth):
-    # Step Functions' waits in wall time (scale 1) here: at scale 10 the shift was evaluated ten
-    # times as often against CodeDeploy's wall-clock shift, and once in eight whole runs the hook's
-    # verdict stopped the deployment while EvaluateShift's last look had no data yet.
-    berth.control("config", {"time_scale": 1})
-    # A 50 s shift (10 s minutes) and a 40 s window: green gains one 1 s sample per second, and the
-    # 5xx rate reached p < 0.01 after 3 to 11 of them in seven runs; a 15 s shift (20 s window)
-    # ended once in CI before it did, and a 30 s one once in a whole run (the bake then rolled
-    # back, so "mid-shift" failed). The scenario ends at the verdict, not the shift's end, so the
-    # longer shift costs wall time only when significance comes late.
-    svc = bluegreen_service(berth, minute_seconds=10)
+    # A 50 s shift (CodeDeploy minutes of 1 s of wall time: 10 simulated seconds at scale 10) and
+    # a 40 s window: green gains one 1 s sample per second, and the 5xx rate reached p < 0.01
+    # after 3 to 11 of them in seven runs; a 15 s shift (20 s window) ended once in CI before it
+    # did, and a 30 s one once in a whole run (the bake then rolled back, so "mid-shift" failed).
+    # The scenario ends at the verdict, not the shift's end. (Before the stack shared one clock,
+    # this ran at scale 1: CodeDeploy's shift and the evaluations' waits were on different clocks.)
+    svc = bluegreen_service(berth, minute_seconds=1)
     behave(berth, NEW, "canary-5xx")
     arn = berth.start_execution(bluegreen_request(svc, NEW, window=40))
     done = berth.wait_execution(arn, timeout=240)

@@ -235,10 +235,9 @@ def test_the_state_machine_is_found_in_the_stack_outputs(berth, cli):
 
 def test_deploy_with_a_canary_analysis_shows_its_evidence_and_status_the_cause(berth, cli, tmp_path):
     # GIVEN a rolling service serving long enough for a window before the deploy, and a canary-bad image
-    import time
 
     svc = berth.make_service("web", image(OLD))
-    time.sleep(11)
+    berth.sleep(30)  # simulated: the tasks start serving and the 10 s window before the deploy fills
     berth.control("images", {"image": BAD, "behaviour": "canary-bad"})
     tg = svc["target_group"].split(":")[-1]
 

@@ -57,7 +57,7 @@ def test_ecs_hook_answers_in_progress_while_the_canary_bakes_then_succeeded(bert
     started = time.monotonic()
     while answer["hookStatus"] == "IN_PROGRESS":
         assert time.monotonic() - started < 20, answer
-        time.sleep(answer["callBackDelay"])
+        berth.sleep(answer["callBackDelay"])  # ECS waits callBackDelay on its clock
         answer = berth.invoke(
             "ecs-hook", event("POST_PRODUCTION_TRAFFIC_SHIFT", {GREEN: 100.0, BLUE: 0.0}, answer["hookDetails"])
         )
@@ -116,7 +116,7 @@ def test_ecs_hook_with_broken_hook_details_fails_with_a_reason(berth):
 def test_ecs_hook_judges_a_canary_analysis_against_the_old_revisions_target_group(berth):
     # GIVEN 20 s of per-second p99 on both target groups: green 40 % slower than blue
     cw = berth.client("cloudwatch")
-    now = int(time.time())
+    now = int(berth.now().timestamp())
     for tg, p99 in (("targetgroup/web-green/1", 0.35), ("targetgroup/web-blue/1", 0.25)):
         dims = [{"Name": "TargetGroup", "Value": tg}, {"Name": "LoadBalancer", "Value": "app/web/1"}]
         cw.put_metric_data(

@@ -65,7 +65,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import requests
@@ -630,7 +630,7 @@ def canary_for(svc: dict) -> dict:
 def scenario_canary(berth: Stack) -> list[tuple[str, str]]:
     """A console request: a rolling deploy with a canary, the scan gate (a LOW finding under a HIGH
     threshold) and a freeze calendar (the service's tags) that freezes another day."""
-    day = (datetime.now(UTC) + timedelta(days=3)).strftime("%a")
+    day = (berth.now() + timedelta(days=3)).strftime("%a")
     svc = berth.make_service(
         "web",
         image(OLD),
@@ -674,8 +674,9 @@ def scenario_stop(berth: Stack) -> list[tuple[str, str]]:
         "cluster": "prod",
         "service": "fifo",
         "image": image_of("fifo", v2("fifo")),
-        # (long enough that its stop, replayed during the fuzz, is still within its deadline)
-        "stopThenStart": {"timeoutSeconds": 900},
+        # (long enough that its stop, replayed during the fuzz, is still within its deadline: the
+        # fuzz lasts minutes of wall time, most of an hour on the stack's clock at scale 10)
+        "stopThenStart": {"timeoutSeconds": 86400},
         "timeoutSeconds": 120,
         "pollIntervalSeconds": POLL,
     }

@@ -7,8 +7,7 @@ Lambdas and CLI against the local stack."""
 from __future__ import annotations
 
 import json
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -170,24 +169,25 @@ def test_a_typo_in_a_gate_tag_is_refused_before_any_change(berth):
 # ------------------------------------------------------------------ freeze windows
 
 
-def window_ending_soon(min_wait: float = 4) -> tuple[str, datetime]:
-    """An absolute window (UTC, whole minutes as the format has them) holding now and ending at
-    the next minute that is at least `min_wait` s away: the window and its end."""
-    now = datetime.now(UTC)
+def window_ending_soon(berth, min_wait: float = 30) -> tuple[str, datetime]:
+    """An absolute window (UTC, whole minutes as the format has them) holding the stack's now and
+    ending at the next minute that is at least `min_wait` simulated seconds away: the window and
+    its end (30 to 90 simulated seconds: 3 to 9 s of wall time at scale 10)."""
+    now = berth.now()
     end = (now + timedelta(seconds=min_wait)).replace(second=0, microsecond=0) + timedelta(minutes=1)
     start = now.replace(second=0, microsecond=0) - timedelta(minutes=5)
     fmt = "%Y-%m-%dT%H:%M"
     return f"{start.strftime(fmt)} - {end.strftime(fmt)}", end
 
 
-def all_day_window() -> str:
-    now = datetime.now(UTC)
+def all_day_window(berth) -> str:
+    now = berth.now()
     fmt = "%Y-%m-%dT%H:%M"
     return f"{(now - timedelta(hours=1)).strftime(fmt)} - {(now + timedelta(hours=1)).strftime(fmt)}"
 
 
 def test_a_push_inside_a_freeze_window_waits_and_deploys_after_it(berth):
-    window, end = window_ending_soon()
+    window, end = window_ending_soon(berth)
     svc = berth.make_service(
         "web", image(OLD), tags={"berth:freeze": f"Sun 00:00 - Sun 00:01 / {window}", "berth:freeze-time-zone": "UTC"}
     )
@@ -195,8 +195,8 @@ def test_a_push_inside_a_freeze_window_waits_and_deploys_after_it(berth):
 
     arn = push(berth, NEW)
     # WHILE the window holds, the deployment waits and nothing is changed
-    time.sleep(2)
-    assert datetime.now(UTC) < end
+    berth.sleep(10)
+    assert berth.now() < end
     assert berth.client("stepfunctions").describe_execution(executionArn=arn)["status"] == "RUNNING"
     unchanged(berth, svc, service)
 
@@ -221,7 +221,7 @@ def test_a_push_inside_a_refusing_window_ends_frozen_with_nothing_changed(berth)
     svc = berth.make_service(
         "web",
         image(OLD),
-        tags={"berth:freeze": all_day_window(), "berth:freeze-time-zone": "UTC", "berth:freeze-action": "refuse"},
+        tags={"berth:freeze": all_day_window(berth), "berth:freeze-time-zone": "UTC", "berth:freeze-action": "refuse"},
     )
     before, service = aws_snapshot(berth), berth.describe(svc)
 
@@ -240,7 +240,7 @@ def test_the_cli_override_deploys_inside_a_window_and_is_on_the_record(berth, cl
     svc = berth.make_service(
         "web",
         image(OLD),
-        tags={"berth:freeze": all_day_window(), "berth:freeze-time-zone": "UTC", "berth:freeze-action": "refuse"},
+        tags={"berth:freeze": all_day_window(berth), "berth:freeze-time-zone": "UTC", "berth:freeze-action": "refuse"},
     )
 
     # WITHOUT the flag: refused, Frozen (the refused exit code)

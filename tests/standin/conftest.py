@@ -109,8 +109,9 @@ def runtime_down(runtime_server):
 
 
 @contextlib.contextmanager
-def running_standin(*args: str):
-    """`python -m tests.standin.server --port 0 ... <args>` on a free port; yields its URL."""
+def running_standin(*args: str, env: dict[str, str] | None = None):
+    """`python -m tests.standin.server --port 0 ... <args>` on a free port (in `env`, default this
+    process's environment); yields its URL."""
     tmp = tempfile.mkdtemp(prefix="berth-standin-")
     ready = os.path.join(tmp, "port")
     with open(os.path.join(tmp, "server.log"), "w") as log:
@@ -130,6 +131,7 @@ def running_standin(*args: str):
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
+            env=env,
         )
         deadline = time.monotonic() + 60
         while not os.path.exists(ready):

@@ -29,6 +29,8 @@ from moto.ecs import models as ecs_models
 from moto.ecs import responses as ecs_responses
 from moto.ecs.exceptions import InvalidParameterException, ServiceNotFoundException
 
+from . import clock
+
 if TYPE_CHECKING:  # each imports this module; alb_noise needs numpy, imported only when asked for
     from .alb_noise import Noise
     from .ecs_deployments import Tracker
@@ -774,8 +776,14 @@ class Simulator:
         for behaviour, n in sorted(counts.items()):
             factor, errors = TRAFFIC_PROFILES.get(behaviour, (1.0, None))
             profiles.append((Profile(latency_factor=factor, error_rate=errors), n / len(in_service)))
+        # a tick's traffic is that of the clock's seconds it spans (the stack's clock may run faster)
         requests, errors, lat = requests_in(
-            self.metric_noise, tg_arn.split(":")[-1], self.ticks, share, self.tick_seconds, profiles
+            self.metric_noise,
+            tg_arn.split(":")[-1],
+            self.ticks,
+            share,
+            self.tick_seconds * clock.clock_rate(),
+            profiles,
         )
         return requests, errors, [float(x) for x in lat]
 

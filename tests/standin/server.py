@@ -557,6 +557,19 @@ class Front:
                 if method == "DELETE":
                     self.limits.reset()
                 return self.json(200, self.limits.view())
+            if route == "/clock" and method == "GET":
+                # the stand-in's own reading of the system clock: the stack's simulated clock when
+                # it shares one (clock.StackClock), else the wall's
+                shared = clock.StackClock.from_env()
+                return self.json(
+                    200,
+                    {
+                        "now": time.time(),
+                        "scale": clock.scale(),
+                        "shared": shared is not None,
+                        "origin": shared.origin if shared else None,
+                    },
+                )
             if route == "/reset" and method == "POST":
                 self.reset_all()
                 return self.json(200, {"ok": True})
@@ -785,9 +798,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--time-scale",
         type=float,
-        default=float(os.environ.get("BERTH_TIME_SCALE", "1")),
+        default=float(os.environ.get("BERTH_TIME_SCALE") or os.environ.get(clock.SCALE_ENV) or "1"),
         help="simulated seconds per wall second for Step Functions' waits, retries and waiting "
-        "tasks' timeouts (README, 'Simulated time'; default 1)",
+        "tasks' timeouts; under a shared clock (BERTH_CLOCK_SCALE) it must be the clock's "
+        "(README, 'Simulated time'; default 1)",
     )
     args = ap.parse_args(argv)
     try:

@@ -31,7 +31,8 @@
    in-process (never throttled, never counted), at most once a second per task.
 8. Simulated time (`install_time_scale`, `clock.py`): a Wait state's `Seconds`/`SecondsPath`, a
    Retry's interval and the timeout of a Task that waits (`.waitForTaskToken`, `.sync`, `.sync:2`)
-   last `1/clock.scale()` of their seconds in wall time. moto waited them in wall time (and
+   last `1/clock.scale()` of their seconds in wall time, and so does a Wait until a `Timestamp`
+   when the stack shares one clock (`clock.StackClock`). moto waited them in wall time (and
    rounded a Wait's elapsed time down to whole seconds, so a fractional wait would never end).
 9. Parsing (`install_program_cache`), for speed only: moto parsed the definition again (ANTLR, in
    Python) for every execution it started: about 90 ms for deploy.asl.json and 190 ms for
@@ -483,9 +484,12 @@ def install_time_scale() -> None:
     retrier_decl.time = types.SimpleNamespace(sleep=clock.sleep)  # type: ignore[assignment]
 
     original_wait_interval = WaitFunction._wait_interval
+    # Under the stack's shared clock a Timestamp is a simulated instant (the Lambdas wrote it from
+    # their clock, which is the stand-in's): its distance from now is simulated seconds, too.
+    timestamps_simulated = clock.StackClock.from_env() is not None
 
     def _wait_interval(self, env, wait_seconds):
-        if not isinstance(self, (Seconds, SecondsPath)):
+        if not isinstance(self, (Seconds, SecondsPath)) and not timestamps_simulated:
             return original_wait_interval(self, env, wait_seconds)  # a Timestamp: a wall-clock instant
         deadline = time.monotonic() + clock.wall(wait_seconds)
         while env.is_running():

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import datetime
 import json
+import subprocess
+import sys
 import time
 
+import pytest
 import requests
 
-from .conftest import wait_for
+from . import clock
+from .conftest import ROOT, Standin, running_standin, wait_for
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:{}"
 
@@ -106,9 +110,10 @@ def test_a_waiting_task_times_out_at_its_simulated_seconds(standin):
     assert fast_secs < 1.5, fast_secs
 
 
-def test_a_lambda_task_timeout_and_a_wait_until_a_timestamp_are_wall_time(standin):
-    # GIVEN a Lambda Task that answers after 1.5 s with TimeoutSeconds 1 (its code runs in wall time,
-    # so its timeout is not scaled), and a Wait until a wall-clock instant 3-4 s away (whole seconds)
+def test_a_lambda_task_timeout_is_wall_time_and_alone_so_is_a_wait_until_a_timestamp(standin):
+    # GIVEN a Lambda Task that answers after 0.5 s with TimeoutSeconds 2 (its code runs in wall time,
+    # so its timeout is not scaled), and, on a stand-in whose clock is the wall's (no shared clock),
+    # a Wait until a wall-clock instant 3-4 s away (whole seconds)
     until = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=4)
     definition = {
         "StartAt": "Sleeps",
@@ -149,3 +154,98 @@ def test_a_misspelt_setting_is_refused_and_changes_nothing(standin):
     refused = requests.post(f"{standin.url}/_berth/config", json={"tick_seconds": 0.5, "time_scael": 10}, timeout=10)
     assert refused.status_code == 400 and "time_scael" in refused.text, refused.text
     assert settings() == before
+
+
+# ---------------------------------------------------------------- the stack's one clock
+
+
+@pytest.fixture(scope="module")
+def shared(fake_runtime):
+    """A stand-in of its own on a shared clock at scale 20, as an end-to-end stack starts it."""
+    stack_clock = clock.StackClock(origin=time.time(), scale=20)
+    with running_standin("--lambda-url", fake_runtime, "--time-scale", "20", env=stack_clock.process_env()) as url:
+        yield stack_clock, Standin(url)
+
+
+def test_a_process_on_the_stack_clock_reads_simulated_time_and_keeps_wall_time_sleeps(shared):
+    # GIVEN a process started on the stack's clock (scale 20) that reads it, sleeps 0.5 s, reads it again
+    stack_clock, _ = shared
+    probe = (
+        "import time; t = time.time(); m = time.monotonic(); time.sleep(0.5); "
+        "print(t, time.time() - t, time.monotonic() - m)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=stack_clock.process_env(), capture_output=True, text=True, check=True
+    )
+    started, clock_secs, monotonic_secs = map(float, out.stdout.split())
+    # THEN it read simulated now (within a simulated second per 50 ms of start-up), its
+    # clock ran 20 times as fast as its sleep, and the sleep itself kept its wall-time meaning
+    assert abs(started - stack_clock.now()) < 20 * 1.0, (started, stack_clock.now())
+    assert 0.45 <= monotonic_secs < 1.0, monotonic_secs
+    assert 19 * monotonic_secs <= clock_secs <= 21 * monotonic_secs, (clock_secs, monotonic_secs)
+
+
+def test_the_stand_in_on_the_stack_clock_stamps_in_simulated_time(shared):
+    stack_clock, standin = shared
+    # its own reading agrees with the clock's (to a simulated second: 50 ms of wall time)
+    reading = standin.control("clock", method="GET")
+    assert reading["shared"] and reading["scale"] == 20 and reading["origin"] == stack_clock.origin, reading
+    assert abs(reading["now"] - stack_clock.now()) < 1.0, (reading, stack_clock.now())
+    # and what it writes carries it: an execution's startDate, a metric datapoint stamped on arrival
+    sfn = standin.client("stepfunctions")
+    sm = sfn.create_state_machine(
+        name="stamps",
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )["stateMachineArn"]
+    before = stack_clock.now()
+    started = sfn.describe_execution(executionArn=sfn.start_execution(stateMachineArn=sm)["executionArn"])["startDate"]
+    after = stack_clock.now()
+    assert before - 1 <= started.timestamp() <= after + 1, (before, started.timestamp(), after)
+    cw = standin.client("cloudwatch")
+    cw.put_metric_data(Namespace="T", MetricData=[{"MetricName": "m", "Value": 1.0}])
+    got = cw.get_metric_data(
+        MetricDataQueries=[
+            {"Id": "m", "MetricStat": {"Metric": {"Namespace": "T", "MetricName": "m"}, "Period": 1, "Stat": "Sum"}}
+        ],
+        StartTime=stack_clock.now_datetime() - datetime.timedelta(seconds=30),
+        EndTime=stack_clock.now_datetime() + datetime.timedelta(seconds=30),
+    )["MetricDataResults"][0]
+    assert got["Values"] == [1.0], got
+
+
+def test_on_the_stack_clock_a_wait_until_a_timestamp_lasts_its_simulated_seconds(shared):
+    # GIVEN a Wait until an instant 40 simulated seconds ahead (as the freeze gate writes its thaw)
+    stack_clock, standin = shared
+    until = stack_clock.now_datetime() + datetime.timedelta(seconds=40)
+    definition = {
+        "StartAt": "Until",
+        "States": {"Until": {"Type": "Wait", "Timestamp": until.isoformat().replace("+00:00", "Z"), "End": True}},
+    }
+    done, secs = run(standin, "until", definition, 20)
+    # THEN it lasted 2 s of wall time, not 40, and ended at the instant on the stack's clock (to the
+    # second: the interpreter counts a Timestamp's distance in whole seconds)
+    assert done["status"] == "SUCCEEDED", done
+    assert 1.5 <= secs < 4, secs
+    assert done["stopDate"] >= until - datetime.timedelta(seconds=1), (done["stopDate"], until)
+
+
+def test_on_the_stack_clock_the_scale_cannot_change(shared):
+    _, standin = shared
+    refused = requests.post(f"{standin.url}/_berth/config", json={"time_scale": 1}, timeout=10)
+    assert refused.status_code == 400 and "fixed at start-up" in refused.text, refused.text
+    assert standin.control("config", method="GET")["time_scale"] == 20
+    assert standin.control("config", {"time_scale": 20})["time_scale"] == 20, "its own value is accepted"
+
+
+def test_a_stand_in_started_off_its_clock_s_scale_refuses_to_start():
+    stack_clock = clock.StackClock(origin=time.time(), scale=20)
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.standin.server", "--port", "0", "--time-scale", "10"],
+        env=stack_clock.process_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert out.returncode == 2 and "fixed at start-up" in out.stderr, out.stderr
