@@ -561,7 +561,7 @@ fn validate_analysis(config: &CanaryConfig) -> Result<()> {
             for (k, v) in &a.baseline.dimensions {
                 limits::check_len("baseline dimension name", k, limits::NAME_CHARS)?;
                 limits::check_len("baseline dimension value", v, limits::DIMENSION_VALUE_CHARS)?;
-                if v.trim().is_empty() {
+                if k.trim().is_empty() || v.trim().is_empty() {
                     return Err(bad(format!("baseline dimension {k:?} is empty")));
                 }
             }
@@ -694,6 +694,13 @@ fn validate_metric(config: &CanaryConfig, c: &MetricCheck) -> Result<()> {
         for (k, v) in &spec.dimensions {
             limits::check_len("dimension name", k, limits::NAME_CHARS)?;
             limits::check_len("dimension value", v, limits::DIMENSION_VALUE_CHARS)?;
+            // CloudWatch refuses an empty one and a blank one names no metric anyone publishes:
+            // either would only show at the first evaluation, after the rollout started
+            if k.trim().is_empty() || v.trim().is_empty() {
+                return Err(bad(format!(
+                    "{id}: dimension {k:?}: {v:?}: a dimension's name and value must not be empty"
+                )));
+            }
         }
         if !valid_statistic(&spec.stat) {
             return Err(bad(format!(
@@ -1442,5 +1449,40 @@ mod tests {
         let mut neither = metric_json_raw(INC());
         neither.as_object_mut().unwrap().remove("compare");
         assert!(invalid(serde_json::json!({"metrics": [neither]})).contains("give \"threshold\""));
+    }
+
+    #[test]
+    fn an_empty_or_blank_dimension_is_refused_before_cloudwatch_sees_it() {
+        // GIVEN a metric (alone, or one an expression reads) and a baseline, each with one
+        // dimension whose name or value is empty or blank
+        let metric = |k: &str, v: &str| {
+            serde_json::json!({"namespace": "AWS/ApplicationELB", "metricName": "RequestCount",
+                "stat": "Sum", "dimensions": {k: v}})
+        };
+        for (k, v) in [
+            ("TargetGroup", ""),
+            ("TargetGroup", "   "),
+            ("", "x"),
+            (" ", "x"),
+        ] {
+            let alone = serde_json::json!({"metrics": [{"name": "n", "metric": metric(k, v), "threshold": 1}]});
+            let read = serde_json::json!({"metrics": [{"name": "n", "expression": "2 * r",
+                "metrics": {"r": metric(k, v)}, "threshold": 1}]});
+            let baseline = serde_json::json!({"analysis": {"baseline": {"source": "dimensions", "dimensions": {k: v}}},
+                "metrics": [{"name": "p99", "metric": {"namespace": "N", "metricName": "M",
+                    "dimensions": {"TargetGroup": "targetgroup/green/1"}}, "compare": INC()}]});
+            // WHEN each is validated THEN it is refused (InvalidInput), naming the dimension
+            for config in [alone, read, baseline] {
+                let m = invalid(config.clone());
+                assert!(m.contains(&format!("dimension {k:?}")), "{config}: {m}");
+            }
+        }
+        // and a dimension with a name and a value passes
+        validate(
+            &serde_json::from_value(serde_json::json!({"metrics": [{"name": "n",
+                "metric": metric("TargetGroup", "targetgroup/web/1"), "threshold": 1}]}))
+            .unwrap(),
+        )
+        .unwrap();
     }
 }

@@ -85,11 +85,19 @@ impl FreezeConfig {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FreezeOverride {
     /// Why the freeze is overridden (required, not blank).
-    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = OVERRIDE_REASON_CHARS), pattern(r"\S")))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(
+            length(min = 1, max = OVERRIDE_REASON_CHARS),
+            pattern(crate::model::NOT_BLANK)
+        )
+    )]
     pub reason: String,
-    /// Who overrides it (the CLI sends its user).
-    #[serde(default)]
-    #[cfg_attr(feature = "schema", schemars(length(max = 255)))]
+    /// Who overrides it (required, not blank; the CLI sends its user).
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(min = 1, max = 255), pattern(crate::model::NOT_BLANK))
+    )]
     pub by: String,
 }
 

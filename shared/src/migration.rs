@@ -27,19 +27,38 @@ pub const DEFAULT_TIMEOUT_SECONDS: u64 = 900;
 
 /// What to run before the rollout. Either the new revision with `command` replacing its
 /// container's command, or `taskDefinition` as it is (with `command` replacing the command of its
-/// `container`, if given).
+/// `container`, if given): at least one of `command` and `taskDefinition`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("anyOf" = [{"required": ["command"]}, {"required": ["taskDefinition"]}]))
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MigrationConfig {
-    /// The command, one word per element (`["bin/rails", "db:migrate"]`).
+    /// The command, one word per element (`["bin/rails", "db:migrate"]`), no word blank.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(
+            length(min = 1),
+            inner(length(min = 1), pattern(crate::model::NOT_BLANK))
+        )
+    )]
     pub command: Option<Vec<String>>,
     /// A task definition to run instead of the new revision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(min = 1), pattern(crate::model::NOT_BLANK))
+    )]
     pub task_definition: Option<String>,
     /// The container whose command is replaced (default: the container berth deploys).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(min = 1), pattern(crate::model::NOT_BLANK))
+    )]
     pub container: Option<String>,
     /// Start to stop, at most this long; then the task is stopped and the deploy refused.
     #[serde(default = "default_timeout")]

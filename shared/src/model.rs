@@ -392,9 +392,11 @@ pub struct CanaryConfig {
     pub alarms: Vec<String>,
 }
 
-/// A name that is not only white space (berth trims before it checks emptiness).
+/// A string that is not only white space: berth trims before it checks emptiness (Rust's
+/// `trim`; JSON Schema's `\S`, as Python's `re` and ECMA-262 read it, is the same class but for a
+/// few control and format characters no one types).
 #[cfg(feature = "schema")]
-const NOT_BLANK: &str = r"\S";
+pub(crate) const NOT_BLANK: &str = r"\S";
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -433,19 +435,37 @@ pub struct Analysis {
 /// Where the baseline's samples come from.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend("allOf" = [
+        {
+            "if": {"required": ["source"], "properties": {"source": {"const": "dimensions"}}},
+            "then": {"required": ["dimensions"], "properties": {"dimensions": {"minProperties": 1}}},
+        },
+        {
+            "if": {"required": ["source"], "properties": {"source": {"const": "beforeDeploy"}}},
+            "then": {"properties": {"dimensions": {"maxProperties": 0}}},
+        },
+    ]))
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Baseline {
     pub source: BaselineSource,
-    /// For `dimensions`: the dimension values that name the old revision (e.g. its
-    /// `TargetGroup`), put in place of the canary's in each metric; each must be a dimension the
-    /// metrics have.
+    /// For `dimensions` (required there, refused for `beforeDeploy`): the dimension values that
+    /// name the old revision (e.g. its `TargetGroup`), put in place of the canary's in each
+    /// metric; each must be a dimension the metrics have.
     #[serde(default)]
     #[cfg_attr(
         feature = "schema",
         schemars(extend(
             "maxProperties" = limits::DIMENSIONS,
-            "propertyNames" = {"maxLength": limits::NAME_CHARS},
-            "additionalProperties" = {"type": "string", "minLength": 1, "maxLength": limits::DIMENSION_VALUE_CHARS},
+            "propertyNames" = {"minLength": 1, "maxLength": limits::NAME_CHARS, "pattern": NOT_BLANK},
+            "additionalProperties" = {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": limits::DIMENSION_VALUE_CHARS,
+                "pattern": NOT_BLANK,
+            },
         ))
     )]
     pub dimensions: BTreeMap<String, String>,
@@ -613,8 +633,11 @@ pub struct AnalysisScore {
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MetricCheck {
-    /// What the execution's results call this check.
-    #[cfg_attr(feature = "schema", schemars(length(max = limits::NAME_CHARS)))]
+    /// What the execution's results call this check (not blank: it tells the checks apart).
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(min = 1, max = limits::NAME_CHARS), pattern(NOT_BLANK))
+    )]
     pub name: String,
     /// A single metric; or leave it out and give `expression` over `metrics`.
     #[serde(default)]
@@ -625,7 +648,10 @@ pub struct MetricCheck {
     #[serde(default)]
     #[cfg_attr(
         feature = "schema",
-        schemars(length(min = 1, max = crate::lambda::MAX_STRING_BYTES))
+        schemars(
+            length(min = 1, max = crate::lambda::MAX_STRING_BYTES),
+            pattern(NOT_BLANK)
+        )
     )]
     pub expression: Option<String>,
     /// The metrics `expression` reads, by id: an id starts with a lower-case letter, holds only
@@ -698,8 +724,13 @@ pub struct MetricSpec {
         feature = "schema",
         schemars(extend(
             "maxProperties" = limits::DIMENSIONS,
-            "propertyNames" = {"maxLength": limits::NAME_CHARS},
-            "additionalProperties" = {"type": "string", "maxLength": limits::DIMENSION_VALUE_CHARS},
+            "propertyNames" = {"minLength": 1, "maxLength": limits::NAME_CHARS, "pattern": NOT_BLANK},
+            "additionalProperties" = {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": limits::DIMENSION_VALUE_CHARS,
+                "pattern": NOT_BLANK,
+            },
         ))
     )]
     pub dimensions: BTreeMap<String, String>,
@@ -707,6 +738,7 @@ pub struct MetricSpec {
     /// `SampleCount`, `Average`, `Sum`, `Minimum`, `Maximum`, `pNN[.NN]`, `tmNN`, `wmNN`, `tcNN`,
     /// `tsNN`, `IQM`, `TM(a%:b%)`, `WM(…)`, `TC(…)`, `TS(…)`, `PR(a:b)`).
     #[serde(default = "defaults::stat")]
+    #[cfg_attr(feature = "schema", schemars(length(min = 1), pattern(NOT_BLANK)))]
     pub stat: String,
 }
 
@@ -1035,7 +1067,10 @@ pub struct ConsoleRequest {
     /// hex): berth registers a copy of the running revision with it. Exactly one of `image` and
     /// `taskDefinition`.
     #[serde(default)]
-    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = limits::IMAGE_CHARS)))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(min = 1, max = limits::IMAGE_CHARS), pattern(NOT_BLANK))
+    )]
     pub image: Option<String>,
     /// An existing revision of the service's task-definition family, `family:revision` or its ARN,
     /// deployed as it is (nothing is registered): a rollback by hand. Exactly one of `image` and

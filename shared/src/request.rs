@@ -244,7 +244,11 @@ mod tests {
         assert!(with("scan", json!({"onNoScan": "deny"})).contains("scan.onNoScan"));
         assert!(with("scan", json!({"treshold": "HIGH"})).contains("unknown field"));
         assert!(with("scan", json!({"maxWaitSeconds": 86400})).contains("scan.maxWaitSeconds"));
-        assert!(with("overrideFreeze", json!({"reason": " "})).contains("overrideFreeze.reason"));
+        assert!(
+            with("overrideFreeze", json!({"reason": " ", "by": "alice"}))
+                .contains("overrideFreeze.reason")
+        );
+        assert!(with("overrideFreeze", json!({"reason": "hotfix"})).contains("missing field `by`"));
         assert!(with("overrideFreeze", json!("hotfix")).contains("overrideFreeze"));
         assert!(with("overideFreeze", json!({"reason": "x"})).contains("unknown field"));
         let (req, _) = check_console_request(

@@ -662,7 +662,9 @@ def request_cases() -> Generated:
                 add(f, cls, what, changed(doc, f.path, value))
             for what, value in duplicate_cases(doc, f):
                 add(f, "duplicate", what, changed(doc, f.path, value))
-            if isinstance(f.value, str) and not ({"maxLength", "pattern"} & set(f.schema) or string_choices(f.schema)):
+            # a grammar (an anchored pattern) or a list of choices bounds a string; `\S` (not blank) does not
+            grammar = str(f.schema.get("pattern", "")).startswith("^")
+            if isinstance(f.value, str) and not ("maxLength" in f.schema or grammar or string_choices(f.schema)):
                 gap = f"{f.general}: a string without maxLength"
                 if gap not in out.gaps:
                     out.gaps.append(gap)

@@ -884,14 +884,15 @@ async fn an_image_missing_from_this_account_s_ecr_is_refused_before_any_change()
 }
 
 #[tokio::test]
-async fn empty_and_blank_values_the_schema_does_not_bound_are_refused() {
-    // the cases tests/e2e/test_malformed.py skips because request.schema.json accepts them
+async fn empty_and_blank_values_the_schema_refuses_are_refused() {
+    // what request.schema.json refuses as empty, blank or missing (minLength, `\S`, minItems,
+    // required), which tests/e2e/test_malformed.py skipped while the schema accepted it
     let metric = |over: serde_json::Value| {
         let mut m = json!({"name": "5xx", "metric": {"namespace": "AWS/ApplicationELB", "metricName": "HTTPCode_Target_5XX_Count",
             "stat": "Sum", "dimensions": {"TargetGroup": "targetgroup/web/0123456789abcdef"}}, "threshold": 1.0});
         for (k, v) in over.as_object().unwrap() {
-            if k == "stat" {
-                m["metric"]["stat"] = v.clone();
+            if k == "stat" || k == "dimensions" {
+                m["metric"][k] = v.clone();
             } else {
                 m[k] = v.clone();
             }
@@ -904,7 +905,11 @@ async fn empty_and_blank_values_the_schema_does_not_bound_are_refused() {
         json!({"canary": metric(json!({"name": "   "}))}),
         json!({"canary": metric(json!({"stat": ""}))}),
         json!({"canary": metric(json!({"stat": "   "}))}),
+        json!({"canary": metric(json!({"dimensions": {"TargetGroup": ""}}))}),
+        json!({"canary": metric(json!({"dimensions": {"TargetGroup": "   "}}))}),
+        json!({"canary": metric(json!({"dimensions": {"": "targetgroup/web/0123456789abcdef"}}))}),
         json!({"migration": {}}),
+        json!({"migration": {"container": "app"}}),
         json!({"migration": {"command": []}}),
         json!({"migration": {"command": [""]}}),
         json!({"migration": {"command": ["   "]}}),
@@ -914,6 +919,7 @@ async fn empty_and_blank_values_the_schema_does_not_bound_are_refused() {
         json!({"migration": {"command": ["m"], "container": "   "}}),
         json!({"overrideFreeze": {"by": "", "reason": "hotfix"}}),
         json!({"overrideFreeze": {"by": "   ", "reason": "hotfix"}}),
+        json!({"overrideFreeze": {"reason": "hotfix"}}),
     ];
     let mut accepted = vec![];
     for case in cases {
