@@ -42,13 +42,13 @@ def test_ecs_hook_answers_in_progress_while_the_canary_bakes_then_succeeded(bert
         "hooks": {
             "POST_PRODUCTION_TRAFFIC_SHIFT": {
                 "probes": [{"name": "health", "url": f"{berth.url}/_berth/health", "latencyBudgetMs": 2000}],
-                "canary": {"bakeSeconds": 3, "intervalSeconds": 1, "alarms": ["web-5xx"]},
+                "canary": {"bakeSeconds": 30, "intervalSeconds": 5, "alarms": ["web-5xx"]},
             }
         }
     }
     first = berth.invoke("ecs-hook", event("POST_PRODUCTION_TRAFFIC_SHIFT", {GREEN: 100.0, BLUE: 0.0}, details))
     assert first["hookStatus"] == "IN_PROGRESS", first
-    assert first["callBackDelay"] == 1
+    assert first["callBackDelay"] == 5
     state = first["hookDetails"]["berthState"]
     assert state["evaluations"] == 1
     # ECS calls again after callBackDelay with the hookDetails the hook returned.
@@ -63,7 +63,7 @@ def test_ecs_hook_answers_in_progress_while_the_canary_bakes_then_succeeded(bert
         )
         calls += 1
     assert answer["hookStatus"] == "SUCCEEDED", answer
-    assert calls >= 3, "a 3 s bake at 1 s intervals takes several calls"
+    assert calls >= 3, "a 30 s bake at 5 s intervals takes several calls"
 
 
 def test_ecs_hook_fails_when_an_alarm_fires_during_the_bake(berth):

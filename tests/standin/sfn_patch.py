@@ -32,7 +32,8 @@
 8. Simulated time (`install_time_scale`, `clock.py`): a Wait state's `Seconds`/`SecondsPath`, a
    Retry's interval and the timeout of a Task that waits (`.waitForTaskToken`, `.sync`, `.sync:2`)
    last `1/clock.scale()` of their seconds in wall time, and so does a Wait until a `Timestamp`
-   when the stack shares one clock (`clock.StackClock`). moto waited them in wall time (and
+   when the stack shares one clock (`clock.StackClock`); a Timestamp's distance keeps its
+   fraction (moto cut it to whole seconds, ending the wait up to 2 s early). moto waited them in wall time (and
    rounded a Wait's elapsed time down to whole seconds, so a fractional wait would never end).
 9. Parsing (`install_program_cache`), for speed only: moto parsed the definition again (ANTLR, in
    Python) for every execution it started: about 90 ms for deploy.asl.json and 190 ms for
@@ -469,11 +470,13 @@ def install_time_scale() -> None:
     """Waits and Retry intervals, and waiting Tasks' timeouts, in the stand-in's simulated time."""
     if "time_scale" in _ORIGINAL:
         return
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import Timeout
     from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.seconds import Seconds
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.seconds_path import SecondsPath
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
     from . import clock
@@ -483,15 +486,14 @@ def install_time_scale() -> None:
     # The Retrier's only use of `time` is its sleep between attempts.
     retrier_decl.time = types.SimpleNamespace(sleep=clock.sleep)  # type: ignore[assignment]
 
-    original_wait_interval = WaitFunction._wait_interval
     # Under the stack's shared clock a Timestamp is a simulated instant (the Lambdas wrote it from
     # their clock, which is the stand-in's): its distance from now is simulated seconds, too.
     timestamps_simulated = clock.StackClock.from_env() is not None
 
     def _wait_interval(self, env, wait_seconds):
-        if not isinstance(self, (Seconds, SecondsPath)) and not timestamps_simulated:
-            return original_wait_interval(self, env, wait_seconds)  # a Timestamp: a wall-clock instant
-        deadline = time.monotonic() + clock.wall(wait_seconds)
+        scaled = isinstance(self, (Seconds, SecondsPath)) or timestamps_simulated
+        # (else a Timestamp on a stand-in alone: a wall-clock instant, waited unscaled)
+        deadline = time.monotonic() + (clock.wall(wait_seconds) if scaled else max(0.0, wait_seconds))
         while env.is_running():
             left = deadline - time.monotonic()
             if left <= 0:
@@ -499,6 +501,18 @@ def install_time_scale() -> None:
             env.program_state_event.wait(left)
 
     WaitFunction._wait_interval = _wait_interval  # type: ignore[method-assign]
+
+    # moto dropped a Timestamp's fraction and truncated its distance to whole seconds, so a Wait
+    # until an instant ended up to 2 s early (a freeze gate's thaw re-checked inside the window).
+    def _timestamp_wait_seconds(self, env):
+        self.string.eval(env=env)
+        text = env.stack.pop()
+        at = parse_timestamp(text)
+        if at is None:
+            raise FailureEventException(self._create_failure_event(env, text))
+        return max(0.0, (at - datetime.datetime.now(datetime.UTC)).total_seconds())
+
+    Timestamp._get_wait_seconds = _timestamp_wait_seconds  # type: ignore[method-assign]
 
     original_timeout = Timeout._eval_body
 

@@ -223,11 +223,11 @@ def test_on_the_stack_clock_a_wait_until_a_timestamp_lasts_its_simulated_seconds
         "States": {"Until": {"Type": "Wait", "Timestamp": until.isoformat().replace("+00:00", "Z"), "End": True}},
     }
     done, secs = run(standin, "until", definition, 20)
-    # THEN it lasted 2 s of wall time, not 40, and ended at the instant on the stack's clock (to the
-    # second: the interpreter counts a Timestamp's distance in whole seconds)
+    # THEN it lasted 2 s of wall time, not 40, and ended at the instant on the stack's clock (the
+    # history's dates are in milliseconds)
     assert done["status"] == "SUCCEEDED", done
     assert 1.5 <= secs < 4, secs
-    assert done["stopDate"] >= until - datetime.timedelta(seconds=1), (done["stopDate"], until)
+    assert done["stopDate"] >= until - datetime.timedelta(milliseconds=1), (done["stopDate"], until)
 
 
 def test_on_the_stack_clock_the_scale_cannot_change(shared):
