@@ -235,7 +235,10 @@ def test_a_healthy_codedeploy_canary_is_promoted_against_blue(berth):
     results = [o["canaryResult"] for o in history_outputs(berth, arn, "EvaluateShift")] + [
         o["canaryResult"] for o in history_outputs(berth, arn, "EvaluateCanary")
     ]
-    assert done["status"] == "SUCCEEDED", (done, [r["detail"] for r in results])
+    # (a string, so that pytest shows it whole: the cause and the last evaluations' details)
+    assert done["status"] == "SUCCEEDED", f"{done.get('error')}: {done.get('cause')}\n" + "\n".join(
+        f"{r['decision']}: {r['detail']}" for r in results[-3:]
+    )
     assert results[-1]["decision"] == "PROMOTE" and results[-1]["analysis"]["outcome"] == "PASS", results[-1]
     evidence = {c["name"]: c["analysis"] for c in results[-1]["checks"]}
     assert all(e["classification"] == "PASS" and e["baselineN"] >= 3 for e in evidence.values()), evidence
