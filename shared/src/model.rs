@@ -398,6 +398,23 @@ pub struct CanaryConfig {
 #[cfg(feature = "schema")]
 pub(crate) const NOT_BLANK: &str = r"\S";
 
+/// CloudWatch dimensions (name to value) in the schema, for a metric's and a baseline's: at most
+/// `limits::DIMENSIONS`, names and values neither blank nor longer than CloudWatch takes.
+#[cfg(feature = "schema")]
+fn dimensions_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "object",
+        "maxProperties": limits::DIMENSIONS,
+        "propertyNames": {"minLength": 1, "maxLength": limits::NAME_CHARS, "pattern": NOT_BLANK},
+        "additionalProperties": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": limits::DIMENSION_VALUE_CHARS,
+            "pattern": NOT_BLANK,
+        },
+    })
+}
+
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
@@ -455,19 +472,7 @@ pub struct Baseline {
     /// name the old revision (e.g. its `TargetGroup`), put in place of the canary's in each
     /// metric; each must be a dimension the metrics have.
     #[serde(default)]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(extend(
-            "maxProperties" = limits::DIMENSIONS,
-            "propertyNames" = {"minLength": 1, "maxLength": limits::NAME_CHARS, "pattern": NOT_BLANK},
-            "additionalProperties" = {
-                "type": "string",
-                "minLength": 1,
-                "maxLength": limits::DIMENSION_VALUE_CHARS,
-                "pattern": NOT_BLANK,
-            },
-        ))
-    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "dimensions_schema"))]
     pub dimensions: BTreeMap<String, String>,
 }
 
@@ -720,19 +725,7 @@ pub struct MetricSpec {
     pub metric_name: String,
     /// Dimension name to value, e.g. `{"TargetGroup": "targetgroup/web/0123456789abcdef"}`.
     #[serde(default)]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(extend(
-            "maxProperties" = limits::DIMENSIONS,
-            "propertyNames" = {"minLength": 1, "maxLength": limits::NAME_CHARS, "pattern": NOT_BLANK},
-            "additionalProperties" = {
-                "type": "string",
-                "minLength": 1,
-                "maxLength": limits::DIMENSION_VALUE_CHARS,
-                "pattern": NOT_BLANK,
-            },
-        ))
-    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "dimensions_schema"))]
     pub dimensions: BTreeMap<String, String>,
     /// `Sum`, `Average`, `Maximum`, `p99`, … (CloudWatch statistic or extended statistic:
     /// `SampleCount`, `Average`, `Sum`, `Minimum`, `Maximum`, `pNN[.NN]`, `tmNN`, `wmNN`, `tcNN`,
