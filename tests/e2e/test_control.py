@@ -113,18 +113,7 @@ def test_abort_before_the_turn_changes_nothing_and_mid_rollout_rolls_back_to_the
 
 def test_promote_ends_a_long_bake_early_and_the_canary_result_says_by_hand(berth, cli, tmp_path):
     svc = berth.make_service("web", image(OLD))
-    cw = berth.client("cloudwatch")
-    cw.put_metric_alarm(
-        AlarmName="web-5xx",
-        Namespace="AWS/ApplicationELB",
-        MetricName="HTTPCode_Target_5XX_Count",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=10,
-        ComparisonOperator="GreaterThanThreshold",
-    )
-    cw.set_alarm_state(AlarmName="web-5xx", StateValue="OK", StateReason="quiet")
+    berth.alarm("web-5xx")
     canary = tmp_path / "canary.json"
     canary.write_text(json.dumps({"bakeSeconds": 3600, "intervalSeconds": 1, "alarms": ["web-5xx"]}))
     # GIVEN a deployment baking for an hour (simulated: 6 min of wall time at scale 10)
